@@ -1,0 +1,27 @@
+# make run  — set up .venv, build the sample site and serve it at http://127.0.0.1:8000/
+# make test — set up .venv with test extras and run every test
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run build test serve clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) build.py
+	$(PY) -m http.server --bind 127.0.0.1 --directory public $(PORT)
+
+build: $(VENV)/.installed
+	$(PY) build.py
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf public reports .public.staging $(VENV)

@@ -1,0 +1,115 @@
+"""Command line: parse arguments, call one library function, print, exit.
+
+    python build.py [build] [--config FILE] [--output DIR] [--drafts] [--now TIME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Sequence
+
+from .errors import BuildFailed, Problem
+from .gate import REASONS
+from .pipeline import BuildOptions, BuildReport, build_site
+
+COMMANDS = ("build",)
+
+
+def _now(value: str | None) -> dt.datetime:
+    """The one clock reading of a run (or the --now the user gave)."""
+    if value:
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.astimezone()
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="site_config.yaml", metavar="FILE",
+                   help="site configuration (default: site_config.yaml)")
+    p.add_argument("--now", metavar="TIME",
+                   help="build as if it were this time, e.g. 2026-12-01 or '2026-12-01 08:00' "
+                        "(scheduled stories and vetting expiry are judged against it)")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build.py",
+        description="Static-site generator for exemplar publicity (先进典型宣传). "
+                    "Without a command, builds the site.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    b = sub.add_parser("build", help="build the public site (default)",
+                       description="Validate every story, then write the site, feeds and SMS files. "
+                                   "On any error nothing is written and the previous output stays as it was.")
+    _common(b)
+    b.add_argument("--output", metavar="DIR", help="output folder (default: output_dir from the config, public/)")
+    b.add_argument("--drafts", action="store_true",
+                   help="also render stories that are not public yet, marked as drafts on every page; "
+                        "for local preview only, never publish such a build")
+    return parser
+
+
+def print_problems(problems: Sequence[Problem], out: "object" = None) -> None:
+    stream = out or sys.stderr
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    for p in errors:
+        print(p.format(), file=stream)  # type: ignore[arg-type]
+    for p in warnings:
+        print(p.format(), file=stream)  # type: ignore[arg-type]
+
+
+def format_report(report: BuildReport, seconds: float) -> str:
+    lines = []
+    held = Counter(h.reason for h in report.held)
+    w = report.write
+    lines.append(f"Built {report.output_dir} in {seconds:.2f} s"
+                 + (" — DRAFTS BUILD, do not publish" if report.drafts else ""))
+    lines.append(f"  stories: {report.stories_read} read, {report.public} public, {len(report.held)} held back")
+    for reason, n in sorted(held.items()):
+        lines.append(f"    {REASONS.get(reason, reason)}: {n}")
+        for h in report.held:
+            if h.reason == reason:
+                lines.append(f"      {h.source} ({h.id}): {h.detail}")
+    if w is not None:
+        lines.append(f"  files: {report.files} ({report.pages} pages); {w.written} new or changed, "
+                     f"{w.unchanged} unchanged, {w.removed} removed")
+    for key, value in report.extra.items():
+        lines.append(f"  {key}: {value}")
+    if report.warnings:
+        lines.append(f"  warnings: {len(report.warnings)} (listed above)")
+    return "\n".join(lines)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    options = BuildOptions(now=_now(args.now), output=Path(args.output) if args.output else None,
+                           drafts=args.drafts)
+    try:
+        report = build_site(args.config, options)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        n = sum(1 for p in failed.problems if p.is_error)
+        print(f"\nBuild failed: {n} error(s). Nothing was written; the previous output is unchanged.",
+              file=sys.stderr)
+        return 1
+    print_problems(report.warnings)
+    print(format_report(report, time.perf_counter() - start))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help")):
+        args_list.insert(0, "build")
+    parser = make_parser()
+    args = parser.parse_args(args_list)
+    handlers = {"build": cmd_build}
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,97 @@
+"""Problems found in the input, collected so that a run reports all of them.
+
+Stages never print: they return or raise `Problem` values, and only the
+command-line layer formats them for people.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one file: where, which field, what, what instead."""
+
+    path: str
+    line: int | None
+    field: str | None
+    message: str
+    accepted: str | None = None
+    severity: str = ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def format(self) -> str:
+        where = self.path
+        if self.line:
+            where += f":{self.line}"
+        label = "错误 error" if self.is_error else "警告 warning"
+        head = f"{where}: {label}"
+        if self.field:
+            head += f" [{self.field}]"
+        text = f"{head}: {self.message}"
+        if self.accepted:
+            text += f"\n    accepted: {self.accepted}"
+        return text
+
+
+@dataclass
+class Problems:
+    """A collector passed down a stage; never a global."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def error(self, path: str | Path, line: int | None, field: str | None, message: str,
+              accepted: str | None = None) -> None:
+        self.items.append(Problem(str(path), line, field, message, accepted, ERROR))
+
+    def warning(self, path: str | Path, line: int | None, field: str | None, message: str,
+                accepted: str | None = None) -> None:
+        self.items.append(Problem(str(path), line, field, message, accepted, WARNING))
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        self.items.extend(problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if not p.is_error]
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+class BuildFailed(Exception):
+    """Raised before anything is written when the input has errors."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=_sort_key)
+        super().__init__(f"{len([p for p in problems if p.is_error])} error(s)")
+
+
+def _sort_key(p: Problem) -> tuple[str, int, str]:
+    return (p.path, p.line or 0, p.message)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=_sort_key)
+
+
+def did_you_mean(value: str, choices: Iterable[str], n: int = 3) -> str:
+    """Return ' (did you mean: a, b?)' for the closest choices, or ''."""
+    options = list(choices)
+    close = difflib.get_close_matches(str(value), options, n=n, cutoff=0.6) \
+        or difflib.get_close_matches(str(value), options, n=n, cutoff=0.5)
+    return f"; did you mean: {', '.join(close)}?" if close else ""

@@ -1,0 +1,53 @@
+"""Split a Markdown file into its YAML front matter and body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import yamlio
+from .errors import Problems
+from .sources import SourceFile
+
+
+@dataclass(frozen=True)
+class RawDoc:
+    kind: str
+    path: str
+    meta: yamlio.LineDict
+    body: str
+    body_line: int  # file line on which the body starts
+
+    def line_of(self, field: str) -> int:
+        return self.meta.line_of(field)
+
+
+def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
+    text = source.text
+    example = "a first line '---', fields such as 'title: 标题', then a line '---', then the story"
+    if not text.startswith("---\n"):
+        problems.error(source.path, 1, None, "the file must start with a front-matter block", example)
+        return None
+    end = text.find("\n---", 3)
+    while end != -1 and text[end + 4: end + 5] not in ("\n", ""):
+        end = text.find("\n---", end + 4)
+    if end == -1:
+        problems.error(source.path, 1, None, "the front matter is not closed: no line '---' after the fields",
+                       example)
+        return None
+    block = "\n" + text[4:end + 1]  # leading newline: YAML line numbers = file line numbers
+    body = text[end + 5:]
+    body_line = text[: end + 5].count("\n") + 1
+    meta, err = yamlio.load(block, first_line=1)
+    if err:
+        problems.error(source.path, err.line, None, err.message)
+        return None
+    if meta is None:
+        meta = yamlio.LineDict()
+        meta.lines, meta.duplicates, meta.line = {}, [], 2
+    if not isinstance(meta, yamlio.LineDict):
+        problems.error(source.path, 2, None, "the front matter must be fields, one 'name: value' per line",
+                       example)
+        return None
+    for key, line in meta.duplicates:
+        problems.error(source.path, line, str(key), f"field '{key}' is given twice", "each field once")
+    return RawDoc(source.kind, source.path, meta, body, body_line)

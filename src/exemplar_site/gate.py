@@ -1,0 +1,161 @@
+"""The one publication decision: StoryRecord → PublicStory or HeldBack.
+
+A story is public when its status is approved or commended, it carries a
+vetting record (纪检监察 clearance) that is not older than
+`vetting_valid_days`, and its date has come. Everything downstream receives
+only what this module returns, and what it returns has no private field.
+This is also the only place that renders bodies, and it renders only what it
+admits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass
+
+from . import text as textmod
+from .config import SiteConfig
+from .errors import Problems
+from .markup import Markup
+from .model import Campaign, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
+from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
+
+REASONS = {
+    "status": "not yet selected (status)",
+    "no-vetting": "no discipline-inspection vetting",
+    "vetting-expired": "vetting out of date",
+    "scheduled": "scheduled for a later date",
+    "withdrawn": "withdrawn",
+}
+
+
+@dataclass(frozen=True)
+class GateResult:
+    stories: tuple[PublicStory, ...]  # public (and, in drafts builds, drafts marked as such)
+    held: tuple[HeldBack, ...]
+    withdrawn: tuple[WithdrawnNotice, ...]
+    pages: tuple[Page, ...]
+    campaigns: tuple[Campaign, ...]
+
+    @property
+    def public(self) -> tuple[PublicStory, ...]:
+        """Only what may reach feeds, SMS and search: never drafts."""
+        return tuple(s for s in self.stories if s.draft is None)
+
+
+def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBack | None:
+    """None when the story may be published now, else why not."""
+    def held(reason: str, detail: str, until: dt.datetime | None = None) -> HeldBack:
+        return HeldBack(record.path, record.id, reason, detail, until)
+
+    if record.status == "withdrawn":
+        return held("withdrawn", "status: withdrawn")
+    if record.status not in PUBLIC_STATUSES:
+        return held("status", f"status is '{record.status}'; only approved or commended stories are published")
+    if record.vetting is None:
+        return held("no-vetting", "approved, but there is no vetting record (cleared_by, date, ref)")
+    age = (now.date() - record.vetting.date).days
+    if age > config.vetting_valid_days:
+        return held("vetting-expired", f"vetting of {record.vetting.date} is {age} days old "
+                                       f"(valid for {config.vetting_valid_days}); renew it with the discipline office")
+    if record.date > now:
+        return held("scheduled", f"scheduled for {record.date:%Y-%m-%d %H:%M}", record.date)
+    return None
+
+
+def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,
+          drafts: bool = False) -> GateResult:
+    stories: list[PublicStory] = []
+    held: list[HeldBack] = []
+    withdrawn: list[WithdrawnNotice] = []
+    chosen: list[tuple[StoryRecord, str | None]] = []
+    for record in records.stories:
+        verdict = decide(record, config, now)
+        if verdict is None:
+            chosen.append((record, None))
+            continue
+        held.append(verdict)
+        if verdict.reason == "withdrawn":
+            withdrawn.append(WithdrawnNotice(record.slug))
+        else:
+            if verdict.reason == "no-vetting":
+                problems.warning(record.path, record.line_of("status"), "vetting",
+                                 "approved story held back: no vetting record from the discipline-inspection office",
+                                 "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}")
+            elif verdict.reason == "vetting-expired":
+                problems.warning(record.path, record.line_of("vetting"), "vetting",
+                                 f"story held back: {verdict.detail}", "a vetting date within the valid period")
+            if drafts:
+                chosen.append((record, REASONS[verdict.reason]))
+    tag_keys = _tag_keys(sorted({t for r, _ in chosen for t in r.tags}))
+    for record, draft in chosen:
+        stories.append(_public_story(record, config, markup, tag_keys, draft))
+    pages = tuple(_page(p, markup) for p in records.pages)
+    campaigns = tuple(_campaign(c, markup) for c in records.campaigns)
+    return GateResult(tuple(stories), tuple(held), tuple(sorted(withdrawn, key=lambda w: w.slug)),
+                      pages, campaigns)
+
+
+def _tag_keys(tags: list[str]) -> dict[str, str]:
+    """Tag → URL key (pinyin), made unique in a stable order."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for tag in tags:
+        key = textmod.slugify(tag, max_length=40)
+        n = 2
+        candidate = key
+        while candidate in used:
+            candidate = f"{key}-{n}"
+            n += 1
+        used.add(candidate)
+        out[tag] = candidate
+    return out
+
+
+def _public_story(r: StoryRecord, config: SiteConfig, markup: Markup, tag_keys: dict[str, str],
+                  draft: str | None) -> PublicStory:
+    rendered = markup.render(r.body)
+    plain = textmod.strip_tags(rendered.html)
+    if r.summary:
+        summary = r.summary
+        summary_html = html.escape(r.summary, quote=False)
+    else:
+        summary_html, _ = textmod.truncate_html(_first_paragraphs(rendered.html), config.summary_length)
+        summary = textmod.strip_tags(summary_html)
+    unit = config.units.get(r.unit)
+    assert unit is not None
+    chain = tuple(Named(u.key, u.name) for u in config.units.ancestors(r.unit))
+    fld, lvl = config.field_cat(r.field), config.level_cat(r.level)
+    return PublicStory(
+        id=r.id, slug=r.slug, title=r.title, name=r.name, kind=r.kind, kind_name=KINDS[r.kind],
+        unit=Named(unit.key, unit.name), unit_chain=chain, field=Named(fld.key, fld.name),
+        level=Named(lvl.key, lvl.name), level_rank=lvl.order, date=r.date, updated=r.updated or r.date,
+        status=r.status, summary=summary, summary_html=summary_html, body_html=rendered.html,
+        tags=tuple(Named(tag_keys[t], t) for t in r.tags), campaigns=r.campaigns,
+        images=tuple(Image(i.src, i.caption, i.alt, i.size, i.mime) for i in r.images),
+        honors=tuple(Honor(h.title, h.by, h.date) for h in r.honors), featured=r.featured,
+        sms=r.sms, exemplar_of=r.exemplar_of,
+        reading_minutes=textmod.reading_minutes(plain, config.reading_speed),
+        char_count=len(plain.replace(" ", "")), source=r.path, sms_line=r.line_of("sms"), draft=draft,
+    )
+
+
+def _first_paragraphs(fragment: str) -> str:
+    """The body up to its first heading, table or list: what a summary is cut from."""
+    lowered = fragment.lower()
+    cut = len(fragment)
+    for marker in ("<h1", "<h2", "<h3", "<table", "<ul", "<ol", "<figure"):
+        i = lowered.find(marker, 1)
+        if i != -1:
+            cut = min(cut, i)
+    return fragment[:cut] if cut > 20 else fragment
+
+
+def _page(p: PageRecord, markup: Markup) -> Page:
+    return Page(p.slug, p.title, p.summary, markup.render(p.body).html, p.menu, p.path)
+
+
+def _campaign(c: CampaignRecord, markup: Markup) -> Campaign:
+    return Campaign(c.slug, c.title, c.summary, markup.render(c.body).html, c.date, c.until,
+                    c.decision, c.path, c.exemplars)

@@ -1,0 +1,145 @@
+"""The public objects: everything a template, feed or SMS file may see.
+
+None of these classes has a field for the private block (family, ID
+numbers, phones, assessments), so no renderer can leak one. Only gate.py
+builds a PublicStory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import urls
+
+
+@dataclass(frozen=True)
+class Image:
+    src: str  # site path, e.g. images/a.png
+    caption: str
+    alt: str
+    size: int  # bytes, for feed enclosures
+    mime: str
+
+
+@dataclass(frozen=True)
+class Honor:
+    title: str
+    by: str
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Named:
+    """A key with its display name (unit, field, level, tag, campaign)."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PublicStory:
+    id: str
+    slug: str
+    title: str
+    name: str
+    kind: str  # individual | collective
+    kind_name: str
+    unit: Named
+    unit_chain: tuple[Named, ...]  # root → unit
+    field: Named
+    level: Named
+    level_rank: int  # 0 = national
+    date: dt.datetime  # aware
+    updated: dt.datetime  # aware; = date when not given
+    status: str  # approved | commended (or any, in a drafts build)
+    summary: str  # plain text
+    summary_html: str  # may contain site: links
+    body_html: str  # may contain site: links
+    tags: tuple[Named, ...]
+    campaigns: tuple[str, ...]  # campaign slugs
+    images: tuple[Image, ...]
+    honors: tuple[Honor, ...]
+    featured: bool
+    sms: str | None  # the author's SMS text, if given
+    exemplar_of: str | None  # id of the story this one follows up
+    reading_minutes: int
+    char_count: int
+    source: str  # content file, for messages
+    sms_line: int  # line of the sms field, for messages
+    draft: str | None = None  # why it would be held back; only set in --drafts builds
+
+    @property
+    def url(self) -> str:
+        return urls.story(self.slug)
+
+    @property
+    def year(self) -> int:
+        return self.date.year
+
+    @property
+    def lead_image(self) -> Image | None:
+        return self.images[0] if self.images else None
+
+
+@dataclass(frozen=True)
+class Page:
+    slug: str
+    title: str
+    summary: str
+    body_html: str
+    menu: int | None  # position in the main menu, or None
+    source: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    slug: str
+    title: str
+    summary: str
+    body_html: str
+    date: dt.date
+    until: dt.date | None
+    decision: str  # the learning decision (学习决定), e.g. its document number
+    source: str
+    story_ids: tuple[str, ...] = ()  # stories named in the campaign file itself
+
+    @property
+    def url(self) -> str:
+        return urls.listing("campaigns", self.slug)
+
+
+@dataclass(frozen=True)
+class WithdrawnNotice:
+    """All that is left of a withdrawn story: its old address."""
+
+    slug: str
+
+    @property
+    def url(self) -> str:
+        return urls.story(self.slug)
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A story the gate kept out of public output, for the build summary."""
+
+    source: str
+    id: str
+    reason: str  # a short key: status, no-vetting, vetting-expired, scheduled, withdrawn
+    detail: str
+    until: dt.datetime | None = None  # for scheduled stories
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the built site: bytes, or a file to copy."""
+
+    path: str  # '/'-separated, relative to the output folder
+    data: bytes | None = None
+    source: Path | None = field(default=None, compare=False)

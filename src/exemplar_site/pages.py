@@ -1,0 +1,180 @@
+"""SiteIndex → the HTML pages, sitemap.xml and robots.txt, as Outputs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+import jinja2
+
+from . import urls
+from .config import SiteConfig
+from .feedspec import FeedSpec, feeds_for_story
+from .model import Output, PublicStory
+from .taxonomy import FAMILIES, FAMILY_NAMES, SiteIndex, Term
+from .theme import SiteView
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    total: int
+    base: str  # site path of page 1
+
+    def url(self, n: int) -> str:
+        return urls.paged(self.base, n)
+
+    @property
+    def previous(self) -> str | None:
+        return self.url(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next(self) -> str | None:
+        return self.url(self.number + 1) if self.number < self.total else None
+
+    @property
+    def numbers(self) -> list[int]:
+        return list(range(1, self.total + 1))
+
+
+@dataclass(frozen=True)
+class NavItem:
+    title: str
+    path: str
+    section: str
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    title: str
+    rss: str
+    atom: str
+
+
+class PageRenderer:
+    """Renders one kind of page at a time; holds only read-only inputs."""
+
+    def __init__(self, env: jinja2.Environment, config: SiteConfig, index: SiteIndex,
+                 site: SiteView, specs: tuple[FeedSpec, ...]):
+        self.env, self.config, self.index, self.site, self.specs = env, config, index, site, specs
+        self.nav = self._nav()
+        self.spec_by_key = {s.key: s for s in specs}
+        self.all_feed = self._links(["all"])
+
+    def _nav(self) -> tuple[NavItem, ...]:
+        items = [NavItem("首页", "", "home"), NavItem("全部典型", "stories/", "stories")]
+        for fam in ("fields", "units", "levels", "campaigns"):
+            if self.index.terms.get(fam):
+                items.append(NavItem(FAMILY_NAMES[fam], f"{fam}/", fam))
+        for p in self.index.pages:
+            if p.menu is not None:
+                items.append(NavItem(p.title, p.url, p.slug))
+        return tuple(items)
+
+    def _links(self, keys: list[str]) -> tuple[FeedLink, ...]:
+        return tuple(FeedLink(s.title, s.rss, s.atom) for k in keys if (s := self.spec_by_key.get(k)))
+
+    def render(self, template: str, path: str, section: str, feeds: tuple[FeedLink, ...] | None = None,
+               link_base: str | None = None, **values: Any) -> Output:
+        ctx = dict(site=self.site, page_path=path, nav=self.nav, section=section,
+                   feeds=self.all_feed if feeds is None else feeds, link_base=link_base,
+                   family_names=FAMILY_NAMES, **values)
+        html = self.env.get_template(template).render(ctx)
+        return Output(urls.file_of(path), html.encode("utf-8"))
+
+    # ---- page kinds -------------------------------------------------------------
+
+    def home(self) -> Output:
+        idx = self.index
+        featured = idx.featured(6)
+        latest = tuple(s for s in idx.stories if s not in featured)[: self.config.home_latest]
+        return self.render("home.html", "", "home", featured=featured, latest=latest,
+                           fields=idx.terms["fields"], levels=idx.terms["levels"],
+                           campaigns=idx.terms["campaigns"][:3], total=len(idx.stories))
+
+    def story(self, s: PublicStory) -> Output:
+        idx = self.index
+        feeds = tuple(FeedLink(f.title, f.rss, f.atom) for f in feeds_for_story(s, idx, self.specs))
+        campaigns = [t for t in idx.terms_for(s) if t.family == "campaigns"]
+        return self.render("story.html", s.url, "stories", feeds=feeds, story=s,
+                           previous=idx.previous.get(s.id), next=idx.next.get(s.id),
+                           related=idx.related.get(s.id, ()), series=idx.series.get(s.id, ()),
+                           campaigns=campaigns)
+
+    def listing(self, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
+                term: Term | None = None, feed_key: str | None = None) -> list[Output]:
+        size = self.config.page_size
+        total = max(1, math.ceil(len(stories) / size))
+        feeds = self._links([feed_key]) if feed_key else None
+        out = []
+        for n in range(1, total + 1):
+            pager = Pager(n, total, base)
+            out.append(self.render("list.html", pager.url(n), section, feeds=feeds or self.all_feed,
+                                   title=title, term=term, stories=stories[(n - 1) * size: n * size],
+                                   pager=pager, count=len(stories)))
+        return out
+
+    def family_index(self, family: str) -> Output:
+        return self.render("terms.html", f"{family}/", family, family=family, title=FAMILY_NAMES[family],
+                           terms=self.index.terms.get(family, ()))
+
+    def page(self, p: Any) -> Output:
+        return self.render("page.html", p.url, p.slug, page=p)
+
+    def media(self) -> Output:
+        return self.render("media.html", "feeds/", "feeds", specs=self.specs,
+                           families=FAMILY_NAMES)
+
+    def withdrawn(self, path: str) -> Output:
+        return self.render("withdrawn.html", path, "", feeds=())
+
+    def not_found(self) -> Output:
+        return self.render("404.html", "404.html", "", link_base=self.config.base_path)
+
+
+def render_pages(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
+                 specs: tuple[FeedSpec, ...]) -> list[Output]:
+    r = PageRenderer(env, config, index, site, specs)
+    out = [r.home(), r.not_found(), r.media()]
+    out += [r.story(s) for s in index.stories]
+    out += r.listing("全部先进典型", "stories/", "stories", index.stories, feed_key="all")
+    for family in FAMILIES:
+        out.append(r.family_index(family))
+        for term in index.terms.get(family, ()):
+            title = term.name if family != "units" else f"{term.name}先进典型"
+            out += r.listing(title, term.url, family, term.stories, term, f"{family}/{term.key}")
+    out += [r.page(p) for p in index.pages]
+    out += [r.withdrawn(w.url) for w in index.withdrawn]
+    out.append(sitemap(config, index))
+    out.append(robots(config, site.drafts))
+    return out
+
+
+def sitemap(config: SiteConfig, index: SiteIndex) -> Output:
+    public = [s for s in index.stories if s.draft is None]
+    entries: list[tuple[str, str | None]] = [("", public[0].updated.date().isoformat() if public else None)]
+    entries += [(s.url, s.updated.date().isoformat()) for s in public]
+    entries += [("stories/", None)]
+    for family in FAMILIES:
+        entries.append((f"{family}/", None))
+        entries += [(t.url, None) for t in index.terms.get(family, ()) if any(s.draft is None for s in t.stories)
+                    or family == "campaigns"]
+    entries += [(p.url, None) for p in index.pages]
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for path, lastmod in entries:
+        lines.append(f"  <url><loc>{xml_escape(urls.absolute(config.site_url, path))}</loc>"
+                     + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "") + "</url>")
+    lines.append("</urlset>\n")
+    return Output("sitemap.xml", "\n".join(lines).encode("utf-8"))
+
+
+def robots(config: SiteConfig, drafts: bool) -> Output:
+    if drafts:
+        text = "# drafts build: not for publication\nUser-agent: *\nDisallow: /\n"
+    else:
+        text = (f"User-agent: *\nAllow: /\nDisallow: {config.base_path}sms/\n"
+                f"Sitemap: {urls.absolute(config.site_url, 'sitemap.xml')}\n")
+    return Output("robots.txt", text.encode("utf-8"))

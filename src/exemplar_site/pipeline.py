@@ -1,0 +1,133 @@
+"""build_site(): the stages in order. The only module that knows the order.
+
+config → sources → front matter → records → gate → index → pages / feeds /
+SMS → writer. Every problem of the input is collected before anything is
+written; with any error, BuildFailed is raised and the output is untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import SiteConfig, load_config
+from .errors import BuildFailed, Problem, Problems, sort_problems
+from .feeds import render_feeds, render_opml
+from .feedspec import feed_specs
+from .frontmatter import parse
+from .gate import GateResult, admit
+from .markup import Markup
+from .model import HeldBack, Output
+from .pages import render_pages
+from .records import Records, build_records
+from .sms import render_sms
+from .sources import Sources, discover
+from .taxonomy import SiteIndex, build_index
+from .theme import make_environment, site_view, static_files
+from .writer import WriteReport, write_site
+
+_SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    now: dt.datetime  # the one clock reading of a run, aware; injected by the caller
+    output: Path | None = None
+    drafts: bool = False
+
+
+@dataclass(frozen=True)
+class LoadedSite:
+    """Everything read and decided, before any rendering."""
+
+    config: SiteConfig
+    sources: Sources
+    records: Records
+    gate: GateResult
+    index: SiteIndex
+    problems: tuple[Problem, ...]  # warnings only (errors raise)
+    options: BuildOptions
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    output_dir: Path
+    stories_read: int
+    public: int
+    held: tuple[HeldBack, ...]
+    pages: int  # HTML files
+    files: int  # all files
+    write: WriteReport | None
+    warnings: tuple[Problem, ...]
+    drafts: bool = False
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def load_site(config_path: str | Path, options: BuildOptions) -> LoadedSite:
+    config = load_config(config_path, options.output)
+    if options.now.tzinfo is None:
+        raise ValueError("BuildOptions.now must carry a time zone")
+    now = options.now.astimezone(config.tz)
+    problems = Problems()
+    sources = discover(config, problems)
+    docs = [d for d in (parse(s, problems) for s in sources.files) if d is not None]
+    assets = {a.out_path: a.size for a in sources.assets}
+    records = build_records(docs, config, assets, problems)
+    markup = Markup(config.base_path)
+    gate = admit(records, config, now, markup, problems, drafts=options.drafts)
+    index = build_index(gate, config)
+    if problems.errors:
+        raise BuildFailed(problems.items)
+    return LoadedSite(config, sources, records, gate, index, tuple(sort_problems(problems.warnings)), options)
+
+
+def render_site(site: LoadedSite) -> tuple[list[Output], list[Problem]]:
+    """All output files of the public site, and the warnings rendering raised."""
+    config, index = site.config, site.index
+    problems = Problems()
+    env = make_environment(config)
+    view = site_view(config, site.options.drafts)
+    specs = feed_specs(index, config)
+    outputs = render_pages(env, config, index, view, specs)
+    outputs += render_feeds(specs, index, config, problems)
+    outputs += render_opml(specs, config)
+    outputs += render_sms(site.gate.public, config, problems)
+    outputs += [Output(path, source=src) for path, src in static_files(config).items()]
+    outputs += _assets(site, outputs)
+    if problems.errors:
+        raise BuildFailed(problems.items + list(site.problems))
+    return outputs, problems.warnings
+
+
+def _assets(site: LoadedSite, outputs: list[Output]) -> list[Output]:
+    """Copy only the media that public pages use: a held-back story's photos stay home."""
+    used: set[str] = set()
+    for s in site.gate.stories:
+        used.update(i.src for i in s.images)
+        used.update(_SITE_LINK_RE.findall(s.body_html))
+    for p in site.gate.pages:
+        used.update(_SITE_LINK_RE.findall(p.body_html))
+    for c in site.gate.campaigns:
+        used.update(_SITE_LINK_RE.findall(c.body_html))
+    produced = {o.path for o in outputs}
+    return [Output(a.out_path, source=a.source) for a in site.sources.assets
+            if a.out_path in used and a.out_path not in produced]
+
+
+def build_site(config_path: str | Path, options: BuildOptions) -> BuildReport:
+    site = load_site(config_path, options)
+    outputs, warnings = render_site(site)
+    report = write_site(outputs, site.config.output_dir)
+    return BuildReport(
+        output_dir=site.config.output_dir,
+        stories_read=len(site.records.stories),
+        public=len(site.gate.public),
+        held=site.gate.held,
+        pages=sum(1 for o in outputs if o.path.endswith(".html")),
+        files=len(outputs),
+        write=report,
+        warnings=tuple(sort_problems(list(site.problems) + warnings)),
+        drafts=options.drafts,
+    )

@@ -1,0 +1,580 @@
+"""RawDoc → typed records (private block included), or Problems.
+
+This is where every front-matter field is checked. Messages name the field
+and say what would be accepted, with an example. Records still carry the
+private block; only gate.py turns them into public objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import text as textmod
+from .config import SiteConfig
+from .errors import Problems, did_you_mean
+from .frontmatter import RawDoc
+
+STATUSES = ("seedling", "cultivating", "recommended", "approved", "commended", "withdrawn")
+PUBLIC_STATUSES = ("approved", "commended")
+KINDS = {"individual": "个人", "collective": "集体"}
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+DATE_FORMS = "YYYY-MM-DD, e.g. 2026-03-18 (or '2026-03-18 09:30')"
+# site paths that a plain page may not take
+RESERVED = {"stories", "fields", "units", "levels", "tags", "campaigns", "years", "feeds", "sms",
+            "images", "media", "files", "static", "page", "404", "withdrawn", "search"}
+
+STORY_FIELDS = {
+    "id": "stable unique id, e.g. zj-2026-001; never change it (feeds use it)",
+    "title": "headline of the story",
+    "name": "the exemplar: a person's or a collective's name",
+    "kind": "individual (个人) or collective (集体)",
+    "unit": "owning unit: a key or name from the unit tree in site_config.yaml",
+    "field": "field (警种/行业): a key or name from site_config.yaml",
+    "level": "national, ministry, provincial, city or district (or 国家级/部级/省级/市级/区县级)",
+    "date": "publication date, YYYY-MM-DD",
+    "updated": "date of the last real change, YYYY-MM-DD (optional)",
+    "status": "seedling, cultivating, recommended, approved, commended or withdrawn",
+    "vetting": "discipline-inspection clearance: {cleared_by, date, ref}",
+    "approved_by": "who approved the selection, e.g. 区委、区政府",
+    "approved_date": "when it was approved, YYYY-MM-DD (optional)",
+    "summary": "one or two sentences for listings and feeds (optional: derived from the body)",
+    "sms": "the SMS text (optional: derived from the summary)",
+    "tags": "list of tags, e.g. [见义勇为, 社区警务]",
+    "campaigns": "list of campaign slugs from content/campaigns/",
+    "images": "list of {src, caption, alt}; src under content/images/",
+    "honors": "list of {title, by, date}",
+    "slug": "URL name (optional; default: pinyin of the title)",
+    "featured": "true to show on the home page",
+    "exemplar_of": "id of an earlier story about the same exemplar (a follow-up story)",
+    "private": "never published: family, id_number, phone, assessments, notes …",
+}
+PAGE_FIELDS = {"title": "page title", "slug": "URL name (default: the file name)",
+               "summary": "one sentence", "menu": "position in the main menu (a number), optional",
+               "date": "date, optional"}
+CAMPAIGN_FIELDS = {"title": "campaign title", "slug": "URL name (default: the file name)",
+                   "summary": "one sentence", "date": "start date, YYYY-MM-DD",
+                   "until": "end date, YYYY-MM-DD (optional)",
+                   "decision": "the learning decision (学习决定), e.g. its document number",
+                   "exemplars": "list of story ids (stories can also name the campaign)"}
+VETTING_FIELDS = ("cleared_by", "date", "ref")
+IMAGE_FIELDS = ("src", "caption", "alt")
+HONOR_FIELDS = ("title", "by", "date")
+ASSESSMENT_FIELDS = ("date", "result", "by", "notes")
+
+
+@dataclass(frozen=True)
+class Vetting:
+    cleared_by: str
+    date: dt.date
+    ref: str
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    src: str
+    caption: str
+    alt: str
+    size: int
+    mime: str
+
+
+@dataclass(frozen=True)
+class HonorRecord:
+    title: str
+    by: str
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    date: dt.date
+    result: str
+    by: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    path: str
+    id: str
+    title: str
+    name: str
+    kind: str
+    unit: str
+    field: str
+    level: str
+    date: dt.datetime
+    updated: dt.datetime | None
+    status: str
+    vetting: Vetting | None
+    approved_by: str
+    approved_date: dt.date | None
+    summary: str | None
+    sms: str | None
+    tags: tuple[str, ...]
+    campaigns: tuple[str, ...]
+    images: tuple[ImageRecord, ...]
+    honors: tuple[HonorRecord, ...]
+    slug: str
+    featured: bool
+    exemplar_of: str | None
+    body: str
+    body_line: int
+    lines: dict[str, int] = field(compare=False, hash=False, default_factory=dict)
+    # ---- private: never leaves records/gate/reports ----
+    private: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
+    assessments: tuple[Assessment, ...] = ()
+
+    def line_of(self, name: str) -> int:
+        return self.lines.get(name, 1)
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    path: str
+    slug: str
+    title: str
+    summary: str
+    menu: int | None
+    body: str
+    body_line: int
+
+
+@dataclass(frozen=True)
+class CampaignRecord:
+    path: str
+    slug: str
+    title: str
+    summary: str
+    date: dt.date
+    until: dt.date | None
+    decision: str
+    exemplars: tuple[str, ...]
+    body: str
+    body_line: int
+
+
+@dataclass(frozen=True)
+class Records:
+    stories: tuple[StoryRecord, ...]
+    pages: tuple[PageRecord, ...]
+    campaigns: tuple[CampaignRecord, ...]
+
+
+class _Reader:
+    """Reads typed values from one document's front matter, noting problems."""
+
+    def __init__(self, doc: RawDoc, problems: Problems, config: SiteConfig, known: dict[str, str]):
+        self.doc, self.problems, self.config = doc, problems, config
+        for key in doc.meta:
+            if key not in known:
+                self.err(str(key), f"unknown field '{key}'" + did_you_mean(str(key), known),
+                         ", ".join(known))
+
+    def line(self, name: str) -> int:
+        return self.doc.line_of(name)
+
+    def err(self, name: str, message: str, accepted: str | None = None, line: int | None = None) -> None:
+        self.problems.error(self.doc.path, line or self.line(name), name, message, accepted)
+
+    def warn(self, name: str, message: str, accepted: str | None = None, line: int | None = None) -> None:
+        self.problems.warning(self.doc.path, line or self.line(name), name, message, accepted)
+
+    def has(self, name: str) -> bool:
+        return name in self.doc.meta and self.doc.meta[name] not in (None, "")
+
+    def text(self, name: str, required: bool = False, example: str = "") -> str:
+        value = self.doc.meta.get(name)
+        if value is None or value == "":
+            if required:
+                self.err(name, f"required field '{name}' is missing or empty",
+                         f"e.g. {name}: {example}" if example else None, line=self.doc.meta.line or 1)
+            return ""
+        if isinstance(value, (dict, list)):
+            self.err(name, f"'{name}' must be text, not a list or mapping",
+                     f"e.g. {name}: {example}" if example else None)
+            return ""
+        if isinstance(value, bool):
+            self.err(name, f"'{name}' must be text; write it in quotes if you mean the word {value}")
+            return ""
+        return str(value).strip()
+
+    def choice(self, name: str, choices: dict[str, str] | tuple[str, ...], required: bool = True) -> str:
+        value = self.text(name, required, example=next(iter(choices)))
+        if value and value not in choices:
+            if isinstance(choices, dict):
+                for k, v in choices.items():
+                    if value == v:
+                        return k
+            self.err(name, f"'{value}' is not a known {name}" + did_you_mean(value, choices), ", ".join(choices))
+            return ""
+        return value
+
+    def date(self, name: str, required: bool = False, value: Any = None, line: int | None = None,
+             field_name: str | None = None) -> dt.datetime | None:
+        raw = self.doc.meta.get(name) if value is None else value
+        label = field_name or name
+        if raw is None or raw == "":
+            if required:
+                self.err(label, f"required field '{label}' is missing", DATE_FORMS, line=line or self.doc.meta.line)
+            return None
+        parsed = parse_datetime(raw, self.config.tz)
+        if parsed is None:
+            self.err(label, f"'{raw}' is not a date", DATE_FORMS, line=line)
+        return parsed
+
+    def string_list(self, name: str) -> tuple[str, ...]:
+        value = self.doc.meta.get(name)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [v for v in re.split(r"[,，、]\s*", value) if v.strip()]
+        if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
+            self.err(name, f"'{name}' must be a list", f"e.g. {name}: [甲, 乙] or one '- 甲' per line")
+            return ()
+        out: list[str] = []
+        for v in value:
+            s = str(v).strip()
+            if s and s not in out:
+                out.append(s)
+        return tuple(out)
+
+    def mapping_list(self, name: str, allowed: tuple[str, ...], example: str) -> list[Any]:
+        value = self.doc.meta.get(name)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.err(name, f"'{name}' must be a list of {{{', '.join(allowed)}}}", example)
+            return []
+        out = []
+        for item in value:
+            if isinstance(item, str) and name == "images":
+                item = {"src": item}
+            if not isinstance(item, dict):
+                self.err(name, f"each entry of '{name}' must be {{{', '.join(allowed)}}}", example)
+                continue
+            line = getattr(item, "line", None) or self.line(name)
+            for k in item:
+                if k not in allowed:
+                    self.err(f"{name}.{k}", f"unknown field '{k}' in {name}" + did_you_mean(str(k), allowed),
+                             ", ".join(allowed), line=getattr(item, "line_of", lambda _k: line)(k))
+            out.append((item, line))
+        return out
+
+
+def parse_datetime(raw: Any, tz: dt.tzinfo) -> dt.datetime | None:
+    """Dates as YAML gives them, or text: 2026-03-18, 2026-03-18 09:30[:00][+08:00]."""
+    if isinstance(raw, dt.datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=tz)
+    if isinstance(raw, dt.date):
+        return dt.datetime(raw.year, raw.month, raw.day, tzinfo=tz)
+    if not isinstance(raw, str):
+        return None
+    s = raw.strip().replace("/", "-")
+    m = re.match(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$", s)
+    if m:
+        s = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+    try:
+        value = dt.datetime.fromisoformat(s)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def parse_date(raw: Any, tz: dt.tzinfo) -> dt.date | None:
+    parsed = parse_datetime(raw, tz)
+    return parsed.date() if parsed else None
+
+
+def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], problems: Problems) -> StoryRecord | None:
+    before = len(problems.errors)
+    r = _Reader(doc, problems, config, STORY_FIELDS)
+    sid = r.text("id", required=True, example="zj-2026-001")
+    if sid and not ID_RE.match(sid):
+        r.err("id", f"id '{sid}' may only hold letters, digits, '-', '_' and '.' (2 to 64)",
+              "e.g. id: zj-2026-001")
+    title = r.text("title", required=True, example="守护一方平安的“老片警”")
+    name = r.text("name", required=True, example="王建国 or 大市口派出所")
+    kind = r.choice("kind", KINDS)
+    unit_value = r.text("unit", required=True, example=config.units.units[0].key if config.units.units else "city")
+    unit = config.units.resolve(unit_value) if unit_value else None
+    if unit_value and unit is None:
+        keys = [u.key for u in config.units.units] + [u.name for u in config.units.units]
+        close = did_you_mean(unit_value, keys)
+        r.err("unit", f"unknown unit '{unit_value}'" + close,
+              ", ".join(f"{u.key} ({u.name})" for u in config.units.units))
+    field_value = r.text("field", required=True, example=config.fields[0].key if config.fields else "jiaojing")
+    fld = config.field_key(field_value) if field_value else None
+    if field_value and fld is None:
+        r.err("field", f"unknown field '{field_value}'"
+              + did_you_mean(field_value, [c.key for c in config.fields] + [c.name for c in config.fields]),
+              ", ".join(f"{c.key} ({c.name})" for c in config.fields))
+    level_value = r.text("level", required=True, example="city")
+    level = config.level_key(level_value) if level_value else None
+    if level_value and level is None:
+        r.err("level", f"unknown level '{level_value}'"
+              + did_you_mean(level_value, [c.key for c in config.levels] + [c.name for c in config.levels]),
+              ", ".join(f"{c.key} ({c.name})" for c in config.levels))
+    date = r.date("date", required=True)
+    updated = r.date("updated")
+    if date and updated and updated < date:
+        r.err("updated", "'updated' is earlier than 'date'", "a date on or after the publication date")
+    status = r.choice("status", STATUSES)
+    vetting = _vetting(r)
+    approved_by = r.text("approved_by")
+    approved_date_dt = r.date("approved_date")
+    if status in PUBLIC_STATUSES and not approved_by:
+        r.err("approved_by" if "approved_by" in doc.meta else "status",
+              f"status '{status}' needs 'approved_by': who approved the selection",
+              "e.g. approved_by: 京口区委、区政府")
+    summary = r.text("summary") or None
+    sms = r.text("sms") or None
+    if sms and ("\n" in sms or "【" in sms or "】" in sms):
+        r.err("sms", "the SMS text must be one line without 【 or 】 (the platform adds the signature)",
+              "e.g. sms: 王建国扎根社区二十年，调解纠纷三千余起。")
+    tags = r.string_list("tags")
+    campaigns = r.string_list("campaigns")
+    images = _images(r, assets)
+    honors = _honors(r)
+    slug = r.text("slug")
+    if slug and not SLUG_RE.match(slug):
+        r.err("slug", f"slug '{slug}' must be lower-case letters, digits and '-'",
+              "e.g. slug: wang-jian-guo (or leave it out to use the title's pinyin)")
+    if not slug and title:
+        slug = textmod.slugify(title)
+    featured = doc.meta.get("featured", False)
+    if not isinstance(featured, bool):
+        r.err("featured", f"'featured' must be true or false, got {featured!r}", "true, false")
+        featured = False
+    exemplar_of = r.text("exemplar_of") or None
+    private = doc.meta.get("private") or {}
+    if not isinstance(private, dict):
+        r.err("private", "'private' must be a mapping of fields",
+              "e.g. private: {family: …, phone: …, assessments: [...]}")
+        private = {}
+    assessments = _assessments(r, private)
+    if len(problems.errors) > before:
+        return None
+    assert date is not None and unit and fld and level
+    return StoryRecord(
+        path=doc.path, id=sid, title=title, name=name, kind=kind, unit=unit, field=fld, level=level,
+        date=date, updated=updated, status=status, vetting=vetting, approved_by=approved_by,
+        approved_date=approved_date_dt.date() if approved_date_dt else None, summary=summary, sms=sms,
+        tags=tags, campaigns=campaigns, images=images, honors=honors, slug=slug, featured=featured,
+        exemplar_of=exemplar_of, body=doc.body, body_line=doc.body_line,
+        lines={str(k): v for k, v in doc.meta.lines.items()}, private=dict(private), assessments=assessments,
+    )
+
+
+def _vetting(r: _Reader) -> Vetting | None:
+    value = r.doc.meta.get("vetting")
+    if value in (None, "", {}):
+        return None
+    example = "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}"
+    if not isinstance(value, dict):
+        r.err("vetting", "'vetting' must be {cleared_by, date, ref}", example)
+        return None
+    for k in value:
+        if k not in VETTING_FIELDS:
+            r.err(f"vetting.{k}", f"unknown field '{k}' in vetting" + did_you_mean(str(k), VETTING_FIELDS),
+                  ", ".join(VETTING_FIELDS), line=value.line_of(k) if hasattr(value, "line_of") else None)
+    missing = [k for k in VETTING_FIELDS if value.get(k) in (None, "")]
+    if missing:
+        r.err("vetting", f"the vetting record lacks {', '.join(missing)}", example)
+        return None
+    when = r.date("vetting", value=value["date"], line=getattr(value, "line_of", lambda _k: None)("date"),
+                  field_name="vetting.date")
+    if when is None:
+        return None
+    return Vetting(str(value["cleared_by"]).strip(), when.date(), str(value["ref"]).strip())
+
+
+def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
+    out = []
+    example = "images: [{src: images/wang.jpg, caption: 王建国在社区走访, alt: 民警与居民交谈}]"
+    for item, line in r.mapping_list("images", IMAGE_FIELDS, example):
+        src = str(item.get("src") or "").strip()
+        if not src:
+            r.err("images", "an image needs 'src'", example, line=line)
+            continue
+        site = src.lstrip("/")
+        while site.startswith("../"):
+            site = site[3:]
+        if site.startswith("content/"):
+            site = site[len("content/"):]
+        if site not in assets:
+            known = [a for a in assets if a.startswith("images/")]
+            r.err("images", f"image '{src}' not found under content/" + did_you_mean(site, known),
+                  "a path such as images/wang.jpg for the file content/images/wang.jpg", line=line)
+            continue
+        caption = str(item.get("caption") or "").strip()
+        alt = str(item.get("alt") or caption).strip()
+        if not alt:
+            r.warn("images", f"image '{src}' has neither alt nor caption: screen readers cannot describe it",
+                   "alt: 一句话描述图片内容", line=line)
+        mime = mimetypes.guess_type(site)[0] or "application/octet-stream"
+        out.append(ImageRecord(site, caption, alt, assets[site], mime))
+    return tuple(out)
+
+
+def _honors(r: _Reader) -> tuple[HonorRecord, ...]:
+    out = []
+    example = "honors: [{title: 全国优秀人民警察, by: 公安部, date: 2025-12-01}]"
+    for item, line in r.mapping_list("honors", HONOR_FIELDS, example):
+        title = str(item.get("title") or "").strip()
+        if not title:
+            r.err("honors", "an honor needs 'title'", example, line=line)
+            continue
+        when = r.date("honors", value=item.get("date"), line=line, field_name="honors.date") \
+            if item.get("date") else None
+        out.append(HonorRecord(title, str(item.get("by") or "").strip(), when.date() if when else None))
+    return tuple(out)
+
+
+def _assessments(r: _Reader, private: dict[str, Any]) -> tuple[Assessment, ...]:
+    value = private.get("assessments")
+    if value is None:
+        return ()
+    line = private.line_of("assessments") if hasattr(private, "line_of") else r.line("private")
+    example = "assessments: [{date: 2026-06-30, result: 优秀, by: 市局政治部}]"
+    if not isinstance(value, list):
+        r.err("private.assessments", "'assessments' must be a list of {date, result, by, notes}", example, line=line)
+        return ()
+    out = []
+    for item in value:
+        iline = getattr(item, "line", line)
+        if not isinstance(item, dict) or not item.get("date"):
+            r.err("private.assessments", "each assessment needs at least a date", example, line=iline)
+            continue
+        for k in item:
+            if k not in ASSESSMENT_FIELDS:
+                r.err(f"private.assessments.{k}", f"unknown field '{k}' in an assessment"
+                      + did_you_mean(str(k), ASSESSMENT_FIELDS), ", ".join(ASSESSMENT_FIELDS), line=iline)
+        when = r.date("private", value=item["date"], line=iline, field_name="private.assessments.date")
+        if when:
+            out.append(Assessment(when.date(), str(item.get("result") or ""), str(item.get("by") or ""),
+                                  str(item.get("notes") or "")))
+    return tuple(sorted(out, key=lambda a: a.date))
+
+
+def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageRecord | None:
+    before = len(problems.errors)
+    r = _Reader(doc, problems, config, PAGE_FIELDS)
+    title = r.text("title", required=True, example="关于本站")
+    slug = r.text("slug") or _file_slug(doc.path)
+    if not SLUG_RE.match(slug):
+        r.err("slug", f"page slug '{slug}' must be lower-case letters, digits and '-'", "e.g. slug: about")
+    elif slug in RESERVED:
+        r.err("slug", f"page slug '{slug}' is reserved for the site's own pages",
+              "any other name, e.g. about, media")
+    menu = doc.meta.get("menu")
+    if menu is not None and (isinstance(menu, bool) or not isinstance(menu, int)):
+        r.err("menu", f"'menu' must be a number, got {menu!r}", "e.g. menu: 1")
+        menu = None
+    if len(problems.errors) > before:
+        return None
+    return PageRecord(doc.path, slug, title, r.text("summary"), menu, doc.body, doc.body_line)
+
+
+def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> CampaignRecord | None:
+    before = len(problems.errors)
+    r = _Reader(doc, problems, config, CAMPAIGN_FIELDS)
+    title = r.text("title", required=True, example="向王建国同志学习")
+    slug = r.text("slug") or _file_slug(doc.path)
+    if not SLUG_RE.match(slug):
+        r.err("slug", f"campaign slug '{slug}' must be lower-case letters, digits and '-'",
+              "e.g. slug: xiang-wang-jian-guo-xue-xi")
+    date = r.date("date", required=True)
+    until = r.date("until")
+    if date and until and until < date:
+        r.err("until", "'until' is before 'date'", "an end date on or after the start date")
+    exemplars = r.string_list("exemplars")
+    if len(problems.errors) > before:
+        return None
+    assert date is not None
+    return CampaignRecord(doc.path, slug, title, r.text("summary"), date.date(),
+                          until.date() if until else None, r.text("decision"), exemplars, doc.body, doc.body_line)
+
+
+def _file_slug(path: str) -> str:
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return stem if SLUG_RE.match(stem) else textmod.slugify(stem)
+
+
+def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int], problems: Problems) -> Records:
+    stories: list[StoryRecord] = []
+    pages: list[PageRecord] = []
+    campaigns: list[CampaignRecord] = []
+    for doc in docs:
+        if doc.kind == "story":
+            s = story_record(doc, config, assets, problems)
+            if s:
+                stories.append(s)
+        elif doc.kind == "page":
+            p = page_record(doc, config, problems)
+            if p:
+                pages.append(p)
+        else:
+            c = campaign_record(doc, config, problems)
+            if c:
+                campaigns.append(c)
+    _cross_checks(stories, pages, campaigns, problems)
+    return Records(tuple(stories), tuple(pages), tuple(campaigns))
+
+
+def _cross_checks(stories: list[StoryRecord], pages: list[PageRecord], campaigns: list[CampaignRecord],
+                  problems: Problems) -> None:
+    by_id: dict[str, StoryRecord] = {}
+    by_slug: dict[str, StoryRecord] = {}
+    for s in stories:
+        if s.id in by_id:
+            other = by_id[s.id]
+            problems.error(s.path, s.line_of("id"), "id",
+                           f"id '{s.id}' is already used by {other.path}:{other.line_of('id')}",
+                           "a new unique id, e.g. the next free number")
+        else:
+            by_id[s.id] = s
+        if s.slug in by_slug:
+            other = by_slug[s.slug]
+            field_name = "slug" if "slug" in s.lines else "title"
+            problems.error(s.path, s.line_of(field_name), "slug",
+                           f"URL stories/{s.slug}/ is also used by {other.path}:{other.line_of('slug' if 'slug' in other.lines else 'title')}",
+                           "a different 'slug:' in one of the two files")
+        else:
+            by_slug[s.slug] = s
+    campaign_slugs: dict[str, CampaignRecord] = {}
+    for c in campaigns:
+        if c.slug in campaign_slugs:
+            problems.error(c.path, 1, "slug", f"campaign URL campaigns/{c.slug}/ is also used by {campaign_slugs[c.slug].path}",
+                           "a different slug or file name")
+        campaign_slugs[c.slug] = c
+        for sid in c.exemplars:
+            if sid not in by_id:
+                problems.error(c.path, 1, "exemplars", f"no story has id '{sid}'" + did_you_mean(sid, by_id),
+                               "ids of stories in content/stories/")
+    page_slugs: dict[str, PageRecord] = {}
+    for p in pages:
+        if p.slug in page_slugs:
+            problems.error(p.path, 1, "slug", f"page URL {p.slug}/ is also used by {page_slugs[p.slug].path}",
+                           "a different slug or file name")
+        page_slugs[p.slug] = p
+    for s in stories:
+        for c in s.campaigns:
+            if c not in campaign_slugs:
+                problems.error(s.path, s.line_of("campaigns"), "campaigns",
+                               f"unknown campaign '{c}'" + did_you_mean(c, campaign_slugs),
+                               ", ".join(campaign_slugs) or "slugs of files in content/campaigns/")
+        if s.exemplar_of:
+            earlier = by_id.get(s.exemplar_of)
+            if earlier is None:
+                problems.error(s.path, s.line_of("exemplar_of"), "exemplar_of",
+                               f"no story has id '{s.exemplar_of}'" + did_you_mean(s.exemplar_of, by_id),
+                               "the id of an earlier story about the same exemplar")
+            elif earlier.id == s.id:
+                problems.error(s.path, s.line_of("exemplar_of"), "exemplar_of",
+                               "a story cannot follow up itself", "the id of an earlier story")

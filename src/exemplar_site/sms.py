@@ -1,0 +1,202 @@
+"""SMS text for the SMS platform (短信平台): one message per public story,
+a digest for a date range, and a CSV for bulk import.
+
+Counting follows ../shared/domain/SMS-AND-FEEDS.md:
+- counting "platform" (default; Aliyun, Huawei Cloud, Tencent Cloud): every
+  character counts 1 — Chinese, Latin, digits, punctuation alike — and the
+  signature counts with its 【】; ≤ 70 is one message, above that
+  ceil(n / 67). Characters outside the BMP count 2 and are warned about.
+- counting "carrier" (GSM 03.38): all-GSM-7 text is 160 / 153 septets
+  (extension characters take two); anything else is UCS-2, 70 / 67 units,
+  characters outside the BMP taking two units.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from dataclasses import dataclass
+
+from . import text as textmod
+from . import urls
+from .config import SiteConfig
+from .errors import Problems
+from .model import Output, PublicStory
+
+GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = set("^{}\\[~]|€\f")
+RISKY = set("¥★※√")  # garbled on some handsets
+MAX_TOTAL = 500  # signature + body, platform limit
+
+
+@dataclass(frozen=True)
+class SmsCount:
+    characters: int  # as a person counts them
+    units: int  # what the platform bills on (septets or UCS-2 units)
+    encoding: str  # "GSM-7" or "UCS-2"
+    segments: int
+
+
+def count(text: str, counting: str = "platform") -> SmsCount:
+    chars = len(text)
+    if counting == "carrier" and all(c in GSM_BASIC or c in GSM_EXTENDED for c in text):
+        units = chars + sum(1 for c in text if c in GSM_EXTENDED)
+        segments = 1 if units <= 160 else math.ceil(units / 153)
+        return SmsCount(chars, units, "GSM-7", segments)
+    units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+    segments = 1 if units <= 70 else math.ceil(units / 67)
+    return SmsCount(chars, units, "UCS-2", segments)
+
+
+def capacity(max_segments: int) -> int:
+    """UCS-2 units that fit in max_segments (Chinese text is always UCS-2)."""
+    return 70 if max_segments == 1 else 67 * max_segments
+
+
+@dataclass(frozen=True)
+class SmsMessage:
+    id: str
+    date: dt.date
+    unit: str
+    text: str  # as written to the files (with or without the signature, per config)
+    counted: str  # signature + text: what the recipient's phone shows and the platform bills
+    count: SmsCount
+    derived: bool
+
+
+def _signature(config: SiteConfig) -> str:
+    return f"【{config.sms.signature}】" if config.sms.signature else ""
+
+
+def _tail(story: PublicStory, config: SiteConfig) -> str:
+    tail = ""
+    if config.sms.link:
+        tail += " " + urls.absolute(config.site_url, story.url)
+    return tail + config.sms.suffix
+
+
+def _derive_source(story: PublicStory) -> str:
+    text = " ".join(story.summary.split())
+    return text.replace("【", "〔").replace("】", "〕")
+
+
+def compose(story: PublicStory, config: SiteConfig, problems: Problems) -> SmsMessage | None:
+    sig = _signature(config)
+    tail = _tail(story, config)
+    cap_units = capacity(config.sms.max_segments)
+    counting = config.sms.counting
+    if story.sms:
+        body = story.sms
+        derived = False
+    else:
+        room = cap_units - count(sig + tail, counting).units
+        if room < 10:
+            problems.error(config.path.name, config.line_of.get("sms"), "sms",
+                           f"signature, link and suffix leave only {room} characters for the story",
+                           "a shorter suffix, link: false, or a larger max_segments")
+            return None
+        body = _fit(_derive_source(story), room, counting)
+        derived = True
+    counted = sig + body + tail
+    c = count(counted, counting)
+    where = (story.source, story.sms_line if story.sms else None)
+    if not derived and c.segments > config.sms.max_segments:
+        limit = cap_units - count(sig + tail, counting).units
+        problems.error(where[0], where[1], "sms",
+                       f"the SMS is {c.characters} characters with signature and suffix "
+                       f"({c.segments} messages); the cap is {config.sms.max_segments} "
+                       f"message(s) = {cap_units} characters",
+                       f"at most {limit} characters of text (signature {count(sig, counting).units} "
+                       f"and suffix/link {count(tail, counting).units} included in the cap)")
+    if c.characters > MAX_TOTAL:
+        problems.error(where[0], where[1], "sms", f"the SMS is {c.characters} characters; platforms take at most "
+                       f"{MAX_TOTAL}", "a shorter text")
+    astral = [ch for ch in body if ord(ch) > 0xFFFF]
+    if astral:
+        problems.warning(where[0], where[1], "sms",
+                         f"characters outside the basic set ({''.join(astral)}): emoji and rare characters "
+                         "may be rejected by the platform or cost two", "replace them or check with the platform")
+    risky = sorted({ch for ch in body if ch in RISKY})
+    if risky:
+        problems.warning(where[0], where[1], "sms", f"{''.join(risky)} shows garbled on some phones",
+                         "write it out in words")
+    text = counted if config.sms.write_signature else body + tail
+    return SmsMessage(story.id, story.date.date(), story.unit.name, text, counted, c, derived)
+
+
+def _fit(text: str, room: int, counting: str) -> str:
+    """Cut at a sentence end so the text takes at most `room` units."""
+    if count(text, counting).units <= room:
+        return text
+    limit = room
+    while limit > 0:
+        cut = textmod.cut_at_sentence(text, limit)
+        if count(cut, counting).units <= room:
+            return cut
+        limit -= 1
+    return ""
+
+
+def messages(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems) -> list[SmsMessage]:
+    """One message per public story, oldest first."""
+    out = []
+    for s in sorted(stories, key=lambda s: (s.date, s.id)):
+        m = compose(s, config, problems)
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def in_range(msgs: list[SmsMessage], since: dt.date | None, until: dt.date | None) -> list[SmsMessage]:
+    return [m for m in msgs if (since is None or m.date >= since) and (until is None or m.date <= until)]
+
+
+def digest_text(msgs: list[SmsMessage]) -> bytes:
+    """Plain TXT for import: one message per line, in date order."""
+    return "".join(m.text + "\n" for m in msgs).encode("utf-8")
+
+
+def csv_bytes(msgs: list[SmsMessage], bom: bool) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["id", "date", "unit", "text", "characters", "segments"])
+    for m in msgs:
+        w.writerow([m.id, m.date.isoformat(), m.unit, m.text, m.count.characters, m.count.segments])
+    return ("\ufeff" if bom else "").encode("utf-8") + buf.getvalue().encode("utf-8")
+
+
+def latest_window(msgs: list[SmsMessage], days: int) -> tuple[dt.date, dt.date] | None:
+    """The `days` ending on the newest story's date: a digest that depends on content only."""
+    if not msgs:
+        return None
+    until = max(m.date for m in msgs)
+    return until - dt.timedelta(days=days - 1), until
+
+
+def sms_outputs(msgs: list[SmsMessage], config: SiteConfig, since: dt.date | None, until: dt.date | None,
+                prefix: str = "sms/") -> list[Output]:
+    """Per-story texts, the digest for [since, until] and the CSVs, under `prefix`."""
+    out = [Output(f"{prefix}stories/{m.id}.txt", (m.text + "\n").encode("utf-8")) for m in msgs]
+    chosen = in_range(msgs, since, until)
+    label = f"{since.isoformat() if since else 'start'}_{until.isoformat() if until else 'end'}"
+    out.append(Output(f"{prefix}digest-{label}.txt", digest_text(chosen)))
+    out.append(Output(f"{prefix}digest-{label}.csv", csv_bytes(chosen, config.sms.csv_bom)))
+    out.append(Output(f"{prefix}all.csv", csv_bytes(msgs, config.sms.csv_bom)))
+    return out
+
+
+def render_sms(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems) -> list[Output]:
+    """The SMS files of a site build: sms/stories/<id>.txt, sms/digest-latest.{txt,csv}, sms/all.csv."""
+    msgs = messages(stories, config, problems)
+    window = latest_window(msgs, config.sms.digest_days)
+    out = [Output(f"sms/stories/{m.id}.txt", (m.text + "\n").encode("utf-8")) for m in msgs]
+    chosen = in_range(msgs, *window) if window else []
+    out.append(Output("sms/digest-latest.txt", digest_text(chosen)))
+    out.append(Output("sms/digest-latest.csv", csv_bytes(chosen, config.sms.csv_bom)))
+    out.append(Output("sms/all.csv", csv_bytes(msgs, config.sms.csv_bom)))
+    return out

@@ -1,0 +1,178 @@
+"""SiteIndex: every grouping of public stories, built once.
+
+Listings by field, unit (a unit lists its sub-units' stories too), level,
+tag, campaign and year; previous/next; related stories; follow-up series.
+Ties are always broken on the story id, so orders never depend on the file
+system.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from . import urls
+from .config import SiteConfig
+from .gate import GateResult
+from .model import Campaign, Page, PublicStory, WithdrawnNotice
+
+FAMILIES = ("fields", "units", "levels", "tags", "campaigns", "years")
+FAMILY_NAMES = {"fields": "警种行业", "units": "单位", "levels": "典型级别", "tags": "标签",
+                "campaigns": "学习活动", "years": "年份"}
+
+
+@dataclass(frozen=True)
+class Term:
+    family: str
+    key: str
+    name: str
+    stories: tuple[PublicStory, ...]  # newest first
+    depth: int = 0  # for units: depth in the tree
+    campaign: Campaign | None = None
+
+    @property
+    def url(self) -> str:
+        return urls.listing(self.family, self.key)
+
+
+@dataclass(frozen=True)
+class SiteIndex:
+    stories: tuple[PublicStory, ...]  # newest first
+    terms: dict[str, tuple[Term, ...]]  # family → terms in display order
+    previous: dict[str, PublicStory | None]  # id → older story
+    next: dict[str, PublicStory | None]  # id → newer story
+    related: dict[str, tuple[PublicStory, ...]]
+    series: dict[str, tuple[PublicStory, ...]]  # id → every story of the same exemplar, oldest first
+    pages: tuple[Page, ...]
+    campaigns: tuple[Campaign, ...]
+    withdrawn: tuple[WithdrawnNotice, ...]
+    term_of: dict[tuple[str, str], Term] = field(default_factory=dict)
+
+    def term(self, family: str, key: str) -> Term | None:
+        return self.term_of.get((family, key))
+
+    def featured(self, n: int) -> tuple[PublicStory, ...]:
+        return tuple(s for s in self.stories if s.featured)[:n]
+
+    def terms_for(self, story: PublicStory) -> list[Term]:
+        """Every listing a story appears in (for feeds, autodiscovery, incremental builds)."""
+        keys = [("fields", story.field.key), ("levels", story.level.key), ("years", str(story.year))]
+        keys += [("units", u.key) for u in story.unit_chain]
+        keys += [("tags", t.key) for t in story.tags]
+        keys += [("campaigns", c) for c in story.campaigns]
+        keys += [("campaigns", c.slug) for c in self.campaigns if story.id in c.story_ids]
+        seen: list[Term] = []
+        for k in keys:
+            t = self.term_of.get(k)
+            if t is not None and t not in seen:
+                seen.append(t)
+        return seen
+
+
+def _newest_first(stories: list[PublicStory]) -> tuple[PublicStory, ...]:
+    return tuple(sorted(stories, key=lambda s: (-s.date.timestamp(), s.id)))
+
+
+def build_index(gate: GateResult, config: SiteConfig) -> SiteIndex:
+    stories = _newest_first(list(gate.stories))
+    terms: dict[str, tuple[Term, ...]] = {}
+
+    by_field: dict[str, list[PublicStory]] = defaultdict(list)
+    by_level: dict[str, list[PublicStory]] = defaultdict(list)
+    by_unit: dict[str, list[PublicStory]] = defaultdict(list)
+    by_tag: dict[str, list[PublicStory]] = defaultdict(list)
+    tag_names: dict[str, str] = {}
+    by_campaign: dict[str, list[PublicStory]] = defaultdict(list)
+    by_year: dict[int, list[PublicStory]] = defaultdict(list)
+    campaign_ids = {c.slug: set(c.story_ids) for c in gate.campaigns}
+    for s in stories:
+        by_field[s.field.key].append(s)
+        by_level[s.level.key].append(s)
+        for u in s.unit_chain:
+            by_unit[u.key].append(s)
+        for t in s.tags:
+            by_tag[t.key].append(s)
+            tag_names[t.key] = t.name
+        for c in gate.campaigns:
+            if c.slug in s.campaigns or s.id in campaign_ids[c.slug]:
+                by_campaign[c.slug].append(s)
+        by_year[s.year].append(s)
+
+    terms["fields"] = tuple(Term("fields", c.key, c.name, tuple(by_field[c.key]))
+                            for c in config.fields if by_field[c.key])
+    terms["levels"] = tuple(Term("levels", c.key, c.name, tuple(by_level[c.key]))
+                            for c in config.levels if by_level[c.key])
+    terms["units"] = tuple(Term("units", u.key, u.name, tuple(by_unit[u.key]), u.depth)
+                           for u in config.units.units if by_unit[u.key])
+    terms["tags"] = tuple(Term("tags", k, tag_names[k], tuple(v))
+                          for k, v in sorted(by_tag.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+    campaigns = tuple(sorted(gate.campaigns, key=lambda c: (c.date, c.slug), reverse=True))
+    terms["campaigns"] = tuple(Term("campaigns", c.slug, c.title, tuple(by_campaign[c.slug]), campaign=c)
+                               for c in campaigns)
+    terms["years"] = tuple(Term("years", str(y), f"{y}年", tuple(by_year[y]))
+                           for y in sorted(by_year, reverse=True))
+    term_of = {(t.family, t.key): t for fam in terms.values() for t in fam}
+
+    previous: dict[str, PublicStory | None] = {}
+    nxt: dict[str, PublicStory | None] = {}
+    for i, s in enumerate(stories):
+        nxt[s.id] = stories[i - 1] if i > 0 else None
+        previous[s.id] = stories[i + 1] if i + 1 < len(stories) else None
+
+    return SiteIndex(stories, terms, previous, nxt, _related(stories, by_tag), _series(stories),
+                     tuple(sorted(gate.pages, key=lambda p: (p.menu is None, p.menu or 0, p.slug))),
+                     campaigns, gate.withdrawn, term_of)
+
+
+def _related(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStory]],
+             n: int = 4) -> dict[str, tuple[PublicStory, ...]]:
+    """Up to n stories sharing tags (2 points each), field and unit (1 each)."""
+    out: dict[str, tuple[PublicStory, ...]] = {}
+    by_field: dict[str, list[PublicStory]] = defaultdict(list)
+    for s in stories:
+        by_field[s.field.key].append(s)
+    rank = {s.id: i for i, s in enumerate(stories)}
+    for s in stories:
+        score: Counter[str] = Counter()
+        pool: dict[str, PublicStory] = {}
+        for t in s.tags:
+            for o in by_tag[t.key][:200]:
+                score[o.id] += 2
+                pool[o.id] = o
+        for o in by_field[s.field.key][:50]:
+            score[o.id] += 1
+            pool[o.id] = o
+        for o in pool.values():
+            if o.unit.key == s.unit.key:
+                score[o.id] += 1
+        score.pop(s.id, None)
+        for sid in [k for k in score if pool[k].name == s.name]:
+            score.pop(sid)  # the same exemplar is shown as a series instead
+        best = sorted(score, key=lambda k: (-score[k], rank[k]))[:n]
+        out[s.id] = tuple(pool[k] for k in best)
+    return out
+
+
+def _series(stories: tuple[PublicStory, ...]) -> dict[str, tuple[PublicStory, ...]]:
+    """Group stories linked by exemplar_of into one series per exemplar, oldest first."""
+    by_id = {s.id: s for s in stories}
+    root_of: dict[str, str] = {}
+
+    def root(sid: str) -> str:
+        seen = []
+        cur = sid
+        while cur in by_id and by_id[cur].exemplar_of and by_id[cur].exemplar_of in by_id and cur not in seen:
+            seen.append(cur)
+            cur = by_id[cur].exemplar_of  # type: ignore[assignment]
+        return cur
+
+    groups: dict[str, list[PublicStory]] = defaultdict(list)
+    for s in stories:
+        root_of[s.id] = root(s.id)
+        groups[root_of[s.id]].append(s)
+    out: dict[str, tuple[PublicStory, ...]] = {}
+    for s in stories:
+        group = groups[root_of[s.id]]
+        if len(group) > 1:
+            out[s.id] = tuple(sorted(group, key=lambda o: (o.date, o.id)))
+    return out

@@ -1,0 +1,181 @@
+"""Text functions that are right for Chinese: counting, cutting, slugs.
+
+All pure. A CJK ideograph counts as one character and as one "word";
+sentences end at 。！？； (and their ASCII forms), and a cut never falls
+inside a tag, an entity or a character.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from html.parser import HTMLParser
+
+from pypinyin import Style, lazy_pinyin
+
+SENTENCE_ENDS = "。！？；!?;"
+_CLOSERS = "”’」』）)》】"
+ELLIPSIS = "…"
+_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_LATIN_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def count_chars(text: str) -> int:
+    """Characters as a reader counts them (code points, not bytes)."""
+    return len(text)
+
+
+def reading_minutes(text: str, chars_per_minute: int = 400) -> int:
+    """Reading time: CJK characters at `chars_per_minute`, Latin words at a third of it."""
+    cjk = len(_CJK_RE.findall(text))
+    words = len(_LATIN_WORD_RE.findall(text))
+    minutes = (cjk + words * 3) / chars_per_minute
+    return max(1, math.ceil(minutes))
+
+
+def slugify(title: str, max_length: int = 60) -> str:
+    """Pinyin slug of a Chinese title: 王建国守护平安 → wang-jian-guo-shou-hu-ping-an."""
+    parts: list[str] = []
+    for token in lazy_pinyin(title, style=Style.NORMAL, errors="default"):
+        token = token.lower().replace("ü", "v")
+        token = re.sub(r"[^a-z0-9]+", "-", token).strip("-")
+        if token:
+            parts.append(token)
+    slug = "-".join(parts)
+    slug = re.sub(r"-{2,}", "-", slug)
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0]
+    return slug or "story"
+
+
+def cut_at_sentence(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
+    """The longest prefix of at most `limit` characters that ends a sentence.
+
+    Falls back to a hard cut ending in `ellipsis` (still within `limit`) when
+    no sentence ends early enough to keep at least a third of the text.
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    best = -1
+    for i, ch in enumerate(text[:limit]):
+        if ch in SENTENCE_ENDS:
+            end = i + 1
+            while end < limit and end < len(text) and text[end] in _CLOSERS:
+                end += 1
+            best = end
+    if best >= max(1, limit // 3):
+        return text[:best]
+    return text[: max(0, limit - len(ellipsis))].rstrip() + ellipsis
+
+
+def strip_tags(fragment: str) -> str:
+    """Visible text of an HTML fragment, entities decoded, whitespace folded."""
+    parser = _TextOnly()
+    parser.feed(fragment)
+    parser.close()
+    return re.sub(r"\s+", " ", "".join(parser.parts)).strip()
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("p", "br", "li", "h1", "h2", "h3", "h4", "tr", "div"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def truncate_html(fragment: str, limit: int, ellipsis: str = ELLIPSIS) -> tuple[str, bool]:
+    """Cut an HTML fragment after about `limit` visible characters.
+
+    Prefers the last sentence end before the limit; never cuts inside a tag
+    or an entity; closes the tags it leaves open. Returns (html, was_cut).
+    """
+    t = _Truncator(limit)
+    t.feed(fragment)
+    t.close()
+    if not t.cut:
+        return fragment, False
+    return t.result(ellipsis), True
+
+
+class _Truncator(HTMLParser):
+    """Replays the fragment as events, counting visible characters."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(convert_charrefs=True)
+        self.limit = limit
+        self.count = 0
+        self.out: list[str] = []
+        self.stack: list[str] = []
+        self.cut = False
+        # (index into out, stack copy) at the last sentence end seen
+        self.sentence_mark: tuple[int, list[str], int] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.cut:
+            return
+        self.out.append(self.get_starttag_text() or f"<{tag}>")
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not self.cut:
+            self.out.append(self.get_starttag_text() or f"<{tag}/>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.cut:
+            return
+        if tag in self.stack:
+            while self.stack:
+                top = self.stack.pop()
+                self.out.append(f"</{top}>")
+                if top == tag:
+                    break
+
+    def handle_data(self, data: str) -> None:
+        if self.cut:
+            return
+        room = self.limit - self.count
+        if len(data) <= room:
+            self._emit(data)
+            return
+        self._emit(data[:room])
+        self.cut = True
+
+    def _emit(self, data: str) -> None:
+        start = 0
+        for i, ch in enumerate(data):
+            if ch in SENTENCE_ENDS:
+                self.out.append(html.escape(data[start:i + 1], quote=False))
+                start = i + 1
+                self.sentence_mark = (len(self.out), list(self.stack), self.count + i + 1)
+        if start < len(data):
+            self.out.append(html.escape(data[start:], quote=False))
+        self.count += len(data)
+
+    def result(self, ellipsis: str) -> str:
+        if self.sentence_mark and self.sentence_mark[2] >= self.limit // 3:
+            index, stack, _ = self.sentence_mark
+            parts = self.out[:index]
+            tail = ""
+        else:
+            parts, stack = self.out, self.stack
+            tail = ellipsis
+        body = "".join(parts).rstrip()
+        return body + tail + "".join(f"</{tag}>" for tag in reversed(stack))

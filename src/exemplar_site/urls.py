@@ -1,0 +1,78 @@
+"""The URL scheme in one place.
+
+Site paths are '/'-separated, relative to the site root, with no leading
+slash: "stories/<slug>/" for a page (a folder holding index.html),
+"feeds/all.xml" for a file. Pages link to each other with relative links
+that end in index.html, so the site works under any base_path and when
+opened from disk; feeds and the sitemap use absolute pretty URLs.
+
+Story bodies carry internal links as "site:<path>" until a renderer turns
+them into relative (pages) or absolute (feeds) links.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from urllib.parse import quote
+
+SITE_SCHEME = "site:"
+_SITE_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="site:([^"]*)"')
+
+
+def story(slug: str) -> str:
+    return f"stories/{slug}/"
+
+
+def listing(family: str, key: str, page: int = 1) -> str:
+    base = f"{family}/{key}/"
+    return base if page <= 1 else f"{base}page/{page}/"
+
+
+def paged(base: str, page: int) -> str:
+    return base if page <= 1 else f"{base}page/{page}/"
+
+
+def file_of(path: str) -> str:
+    """The file a site path is written to."""
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+def relative(from_path: str, to_path: str) -> str:
+    """Link from the page at `from_path` to `to_path`, both site paths."""
+    fragment = ""
+    if "#" in to_path:
+        to_path, frag = to_path.split("#", 1)
+        fragment = "#" + frag
+    target = file_of(to_path)
+    from_dir = posixpath.dirname(file_of(from_path))
+    rel = posixpath.relpath(target or "index.html", from_dir or ".")
+    return quote(rel, safe="/#%:@!$&'()*+,;=-._~") + fragment
+
+
+def absolute(site_url: str, path: str) -> str:
+    """Absolute pretty URL: site_url ends in '/', path is a site path."""
+    return site_url + quote(path, safe="/#%:@!$&'()*+,;=-._~")
+
+
+def normalise_internal(url: str, base_path: str) -> str | None:
+    """An author's link → a site path, or None if it points outside the site.
+
+    Accepts 'images/a.png', '../images/a.png', '/images/a.png' and
+    '/<base_path>/images/a.png'.
+    """
+    if not url or url.startswith(("#", "//", "mailto:", "tel:", "data:")) or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+        return None
+    path = url
+    if path.startswith(base_path) and base_path != "/":
+        path = path[len(base_path):]
+    while path.startswith(("../", "./", "/")):
+        path = path[3:] if path.startswith("../") else path[2:] if path.startswith("./") else path[1:]
+    if path.startswith("content/"):
+        path = path[len("content/"):]
+    return path
+
+
+def rewrite_site_links(fragment: str, convert: "callable[[str], str]") -> str:  # type: ignore[valid-type]
+    """Replace every href/src="site:<path>" with convert(path)."""
+    return _SITE_ATTR_RE.sub(lambda m: f'{m.group(1)}="{convert(m.group(2))}"', fragment)

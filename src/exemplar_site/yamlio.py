@@ -1,0 +1,89 @@
+"""YAML loading that remembers the line of every key.
+
+Uses libyaml's C parser when present (7x faster on front matter). Mappings
+come back as `LineDict`, a dict that also knows the 1-based line of each key,
+so every later error can name the line an author has to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+try:
+    _Base: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing
+    _Base = yaml.SafeLoader
+
+
+class LineDict(dict):  # type: ignore[type-arg]
+    """A mapping from YAML that knows where each key stood."""
+
+    line: int = 0
+    lines: dict[Any, int]
+    duplicates: list[tuple[Any, int]]
+
+    def line_of(self, key: Any) -> int:
+        return self.lines.get(key, self.line)
+
+
+class _LineLoader(_Base):  # type: ignore[misc,valid-type]
+    pass
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    mapping = LineDict()
+    mapping.line = node.start_mark.line + 1
+    mapping.lines = {}
+    mapping.duplicates = []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain word, not a list or mapping", key_node.start_mark)
+        value = loader.construct_object(value_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in mapping:
+            mapping.duplicates.append((key, line))
+        mapping[key] = value
+        mapping.lines[key] = line
+    return mapping
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+@dataclass(frozen=True)
+class YamlError:
+    line: int | None
+    message: str
+
+
+def load(text: str, first_line: int = 1) -> tuple[Any, YamlError | None]:
+    """Parse YAML text; `first_line` is the file line the text starts on."""
+    try:
+        return yaml.load(text, Loader=_LineLoader), None  # noqa: S506 - safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark is not None else None
+        problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem = f"{exc.context}, {problem}"
+        return None, YamlError(line, _explain(problem))
+    except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
+        return None, YamlError(None, _explain(str(exc)))
+
+
+def _explain(problem: str) -> str:
+    hint = ""
+    if "mapping values are not allowed" in problem:
+        hint = (" (a value containing ': ' must be quoted, e.g. title: \"标题：副标题\";"
+                " note that Chinese full-width '：' is fine)")
+    elif "found character '\\t'" in problem or "tab" in problem:
+        hint = " (indent with spaces, not tabs)"
+    return f"broken YAML: {problem}{hint}"

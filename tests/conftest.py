@@ -1,0 +1,137 @@
+"""Fixtures that write real sites into temporary folders and read the output back
+with real parsers (lxml.html for pages, feedparser for feeds)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lxml import html as lxml_html
+
+from exemplar_site.pipeline import BuildOptions, BuildReport, build_site
+
+REPO = Path(__file__).resolve().parents[1]
+TZ = dt.timezone(dt.timedelta(hours=8))
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
+PNG = (REPO / "content" / "images" / "community.png").read_bytes()
+
+BASE_CONFIG: dict[str, Any] = {
+    "title": "测试先进典型",
+    "description": "测试站点",
+    "organisation": "测试市公安局政治部",
+    "base_url": "http://test.example",
+    "base_path": "/pub/",
+    "page_size": 3,
+    "units": {
+        "city": {"name": "测试市公安局", "type": "city", "children": {
+            "north": {"name": "北区分局", "children": {"n1": "北一派出所", "n2": "北二派出所"}},
+            "south": {"name": "南区分局", "children": {"s1": "南一派出所"}},
+            "traffic": {"name": "市局交警支队", "type": "department"},
+        }},
+    },
+    "fields": {"shequ": "社区警务", "jiaojing": "交警", "xingzhen": "刑侦"},
+    "sms": {"signature": "测试公安"},
+}
+
+
+def story(id: str, **fields: Any) -> str:
+    """A public-ready story file; override or drop (value None) any field."""
+    meta: dict[str, Any] = {
+        "id": id,
+        "title": f"测试典型{id}的先进事迹",
+        "name": f"张{id}",
+        "kind": "individual",
+        "unit": "n1",
+        "field": "shequ",
+        "level": "city",
+        "date": dt.date(2026, 3, 1),
+        "status": "approved",
+        "vetting": {"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": f"纪审{id}号"},
+        "approved_by": "市局党委",
+        "tags": ["社区警务"],
+    }
+    body = fields.pop("body", "他扎根社区多年。群众都说他好！\n\n## 事迹\n\n默默奉献，服务群众。")
+    for k, v in fields.items():
+        if v is None:
+            meta.pop(k, None)
+        else:
+            meta[k] = v
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
+    return f"---\n{front}---\n{body}\n"
+
+
+@dataclass
+class Site:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "site_config.yaml"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "public"
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def story(self, file: str, id: str, **fields: Any) -> Path:
+        return self.write(f"content/stories/{file}.md", story(id, **fields))
+
+    def build(self, now: dt.datetime = NOW, **options: Any) -> BuildReport:
+        return build_site(self.config, BuildOptions(now=now, **options))
+
+    def html(self, rel: str) -> Any:
+        return lxml_html.fromstring((self.out / rel).read_bytes())
+
+    def text_of(self, rel: str) -> str:
+        return (self.out / rel).read_text(encoding="utf-8")
+
+    def files(self, root: Path | None = None) -> dict[str, str]:
+        """Every output file → its content hash."""
+        base = root or self.out
+        return {p.relative_to(base).as_posix(): hashlib.blake2b(p.read_bytes()).hexdigest()
+                for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def make_site(root: Path, config: dict[str, Any] | None = None, **overrides: Any) -> Site:
+    cfg = dict(BASE_CONFIG)
+    cfg.update(config or {})
+    for k, v in overrides.items():
+        cfg[k] = v
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "site_config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
+                                           encoding="utf-8")
+    for d in ("stories", "pages", "campaigns", "images"):
+        (root / "content" / d).mkdir(parents=True, exist_ok=True)
+    (root / "content" / "images" / "a.png").write_bytes(PNG)
+    return Site(root)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return make_site(tmp_path / "site")
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Site:
+    """A copy of the repository's own sample site."""
+    root = tmp_path / "sample"
+    root.mkdir()
+    shutil.copy(REPO / "site_config.yaml", root / "site_config.yaml")
+    shutil.copytree(REPO / "content", root / "content")
+    return Site(root)
+
+
+def dedent(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")

@@ -1,0 +1,171 @@
+"""Each validation error: file, line, field, what is accepted; all at once; nothing written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import Site, make_site, story
+from exemplar_site.cli import main
+from exemplar_site.errors import BuildFailed, Problem
+
+
+def errors_of(site: Site) -> list[Problem]:
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    return [p for p in info.value.problems if p.is_error]
+
+
+def line_of(path, text: str) -> int:
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith(text):
+            return i
+    raise AssertionError(text)
+
+
+def test_unknown_unit_names_line_and_closest_units(site: Site) -> None:
+    path = site.story("a", "a-1", unit="n3")
+    (p,) = errors_of(site)
+    assert p.path == "content/stories/a.md"
+    assert p.line == line_of(path, "unit:")
+    assert p.field == "unit"
+    assert "unknown unit 'n3'; did you mean:" in p.message and "n1" in p.message and "n2" in p.message
+    assert "n1 (北一派出所)" in (p.accepted or "")
+
+
+def test_unit_by_display_name_is_accepted(site: Site) -> None:
+    site.story("a", "a-1", unit="北一派出所", field="交警", level="市级")
+    report = site.build()
+    assert report.public == 1
+
+
+def test_bad_date_shows_accepted_form(site: Site) -> None:
+    path = site.story("a", "a-1", date="2026-13-45")
+    (p,) = errors_of(site)
+    assert (p.field, p.line) == ("date", line_of(path, "date:"))
+    assert "'2026-13-45' is not a date" in p.message
+    assert "YYYY-MM-DD" in (p.accepted or "")
+
+
+def test_duplicate_id_names_both_files(site: Site) -> None:
+    site.story("a", "same-1")
+    site.story("b", "same-1", title="另一篇不同标题")
+    (p,) = errors_of(site)
+    assert p.path == "content/stories/b.md" and p.field == "id"
+    assert "content/stories/a.md:2" in p.message
+
+
+def test_duplicate_slug_names_both_files(site: Site) -> None:
+    site.story("a", "a-1", slug="same-slug")
+    path = site.story("b", "b-1", slug="same-slug")
+    (p,) = errors_of(site)
+    assert p.path == "content/stories/b.md" and p.field == "slug" and p.line == line_of(path, "slug:")
+    assert "stories/same-slug/" in p.message and "content/stories/a.md" in p.message
+
+
+def test_broken_yaml_reports_the_yaml_line(site: Site) -> None:
+    site.write("content/stories/a.md", "---\nid: a-1\ntitle: 标题: 副标题\nname: x\n---\n正文\n")
+    (p,) = errors_of(site)
+    assert p.line == 3
+    assert "broken YAML" in p.message and "quoted" in p.message
+
+
+def test_unclosed_front_matter(site: Site) -> None:
+    site.write("content/stories/a.md", "---\nid: a-1\ntitle: x\n正文\n")
+    (p,) = errors_of(site)
+    assert "not closed" in p.message
+
+
+def test_unknown_field_suggests_the_right_one(site: Site) -> None:
+    path = site.write("content/stories/a.md", story("a-1").replace("tags:", "tagz:"))
+    (p,) = errors_of(site)
+    assert p.field == "tagz" and p.line == line_of(path, "tagz:")
+    assert "did you mean: tags?" in p.message
+
+
+def test_vetting_incomplete_is_an_error(site: Site) -> None:
+    site.story("a", "a-1", vetting={"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1)})
+    (p,) = errors_of(site)
+    assert p.field == "vetting" and "lacks ref" in p.message
+
+
+def test_approved_without_vetting_is_held_back_with_a_warning(site: Site) -> None:
+    path = site.story("a", "a-1", vetting=None)
+    site.story("b", "b-1")
+    report = site.build()
+    assert report.public == 1
+    assert [(h.id, h.reason) for h in report.held] == [("a-1", "no-vetting")]
+    (w,) = [w for w in report.warnings if w.field == "vetting"]
+    assert w.path == "content/stories/a.md" and w.line == line_of(path, "status:")
+    assert "no vetting" in w.message
+
+
+def test_approved_needs_approved_by(site: Site) -> None:
+    site.story("a", "a-1", approved_by=None)
+    (p,) = errors_of(site)
+    assert "needs 'approved_by'" in p.message
+
+
+def test_all_errors_of_a_run_are_reported_together(site: Site) -> None:
+    site.story("a", "a-1", unit="nowhere")
+    site.story("b", "b-1", level="galactic")
+    site.story("c", "c-1", status="published")
+    site.write("content/stories/d.md", "---\nid: [\n---\n")
+    problems = errors_of(site)
+    assert {p.path for p in problems} == {f"content/stories/{n}.md" for n in "abcd"}
+    assert {p.field for p in problems if p.path != "content/stories/d.md"} == {"unit", "level", "status"}
+
+
+def test_unknown_campaign_and_exemplar_of(site: Site) -> None:
+    site.story("a", "a-1", campaigns=["no-such"], exemplar_of="zz-9")
+    problems = errors_of(site)
+    assert {p.field for p in problems} == {"campaigns", "exemplar_of"}
+
+
+def test_missing_image_is_reported_with_close_names(site: Site) -> None:
+    site.story("a", "a-1", images=[{"src": "images/b.png", "caption": "图"}])
+    (p,) = errors_of(site)
+    assert p.field == "images" and "did you mean: images/a.png" in p.message
+
+
+def test_config_unknown_option_and_missing_required(tmp_path) -> None:
+    s = make_site(tmp_path / "s", config={"titel": "x"})
+    text = s.config.read_text(encoding="utf-8").replace("title: 测试先进典型\n", "")
+    s.config.write_text(text, encoding="utf-8")
+    problems = errors_of(s)
+    messages = " | ".join(p.message for p in problems)
+    assert "unknown option 'titel'; did you mean: title" in messages
+    assert "required option 'title' is missing" in messages
+    assert all(p.path.endswith("site_config.yaml") for p in problems)
+
+
+def test_config_bad_base_url_and_duplicate_unit(tmp_path) -> None:
+    cfg = {"base_url": "intranet/publicity", "units": {"a": {"name": "甲", "children": {"a": "乙"}}}}
+    s = make_site(tmp_path / "s", config=cfg)
+    problems = errors_of(s)
+    fields = {p.field for p in problems}
+    assert "base_url" in fields and "units.a" in fields
+
+
+def test_failed_build_leaves_previous_output_byte_for_byte(site: Site, capsys) -> None:
+    site.story("a", "a-1")
+    site.build()
+    before = site.files()
+    mtimes = {p: (site.out / p).stat().st_mtime_ns for p in before}
+    site.story("a", "a-1", unit="nowhere", title="新标题")
+    site.story("b", "b-1")
+    code = main(["build", "--config", str(site.config), "--now", "2026-11-24T10:00:00+08:00"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "content/stories/a.md:" in err and "unknown unit 'nowhere'" in err
+    assert "previous output is unchanged" in err
+    assert site.files() == before
+    assert {p: (site.out / p).stat().st_mtime_ns for p in before} == mtimes
+    assert not (site.root / ".public.staging").exists()
+
+
+def test_non_utf8_file_is_reported(site: Site) -> None:
+    (site.root / "content/stories/gbk.md").write_bytes("---\ntitle: 王建国\n---\n".encode("gbk"))
+    (p,) = errors_of(site)
+    assert "not UTF-8" in p.message and p.path == "content/stories/gbk.md"

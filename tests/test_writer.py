@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from exemplar_site.errors import BuildFailed
+from exemplar_site.model import Output
+from exemplar_site.writer import MARKER, write_site
+
+
+def test_unchanged_files_keep_their_inode_and_mtime(tmp_path: Path) -> None:
+    target = tmp_path / "public"
+    write_site([Output("a.html", b"A"), Output("d/b.html", b"B")], target)
+    before = (target / "a.html").stat()
+    os.utime(target / "a.html", ns=(1_000_000_000, 1_000_000_000))
+    report = write_site([Output("a.html", b"A"), Output("d/b.html", b"B2"), Output("c.xml", b"C")], target)
+    assert (report.written, report.unchanged, report.removed) == (2, 1, 0)
+    after = (target / "a.html").stat()
+    assert after.st_ino == before.st_ino and after.st_mtime_ns == 1_000_000_000
+    assert (target / "d/b.html").read_bytes() == b"B2"
+
+
+def test_files_no_longer_produced_are_removed(tmp_path: Path) -> None:
+    target = tmp_path / "public"
+    write_site([Output("a.html", b"A"), Output("old/x.html", b"X")], target)
+    report = write_site([Output("a.html", b"A")], target)
+    assert report.removed == 1
+    assert sorted(p.name for p in target.rglob("*")) == [MARKER, "a.html"]
+
+
+def test_failure_while_staging_leaves_target_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "public"
+    write_site([Output("a.html", b"A")], target)
+    with pytest.raises(FileNotFoundError):
+        write_site([Output("a.html", b"NEW"), Output("img.png", source=tmp_path / "missing.png")], target)
+    assert (target / "a.html").read_bytes() == b"A"
+    assert not (tmp_path / ".public.staging").exists()
+
+
+def test_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:
+    target = tmp_path / "home"
+    target.mkdir()
+    (target / "thesis.docx").write_bytes(b"precious")
+    with pytest.raises(BuildFailed) as info:
+        write_site([Output("a.html", b"A")], target)
+    assert "not made by this tool" in info.value.problems[0].message
+    assert (target / "thesis.docx").read_bytes() == b"precious"
+
+
+def test_duplicate_and_escaping_paths_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(BuildFailed) as info:
+        write_site([Output("a.html", b"1"), Output("a.html", b"2"), Output("../x", b"3")], tmp_path / "p")
+    messages = [p.message for p in info.value.problems]
+    assert any("path collision" in m for m in messages) and any("outside" in m for m in messages)
+    assert not (tmp_path / "p").exists()
