@@ -6,6 +6,7 @@ open in an editor never breaks a build.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from .config import SiteConfig
 from .errors import Problems
 
 KINDS = ("stories", "pages", "campaigns")
+# Characters XML 1.0 forbids (text pasted from Word often has them): removed, with a warning.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 ASSET_DIRS = ("images", "media", "files")
 
 
@@ -57,6 +60,16 @@ def _walk(top: Path) -> list[Path]:
     return out
 
 
+def _strip_illegal(shown: str, text: str, problems: Problems) -> str:
+    for line_no, line in enumerate(text.split("\n"), 1):
+        for m in _ILLEGAL.finditer(line):
+            problems.warning(shown, line_no, None,
+                             f"removed invisible control character U+{ord(m.group()):04X} at column {m.start() + 1} "
+                             "(often pasted from Word); it is not allowed in feeds",
+                             "retype the text around it, or leave it: the build removes it")
+    return _ILLEGAL.sub("", text)
+
+
 def display_path(config: SiteConfig, path: Path) -> str:
     try:
         return path.relative_to(config.root).as_posix()
@@ -81,7 +94,10 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                 problems.error(shown, line, None, "the file is not UTF-8 text (perhaps saved as GBK/ANSI)",
                                "save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)")
                 continue
-            files.append(SourceFile(kind, shown, text.replace("\r\n", "\n").replace("\r", "\n")))
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if _ILLEGAL.search(text):
+                text = _strip_illegal(shown, text, problems)
+            files.append(SourceFile(kind, shown, text))
     assets: list[Asset] = []
     for folder in ASSET_DIRS:
         for path in _walk(config.content_dir / folder):

@@ -1,0 +1,184 @@
+"""Feeds, read back with feedparser (a real client) and lxml."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import feedparser
+from lxml import etree
+
+from conftest import NOW, Site, make_site
+
+GUID = "tag:test.example,2025:"
+
+
+def populate(site: Site) -> None:
+    site.story("a", "a-1", unit="n1", date=dt.date(2026, 1, 5), updated=dt.date(2026, 4, 1),
+               images=[{"src": "images/a.png", "caption": "说明", "alt": "替代"}],
+               tags=["见义勇为"], body="正文见[链接](/stories/b-slug/)和![图](images/a.png)。")
+    site.story("b", "b-1", unit="n2", slug="b-slug", field="jiaojing", date=dt.date(2026, 2, 5))
+    site.story("c", "c-1", unit="s1", level="provincial", date=dt.date(2026, 3, 5))
+    site.story("t", "t-1", unit="traffic", field="xingzhen", date=dt.date(2025, 12, 1))
+    site.write("content/campaigns/learn.md",
+               "---\ntitle: 学习活动\ndate: 2026-01-01\nexemplars: [c-1]\n---\n学习。\n")
+
+
+def feed_files(site: Site) -> list[Path]:
+    return sorted((site.out / "feeds").rglob("*.xml"))
+
+
+def parse(path: Path) -> feedparser.FeedParserDict:
+    return feedparser.parse(path.read_bytes())
+
+
+def test_every_feed_parses_and_every_item_is_complete(site: Site) -> None:
+    populate(site)
+    site.build()
+    files = feed_files(site)
+    assert len(files) >= 2 * 8
+    for path in files:
+        f = parse(path)
+        assert not f.bozo, (path, f.get("bozo_exception"))
+        assert f.feed.title and f.feed.link.startswith("http://test.example/pub/")
+        for e in f.entries:
+            assert e.title and e.id.startswith(GUID)
+            assert e.link.startswith("http://test.example/pub/stories/")
+            assert e.published_parsed and e.updated_parsed
+            assert e.summary and e.author
+            assert e.content[0].value
+            for attr in ('href="', 'src="'):
+                for chunk in e.content[0].value.split(attr)[1:]:
+                    assert chunk.startswith("http://test.example/pub/"), (path, chunk[:60])
+            assert "来源：测试市公安局政治部" in e.content[0].value
+            assert {t.term for t in e.tags} >= {"社区警务"} or {t.term for t in e.tags} >= {"交警"} \
+                or {t.term for t in e.tags} >= {"刑侦"}
+
+
+def test_enclosure_with_real_length_and_type(site: Site) -> None:
+    populate(site)
+    site.build()
+    size = (site.out / "images/a.png").stat().st_size
+    for name in ("all.rss.xml", "all.atom.xml"):
+        f = parse(site.out / "feeds" / name)
+        entry = next(e for e in f.entries if e.id == GUID + "a-1")
+        (enc,) = entry.enclosures
+        assert enc.href == "http://test.example/pub/images/a.png"
+        assert int(enc.length) == size and enc.type == "image/png"
+        if name.endswith("atom.xml"):
+            assert [l.rel for l in entry.links] == ["alternate", "enclosure"]
+            assert entry.content[0].type == "text/html"
+
+
+def test_rss_has_guid_not_permalink_and_content_encoded(site: Site) -> None:
+    populate(site)
+    site.build()
+    root = etree.fromstring((site.out / "feeds/all.rss.xml").read_bytes())
+    guids = root.findall(".//item/guid")
+    assert guids and all(g.get("isPermaLink") == "false" for g in guids)
+    ns = {"content": "http://purl.org/rss/1.0/modules/content/"}
+    assert len(root.findall(".//item/content:encoded", ns)) == len(guids)
+
+
+def test_items_newest_first_and_feed_date_from_content(site: Site) -> None:
+    populate(site)
+    site.build()
+    f = parse(site.out / "feeds/all.atom.xml")
+    assert [e.id[len(GUID):] for e in f.entries] == ["c-1", "b-1", "a-1", "t-1"]
+    assert f.feed.updated.startswith("2026-04-01")  # a-1's updated date is the newest
+    rss = parse(site.out / "feeds/all.rss.xml")
+    assert [e.id[len(GUID):] for e in rss.entries] == ["c-1", "b-1", "a-1", "t-1"]
+
+
+def test_guid_survives_a_slug_change(site: Site) -> None:
+    populate(site)
+    site.build()
+    before = {e.id: e.link for e in parse(site.out / "feeds/all.rss.xml").entries}
+    site.story("b", "b-1", unit="n2", slug="renamed", field="jiaojing", date=dt.date(2026, 2, 5))
+    site.write("content/stories/a.md", (site.root / "content/stories/a.md").read_text(encoding="utf-8")
+               .replace("/stories/b-slug/", "/stories/renamed/"))
+    site.build()
+    after = {e.id: e.link for e in parse(site.out / "feeds/all.rss.xml").entries}
+    assert set(before) == set(after)
+    assert after[GUID + "b-1"].endswith("/stories/renamed/") and before[GUID + "b-1"].endswith("/b-slug/")
+
+
+def test_unchanged_site_gives_identical_feed_bytes(site: Site, tmp_path: Path) -> None:
+    populate(site)
+    site.build(output=tmp_path / "one")
+    site.build(output=tmp_path / "two", now=NOW + dt.timedelta(days=20))
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one/feeds").rglob("*")
+           if p.is_file()}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two/feeds").rglob("*")
+           if p.is_file()}
+    assert one == two
+
+
+def test_control_character_reaches_no_feed_and_is_reported(site: Site) -> None:
+    populate(site)
+    path = site.story("x", "x-1", title="含控制字符的标题", body="正文里也有。\n")
+    text = path.read_text(encoding="utf-8").replace("含控制字符", "含控制\x0b字符").replace("正文里", "正文\x01里")
+    path.write_text(text, encoding="utf-8")
+    site.story("y", "y-1", title="YAML转义\x0c的标题")  # written by the YAML dumper as an escape: "\f"
+    lines = text.split("\n")
+    expected = {("content/stories/x.md", i + 1) for i, line in enumerate(lines) if "\x0b" in line or "\x01" in line}
+    report = site.build()
+    warnings = [w for w in report.warnings if "control character" in w.message]
+    assert {(w.path, w.line) for w in warnings} == expected and len(expected) == 2
+    for path in feed_files(site):
+        data = path.read_bytes()
+        assert b"\x0b" not in data and b"\x01" not in data and b"\x0c" not in data
+        assert not parse(path).bozo
+    assert "含控制字符的标题" in [e.title for e in parse(site.out / "feeds/all.rss.xml").entries]
+
+
+def test_withdrawn_story_leaves_every_feed(site: Site) -> None:
+    populate(site)
+    site.build()
+    assert any(GUID + "a-1" in {e.id for e in parse(p).entries} for p in feed_files(site))
+    text = (site.root / "content/stories/a.md").read_text(encoding="utf-8")
+    site.write("content/stories/a.md", text.replace("status: approved", "status: withdrawn"))
+    site.build()
+    for path in feed_files(site):
+        assert GUID + "a-1" not in {e.id for e in parse(path).entries}, path
+    assert not (site.out / "feeds/tags/jian-yi-yong-wei.rss.xml").exists() or \
+        not parse(site.out / "feeds/tags/jian-yi-yong-wei.rss.xml").entries
+
+
+def test_unit_feed_includes_sub_units(site: Site) -> None:
+    populate(site)
+    site.build()
+    north = parse(site.out / "feeds/units/north.rss.xml")
+    assert sorted(e.id[len(GUID):] for e in north.entries) == ["a-1", "b-1"]
+    city = parse(site.out / "feeds/units/city.atom.xml")
+    assert len(city.entries) == 4
+    campaign = parse(site.out / "feeds/campaigns/learn.rss.xml")
+    assert [e.id[len(GUID):] for e in campaign.entries] == ["c-1"]
+
+
+def test_feed_families_and_items_follow_config(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s", config={"feeds": {"families": ["all", "level"], "items": 2}})
+    populate(site)
+    site.build()
+    names = sorted(p.relative_to(site.out / "feeds").as_posix() for p in feed_files(site))
+    assert names == ["all.atom.xml", "all.rss.xml", "levels/city.atom.xml", "levels/city.rss.xml",
+                     "levels/provincial.atom.xml", "levels/provincial.rss.xml"]
+    assert len(parse(site.out / "feeds/all.rss.xml").entries) == 2
+
+
+def test_autodiscovery_media_page_and_opml(site: Site) -> None:
+    populate(site)
+    site.build()
+    page = site.html("stories/b-slug/index.html")
+    alternates = page.xpath("//link[@rel='alternate']/@href")
+    assert "../../feeds/all.rss.xml" in alternates and "../../feeds/units/north.atom.xml" in alternates
+    for href in alternates:
+        assert (site.out / "stories/b-slug" / href).resolve().is_file()
+    media = site.html("feeds/index.html")
+    assert "媒体订阅" in media.xpath("string(//h1)")
+    listed = media.xpath("//table//a/@href")
+    assert "all.rss.xml" in listed and "units/north.atom.xml" in listed
+    opml = etree.fromstring((site.out / "feeds/feeds.opml").read_bytes())
+    urls = opml.xpath("//outline[@type='rss']/@xmlUrl")
+    assert "http://test.example/pub/feeds/all.rss.xml" in urls
+    assert len(urls) == len([p for p in feed_files(site) if p.name.endswith(".rss.xml")])
