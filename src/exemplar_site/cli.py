@@ -15,16 +15,18 @@ from typing import Sequence
 
 from .errors import BuildFailed, Problem
 from .gate import REASONS
-from .pipeline import BuildOptions, BuildReport, build_site
+from .pipeline import BuildOptions, BuildReport, build_site, export_sms
 
-COMMANDS = ("build",)
+COMMANDS = ("build", "sms")
 
 
 def _now(value: str | None) -> dt.datetime:
     """The one clock reading of a run (or the --now the user gave)."""
     if value:
-        parsed = dt.datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.astimezone()
+        try:
+            return dt.datetime.fromisoformat(value)  # naive: the site's time zone
+        except ValueError:
+            raise SystemExit(f"--now: '{value}' is not a date or time; write e.g. 2026-12-01 or '2026-12-01 08:00'")
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -50,6 +52,15 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--drafts", action="store_true",
                    help="also render stories that are not public yet, marked as drafts on every page; "
                         "for local preview only, never publish such a build")
+    m = sub.add_parser("sms", help="write SMS files for a date range (digest, CSV, one text per story)",
+                       description="Write the SMS digest for stories dated from --since to --until (default: the "
+                                   "last sms.digest_days days up to today), a CSV for bulk import and one text file "
+                                   "per story, into --output (default: sms-export/ beside the config). Only public "
+                                   "stories are included. The digest is also printed.")
+    _common(m)
+    m.add_argument("--since", metavar="DATE", help="first story date to include, YYYY-MM-DD")
+    m.add_argument("--until", metavar="DATE", help="last story date to include, YYYY-MM-DD (default: today)")
+    m.add_argument("--output", metavar="DIR", help="folder for the SMS files (default: sms-export/)")
     return parser
 
 
@@ -102,13 +113,40 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _date_arg(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"{flag}: '{value}' is not a date; write YYYY-MM-DD, e.g. 2026-11-01")
+
+
+def cmd_sms(args: argparse.Namespace) -> int:
+    since, until = _date_arg(args.since, "--since"), _date_arg(args.until, "--until")
+    try:
+        result = export_sms(args.config, BuildOptions(now=_now(args.now)), since, until,
+                            Path(args.output) if args.output else None)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        print("\nSMS export failed: nothing was written.", file=sys.stderr)
+        return 1
+    print_problems(result.warnings)
+    for m in result.digest:
+        print(m.text)
+    print(f"\n{len(result.digest)} message(s) dated {result.since} to {result.until}, "
+          f"{sum(m.count.segments for m in result.digest)} billed segment(s); "
+          f"{len(result.messages)} story text(s) in all → {result.output_dir}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help")):
         args_list.insert(0, "build")
     parser = make_parser()
     args = parser.parse_args(args_list)
-    handlers = {"build": cmd_build}
+    handlers = {"build": cmd_build, "sms": cmd_sms}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

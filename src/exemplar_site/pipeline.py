@@ -22,7 +22,7 @@ from .markup import Markup
 from .model import HeldBack, Output
 from .pages import render_pages
 from .records import Records, build_records
-from .sms import render_sms
+from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
 from .sources import Sources, discover
 from .taxonomy import SiteIndex, build_index
 from .theme import make_environment, site_view, static_files
@@ -33,7 +33,7 @@ _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
 
 @dataclass(frozen=True)
 class BuildOptions:
-    now: dt.datetime  # the one clock reading of a run, aware; injected by the caller
+    now: dt.datetime  # the one clock reading of a run, injected by the caller; naive = site time zone
     output: Path | None = None
     drafts: bool = False
 
@@ -65,11 +65,16 @@ class BuildReport:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+def local_now(options: BuildOptions, config: SiteConfig) -> dt.datetime:
+    """The run's clock reading in the site's time zone (a naive --now means site time)."""
+    if options.now.tzinfo is None:
+        return options.now.replace(tzinfo=config.tz)
+    return options.now.astimezone(config.tz)
+
+
 def load_site(config_path: str | Path, options: BuildOptions) -> LoadedSite:
     config = load_config(config_path, options.output)
-    if options.now.tzinfo is None:
-        raise ValueError("BuildOptions.now must carry a time zone")
-    now = options.now.astimezone(config.tz)
+    now = local_now(options, config)
     problems = Problems()
     sources = discover(config, problems)
     docs = [d for d in (parse(s, problems) for s in sources.files) if d is not None]
@@ -131,3 +136,34 @@ def build_site(config_path: str | Path, options: BuildOptions) -> BuildReport:
         warnings=tuple(sort_problems(list(site.problems) + warnings)),
         drafts=options.drafts,
     )
+
+
+@dataclass(frozen=True)
+class SmsExport:
+    output_dir: Path
+    since: dt.date
+    until: dt.date
+    messages: tuple[SmsMessage, ...]  # every public story
+    digest: tuple[SmsMessage, ...]  # those in [since, until], oldest first
+    warnings: tuple[Problem, ...]
+
+
+def export_sms(config_path: str | Path, options: BuildOptions, since: dt.date | None, until: dt.date | None,
+               output: Path | None = None) -> SmsExport:
+    """`build.py sms`: the SMS files for a date range, on their own, written atomically."""
+    site = load_site(config_path, options)
+    config = site.config
+    problems = Problems()
+    msgs = messages(site.gate.public, config, problems)
+    if problems.errors:
+        raise BuildFailed(problems.items)
+    today = local_now(options, config).date()
+    until = until or today
+    since = since or until - dt.timedelta(days=config.sms.digest_days - 1)
+    if since > until:
+        raise BuildFailed([Problem("--since", None, None, f"--since {since} is after --until {until}",
+                                   "a start date on or before the end date")])
+    target = output.resolve() if output else config.root / "sms-export"
+    write_site(sms_outputs(msgs, config, since, until, prefix=""), target)
+    return SmsExport(target, since, until, tuple(msgs), tuple(in_range(msgs, since, until)),
+                     tuple(sort_problems(list(site.problems) + problems.warnings)))
