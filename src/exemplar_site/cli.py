@@ -16,8 +16,9 @@ from typing import Sequence
 from .errors import BuildFailed, Problem
 from .gate import REASONS
 from .pipeline import BuildOptions, BuildReport, build_site, export_sms
+from .reports import write_reports
 
-COMMANDS = ("build", "sms")
+COMMANDS = ("build", "sms", "report")
 
 
 def _now(value: str | None) -> dt.datetime:
@@ -61,6 +62,16 @@ def make_parser() -> argparse.ArgumentParser:
     m.add_argument("--since", metavar="DATE", help="first story date to include, YYYY-MM-DD")
     m.add_argument("--until", metavar="DATE", help="last story date to include, YYYY-MM-DD (default: today)")
     m.add_argument("--output", metavar="DIR", help="folder for the SMS files (default: sms-export/)")
+    r = sub.add_parser("report", help="write the internal management reports (内部资料)",
+                       description="Write the internal reports as of --as-of (default: today): assessment schedule "
+                                   "(定期考核), yearly quotas (年内选树), coverage, and what waits for vetting or "
+                                   "approval, as HTML pages and CSV files in reports_dir (default reports/). "
+                                   "They contain private data: never publish that folder.")
+    r.add_argument("--config", default="site_config.yaml", metavar="FILE",
+                   help="site configuration (default: site_config.yaml)")
+    r.add_argument("--as-of", dest="now", metavar="DATE",
+                   help="report date, e.g. 2026-12-31 (default: today); the same date gives the same report")
+    r.add_argument("--output", metavar="DIR", help="folder for the reports (default: reports_dir from the config)")
     return parser
 
 
@@ -140,13 +151,31 @@ def cmd_sms(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        result = write_reports(args.config, BuildOptions(now=_now(args.now)),
+                               Path(args.output) if args.output else None)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        print("\nReport failed: nothing was written.", file=sys.stderr)
+        return 1
+    rep = result.reports
+    overdue = sum(1 for r in rep.schedule if r.overdue)
+    short = sum(1 for q in rep.quotas if not q.met and q.year == rep.as_of.year)
+    print(f"Internal reports as of {rep.as_of} → {result.output_dir} (内部资料: do not publish)")
+    print(f"  assessments: {len(rep.schedule)} exemplars, {overdue} overdue")
+    print(f"  quotas {rep.as_of.year}: {short} unit(s) short of target")
+    print(f"  waiting for vetting or approval: {len(rep.waiting)}; withdrawn: {len(rep.withdrawn)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help")):
         args_list.insert(0, "build")
     parser = make_parser()
     args = parser.parse_args(args_list)
-    handlers = {"build": cmd_build, "sms": cmd_sms}
+    handlers = {"build": cmd_build, "sms": cmd_sms, "report": cmd_report}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -147,6 +147,7 @@ def render_pages(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, 
             out += r.listing(title, term.url, family, term.stories, term, f"{family}/{term.key}")
     out += [r.page(p) for p in index.pages]
     out += [r.withdrawn(w.url) for w in index.withdrawn]
+    out.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
     out.append(sitemap(config, index))
     out.append(robots(config, site.drafts))
     return out

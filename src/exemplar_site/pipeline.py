@@ -26,7 +26,7 @@ from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
 from .sources import Sources, discover
 from .taxonomy import SiteIndex, build_index
 from .theme import make_environment, site_view, static_files
-from .writer import WriteReport, write_site
+from .writer import WriteReport, write_file, write_site
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
 
@@ -121,10 +121,25 @@ def _assets(site: LoadedSite, outputs: list[Output]) -> list[Output]:
             if a.out_path in used and a.out_path not in produced]
 
 
+def withdrawn_map_path(config: SiteConfig) -> Path:
+    """Beside the output folder, not in it: the list of withdrawn addresses is not published."""
+    return config.output_dir.parent / f"{config.output_dir.name}-withdrawn.map"
+
+
+def withdrawn_map(site: LoadedSite) -> bytes:
+    """nginx `map` entries for every withdrawn story's old address, to answer them with 410."""
+    lines = ["# Written by exemplar-site: withdrawn stories' addresses. Include it in an nginx map (README)."]
+    for w in site.index.withdrawn:
+        path = site.config.base_path + w.url
+        lines += [f"{path} 1;", f"{path}index.html 1;"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def build_site(config_path: str | Path, options: BuildOptions) -> BuildReport:
     site = load_site(config_path, options)
     outputs, warnings = render_site(site)
     report = write_site(outputs, site.config.output_dir)
+    write_file(withdrawn_map_path(site.config), withdrawn_map(site))
     return BuildReport(
         output_dir=site.config.output_dir,
         stories_read=len(site.records.stories),

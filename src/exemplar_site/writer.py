@@ -22,8 +22,15 @@ from pathlib import Path
 from .errors import BuildFailed, Problem
 from .model import Output
 
+PUBLIC = "public"
+INTERNAL = "internal"
 MARKER = ".exemplar-site"
-MARKER_TEXT = b"This folder is written by exemplar-site; every build replaces its contents.\n"
+INTERNAL_MARKER = ".exemplar-internal"
+_MARKERS = {PUBLIC: MARKER, INTERNAL: INTERNAL_MARKER}
+_MARKER_TEXT = {
+    PUBLIC: b"This folder is written by exemplar-site; every build replaces its contents.\n",
+    INTERNAL: "INTERNAL REPORTS (内部资料): never publish this folder. Written by exemplar-site.\n".encode(),
+}
 
 
 @dataclass(frozen=True)
@@ -52,12 +59,20 @@ def staging_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.staging"
 
 
-def write_site(outputs: list[Output], target: Path) -> WriteReport:
+def write_site(outputs: list[Output], target: Path, kind: str = PUBLIC) -> WriteReport:
+    """Write a public site (or, with kind=INTERNAL, the internal reports) into `target`."""
     problems = check_outputs(outputs)
+    marker = _MARKERS[kind]
+    other = _MARKERS[INTERNAL if kind == PUBLIC else PUBLIC]
     target = target.resolve() if target.exists() else target.absolute()
     if target.exists() and not target.is_dir():
         problems.append(Problem(str(target), None, None, "the output path exists and is not a folder"))
-    elif target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists():
+    elif (target / other).exists():
+        problems.append(Problem(str(target), None, None,
+                                "this folder holds internal reports (内部资料)" if kind == PUBLIC
+                                else "this folder holds the public site",
+                                "keep the public site and the internal reports in separate folders"))
+    elif target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
         problems.append(Problem(str(target), None, None,
                                 "the output folder is not empty and was not made by this tool; refusing to replace it",
                                 "an empty or new folder, e.g. --output public"))
@@ -88,8 +103,8 @@ def write_site(outputs: list[Output], target: Path) -> WriteReport:
                 assert o.source is not None
                 shutil.copy2(o.source, dest)
                 written += 1
-        (staging / MARKER).write_bytes(MARKER_TEXT)
-        produced = {o.path for o in outputs} | {MARKER}
+        (staging / marker).write_bytes(_MARKER_TEXT[kind])
+        produced = {o.path for o in outputs} | {marker}
         removed = _count_stale(target, produced)
         _swap(staging, target)
     except BaseException:
@@ -158,3 +173,16 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd = -100
     rc = renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), _RENAME_EXCHANGE)
     return bool(rc == 0)
+
+
+def write_file(path: Path, data: bytes) -> bool:
+    """Replace one file atomically, only if its bytes changed. True when written."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True

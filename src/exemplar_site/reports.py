@@ -1,0 +1,301 @@
+"""Internal management reports for the political department (政治部).
+
+The only consumer of private data besides the gate. Reads records (with
+their private assessments), computes the assessment schedule, yearly
+quotas, coverage and the vetting/approval pipeline as of a given date, and
+writes an internal site plus CSV files into `reports_dir`, which is never
+inside the public output (the config refuses it, and the writer refuses to
+mix an internal folder with a public one).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from .config import LEVELS, SiteConfig
+from .errors import BuildFailed, Problem
+from .gate import decide
+from .model import Output
+from .pipeline import BuildOptions, LoadedSite, load_site, local_now
+from .records import PUBLIC_STATUSES, STATUSES, StoryRecord
+from .theme import date_cn, make_environment
+from .writer import INTERNAL, WriteReport, write_site
+
+LEVEL_RANK = {key: i for i, (key, _) in enumerate(LEVELS)}
+STATUS_NAMES = {"seedling": "典型苗子", "cultivating": "培养中", "recommended": "已推荐待审批",
+                "approved": "已审批选树", "commended": "已命名表彰", "withdrawn": "已撤销"}
+POLITICAL_DEPT = "市局政治部"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar months later, clamped to the month's end (Aug 31 + 6 → Feb 28/29)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def assessment_rule(kind: str, level: str) -> tuple[str, int]:
+    """Who assesses and every how many months (定期考核).
+
+    Provincial-level-and-above collectives and ministry-level-and-above
+    individuals: the political department, every half year. All others: their
+    own unit, every year.
+    """
+    rank = LEVEL_RANK[level]
+    if (kind == "collective" and rank <= LEVEL_RANK["provincial"]) or \
+            (kind == "individual" and rank <= LEVEL_RANK["ministry"]):
+        return "political", 6
+    return "unit", 12
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """One exemplar across its stories (a follow-up chain via exemplar_of)."""
+
+    id: str  # id of the first story
+    name: str
+    kind: str
+    unit: str
+    field: str
+    level: str  # the highest level among its stories
+    status: str  # status of the latest story
+    selected: dt.date  # approval date (or story date) of the first selected story
+    stories: tuple[StoryRecord, ...]
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    exemplar: Exemplar
+    assessor: str
+    period_months: int
+    last: dt.date | None
+    last_result: str
+    last_notes: str
+    due: dt.date
+    overdue: bool
+    days: int  # days overdue (>0) or until due (<=0)
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    unit: str
+    unit_name: str
+    unit_type: str
+    year: int
+    level: str
+    minimum: int
+    counts: dict[str, int]  # level → exemplars selected that year (unit and sub-units)
+    qualifying: int
+
+    @property
+    def met(self) -> bool:
+        return self.qualifying >= self.minimum
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    record: StoryRecord
+    waiting_for: str  # "approval" | "vetting"
+    detail: str
+
+
+@dataclass(frozen=True)
+class Reports:
+    as_of: dt.date
+    exemplars: tuple[Exemplar, ...]
+    schedule: tuple[AssessmentRow, ...]
+    quotas: tuple[QuotaRow, ...]
+    coverage_units: tuple[tuple[str, str], ...]  # (key, name) columns
+    coverage: dict[tuple[str, str], int]  # (field, unit) → exemplars
+    by_level: dict[str, int]
+    status_counts: dict[str, int]
+    waiting: tuple[PipelineRow, ...]
+    withdrawn: tuple[StoryRecord, ...]
+
+
+def _selected_on(r: StoryRecord) -> dt.date:
+    return r.approved_date or r.date.date()
+
+
+def group_exemplars(records: tuple[StoryRecord, ...]) -> list[Exemplar]:
+    by_id = {r.id: r for r in records}
+
+    def root(r: StoryRecord) -> str:
+        seen: set[str] = set()
+        cur = r
+        while cur.exemplar_of and cur.exemplar_of in by_id and cur.id not in seen:
+            seen.add(cur.id)
+            cur = by_id[cur.exemplar_of]
+        return cur.id
+
+    groups: dict[str, list[StoryRecord]] = defaultdict(list)
+    for r in records:
+        groups[root(r)].append(r)
+    out = []
+    for rid, stories in groups.items():
+        stories.sort(key=lambda r: (r.date, r.id))
+        latest = stories[-1]
+        chosen = [r for r in stories if r.status in PUBLIC_STATUSES] or stories
+        level = min((r.level for r in stories), key=lambda lv: LEVEL_RANK[lv])
+        out.append(Exemplar(rid, latest.name, latest.kind, latest.unit, latest.field, level,
+                            "withdrawn" if any(r.status == "withdrawn" for r in stories) else latest.status,
+                            min(_selected_on(r) for r in chosen), tuple(stories)))
+    return sorted(out, key=lambda e: (e.selected, e.id))
+
+
+def schedule(exemplars: list[Exemplar], config: SiteConfig, as_of: dt.date) -> list[AssessmentRow]:
+    rows = []
+    for e in exemplars:
+        if e.status not in PUBLIC_STATUSES:
+            continue
+        who, months = assessment_rule(e.kind, e.level)
+        assessments = sorted((a for r in e.stories for a in r.assessments), key=lambda a: a.date)
+        last = assessments[-1] if assessments else None
+        due = add_months(last.date if last else e.selected, months)
+        unit = config.units.get(e.unit)
+        assessor = POLITICAL_DEPT if who == "political" else (unit.name if unit else e.unit)
+        rows.append(AssessmentRow(e, assessor, months, last.date if last else None,
+                                  last.result if last else "", last.notes if last else "",
+                                  due, due < as_of, (as_of - due).days))
+    return sorted(rows, key=lambda r: (not r.overdue, r.due, r.exemplar.id))
+
+
+def quotas(exemplars: list[Exemplar], config: SiteConfig, as_of: dt.date) -> list[QuotaRow]:
+    selected = [e for e in exemplars if e.status in PUBLIC_STATUSES]
+    years = sorted({e.selected.year for e in selected} | {as_of.year})
+    rows = []
+    for q in config.quotas:
+        for unit in config.units.units:
+            if unit.type != q.unit_type:
+                continue
+            scope = set(config.units.descendants(unit.key))
+            for year in years:
+                counts = Counter(e.level for e in selected if e.unit in scope and e.selected.year == year)
+                qualifying = sum(n for lv, n in counts.items() if LEVEL_RANK[lv] <= LEVEL_RANK[q.level])
+                rows.append(QuotaRow(unit.key, unit.name, unit.type, year, q.level, q.minimum, dict(counts),
+                                     qualifying))
+    return sorted(rows, key=lambda r: (-r.year, r.met, r.unit))
+
+
+def build_reports(site: LoadedSite, as_of: dt.datetime) -> Reports:
+    config = site.config
+    records = site.records.stories
+    today = as_of.date()
+    exemplars = group_exemplars(records)
+    selected = [e for e in exemplars if e.status in PUBLIC_STATUSES]
+    top = [u for u in config.units.units if u.depth == 1] or list(config.units.units[:1])
+    coverage: dict[tuple[str, str], int] = Counter()
+    for e in selected:
+        for u in top:
+            if e.unit in config.units.descendants(u.key):
+                coverage[(e.field, u.key)] += 1
+        if e.unit == config.units.units[0].key:
+            coverage[(e.field, "__root")] += 1
+    columns = tuple((u.key, u.name) for u in top)
+    if any(k[1] == "__root" for k in coverage):
+        columns = ((("__root", f"{config.units.units[0].name}（本级）"),) + columns)
+    waiting = []
+    for r in records:
+        if r.status == "recommended":
+            waiting.append(PipelineRow(r, "approval", "已推荐，待党委审批"))
+        elif r.status in PUBLIC_STATUSES:
+            verdict = decide(r, config, as_of)
+            if verdict and verdict.reason == "no-vetting":
+                waiting.append(PipelineRow(r, "vetting", "已审批，尚无纪检监察审核意见"))
+            elif verdict and verdict.reason == "vetting-expired" and r.vetting:
+                waiting.append(PipelineRow(r, "vetting", f"审核意见（{r.vetting.date}，{r.vetting.ref}）已超过"
+                                                         f"{config.vetting_valid_days}天有效期，需重新审核"))
+    waiting.sort(key=lambda w: (w.record.date, w.record.id))
+    return Reports(
+        as_of=today, exemplars=tuple(exemplars), schedule=tuple(schedule(exemplars, config, today)),
+        quotas=tuple(quotas(exemplars, config, today)), coverage_units=columns, coverage=dict(coverage),
+        by_level=dict(Counter(e.level for e in selected)),
+        status_counts={s: sum(1 for r in records if r.status == s) for s in STATUSES},
+        waiting=tuple(waiting),
+        withdrawn=tuple(sorted((r for r in records if r.status == "withdrawn"), key=lambda r: (r.date, r.id))),
+    )
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+
+
+def render_reports(rep: Reports, config: SiteConfig) -> list[Output]:
+    env = make_environment(config)
+    names = {
+        "unit": {u.key: u.name for u in config.units.units} | {"__root": config.units.units[0].name},
+        "field": {c.key: c.name for c in config.fields},
+        "level": {c.key: c.name for c in config.levels},
+        "status": STATUS_NAMES,
+        "kind": {"individual": "个人", "collective": "集体"},
+    }
+    ctx = dict(rep=rep, names=names, config=config, fields=config.fields, levels=config.levels,
+               title=f"{config.title}：内部管理报表", link_base=None)
+    out = []
+    for page, template in (("index.html", "reports/index.html"), ("assessments.html", "reports/assessments.html"),
+                           ("quotas.html", "reports/quotas.html"), ("coverage.html", "reports/coverage.html"),
+                           ("pipeline.html", "reports/pipeline.html")):
+        try:
+            html = env.get_template(template).render(page_path=page, page=page, **ctx)
+        except jinja2.TemplateError as exc:
+            raise BuildFailed([Problem(template, getattr(exc, "lineno", None), None, f"template error: {exc}")])
+        out.append(Output(page, html.encode("utf-8")))
+    n = names
+    out.append(Output("assessments.csv", _csv(
+        ["exemplar_id", "name", "kind", "unit", "level", "assessor", "period_months", "last_assessed",
+         "last_result", "last_notes", "next_due", "overdue", "days_overdue"],
+        [[r.exemplar.id, r.exemplar.name, n["kind"][r.exemplar.kind], n["unit"][r.exemplar.unit],
+          n["level"][r.exemplar.level], r.assessor, r.period_months, r.last.isoformat() if r.last else "",
+          r.last_result, r.last_notes, r.due.isoformat(), "yes" if r.overdue else "no", max(0, r.days)]
+         for r in rep.schedule])))
+    out.append(Output("quotas.csv", _csv(
+        ["unit", "unit_type", "year", "target_level", "target", *[k for k, _ in LEVELS], "qualifying", "met"],
+        [[q.unit_name, q.unit_type, q.year, n["level"][q.level], q.minimum,
+          *[q.counts.get(k, 0) for k, _ in LEVELS], q.qualifying, "yes" if q.met else "no"] for q in rep.quotas])))
+    out.append(Output("coverage.csv", _csv(
+        ["field", *[name for _, name in rep.coverage_units]],
+        [[c.name, *[rep.coverage.get((c.key, u), 0) for u, _ in rep.coverage_units]] for c in config.fields])))
+    out.append(Output("pipeline.csv", _csv(
+        ["id", "title", "name", "unit", "status", "date", "waiting_for", "detail", "file"],
+        [[w.record.id, w.record.title, w.record.name, n["unit"][w.record.unit], n["status"][w.record.status],
+          w.record.date.date().isoformat(), w.waiting_for, w.detail, w.record.path] for w in rep.waiting])))
+    return out
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    output_dir: Path
+    reports: Reports
+    write: WriteReport
+    warnings: tuple[Problem, ...]
+
+
+def write_reports(config_path: str | Path, options: BuildOptions, output: Path | None = None) -> ReportResult:
+    """`build.py report`: compute as of options.now and write the internal site."""
+    site = load_site(config_path, options)
+    config = site.config
+    target = output.resolve() if output else config.reports_dir
+    public = config.output_dir.resolve()
+    if target == public or target.is_relative_to(public) or public.is_relative_to(target):
+        raise BuildFailed([Problem(str(target), None, "--output",
+                                   f"internal reports may not be written inside or around the public output {public}",
+                                   "a separate folder, e.g. reports/")])
+    rep = build_reports(site, local_now(options, config))
+    outputs = render_reports(rep, config)
+    written = write_site(outputs, target, kind=INTERNAL)
+    return ReportResult(target, rep, written, site.problems)
+
+
+__all__ = ["add_months", "assessment_rule", "build_reports", "date_cn", "render_reports", "write_reports"]
