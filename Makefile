@@ -1,4 +1,4 @@
-# make run  — set up .venv, build the sample site and serve it at http://127.0.0.1:8000/
+# make run  — set up .venv, build the sample site into public/ and serve it with live reload at http://127.0.0.1:8000/publicity/
 # make test — set up .venv with test extras and run every test
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(PY) build.py
-	$(PY) -m http.server --bind 127.0.0.1 --directory public $(PORT)
+	$(PY) build.py serve --port $(PORT)
 
 build: $(VENV)/.installed
 	$(PY) build.py

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
 import time
 from collections import Counter
@@ -16,9 +17,14 @@ from typing import Sequence
 from .errors import BuildFailed, Problem
 from .gate import REASONS
 from .pipeline import BuildOptions, BuildReport, build_site, export_sms
+from .check import check_site
+from .config import load_config
+from .progress import Progress
 from .reports import write_reports
+from .scaffold import scaffold
+from .serve import PreviewServer
 
-COMMANDS = ("build", "sms", "report")
+COMMANDS = ("build", "serve", "new", "check", "sms", "report")
 
 
 def _now(value: str | None) -> dt.datetime:
@@ -53,6 +59,29 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--drafts", action="store_true",
                    help="also render stories that are not public yet, marked as drafts on every page; "
                         "for local preview only, never publish such a build")
+    v = sub.add_parser("serve", help="preview: build, serve, rebuild on change, reload the browser",
+                       description="Build the site into a private folder, serve it at http://HOST:PORT/<base_path>, "
+                                   "watch content/, themes/ and the config, rebuild after each burst of saves and "
+                                   "reload open pages. A failed rebuild shows its errors in the terminal and over the "
+                                   "page, and the last good site keeps being served. Ctrl-C stops.")
+    _common(v)
+    v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--drafts", action="store_true", help="also show stories that are not public yet, marked as drafts")
+    n = sub.add_parser("new", help="start a new story, page or campaign file",
+                       description="Write a new file with every field and a comment on each: for a story, a fresh "
+                                   "unused id, the pinyin slug, today's date and status: seedling. Prints its path.")
+    n.add_argument("kind", choices=("story", "page", "campaign"))
+    n.add_argument("title", help='the title, e.g. "守护一方平安的老片警"')
+    n.add_argument("--config", default="site_config.yaml", metavar="FILE",
+                   help="site configuration (default: site_config.yaml)")
+    n.add_argument("--now", metavar="DATE", help="date to write (default: today)")
+    c = sub.add_parser("check", help="check everything before publishing; non-zero exit on any error",
+                       description="Everything the build validates, plus broken internal links, missing images, "
+                                   "SMS over the cap, and personal data in public text (mainland ID numbers with a "
+                                   "valid check digit, mobile numbers), with file and line. Writes nothing. Exit "
+                                   "status 1 on any error, so it can guard a publish step.")
+    _common(c)
     m = sub.add_parser("sms", help="write SMS files for a date range (digest, CSV, one text per story)",
                        description="Write the SMS digest for stories dated from --since to --until (default: the "
                                    "last sms.digest_days days up to today), a CSV for bulk import and one text file "
@@ -111,17 +140,80 @@ def cmd_build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     options = BuildOptions(now=_now(args.now), output=Path(args.output) if args.output else None,
                            drafts=args.drafts)
+    progress = Progress()
     try:
-        report = build_site(args.config, options)
+        report = build_site(args.config, options, progress)
     except BuildFailed as failed:
+        progress.done()
         print_problems(failed.problems)
         n = sum(1 for p in failed.problems if p.is_error)
         print(f"\nBuild failed: {n} error(s). Nothing was written; the previous output is unchanged.",
               file=sys.stderr)
         return 1
+    progress.done()
     print_problems(report.warnings)
     print(format_report(report, time.perf_counter() - start))
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    fixed = _now(args.now) if args.now else None
+    try:
+        server = PreviewServer(args.config, host=args.host, port=args.port, drafts=args.drafts,
+                               now=(lambda: fixed) if fixed else None,
+                               log=lambda message: print(message, file=sys.stderr, flush=True))
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        return 1
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}; try --port 8001", file=sys.stderr)
+        return 1
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    server.start()
+    print(f"Serving {server.url}  (drafts {'shown' if args.drafts else 'hidden'}; Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nStopping…", file=sys.stderr)
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        today = _now(args.now).date() if args.now else dt.datetime.now(config.tz).date()
+        made = scaffold(config, args.kind, args.title, today)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        return 1
+    print(made.path)
+    if made.id:
+        print(f"id: {made.id}   slug: {made.slug}   status: seedling (not published until approved and vetted)",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    result = check_site(args.config, BuildOptions(now=_now(args.now)))
+    if result.errors:
+        print(f"Errors ({len(result.errors)}): these block publication", file=sys.stderr)
+        for p in result.errors:
+            print(p.format(), file=sys.stderr)
+    if result.warnings:
+        print(f"\nWarnings ({len(result.warnings)}): worth a look, do not block", file=sys.stderr)
+        for p in result.warnings:
+            print(p.format(), file=sys.stderr)
+    if result.ok:
+        print(f"Check passed: {result.stories} stories, {result.public} public, {len(result.warnings)} warning(s).")
+        return 0
+    print(f"\nCheck failed: {len(result.errors)} error(s), {len(result.warnings)} warning(s).", file=sys.stderr)
+    return 1
 
 
 def _date_arg(value: str | None, flag: str) -> dt.date | None:
@@ -175,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args_list.insert(0, "build")
     parser = make_parser()
     args = parser.parse_args(args_list)
-    handlers = {"build": cmd_build, "sms": cmd_sms, "report": cmd_report}
+    handlers = {"build": cmd_build, "serve": cmd_serve, "new": cmd_new, "check": cmd_check, "sms": cmd_sms,
+                "report": cmd_report}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

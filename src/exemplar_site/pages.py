@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
@@ -135,10 +135,14 @@ class PageRenderer:
 
 
 def render_pages(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-                 specs: tuple[FeedSpec, ...]) -> list[Output]:
+                 specs: tuple[FeedSpec, ...], tick: Callable[[int, int], None] | None = None) -> list[Output]:
     r = PageRenderer(env, config, index, site, specs)
     out = [r.home(), r.not_found(), r.media()]
-    out += [r.story(s) for s in index.stories]
+    total = len(index.stories)
+    for i, s in enumerate(index.stories, 1):
+        out.append(r.story(s))
+        if tick and (i % 200 == 0 or i == total):
+            tick(i, total)
     out += r.listing("全部先进典型", "stories/", "stories", index.stories, feed_key="all")
     for family in FAMILIES:
         out.append(r.family_index(family))

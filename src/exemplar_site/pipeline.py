@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
@@ -88,22 +89,29 @@ def load_site(config_path: str | Path, options: BuildOptions) -> LoadedSite:
     return LoadedSite(config, sources, records, gate, index, tuple(sort_problems(problems.warnings)), options)
 
 
-def render_site(site: LoadedSite) -> tuple[list[Output], list[Problem]]:
-    """All output files of the public site, and the warnings rendering raised."""
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def render_site(site: LoadedSite, progress: Progress = _no_progress) -> tuple[list[Output], list[Problem]]:
+    """All output files of the public site, and the problems rendering found (errors included)."""
     config, index = site.config, site.index
     problems = Problems()
     env = make_environment(config)
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
-    outputs = render_pages(env, config, index, view, specs)
+    outputs = render_pages(env, config, index, view, specs, lambda done, total: progress("pages", done, total))
+    progress("feeds", 0, len(specs))
     outputs += render_feeds(specs, index, config, problems)
     outputs += render_opml(specs, config)
+    progress("sms", 0, 1)
     outputs += render_sms(site.gate.public, config, problems)
     outputs += [Output(path, source=src) for path, src in static_files(config).items()]
     outputs += _assets(site, outputs)
-    if problems.errors:
-        raise BuildFailed(problems.items + list(site.problems))
-    return outputs, problems.warnings
+    return outputs, problems.items
 
 
 def _assets(site: LoadedSite, outputs: list[Output]) -> list[Output]:
@@ -135,9 +143,14 @@ def withdrawn_map(site: LoadedSite) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def build_site(config_path: str | Path, options: BuildOptions) -> BuildReport:
+def build_site(config_path: str | Path, options: BuildOptions, progress: Progress = _no_progress) -> BuildReport:
+    progress("reading", 0, 1)
     site = load_site(config_path, options)
-    outputs, warnings = render_site(site)
+    outputs, problems = render_site(site, progress)
+    if any(p.is_error for p in problems):
+        raise BuildFailed(problems + list(site.problems))
+    warnings = problems
+    progress("writing", 0, len(outputs))
     report = write_site(outputs, site.config.output_dir)
     write_file(withdrawn_map_path(site.config), withdrawn_map(site))
     return BuildReport(

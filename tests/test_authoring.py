@@ -1,0 +1,128 @@
+"""`new` scaffolding, `check`, and progress output."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from conftest import Site, dedent
+from exemplar_site.check import valid_id_number
+from exemplar_site.cli import main
+from exemplar_site.progress import Progress
+
+NOW_ARGS = ["--now", "2026-11-24"]
+
+
+def test_new_story_has_every_field_a_fresh_id_and_passes_once_filled(site: Site, capsys) -> None:
+    site.story("a", "cs-2026-007")
+    site.story("b", "cs-2025-012")
+    assert main(["new", "story", "守护一方平安的老片警", "--config", str(site.config), *NOW_ARGS]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path == site.root / "content/stories/2026/shou-hu-yi-fang-ping-an-de-lao-pian-jing.md"
+    text = path.read_text(encoding="utf-8")
+    for field in ("id:", "title:", "slug:", "name:", "kind:", "unit:", "field:", "level:", "date:", "status:",
+                  "vetting:", "approved_by:", "summary:", "sms:", "tags:", "campaigns:", "images:", "honors:",
+                  "featured:", "exemplar_of:", "private:", "updated:"):
+        assert field in text, field
+    assert "id: cs-2026-013" in text and "status: seedling" in text and "date: 2026-11-24" in text
+    assert all("#" in line for line in text.split("---")[1].splitlines() if line.strip() and
+               not line.startswith(("  ", "#")))  # a comment on every field
+    # as written, the build says exactly what is missing
+    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 1
+    err = capsys.readouterr().err
+    assert "required field 'name' is missing" in err
+    # filled in, it validates (and as a seedling it is held back, not published)
+    path.write_text(text.replace('name: ""', "name: 王建国"), encoding="utf-8")
+    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 0
+    report = site.build()
+    assert ("cs-2026-013", "status") in {(h.id, h.reason) for h in report.held}
+
+
+def test_new_page_and_campaign_and_no_overwrite(site: Site, capsys) -> None:
+    assert main(["new", "page", "联系我们", "--config", str(site.config), *NOW_ARGS]) == 0
+    assert main(["new", "campaign", "向英模学习", "--config", str(site.config), *NOW_ARGS]) == 0
+    out = capsys.readouterr().out.split()
+    assert out == [str(site.root / "content/pages/lian-xi-wo-men.md"),
+                   str(site.root / "content/campaigns/xiang-ying-mo-xue-xi.md")]
+    site.story("a", "a-1")
+    assert site.build().public == 1
+    assert main(["new", "page", "联系我们", "--config", str(site.config), *NOW_ARGS]) == 1
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_valid_id_number_check_digit() -> None:
+    assert valid_id_number("11010519491231002X")
+    assert not valid_id_number("110105194912310021")  # wrong check digit
+    assert not valid_id_number("110105194913310025")  # month 13
+
+
+def test_check_catches_each_kind_of_problem(site: Site, capsys) -> None:
+    site.write("content/stories/pd.md", dedent("""
+        ---
+        id: pd-1
+        title: 个人信息泄露测试
+        name: 王某
+        kind: individual
+        unit: n1
+        field: shequ
+        level: city
+        date: 2026-03-01
+        status: approved
+        vetting: {cleared_by: 纪委, date: 2026-02-01, ref: 1号}
+        approved_by: 党委
+        summary: 联系电话13912345678。
+        private:
+          phone: "13800001111"
+          id_number: "11010519491231002X"
+        ---
+        身份证号11010519491231002X，不是身份证的数字110105194912310021。
+        见[不存在的稿件](/stories/no-such/)和![缺图](images/missing.png)。
+        """))
+    site.story("w", "w-1", status="withdrawn", slug="gone")
+    site.story("l", "l-1", body="链接到[撤下的](/stories/gone/)。", sms="中" * 80)
+    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 1
+    err = capsys.readouterr().err
+    errors, _, warnings = err.partition("Warnings")
+    assert "content/stories/pd.md:13: 错误 error: a mobile number (139…) in public text" in errors
+    assert "content/stories/pd.md:18: 错误 error: an ID number (110105…) in public text" in errors
+    assert errors.count("in public text") == 2  # private block and the invalid number are not flagged
+    assert "pd.md:19: 错误 error: broken internal link: no page at stories/no-such/" in errors
+    assert "broken internal link: no image or file at images/missing.png" in errors
+    assert "link to a withdrawn story: stories/gone/" in errors
+    assert "content/stories/l.md" in errors and "the cap is 1 message(s)" in errors
+    assert errors.index("Errors") < err.index("Check failed")
+
+
+def test_check_passes_the_sample_site(sample: Site, capsys) -> None:
+    assert main(["check", "--config", str(sample.config), *NOW_ARGS]) == 0
+    out = capsys.readouterr()
+    assert "Check passed" in out.out
+    assert not (sample.root / "public").exists()  # check writes nothing
+
+
+def test_progress_plain_lines_off_a_terminal() -> None:
+    stream = io.StringIO()
+    p = Progress(stream, delay=0.0)
+    p("reading", 0, 1)
+    p("pages", 10, 100)
+    p("pages", 100, 100)
+    p("writing", 0, 5)
+    p.done()
+    lines = stream.getvalue().splitlines()
+    assert [line.split("] ", 1)[1] for line in lines] == ["读取与校验 reading", "生成页面 pages", "写入 writing"]
+    assert "\r" not in stream.getvalue()
+
+
+def test_progress_bar_on_a_terminal(monkeypatch) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    stream = Tty()
+    p = Progress(stream, delay=0.0)
+    p("pages", 50, 100)
+    p.done()
+    text = stream.getvalue()
+    assert "\r" in text and "50%" in text and "█" * 15 in text and text.endswith("\r\x1b[K")

@@ -1,0 +1,153 @@
+"""The preview server, for real: a free port, HTTP requests, server-sent events."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW, Site
+from exemplar_site.serve import PreviewServer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8")
+
+
+class Events:
+    """Reads an SSE stream in a thread and collects the event names."""
+
+    def __init__(self, port: int, epoch: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.conn.request("GET", f"/__livereload?epoch={epoch}")
+        self.resp = self.conn.getresponse()
+        assert self.resp.getheader("Content-Type") == "text/event-stream"
+        self.events: list[str] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for raw in self.resp:
+                line = raw.decode().strip()
+                if line.startswith("event:"):
+                    self.events.append(line.split(":", 1)[1].strip())
+        except Exception:
+            pass
+
+    def wait(self, n: int, timeout: float = 15) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if len(self.events) >= n:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def wait_until(predicate, timeout: float = 15) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def server(site: Site):
+    site.story("a", "a-1", slug="a", title="第一版标题")
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.2, now=lambda: NOW)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_rebuild_on_change_and_reload_event(site: Site, server: PreviewServer) -> None:
+    status, page = get(server.url + "stories/a/")
+    assert status == 200 and "第一版标题" in page
+    assert "/__livereload" in page and "EventSource" in page
+    epoch = server.state.epoch
+    events = Events(server.httpd.server_address[1], epoch)
+    site.story("a", "a-1", slug="a", title="第二版标题")
+    assert events.wait(1), "no reload event"
+    assert events.events[0] == "reload"
+    status, page = get(server.url + "stories/a/")
+    assert "第二版标题" in page
+    events.close()
+    # the reload script exists only in served responses, never in the build output
+    assert not any(b"__livereload" in p.read_bytes() for p in server.output.rglob("*.html"))
+
+
+def test_a_burst_of_saves_is_one_rebuild(site: Site, server: PreviewServer) -> None:
+    epoch = server.state.epoch
+    for i in range(8):
+        site.story("a", "a-1", slug="a", title=f"连续保存{i}")
+        time.sleep(0.02)
+    assert wait_until(lambda: server.state.epoch > epoch)
+    time.sleep(1.0)
+    assert server.state.epoch == epoch + 1
+    assert "连续保存7" in get(server.url + "stories/a/")[1]
+
+
+def test_broken_story_shows_error_overlay_and_keeps_old_site(site: Site, server: PreviewServer) -> None:
+    epoch = server.state.epoch
+    site.story("a", "a-1", slug="a", title="第一版标题", unit="no-such-unit")
+    assert wait_until(lambda: server.state.epoch > epoch)
+    status, page = get(server.url + "stories/a/")
+    assert status == 200 and "第一版标题" in page  # last good build still served
+    assert "build-error-overlay" in page and "unknown unit &#x27;no-such-unit&#x27;" in page
+    assert "content/stories/a.md:6" in page
+    epoch = server.state.epoch
+    site.story("a", "a-1", slug="a", title="修好了")
+    assert wait_until(lambda: server.state.epoch > epoch)
+    status, page = get(server.url + "stories/a/")
+    assert "修好了" in page and "build-error-overlay" not in page
+
+
+def test_serves_under_base_path_with_redirects_and_404(server: PreviewServer) -> None:
+    assert server.url.endswith("/pub/")
+    conn = http.client.HTTPConnection("127.0.0.1", server.httpd.server_address[1], timeout=10)
+    conn.request("GET", "/")
+    r = conn.getresponse()
+    assert r.status == 302 and r.getheader("Location") == "/pub/"
+    r.read()
+    conn.request("GET", "/pub/stories/a")
+    r = conn.getresponse()
+    assert r.status == 302 and r.getheader("Location") == "/pub/stories/a/"
+    r.read()
+    status, page = get(server.url + "nowhere/")
+    assert status == 404 and "页面未找到" in page
+    assert get(server.url + "../../etc/passwd")[0] == 404
+    status, css = get(server.url + "static/site.css")
+    assert status == 200 and "EventSource" not in css
+    conn.close()
+
+
+def test_stop_cleans_up(site: Site) -> None:
+    site.story("a", "a-1")
+    srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)
+    srv.start()
+    root = srv.root
+    assert root.exists()
+    srv.stop()
+    assert not root.exists()
+    assert not (site.root / "public").exists()  # preview never touches the public output
