@@ -102,7 +102,7 @@ def test_links_work_under_base_path_and_absolute_urls_use_it(site: Site) -> None
     assert canonical == ["http://test.example/pub/stories/e-slug/"]
     body_links = site.html("stories/ce-shi-dian-xing-d-1-de-xian-jin-shi-ji/index.html").xpath(
         "//div[@class='story-body']//a/@href")
-    assert body_links == ["../e-slug/index.html"]
+    assert body_links == ["../../stories/e-slug/index.html"]
     sitemap = etree.fromstring((site.out / "sitemap.xml").read_bytes())
     locs = sitemap.xpath("//s:loc/text()", namespaces={"s": "http://www.sitemaps.org/schemas/sitemap/0.9"})
     assert "http://test.example/pub/stories/e-slug/" in locs
@@ -137,7 +137,7 @@ def test_unit_listing_includes_sub_units_and_paginates(site: Site) -> None:
     assert len(city.xpath("//article")) == 3
     page2 = site.html("units/city/page/2/index.html")
     assert len(page2.xpath("//article")) == 2
-    assert page2.xpath("//a[@rel='prev']/@href") == ["../../index.html"]
+    assert page2.xpath("//a[@rel='prev']/@href") == ["../../../../units/city/index.html"]
 
 
 def test_listing_families_exist(site: Site) -> None:

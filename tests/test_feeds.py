@@ -177,7 +177,7 @@ def test_autodiscovery_media_page_and_opml(site: Site) -> None:
     media = site.html("feeds/index.html")
     assert "媒体订阅" in media.xpath("string(//h1)")
     listed = media.xpath("//table//a/@href")
-    assert "all.rss.xml" in listed and "units/north.atom.xml" in listed
+    assert "../feeds/all.rss.xml" in listed and "../feeds/units/north.atom.xml" in listed
     opml = etree.fromstring((site.out / "feeds/feeds.opml").read_bytes())
     urls = opml.xpath("//outline[@type='rss']/@xmlUrl")
     assert "http://test.example/pub/feeds/all.rss.xml" in urls

@@ -4,12 +4,14 @@ from exemplar_site import urls
 
 
 def test_relative_links_end_in_index_html() -> None:
-    assert urls.relative("stories/a/", "stories/b/") == "../b/index.html"
+    assert urls.relative("stories/a/", "stories/b/") == "../../stories/b/index.html"
     assert urls.relative("", "stories/b/") == "stories/b/index.html"
     assert urls.relative("units/x/page/2/", "") == "../../../../index.html"
     assert urls.relative("stories/a/", "static/site.css") == "../../static/site.css"
     assert urls.relative("404.html", "feeds/all.rss.xml") == "feeds/all.rss.xml"
-    assert urls.relative("stories/a/", "stories/a/#h") == "index.html#h"
+    assert urls.relative("stories/a/", "stories/a/#h") == "../../stories/a/index.html#h"
+    assert urls.relative("stories/a/", "#h") == "#h"
+    assert urls.relative("", "tags/见义/") == "tags/%E8%A7%81%E4%B9%89/index.html"
 
 
 def test_absolute_and_paging() -> None:

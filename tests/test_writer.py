@@ -28,6 +28,11 @@ def test_files_no_longer_produced_are_removed(tmp_path: Path) -> None:
     report = write_site([Output("a.html", b"A")], target)
     assert report.removed == 1
     assert sorted(p.name for p in target.rglob("*")) == [MARKER, "a.html"]
+    # the previous generation waits as the staging twin, and is brought up to date next time
+    report = write_site([Output("a.html", b"A"), Output("n.html", b"N")], target)
+    assert (report.written, report.unchanged, report.removed) == (1, 1, 0)
+    assert sorted(p.name for p in target.rglob("*")) == [MARKER, "a.html", "n.html"]
+    assert sorted(p.name for p in (tmp_path / ".public.staging").rglob("*")) == [MARKER, "a.html"]
 
 
 def test_failure_while_staging_leaves_target_untouched(tmp_path: Path) -> None:
@@ -36,7 +41,11 @@ def test_failure_while_staging_leaves_target_untouched(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_site([Output("a.html", b"NEW"), Output("img.png", source=tmp_path / "missing.png")], target)
     assert (target / "a.html").read_bytes() == b"A"
-    assert not (tmp_path / ".public.staging").exists()
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "a.html"]
+    # the half-updated twin is not trusted: the next build is complete and correct
+    report = write_site([Output("a.html", b"A"), Output("b.html", b"B")], target)
+    assert (target / "a.html").read_bytes() == b"A" and (target / "b.html").read_bytes() == b"B"
+    assert report.written == 1
 
 
 def test_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:
@@ -47,6 +56,24 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:
         write_site([Output("a.html", b"A")], target)
     assert "not made by this tool" in info.value.problems[0].message
     assert (target / "thesis.docx").read_bytes() == b"precious"
+
+
+def test_many_generations_stay_consistent(tmp_path: Path) -> None:
+    target = tmp_path / "public"
+    import random
+    rng = random.Random(7)
+    files: dict[str, bytes] = {}
+    for generation in range(12):
+        for _ in range(5):
+            name = f"d{rng.randint(0, 3)}/f{rng.randint(0, 9)}.html"
+            if rng.random() < 0.3:
+                files.pop(name, None)
+            else:
+                files[name] = f"{generation}-{rng.random()}".encode()
+        write_site([Output(p, d) for p, d in files.items()], target)
+        on_disk = {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*")
+                   if p.is_file() and p.name != MARKER}
+        assert on_disk == files
 
 
 def test_duplicate_and_escaping_paths_are_refused(tmp_path: Path) -> None:

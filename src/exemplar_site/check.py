@@ -107,7 +107,7 @@ def check_site(config_path: str | Path, options: BuildOptions) -> CheckResult:
 
 
 def _check_links(site: LoadedSite, produced: set[str], problems: Problems) -> None:
-    assets = {a.out_path for a in site.sources.assets}
+    assets = {a.out_path for a in site.assets}
     bodies = [(s.source, s.body_html) for s in site.gate.stories]
     bodies += [(p.source, p.body_html) for p in site.gate.pages]
     bodies += [(c.source, c.body_html) for c in site.gate.campaigns]

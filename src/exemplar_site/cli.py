@@ -59,6 +59,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--drafts", action="store_true",
                    help="also render stories that are not public yet, marked as drafts on every page; "
                         "for local preview only, never publish such a build")
+    b.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="processes for rendering (default 0: one per CPU core; 1: no extra processes)")
     v = sub.add_parser("serve", help="preview: build, serve, rebuild on change, reload the browser",
                        description="Build the site into a private folder, serve it at http://HOST:PORT/<base_path>, "
                                    "watch content/, themes/ and the config, rebuild after each burst of saves and "
@@ -127,8 +129,8 @@ def format_report(report: BuildReport, seconds: float) -> str:
             if h.reason == reason:
                 lines.append(f"      {h.source} ({h.id}): {h.detail}")
     if w is not None:
-        lines.append(f"  files: {report.files} ({report.pages} pages); {w.written} new or changed, "
-                     f"{w.unchanged} unchanged, {w.removed} removed")
+        lines.append(f"  files: {report.files} ({report.pages} pages); {report.rendered} rendered, "
+                     f"{w.written} new or changed, {w.unchanged} unchanged, {w.removed} removed")
     for key, value in report.extra.items():
         lines.append(f"  {key}: {value}")
     if report.warnings:
@@ -139,7 +141,7 @@ def format_report(report: BuildReport, seconds: float) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     options = BuildOptions(now=_now(args.now), output=Path(args.output) if args.output else None,
-                           drafts=args.drafts)
+                           drafts=args.drafts, workers=args.jobs)
     progress = Progress()
     try:
         report = build_site(args.config, options, progress)

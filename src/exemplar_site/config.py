@@ -6,6 +6,7 @@ description; an unknown key is an error with a "did you mean" suggestion.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +142,7 @@ class SiteConfig:
     feeds: FeedSettings
     sms: SmsSettings
     quotas: tuple[Quota, ...]
+    digest: str = ""  # hash of the config file: part of every output's cache key
     line_of: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -223,7 +225,7 @@ def load_config(path: str | Path, output_dir: str | Path | None = None) -> SiteC
     if not isinstance(data, yamlio.LineDict):
         raise BuildFailed([_p(path, 1, None, "the config must be a mapping of options",
                               "lines like 'title: 先进典型'")])
-    config = _build(path, data, problems, output_dir)
+    config = _build(path, data, problems, output_dir, text)
     if problems or config is None:
         raise BuildFailed(problems.items)
     return config
@@ -234,7 +236,7 @@ def _p(path: Path, line: int | None, fld: str | None, msg: str, accepted: str | 
 
 
 def _build(path: Path, data: yamlio.LineDict, problems: Problems,
-           output_override: str | Path | None) -> SiteConfig | None:
+           output_override: str | Path | None, source_text: str = "") -> SiteConfig | None:
     for key, line in data.duplicates:
         problems.error(path, line, str(key), "this option is given twice", "each option once")
     for key in data:
@@ -327,6 +329,8 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         reading_speed=integer("reading_speed", 50, 5000),
         vetting_valid_days=integer("vetting_valid_days", 1, 3650),
         units=units, fields=fields, levels=levels, feeds=feeds, sms=sms, quotas=quotas,
+        digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
+                               digest_size=16).hexdigest(),
         line_of=dict(data.lines),
     )
     return None if problems else config

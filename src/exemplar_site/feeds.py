@@ -27,6 +27,7 @@ from . import urls
 from .config import SiteConfig
 from .errors import Problems
 from .feedspec import FeedSpec
+from .jobs import CODE_VERSION, Job, key_of
 from .model import Output, PublicStory
 from .taxonomy import FAMILY_NAMES, SiteIndex
 
@@ -99,7 +100,7 @@ def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: b
     return fg
 
 
-def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool) -> None:
+def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool, html: str) -> None:
     fe = fg.add_entry(order="append")
     gid = guid(config, s.id)
     fe.id(gid)
@@ -118,7 +119,6 @@ def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool
         fe.category(term=cat.name, scheme=scheme, label=cat.name)
     for t in s.tags:
         fe.category(term=t.name, label=t.name)
-    html = full_html(s, config)
     if atom:
         fe.content(html, type="html")
     else:
@@ -148,25 +148,49 @@ def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def render_feeds(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
-                 problems: Problems) -> list[Output]:
-    out: list[Output] = []
+def render_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, atom: bool,
+                bodies: dict[str, str] | None = None) -> Output:
+    """One feed file; `bodies` caches full texts across feeds (a story is in many)."""
+    bodies = {} if bodies is None else bodies
+    fg = _generator(spec, config, _feed_updated(spec, index), atom=atom)
+    for s in spec.stories:
+        html = bodies.get(s.id)
+        if html is None:
+            html = bodies[s.id] = full_html(s, config)
+        _add_entry(fg, s, config, atom=atom, html=html)
+    if atom:
+        return Output(spec.atom, _fix_atom(fg.atom_str(pretty=True), spec, config))
+    return Output(spec.rss, fg.rss_str(pretty=True))
+
+
+def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig) -> list[Job]:
+    bodies: dict[str, str] = {}
+    jobs = []
     for spec in specs:
         updated = _feed_updated(spec, index)
-        rss = _generator(spec, config, updated, atom=False)
-        atom = _generator(spec, config, updated, atom=True)
-        for s in spec.stories:
-            _add_entry(rss, s, config, atom=False)
-            _add_entry(atom, s, config, atom=True)
-        rss_bytes = rss.rss_str(pretty=True)
-        atom_bytes = _fix_atom(atom.atom_str(pretty=True), spec, config)
-        for path, data in ((spec.rss, rss_bytes), (spec.atom, atom_bytes)):
-            if len(data) > MAX_FEED_BYTES:
+        base = key_of(config.digest, CODE_VERSION, spec.key, spec.title, spec.description, spec.listing,
+                      updated.isoformat(), [s.digest for s in spec.stories])
+        jobs.append(Job(spec.rss, base + "r", lambda spec=spec: render_feed(spec, index, config, False, bodies)))
+        jobs.append(Job(spec.atom, base + "a", lambda spec=spec: render_feed(spec, index, config, True, bodies)))
+    return jobs
+
+
+def feed_size_warnings(sizes: dict[str, int], specs: tuple[FeedSpec, ...], config: SiteConfig,
+                       problems: Problems) -> None:
+    for spec in specs:
+        for path in (spec.rss, spec.atom):
+            if sizes.get(path, 0) > MAX_FEED_BYTES:
                 problems.warning(str(config.path.name), config.line_of.get("feeds"), "feeds.items",
-                                 f"{path} is {len(data) // 1024} KB; media readers may refuse feeds over 512 KB",
+                                 f"{path} is {sizes[path] // 1024} KB; media readers may refuse feeds over 512 KB",
                                  "a smaller feeds.items")
-            out.append(Output(path, data))
-    return out
+
+
+def render_feeds(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
+                 problems: Problems) -> list[Output]:
+    """Every feed, rendered now (no cache)."""
+    outs = [job.make() for job in feed_jobs(specs, index, config)]
+    feed_size_warnings({o.path: len(o.data or b"") for o in outs}, specs, config, problems)
+    return outs
 
 
 def render_opml(specs: tuple[FeedSpec, ...], config: SiteConfig) -> list[Output]:

@@ -16,6 +16,7 @@ class RawDoc:
     meta: yamlio.LineDict
     body: str
     body_line: int  # file line on which the body starts
+    digest: str = ""  # hash of the source file
 
     def line_of(self, field: str) -> int:
         return self.meta.line_of(field)
@@ -50,4 +51,4 @@ def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
         return None
     for key, line in meta.duplicates:
         problems.error(source.path, line, str(key), f"field '{key}' is given twice", "each field once")
-    return RawDoc(source.kind, source.path, meta, body, body_line)
+    return RawDoc(source.kind, source.path, meta, body, body_line, source.digest)

@@ -11,13 +11,16 @@ admits.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 from dataclasses import dataclass
+from typing import Callable
 
 from . import text as textmod
+from .jobs import CODE_VERSION
 from .config import SiteConfig
 from .errors import Problems
-from .markup import Markup
+from .markup import Markup, Rendered
 from .model import Campaign, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
 from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
 
@@ -64,8 +67,27 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
     return None
 
 
+def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.datetime:
+    """The first moment after `now` at which any story's verdict would change by time alone."""
+    moments = [dt.datetime.max.replace(tzinfo=now.tzinfo)]
+    for r in records.stories:
+        if r.date > now:
+            moments.append(r.date)
+        if r.vetting is not None:
+            day = r.vetting.date + dt.timedelta(days=config.vetting_valid_days + 1)
+            expiry = dt.datetime(day.year, day.month, day.day, tzinfo=now.tzinfo)
+            if expiry > now:
+                moments.append(expiry)
+    return min(moments)
+
+
 def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,
-          drafts: bool = False) -> GateResult:
+          drafts: bool = False, render_all: Callable[[list[str]], list[Rendered]] | None = None) -> GateResult:
+    """Decide every story; render bodies only for what is admitted.
+
+    `render_all` renders a list of Markdown bodies (the pipeline passes one
+    that spreads the work over processes); by default, `markup` in turn.
+    """
     stories: list[PublicStory] = []
     held: list[HeldBack] = []
     withdrawn: list[WithdrawnNotice] = []
@@ -89,8 +111,10 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
             if drafts:
                 chosen.append((record, REASONS[verdict.reason]))
     tag_keys = _tag_keys(sorted({t for r, _ in chosen for t in r.tags}))
-    for record, draft in chosen:
-        stories.append(_public_story(record, config, markup, tag_keys, draft))
+    bodies = [record.body for record, _ in chosen]
+    rendered = render_all(bodies) if render_all else [markup.render(b) for b in bodies]
+    for (record, draft), body in zip(chosen, rendered):
+        stories.append(_public_story(record, config, body, tag_keys, draft))
     pages = tuple(_page(p, markup) for p in records.pages)
     campaigns = tuple(_campaign(c, markup) for c in records.campaigns)
     return GateResult(tuple(stories), tuple(held), tuple(sorted(withdrawn, key=lambda w: w.slug)),
@@ -113,15 +137,13 @@ def _tag_keys(tags: list[str]) -> dict[str, str]:
     return out
 
 
-def _public_story(r: StoryRecord, config: SiteConfig, markup: Markup, tag_keys: dict[str, str],
+def _public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_keys: dict[str, str],
                   draft: str | None) -> PublicStory:
-    rendered = markup.render(r.body)
-    plain = textmod.strip_tags(rendered.html)
     if r.summary:
         summary = r.summary
         summary_html = html.escape(r.summary, quote=False)
     else:
-        summary_html, _ = textmod.truncate_html(_first_paragraphs(rendered.html), config.summary_length)
+        summary_html = rendered.lead_html
         summary = textmod.strip_tags(summary_html)
     unit = config.units.get(r.unit)
     assert unit is not None
@@ -136,20 +158,16 @@ def _public_story(r: StoryRecord, config: SiteConfig, markup: Markup, tag_keys: 
         images=tuple(Image(i.src, i.caption, i.alt, i.size, i.mime) for i in r.images),
         honors=tuple(Honor(h.title, h.by, h.date) for h in r.honors), featured=r.featured,
         sms=r.sms, exemplar_of=r.exemplar_of,
-        reading_minutes=textmod.reading_minutes(plain, config.reading_speed),
-        char_count=len(plain.replace(" ", "")), source=r.path, sms_line=r.line_of("sms"), draft=draft,
+        reading_minutes=textmod.minutes_for(rendered.cjk, rendered.words, config.reading_speed),
+        char_count=rendered.chars, source=r.path, sms_line=r.line_of("sms"), draft=draft,
+        digest=story_digest(r, config, draft, tag_keys),
     )
 
 
-def _first_paragraphs(fragment: str) -> str:
-    """The body up to its first heading, table or list: what a summary is cut from."""
-    lowered = fragment.lower()
-    cut = len(fragment)
-    for marker in ("<h1", "<h2", "<h3", "<table", "<ul", "<ol", "<figure"):
-        i = lowered.find(marker, 1)
-        if i != -1:
-            cut = min(cut, i)
-    return fragment[:cut] if cut > 20 else fragment
+def story_digest(r: StoryRecord, config: SiteConfig, draft: str | None, tag_keys: dict[str, str]) -> str:
+    """Everything a PublicStory is made from: its file, the config, the gate's verdict, tag URLs."""
+    parts = [r.digest, config.digest, draft or "", CODE_VERSION] + [f"{t}={tag_keys[t]}" for t in r.tags]
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _page(p: PageRecord, markup: Markup) -> Page:

@@ -69,6 +69,7 @@ class PublicStory:
     source: str  # content file, for messages
     sms_line: int  # line of the sms field, for messages
     draft: str | None = None  # why it would be held back; only set in --drafts builds
+    digest: str = ""  # changes whenever anything this object holds may change (cache keys)
 
     @property
     def url(self) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
+from markupsafe import Markup as Safe
 
 from . import urls
 from .config import SiteConfig
 from .feedspec import FeedSpec, feeds_for_story
+from .jobs import CODE_VERSION, Job, key_of, ready
 from .model import Output, PublicStory
 from .taxonomy import FAMILIES, FAMILY_NAMES, SiteIndex, Term
 from .theme import SiteView
@@ -35,8 +37,16 @@ class Pager:
         return self.url(self.number + 1) if self.number < self.total else None
 
     @property
-    def numbers(self) -> list[int]:
-        return list(range(1, self.total + 1))
+    def numbers(self) -> list[int | None]:
+        """First, last and two either side of the current page; None marks a gap (…)."""
+        keep = {1, self.total} | set(range(self.number - 2, self.number + 3))
+        out: list[int | None] = []
+        for n in range(1, self.total + 1):
+            if n in keep:
+                out.append(n)
+            elif out and out[-1] is not None:
+                out.append(None)
+        return out
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,18 @@ class PageRenderer:
         self.nav = self._nav()
         self.spec_by_key = {s.key: s for s in specs}
         self.all_feed = self._links(["all"])
+        self._cards: dict[tuple[str, int, bool], Safe] = {}
+
+    def card(self, story: PublicStory, page_path: str, show_image: bool = True) -> Safe:
+        """A story's card (_card.html). Links depend only on the page's depth, so a card
+        is rendered once per depth and reused on every listing at that depth."""
+        depth = page_path.count("/")
+        key = (story.id, depth, show_image)
+        html = self._cards.get(key)
+        if html is None:
+            html = self._cards[key] = Safe(self.env.get_template("_card.html").render(
+                site=self.site, page_path="x/" * depth, link_base=None, s=story, show_image=show_image))
+        return html
 
     def _nav(self) -> tuple[NavItem, ...]:
         items = [NavItem("首页", "", "home"), NavItem("全部典型", "stories/", "stories")]
@@ -80,7 +102,8 @@ class PageRenderer:
                link_base: str | None = None, **values: Any) -> Output:
         ctx = dict(site=self.site, page_path=path, nav=self.nav, section=section,
                    feeds=self.all_feed if feeds is None else feeds, link_base=link_base,
-                   family_names=FAMILY_NAMES, **values)
+                   family_names=FAMILY_NAMES, card=lambda s, show_image=True: self.card(s, path, show_image),
+                   **values)
         html = self.env.get_template(template).render(ctx)
         return Output(urls.file_of(path), html.encode("utf-8"))
 
@@ -103,18 +126,30 @@ class PageRenderer:
                            related=idx.related.get(s.id, ()), series=idx.series.get(s.id, ()),
                            campaigns=campaigns)
 
-    def listing(self, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
-                term: Term | None = None, feed_key: str | None = None) -> list[Output]:
+    def listing_page(self, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
+                     term: Term | None, feed_key: str | None, n: int, total: int) -> Output:
+        size = self.config.page_size
+        feeds = self._links([feed_key]) if feed_key else None
+        pager = Pager(n, total, base)
+        return self.render("list.html", pager.url(n), section, feeds=feeds or self.all_feed,
+                           title=title, term=term, stories=stories[(n - 1) * size: n * size],
+                           pager=pager, count=len(stories))
+
+    def listing_jobs(self, g: str, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
+                     term: Term | None, feed_key: str | None) -> list[Job]:
         size = self.config.page_size
         total = max(1, math.ceil(len(stories) / size))
-        feeds = self._links([feed_key]) if feed_key else None
-        out = []
+        campaign = term.campaign if term else None
+        extra = (campaign.title, campaign.decision, campaign.date, campaign.until, campaign.body_html) \
+            if campaign else ()
+        jobs = []
         for n in range(1, total + 1):
-            pager = Pager(n, total, base)
-            out.append(self.render("list.html", pager.url(n), section, feeds=feeds or self.all_feed,
-                                   title=title, term=term, stories=stories[(n - 1) * size: n * size],
-                                   pager=pager, count=len(stories)))
-        return out
+            shown = stories[(n - 1) * size: n * size]
+            key = key_of(g, "list", base, title, section, feed_key, extra, n, total, len(stories),
+                         [s.digest for s in shown])
+            jobs.append(Job(urls.file_of(urls.paged(base, n)), key,
+                            lambda n=n: self.listing_page(title, base, section, stories, term, feed_key, n, total)))
+        return jobs
 
     def family_index(self, family: str) -> Output:
         return self.render("terms.html", f"{family}/", family, family=family, title=FAMILY_NAMES[family],
@@ -135,26 +170,50 @@ class PageRenderer:
 
 
 def render_pages(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-                 specs: tuple[FeedSpec, ...], tick: Callable[[int, int], None] | None = None) -> list[Output]:
+                 specs: tuple[FeedSpec, ...], templates_digest: str = "") -> list[Output]:
+    """Every page, rendered now (no cache)."""
+    return [job.make() for job in page_jobs(env, config, index, site, specs, templates_digest)]
+
+
+def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
+              specs: tuple[FeedSpec, ...], templates_digest: str) -> list[Job]:
+    """Every page as a Job whose key covers what the page shows.
+
+    Keys name the digests of the stories a page shows (a story's digest covers
+    its whole public content), the page's position and totals, and a global
+    part: templates, config, navigation, feed list, drafts flag.
+    """
     r = PageRenderer(env, config, index, site, specs)
-    out = [r.home(), r.not_found(), r.media()]
-    total = len(index.stories)
-    for i, s in enumerate(index.stories, 1):
-        out.append(r.story(s))
-        if tick and (i % 200 == 0 or i == total):
-            tick(i, total)
-    out += r.listing("全部先进典型", "stories/", "stories", index.stories, feed_key="all")
+    g = key_of(templates_digest, config.digest, site, r.nav, [s.key for s in specs], CODE_VERSION)
+    d = lambda stories: [s.digest for s in stories]  # noqa: E731
+    jobs: list[Job] = []
+    idx = index
+    featured = idx.featured(6)
+    latest = tuple(s for s in idx.stories if s not in featured)[: config.home_latest]
+    jobs.append(Job("index.html", key_of(g, "home", d(featured), d(latest), len(idx.stories),
+                                         [(t.key, len(t.stories)) for t in idx.terms["fields"] + idx.terms["levels"]],
+                                         [(t.key, t.name) for t in idx.terms["campaigns"][:3]]), r.home))
+    jobs += ready([r.not_found(), r.media()])
+    for s in idx.stories:
+        prev, nxt = idx.previous.get(s.id), idx.next.get(s.id)
+        key = key_of(g, "story", s.digest, prev.digest if prev else "", nxt.digest if nxt else "",
+                     d(idx.related.get(s.id, ())), d(idx.series.get(s.id, ())),
+                     [(t.family, t.key, t.name) for t in idx.terms_for(s)])
+        jobs.append(Job(urls.file_of(s.url), key, lambda s=s: r.story(s)))
+    jobs += r.listing_jobs(g, "全部先进典型", "stories/", "stories", idx.stories, None, "all")
     for family in FAMILIES:
-        out.append(r.family_index(family))
-        for term in index.terms.get(family, ()):
+        terms = idx.terms.get(family, ())
+        jobs.append(Job(f"{family}/index.html", key_of(g, "family", family,
+                                                        [(t.key, t.name, len(t.stories), t.depth) for t in terms]),
+                        lambda family=family: r.family_index(family)))
+        for term in terms:
             title = term.name if family != "units" else f"{term.name}先进典型"
-            out += r.listing(title, term.url, family, term.stories, term, f"{family}/{term.key}")
-    out += [r.page(p) for p in index.pages]
-    out += [r.withdrawn(w.url) for w in index.withdrawn]
-    out.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
-    out.append(sitemap(config, index))
-    out.append(robots(config, site.drafts))
-    return out
+            jobs += r.listing_jobs(g, title, term.url, family, term.stories, term, f"{family}/{term.key}")
+    cheap = [r.page(p) for p in idx.pages] + [r.withdrawn(w.url) for w in idx.withdrawn]
+    cheap.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
+    cheap += [sitemap(config, index), robots(config, site.drafts)]
+    jobs += ready(cheap)
+    return jobs
 
 
 def sitemap(config: SiteConfig, index: SiteIndex) -> Output:

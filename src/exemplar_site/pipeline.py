@@ -7,27 +7,32 @@ written; with any error, BuildFailed is raised and the output is untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .cache import BuildCache, BuildState, body_key, cache_path, input_signature, load_state, save_state, state_path
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
-from .feeds import render_feeds, render_opml
-from .feedspec import feed_specs
-from .frontmatter import parse
-from .gate import GateResult, admit
-from .markup import Markup
+from .feeds import feed_jobs, feed_size_warnings, render_opml
+from .feedspec import FeedSpec, feed_specs
+from .frontmatter import RawDoc, parse
+from .gate import GateResult, admit, next_change
+from .jobs import CODE_VERSION
+from .jobs import Job, ready
+from .markup import Markup, Rendered
 from .model import HeldBack, Output
-from .pages import render_pages
+from .pages import page_jobs
+from .parallel import default_workers, fork_map
 from .records import Records, build_records
 from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
-from .sources import Sources, discover
+from .sources import Asset, discover
 from .taxonomy import SiteIndex, build_index
-from .theme import make_environment, site_view, static_files
-from .writer import WriteReport, write_file, write_site
+from .theme import make_environment, site_view, static_files, templates_digest, theme_dirs
+from .writer import Staging, WriteReport, check_path, intact, unchanged, write_file, write_site
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
 
@@ -37,6 +42,8 @@ class BuildOptions:
     now: dt.datetime  # the one clock reading of a run, injected by the caller; naive = site time zone
     output: Path | None = None
     drafts: bool = False
+    workers: int = 1  # processes for cold builds; 0 = one per core
+    cache: bool = True  # keep parsed files and rendered bodies beside the output for the next build
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,7 @@ class LoadedSite:
     """Everything read and decided, before any rendering."""
 
     config: SiteConfig
-    sources: Sources
+    assets: tuple[Asset, ...]
     records: Records
     gate: GateResult
     index: SiteIndex
@@ -63,30 +70,8 @@ class BuildReport:
     write: WriteReport | None
     warnings: tuple[Problem, ...]
     drafts: bool = False
+    rendered: int = 0  # outputs rendered this time (the rest were reused from the last build)
     extra: dict[str, int] = field(default_factory=dict)
-
-
-def local_now(options: BuildOptions, config: SiteConfig) -> dt.datetime:
-    """The run's clock reading in the site's time zone (a naive --now means site time)."""
-    if options.now.tzinfo is None:
-        return options.now.replace(tzinfo=config.tz)
-    return options.now.astimezone(config.tz)
-
-
-def load_site(config_path: str | Path, options: BuildOptions) -> LoadedSite:
-    config = load_config(config_path, options.output)
-    now = local_now(options, config)
-    problems = Problems()
-    sources = discover(config, problems)
-    docs = [d for d in (parse(s, problems) for s in sources.files) if d is not None]
-    assets = {a.out_path: a.size for a in sources.assets}
-    records = build_records(docs, config, assets, problems)
-    markup = Markup(config.base_path)
-    gate = admit(records, config, now, markup, problems, drafts=options.drafts)
-    index = build_index(gate, config)
-    if problems.errors:
-        raise BuildFailed(problems.items)
-    return LoadedSite(config, sources, records, gate, index, tuple(sort_problems(problems.warnings)), options)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -96,25 +81,90 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
-def render_site(site: LoadedSite, progress: Progress = _no_progress) -> tuple[list[Output], list[Problem]]:
-    """All output files of the public site, and the problems rendering found (errors included)."""
-    config, index = site.config, site.index
+def local_now(options: BuildOptions, config: SiteConfig) -> dt.datetime:
+    """The run's clock reading in the site's time zone (a naive --now means site time)."""
+    if options.now.tzinfo is None:
+        return options.now.replace(tzinfo=config.tz)
+    return options.now.astimezone(config.tz)
+
+
+def _workers(options: BuildOptions) -> int:
+    return default_workers() if options.workers == 0 else max(1, options.workers)
+
+
+def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache | None = None) -> LoadedSite:
+    """Read, validate and decide. With a cache, unchanged files skip YAML and Markdown."""
+    config = load_config(config_path, options.output)
+    now = local_now(options, config)
     problems = Problems()
+    cache = cache or BuildCache(None)
+    sources = discover(config, problems)
+    docs = []
+    for src in sources.files:
+        hit = cache.doc(src.digest) if src.digest else None
+        if hit is not None:  # (meta, body_line, body offset): the body is the file's own text
+            meta, body_line, offset = hit
+            docs.append(RawDoc(src.kind, src.path, meta, src.text[offset:], body_line, src.digest))
+            continue
+        before = len(problems.items)
+        doc = parse(src, problems)
+        if doc is not None:
+            if len(problems.items) == before:
+                cache.put_doc(src.digest, (doc.meta, doc.body_line, len(src.text) - len(doc.body)))
+            docs.append(doc)
+    del sources.files[:]  # the texts live on in the records; do not hold them twice
+    assets = {a.out_path: a.size for a in sources.assets}
+    records = build_records(docs, config, assets, problems)
+    del docs
+    markup = Markup(config.base_path, config.summary_length)
+    workers = _workers(options)
+
+    def render_all(bodies: list[str]) -> list[Rendered]:
+        keys = [body_key(b, f"{config.base_path}|{config.summary_length}") for b in bodies]
+        out: list[Rendered | None] = [cache.body(k) for k in keys]
+        missing = [i for i, r in enumerate(out) if r is None]
+        fresh = fork_map(lambda i: markup.render(bodies[i]), missing, workers)  # type: ignore[arg-type]
+        for i, r in zip(missing, fresh):
+            out[i] = r
+            cache.put_body(keys[i], r)
+        return out  # type: ignore[return-value]
+
+    gate = admit(records, config, now, markup, problems, drafts=options.drafts, render_all=render_all)
+    index = build_index(gate, config)
+    if problems.errors:
+        raise BuildFailed(problems.items)
+    return LoadedSite(config, sources.assets, records, gate, index, tuple(sort_problems(problems.warnings)), options)
+
+
+def site_jobs(site: LoadedSite, problems: Problems) -> tuple[list[Job], tuple[FeedSpec, ...]]:
+    """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones)."""
+    config, index = site.config, site.index
     env = make_environment(config)
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
-    outputs = render_pages(env, config, index, view, specs, lambda done, total: progress("pages", done, total))
-    progress("feeds", 0, len(specs))
-    outputs += render_feeds(specs, index, config, problems)
-    outputs += render_opml(specs, config)
-    progress("sms", 0, 1)
-    outputs += render_sms(site.gate.public, config, problems)
-    outputs += [Output(path, source=src) for path, src in static_files(config).items()]
-    outputs += _assets(site, outputs)
+    jobs = page_jobs(env, config, index, view, specs, templates_digest(config))
+    jobs += feed_jobs(specs, index, config)
+    jobs += ready(render_opml(specs, config))
+    jobs += ready(render_sms(site.gate.public, config, problems))
+    jobs += ready([Output(path, source=src) for path, src in static_files(config).items()])
+    jobs += ready(_assets(site, {j.path for j in jobs}))
+    return jobs, specs
+
+
+def render_site(site: LoadedSite, progress: Progress = _no_progress) -> tuple[list[Output], list[Problem]]:
+    """All output files of the public site, rendered now, and the problems found (errors included)."""
+    problems = Problems()
+    jobs, specs = site_jobs(site, problems)
+    outputs = []
+    for i, job in enumerate(jobs, 1):
+        outputs.append(job.make())
+        if i % 500 == 0:
+            progress("pages", i, len(jobs))
+    feed_size_warnings({o.path: len(o.data or b"") for o in outputs}, specs, site.config, problems)
     return outputs, problems.items
 
 
-def _assets(site: LoadedSite, outputs: list[Output]) -> list[Output]:
+def _assets(site: LoadedSite, produced: set[str]) -> list[Output]:
     """Copy only the media that public pages use: a held-back story's photos stay home."""
     used: set[str] = set()
     for s in site.gate.stories:
@@ -124,8 +174,7 @@ def _assets(site: LoadedSite, outputs: list[Output]) -> list[Output]:
         used.update(_SITE_LINK_RE.findall(p.body_html))
     for c in site.gate.campaigns:
         used.update(_SITE_LINK_RE.findall(c.body_html))
-    produced = {o.path for o in outputs}
-    return [Output(a.out_path, source=a.source) for a in site.sources.assets
+    return [Output(a.out_path, source=a.source) for a in site.assets
             if a.out_path in used and a.out_path not in produced]
 
 
@@ -144,26 +193,73 @@ def withdrawn_map(site: LoadedSite) -> bytes:
 
 
 def build_site(config_path: str | Path, options: BuildOptions, progress: Progress = _no_progress) -> BuildReport:
+    """Load, decide, render what changed, write atomically. Raises BuildFailed before writing on any error."""
     progress("reading", 0, 1)
-    site = load_site(config_path, options)
-    outputs, problems = render_site(site, progress)
-    if any(p.is_error for p in problems):
-        raise BuildFailed(problems + list(site.problems))
-    warnings = problems
-    progress("writing", 0, len(outputs))
-    report = write_site(outputs, site.config.output_dir)
+    config = load_config(config_path, options.output)
+    output = config.output_dir
+    now = local_now(options, config)
+    signature = ""
+    if options.cache:
+        inputs = [config.path, config.content_dir] + theme_dirs(config)
+        signature = input_signature(inputs, f"{config.digest}|{options.drafts}|{output}|{CODE_VERSION}")
+        state = load_state(state_path(output))
+        if state is not None and state.signature == signature and now < state.valid_until and intact(output):
+            # nothing any output depends on has changed: the live site already is this build
+            return dataclasses.replace(state.report, write=WriteReport(0, state.report.files, 0), rendered=0)
+    cache, notice = BuildCache.load(cache_path(output) if options.cache else None)
+    site = load_site(config_path, options, cache)
+    problems = Problems()
+    if notice:
+        problems.items.append(notice)
+    jobs, specs = site_jobs(site, problems)
+    seen: set[str] = set()
+    for job in jobs:
+        problems.extend(check_path(job.path, seen))
+    if problems.errors:
+        raise BuildFailed(problems.items + list(site.problems))
+    keys = {job.path: job.key for job in jobs}
+    target = site.config.output_dir
+    written = rendered = 0
+    if unchanged(target, keys):
+        report = WriteReport(0, len(keys), 0)
+    else:
+        staging = Staging(target)
+        try:
+            todo = [job for job in jobs if not staging.keep(job.path, job.key)]
+            progress("pages", 0, len(todo))
+            results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),  # type: ignore[arg-type]
+                               _workers(options), min_items=200)
+            written = sum(1 for wrote, _ in results if wrote)
+            rendered = len(todo)
+            feed_size_warnings({job.path: size for job, (_, size) in zip(todo, results)}, specs, site.config,
+                               problems)
+            progress("writing", len(todo), len(todo))
+            report = staging.commit(keys, written)
+        except BaseException:
+            staging.abort()
+            raise
     write_file(withdrawn_map_path(site.config), withdrawn_map(site))
-    return BuildReport(
+    cache.save()
+    result = BuildReport(
         output_dir=site.config.output_dir,
         stories_read=len(site.records.stories),
         public=len(site.gate.public),
         held=site.gate.held,
-        pages=sum(1 for o in outputs if o.path.endswith(".html")),
-        files=len(outputs),
+        pages=sum(1 for p in keys if p.endswith(".html")),
+        files=len(keys),
         write=report,
-        warnings=tuple(sort_problems(list(site.problems) + warnings)),
+        warnings=tuple(sort_problems(list(site.problems) + problems.warnings)),
         drafts=options.drafts,
+        rendered=rendered,
     )
+    if options.cache:
+        save_state(state_path(output), BuildState(signature, next_change(site.records, config, now), result))
+    return result
+
+
+def _put(staging: Staging, job: Job) -> tuple[bool, int]:
+    out = job.make()
+    return staging.put(out, job.key), len(out.data) if out.data is not None else 0
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ class StoryRecord:
     exemplar_of: str | None
     body: str
     body_line: int
+    digest: str = ""  # hash of the source file
     lines: dict[str, int] = field(compare=False, hash=False, default_factory=dict)
     # ---- private: never leaves records/gate/reports ----
     private: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
@@ -366,7 +367,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         date=date, updated=updated, status=status, vetting=vetting, approved_by=approved_by,
         approved_date=approved_date_dt.date() if approved_date_dt else None, summary=summary, sms=sms,
         tags=tags, campaigns=campaigns, images=images, honors=honors, slug=slug, featured=featured,
-        exemplar_of=exemplar_of, body=doc.body, body_line=doc.body_line,
+        exemplar_of=exemplar_of, body=doc.body, body_line=doc.body_line, digest=doc.digest,
         lines={str(k): v for k, v in doc.meta.lines.items()}, private=dict(private), assessments=assessments,
     )
 

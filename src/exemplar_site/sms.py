@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass
 
 from . import text as textmod
@@ -42,13 +43,18 @@ class SmsCount:
     segments: int
 
 
+_NON_GSM_RE = re.compile("[^" + re.escape("".join(sorted(GSM_BASIC | GSM_EXTENDED))) + "]")
+_GSM_EXT_RE = re.compile("[" + re.escape("".join(sorted(GSM_EXTENDED))) + "]")
+_ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
+
+
 def count(text: str, counting: str = "platform") -> SmsCount:
     chars = len(text)
-    if counting == "carrier" and all(c in GSM_BASIC or c in GSM_EXTENDED for c in text):
-        units = chars + sum(1 for c in text if c in GSM_EXTENDED)
+    if counting == "carrier" and not _NON_GSM_RE.search(text):
+        units = chars + len(_GSM_EXT_RE.findall(text))
         segments = 1 if units <= 160 else math.ceil(units / 153)
         return SmsCount(chars, units, "GSM-7", segments)
-    units = sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+    units = chars + len(_ASTRAL_RE.findall(text))
     segments = 1 if units <= 70 else math.ceil(units / 67)
     return SmsCount(chars, units, "UCS-2", segments)
 

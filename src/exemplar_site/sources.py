@@ -6,6 +6,7 @@ open in an editor never breaks a build.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ class SourceFile:
     kind: str  # "story" | "page" | "campaign"
     path: str  # as shown to people: relative to the site folder, '/' separated
     text: str
+    digest: str = ""  # hash of the file's bytes
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,12 @@ class Asset:
     source: Path
     out_path: str
     size: int
+    mtime_ns: int = 0
 
 
 @dataclass(frozen=True)
 class Sources:
-    files: tuple[SourceFile, ...]
+    files: list[SourceFile]  # a list, so the caller can drop the texts once parsed
     assets: tuple[Asset, ...]
 
 
@@ -87,20 +90,22 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                     problems.warning(shown, None, None, f"ignored: only .md files are read in {folder}/",
                                      "rename it to end in .md")
                 continue
+            raw = path.read_bytes()
             try:
-                text = path.read_bytes().decode("utf-8-sig")
+                text = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
-                line = path.read_bytes()[: exc.start].count(b"\n") + 1
+                line = raw[: exc.start].count(b"\n") + 1
                 problems.error(shown, line, None, "the file is not UTF-8 text (perhaps saved as GBK/ANSI)",
                                "save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)")
                 continue
             text = text.replace("\r\n", "\n").replace("\r", "\n")
             if _ILLEGAL.search(text):
                 text = _strip_illegal(shown, text, problems)
-            files.append(SourceFile(kind, shown, text))
+            files.append(SourceFile(kind, shown, text, hashlib.blake2b(raw, digest_size=16).hexdigest()))
     assets: list[Asset] = []
     for folder in ASSET_DIRS:
         for path in _walk(config.content_dir / folder):
             rel = path.relative_to(config.content_dir).as_posix()
-            assets.append(Asset(path, rel, path.stat().st_size))
-    return Sources(tuple(files), tuple(assets))
+            st = path.stat()
+            assets.append(Asset(path, rel, st.st_size, st.st_mtime_ns))
+    return Sources(files, tuple(assets))

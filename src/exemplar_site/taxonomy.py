@@ -125,21 +125,35 @@ def build_index(gate: GateResult, config: SiteConfig) -> SiteIndex:
 
 
 def _related(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStory]],
-             n: int = 4) -> dict[str, tuple[PublicStory, ...]]:
-    """Up to n stories sharing tags (2 points each), field and unit (1 each)."""
+             n: int = 4, window: int = 12) -> dict[str, tuple[PublicStory, ...]]:
+    """Up to n stories sharing tags (2 points each), field and unit (1 each).
+
+    Candidates are the `window` stories nearest in date on each shared tag and
+    in the same field, so the cost stays linear in the number of stories.
+    """
     out: dict[str, tuple[PublicStory, ...]] = {}
     by_field: dict[str, list[PublicStory]] = defaultdict(list)
     for s in stories:
         by_field[s.field.key].append(s)
+    position: dict[tuple[str, str], int] = {}
+    for key, group in list(by_tag.items()) + [("field:" + k, v) for k, v in by_field.items()]:
+        for i, o in enumerate(group):
+            position[(key, o.id)] = i
     rank = {s.id: i for i, s in enumerate(stories)}
+
+    def near(key: str, group: list[PublicStory], sid: str) -> list[PublicStory]:
+        i = position[(key, sid)]
+        return group[max(0, i - window): i + window + 1]
+
     for s in stories:
         score: Counter[str] = Counter()
         pool: dict[str, PublicStory] = {}
         for t in s.tags:
-            for o in by_tag[t.key][:200]:
+            for o in near(t.key, by_tag[t.key], s.id):
                 score[o.id] += 2
                 pool[o.id] = o
-        for o in by_field[s.field.key][:50]:
+        fkey = "field:" + s.field.key
+        for o in near(fkey, by_field[s.field.key], s.id):
             score[o.id] += 1
             pool[o.id] = o
         for o in pool.values():

@@ -27,12 +27,18 @@ def count_chars(text: str) -> int:
     return len(text)
 
 
-def reading_minutes(text: str, chars_per_minute: int = 400) -> int:
+def cjk_and_words(text: str) -> tuple[int, int]:
+    """CJK ideographs and Latin words in a text."""
+    return len(text) - len(_CJK_RE.sub("", text)), len(_LATIN_WORD_RE.findall(text))
+
+
+def minutes_for(cjk: int, words: int, chars_per_minute: int = 400) -> int:
     """Reading time: CJK characters at `chars_per_minute`, Latin words at a third of it."""
-    cjk = len(_CJK_RE.findall(text))
-    words = len(_LATIN_WORD_RE.findall(text))
-    minutes = (cjk + words * 3) / chars_per_minute
-    return max(1, math.ceil(minutes))
+    return max(1, math.ceil((cjk + words * 3) / chars_per_minute))
+
+
+def reading_minutes(text: str, chars_per_minute: int = 400) -> int:
+    return minutes_for(*cjk_and_words(text), chars_per_minute)
 
 
 def slugify(title: str, max_length: int = 60) -> str:
@@ -71,33 +77,22 @@ def cut_at_sentence(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
     return text[: max(0, limit - len(ellipsis))].rstrip() + ellipsis
 
 
+_SCRIPT_RE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_BLOCK_TAG_RE = re.compile(r"<(?:p|br|li|h[1-6]|tr|td|th|div|blockquote|figcaption)\b[^>]*>", re.I)
+_TAG_RE = re.compile(r"<[^>]*>")
+_SPACE_RE = re.compile(r"\s+")
+
+
 def strip_tags(fragment: str) -> str:
-    """Visible text of an HTML fragment, entities decoded, whitespace folded."""
-    parser = _TextOnly()
-    parser.feed(fragment)
-    parser.close()
-    return re.sub(r"\s+", " ", "".join(parser.parts)).strip()
+    """Visible text of an HTML fragment, entities decoded, whitespace folded.
 
-
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in ("p", "br", "li", "h1", "h2", "h3", "h4", "tr", "div"):
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+    Meant for HTML this program produced (sanitised Markdown output), where a
+    regular expression is exact and many times faster than a parser.
+    """
+    text = _SCRIPT_RE.sub("", fragment)
+    text = _BLOCK_TAG_RE.sub(" ", text)
+    text = html.unescape(_TAG_RE.sub("", text))
+    return _SPACE_RE.sub(" ", text).strip()
 
 
 def truncate_html(fragment: str, limit: int, ellipsis: str = ELLIPSIS) -> tuple[str, bool]:

@@ -11,6 +11,7 @@ A theme template can extend the one it replaces with
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,16 @@ def static_files(config: SiteConfig) -> dict[str, Path]:
             if path.is_file() and not path.name.startswith("."):
                 found["static/" + path.relative_to(static).as_posix()] = path
     return dict(sorted(found.items()))
+
+
+def templates_digest(config: SiteConfig) -> str:
+    """Hash of every template the site can use (part of each page's cache key)."""
+    h = hashlib.blake2b(digest_size=16)
+    for folder in theme_dirs(config):
+        for path in sorted((folder / "templates").rglob("*")):
+            if path.is_file():
+                h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def date_cn(value: dt.date | dt.datetime | None, with_weekday: bool = False) -> str:

@@ -12,11 +12,11 @@ them into relative (pages) or absolute (feeds) links.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from urllib.parse import quote
 
 SITE_SCHEME = "site:"
+_SAFE_RE = re.compile(r"^[A-Za-z0-9/._~-]*$")
 _SITE_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="site:([^"]*)"')
 
 
@@ -38,16 +38,27 @@ def file_of(path: str) -> str:
     return path + "index.html" if path == "" or path.endswith("/") else path
 
 
+def up(from_path: str) -> str:
+    """The prefix that leads from the page at `from_path` back to the site root."""
+    return "../" * from_path.count("/")
+
+
 def relative(from_path: str, to_path: str) -> str:
-    """Link from the page at `from_path` to `to_path`, both site paths."""
+    """Link from the page at `from_path` to `to_path`, both site paths.
+
+    Always up to the root and down again ("../../stories/b/index.html"): correct
+    from any depth, cheap, and the same for every page at one depth.
+    """
+    if to_path.startswith("#"):
+        return to_path
     fragment = ""
     if "#" in to_path:
         to_path, frag = to_path.split("#", 1)
         fragment = "#" + frag
     target = file_of(to_path)
-    from_dir = posixpath.dirname(file_of(from_path))
-    rel = posixpath.relpath(target or "index.html", from_dir or ".")
-    return quote(rel, safe="/#%:@!$&'()*+,;=-._~") + fragment
+    if not _SAFE_RE.match(target):
+        target = quote(target, safe="/#%:@!$&'()*+,;=-._~")
+    return up(from_path) + target + fragment
 
 
 def absolute(site_url: str, path: str) -> str:

@@ -1,12 +1,19 @@
-"""[Output] → the output folder, all or nothing.
+"""Outputs → the output folder, all or nothing, touching only what changed.
 
-The new site is assembled in a staging folder beside the target
-(`.<name>.staging`): a file whose bytes did not change is hard-linked from
-the current output (so its mtime, and nginx's ETag, stay the same), the rest
-are written. Only when every file is in place is the staging folder swapped
-with the target, atomically where the OS allows (Linux renameat2
-RENAME_EXCHANGE). If anything fails before the swap, the staging folder is
-removed and the target is untouched.
+Two trees take turns: the live output (`public/`) and its staging twin
+(`.public.staging/`), which holds the previous generation. A build brings the
+staging tree up to date — a file whose key matches what staging already has
+is left alone, one that matches the live tree is hard-linked from it, the
+rest are written — removes what is no longer produced, and then swaps the
+two folders atomically (Linux renameat2 RENAME_EXCHANGE; two renames
+elsewhere). Nothing is ever deleted or recreated wholesale, which matters on
+file systems where a big delete stalls the next writes, and unchanged files
+keep their mtime, so nginx ETags and newsroom caches stay valid.
+
+If anything fails before the swap, the live folder is untouched; the staging
+twin is marked stale and rebuilt from the live tree next time.
+A manifest beside the folders (`.public.manifest`) records, per generation,
+every file's key (a hash of everything its bytes depend on).
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import filecmp
+import hashlib
 import os
+import pickle
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BuildFailed, Problem
@@ -31,6 +40,7 @@ _MARKER_TEXT = {
     PUBLIC: b"This folder is written by exemplar-site; every build replaces its contents.\n",
     INTERNAL: "INTERNAL REPORTS (内部资料): never publish this folder. Written by exemplar-site.\n".encode(),
 }
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -45,13 +55,19 @@ def check_outputs(outputs: list[Output]) -> list[Problem]:
     problems = []
     seen: set[str] = set()
     for o in outputs:
-        parts = o.path.split("/")
-        if o.path.startswith("/") or ".." in parts or "" in parts[:-1] or not o.path:
-            problems.append(Problem(o.path, None, None, "refusing to write outside the output folder"))
-        if o.path in seen:
-            problems.append(Problem(o.path, None, None, "two outputs want this path (path collision)",
-                                    "different slugs for the pages involved"))
-        seen.add(o.path)
+        problems.extend(check_path(o.path, seen))
+    return problems
+
+
+def check_path(path: str, seen: set[str]) -> list[Problem]:
+    problems = []
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or "" in parts[:-1] or not path:
+        problems.append(Problem(path, None, None, "refusing to write outside the output folder"))
+    if path in seen:
+        problems.append(Problem(path, None, None, "two outputs want this path (path collision)",
+                                "different slugs for the pages involved"))
+    seen.add(path)
     return problems
 
 
@@ -59,59 +75,212 @@ def staging_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.staging"
 
 
+def manifest_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.manifest"
+
+
+def content_key(data: bytes) -> str:
+    return "b:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_key(path: Path) -> str:
+    st = path.stat()
+    return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+@dataclass
+class _Manifest:
+    live: dict[str, str] = field(default_factory=dict)  # path → key of the live tree
+    staged: dict[str, str] = field(default_factory=dict)  # path → key of the staging twin
+    live_inode: int = 0  # identity of the folder the manifest describes
+    staged_inode: int = 0
+
+
+def _load_manifest(target: Path) -> _Manifest:
+    try:
+        data = pickle.loads(manifest_path(target).read_bytes())
+        if data.get("version") == MANIFEST_VERSION:
+            return _Manifest(data["live"], data["staged"], data["live_inode"], data["staged_inode"])
+    except Exception:
+        pass
+    return _Manifest()
+
+
+def _save_manifest(target: Path, m: _Manifest) -> None:
+    data = {"version": MANIFEST_VERSION, "live": m.live, "staged": m.staged, "live_inode": m.live_inode,
+            "staged_inode": m.staged_inode}
+    write_file(manifest_path(target), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _inode(tree: Path) -> int:
+    try:
+        return tree.stat().st_ino if tree.is_dir() else 0
+    except OSError:
+        return 0
+
+
+def unchanged(target: Path, keys: dict[str, str]) -> bool:
+    """True when the live output already is exactly this build: nothing to write at all."""
+    m = _load_manifest(target)
+    return bool(m.live) and m.live == keys and _inode(target) == m.live_inode != 0
+
+
+def intact(target: Path) -> bool:
+    """True when the live output is the tree the manifest describes."""
+    m = _load_manifest(target)
+    return bool(m.live) and _inode(target) == m.live_inode != 0
+
+
+class Staging:
+    """One build's view of the two trees. Workers (forked processes) may call put()."""
+
+    def __init__(self, target: Path, kind: str = PUBLIC):
+        self.target = target.resolve() if target.exists() else target.absolute()
+        self.kind = kind
+        self.dir = staging_dir(self.target)
+        problems: list[Problem] = []
+        marker, other = _MARKERS[kind], _MARKERS[INTERNAL if kind == PUBLIC else PUBLIC]
+        t = self.target
+        if t.exists() and not t.is_dir():
+            problems.append(Problem(str(t), None, None, "the output path exists and is not a folder"))
+        elif (t / other).exists():
+            problems.append(Problem(str(t), None, None,
+                                    "this folder holds internal reports (内部资料)" if kind == PUBLIC
+                                    else "this folder holds the public site",
+                                    "keep the public site and the internal reports in separate folders"))
+        elif t.is_dir() and any(t.iterdir()) and not (t / marker).exists():
+            problems.append(Problem(str(t), None, None,
+                                    "the output folder is not empty and was not made by this tool; refusing to replace it",
+                                    "an empty or new folder, e.g. --output public"))
+        if problems:
+            raise BuildFailed(problems)
+        self.marker = marker
+        self.manifest = _load_manifest(self.target)
+        m = self.manifest
+        if _inode(self.target) != m.live_inode or not m.live_inode:
+            m.live = {}
+        if _inode(self.dir) != m.staged_inode or not m.staged_inode:
+            m.staged = {}
+            if self.dir.exists():
+                shutil.rmtree(self.dir)  # unknown state: start the twin afresh
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # the twin is about to change: if this build dies, the next one must not trust it
+        staged, m.staged = m.staged, {}
+        _save_manifest(self.target, m)
+        m.staged = staged
+        self.keys: dict[str, str] = {}
+        self._made: set[str] = set()
+
+    # ---- decisions (parent process) -------------------------------------------------
+
+    def fresh(self, path: str, key: str) -> bool:
+        """True if the staging twin or the live tree already holds this exact file."""
+        if not key:
+            return False
+        if self.manifest.staged.get(path) == key:
+            return True
+        return self.manifest.live.get(path) == key
+
+    def keep(self, path: str, key: str) -> bool:
+        """Put an unchanged file in place without rendering it; False if it must be rendered."""
+        if not key:
+            return False
+        if self.manifest.staged.get(path) == key and (self.dir / path).exists():
+            self.keys[path] = key
+            return True
+        if self.manifest.live.get(path) == key and (self.target / path).exists():
+            self._link_live(path)
+            self.keys[path] = key
+            return True
+        return False
+
+    # ---- writing (any process) ------------------------------------------------------
+
+    def _parent(self, path: str) -> Path:
+        dest = self.dir / path
+        parent = path.rpartition("/")[0]
+        if parent and parent not in self._made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
+        return dest
+
+    def _link_live(self, path: str) -> None:
+        dest = self._parent(path)
+        tmp = dest.with_name(f".{dest.name}.link")
+        if tmp.exists():
+            tmp.unlink()
+        os.link(self.target / path, tmp)
+        os.replace(tmp, dest)
+
+    def put(self, o: Output, key: str) -> bool:
+        """Stage one output; True if bytes were written (False: identical file reused)."""
+        dest = self._parent(o.path)
+        live = self.target / o.path
+        if _same(o, dest):
+            return False
+        if _same(o, live):
+            self._link_live(o.path)
+            return False
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        if o.data is not None:
+            tmp.write_bytes(o.data)
+        else:
+            assert o.source is not None
+            shutil.copy2(o.source, tmp)
+        os.replace(tmp, dest)  # a new inode: never write through a link into the live tree
+        return True
+
+    # ---- the end ------------------------------------------------------------------------
+
+    def commit(self, keys: dict[str, str], written: int) -> WriteReport:
+        """Remove what is no longer produced, swap the trees, save the manifest."""
+        produced = set(keys) | {self.marker}
+        pruned = _prune(self.dir, produced)
+        removed = sum(1 for p in self.manifest.live if p not in keys) if self.manifest.live else pruned
+        marker = self.dir / self.marker
+        if not marker.exists():
+            marker.write_bytes(_MARKER_TEXT[self.kind])
+        previous_live = self.manifest.live
+        _swap(self.dir, self.target)
+        self.manifest = _Manifest(dict(keys), previous_live, _inode(self.target), _inode(self.dir))
+        _save_manifest(self.target, self.manifest)
+        return WriteReport(written, len(keys) - written, removed)
+
+    def abort(self) -> None:
+        """The live tree is untouched; the twin is already recorded as untrusted."""
+
+
+def _prune(tree: Path, produced: set[str]) -> int:
+    removed = 0
+    for root, dirs, files in os.walk(tree, topdown=False):
+        rel = os.path.relpath(root, tree)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        for f in files:
+            if prefix + f not in produced:
+                os.unlink(os.path.join(root, f))
+                removed += 1
+        if prefix and not os.listdir(root):
+            os.rmdir(root)
+    return removed
+
+
 def write_site(outputs: list[Output], target: Path, kind: str = PUBLIC) -> WriteReport:
-    """Write a public site (or, with kind=INTERNAL, the internal reports) into `target`."""
+    """Write a complete set of outputs (every file rendered); used for reports and small trees."""
     problems = check_outputs(outputs)
-    marker = _MARKERS[kind]
-    other = _MARKERS[INTERNAL if kind == PUBLIC else PUBLIC]
-    target = target.resolve() if target.exists() else target.absolute()
-    if target.exists() and not target.is_dir():
-        problems.append(Problem(str(target), None, None, "the output path exists and is not a folder"))
-    elif (target / other).exists():
-        problems.append(Problem(str(target), None, None,
-                                "this folder holds internal reports (内部资料)" if kind == PUBLIC
-                                else "this folder holds the public site",
-                                "keep the public site and the internal reports in separate folders"))
-    elif target.is_dir() and any(target.iterdir()) and not (target / marker).exists():
-        problems.append(Problem(str(target), None, None,
-                                "the output folder is not empty and was not made by this tool; refusing to replace it",
-                                "an empty or new folder, e.g. --output public"))
     if problems:
         raise BuildFailed(problems)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_dir(target)
-    if staging.exists():
-        shutil.rmtree(staging)  # left by an interrupted build
-    written = unchanged = 0
+    staging = Staging(target, kind)
+    written = 0
+    keys: dict[str, str] = {}
     try:
-        staging.mkdir()
-        made: set[str] = set()
         for o in sorted(outputs, key=lambda o: o.path):
-            dest = staging / o.path
-            parent = o.path.rpartition("/")[0]
-            if parent and parent not in made:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                made.add(parent)
-            old = target / o.path
-            if _same(o, old):
-                os.link(old, dest)
-                unchanged += 1
-            elif o.data is not None:
-                dest.write_bytes(o.data)
+            keys[o.path] = content_key(o.data) if o.data is not None else file_key(o.source)  # type: ignore[arg-type]
+            if staging.put(o, keys[o.path]):
                 written += 1
-            else:
-                assert o.source is not None
-                shutil.copy2(o.source, dest)
-                written += 1
-        (staging / marker).write_bytes(_MARKER_TEXT[kind])
-        produced = {o.path for o in outputs} | {marker}
-        removed = _count_stale(target, produced)
-        _swap(staging, target)
+        return staging.commit(keys, written)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.abort()
         raise
-    shutil.rmtree(staging, ignore_errors=True)  # the previous output, after the swap
-    return WriteReport(written, unchanged, removed)
 
 
 def _same(o: Output, old: Path) -> bool:
@@ -127,19 +296,6 @@ def _same(o: Output, old: Path) -> bool:
     return filecmp.cmp(o.source, old, shallow=False)
 
 
-def _count_stale(target: Path, produced: set[str]) -> int:
-    if not target.is_dir():
-        return 0
-    n = 0
-    for root, _dirs, files in os.walk(target):
-        rel = os.path.relpath(root, target)
-        for f in files:
-            path = f if rel == "." else f"{rel}/{f}".replace(os.sep, "/")
-            if path not in produced:
-                n += 1
-    return n
-
-
 _RENAME_EXCHANGE = 2
 _libc = None
 
@@ -148,7 +304,6 @@ def _swap(staging: Path, target: Path) -> None:
     """Put staging in target's place; afterwards the old target is at staging."""
     if not target.exists():
         os.rename(staging, target)
-        staging.mkdir()  # so the caller's cleanup has something to remove
         return
     if _exchange(staging, target):
         return

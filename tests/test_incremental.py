@@ -1,0 +1,132 @@
+"""Incremental builds (with the cache) are byte-identical to clean builds, whatever the edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import random
+import shutil
+from pathlib import Path
+
+from conftest import NOW, Site, make_site
+from exemplar_site.cache import cache_path
+from exemplar_site.pipeline import BuildOptions, build_site
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def clean_build(site: Site, tmp: Path, now: dt.datetime = NOW) -> dict[str, bytes]:
+    out = tmp / f"clean-{random.random()}"
+    build_site(site.config, BuildOptions(now=now, output=out, cache=False))
+    result = tree(out)
+    shutil.rmtree(out)
+    return result
+
+
+def test_random_edit_sequences_match_clean_builds(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s")
+    rng = random.Random(20261124)
+    ids = []
+    for i in range(12):
+        site.story(f"s{i}", f"s-{i}", slug=f"slug-{i}", date=dt.date(2026, 1 + i % 9, 1 + i),
+                   tags=[rng.choice(["甲", "乙", "丙"])], unit=rng.choice(["n1", "n2", "s1", "traffic"]))
+        ids.append(i)
+    site.write("content/campaigns/c.md", "---\ntitle: 活动\ndate: 2026-01-01\nexemplars: [s-1]\n---\n说明。\n")
+    next_id = 12
+    template = site.root / "themes" / "mine" / "templates" / "story.html"
+    for step in range(14):
+        op = rng.choice(["edit", "add", "delete", "rename", "withdraw", "template", "noop", "edit"])
+        if op == "edit" and ids:
+            i = rng.choice(ids)
+            site.story(f"s{i}", f"s-{i}", slug=f"slug-{i}", title=f"第{step}次修改的标题{i}",
+                       date=dt.date(2026, 1 + i % 9, 1 + i), tags=[rng.choice(["甲", "乙", "丁"])])
+        elif op == "add":
+            site.story(f"s{next_id}", f"s-{next_id}", slug=f"slug-{next_id}", date=dt.date(2026, 10, 1 + step))
+            ids.append(next_id)
+            next_id += 1
+        elif op == "delete" and len(ids) > 3:
+            i = ids.pop(rng.randrange(len(ids)))
+            (site.root / f"content/stories/s{i}.md").unlink()
+        elif op == "rename" and ids:
+            i = rng.choice(ids)
+            site.story(f"s{i}", f"s-{i}", slug=f"renamed-{i}-{step}", date=dt.date(2026, 1 + i % 9, 1 + i))
+        elif op == "withdraw" and ids:
+            i = rng.choice(ids)
+            site.story(f"s{i}", f"s-{i}", slug=f"slug-{i}", status="withdrawn", date=dt.date(2026, 1 + i % 9, 1 + i))
+        elif op == "template":
+            template.parent.mkdir(parents=True, exist_ok=True)
+            template.write_text('{% extends "default/story.html" %}{% block title %}' + f"版本{step}"
+                                + "{% endblock %}", encoding="utf-8")
+            if "theme: mine" not in site.config.read_text(encoding="utf-8"):
+                site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+        site.build()
+        assert tree(site.out) == clean_build(site, tmp_path), f"step {step}: {op}"
+
+
+def test_time_alone_changes_the_site_even_with_nothing_edited(site: Site, tmp_path: Path) -> None:
+    site.story("a", "a-1", slug="a")
+    site.story("later", "b-1", slug="later", date=dt.datetime(2026, 12, 1, 8, 0))
+    site.build()
+    assert not (site.out / "stories/later").exists()
+    later = dt.datetime(2026, 12, 1, 9, 0, tzinfo=NOW.tzinfo)
+    report = site.build(now=later)
+    assert report.public == 2 and (site.out / "stories/later/index.html").is_file()
+    assert tree(site.out) == clean_build(site, tmp_path, later)
+
+
+def test_nothing_changed_renders_nothing(site: Site) -> None:
+    site.story("a", "a-1")
+    first = site.build()
+    again = site.build()
+    assert again.rendered == 0 and again.write.written == 0 and again.files == first.files
+    assert again.public == first.public and again.held == first.held
+
+
+def test_one_edit_renders_only_what_shows_that_story(site: Site) -> None:
+    for i in range(30):
+        site.story(f"s{i}", f"s-{i}", slug=f"slug-{i}", date=dt.date(2025, 1, 1) + dt.timedelta(days=7 * i),
+                   unit="s1" if i % 2 else "n1", tags=[f"标签{i % 5}"])
+    site.build()
+    site.story("s3", "s-3", slug="slug-3", title="改过的标题", date=dt.date(2025, 1, 1) + dt.timedelta(days=21),
+               unit="s1", tags=["标签3"])
+    report = site.build()
+    assert 0 < report.rendered < report.files / 3
+    assert "改过的标题" in site.text_of("stories/slug-3/index.html")
+
+
+def test_corrupted_cache_is_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
+    site.story("a", "a-1")
+    site.build()
+    cache = cache_path(site.out)
+    cache.write_bytes(b"\x80\x05garbage")
+    site.story("a", "a-1", title="新标题")
+    report = site.build()
+    assert any("build cache unreadable" in w.message for w in report.warnings)
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_version_mismatched_cache_is_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
+    site.story("a", "a-1")
+    site.build()
+    cache = cache_path(site.out)
+    data = pickle.loads(cache.read_bytes())
+    poisoned = {k: v for k, v in data.items()}
+    poisoned["version"] = (0, "old")
+    for key in poisoned["bodies"]:  # a stale entry that must never be used
+        poisoned["bodies"][key] = None
+    cache.write_bytes(pickle.dumps(poisoned))
+    site.story("a", "a-1", title="另一个标题")
+    report = site.build()
+    assert any("from another version" in w.message for w in report.warnings)
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_cache_is_safe_to_delete(site: Site, tmp_path: Path) -> None:
+    site.story("a", "a-1")
+    site.build()
+    cache_path(site.out).unlink()
+    site.story("b", "b-1")
+    site.build()
+    assert tree(site.out) == clean_build(site, tmp_path)
