@@ -17,12 +17,8 @@ from typing import Sequence
 from .errors import BuildFailed, Problem
 from .gate import REASONS
 from .pipeline import BuildOptions, BuildReport, build_site, export_sms
-from .check import check_site
 from .config import load_config
 from .progress import Progress
-from .reports import write_reports
-from .scaffold import scaffold
-from .serve import PreviewServer
 
 COMMANDS = ("build", "serve", "new", "check", "sms", "report")
 
@@ -159,6 +155,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import PreviewServer  # watchdog and the HTTP server: only when serving
+
     fixed = _now(args.now) if args.now else None
     try:
         server = PreviewServer(args.config, host=args.host, port=args.port, drafts=args.drafts,
@@ -187,6 +185,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import scaffold
+
     try:
         config = load_config(args.config)
         today = _now(args.now).date() if args.now else dt.datetime.now(config.tz).date()
@@ -202,6 +202,8 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_site
+
     result = check_site(args.config, BuildOptions(now=_now(args.now)))
     if result.errors:
         print(f"Errors ({len(result.errors)}): these block publication", file=sys.stderr)
@@ -246,6 +248,8 @@ def cmd_sms(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .reports import write_reports
+
     try:
         result = write_reports(args.config, BuildOptions(now=_now(args.now)),
                                Path(args.output) if args.output else None)

@@ -88,7 +88,7 @@ class PreviewServer:
     """Build, serve and watch one site. start() returns at once; stop() shuts everything down."""
 
     def __init__(self, config_path: str | Path, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
-                 debounce: float = 0.3, now: Callable[[], dt.datetime] | None = None,
+                 debounce: float = 0.15, now: Callable[[], dt.datetime] | None = None,
                  log: Callable[[str], None] | None = None):
         self.config_path = Path(config_path).resolve()
         self.config = load_config(self.config_path)

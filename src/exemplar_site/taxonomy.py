@@ -8,7 +8,8 @@ system.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import heapq
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import urls
@@ -125,44 +126,39 @@ def build_index(gate: GateResult, config: SiteConfig) -> SiteIndex:
 
 
 def _related(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStory]],
-             n: int = 4, window: int = 12) -> dict[str, tuple[PublicStory, ...]]:
+             n: int = 4, window: int = 8) -> dict[str, tuple[PublicStory, ...]]:
     """Up to n stories sharing tags (2 points each), field and unit (1 each).
 
     Candidates are the `window` stories nearest in date on each shared tag and
     in the same field, so the cost stays linear in the number of stories.
+    Ties go to the newer story.
     """
-    out: dict[str, tuple[PublicStory, ...]] = {}
     by_field: dict[str, list[PublicStory]] = defaultdict(list)
     for s in stories:
         by_field[s.field.key].append(s)
-    position: dict[tuple[str, str], int] = {}
-    for key, group in list(by_tag.items()) + [("field:" + k, v) for k, v in by_field.items()]:
-        for i, o in enumerate(group):
-            position[(key, o.id)] = i
+    groups: dict[str, list[PublicStory]] = {f"t:{k}": v for k, v in by_tag.items()}
+    groups.update({f"f:{k}": v for k, v in by_field.items()})
+    position = {key: {o.id: i for i, o in enumerate(group)} for key, group in groups.items()}
     rank = {s.id: i for i, s in enumerate(stories)}
-
-    def near(key: str, group: list[PublicStory], sid: str) -> list[PublicStory]:
-        i = position[(key, sid)]
-        return group[max(0, i - window): i + window + 1]
-
+    out: dict[str, tuple[PublicStory, ...]] = {}
     for s in stories:
-        score: Counter[str] = Counter()
+        score: dict[str, int] = {}
         pool: dict[str, PublicStory] = {}
-        for t in s.tags:
-            for o in near(t.key, by_tag[t.key], s.id):
-                score[o.id] += 2
+        keys = [(f"t:{t.key}", 2) for t in s.tags] + [(f"f:{s.field.key}", 1)]
+        for key, points in keys:
+            group = groups[key]
+            i = position[key][s.id]
+            for o in group[max(0, i - window): i + window + 1]:
+                score[o.id] = score.get(o.id, 0) + points
                 pool[o.id] = o
-        fkey = "field:" + s.field.key
-        for o in near(fkey, by_field[s.field.key], s.id):
-            score[o.id] += 1
-            pool[o.id] = o
-        for o in pool.values():
-            if o.unit.key == s.unit.key:
-                score[o.id] += 1
         score.pop(s.id, None)
-        for sid in [k for k in score if pool[k].name == s.name]:
-            score.pop(sid)  # the same exemplar is shown as a series instead
-        best = sorted(score, key=lambda k: (-score[k], rank[k]))[:n]
+        for oid in list(score):
+            o = pool[oid]
+            if o.name == s.name:
+                del score[oid]  # the same exemplar is shown as a series instead
+            elif o.unit.key == s.unit.key:
+                score[oid] += 1
+        best = heapq.nsmallest(n, score, key=lambda k: (-score[k], rank[k]))
         out[s.id] = tuple(pool[k] for k in best)
     return out
 

@@ -12,7 +12,6 @@ import math
 import re
 from html.parser import HTMLParser
 
-from pypinyin import Style, lazy_pinyin
 
 SENTENCE_ENDS = "。！？；!?;"
 _CLOSERS = "”’」』）)》】"
@@ -43,6 +42,8 @@ def reading_minutes(text: str, chars_per_minute: int = 400) -> int:
 
 def slugify(title: str, max_length: int = 60) -> str:
     """Pinyin slug of a Chinese title: 王建国守护平安 → wang-jian-guo-shou-hu-ping-an."""
+    from pypinyin import Style, lazy_pinyin  # 0.25 s to import its dictionaries: only when a slug is needed
+
     parts: list[str] = []
     for token in lazy_pinyin(title, style=Style.NORMAL, errors="default"):
         token = token.lower().replace("ü", "v")

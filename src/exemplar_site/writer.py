@@ -206,10 +206,16 @@ class Staging:
 
     def _link_live(self, path: str) -> None:
         dest = self._parent(path)
+        live = self.target / path
+        try:
+            if os.stat(dest).st_ino == os.stat(live).st_ino:
+                return  # already the same file (rename() between two links of one file does nothing)
+        except OSError:
+            pass
         tmp = dest.with_name(f".{dest.name}.link")
         if tmp.exists():
             tmp.unlink()
-        os.link(self.target / path, tmp)
+        os.link(live, tmp)
         os.replace(tmp, dest)
 
     def put(self, o: Output, key: str) -> bool:
@@ -235,7 +241,10 @@ class Staging:
     def commit(self, keys: dict[str, str], written: int) -> WriteReport:
         """Remove what is no longer produced, swap the trees, save the manifest."""
         produced = set(keys) | {self.marker}
-        pruned = _prune(self.dir, produced)
+        if self.manifest.staged:  # the twin is exactly the previous generation: the manifest says what is there
+            pruned = _remove(self.dir, [p for p in self.manifest.staged if p not in produced])
+        else:
+            pruned = _prune(self.dir, produced)
         removed = sum(1 for p in self.manifest.live if p not in keys) if self.manifest.live else pruned
         marker = self.dir / self.marker
         if not marker.exists():
@@ -248,6 +257,22 @@ class Staging:
 
     def abort(self) -> None:
         """The live tree is untouched; the twin is already recorded as untrusted."""
+
+
+def _remove(tree: Path, paths: list[str]) -> int:
+    for p in paths:
+        try:
+            os.unlink(tree / p)
+        except FileNotFoundError:
+            pass
+    for d in sorted({p.rpartition("/")[0] for p in paths if "/" in p}, key=len, reverse=True):
+        while d:
+            try:
+                os.rmdir(tree / d)  # only succeeds when empty
+            except OSError:
+                break
+            d = d.rpartition("/")[0]
+    return len(paths)
 
 
 def _prune(tree: Path, produced: set[str]) -> int:

