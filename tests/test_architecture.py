@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "reports": {"config", "errors", "gate", "model", "pipeline", "records", "theme", "urls", "writer"},
     "check": {"config", "errors", "pipeline", "sms", "urls", "model", "records"},
     "scaffold": {"config", "errors", "records", "text", "pipeline"},
-    "serve": {"config", "errors", "pipeline", "cli"},
+    "serve": {"cache", "config", "errors", "pipeline", "cli"},
     "progress": set(),
     "cli": {"check", "config", "errors", "gate", "pipeline", "reports", "scaffold", "serve", "sms", "progress"},
 }

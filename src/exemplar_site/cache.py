@@ -74,6 +74,12 @@ class BuildCache:
         self.used_bodies.add(key)
         self.dirty = True
 
+    def forget_unused(self) -> None:
+        """Drop what the last build did not use (a long-running server's cache stays bounded)."""
+        self.docs = {k: v for k, v in self.docs.items() if k in self.used_docs}
+        self.bodies = {k: v for k, v in self.bodies.items() if k in self.used_bodies}
+        self.used_docs, self.used_bodies = set(), set()
+
     def save(self) -> None:
         """Keep only what this build used; write atomically."""
         if self.path is None:

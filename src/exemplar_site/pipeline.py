@@ -192,8 +192,13 @@ def withdrawn_map(site: LoadedSite) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def build_site(config_path: str | Path, options: BuildOptions, progress: Progress = _no_progress) -> BuildReport:
-    """Load, decide, render what changed, write atomically. Raises BuildFailed before writing on any error."""
+def build_site(config_path: str | Path, options: BuildOptions, progress: Progress = _no_progress,
+               memory: BuildCache | None = None) -> BuildReport:
+    """Load, decide, render what changed, write atomically. Raises BuildFailed before writing on any error.
+
+    `memory`: a cache kept in memory between builds by a long-running caller (serve),
+    instead of the one stored beside the output.
+    """
     progress("reading", 0, 1)
     config = load_config(config_path, options.output)
     output = config.output_dir
@@ -206,7 +211,10 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
         if state is not None and state.signature == signature and now < state.valid_until and intact(output):
             # nothing any output depends on has changed: the live site already is this build
             return dataclasses.replace(state.report, write=WriteReport(0, state.report.files, 0), rendered=0)
-    cache, notice = BuildCache.load(cache_path(output) if options.cache else None)
+    if memory is not None:
+        cache, notice = memory, None
+    else:
+        cache, notice = BuildCache.load(cache_path(output) if options.cache else None)
     site = load_site(config_path, options, cache)
     problems = Problems()
     if notice:
@@ -239,7 +247,10 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
             staging.abort()
             raise
     write_file(withdrawn_map_path(site.config), withdrawn_map(site))
-    cache.save()
+    if memory is None:
+        cache.save()
+    else:
+        cache.forget_unused()
     result = BuildReport(
         output_dir=site.config.output_dir,
         stories_read=len(site.records.stories),

@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from .cache import BuildCache
 from .config import load_config
 from .errors import BuildFailed, Problem
 from .pipeline import BuildOptions, BuildReport, build_site
@@ -99,6 +100,7 @@ class PreviewServer:
         self.root = Path(tempfile.mkdtemp(prefix="exemplar-preview-"))
         self.output = self.root / "site"
         self.state = BuildState()
+        self.cache = BuildCache(None)  # parsed files and rendered bodies, kept in memory between rebuilds
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._last_change = 0.0
@@ -125,7 +127,8 @@ class PreviewServer:
             pass  # reported by build_site below
         try:
             report = build_site(self.config_path, BuildOptions(now=self.now(), output=self.output,
-                                                               drafts=self.drafts))
+                                                               drafts=self.drafts, cache=False),
+                                memory=self.cache)
         except BuildFailed as failed:
             self.state.publish(failed.problems, None)
             self.log("\n".join(p.format() for p in failed.problems)
