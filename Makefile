@@ -24,4 +24,4 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf public reports .public.staging $(VENV)
+	rm -rf public reports .public.* .reports.* public-withdrawn.map sms-export $(VENV)

@@ -130,3 +130,14 @@ def test_cache_is_safe_to_delete(site: Site, tmp_path: Path) -> None:
     site.story("b", "b-1")
     site.build()
     assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s")
+    for i in range(80):  # enough work for the process pool to be used
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2025, 1, 1) + dt.timedelta(days=3 * i),
+                   tags=[f"标签{i % 7}"], unit=["n1", "n2", "s1", "traffic"][i % 4])
+    one, two = tmp_path / "serial", tmp_path / "parallel"
+    build_site(site.config, BuildOptions(now=NOW, output=one, cache=False, workers=1))
+    build_site(site.config, BuildOptions(now=NOW, output=two, cache=False, workers=2))
+    assert tree(one) == tree(two)

@@ -113,8 +113,12 @@ def _save_manifest(target: Path, m: _Manifest) -> None:
 
 
 def _inode(tree: Path) -> int:
+    """Identity of a tree we wrote: its folder's inode, or 0 if it is not one of ours
+    (a folder recreated by hand can get a recycled inode, but not our marker file)."""
     try:
-        return tree.stat().st_ino if tree.is_dir() else 0
+        if not tree.is_dir() or not any((tree / m).exists() for m in _MARKERS.values()):
+            return 0
+        return tree.stat().st_ino
     except OSError:
         return 0
 
