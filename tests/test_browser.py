@@ -1,0 +1,81 @@
+"""What a person sees, in a real browser (headless Chromium driven by Playwright).
+
+Skipped when Chromium or Playwright is not installed (`.ci/run` installs
+Chromium when it can).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+
+import pytest
+
+from conftest import NOW, Site
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_live_reload_and_error_overlay_in_a_browser(site: Site, browser) -> None:
+    from exemplar_site.serve import PreviewServer
+
+    site.story("a", "a-1", slug="a", title="浏览器里的第一版")
+    server = PreviewServer(site.config, port=free_port(), debounce=0.1, now=lambda: NOW)
+    server.start()
+    try:
+        page = browser.new_page()
+        page.goto(server.url + "stories/a/")
+        assert page.locator("h1").inner_text() == "浏览器里的第一版"
+        page.wait_for_timeout(300)  # let the EventSource connect
+        site.story("a", "a-1", slug="a", title="自动刷新后的第二版")
+        page.wait_for_function("document.querySelector('h1').innerText === '自动刷新后的第二版'", timeout=20000)
+        site.story("a", "a-1", slug="a", title="坏掉的版本", unit="no-such-unit")
+        overlay = page.locator("#build-error-overlay")
+        overlay.wait_for(state="visible", timeout=20000)
+        assert "no-such-unit" in overlay.inner_text()
+        assert page.locator("h1").inner_text() == "自动刷新后的第二版"  # the last good page, under the overlay
+        site.story("a", "a-1", slug="a", title="修好的第三版")
+        page.wait_for_function("document.querySelector('h1') && document.querySelector('h1').innerText === '修好的第三版'",
+                               timeout=20000)
+        assert page.locator("#build-error-overlay").count() == 0
+    finally:
+        server.stop()
+
+
+def test_built_site_navigates_from_disk(site: Site, browser) -> None:
+    site.story("a", "a-1", slug="first", title="第一篇事迹", date="2026-03-01")
+    site.story("b", "b-1", slug="second", title="第二篇事迹", date="2026-04-01")
+    site.build()
+    page = browser.new_page()
+    page.goto((site.out / "index.html").as_uri())
+    page.get_by_role("link", name="第二篇事迹").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/stories/second/index.html")
+    assert page.locator("h1").inner_text() == "第二篇事迹"
+    page.locator("a[rel=prev]").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "第一篇事迹"
+    page.get_by_role("link", name="首页").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/public/index.html")
+    # the stylesheet loaded: the header has the theme's red background
+    bg = page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundImage")
+    assert "gradient" in bg
