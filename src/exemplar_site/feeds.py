@@ -185,14 +185,6 @@ def feed_size_warnings(sizes: dict[str, int], specs: tuple[FeedSpec, ...], confi
                                  "a smaller feeds.items")
 
 
-def render_feeds(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
-                 problems: Problems) -> list[Output]:
-    """Every feed, rendered now (no cache)."""
-    outs = [job.make() for job in feed_jobs(specs, index, config)]
-    feed_size_warnings({o.path: len(o.data or b"") for o in outs}, specs, config, problems)
-    return outs
-
-
 def render_opml(specs: tuple[FeedSpec, ...], config: SiteConfig) -> list[Output]:
     """feeds/feeds.opml: every feed, grouped by family, for one-click import."""
     if not specs:

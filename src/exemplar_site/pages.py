@@ -169,12 +169,6 @@ class PageRenderer:
         return self.render("404.html", "404.html", "", link_base=self.config.base_path)
 
 
-def render_pages(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-                 specs: tuple[FeedSpec, ...], templates_digest: str = "") -> list[Output]:
-    """Every page, rendered now (no cache)."""
-    return [job.make() for job in page_jobs(env, config, index, site, specs, templates_digest)]
-
-
 def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
               specs: tuple[FeedSpec, ...], templates_digest: str) -> list[Job]:
     """Every page as a Job whose key covers what the page shows.

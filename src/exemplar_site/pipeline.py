@@ -151,15 +151,11 @@ def site_jobs(site: LoadedSite, problems: Problems) -> tuple[list[Job], tuple[Fe
     return jobs, specs
 
 
-def render_site(site: LoadedSite, progress: Progress = _no_progress) -> tuple[list[Output], list[Problem]]:
-    """All output files of the public site, rendered now, and the problems found (errors included)."""
+def render_site(site: LoadedSite) -> tuple[list[Output], list[Problem]]:
+    """All output files of the public site, rendered now in memory (for `check`), and the problems found."""
     problems = Problems()
     jobs, specs = site_jobs(site, problems)
-    outputs = []
-    for i, job in enumerate(jobs, 1):
-        outputs.append(job.make())
-        if i % 500 == 0:
-            progress("pages", i, len(jobs))
+    outputs = [job.make() for job in jobs]
     feed_size_warnings({o.path: len(o.data or b"") for o in outputs}, specs, site.config, problems)
     return outputs, problems.items
 

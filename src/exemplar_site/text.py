@@ -21,11 +21,6 @@ _LATIN_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:[.'’-][A-Za-z0-9]+)*")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
-def count_chars(text: str) -> int:
-    """Characters as a reader counts them (code points, not bytes)."""
-    return len(text)
-
-
 def cjk_and_words(text: str) -> tuple[int, int]:
     """CJK ideographs and Latin words in a text."""
     return len(text) - len(_CJK_RE.sub("", text)), len(_LATIN_WORD_RE.findall(text))
