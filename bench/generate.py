@@ -107,7 +107,7 @@ def generate(n: int, out: Path, seed: int = 20261124) -> None:
             "approved_by: 市局党委", f"tags: [{', '.join(tags)}]",
             "images: [{src: images/photo.png, caption: 工作照, alt: 民警在社区}]",
             f"featured: {'true' if i % 50 == 0 else 'false'}",
-            "private:", f"  phone: \"139{i:08d}\"", "  assessments:", f"    - {{date: 2026-06-30, result: 优秀}}",
+            "private:", f"  phone: \"139{i:08d}\"", "  assessments:", "    - {date: 2026-06-30, result: 优秀}",
             "---",
         ]
         folder = out / "content" / "stories" / str(year)

@@ -23,7 +23,7 @@ _ALLOWED_TAGS = {
     "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
     "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span",
     "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr",
-    "u", "ul", "video", "audio", "source", "sup",
+    "u", "ul", "video", "audio", "source",
 }
 _ALLOWED_ATTRS = {
     "*": {"id", "class", "title", "lang"},

@@ -26,7 +26,7 @@ from .gate import decide
 from .model import Output
 from .pipeline import BuildOptions, LoadedSite, load_site, local_now
 from .records import PUBLIC_STATUSES, STATUSES, StoryRecord
-from .theme import date_cn, make_environment
+from .theme import make_environment
 from .writer import INTERNAL, WriteReport, write_site
 
 LEVEL_RANK = {key: i for i, (key, _) in enumerate(LEVELS)}
@@ -298,4 +298,4 @@ def write_reports(config_path: str | Path, options: BuildOptions, output: Path |
     return ReportResult(target, rep, written, site.problems)
 
 
-__all__ = ["add_months", "assessment_rule", "build_reports", "date_cn", "render_reports", "write_reports"]
+__all__ = ["add_months", "assessment_rule", "build_reports", "render_reports", "write_reports"]
