@@ -39,7 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "sms": {"config", "errors", "model", "text", "urls"},
     "writer": {"errors", "model"},
     "pipeline": {"cache", "config", "errors", "feeds", "feedspec", "frontmatter", "gate", "jobs", "markup", "model", "pages",
-                 "parallel", "records", "sms", "sources", "taxonomy", "theme", "writer", "urls"},
+                 "parallel", "records", "sms", "sources", "taxonomy", "text", "theme", "writer", "urls"},
     "reports": {"config", "errors", "gate", "model", "pipeline", "records", "theme", "urls", "writer"},
     "check": {"config", "errors", "pipeline", "sms", "urls", "model", "records"},
     "scaffold": {"config", "errors", "records", "text", "pipeline"},

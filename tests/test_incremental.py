@@ -141,3 +141,26 @@ def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
     build_site(site.config, BuildOptions(now=NOW, output=one, cache=False, workers=1))
     build_site(site.config, BuildOptions(now=NOW, output=two, cache=False, workers=2))
     assert tree(one) == tree(two)
+
+
+def test_cache_journal_grows_then_compacts_and_a_torn_journal_is_discarded(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s")
+    for i in range(12):
+        site.story(f"s{i}", f"s-{i}", slug=f"j-{i}")
+    site.build()
+    journal = cache_path(site.out).with_name(cache_path(site.out).name + ".journal")
+    site.story("s1", "s-1", slug="j-1", title="小改动")
+    site.build()
+    assert journal.exists()  # a small change is appended, not a rewrite of the whole cache
+    assert tree(site.out) == clean_build(site, tmp_path)
+    data = journal.read_bytes()
+    journal.write_bytes(data[: len(data) // 2])  # a build killed while appending
+    site.story("s2", "s-2", slug="j-2", title="又一个改动")
+    report = site.build()
+    assert any("build cache unreadable" in w.message for w in report.warnings)
+    assert tree(site.out) == clean_build(site, tmp_path)
+    assert not journal.exists()  # the discarded cache was rewritten whole
+    for i in range(8):  # many edits: the journal is folded back into the base
+        site.story(f"s{i}", f"s-{i}", slug=f"j-{i}", title=f"第{i}轮")
+        site.build()
+    assert tree(site.out) == clean_build(site, tmp_path)

@@ -28,14 +28,22 @@ def body_key(body: str, base_path: str) -> str:
 @dataclass
 class BuildCache:
     path: Path | None  # None: an in-memory cache that is never saved
-    docs: dict[str, Any] = field(default_factory=dict)  # source digest → RawDoc
+    docs: dict[str, Any] = field(default_factory=dict)  # source digest → (meta, body line, body offset)
     bodies: dict[str, Any] = field(default_factory=dict)  # body key → Rendered
+    slugs: dict[Any, str] = field(default_factory=dict)  # (title, max length) → pinyin slug
+    sms: dict[str, Any] = field(default_factory=dict)  # story digest → (message, problems)
+    records: dict[str, Any] = field(default_factory=dict)  # config+media salt + file digest → (record, problems)
+    rewrite: bool = True  # no trustworthy base file: the next save writes the whole cache
+    journal_entries: int = 0
     used_docs: set[str] = field(default_factory=set)
     used_bodies: set[str] = field(default_factory=set)
-    dirty: bool = False
+
+    def __post_init__(self) -> None:
+        self._known = {name: set(getattr(self, name)) for name in _PARTS}
 
     @classmethod
     def load(cls, path: Path | None) -> tuple["BuildCache", Problem | None]:
+        """The base file, then the journal of what later builds added."""
         if path is None or not path.exists():
             return cls(path), None
         try:
@@ -43,14 +51,24 @@ class BuildCache:
                 data = pickle.load(f)
             if not isinstance(data, dict) or data.get("version") != (CACHE_VERSION, CODE_VERSION):
                 found = data.get("version") if isinstance(data, dict) else "unknown"
-                return cls(path, dirty=True), Problem(
-                    str(path), None, None, f"build cache from another version ({found}) discarded; "
-                    "this build renders everything", severity="warning")
-            return cls(path, data["docs"], data["bodies"]), None
+                return cls(path), Problem(str(path), None, None, f"build cache from another version ({found}) "
+                                          "discarded; this build renders everything", severity="warning")
+            parts = {name: data[name] for name in _PARTS}
+            entries = 0
+            journal = _journal(path)
+            if journal.exists():
+                with journal.open("rb") as f:
+                    while f.peek(1):
+                        entry = pickle.load(f)
+                        if entry.get("version") != (CACHE_VERSION, CODE_VERSION):
+                            raise ValueError("journal from another version")
+                        for name in _PARTS:
+                            parts[name].update(entry[name])
+                            entries += len(entry[name])
+            return cls(path, rewrite=False, journal_entries=entries, **parts), None
         except Exception as exc:  # corrupted, truncated, unreadable: never trust it
-            return cls(path, dirty=True), Problem(str(path), None, None,
-                                                  f"build cache unreadable ({type(exc).__name__}) discarded; "
-                                                  "this build renders everything", severity="warning")
+            return cls(path), Problem(str(path), None, None, f"build cache unreadable ({type(exc).__name__}) "
+                                      "discarded; this build renders everything", severity="warning")
 
     def doc(self, digest: str) -> Any:
         found = self.docs.get(digest)
@@ -61,7 +79,6 @@ class BuildCache:
     def put_doc(self, digest: str, doc: Any) -> None:
         self.docs[digest] = doc
         self.used_docs.add(digest)
-        self.dirty = True
 
     def body(self, key: str) -> Any:
         found = self.bodies.get(key)
@@ -72,7 +89,6 @@ class BuildCache:
     def put_body(self, key: str, rendered: Any) -> None:
         self.bodies[key] = rendered
         self.used_bodies.add(key)
-        self.dirty = True
 
     def forget_unused(self) -> None:
         """Drop what the last build did not use (a long-running server's cache stays bounded)."""
@@ -81,18 +97,42 @@ class BuildCache:
         self.used_docs, self.used_bodies = set(), set()
 
     def save(self) -> None:
-        """Keep only what this build used; write atomically."""
+        """Append what is new to the journal; rewrite the whole cache (dropping what this build
+        did not use) when there is no trustworthy base or the journal or the unused entries
+        have grown past a quarter. A torn journal makes the next load discard the cache."""
         if self.path is None:
             return
-        if not self.dirty and len(self.used_docs) == len(self.docs) and len(self.used_bodies) == len(self.bodies):
+        new = {name: {k: v for k, v in getattr(self, name).items() if k not in self._known[name]}
+               for name in _PARTS}
+        added = sum(len(v) for v in new.values())
+        total = sum(len(getattr(self, name)) for name in _PARTS)
+        unused = len(self.docs) + len(self.bodies) - len(self.used_docs) - len(self.used_bodies)
+        journal = _journal(self.path)
+        if not self.rewrite and added == 0 and unused < total // 4:
             return
+        if not self.rewrite and self.journal_entries + added < total // 4 and unused < total // 4:
+            with journal.open("ab") as f:
+                pickle.dump({"version": (CACHE_VERSION, CODE_VERSION), **new}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            return
+        limit = 2 * max(1, len(self.used_docs))  # entries for old versions of files pile up: start again
         data = {"version": (CACHE_VERSION, CODE_VERSION),
                 "docs": {k: v for k, v in self.docs.items() if k in self.used_docs},
-                "bodies": {k: v for k, v in self.bodies.items() if k in self.used_bodies}}
+                "bodies": {k: v for k, v in self.bodies.items() if k in self.used_bodies},
+                "slugs": self.slugs, "sms": self.sms if len(self.sms) <= limit else {},
+                "records": self.records if len(self.records) <= limit else {}}
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as f:
             pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+        if journal.exists():
+            journal.unlink()
         os.replace(tmp, self.path)
+
+
+_PARTS = ("docs", "bodies", "slugs", "sms", "records")
+
+
+def _journal(path: Path) -> Path:
+    return path.with_name(path.name + ".journal")
 
 
 def cache_path(output_dir: Path) -> Path:

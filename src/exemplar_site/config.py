@@ -6,6 +6,7 @@ description; an unknown key is an error with a "did you mean" suggestion.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -53,8 +54,9 @@ class UnitTree:
     units: tuple[Unit, ...]  # depth-first order, as written in the config
 
     def get(self, key: str) -> Unit | None:
-        return self._by_key().get(key)
+        return self._by_key.get(key)
 
+    @functools.cached_property
     def _by_key(self) -> dict[str, Unit]:
         return {u.key: u for u in self.units}
 
@@ -70,7 +72,7 @@ class UnitTree:
 
     def ancestors(self, key: str) -> list[Unit]:
         """From the root down to the unit itself."""
-        by_key = self._by_key()
+        by_key = self._by_key
         chain: list[Unit] = []
         unit = by_key.get(key)
         while unit is not None:

@@ -82,7 +82,8 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
 
 
 def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,
-          drafts: bool = False, render_all: Callable[[list[str]], list[Rendered]] | None = None) -> GateResult:
+          drafts: bool = False, render_all: Callable[[list[str]], list[Rendered]] | None = None,
+          slugify: Callable[..., str] = textmod.slugify) -> GateResult:
     """Decide every story; render bodies only for what is admitted.
 
     `render_all` renders a list of Markdown bodies (the pipeline passes one
@@ -110,7 +111,7 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
                                  f"story held back: {verdict.detail}", "a vetting date within the valid period")
             if drafts:
                 chosen.append((record, REASONS[verdict.reason]))
-    tag_keys = _tag_keys(sorted({t for r, _ in chosen for t in r.tags}))
+    tag_keys = _tag_keys(sorted({t for r, _ in chosen for t in r.tags}), slugify)
     bodies = [record.body for record, _ in chosen]
     rendered = render_all(bodies) if render_all else [markup.render(b) for b in bodies]
     for (record, draft), body in zip(chosen, rendered):
@@ -121,12 +122,12 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
                       pages, campaigns)
 
 
-def _tag_keys(tags: list[str]) -> dict[str, str]:
+def _tag_keys(tags: list[str], slugify: Callable[..., str]) -> dict[str, str]:
     """Tag → URL key (pinyin), made unique in a stable order."""
     out: dict[str, str] = {}
     used: set[str] = set()
     for tag in tags:
-        key = textmod.slugify(tag, max_length=40)
+        key = slugify(tag, max_length=40)
         n = 2
         candidate = key
         while candidate in used:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .cache import BuildCache, BuildState, body_key, cache_path, input_signature, load_state, save_state, state_path
 from .config import SiteConfig, load_config
@@ -31,6 +32,7 @@ from .records import Records, build_records
 from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
 from .sources import Asset, discover
 from .taxonomy import SiteIndex, build_index
+from .text import Slugs
 from .theme import make_environment, site_view, static_files, templates_digest, theme_dirs
 from .writer import Staging, WriteReport, check_path, intact, unchanged, write_file, write_site
 
@@ -114,7 +116,9 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
             docs.append(doc)
     del sources.files[:]  # the texts live on in the records; do not hold them twice
     assets = {a.out_path: a.size for a in sources.assets}
-    records = build_records(docs, config, assets, problems)
+    slugs = Slugs(cache.slugs)
+    salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"), digest_size=8).hexdigest()
+    records = build_records(docs, config, assets, problems, slugs, cache.records, salt)
     del docs
     markup = Markup(config.base_path, config.summary_length)
     workers = _workers(options)
@@ -129,14 +133,16 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
             cache.put_body(keys[i], r)
         return out  # type: ignore[return-value]
 
-    gate = admit(records, config, now, markup, problems, drafts=options.drafts, render_all=render_all)
+    gate = admit(records, config, now, markup, problems, drafts=options.drafts, render_all=render_all,
+                 slugify=slugs)
     index = build_index(gate, config)
     if problems.errors:
         raise BuildFailed(problems.items)
     return LoadedSite(config, sources.assets, records, gate, index, tuple(sort_problems(problems.warnings)), options)
 
 
-def site_jobs(site: LoadedSite, problems: Problems) -> tuple[list[Job], tuple[FeedSpec, ...]]:
+def site_jobs(site: LoadedSite, problems: Problems,
+              sms_memo: dict[str, Any] | None = None) -> tuple[list[Job], tuple[FeedSpec, ...]]:
     """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones)."""
     config, index = site.config, site.index
     env = make_environment(config)
@@ -145,7 +151,7 @@ def site_jobs(site: LoadedSite, problems: Problems) -> tuple[list[Job], tuple[Fe
     jobs = page_jobs(env, config, index, view, specs, templates_digest(config))
     jobs += feed_jobs(specs, index, config)
     jobs += ready(render_opml(specs, config))
-    jobs += ready(render_sms(site.gate.public, config, problems))
+    jobs += ready(render_sms(site.gate.public, config, problems, sms_memo))
     jobs += ready([Output(path, source=src) for path, src in static_files(config).items()])
     jobs += ready(_assets(site, {j.path for j in jobs}))
     return jobs, specs
@@ -215,7 +221,7 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
     problems = Problems()
     if notice:
         problems.items.append(notice)
-    jobs, specs = site_jobs(site, problems)
+    jobs, specs = site_jobs(site, problems, cache.sms if options.cache or memory is not None else None)
     seen: set[str] = set()
     for job in jobs:
         problems.extend(check_path(job.path, seen))

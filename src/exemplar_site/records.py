@@ -7,11 +7,12 @@ private block; only gate.py turns them into public objects.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import mimetypes
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import text as textmod
 from .config import SiteConfig
@@ -292,7 +293,8 @@ def parse_date(raw: Any, tz: dt.tzinfo) -> dt.date | None:
     return parsed.date() if parsed else None
 
 
-def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], problems: Problems) -> StoryRecord | None:
+def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], problems: Problems,
+                 slugify: Callable[[str], str] = textmod.slugify) -> StoryRecord | None:
     before = len(problems.errors)
     r = _Reader(doc, problems, config, STORY_FIELDS)
     sid = r.text("id", required=True, example="zj-2026-001")
@@ -347,7 +349,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         r.err("slug", f"slug '{slug}' must be lower-case letters, digits and '-'",
               "e.g. slug: wang-jian-guo (or leave it out to use the title's pinyin)")
     if not slug and title:
-        slug = textmod.slugify(title)
+        slug = slugify(title)
     featured = doc.meta.get("featured", False)
     if not isinstance(featured, bool):
         r.err("featured", f"'featured' must be true or false, got {featured!r}", "true, false")
@@ -507,13 +509,28 @@ def _file_slug(path: str) -> str:
     return stem if SLUG_RE.match(stem) else textmod.slugify(stem)
 
 
-def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int], problems: Problems) -> Records:
+def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int], problems: Problems,
+                  slugify: Callable[[str], str] = textmod.slugify, memo: dict[str, Any] | None = None,
+                  memo_salt: str = "") -> Records:
+    """Validate every document. `memo` (kept between builds) maps memo_salt + file digest to a
+    story's record and its warnings; the salt must cover the config and the media files."""
     stories: list[StoryRecord] = []
     pages: list[PageRecord] = []
     campaigns: list[CampaignRecord] = []
     for doc in docs:
         if doc.kind == "story":
-            s = story_record(doc, config, assets, problems)
+            key = memo_salt + doc.digest
+            hit = memo.get(key) if memo is not None and doc.digest else None
+            if hit is not None and hit[0].path == doc.path:
+                s, found = hit
+                s = dataclasses.replace(s, body=doc.body)  # the memo keeps no copy of the text
+                problems.extend(found)
+            else:
+                mine = Problems()
+                s = story_record(doc, config, assets, mine, slugify)
+                problems.extend(mine.items)
+                if memo is not None and doc.digest and s is not None:
+                    memo[key] = (dataclasses.replace(s, body=""), tuple(mine.items))
             if s:
                 stories.append(s)
         elif doc.kind == "page":

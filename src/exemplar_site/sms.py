@@ -19,6 +19,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from . import text as textmod
 from . import urls
@@ -148,11 +149,23 @@ def _fit(text: str, room: int, counting: str) -> str:
     return ""
 
 
-def messages(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems) -> list[SmsMessage]:
-    """One message per public story, oldest first."""
+def messages(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems,
+             memo: dict[str, Any] | None = None) -> list[SmsMessage]:
+    """One message per public story, oldest first.
+
+    `memo` (story digest → message and its problems) may be kept between builds:
+    a story's digest covers its text and the config, so a hit is always current.
+    """
     out = []
     for s in sorted(stories, key=lambda s: (s.date, s.id)):
-        m = compose(s, config, problems)
+        hit = memo.get(s.digest) if memo is not None and s.digest else None
+        if hit is None:
+            mine = Problems()
+            hit = (compose(s, config, mine), tuple(mine.items))
+            if memo is not None and s.digest:
+                memo[s.digest] = hit
+        m, found = hit
+        problems.extend(found)
         if m is not None:
             out.append(m)
     return out
@@ -196,9 +209,10 @@ def sms_outputs(msgs: list[SmsMessage], config: SiteConfig, since: dt.date | Non
     return out
 
 
-def render_sms(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems) -> list[Output]:
+def render_sms(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems,
+               memo: dict[str, Any] | None = None) -> list[Output]:
     """The SMS files of a site build: sms/stories/<id>.txt, sms/digest-latest.{txt,csv}, sms/all.csv."""
-    msgs = messages(stories, config, problems)
+    msgs = messages(stories, config, problems, memo)
     window = latest_window(msgs, config.sms.digest_days)
     out = [Output(f"sms/stories/{m.id}.txt", (m.text + "\n").encode("utf-8")) for m in msgs]
     chosen = in_range(msgs, *window) if window else []

@@ -52,6 +52,20 @@ def slugify(title: str, max_length: int = 60) -> str:
     return slug or "story"
 
 
+class Slugs:
+    """slugify() with a memo that a caller may keep between builds (pypinyin takes 0.25 s to load)."""
+
+    def __init__(self, known: dict[tuple[str, int], str] | None = None):
+        self.known = {} if known is None else known
+
+    def __call__(self, title: str, max_length: int = 60) -> str:
+        key = (title, max_length)
+        slug = self.known.get(key)
+        if slug is None:
+            slug = self.known[key] = slugify(title, max_length)
+        return slug
+
+
 def cut_at_sentence(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
     """The longest prefix of at most `limit` characters that ends a sentence.
 

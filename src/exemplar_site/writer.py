@@ -174,6 +174,7 @@ class Staging:
         m.staged = staged
         self.keys: dict[str, str] = {}
         self._made: set[str] = set()
+        self._dir_s, self._target_s = str(self.dir) + os.sep, str(self.target) + os.sep
 
     # ---- decisions (parent process) -------------------------------------------------
 
@@ -189,10 +190,10 @@ class Staging:
         """Put an unchanged file in place without rendering it; False if it must be rendered."""
         if not key:
             return False
-        if self.manifest.staged.get(path) == key and (self.dir / path).exists():
+        if self.manifest.staged.get(path) == key and os.path.exists(self._dir_s + path):
             self.keys[path] = key
             return True
-        if self.manifest.live.get(path) == key and (self.target / path).exists():
+        if self.manifest.live.get(path) == key and os.path.exists(self._target_s + path):
             self._link_live(path)
             self.keys[path] = key
             return True
