@@ -82,3 +82,19 @@ def test_duplicate_and_escaping_paths_are_refused(tmp_path: Path) -> None:
     messages = [p.message for p in info.value.problems]
     assert any("path collision" in m for m in messages) and any("outside" in m for m in messages)
     assert not (tmp_path / "p").exists()
+
+
+def test_two_builds_of_one_folder_never_interleave(tmp_path: Path) -> None:
+    import fcntl
+
+    from conftest import make_site
+
+    site = make_site(tmp_path / "s")
+    site.story("a", "a-1")
+    site.build()
+    with open(site.root / ".public.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another build is running
+        with pytest.raises(BuildFailed) as info:
+            site.build()
+    assert "another build is writing this folder" in info.value.problems[0].message
+    site.build()  # free again

@@ -57,6 +57,7 @@ def ready(outputs: Iterable[Output]) -> list[Job]:
             out.append(Job(o.path, "b:" + hashlib.blake2b(data, digest_size=16).hexdigest(), lambda o=o: o))
         else:
             assert o.source is not None
-            st = o.source.stat()
-            out.append(Job(o.path, f"f:{o.source}:{st.st_size}:{st.st_mtime_ns}", lambda o=o: o))
+            st = o.source.stat()  # ctime and inode too: a copy "preserving times" still changes them
+            out.append(Job(o.path, f"f:{o.source}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}",
+                           lambda o=o: o))
     return out

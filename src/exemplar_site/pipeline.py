@@ -34,7 +34,7 @@ from .sources import Asset, discover
 from .taxonomy import SiteIndex, build_index
 from .text import Slugs
 from .theme import make_environment, site_view, static_files, templates_digest, theme_dirs
-from .writer import Staging, WriteReport, check_path, intact, unchanged, write_file, write_site
+from .writer import Staging, WriteReport, check_path, exclusive, intact, unchanged, write_file, write_site
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
 
@@ -201,8 +201,14 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
     `memory`: a cache kept in memory between builds by a long-running caller (serve),
     instead of the one stored beside the output.
     """
-    progress("reading", 0, 1)
     config = load_config(config_path, options.output)
+    with exclusive(config.output_dir):
+        return _build(config_path, config, options, progress, memory)
+
+
+def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,
+           memory: BuildCache | None) -> BuildReport:
+    progress("reading", 0, 1)
     output = config.output_dir
     now = local_now(options, config)
     signature = ""

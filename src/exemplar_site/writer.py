@@ -18,8 +18,10 @@ every file's key (a hash of everything its bytes depend on).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import filecmp
 import hashlib
 import os
@@ -27,6 +29,7 @@ import pickle
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from .errors import BuildFailed, Problem
 from .model import Output
@@ -71,6 +74,22 @@ def check_path(path: str, seen: set[str]) -> list[Problem]:
     return problems
 
 
+@contextlib.contextmanager
+def exclusive(target: Path) -> Iterator[None]:
+    """One build at a time per output folder (a lock file beside it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise BuildFailed([Problem(str(target), None, None, "another build is writing this folder right now",
+                                       "wait for it to finish, then build again")]) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def staging_dir(target: Path) -> Path:
     return target.parent / f".{target.name}.staging"
 
@@ -85,7 +104,7 @@ def content_key(data: bytes) -> str:
 
 def file_key(path: Path) -> str:
     st = path.stat()
-    return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+    return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 @dataclass
