@@ -89,8 +89,13 @@ class Markup:
         return Rendered(out, tuple(links), tuple(images), len(plain.replace(" ", "")), cjk, words, lead)
 
 
+_LEADING_HEADINGS_RE = re.compile(r"^(\s*<h[1-6][^>]*>.*?</h[1-6]>)+\s*", re.S | re.I)
+
+
 def _first_paragraphs(fragment: str) -> str:
-    """The body up to its first heading, table or list: what a summary is cut from."""
+    """The body after any opening headings, up to the next heading, table or list:
+    what a summary is cut from."""
+    fragment = _LEADING_HEADINGS_RE.sub("", fragment)
     lowered = fragment.lower()
     cut = len(fragment)
     for marker in ("<h1", "<h2", "<h3", "<table", "<ul", "<ol", "<figure"):

@@ -1,0 +1,76 @@
+"""Unit tests of single stages: front matter, YAML lines, Markdown, theme lookup, parallel map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import make_site
+from exemplar_site import yamlio
+from exemplar_site.config import load_config
+from exemplar_site.errors import Problems
+from exemplar_site.frontmatter import parse
+from exemplar_site.markup import Markup
+from exemplar_site.parallel import fork_map
+from exemplar_site.sources import SourceFile, discover
+from exemplar_site.theme import static_files, theme_dirs
+
+
+def test_yaml_keeps_file_lines_and_reports_duplicates() -> None:
+    data, err = yamlio.load("\nid: a\nvetting:\n  cleared_by: x\n  date: 2026-01-01\nid: b\n")
+    assert err is None
+    assert data.line_of("id") == 6 and data.line_of("vetting") == 3
+    assert data["vetting"].line_of("date") == 5
+    assert data.duplicates == [("id", 6)]
+
+
+def test_front_matter_split_and_body_line() -> None:
+    problems = Problems()
+    doc = parse(SourceFile("story", "x.md", "---\nid: a\ntitle: 标题\n---\n正文第一行\n第二行\n"), problems)
+    assert doc is not None and not problems.items
+    assert doc.meta["title"] == "标题" and doc.line_of("title") == 3
+    assert doc.body == "正文第一行\n第二行\n" and doc.body_line == 5
+
+
+def test_front_matter_dashes_inside_the_body_are_not_a_fence() -> None:
+    doc = parse(SourceFile("story", "x.md", "---\nid: a\n---\n正文\n\n---\n\n分隔线之后\n"), Problems())
+    assert doc is not None and "分隔线之后" in doc.body and doc.meta == {"id": "a"}
+
+
+def test_markup_marks_internal_links_cleans_html_and_counts_chinese() -> None:
+    r = Markup("/pub/", summary_length=10).render(
+        "# 标题\n\n第一句话很长很长。第二句话也很长很长。\n\n[内链](/pub/stories/x/) [外链](https://example.org/) "
+        "![图](../images/a.png)\n\n<iframe src='x'></iframe><b onclick='x()'>粗</b>")
+    assert 'href="site:stories/x/"' in r.html and 'href="https://example.org/"' in r.html
+    assert 'src="site:images/a.png"' in r.html and "iframe" not in r.html and "onclick" not in r.html
+    assert '<h1 id="标题">' in r.html  # toc ids stay Chinese
+    assert r.links == ("stories/x/",) and r.images == ("images/a.png",)
+    assert r.lead_html == "<p>第一句话很长很长。</p>"  # opening headings are skipped, cut at a sentence end
+    assert r.cjk > 20 and r.chars >= r.cjk
+
+
+def test_sources_skip_editor_leftovers(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s")
+    for name in ("a.md", ".a.md.swp", "#a.md#", "a.md~", "notes.txt"):
+        (site.root / "content" / "stories" / name).write_text("---\nid: a\n---\n", encoding="utf-8")
+    problems = Problems()
+    found = discover(load_config(site.config), problems)
+    assert [f.path for f in found.files] == ["content/stories/a.md"]
+    assert [p.message for p in problems.items] == ["ignored: only .md files are read in stories/"]
+
+
+def test_theme_lookup_order(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s", theme="mine")
+    (site.root / "themes" / "mine" / "static").mkdir(parents=True)
+    (site.root / "themes" / "mine" / "static" / "site.css").write_text("x", encoding="utf-8")
+    config = load_config(site.config)
+    dirs = theme_dirs(config)
+    assert dirs[0] == site.root / "themes" / "mine" and dirs[-1].name == "default"
+    files = static_files(config)
+    assert files["static/site.css"] == site.root / "themes" / "mine" / "static" / "site.css"
+    assert files["static/print.css"].parent.parent == dirs[-1]
+
+
+def test_fork_map_keeps_order_and_matches_serial() -> None:
+    data = list(range(500))
+    assert fork_map(lambda i: data[i] * data[i], range(500), workers=2) == [i * i for i in data]
+    assert fork_map(lambda i: i, range(3), workers=2) == [0, 1, 2]  # small: no processes
