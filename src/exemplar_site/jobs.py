@@ -34,18 +34,9 @@ class Job:
 
 
 def key_of(*parts: object) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        if isinstance(part, (list, tuple)):
-            h.update(b"[")
-            for p in part:
-                h.update(str(p).encode("utf-8"))
-                h.update(b"\x1f")
-            h.update(b"]")
-        else:
-            h.update(str(part).encode("utf-8"))
-        h.update(b"\x1e")
-    return "k:" + h.hexdigest()
+    """Hash of the parts' repr: strings, numbers, dates, tuples/lists and frozen dataclasses
+    of those, whose repr is stable and complete."""
+    return "k:" + hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def ready(outputs: Iterable[Output]) -> list[Job]:
