@@ -112,7 +112,8 @@ class PageRenderer:
     def home(self) -> Output:
         idx = self.index
         featured = idx.featured(6)
-        latest = tuple(s for s in idx.stories if s not in featured)[: self.config.home_latest]
+        featured_ids = {s.id for s in featured}
+        latest = tuple(s for s in idx.stories if s.id not in featured_ids)[: self.config.home_latest]
         return self.render("home.html", "", "home", featured=featured, latest=latest,
                            fields=idx.terms["fields"], levels=idx.terms["levels"],
                            campaigns=idx.terms["campaigns"][:3], total=len(idx.stories))
@@ -183,7 +184,8 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
     jobs: list[Job] = []
     idx = index
     featured = idx.featured(6)
-    latest = tuple(s for s in idx.stories if s not in featured)[: config.home_latest]
+    featured_ids = {s.id for s in featured}
+    latest = tuple(s for s in idx.stories if s.id not in featured_ids)[: config.home_latest]
     jobs.append(Job("index.html", key_of(g, "home", d(featured), d(latest), len(idx.stories),
                                          [(t.key, len(t.stories)) for t in idx.terms["fields"] + idx.terms["levels"]],
                                          [(t.key, t.name) for t in idx.terms["campaigns"][:3]]), r.home))

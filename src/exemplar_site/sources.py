@@ -7,6 +7,7 @@ open in an editor never breaks a build.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +75,10 @@ def _strip_illegal(shown: str, text: str, problems: Problems) -> str:
 
 
 def display_path(config: SiteConfig, path: Path) -> str:
-    try:
-        return path.relative_to(config.root).as_posix()
-    except ValueError:
-        return str(path)
+    full, root = str(path), str(config.root) + os.sep
+    if full.startswith(root):
+        return full[len(root):].replace(os.sep, "/")
+    return full
 
 
 def discover(config: SiteConfig, problems: Problems) -> Sources:

@@ -9,7 +9,7 @@ system.
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from . import urls
@@ -62,12 +62,12 @@ class SiteIndex:
         keys += [("tags", t.key) for t in story.tags]
         keys += [("campaigns", c) for c in story.campaigns]
         keys += [("campaigns", c.slug) for c in self.campaigns if story.id in c.story_ids]
-        seen: list[Term] = []
+        found: dict[tuple[str, str], Term] = {}
         for k in keys:
             t = self.term_of.get(k)
-            if t is not None and t not in seen:
-                seen.append(t)
-        return seen
+            if t is not None and k not in found:
+                found[k] = t
+        return list(found.values())
 
 
 def _newest_first(stories: list[PublicStory]) -> tuple[PublicStory, ...]:
@@ -131,35 +131,34 @@ def _related(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStor
 
     Candidates are the `window` stories nearest in date on each shared tag and
     in the same field, so the cost stays linear in the number of stories.
-    Ties go to the newer story.
+    Ties go to the newer story; the same exemplar is left out (it shows as a series).
     """
     by_field: dict[str, list[PublicStory]] = defaultdict(list)
     for s in stories:
         by_field[s.field.key].append(s)
-    groups: dict[str, list[PublicStory]] = {f"t:{k}": v for k, v in by_tag.items()}
-    groups.update({f"f:{k}": v for k, v in by_field.items()})
-    position = {key: {o.id: i for i, o in enumerate(group)} for key, group in groups.items()}
+    groups: dict[str, list[str]] = {f"t:{k}": [o.id for o in v] for k, v in by_tag.items()}
+    groups.update({f"f:{k}": [o.id for o in v] for k, v in by_field.items()})
+    position = {key: {sid: i for i, sid in enumerate(ids)} for key, ids in groups.items()}
+    by_id = {s.id: s for s in stories}
     rank = {s.id: i for i, s in enumerate(stories)}
     out: dict[str, tuple[PublicStory, ...]] = {}
     for s in stories:
-        score: dict[str, int] = {}
-        pool: dict[str, PublicStory] = {}
-        keys = [(f"t:{t.key}", 2) for t in s.tags] + [(f"f:{s.field.key}", 1)]
-        for key, points in keys:
-            group = groups[key]
+        score: Counter[str] = Counter()
+        for key, points in [(f"t:{t.key}", 2) for t in s.tags] + [(f"f:{s.field.key}", 1)]:
+            ids = groups[key]
             i = position[key][s.id]
-            for o in group[max(0, i - window): i + window + 1]:
-                score[o.id] = score.get(o.id, 0) + points
-                pool[o.id] = o
-        score.pop(s.id, None)
-        for oid in list(score):
-            o = pool[oid]
+            near = ids[max(0, i - window): i + window + 1]
+            score.update(near * points)  # counted in C
+        del score[s.id]
+        best: list[tuple[int, int, str]] = []
+        for oid, points in score.items():
+            o = by_id[oid]
             if o.name == s.name:
-                del score[oid]  # the same exemplar is shown as a series instead
-            elif o.unit.key == s.unit.key:
-                score[oid] += 1
-        best = heapq.nsmallest(n, score, key=lambda k: (-score[k], rank[k]))
-        out[s.id] = tuple(pool[k] for k in best)
+                continue
+            if o.unit.key == s.unit.key:
+                points += 1
+            best.append((-points, rank[oid], oid))
+        out[s.id] = tuple(by_id[oid] for _, _, oid in heapq.nsmallest(n, best))
     return out
 
 
