@@ -33,6 +33,7 @@ class BuildCache:
     slugs: dict[Any, str] = field(default_factory=dict)  # (title, max length) → pinyin slug
     sms: dict[str, Any] = field(default_factory=dict)  # story digest → (message, problems)
     records: dict[str, Any] = field(default_factory=dict)  # config+media salt + file digest → (record, problems)
+    stories: dict[str, Any] = field(default_factory=dict)  # story digest + path → PublicStory
     rewrite: bool = True  # no trustworthy base file: the next save writes the whole cache
     journal_entries: int = 0
     used_docs: set[str] = field(default_factory=set)
@@ -119,7 +120,8 @@ class BuildCache:
                 "docs": {k: v for k, v in self.docs.items() if k in self.used_docs},
                 "bodies": {k: v for k, v in self.bodies.items() if k in self.used_bodies},
                 "slugs": self.slugs, "sms": self.sms if len(self.sms) <= limit else {},
-                "records": self.records if len(self.records) <= limit else {}}
+                "records": self.records if len(self.records) <= limit else {},
+                "stories": self.stories if len(self.stories) <= limit else {}}
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as f:
             pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -128,7 +130,7 @@ class BuildCache:
         os.replace(tmp, self.path)
 
 
-_PARTS = ("docs", "bodies", "slugs", "sms", "records")
+_PARTS = ("docs", "bodies", "slugs", "sms", "records", "stories")
 
 
 def _journal(path: Path) -> Path:

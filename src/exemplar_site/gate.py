@@ -83,7 +83,7 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
 
 def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,
           drafts: bool = False, render_all: Callable[[list[str]], list[Rendered]] | None = None,
-          slugify: Callable[..., str] = textmod.slugify) -> GateResult:
+          slugify: Callable[..., str] = textmod.slugify, memo: dict[str, PublicStory] | None = None) -> GateResult:
     """Decide every story; render bodies only for what is admitted.
 
     `render_all` renders a list of Markdown bodies (the pipeline passes one
@@ -112,10 +112,18 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
             if drafts:
                 chosen.append((record, REASONS[verdict.reason]))
     tag_keys = _tag_keys(sorted({t for r, _ in chosen for t in r.tags}), slugify)
-    bodies = [record.body for record, _ in chosen]
+    # a story whose digest (file, config, verdict, tag URLs) and path are unchanged is reused as it was
+    digests = [story_digest(r, config, draft, tag_keys) + r.path for r, draft in chosen]
+    known = [memo.get(d) if memo is not None else None for d in digests]
+    todo = [i for i, k in enumerate(known) if k is None]
+    bodies = [chosen[i][0].body for i in todo]
     rendered = render_all(bodies) if render_all else [markup.render(b) for b in bodies]
-    for (record, draft), body in zip(chosen, rendered):
-        stories.append(_public_story(record, config, body, tag_keys, draft))
+    for i, body in zip(todo, rendered):
+        record, draft = chosen[i]
+        known[i] = _public_story(record, config, body, tag_keys, draft)
+        if memo is not None:
+            memo[digests[i]] = known[i]
+    stories.extend(s for s in known if s is not None)
     pages = tuple(_page(p, markup) for p in records.pages)
     campaigns = tuple(_campaign(c, markup) for c in records.campaigns)
     return GateResult(tuple(stories), tuple(held), tuple(sorted(withdrawn, key=lambda w: w.slug)),

@@ -124,7 +124,7 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     workers = _workers(options)
 
     def render_all(bodies: list[str]) -> list[Rendered]:
-        keys = [body_key(b, f"{config.base_path}|{config.summary_length}") for b in bodies]
+        keys = [body_key(b, f"{config.base_path}|{config.summary_length}") for b in bodies]  # same salt below
         out: list[Rendered | None] = [cache.body(k) for k in keys]
         missing = [i for i, r in enumerate(out) if r is None]
         fresh = fork_map(lambda i: markup.render(bodies[i]), missing, workers)  # type: ignore[arg-type]
@@ -134,7 +134,13 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
         return out  # type: ignore[return-value]
 
     gate = admit(records, config, now, markup, problems, drafts=options.drafts, render_all=render_all,
-                 slugify=slugs)
+                 slugify=slugs, memo=cache.stories)
+    if cache.path is not None:  # stories reused whole still use their rendered bodies: keep those cached
+        salt_b = f"{config.base_path}|{config.summary_length}"
+        admitted = {s.id for s in gate.stories}
+        for r in records.stories:
+            if r.id in admitted:
+                cache.body(body_key(r.body, salt_b))
     index = build_index(gate, config)
     if problems.errors:
         raise BuildFailed(problems.items)

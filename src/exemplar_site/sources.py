@@ -51,16 +51,19 @@ def _ignored(name: str) -> bool:
 
 
 def _walk(top: Path) -> list[Path]:
+    """Files below `top`, sorted by name at every level (os.scandir: no stat per entry)."""
     out: list[Path] = []
-    if not top.is_dir():
+    try:
+        entries = sorted(os.scandir(top), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
         return out
-    for entry in sorted(top.iterdir(), key=lambda p: p.name):
+    for entry in entries:
         if _ignored(entry.name):
             continue
         if entry.is_dir():
-            out.extend(_walk(entry))
+            out.extend(_walk(Path(entry.path)))
         elif entry.is_file():
-            out.append(entry)
+            out.append(Path(entry.path))
     return out
 
 
