@@ -150,3 +150,18 @@ def test_stop_cleans_up(site: Site) -> None:
     srv.stop()
     assert not root.exists()
     assert not (site.root / "public").exists()  # preview never touches the public output
+
+
+def test_broken_template_keeps_the_last_good_site(site: Site, server: PreviewServer) -> None:
+    theme = site.root / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    epoch = server.state.epoch
+    (theme / "story.html").write_text("{% extends 'default/story.html' %}{% block title %}{{ oops( }}{% endblock %}",
+                                      encoding="utf-8")
+    assert wait_until(lambda: server.state.epoch > epoch)
+    status, page = get(server.url + "stories/a/")
+    assert status == 200 and "第一版标题" in page and "build-error-overlay" in page
+    epoch = server.state.epoch
+    (theme / "story.html").unlink()
+    assert wait_until(lambda: server.state.epoch > epoch)
+    assert "build-error-overlay" not in get(server.url + "stories/a/")[1]

@@ -46,6 +46,7 @@ class BuildOptions:
     drafts: bool = False
     workers: int = 1  # processes for cold builds; 0 = one per core
     cache: bool = True  # keep parsed files and rendered bodies beside the output for the next build
+    in_place: bool = False  # update the output file by file instead of swapping trees (preview server only)
 
 
 @dataclass(frozen=True)
@@ -245,12 +246,16 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     if unchanged(target, keys):
         report = WriteReport(0, len(keys), 0)
     else:
-        staging = Staging(target)
+        staging = Staging(target, in_place=options.in_place)
         try:
             todo = [job for job in jobs if not staging.keep(job.path, job.key)]
             progress("pages", 0, len(todo))
-            results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),  # type: ignore[arg-type]
-                               _workers(options), min_items=200)
+            if options.in_place:  # render everything first: a failing template must not leave half a site
+                made = [job.make() for job in todo]
+                results = [(staging.put(o, job.key), len(o.data or b"")) for job, o in zip(todo, made)]
+            else:
+                results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),  # type: ignore[arg-type]
+                                   _workers(options), min_items=200)
             written = sum(1 for wrote, _ in results if wrote)
             rendered = len(todo)
             feed_size_warnings({job.path: size for job, (_, size) in zip(todo, results)}, specs, site.config,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import mimetypes
+import os
 import shutil
 import socket
 import tempfile
@@ -127,7 +128,7 @@ class PreviewServer:
             pass  # reported by build_site below
         try:
             report = build_site(self.config_path, BuildOptions(now=self.now(), output=self.output,
-                                                               drafts=self.drafts, cache=False),
+                                                               drafts=self.drafts, cache=False, in_place=True),
                                 memory=self.cache)
         except BuildFailed as failed:
             self.state.publish(failed.problems, None)
@@ -158,6 +159,10 @@ class PreviewServer:
         name = Path(path).name
         if name.startswith((".", "#", "~")) or name.endswith(_IGNORED_SUFFIXES):
             return
+        watched = (str(self.config.content_dir) + os.sep, str(self.config.themes_dir) + os.sep)
+        if not (path.startswith(watched) or path in (str(self.config_path), str(self.config.themes_dir),
+                                                    str(self.config.content_dir))):
+            return  # e.g. public/ or reports/ being written by a build in another terminal
         self._last_change = time.monotonic()
         self._changed.set()
 
@@ -165,12 +170,9 @@ class PreviewServer:
 
     def start(self) -> None:
         self.rebuild()
-        handler = _Watcher(self._on_change)
-        watched = {self.config.content_dir, self.config.themes_dir}
-        for folder in watched:
-            if folder.is_dir():
-                self.observer.schedule(handler, str(folder), recursive=True)
-        self.observer.schedule(handler, str(self.config_path.parent), recursive=False)
+        # the whole site folder, so that a themes/ folder created later is seen too; _on_change
+        # keeps only content/, themes/ and the config
+        self.observer.schedule(_Watcher(self._on_change), str(self.config_path.parent), recursive=True)
         self.observer.start()
         for target in (self.httpd.serve_forever, self._watch_loop):
             t = threading.Thread(target=target, daemon=True)

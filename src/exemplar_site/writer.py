@@ -157,10 +157,13 @@ def intact(target: Path) -> bool:
 class Staging:
     """One build's view of the two trees. Workers (forked processes) may call put()."""
 
-    def __init__(self, target: Path, kind: str = PUBLIC):
+    def __init__(self, target: Path, kind: str = PUBLIC, in_place: bool = False):
+        """in_place: update the live folder file by file (each file atomically) instead of
+        swapping whole trees; for the preview server, where nobody else reads the folder."""
         self.target = target.resolve() if target.exists() else target.absolute()
         self.kind = kind
-        self.dir = staging_dir(self.target)
+        self.in_place = in_place
+        self.dir = self.target if in_place else staging_dir(self.target)
         problems: list[Problem] = []
         marker, other = _MARKERS[kind], _MARKERS[INTERNAL if kind == PUBLIC else PUBLIC]
         t = self.target
@@ -182,7 +185,12 @@ class Staging:
         m = self.manifest
         if _inode(self.target) != m.live_inode or not m.live_inode:
             m.live = {}
-        if _inode(self.dir) != m.staged_inode or not m.staged_inode:
+        if in_place:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            live, m.live, m.staged = m.live, {}, {}
+            _save_manifest(self.target, m)  # files are about to change under the manifest
+            m.live = live
+        elif _inode(self.dir) != m.staged_inode or not m.staged_inode:
             m.staged = {}
             if self.dir.exists():
                 shutil.rmtree(self.dir)  # unknown state: start the twin afresh
@@ -208,6 +216,11 @@ class Staging:
     def keep(self, path: str, key: str) -> bool:
         """Put an unchanged file in place without rendering it; False if it must be rendered."""
         if not key:
+            return False
+        if self.in_place:
+            if self.manifest.live.get(path) == key and os.path.exists(self._target_s + path):
+                self.keys[path] = key
+                return True
             return False
         if self.manifest.staged.get(path) == key and os.path.exists(self._dir_s + path):
             self.keys[path] = key
@@ -248,7 +261,7 @@ class Staging:
         live = self.target / o.path
         if _same(o, dest):
             return False
-        if _same(o, live):
+        if not self.in_place and _same(o, live):
             self._link_live(o.path)
             return False
         tmp = dest.with_name(f".{dest.name}.tmp")
@@ -265,6 +278,15 @@ class Staging:
     def commit(self, keys: dict[str, str], written: int) -> WriteReport:
         """Remove what is no longer produced, swap the trees, save the manifest."""
         produced = set(keys) | {self.marker}
+        if self.in_place:
+            removed = _remove(self.dir, [p for p in self.manifest.live if p not in produced]) if self.manifest.live \
+                else _prune(self.dir, produced)
+            marker = self.dir / self.marker
+            if not marker.exists():
+                marker.write_bytes(_MARKER_TEXT[self.kind])
+            self.manifest = _Manifest(dict(keys), {}, _inode(self.target), 0)
+            _save_manifest(self.target, self.manifest)
+            return WriteReport(written, len(keys) - written, removed)
         if self.manifest.staged:  # the twin is exactly the previous generation: the manifest says what is there
             pruned = _remove(self.dir, [p for p in self.manifest.staged if p not in produced])
         else:
