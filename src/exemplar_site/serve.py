@@ -155,10 +155,17 @@ class PreviewServer:
             if not self._stopping.is_set():
                 self.rebuild()
 
+    def _watch(self, folder: Path) -> None:
+        if folder.is_dir() and str(folder) not in self._watched:
+            self._watched.add(str(folder))
+            self.observer.schedule(self._handler, str(folder), recursive=True)
+
     def _on_change(self, path: str) -> None:
         name = Path(path).name
         if name.startswith((".", "#", "~")) or name.endswith(_IGNORED_SUFFIXES):
             return
+        if path in (str(self.config.themes_dir), str(self.config.content_dir)):
+            self._watch(Path(path))  # created after the server started
         watched = (str(self.config.content_dir) + os.sep, str(self.config.themes_dir) + os.sep)
         if not (path.startswith(watched) or path in (str(self.config_path), str(self.config.themes_dir),
                                                     str(self.config.content_dir))):
@@ -170,9 +177,13 @@ class PreviewServer:
 
     def start(self) -> None:
         self.rebuild()
-        # the whole site folder, so that a themes/ folder created later is seen too; _on_change
-        # keeps only content/, themes/ and the config
-        self.observer.schedule(_Watcher(self._on_change), str(self.config_path.parent), recursive=True)
+        # content/ and themes/ recursively; the site folder itself only at its top level (it may hold
+        # public/ with thousands of folders), where a themes/ folder created later is noticed
+        self._handler = _Watcher(self._on_change)
+        self._watched: set[str] = set()
+        for folder in (self.config.content_dir, self.config.themes_dir):
+            self._watch(folder)
+        self.observer.schedule(self._handler, str(self.config_path.parent), recursive=False)
         self.observer.start()
         for target in (self.httpd.serve_forever, self._watch_loop):
             t = threading.Thread(target=target, daemon=True)
