@@ -116,8 +116,8 @@ def hugo_bin() -> str:
 
 
 def touch_story(corpus: Path, n: int) -> Path:
-    path = sorted((corpus / "content" / "stories").rglob("*.md"))[len(list((corpus / "content" / "stories")
-                                                                        .rglob("*.md"))) // 2]
+    stories = sorted((corpus / "content" / "stories").rglob("*.md"))
+    path = stories[len(stories) // 2]
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("title: ", f"title: 第{n}次修改·", 1), encoding="utf-8")
     return path

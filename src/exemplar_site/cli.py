@@ -34,9 +34,13 @@ def _now(value: str | None) -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="site_config.yaml", metavar="FILE",
                    help="site configuration (default: site_config.yaml)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    _config(p)
     p.add_argument("--now", metavar="TIME",
                    help="build as if it were this time, e.g. 2026-12-01 or '2026-12-01 08:00' "
                         "(scheduled stories and vetting expiry are judged against it)")
@@ -72,8 +76,7 @@ def make_parser() -> argparse.ArgumentParser:
                                    "unused id, the pinyin slug, today's date and status: seedling. Prints its path.")
     n.add_argument("kind", choices=("story", "page", "campaign"))
     n.add_argument("title", help='the title, e.g. "守护一方平安的老片警"')
-    n.add_argument("--config", default="site_config.yaml", metavar="FILE",
-                   help="site configuration (default: site_config.yaml)")
+    _config(n)
     n.add_argument("--now", metavar="DATE", help="date to write (default: today)")
     c = sub.add_parser("check", help="check everything before publishing; non-zero exit on any error",
                        description="Everything the build validates, plus broken internal links, missing images, "
@@ -95,8 +98,7 @@ def make_parser() -> argparse.ArgumentParser:
                                    "(定期考核), yearly quotas (年内选树), coverage, and what waits for vetting or "
                                    "approval, as HTML pages and CSV files in reports_dir (default reports/). "
                                    "They contain private data: never publish that folder.")
-    r.add_argument("--config", default="site_config.yaml", metavar="FILE",
-                   help="site configuration (default: site_config.yaml)")
+    _config(r)
     r.add_argument("--as-of", dest="now", metavar="DATE",
                    help="report date, e.g. 2026-12-31 (default: today); the same date gives the same report")
     r.add_argument("--output", metavar="DIR", help="folder for the reports (default: reports_dir from the config)")
