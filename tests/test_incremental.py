@@ -8,8 +8,10 @@ import random
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import NOW, Site, make_site
-from exemplar_site.cache import cache_path
+from exemplar_site.cache import cache_path, lazy_path
 from exemplar_site.pipeline import BuildOptions, build_site
 
 
@@ -114,12 +116,46 @@ def test_version_mismatched_cache_is_discarded_with_a_notice(site: Site, tmp_pat
     data = pickle.loads(cache.read_bytes())
     poisoned = {k: v for k, v in data.items()}
     poisoned["version"] = (0, "old")
-    for key in poisoned["bodies"]:  # a stale entry that must never be used
-        poisoned["bodies"][key] = None
+    for key in poisoned["stories"]:  # stale entries that must never be used
+        poisoned["stories"][key] = None
+    for key in poisoned["records"]:
+        poisoned["records"][key] = None
     cache.write_bytes(pickle.dumps(poisoned))
     site.story("a", "a-1", title="另一个标题")
     report = site.build()
     assert any("from another version" in w.message for w in report.warnings)
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_corrupted_bodies_cache_is_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
+    """The parsed front matter and renderings are loaded only when needed (here: after a config
+    change, every record is validated again from unchanged files); a torn file is not trusted."""
+    for i in range(3):
+        site.story(f"s{i}", f"s-{i}")
+    site.build()
+    bodies = lazy_path(cache_path(site.out))
+    assert bodies.exists()
+    bodies.write_bytes(bodies.read_bytes()[: bodies.stat().st_size // 2])
+    config = site.root / "site_config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("page_size: ", "page_size: 1") + "\n",
+                      encoding="utf-8")
+    report = site.build()
+    assert any("build cache unreadable" in w.message for w in report.warnings)
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_unchanged_files_are_not_read_again(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(5):
+        site.story(f"s{i}", f"s-{i}", title=f"标题{i}")
+    site.build()
+    site.story("s2", "s-2", title="新的标题")
+    import exemplar_site.sources as sources
+    read = []
+    real = sources._read
+    monkeypatch.setattr(sources, "_read", lambda path, *a: read.append(path.name) or real(path, *a))
+    site.build()
+    assert [n for n in read if n.startswith("s")] == ["s2.md"]
+    monkeypatch.undo()
     assert tree(site.out) == clean_build(site, tmp_path)
 
 

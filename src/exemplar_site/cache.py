@@ -1,9 +1,19 @@
-"""The persistent build cache: parsed front matter and rendered bodies.
+"""The persistent build cache: what earlier builds read, parsed and rendered.
 
-Stored beside the output (`.public.cache`), keyed by content hashes, so it can
-never serve something stale: a changed file has a new hash. It is versioned;
-a cache from another version, or one that cannot be read, is discarded with a
-notice. Deleting it is always safe (the next build is a cold one).
+Stored beside the output, keyed by content hashes, so it can never serve
+something stale: a changed file has a new hash. Two files:
+
+- `.public.cache`: loaded by every build that has something to do. Validated
+  story records, public stories, pinyin slugs, SMS messages, the size/time
+  signature and digest of every source file (so unchanged files are not even
+  read), and memoised index parts.
+- `.public.cache.bodies`: parsed front matter and rendered Markdown, loaded
+  only when a build needs them (after a config change, say), never for a
+  build that changes a few stories.
+
+Each file has a journal of what later builds added; it is versioned by the
+package's code hash. A file from another version, or one that cannot be
+read, is discarded with a notice. Deleting either is always safe.
 """
 
 from __future__ import annotations
@@ -18,129 +28,245 @@ from typing import Any
 from .errors import Problem
 from .jobs import CODE_VERSION
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
+LAZY_PARTS = ("docs", "bodies")
+_VERSION = (CACHE_VERSION, CODE_VERSION)
 
 
-def body_key(body: str, base_path: str) -> str:
-    return hashlib.blake2b((base_path + "\x00" + body).encode("utf-8"), digest_size=16).hexdigest()
+def body_key(digest: str, salt: str) -> str:
+    """A story body's rendering, by its file's digest and what rendering depends on."""
+    return f"{digest}|{salt}"
+
+
+class Tracked(dict):  # type: ignore[type-arg]
+    """A dict that remembers which keys a build looked up or stored, so compaction keeps only those."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.used: set[Any] = set()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = dict.get(self, key, default)
+        if found is not default:
+            self.used.add(key)
+        return found
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dict.__setitem__(self, key, value)
+        self.used.add(key)
+
+    def __reduce__(self) -> Any:  # stored as a plain dict
+        return (dict, (dict(self),))
+
+    def keep_used(self) -> dict[Any, Any]:
+        return {k: v for k, v in self.items() if k in self.used}
+
+    def forget_unused(self) -> None:
+        for k in [k for k in self if k not in self.used]:
+            del self[k]
+        self.used = set()
+
+
+class _Store:
+    """One cache file with its journal: named dicts, appended to, compacted now and then."""
+
+    def __init__(self, path: Path | None, parts: tuple[str, ...], keep_all: tuple[str, ...] = ()):
+        self.path = path
+        self.parts = parts
+        self.keep_all = keep_all  # parts compaction keeps whole (small ones)
+        self.data: dict[str, Tracked] = {name: Tracked() for name in parts}
+        self.written: dict[str, dict[Any, Any]] = {name: {} for name in parts}  # key → value as on disk
+        self.rewrite = True  # no trustworthy base file: the next save writes the whole file
+        self.journal_entries = 0
+
+    @property
+    def journal(self) -> Path:
+        assert self.path is not None
+        return self.path.with_name(self.path.name + ".journal")
+
+    def load(self) -> Problem | None:
+        """The base file, then the journal of what later builds added."""
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            with self.path.open("rb") as f:
+                data = pickle.load(f)
+            if not isinstance(data, dict) or data.get("version") != _VERSION:
+                found = data.get("version") if isinstance(data, dict) else "unknown"
+                return Problem(str(self.path), None, None, f"build cache from another version ({found}) "
+                               "discarded; this build renders everything", severity="warning")
+            parts = {name: data[name] for name in self.parts}
+            entries = 0
+            if self.journal.exists():
+                with self.journal.open("rb") as f:
+                    while f.peek(1):
+                        entry = pickle.load(f)
+                        if entry.get("version") != _VERSION:
+                            raise ValueError("journal from another version")
+                        for name in self.parts:
+                            parts[name].update(entry[name])
+                            entries += len(entry[name])
+        except Exception as exc:  # corrupted, truncated, unreadable: never trust it
+            return Problem(str(self.path), None, None, f"build cache unreadable ({type(exc).__name__}) "
+                           "discarded; this build renders everything", severity="warning")
+        for name in self.parts:
+            self.written[name] = dict(parts[name])
+            added = self.data[name]  # what this build stored before the load wins
+            self.data[name] = Tracked(parts[name])
+            for k, v in added.items():
+                self.data[name][k] = v
+            self.data[name].used |= added.used
+        self.rewrite, self.journal_entries = False, entries
+        return None
+
+    def save(self) -> None:
+        """Append what is new or changed to the journal; rewrite the whole file, keeping only the
+        entries this build used, when there is no trustworthy base or the journal or the unused
+        entries have grown past a quarter. A torn journal makes the next load discard the file."""
+        if self.path is None:
+            return
+        new = {}
+        for name in self.parts:
+            old, part = self.written[name], self.data[name]
+            new[name] = {k: v for k, v in part.items() if k not in old or old[k] is not v}
+        added = sum(len(v) for v in new.values())
+        total = sum(len(v) for v in self.data.values())
+        unused = sum(len(p) - len(p.used) for n, p in self.data.items() if n not in self.keep_all)
+        if not self.rewrite and added == 0 and unused <= total // 4:
+            return
+        long = self.journal.exists() and self.journal.stat().st_size > self.path.stat().st_size // 4
+        if not self.rewrite and self.journal_entries + added <= total // 4 and unused <= total // 4 and not long:
+            with self.journal.open("ab") as f:
+                pickle.dump({"version": _VERSION, **new}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            self.journal_entries += added
+        else:
+            data = {"version": _VERSION, **{name: dict(part) if name in self.keep_all else part.keep_used()
+                                            for name, part in self.data.items()}}
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with tmp.open("wb") as f:
+                pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+            if self.journal.exists():
+                self.journal.unlink()
+            os.replace(tmp, self.path)
+            self.rewrite, self.journal_entries = False, 0
+        self.written = {name: dict(part) for name, part in self.data.items()}
 
 
 @dataclass
 class BuildCache:
-    path: Path | None  # None: an in-memory cache that is never saved
-    docs: dict[str, Any] = field(default_factory=dict)  # source digest → (meta, body line, body offset)
-    bodies: dict[str, Any] = field(default_factory=dict)  # body key → Rendered
-    slugs: dict[Any, str] = field(default_factory=dict)  # (title, max length) → pinyin slug
-    sms: dict[str, Any] = field(default_factory=dict)  # story digest → (message, problems)
-    records: dict[str, Any] = field(default_factory=dict)  # config+media salt + file digest → (record, problems)
-    stories: dict[str, Any] = field(default_factory=dict)  # story digest + path → PublicStory
-    rewrite: bool = True  # no trustworthy base file: the next save writes the whole cache
-    journal_entries: int = 0
-    used_docs: set[str] = field(default_factory=set)
-    used_bodies: set[str] = field(default_factory=set)
+    """Every part is a dict keyed by content hashes. `path` None: kept in memory, never saved."""
+
+    path: Path | None
+    notices: list[Problem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._known = {name: set(getattr(self, name)) for name in _PARTS}
+        self._main = _Store(self.path, MAIN_PARTS, keep_all=("slugs",))
+        self._lazy = _Store(lazy_path(self.path) if self.path else None, LAZY_PARTS)
+        self._lazy_loaded = self.path is None
 
     @classmethod
     def load(cls, path: Path | None) -> tuple["BuildCache", Problem | None]:
-        """The base file, then the journal of what later builds added."""
-        if path is None or not path.exists():
-            return cls(path), None
-        try:
-            with path.open("rb") as f:
-                data = pickle.load(f)
-            if not isinstance(data, dict) or data.get("version") != (CACHE_VERSION, CODE_VERSION):
-                found = data.get("version") if isinstance(data, dict) else "unknown"
-                return cls(path), Problem(str(path), None, None, f"build cache from another version ({found}) "
-                                          "discarded; this build renders everything", severity="warning")
-            parts = {name: data[name] for name in _PARTS}
-            entries = 0
-            journal = _journal(path)
-            if journal.exists():
-                with journal.open("rb") as f:
-                    while f.peek(1):
-                        entry = pickle.load(f)
-                        if entry.get("version") != (CACHE_VERSION, CODE_VERSION):
-                            raise ValueError("journal from another version")
-                        for name in _PARTS:
-                            parts[name].update(entry[name])
-                            entries += len(entry[name])
-            return cls(path, rewrite=False, journal_entries=entries, **parts), None
-        except Exception as exc:  # corrupted, truncated, unreadable: never trust it
-            return cls(path), Problem(str(path), None, None, f"build cache unreadable ({type(exc).__name__}) "
-                                      "discarded; this build renders everything", severity="warning")
+        cache = cls(path)
+        notice = cache._main.load()
+        if notice is not None:  # the two files are written together: distrust both
+            cache._drop_lazy_files()
+        return cache, notice
 
-    def doc(self, digest: str) -> Any:
-        found = self.docs.get(digest)
-        if found is not None:
-            self.used_docs.add(digest)
-        return found
+    # main parts: loaded with the cache
+    @property
+    def slugs(self) -> Tracked:  # (title, max length) → pinyin slug
+        return self._main.data["slugs"]
+
+    @property
+    def sms(self) -> Tracked:  # story digest → (message, problems)
+        return self._main.data["sms"]
+
+    @property
+    def records(self) -> Tracked:  # config+media salt + file digest → (record, problems)
+        return self._main.data["records"]
+
+    @property
+    def stories(self) -> Tracked:  # story digest + path → PublicStory
+        return self._main.data["stories"]
+
+    @property
+    def files(self) -> Tracked:  # absolute path → ((size, mtime, ctime, inode), digest)
+        return self._main.data["files"]
+
+    @property
+    def memo(self) -> Tracked:  # other memoised results, e.g. related stories by their inputs
+        return self._main.data["memo"]
+
+    # lazy parts: loaded on first use
+    def _need_lazy(self) -> None:
+        if not self._lazy_loaded:
+            self._lazy_loaded = True
+            notice = self._lazy.load()
+            if notice is not None:
+                self.notices.append(notice)
+
+    @property
+    def docs(self) -> Tracked:  # file digest → (front matter, body line, body offset)
+        self._need_lazy()
+        return self._lazy.data["docs"]
+
+    @property
+    def bodies(self) -> Tracked:  # body_key → Rendered
+        self._need_lazy()
+        return self._lazy.data["bodies"]
 
     def put_doc(self, digest: str, doc: Any) -> None:
-        self.docs[digest] = doc
-        self.used_docs.add(digest)
-
-    def body(self, key: str) -> Any:
-        found = self.bodies.get(key)
-        if found is not None:
-            self.used_bodies.add(key)
-        return found
+        """Store without loading the lazy file."""
+        self._lazy.data["docs"][digest] = doc
 
     def put_body(self, key: str, rendered: Any) -> None:
-        self.bodies[key] = rendered
-        self.used_bodies.add(key)
+        self._lazy.data["bodies"][key] = rendered
+
+    def still_used(self, digests: list[str], body_keys: list[str]) -> None:
+        """Front matter and bodies this build relies on without looking them up: keep them."""
+        self._lazy.data["docs"].used.update(digests)
+        self._lazy.data["bodies"].used.update(body_keys)
 
     def forget_unused(self) -> None:
         """Drop what the last build did not use (a long-running server's cache stays bounded)."""
-        self.docs = {k: v for k, v in self.docs.items() if k in self.used_docs}
-        self.bodies = {k: v for k, v in self.bodies.items() if k in self.used_bodies}
-        self.used_docs, self.used_bodies = set(), set()
+        for store in (self._main, self._lazy):
+            for name, part in store.data.items():
+                if name not in store.keep_all:
+                    part.forget_unused()
 
     def save(self) -> None:
-        """Append what is new to the journal; rewrite the whole cache (dropping what this build
-        did not use) when there is no trustworthy base or the journal or the unused entries
-        have grown past a quarter. A torn journal makes the next load discard the cache."""
+        """Write what this build added; compact a file when its journal or unused entries pass a quarter."""
         if self.path is None:
             return
-        new = {name: {k: v for k, v in getattr(self, name).items() if k not in self._known[name]}
-               for name in _PARTS}
-        added = sum(len(v) for v in new.values())
-        total = sum(len(getattr(self, name)) for name in _PARTS)
-        unused = len(self.docs) + len(self.bodies) - len(self.used_docs) - len(self.used_bodies)
-        journal = _journal(self.path)
-        if not self.rewrite and added == 0 and unused < total // 4:
-            return
-        if not self.rewrite and self.journal_entries + added < total // 4 and unused < total // 4:
-            with journal.open("ab") as f:
-                pickle.dump({"version": (CACHE_VERSION, CODE_VERSION), **new}, f, protocol=pickle.HIGHEST_PROTOCOL)
-            return
-        limit = 2 * max(1, len(self.used_docs))  # entries for old versions of files pile up: start again
-        data = {"version": (CACHE_VERSION, CODE_VERSION),
-                "docs": {k: v for k, v in self.docs.items() if k in self.used_docs},
-                "bodies": {k: v for k, v in self.bodies.items() if k in self.used_bodies},
-                "slugs": self.slugs, "sms": self.sms if len(self.sms) <= limit else {},
-                "records": self.records if len(self.records) <= limit else {},
-                "stories": self.stories if len(self.stories) <= limit else {}}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-        if journal.exists():
-            journal.unlink()
-        os.replace(tmp, self.path)
+        self._main.save()
+        lazy = self._lazy
+        if not self._lazy_loaded:
+            if not any(lazy.data[name] for name in LAZY_PARTS):
+                return
+            assert lazy.path is not None
+            if lazy.path.exists() and not (lazy.journal.exists()
+                                           and lazy.journal.stat().st_size > lazy.path.stat().st_size // 4):
+                with lazy.journal.open("ab") as f:  # append without loading
+                    pickle.dump({"version": _VERSION, **lazy.data}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                return
+            self._need_lazy()  # no base yet, or a long journal: load, then compact
+            lazy.rewrite = True
+        lazy.save()
+
+    def _drop_lazy_files(self) -> None:
+        if self._lazy.path is not None:
+            for p in (self._lazy.path, self._lazy.journal):
+                if p.exists():
+                    p.unlink()
 
 
-_PARTS = ("docs", "bodies", "slugs", "sms", "records", "stories")
-
-
-def _journal(path: Path) -> Path:
-    return path.with_name(path.name + ".journal")
+def lazy_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bodies")
 
 
 def cache_path(output_dir: Path) -> Path:
     return output_dir.parent / f".{output_dir.name}.cache"
-
-
 def input_signature(paths: list[Path], extra: str) -> str:
     """A cheap fingerprint of every input file (name, size, mtime, ctime, inode) and `extra`.
 

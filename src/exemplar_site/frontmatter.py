@@ -13,17 +13,18 @@ from .sources import SourceFile
 class RawDoc:
     kind: str
     path: str
-    meta: yamlio.LineDict
-    body: str
+    meta: yamlio.LineDict | None  # None (and body None): a story not read again, known by its digest
+    body: str | None
     body_line: int  # file line on which the body starts
     digest: str = ""  # hash of the source file
 
     def line_of(self, field: str) -> int:
-        return self.meta.line_of(field)
+        return self.meta.line_of(field) if self.meta is not None else 1
 
 
 def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
     text = source.text
+    assert text is not None
     example = "a first line '---', fields such as 'title: 标题', then a line '---', then the story"
     if not text.startswith("---\n"):
         problems.error(source.path, 1, None, "the file must start with a front-matter block", example)

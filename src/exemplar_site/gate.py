@@ -82,12 +82,14 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
 
 
 def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,
-          drafts: bool = False, render_all: Callable[[list[str]], list[Rendered]] | None = None,
+          drafts: bool = False, render_all: Callable[[list[StoryRecord]], list[Rendered]] | None = None,
           slugify: Callable[..., str] = textmod.slugify, memo: dict[str, PublicStory] | None = None) -> GateResult:
     """Decide every story; render bodies only for what is admitted.
 
-    `render_all` renders a list of Markdown bodies (the pipeline passes one
-    that spreads the work over processes); by default, `markup` in turn.
+    `render_all` renders the bodies of a list of records (the pipeline passes
+    one that reads the bodies of files it did not read, reuses cached
+    renderings and spreads the rest over processes); by default, `markup`
+    renders each record's body in turn.
     """
     stories: list[PublicStory] = []
     held: list[HeldBack] = []
@@ -116,8 +118,12 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
     digests = [story_digest(r, config, draft, tag_keys) + r.path for r, draft in chosen]
     known = [memo.get(d) if memo is not None else None for d in digests]
     todo = [i for i, k in enumerate(known) if k is None]
-    bodies = [chosen[i][0].body for i in todo]
-    rendered = render_all(bodies) if render_all else [markup.render(b) for b in bodies]
+    todo_records = [chosen[i][0] for i in todo]
+    if render_all is None:
+        assert all(r.body is not None for r in todo_records), "records without bodies need a render_all"
+        rendered = [markup.render(r.body or "") for r in todo_records]
+    else:
+        rendered = render_all(todo_records)
     for i, body in zip(todo, rendered):
         record, draft = chosen[i]
         known[i] = _public_story(record, config, body, tag_keys, draft)

@@ -28,9 +28,10 @@ from .markup import Markup, Rendered
 from .model import HeldBack, Output
 from .pages import page_jobs
 from .parallel import default_workers, fork_map
-from .records import Records, build_records
+from .records import Records, StoryRecord, build_records
 from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
-from .sources import Asset, discover
+from .sources import Asset, SourceFile, discover
+from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index
 from .text import Slugs
 from .theme import make_environment, site_view, static_files, templates_digest, theme_dirs
@@ -96,15 +97,30 @@ def _workers(options: BuildOptions) -> int:
 
 
 def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache | None = None) -> LoadedSite:
-    """Read, validate and decide. With a cache, unchanged files skip YAML and Markdown."""
+    """Read, validate and decide. With a cache, unchanged story files are not even read, and
+    files that are read skip YAML and Markdown when their parse and rendering are known."""
     config = load_config(config_path, options.output)
     now = local_now(options, config)
     problems = Problems()
     cache = cache or BuildCache(None)
-    sources = discover(config, problems)
+    sources = discover(config, problems, cache.files)
+    assets = {a.out_path: a.size for a in sources.assets}
+    slugs = Slugs(cache.slugs)
+    salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"), digest_size=8).hexdigest()
     docs = []
     for src in sources.files:
-        hit = cache.doc(src.digest) if src.digest else None
+        if src.text is None:  # unchanged since the last build: its record is known, or it is read after all
+            hit = cache.records.get(salt + src.digest)
+            if hit is not None and hit[0].path == src.path:
+                docs.append(RawDoc(src.kind, src.path, None, None, 0, src.digest))
+                continue
+            src = read_source(config, src, problems)  # type: ignore[assignment]
+            if src is None:
+                continue
+        assert src.text is not None
+        # front matter parsed before: only worth a look (and loading that part of the cache) for a file
+        # unchanged since the last build, e.g. after a config change; an edited file is simply parsed
+        hit = cache.docs.get(src.digest) if src.unchanged else None
         if hit is not None:  # (meta, body_line, body offset): the body is the file's own text
             meta, body_line, offset = hit
             docs.append(RawDoc(src.kind, src.path, meta, src.text[offset:], body_line, src.digest))
@@ -112,40 +128,54 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
         before = len(problems.items)
         doc = parse(src, problems)
         if doc is not None:
-            if len(problems.items) == before:
+            if len(problems.items) == before and doc.body is not None:
                 cache.put_doc(src.digest, (doc.meta, doc.body_line, len(src.text) - len(doc.body)))
             docs.append(doc)
     del sources.files[:]  # the texts live on in the records; do not hold them twice
-    assets = {a.out_path: a.size for a in sources.assets}
-    slugs = Slugs(cache.slugs)
-    salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"), digest_size=8).hexdigest()
     records = build_records(docs, config, assets, problems, slugs, cache.records, salt)
     del docs
     markup = Markup(config.base_path, config.summary_length)
     workers = _workers(options)
+    salt_b = f"{config.base_path}|{config.summary_length}"
 
-    def render_all(bodies: list[str]) -> list[Rendered]:
-        keys = [body_key(b, f"{config.base_path}|{config.summary_length}") for b in bodies]  # same salt below
-        out: list[Rendered | None] = [cache.body(k) for k in keys]
-        missing = [i for i, r in enumerate(out) if r is None]
+    def render_all(todo: list[StoryRecord]) -> list[Rendered]:
+        """Cached renderings for files unchanged since the last build; bodies of files not read, read now."""
+        out: list[Rendered | None] = [cache.bodies.get(body_key(r.digest, salt_b)) if r.body is None else None
+                                      for r in todo]
+        bodies: dict[int, str] = {}
+        for i, r in enumerate(todo):
+            if out[i] is None:
+                body = r.body if r.body is not None else read_body(config, r, problems)
+                if body is not None:
+                    bodies[i] = body
+        missing = sorted(bodies)
         fresh = fork_map(lambda i: markup.render(bodies[i]), missing, workers)  # type: ignore[arg-type]
-        for i, r in zip(missing, fresh):
-            out[i] = r
-            cache.put_body(keys[i], r)
-        return out  # type: ignore[return-value]
+        for i, rendered in zip(missing, fresh):
+            out[i] = rendered
+            cache.put_body(body_key(todo[i].digest, salt_b), rendered)
+        return [r if r is not None else markup.render("") for r in out]  # None only with an error raised below
 
     gate = admit(records, config, now, markup, problems, drafts=options.drafts, render_all=render_all,
                  slugify=slugs, memo=cache.stories)
-    if cache.path is not None:  # stories reused whole still use their rendered bodies: keep those cached
-        salt_b = f"{config.base_path}|{config.summary_length}"
-        admitted = {s.id for s in gate.stories}
-        for r in records.stories:
-            if r.id in admitted:
-                cache.body(body_key(r.body, salt_b))
-    index = build_index(gate, config)
+    # stories reused whole were made from cached front matter and renderings: keep those cached
+    digests = [r.digest for r in records.stories]
+    cache.still_used(digests, [body_key(d, salt_b) for d in digests])
+    index = build_index(gate, config, cache.memo)
     if problems.errors:
         raise BuildFailed(problems.items)
+    for full, seen in sources.stats.items():
+        if cache.files.get(full) != seen:
+            cache.files[full] = seen
+    problems.extend(cache.notices)
+    cache.notices.clear()
     return LoadedSite(config, sources.assets, records, gate, index, tuple(sort_problems(problems.warnings)), options)
+
+
+def read_body(config: SiteConfig, record: StoryRecord, problems: Problems) -> str | None:
+    """The Markdown body of a story file that was not read because it had not changed."""
+    src = read_source(config, SourceFile("story", record.path, None, record.digest), problems)
+    doc = parse(src, problems) if src is not None else None
+    return doc.body if doc is not None else None
 
 
 def site_jobs(site: LoadedSite, problems: Problems,

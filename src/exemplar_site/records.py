@@ -124,7 +124,7 @@ class StoryRecord:
     slug: str
     featured: bool
     exemplar_of: str | None
-    body: str
+    body: str | None  # None: the file was not read (unchanged since the last build); see gate.admit
     body_line: int
     digest: str = ""  # hash of the source file
     lines: dict[str, int] = field(compare=False, hash=False, default_factory=dict)
@@ -513,7 +513,8 @@ def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int]
                   slugify: Callable[[str], str] = textmod.slugify, memo: dict[str, Any] | None = None,
                   memo_salt: str = "") -> Records:
     """Validate every document. `memo` (kept between builds) maps memo_salt + file digest to a
-    story's record and its warnings; the salt must cover the config and the media files."""
+    story's record and its warnings; the salt must cover the config and the media files. A story
+    document without front matter and body (a file not read again) must be in the memo."""
     stories: list[StoryRecord] = []
     pages: list[PageRecord] = []
     campaigns: list[CampaignRecord] = []
@@ -523,14 +524,16 @@ def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int]
             hit = memo.get(key) if memo is not None and doc.digest else None
             if hit is not None and hit[0].path == doc.path:
                 s, found = hit
-                s = dataclasses.replace(s, body=doc.body)  # the memo keeps no copy of the text
+                if doc.body is not None:  # the memo keeps no copy of the text
+                    s = dataclasses.replace(s, body=doc.body)
                 problems.extend(found)
             else:
+                assert doc.meta is not None, "a file that was not read must have a known record"
                 mine = Problems()
                 s = story_record(doc, config, assets, mine, slugify)
                 problems.extend(mine.items)
                 if memo is not None and doc.digest and s is not None:
-                    memo[key] = (dataclasses.replace(s, body=""), tuple(mine.items))
+                    memo[key] = (dataclasses.replace(s, body=None), tuple(mine.items))
             if s:
                 stories.append(s)
         elif doc.kind == "page":

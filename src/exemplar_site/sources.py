@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import SiteConfig
-from .errors import Problems
+from .errors import Problem, Problems
 
 KINDS = ("stories", "pages", "campaigns")
 # Characters XML 1.0 forbids (text pasted from Word often has them): removed, with a warning.
@@ -25,8 +25,9 @@ ASSET_DIRS = ("images", "media", "files")
 class SourceFile:
     kind: str  # "story" | "page" | "campaign"
     path: str  # as shown to people: relative to the site folder, '/' separated
-    text: str
+    text: str | None  # None: not read, because size and times are those of the last build (see `known`)
     digest: str = ""  # hash of the file's bytes
+    unchanged: bool = False  # size, times and inode are those the last build recorded
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Asset:
 class Sources:
     files: list[SourceFile]  # a list, so the caller can drop the texts once parsed
     assets: tuple[Asset, ...]
+    stats: "Known"  # what discover saw, for the next build
 
 
 def _ignored(name: str) -> bool:
@@ -84,8 +86,17 @@ def display_path(config: SiteConfig, path: Path) -> str:
     return full
 
 
-def discover(config: SiteConfig, problems: Problems) -> Sources:
+# full path → ((size, mtime, ctime, inode), digest, warnings given when it was read)
+Known = dict[str, tuple[tuple[int, int, int, int], str, tuple[Problem, ...]]]
+
+
+def discover(config: SiteConfig, problems: Problems, known: Known | None = None) -> Sources:
+    """Every source file and asset. A story whose size, modification and change times and inode are
+    those in `known` (what the last build saw) is not read: it comes with its recorded digest and no
+    text, and the caller reads it only if it must (`read`). ctime cannot be set back by tools that
+    copy files "preserving times", so any write to a file makes it read again."""
     files: list[SourceFile] = []
+    stats: Known = {}
     for folder, kind in (("stories", "story"), ("pages", "page"), ("campaigns", "campaign")):
         for path in _walk(config.content_dir / folder):
             shown = display_path(config, path)
@@ -94,22 +105,52 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                     problems.warning(shown, None, None, f"ignored: only .md files are read in {folder}/",
                                      "rename it to end in .md")
                 continue
-            raw = path.read_bytes()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                line = raw[: exc.start].count(b"\n") + 1
-                problems.error(shown, line, None, "the file is not UTF-8 text (perhaps saved as GBK/ANSI)",
-                               "save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)")
+            full = str(path)
+            st = os.stat(full)
+            stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            seen = known.get(full) if known is not None else None
+            if seen is not None and seen[0] == stat and kind == "story":
+                stats[full] = seen
+                problems.extend(seen[2])
+                files.append(SourceFile(kind, shown, None, seen[1], unchanged=True))
                 continue
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-            if _ILLEGAL.search(text):
-                text = _strip_illegal(shown, text, problems)
-            files.append(SourceFile(kind, shown, text, hashlib.blake2b(raw, digest_size=16).hexdigest()))
+            mine = Problems()
+            src = _read(path, kind, shown, mine)
+            problems.extend(mine.items)
+            if src is not None:
+                stats[full] = (stat, src.digest, tuple(mine.items))
+                files.append(src)
     assets: list[Asset] = []
     for folder in ASSET_DIRS:
         for path in _walk(config.content_dir / folder):
             rel = path.relative_to(config.content_dir).as_posix()
             st = path.stat()
             assets.append(Asset(path, rel, st.st_size, st.st_mtime_ns))
-    return Sources(files, tuple(assets))
+    return Sources(files, tuple(assets), stats)
+
+
+def read(config: SiteConfig, src: SourceFile, problems: Problems) -> SourceFile | None:
+    """The text of a file `discover` did not read. A file that changed since then (its digest
+    differs) is an error: the build must start again."""
+    path = config.root / src.path
+    found = _read(path, src.kind, src.path, problems)
+    if found is not None and src.digest and found.digest != src.digest:
+        problems.error(src.path, None, None, "the file changed while the site was being built",
+                       "run the build again")
+        return None
+    return found if found is None else SourceFile(found.kind, found.path, found.text, found.digest, src.unchanged)
+
+
+def _read(path: Path, kind: str, shown: str, problems: Problems) -> SourceFile | None:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.error(shown, line, None, "the file is not UTF-8 text (perhaps saved as GBK/ANSI)",
+                       "save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)")
+        return None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _ILLEGAL.search(text):
+        text = _strip_illegal(shown, text, problems)
+    return SourceFile(kind, shown, text, hashlib.blake2b(raw, digest_size=16).hexdigest())

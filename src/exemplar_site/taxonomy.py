@@ -8,9 +8,11 @@ system.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import urls
 from .config import SiteConfig
@@ -74,7 +76,8 @@ def _newest_first(stories: list[PublicStory]) -> tuple[PublicStory, ...]:
     return tuple(sorted(stories, key=lambda s: (-s.date.timestamp(), s.id)))
 
 
-def build_index(gate: GateResult, config: SiteConfig) -> SiteIndex:
+def build_index(gate: GateResult, config: SiteConfig, memo: dict[str, Any] | None = None) -> SiteIndex:
+    """`memo` (kept between builds) holds related stories by a hash of everything they depend on."""
     stories = _newest_first(list(gate.stories))
     terms: dict[str, tuple[Term, ...]] = {}
 
@@ -120,9 +123,30 @@ def build_index(gate: GateResult, config: SiteConfig) -> SiteIndex:
         nxt[s.id] = stories[i - 1] if i > 0 else None
         previous[s.id] = stories[i + 1] if i + 1 < len(stories) else None
 
-    return SiteIndex(stories, terms, previous, nxt, _related(stories, by_tag), _series(stories),
+    return SiteIndex(stories, terms, previous, nxt, _related_memo(stories, by_tag, memo), _series(stories),
                      tuple(sorted(gate.pages, key=lambda p: (p.menu is None, p.menu or 0, p.slug))),
                      campaigns, gate.withdrawn, term_of)
+
+
+def _related_memo(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStory]],
+                  memo: dict[str, Any] | None) -> dict[str, tuple[PublicStory, ...]]:
+    """_related, reused from an earlier build when no story's order, name, tags, field or unit changed
+    (editing a title or a body leaves it as it was)."""
+    if memo is None:
+        return _related(stories, by_tag)
+    h = hashlib.blake2b(digest_size=16)
+    h.update("\x1e".join([f"{s.id}\x1f{s.name}\x1f{s.field.key}\x1f{s.unit.key}\x1f"
+                          + "\x1f".join([t.key for t in s.tags]) for s in stories]).encode("utf-8"))
+    key = "related:" + h.hexdigest()
+    by_id = {s.id: s for s in stories}
+    known = memo.get(key)
+    if known is not None:
+        return {sid: tuple([by_id[o] for o in others]) for sid, others in known.items()}
+    related = _related(stories, by_tag)
+    for old in [k for k in memo if k.startswith("related:")]:
+        del memo[old]
+    memo[key] = {sid: tuple([o.id for o in others]) for sid, others in related.items()}
+    return related
 
 
 def _related(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStory]],
