@@ -97,13 +97,13 @@ def test_rebuild_on_change_and_reload_event(site: Site, server: PreviewServer) -
 
 
 def test_a_burst_of_saves_is_one_rebuild(site: Site, server: PreviewServer) -> None:
-    epoch = server.state.epoch
+    builds = server.state.builds
     for i in range(8):
         site.story("a", "a-1", slug="a", title=f"连续保存{i}")
         time.sleep(0.02)
-    assert wait_until(lambda: server.state.epoch > epoch)
+    assert wait_until(lambda: server.state.builds > builds)
     time.sleep(1.0)
-    assert server.state.epoch == epoch + 1
+    assert server.state.builds == builds + 1
     assert "连续保存7" in get(server.url + "stories/a/")[1]
 
 
@@ -165,3 +165,80 @@ def test_broken_template_keeps_the_last_good_site(site: Site, server: PreviewSer
     (theme / "story.html").unlink()
     assert wait_until(lambda: server.state.epoch > epoch)
     assert "build-error-overlay" not in get(server.url + "stories/a/")[1]
+
+
+class PathEvents(Events):
+    """An SSE stream opened the way the injected script opens it: with the page it shows."""
+
+    def __init__(self, port: int, epoch: int, page: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.conn.request("GET", f"/__livereload?epoch={epoch}&path={page}")
+        self.resp = self.conn.getresponse()
+        self.events = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+
+def test_saved_story_is_shown_before_the_full_rebuild_and_only_its_viewers_reload(site: Site) -> None:
+    site.story("a", "a-1", slug="a", title="甲的事迹", summary="甲的简介。", body="第一段。\n\n第二段，第一版。")
+    site.story("b", "b-1", slug="b", title="乙的事迹", tags=["交通安全"])
+    messages: list[str] = []
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.1, now=lambda: NOW, log=messages.append)
+    srv.start()
+    try:
+        port = srv.httpd.server_address[1]
+        epoch = srv.state.epoch
+        on_a = PathEvents(port, epoch, "/pub/stories/a/")
+        on_b = PathEvents(port, epoch, "/pub/stories/b/")
+        builds = srv.state.builds
+        site.story("a", "a-1", slug="a", title="甲的事迹", summary="甲的简介。", body="第一段。\n\n第二段，第二版。")
+        assert on_a.wait(1), "the browser showing the edited story did not reload"
+        assert "第二版" in get(srv.url + "stories/a/")[1]
+        assert wait_until(lambda: srv.state.builds > builds)
+        assert any("at once" in m for m in messages)
+        time.sleep(0.5)
+        assert on_b.events == []  # b's page shows a's title and summary only, which did not change
+        assert len(on_a.events) == 1  # the full rebuild wrote a's page with the same bytes: no second reload
+        # what the preview showed is what the full build makes
+        clean = site.root / "clean"
+        site.build(output=clean, cache=False)
+        assert (clean / "stories/a/index.html").read_bytes() == (srv.output / "stories/a/index.html").read_bytes()
+        on_a.close()
+        on_b.close()
+    finally:
+        srv.stop()
+
+
+def test_story_changes_a_preview_cannot_show_wait_for_the_rebuild(site: Site, server: PreviewServer) -> None:
+    from exemplar_site.pipeline import StoryPreview
+    preview = server._preview
+    assert isinstance(preview, StoryPreview)
+    path = site.root / "content/stories/a.md"
+    site.story("a", "a-1", slug="a", title="第一版标题", body="新的正文。")
+    assert preview.render(path) is not None
+    site.story("a", "a-1", slug="a", title="第一版标题", tags=["从未用过的标签"])  # a new listing
+    assert preview.render(path) is None
+    site.story("a", "a-1", slug="a-new")  # a new address
+    assert preview.render(path) is None
+    site.story("a", "a-1", slug="a", status="withdrawn")
+    assert preview.render(path) is None
+    site.story("a", "a-1", slug="a", unit="no-such-unit")
+    assert preview.render(path) is None
+
+
+def test_a_failed_rebuild_after_a_preview_puts_the_previous_page_back(site: Site, server: PreviewServer,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import exemplar_site.serve as serve
+    from exemplar_site.errors import BuildFailed, Problem
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise BuildFailed([Problem("content/campaigns/x.md", 3, "exemplars", "no story has id 'zz'")])
+
+    before = (server.output / "stories/a/index.html").read_bytes()
+    monkeypatch.setattr(serve, "build_site", failing)
+    epoch = server.state.epoch
+    site.story("a", "a-1", slug="a", title="第一版标题", body="预览中的正文。")
+    assert wait_until(lambda: server.state.epoch >= epoch + 2)  # the preview, then the failed rebuild
+    status, page = get(server.url + "stories/a/")
+    assert "build-error-overlay" in page and "预览中的正文" not in page
+    assert (server.output / "stories/a/index.html").read_bytes() == before

@@ -126,7 +126,7 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
         rendered = render_all(todo_records)
     for i, body in zip(todo, rendered):
         record, draft = chosen[i]
-        known[i] = _public_story(record, config, body, tag_keys, draft)
+        known[i] = public_story(record, config, body, tag_keys, draft)
         if memo is not None:
             memo[digests[i]] = known[i]
     stories.extend(s for s in known if s is not None)
@@ -152,7 +152,7 @@ def _tag_keys(tags: list[str], slugify: Callable[..., str]) -> dict[str, str]:
     return out
 
 
-def _public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_keys: dict[str, str],
+def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_keys: dict[str, str],
                   draft: str | None) -> PublicStory:
     if r.summary:
         summary = r.summary

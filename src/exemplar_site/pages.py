@@ -212,6 +212,12 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
     return jobs
 
 
+def story_page(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
+               specs: tuple[FeedSpec, ...], story: PublicStory) -> Output:
+    """One story's page on its own (the preview server shows an edited story with it at once)."""
+    return PageRenderer(env, config, index, site, specs).story(story)
+
+
 def sitemap(config: SiteConfig, index: SiteIndex) -> Output:
     public = [s for s in index.stories if s.draft is None]
     entries: list[tuple[str, str | None]] = [("", public[0].updated.date().isoformat() if public else None)]

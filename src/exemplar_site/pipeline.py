@@ -21,16 +21,16 @@ from .errors import BuildFailed, Problem, Problems, sort_problems
 from .feeds import feed_jobs, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import RawDoc, parse
-from .gate import GateResult, admit, next_change
+from .gate import GateResult, admit, decide, next_change, public_story
 from .jobs import CODE_VERSION
 from .jobs import Job, ready
 from .markup import Markup, Rendered
 from .model import HeldBack, Output
-from .pages import page_jobs
+from .pages import page_jobs, story_page
 from .parallel import default_workers, fork_map
-from .records import Records, StoryRecord, build_records
+from .records import Records, StoryRecord, build_records, story_record
 from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
-from .sources import Asset, SourceFile, discover
+from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index
 from .text import Slugs
@@ -75,6 +75,7 @@ class BuildReport:
     warnings: tuple[Problem, ...]
     drafts: bool = False
     rendered: int = 0  # outputs rendered this time (the rest were reused from the last build)
+    changed: tuple[str, ...] = ()  # files written with new bytes (in-place builds only: the preview server)
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -232,19 +233,20 @@ def withdrawn_map(site: LoadedSite) -> bytes:
 
 
 def build_site(config_path: str | Path, options: BuildOptions, progress: Progress = _no_progress,
-               memory: BuildCache | None = None) -> BuildReport:
+               memory: BuildCache | None = None, loaded: Callable[[LoadedSite], None] | None = None) -> BuildReport:
     """Load, decide, render what changed, write atomically. Raises BuildFailed before writing on any error.
 
     `memory`: a cache kept in memory between builds by a long-running caller (serve),
-    instead of the one stored beside the output.
+    instead of the one stored beside the output; `loaded` is then given the site
+    that was built.
     """
     config = load_config(config_path, options.output)
     with exclusive(config.output_dir):
-        return _build(config_path, config, options, progress, memory)
+        return _build(config_path, config, options, progress, memory, loaded)
 
 
 def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,
-           memory: BuildCache | None) -> BuildReport:
+           memory: BuildCache | None, loaded: Callable[[LoadedSite], None] | None = None) -> BuildReport:
     progress("reading", 0, 1)
     output = config.output_dir
     now = local_now(options, config)
@@ -273,6 +275,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     keys = {job.path: job.key for job in jobs}
     target = site.config.output_dir
     written = rendered = 0
+    changed: list[str] = []
     if unchanged(target, keys):
         report = WriteReport(0, len(keys), 0)
     else:
@@ -283,6 +286,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             if options.in_place:  # render everything first: a failing template must not leave half a site
                 made = [job.make() for job in todo]
                 results = [(staging.put(o, job.key), len(o.data or b"")) for job, o in zip(todo, made)]
+                changed = [job.path for job, (wrote, _) in zip(todo, results) if wrote]
             else:
                 results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),  # type: ignore[arg-type]
                                    _workers(options), min_items=200)
@@ -311,7 +315,10 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         warnings=tuple(sort_problems(list(site.problems) + problems.warnings)),
         drafts=options.drafts,
         rendered=rendered,
+        changed=tuple(changed),
     )
+    if loaded is not None:
+        loaded(site)
     if options.cache:
         save_state(state_path(output), BuildState(signature, next_change(site.records, config, now), result))
     return result
@@ -320,6 +327,49 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
 def _put(staging: Staging, job: Job) -> tuple[bool, int]:
     out = job.make()
     return staging.put(out, job.key), len(out.data) if out.data is not None else 0
+
+
+class StoryPreview:
+    """One edited story's page, rendered at once against the last good build (for `serve`).
+
+    The edited file is read and checked on its own; its page is rendered with
+    the previous index (neighbours, related stories, listings). Only a story
+    that was public, stays public at the same address and uses only known
+    tags qualifies; otherwise, and for anything else that changed, None: the
+    caller runs the full rebuild, which follows this preview in any case and
+    puts right whatever the previous index showed differently.
+    """
+
+    def __init__(self, site: LoadedSite):
+        self.site = site
+        config = site.config
+        self.by_path = {r.path: r for r in site.records.stories}
+        self.public = {s.id: s for s in site.gate.public}
+        self.tag_keys = {t.name: t.key for s in site.gate.stories for t in s.tags}
+        self.assets = {a.out_path: a.size for a in site.assets}
+        self.markup = Markup(config.base_path, config.summary_length)
+        self.env = make_environment(config)
+        self.view = site_view(config, site.options.drafts)
+        self.specs = feed_specs(site.index, config)
+
+    def render(self, path: Path) -> Output | None:
+        site, config = self.site, self.site.config
+        shown = display_path(config, path)
+        old = self.by_path.get(shown)
+        before = self.public.get(old.id) if old is not None else None
+        if before is None or before.draft is not None:
+            return None
+        problems = Problems()
+        src = read_source(config, SourceFile("story", shown, None), problems)
+        doc = parse(src, problems) if src is not None else None
+        record = story_record(doc, config, self.assets, problems) if doc is not None else None
+        if record is None or problems.errors or record.id != old.id or record.slug != old.slug \
+                or record.path != old.path or decide(record, config, local_now(site.options, config)) is not None \
+                or any(t not in self.tag_keys for t in record.tags) or record.exemplar_of != old.exemplar_of \
+                or record.campaigns != old.campaigns:
+            return None
+        story = public_story(record, config, self.markup.render(record.body or ""), self.tag_keys, None)
+        return story_page(self.env, config, site.index, self.view, self.specs, story)
 
 
 @dataclass(frozen=True)

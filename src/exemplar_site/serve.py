@@ -5,9 +5,15 @@
   served.
 - watchdog watches content/, themes/ and the config; a burst of saves is
   debounced into one rebuild.
-- Browsers listen on /__livereload (server-sent events). The reload script
-  and, after a failed build, an error overlay are injected into HTML
-  responses by the server only; they are never written into a build.
+- A saved story is shown at once: its page is rendered against the last good
+  build and written before the full rebuild starts (StoryPreview); the
+  rebuild then updates every other page that shows it (and the story's own
+  page again, if the rest of the site changed what it shows).
+- Browsers listen on /__livereload (server-sent events) and say which page
+  they show; a browser reloads only when its page changed (or a template,
+  a style sheet, the error state). The reload script and, after a failed
+  build, an error overlay are injected into HTML responses by the server
+  only; they are never written into a build.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from watchdog.observers import Observer
 from .cache import BuildCache
 from .config import load_config
 from .errors import BuildFailed, Problem
-from .pipeline import BuildOptions, BuildReport, build_site
+from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview, build_site
 
 RELOAD_PATH = "/__livereload"
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".part")
@@ -42,25 +48,48 @@ _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".part")
 
 @dataclass
 class BuildState:
-    """What the server knows about the latest build: shared between threads, guarded by `cond`."""
+    """What the server knows about the latest build: shared between threads, guarded by `cond`.
+
+    Every update of the served files is an epoch; `history` says which files each
+    epoch changed (None: any page may have changed, e.g. a template, or the error
+    overlay came or went), so that only browsers showing a changed page reload.
+    """
 
     epoch: int = 0
+    builds: int = 0  # full rebuilds, successful or not (previews of one story are not counted)
     problems: list[Problem] = field(default_factory=list)
     last_report: BuildReport | None = None
+    history: list[tuple[int, frozenset[str] | None]] = field(default_factory=list)
     cond: threading.Condition = field(default_factory=threading.Condition)
 
-    def publish(self, problems: list[Problem], report: BuildReport | None) -> None:
+    def publish(self, problems: list[Problem], report: BuildReport | None,
+                changed: frozenset[str] | None = None, build: bool = True) -> None:
         with self.cond:
+            errors_before = any(p.is_error for p in self.problems)
             self.epoch += 1
+            self.builds += build
+            if any(p.is_error for p in problems) or errors_before:
+                changed = None  # the overlay shows on every page, or must go from every page
             self.problems = problems
             if report is not None:
                 self.last_report = report
+            self.history = self.history[-200:] + [(self.epoch, changed)]
             self.cond.notify_all()
+
+    def touches(self, since: int, until: int, page: str | None) -> bool:
+        """Whether any epoch in (since, until] changed `page` (a file path; None: any page)."""
+        if page is None:
+            return True
+        seen = [c for e, c in self.history if since < e <= until]
+        if len(seen) < until - since:  # older than the history
+            return True
+        return any(c is None or page in c for c in seen)
 
 
 def reload_script(epoch: int) -> str:
     return (
-        "<script>(function(){var e=%d;var s=new EventSource('%s?epoch='+e);"
+        "<script>(function(){var e=%d;var s=new EventSource('%s?epoch='+e+'&path='"
+        "+encodeURIComponent(location.pathname));"
         "s.addEventListener('reload',function(){s.close();location.reload();});})();</script>"
         % (epoch, RELOAD_PATH)
     )
@@ -102,6 +131,9 @@ class PreviewServer:
         self.output = self.root / "site"
         self.state = BuildState()
         self.cache = BuildCache(None)  # parsed files and rendered bodies, kept in memory between rebuilds
+        self._preview: StoryPreview | None = None  # the last good build, to show one edited story at once
+        self._pending: set[str] = set()  # paths changed since the last rebuild
+        self._pending_lock = threading.Lock()
         self._changed = threading.Event()
         self._stopping = threading.Event()
         self._last_change = 0.0
@@ -120,29 +152,71 @@ class PreviewServer:
 
     # ---- building -----------------------------------------------------------------
 
-    def rebuild(self) -> None:
+    def rebuild(self, previewed: dict[Path, bytes | None] | None = None) -> None:
+        """The full build. `previewed`: files a preview wrote just before, with their earlier bytes,
+        put back if this build fails (the last good build is what stays served)."""
         start = time.perf_counter()
         try:
             self.config = load_config(self.config_path)  # base_path or folders may have changed
         except BuildFailed:
             pass  # reported by build_site below
+        site: list[LoadedSite] = []
         try:
             report = build_site(self.config_path, BuildOptions(now=self.now(), output=self.output,
                                                                drafts=self.drafts, cache=False, in_place=True),
-                                memory=self.cache)
-        except BuildFailed as failed:
-            self.state.publish(failed.problems, None)
-            self.log("\n".join(p.format() for p in failed.problems)
-                     + f"\nBuild failed: {sum(p.is_error for p in failed.problems)} error(s); "
-                       "still serving the last good build.")
+                                memory=self.cache, loaded=site.append)
+        except Exception as exc:
+            for target, data in (previewed or {}).items():
+                _write_atomic(target, data)
+            if isinstance(exc, BuildFailed):
+                self.state.publish(exc.problems, None)
+                self.log("\n".join(p.format() for p in exc.problems)
+                         + f"\nBuild failed: {sum(p.is_error for p in exc.problems)} error(s); "
+                           "still serving the last good build.")
+            else:  # a theme bug must not kill the preview
+                self.state.publish([Problem(str(self.config_path), None, None, f"unexpected error: {exc!r}")],
+                                   None)
+                self.log(f"Build crashed: {exc!r}; still serving the last good build.")
             return
-        except Exception as exc:  # a theme bug must not kill the preview
-            self.state.publish([Problem(str(self.config_path), None, None, f"unexpected error: {exc!r}")], None)
-            self.log(f"Build crashed: {exc!r}; still serving the last good build.")
-            return
-        self.state.publish(list(report.warnings), report)
+        removed = report.write.removed if report.write else 0
+        self.state.publish(list(report.warnings), report, None if removed else frozenset(report.changed))
         self.log(f"Rebuilt in {time.perf_counter() - start:.2f} s: {report.public} public stories, "
                  f"{report.write.written if report.write else 0} file(s) changed.")
+        try:
+            self._preview = StoryPreview(site[0])
+        except Exception:  # previews are an optimisation: without one, every change waits for the rebuild
+            self._preview = None
+
+    def preview(self, paths: set[str]) -> dict[Path, bytes | None] | None:
+        """Saved story files shown at once, before the full rebuild: their pages rendered against the
+        last good build and written in place. Returns the files written with their earlier bytes."""
+        stories = str(self.config.content_dir / "stories") + os.sep
+        paths = {p for p in paths if not os.path.isdir(p)}  # a folder's own event: its files have theirs
+        with self.state.cond:
+            failing = any(p.is_error for p in self.state.problems)
+        if failing or self._preview is None or not paths or len(paths) > 3 \
+                or not all(p.startswith(stories) and p.endswith(".md") and os.path.isfile(p) for p in paths):
+            return None
+        try:
+            outputs = [self._preview.render(Path(p)) for p in sorted(paths)]
+        except Exception:
+            return None
+        if any(o is None for o in outputs):
+            return None
+        written: dict[Path, bytes | None] = {}
+        for o in outputs:
+            assert o is not None and o.data is not None
+            target = self.output / o.path
+            old = target.read_bytes() if target.is_file() else None
+            if old != o.data:
+                written[target] = old
+                _write_atomic(target, o.data)
+        if written:
+            with self.state.cond:
+                problems = list(self.state.problems)
+            self.state.publish(problems, None, frozenset(o.path for o in outputs if o is not None), build=False)
+            self.log(f"Showing {', '.join(o.path for o in outputs if o is not None)} at once; rebuilding the rest.")
+        return written
 
     def _watch_loop(self) -> None:
         while not self._stopping.is_set():
@@ -152,8 +226,10 @@ class PreviewServer:
             while not self._stopping.is_set() and time.monotonic() - self._last_change < self.debounce:
                 time.sleep(self.debounce / 4)
             self._changed.clear()
+            with self._pending_lock:
+                paths, self._pending = self._pending, set()
             if not self._stopping.is_set():
-                self.rebuild()
+                self.rebuild(self.preview(paths))
 
     def _watch(self, folder: Path) -> None:
         if folder.is_dir() and str(folder) not in self._watched:
@@ -170,8 +246,18 @@ class PreviewServer:
         if not (path.startswith(watched) or path in (str(self.config_path), str(self.config.themes_dir),
                                                     str(self.config.content_dir))):
             return  # e.g. public/ or reports/ being written by a build in another terminal
+        with self._pending_lock:
+            self._pending.add(path)
         self._last_change = time.monotonic()
         self._changed.set()
+
+    def page_file(self, url_path: str) -> str | None:
+        """The output file a browser shows at `url_path` (None: not a page of this site)."""
+        base = self.config.base_path
+        if not url_path.startswith(base):
+            return None
+        rel = url_path[len(base):]
+        return rel + "index.html" if rel == "" or rel.endswith("/") else rel
 
     # ---- lifecycle ----------------------------------------------------------------
 
@@ -283,11 +369,12 @@ class PreviewServer:
                 self.end_headers()
 
             def _events(self) -> None:
-                query = urlsplit(self.path).query
+                query = dict(p.split("=", 1) for p in urlsplit(self.path).query.split("&") if "=" in p)
                 try:
-                    seen = int(dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("epoch", "-1"))
+                    seen = int(query.get("epoch", "-1"))
                 except ValueError:
                     seen = -1
+                page = server.page_file(unquote(query["path"])) if "path" in query else None
                 self.send_response(HTTPStatus.OK)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-store")
@@ -307,8 +394,13 @@ class PreviewServer:
                         if server._stopping.is_set():
                             break
                         if epoch != seen:
+                            with server.state.cond:
+                                touched = server.state.touches(seen, epoch, page)
                             seen = epoch
-                            self.wfile.write(f"event: reload\ndata: {epoch}\n\n".encode())
+                            if touched:
+                                self.wfile.write(f"event: reload\ndata: {epoch}\n\n".encode())
+                            else:
+                                continue
                         else:
                             self.wfile.write(b": keep-alive\n\n")
                         self.wfile.flush()
@@ -316,6 +408,17 @@ class PreviewServer:
                     pass
 
         return Handler
+
+
+def _write_atomic(target: Path, data: bytes | None) -> None:
+    """Write (or, for None, remove) one file of the private preview folder."""
+    if data is None:
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.preview")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
 
 
 class _Watcher(FileSystemEventHandler):
