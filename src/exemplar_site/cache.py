@@ -126,10 +126,11 @@ class _Store:
         entries have grown past a quarter. A torn journal makes the next load discard the file."""
         if self.path is None:
             return
-        new = {}
-        for name in self.parts:
-            old, part = self.written[name], self.data[name]
-            new[name] = {k: v for k, v in part.items() if k not in old or old[k] is not v}
+        new: dict[str, dict[Any, Any]] = {}
+        if not self.rewrite:  # (a rewrite writes everything anyway)
+            for name in self.parts:
+                old, part = self.written[name], self.data[name]
+                new[name] = {k: v for k, v in part.items() if k not in old or old[k] is not v}
         added = sum(len(v) for v in new.values())
         total = sum(len(v) for v in self.data.values())
         unused = sum(len(p) - len(p.used) for n, p in self.data.items() if n not in self.keep_all)

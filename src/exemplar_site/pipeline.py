@@ -108,7 +108,11 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     assets = {a.out_path: a.size for a in sources.assets}
     slugs = Slugs(cache.slugs)
     salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"), digest_size=8).hexdigest()
-    docs = []
+    markup = Markup(config.base_path, config.summary_length)
+    workers = _workers(options)
+    salt_b = f"{config.base_path}|{config.summary_length}"
+    docs: list[RawDoc | None] = []
+    to_parse: list[tuple[int, SourceFile]] = []
     for src in sources.files:
         if src.text is None:  # unchanged since the last build: its record is known, or it is read after all
             hit = cache.records.get(salt + src.digest)
@@ -126,23 +130,55 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
             meta, body_line, offset = hit
             docs.append(RawDoc(src.kind, src.path, meta, src.text[offset:], body_line, src.digest))
             continue
-        before = len(problems.items)
-        doc = parse(src, problems)
-        if doc is not None:
-            if len(problems.items) == before and doc.body is not None:
-                cache.put_doc(src.digest, (doc.meta, doc.body_line, len(src.text) - len(doc.body)))
-            docs.append(doc)
+        to_parse.append((len(docs), src))
+        docs.append(None)
     del sources.files[:]  # the texts live on in the records; do not hold them twice
-    records = build_records(docs, config, assets, problems, slugs, cache.records, salt)
+
+    def prepare(i: int) -> tuple[RawDoc | None, list[Problem], Any, Rendered | None]:
+        """One file read for the first time: parsed, a story validated and, if it will be shown,
+        rendered (what the gate decides again later; a worker's guess costs nothing when wrong)."""
+        src = to_parse[i][1]
+        mine = Problems()
+        doc = parse(src, mine)
+        found, record, rendered = list(mine.items), None, None
+        if doc is not None and src.kind == "story" and not mine.items:
+            checked = Problems()
+            record = story_record(doc, config, assets, checked, slugs)
+            if record is not None and not checked.errors:
+                verdict = decide(record, config, now)
+                if verdict is None or (options.drafts and verdict.reason != "withdrawn"):
+                    rendered = markup.render(doc.body or "")
+            record = (dataclasses.replace(record, body=None), tuple(checked.items)) if record else None
+        return doc, found, record, rendered
+
+    prerendered: dict[str, Rendered] = {}
+    for (at, src), (doc, found, record, rendered) in zip(to_parse, fork_map(prepare, range(len(to_parse)),
+                                                                             workers, min_items=200)):
+        problems.extend(found)
+        if doc is None:
+            continue
+        docs[at] = doc
+        if not found and doc.body is not None:
+            assert src.text is not None
+            cache.put_doc(src.digest, (doc.meta, doc.body_line, len(src.text) - len(doc.body)))
+        if record is not None:  # build_records takes it from there; the body is not kept in memory
+            cache.records[salt + src.digest] = record
+            docs[at] = RawDoc(src.kind, src.path, None, None, 0, src.digest)
+        if rendered is not None:
+            prerendered[body_key(src.digest, salt_b)] = rendered
+    del to_parse
+    records = build_records([d for d in docs if d is not None], config, assets, problems, slugs, cache.records,
+                            salt)
     del docs
-    markup = Markup(config.base_path, config.summary_length)
-    workers = _workers(options)
-    salt_b = f"{config.base_path}|{config.summary_length}"
 
     def render_all(todo: list[StoryRecord]) -> list[Rendered]:
         """Cached renderings for files unchanged since the last build; bodies of files not read, read now."""
-        out: list[Rendered | None] = [cache.bodies.get(body_key(r.digest, salt_b)) if r.body is None else None
-                                      for r in todo]
+        keys = [body_key(r.digest, salt_b) for r in todo]
+        out: list[Rendered | None] = [prerendered.get(k) or (cache.bodies.get(k) if r.body is None else None)
+                                      for k, r in zip(keys, todo)]
+        for k, r in zip(keys, out):
+            if r is not None and k in prerendered:
+                cache.put_body(k, r)
         bodies: dict[int, str] = {}
         for i, r in enumerate(todo):
             if out[i] is None:
@@ -154,6 +190,7 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
         for i, rendered in zip(missing, fresh):
             out[i] = rendered
             cache.put_body(body_key(todo[i].digest, salt_b), rendered)
+        prerendered.clear()
         return [r if r is not None else markup.render("") for r in out]  # None only with an error raised below
 
     gate = admit(records, config, now, markup, problems, drafts=options.drafts, render_all=render_all,

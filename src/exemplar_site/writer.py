@@ -194,6 +194,9 @@ class Staging:
             m.staged = {}
             if self.dir.exists():
                 shutil.rmtree(self.dir)  # unknown state: start the twin afresh
+        self.empty = not self.dir.exists() or not os.listdir(self.dir)  # nothing to prune at the end
+        # nothing to compare with or link from either: files are written straight away
+        self.fresh = self.empty and not in_place and (not t.exists() or not os.listdir(t))
         self.dir.mkdir(parents=True, exist_ok=True)
         # the twin is about to change: if this build dies, the next one must not trust it
         staged, m.staged = m.staged, {}
@@ -258,6 +261,14 @@ class Staging:
     def put(self, o: Output, key: str) -> bool:
         """Stage one output; True if bytes were written (False: identical file reused)."""
         dest = self._parent(o.path)
+        if self.fresh:  # a new private tree and no live one: nothing to compare, nobody reading
+            if o.data is not None:
+                with open(dest, "wb") as f:
+                    f.write(o.data)
+            else:
+                assert o.source is not None
+                shutil.copy2(o.source, dest)
+            return True
         live = self.target / o.path
         if _same(o, dest):
             return False
@@ -289,6 +300,8 @@ class Staging:
             return WriteReport(written, len(keys) - written, removed)
         if self.manifest.staged:  # the twin is exactly the previous generation: the manifest says what is there
             pruned = _remove(self.dir, [p for p in self.manifest.staged if p not in produced])
+        elif self.empty:  # started empty: holds only what this build put there
+            pruned = 0
         else:
             pruned = _prune(self.dir, produced)
         removed = sum(1 for p in self.manifest.live if p not in keys) if self.manifest.live else pruned
