@@ -63,6 +63,9 @@ class FeedLink:
     atom: str
 
 
+_ROOT_MARK = "\x00root\x00"  # cannot occur in a page: XML forbids the character
+
+
 class PageRenderer:
     """Renders one kind of page at a time; holds only read-only inputs."""
 
@@ -72,18 +75,17 @@ class PageRenderer:
         self.nav = self._nav()
         self.spec_by_key = {s.key: s for s in specs}
         self.all_feed = self._links(["all"])
-        self._cards: dict[tuple[str, int, bool], Safe] = {}
+        self._cards: dict[tuple[str, bool], str] = {}
 
     def card(self, story: PublicStory, page_path: str, show_image: bool = True) -> Safe:
-        """A story's card (_card.html). Links depend only on the page's depth, so a card
-        is rendered once per depth and reused on every listing at that depth."""
-        depth = page_path.count("/")
-        key = (story.id, depth, show_image)
+        """A story's card (_card.html). Its links lead up to the site root and down again, so a
+        card is rendered once, with a mark where the way up goes, and reused on every page."""
+        key = (story.id, show_image)
         html = self._cards.get(key)
         if html is None:
-            html = self._cards[key] = Safe(self.env.get_template("_card.html").render(
-                site=self.site, page_path="x/" * depth, link_base=None, s=story, show_image=show_image))
-        return html
+            html = self._cards[key] = self.env.get_template("_card.html").render(
+                site=self.site, page_path="", link_base=None, root_mark=_ROOT_MARK, s=story, show_image=show_image)
+        return Safe(html.replace(_ROOT_MARK, urls.up(page_path)))
 
     def _nav(self) -> tuple[NavItem, ...]:
         items = [NavItem("首页", "", "home"), NavItem("全部典型", "stories/", "stories")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -300,6 +301,8 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     else:
         cache, notice = BuildCache.load(cache_path(output) if options.cache else None)
     site = load_site(config_path, options, cache)
+    if memory is None:  # a one-off build: what is loaded now lives to the end; spare the collector
+        gc.freeze()  # (and forked workers the copying of pages it would touch)
     problems = Problems()
     if notice:
         problems.items.append(notice)

@@ -81,15 +81,20 @@ def _rel(context: Any, path: str) -> str:
     base = context.get("link_base")
     if base:
         return base + path
+    mark = context.get("root_mark")
+    if mark:  # a fragment reused at several depths: the caller puts the way up in place of the mark
+        return mark + urls.relative("", path)
     return urls.relative(context["page_path"], path)
 
 
 @jinja2.pass_context
 def _site_links(context: Any, fragment: str) -> Safe:
     """Turn a body's site: links into links relative to the current page."""
-    here, base = context["page_path"], context.get("link_base")
+    here, base, mark = context["page_path"], context.get("link_base"), context.get("root_mark")
     if base:
         return Safe(urls.rewrite_site_links(fragment, lambda p: base + p))
+    if mark:
+        return Safe(urls.rewrite_site_links(fragment, lambda p: mark + urls.relative("", p)))
     return Safe(urls.rewrite_site_links(fragment, lambda p: urls.relative(here, p)))
 
 
