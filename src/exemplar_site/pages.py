@@ -192,11 +192,16 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
                                          [(t.key, len(t.stories)) for t in idx.terms["fields"] + idx.terms["levels"]],
                                          [(t.key, t.name) for t in idx.terms["campaigns"][:3]]), r.home))
     jobs += ready([r.not_found(), r.media()])
+    # a story page names the listings it is in: all but campaigns follow from the story and the config
+    # (both in the key already); campaigns also list stories by id, and their titles may change
+    in_campaigns: dict[str, list[tuple[str, str]]] = {}
+    for t in idx.terms.get("campaigns", ()):
+        for s in t.stories:
+            in_campaigns.setdefault(s.id, []).append((t.key, t.name))
     for s in idx.stories:
         prev, nxt = idx.previous.get(s.id), idx.next.get(s.id)
         key = key_of(g, "story", s.digest, prev.digest if prev else "", nxt.digest if nxt else "",
-                     d(idx.related.get(s.id, ())), d(idx.series.get(s.id, ())),
-                     [(t.family, t.key, t.name) for t in idx.terms_for(s)])
+                     d(idx.related.get(s.id, ())), d(idx.series.get(s.id, ())), in_campaigns.get(s.id))
         jobs.append(Job(urls.file_of(s.url), key, lambda s=s: r.story(s)))
     jobs += r.listing_jobs(g, "全部先进典型", "stories/", "stories", idx.stories, None, "all")
     for family in FAMILIES:

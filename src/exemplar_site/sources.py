@@ -52,20 +52,22 @@ def _ignored(name: str) -> bool:
             or name.startswith("__"))
 
 
-def _walk(top: Path) -> list[Path]:
-    """Files below `top`, sorted by name at every level (os.scandir: no stat per entry)."""
-    out: list[Path] = []
+def _walk(top: str) -> list[os.DirEntry[str]]:
+    """Files below `top`, sorted by name at every level (os.scandir: no path objects, no stat
+    until asked)."""
+    out: list[os.DirEntry[str]] = []
     try:
-        entries = sorted(os.scandir(top), key=lambda e: e.name)
+        with os.scandir(top) as it:
+            entries = sorted(it, key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):
         return out
     for entry in entries:
         if _ignored(entry.name):
             continue
         if entry.is_dir():
-            out.extend(_walk(Path(entry.path)))
+            out.extend(_walk(entry.path))
         elif entry.is_file():
-            out.append(Path(entry.path))
+            out.append(entry)
     return out
 
 
@@ -97,16 +99,18 @@ def discover(config: SiteConfig, problems: Problems, known: Known | None = None)
     copy files "preserving times", so any write to a file makes it read again."""
     files: list[SourceFile] = []
     stats: Known = {}
+    root = str(config.root) + os.sep
     for folder, kind in (("stories", "story"), ("pages", "page"), ("campaigns", "campaign")):
-        for path in _walk(config.content_dir / folder):
-            shown = display_path(config, path)
-            if path.suffix.lower() != ".md":
-                if path.suffix.lower() in (".markdown", ".txt", ".docx", ".doc"):
+        for entry in _walk(str(config.content_dir / folder)):
+            full = entry.path
+            shown = full[len(root):].replace(os.sep, "/") if full.startswith(root) else full
+            suffix = os.path.splitext(entry.name)[1].lower()
+            if suffix != ".md":
+                if suffix in (".markdown", ".txt", ".docx", ".doc"):
                     problems.warning(shown, None, None, f"ignored: only .md files are read in {folder}/",
                                      "rename it to end in .md")
                 continue
-            full = str(path)
-            st = os.stat(full)
+            st = entry.stat()
             stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             seen = known.get(full) if known is not None else None
             if seen is not None and seen[0] == stat and kind == "story":
@@ -115,16 +119,17 @@ def discover(config: SiteConfig, problems: Problems, known: Known | None = None)
                 files.append(SourceFile(kind, shown, None, seen[1], unchanged=True))
                 continue
             mine = Problems()
-            src = _read(path, kind, shown, mine)
+            src = _read(full, kind, shown, mine)
             problems.extend(mine.items)
             if src is not None:
                 stats[full] = (stat, src.digest, tuple(mine.items))
                 files.append(src)
     assets: list[Asset] = []
     for folder in ASSET_DIRS:
-        for path in _walk(config.content_dir / folder):
+        for entry in _walk(str(config.content_dir / folder)):
+            path = Path(entry.path)
             rel = path.relative_to(config.content_dir).as_posix()
-            st = path.stat()
+            st = entry.stat()
             assets.append(Asset(path, rel, st.st_size, st.st_mtime_ns))
     return Sources(files, tuple(assets), stats)
 
@@ -132,8 +137,7 @@ def discover(config: SiteConfig, problems: Problems, known: Known | None = None)
 def read(config: SiteConfig, src: SourceFile, problems: Problems) -> SourceFile | None:
     """The text of a file `discover` did not read. A file that changed since then (its digest
     differs) is an error: the build must start again."""
-    path = config.root / src.path
-    found = _read(path, src.kind, src.path, problems)
+    found = _read(str(config.root / src.path), src.kind, src.path, problems)
     if found is not None and src.digest and found.digest != src.digest:
         problems.error(src.path, None, None, "the file changed while the site was being built",
                        "run the build again")
@@ -141,8 +145,9 @@ def read(config: SiteConfig, src: SourceFile, problems: Problems) -> SourceFile 
     return found if found is None else SourceFile(found.kind, found.path, found.text, found.digest, src.unchanged)
 
 
-def _read(path: Path, kind: str, shown: str, problems: Problems) -> SourceFile | None:
-    raw = path.read_bytes()
+def _read(path: str, kind: str, shown: str, problems: Problems) -> SourceFile | None:
+    with open(path, "rb") as f:
+        raw = f.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
