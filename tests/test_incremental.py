@@ -114,14 +114,17 @@ def test_version_mismatched_cache_is_discarded_with_a_notice(site: Site, tmp_pat
     site.story("a", "a-1")
     site.build()
     cache = cache_path(site.out)
-    data = pickle.loads(cache.read_bytes())
-    poisoned = {k: v for k, v in data.items()}
-    poisoned["version"] = (0, "old")
-    for key in poisoned["stories"]:  # stale entries that must never be used
-        poisoned["stories"][key] = None
-    for key in poisoned["records"]:
-        poisoned["records"][key] = None
-    cache.write_bytes(pickle.dumps(poisoned))
+    with cache.open("rb") as f:  # a header, then one pickle per part
+        head = pickle.load(f)
+        parts = {name: pickle.load(f) for name in head["parts"]}
+    head["version"] = (0, "old")
+    for key in parts["stories"]:  # stale entries that must never be used
+        parts["stories"][key] = None
+    for key in parts["records"]:
+        parts["records"][key] = None
+    with cache.open("wb") as f:
+        for item in [head] + list(parts.values()):
+            pickle.dump(item, f)
     site.story("a", "a-1", title="另一个标题")
     report = site.build()
     assert any("from another version" in w.message for w in report.warnings)

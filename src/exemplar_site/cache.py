@@ -28,7 +28,7 @@ from typing import Any
 from .errors import Problem
 from .jobs import CODE_VERSION
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
 LAZY_PARTS = ("docs", "bodies")
 _VERSION = (CACHE_VERSION, CODE_VERSION)
@@ -90,13 +90,14 @@ class _Store:
         if self.path is None or not self.path.exists():
             return None
         try:
-            with self.path.open("rb") as f:
-                data = pickle.load(f)
-            if not isinstance(data, dict) or data.get("version") != _VERSION:
-                found = data.get("version") if isinstance(data, dict) else "unknown"
-                return Problem(str(self.path), None, None, f"build cache from another version ({found}) "
-                               "discarded; this build renders everything", severity="warning")
-            parts = {name: data[name] for name in self.parts}
+            with self.path.open("rb") as f:  # a header, then each part on its own (see save)
+                head = pickle.load(f)
+                if not isinstance(head, dict) or head.get("version") != _VERSION:
+                    found = head.get("version") if isinstance(head, dict) else "unknown"
+                    return Problem(str(self.path), None, None, f"build cache from another version ({found}) "
+                                   "discarded; this build renders everything", severity="warning")
+                parts = {name: pickle.load(f) for name in head["parts"]}
+            parts = {name: parts[name] for name in self.parts}
             entries = 0
             if self.journal.exists():
                 with self.journal.open("rb") as f:
@@ -142,11 +143,12 @@ class _Store:
                 pickle.dump({"version": _VERSION, **new}, f, protocol=pickle.HIGHEST_PROTOCOL)
             self.journal_entries += added
         else:
-            data = {"version": _VERSION, **{name: dict(part) if name in self.keep_all else part.keep_used()
-                                            for name, part in self.data.items()}}
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with tmp.open("wb") as f:
-                pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+            with tmp.open("wb") as f:  # part by part: the pickler's memo never holds the whole cache
+                pickle.dump({"version": _VERSION, "parts": list(self.parts)}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                for name, part in self.data.items():
+                    pickle.dump(dict(part) if name in self.keep_all else part.keep_used(), f,
+                                protocol=pickle.HIGHEST_PROTOCOL)
             if self.journal.exists():
                 self.journal.unlink()
             os.replace(tmp, self.path)
