@@ -88,7 +88,7 @@ def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict:
 
 
 def fresh(path: Path) -> None:
-    for p in (path, path.parent / f".{path.name}.staging", path.parent / f".{path.name}.cache",
+    for p in (path, path.parent / f".{path.name}.staging", *path.parent.glob(f".{path.name}.cache*"),
               path.parent / f".{path.name}.manifest", path.parent / f".{path.name}.state"):
         if p.is_dir():
             shutil.rmtree(p)
