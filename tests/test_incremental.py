@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, Site, make_site
+from conftest import NOW, REPO, Site, make_site
 from exemplar_site.cache import cache_path, lazy_path
 from exemplar_site.pipeline import BuildOptions, build_site
 
@@ -66,6 +66,36 @@ def test_random_edit_sequences_match_clean_builds(tmp_path: Path) -> None:
                 site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
         site.build()
         assert tree(site.out) == clean_build(site, tmp_path), f"step {step}: {op}"
+
+
+def test_a_template_edit_renders_the_pages_that_use_it(site: Site, tmp_path: Path) -> None:
+    for i in range(8):
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2026, 1, 1 + i))
+    templates = site.root / "themes/mine/templates"
+    templates.mkdir(parents=True)
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    site.build()
+    stories = len(list((site.out / "stories").glob("*/index.html")))
+    # a story template of its own: story pages only
+    (templates / "story.html").write_text('{% extends "default/story.html" %}{% block title %}新标题'
+                                          '{% endblock %}', encoding="utf-8")
+    report = site.build()
+    assert report.rendered == stories and report.write and report.write.written == stories
+    assert tree(site.out) == clean_build(site, tmp_path)
+    # the card, which listings, the home page and related stories show: those pages, not the rest
+    card = (REPO / "themes/default/templates/_card.html").read_text(encoding="utf-8")
+    (templates / "_card.html").write_text(card.replace("{{ story_card", "<i data-card></i>{{ story_card"), encoding="utf-8")
+    report = site.build()
+    assert report.write and 0 < report.write.written
+    assert "data-card" in site.text_of("index.html") and "data-card" in site.text_of("stories/index.html")
+    assert tree(site.out) == clean_build(site, tmp_path)
+    # the base every page extends: every page
+    base = (REPO / "themes/default/templates/base.html").read_text(encoding="utf-8")
+    (templates / "base.html").write_text(base.replace("<body", "<body data-base"), encoding="utf-8")
+    report = site.build()
+    pages = sum(1 for p in site.out.rglob("*.html") if b"data-base" in p.read_bytes())
+    assert report.write and report.write.written == pages > stories  # (withdrawn.html stands alone)
+    assert tree(site.out) == clean_build(site, tmp_path)
 
 
 def test_time_alone_changes_the_site_even_with_nothing_edited(site: Site, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The quick inline pass gives exactly what Python-Markdown's own gives."""
+"""The quick inline and heading-id passes give exactly what Python-Markdown's own give."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import random
 import sys
 from pathlib import Path
 
+from markdown.extensions.toc import TocExtension, TocTreeprocessor
 from markdown.treeprocessors import InlineProcessor
 
 from conftest import REPO
@@ -22,6 +23,9 @@ TRICKY = [
     "原始 <span class=\"x\">HTML</span>、<!-- 注释 -->、实体 &amp; &#20013; &#x4e2d; &copy; 和裸 & 符号。",
     "脚注[^1]和另一个[^注]。\n\n[^1]: 第一条。\n[^注]: 第二条，**加粗**。",
     "## 标题 {#custom-id .cls}\n\n段落 {: .lead }\n\n### 带 `代码` 的标题",
+    "## 同名标题\n\n一。\n\n## 同名标题\n\n二。\n\n## 同名标题 {#custom-id}\n\n## Custom ID\n\n## &amp; 与 <em>强调</em>",
+    "## 有脚注的标题[^a]\n\n正文。\n\n[^a]: 注。",
+    "[TOC]\n\n## 第一节\n\n### 小节\n\n## 第二节",
     "- 列表一\n- 列表 *二*\n\n1. 有序\n2. 有序 [链接](/x)\n",
     "| 表头 | 数字 |\n|---|---:|\n| 单元格 *强调* | 1 |\n| 纯文本 | 2 |\n",
     "```\n代码块里的 *星号* 和 <标签>\n```\n",
@@ -45,9 +49,12 @@ def _bodies() -> list[str]:
     return out
 
 
-def test_quick_inline_pass_matches_python_markdown() -> None:
+def test_quick_passes_match_python_markdown() -> None:
     quick, stock = Markup("/pub/"), Markup("/pub/")
-    stock._md.treeprocessors.register(InlineProcessor(stock._md), "inline", 20)
+    md = stock._md
+    md.treeprocessors.register(InlineProcessor(md), "inline", 20)
+    toc_ext = next(e for e in md.registeredExtensions if isinstance(e, TocExtension))
+    md.treeprocessors.register(TocTreeprocessor(md, toc_ext.getConfigs()), "toc", 5)
     bodies = _bodies()
     assert len(bodies) > 50
     for body in bodies:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from xml.etree import ElementTree as etree
 
 import markdown
 import nh3
+from markdown.extensions import toc
+from markdown.extensions.toc import TocTreeprocessor, slugify_unicode
 from markdown.treeprocessors import InlineProcessor
-from markdown.extensions.toc import slugify_unicode
 
 from . import text as textmod
 from . import urls
@@ -72,6 +74,28 @@ class _QuickInline(InlineProcessor):
         return InlineProcessor._InlineProcessor__handleInline(self, data, patternIndex)  # type: ignore[attr-defined, no-any-return]
 
 
+class _QuickToc(TocTreeprocessor):
+    """The toc extension's pass, giving headings the same ids, without building the table of
+    contents nobody asked for: that is done (by the stock pass) only when the text has the marker.
+    Identical output (tests/test_markup.py)."""
+
+    def run(self, doc: etree.Element) -> None:
+        if self.marker and any(self.marker in line for line in self.md.lines):  # type: ignore[attr-defined]
+            return super().run(doc)
+        used_ids = {el.attrib["id"] for el in doc.iter() if "id" in el.attrib}
+        id_counters: dict[str, int] = {}
+        for el in doc.iter():
+            if isinstance(el.tag, str) and self.header_rgx.match(el.tag):
+                self.set_level(el)
+                if "id" not in el.attrib:
+                    name = toc.strip_tags(toc.render_inner_html(toc.remove_fnrefs(el), self.md))
+                    el.attrib["id"] = toc.unique(self.slugify(html.unescape(name), self.sep), used_ids, id_counters)
+                el.attrib.pop("data-toc-label", None)
+        self.md.toc_tokens = []  # type: ignore[attr-defined]
+        self.md.toc = ""  # type: ignore[attr-defined]
+        return None
+
+
 class Markup:
     """Reuse one instance per process or worker; render() resets it."""
 
@@ -85,7 +109,9 @@ class Markup:
             extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False}},
             output_format="html",
         )
-        self._md.treeprocessors.register(_QuickInline(self._md), "inline", 20)  # same name and priority
+        self._md.treeprocessors.register(_QuickInline(self._md), "inline", 20)  # same names and priorities
+        toc_ext = next(e for e in self._md.registeredExtensions if isinstance(e, toc.TocExtension))
+        self._md.treeprocessors.register(_QuickToc(self._md, toc_ext.getConfigs()), "toc", 5)
 
     def render(self, text: str) -> Rendered:
         self._md.reset()

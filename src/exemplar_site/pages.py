@@ -16,7 +16,7 @@ from .feedspec import FeedSpec, feeds_for_story
 from .jobs import CODE_VERSION, Job, key_of, ready
 from .model import Output, PublicStory
 from .taxonomy import FAMILIES, FAMILY_NAMES, SiteIndex, Term
-from .theme import SiteView
+from .theme import SiteView, template_digests
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class PageRenderer:
 
 
 def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-              specs: tuple[FeedSpec, ...], templates_digest: str) -> list[Job]:
+              specs: tuple[FeedSpec, ...]) -> list[Job]:
     """Every page as a Job whose key covers what the page shows.
 
     Keys name the digests of the stories a page shows (a story's digest covers
@@ -181,14 +181,15 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
     part: templates, config, navigation, feed list, drafts flag.
     """
     r = PageRenderer(env, config, index, site, specs)
-    g = key_of(templates_digest, config.digest, site, r.nav, [s.key for s in specs], CODE_VERSION)
+    tpl = template_digests(env, ("home.html", "story.html", "list.html", "terms.html"), also=("_card.html",))
+    g = key_of(config.digest, site, r.nav, [s.key for s in specs], CODE_VERSION)
     d = lambda stories: [s.digest for s in stories]  # noqa: E731
     jobs: list[Job] = []
     idx = index
     featured = idx.featured(6)
     featured_ids = {s.id for s in featured}
     latest = tuple(s for s in idx.stories if s.id not in featured_ids)[: config.home_latest]
-    jobs.append(Job("index.html", key_of(g, "home", d(featured), d(latest), len(idx.stories),
+    jobs.append(Job("index.html", key_of(g, tpl["home.html"], d(featured), d(latest), len(idx.stories),
                                          [(t.key, len(t.stories)) for t in idx.terms["fields"] + idx.terms["levels"]],
                                          [(t.key, t.name) for t in idx.terms["campaigns"][:3]]), r.home))
     jobs += ready([r.not_found(), r.media()])
@@ -200,18 +201,19 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
             in_campaigns.setdefault(s.id, []).append((t.key, t.name))
     for s in idx.stories:
         prev, nxt = idx.previous.get(s.id), idx.next.get(s.id)
-        key = key_of(g, "story", s.digest, prev.digest if prev else "", nxt.digest if nxt else "",
+        key = key_of(g, tpl["story.html"], s.digest, prev.digest if prev else "", nxt.digest if nxt else "",
                      d(idx.related.get(s.id, ())), d(idx.series.get(s.id, ())), in_campaigns.get(s.id))
         jobs.append(Job(urls.file_of(s.url), key, lambda s=s: r.story(s)))
-    jobs += r.listing_jobs(g, "全部先进典型", "stories/", "stories", idx.stories, None, "all")
+    jobs += r.listing_jobs(key_of(g, tpl["list.html"]), "全部先进典型", "stories/", "stories", idx.stories, None, "all")
     for family in FAMILIES:
         terms = idx.terms.get(family, ())
-        jobs.append(Job(f"{family}/index.html", key_of(g, "family", family,
+        jobs.append(Job(f"{family}/index.html", key_of(g, tpl["terms.html"], family,
                                                         [(t.key, t.name, len(t.stories), t.depth) for t in terms]),
                         lambda family=family: r.family_index(family)))
         for term in terms:
             title = term.name if family != "units" else f"{term.name}先进典型"
-            jobs += r.listing_jobs(g, title, term.url, family, term.stories, term, f"{family}/{term.key}")
+            jobs += r.listing_jobs(key_of(g, tpl["list.html"]), title, term.url, family, term.stories, term,
+                                   f"{family}/{term.key}")
     cheap = [r.page(p) for p in idx.pages] + [r.withdrawn(w.url) for w in idx.withdrawn]
     cheap.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
     cheap += [sitemap(config, index), robots(config, site.drafts)]

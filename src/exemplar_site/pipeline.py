@@ -35,7 +35,7 @@ from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index
 from .text import Slugs
-from .theme import make_environment, site_view, static_files, templates_digest, theme_dirs
+from .theme import make_environment, site_view, static_files, theme_dirs
 from .writer import Staging, WriteReport, check_path, exclusive, intact, unchanged, write_file, write_site
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
@@ -224,7 +224,7 @@ def site_jobs(site: LoadedSite, problems: Problems,
     env = make_environment(config)
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
-    jobs = page_jobs(env, config, index, view, specs, templates_digest(config))
+    jobs = page_jobs(env, config, index, view, specs)
     jobs += feed_jobs(specs, index, config)
     jobs += ready(render_opml(specs, config))
     jobs += ready(render_sms(site.gate.public, config, problems, sms_memo))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup as Safe
 
 from . import urls
@@ -52,13 +53,44 @@ def static_files(config: SiteConfig) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def templates_digest(config: SiteConfig) -> str:
-    """Hash of every template the site can use (part of each page's cache key)."""
+def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = ()) -> dict[str, str]:
+    """For each template, a hash of it and every template it extends, includes or imports (as the
+    loader finds them now: a theme's override counts), and of `also` (used from Python, e.g. the
+    card). A page's key names its own template's, so editing story.html re-renders story pages only.
+    A template naming another by an expression (which cannot be followed) counts as using them all."""
+    def closure(roots: tuple[str, ...]) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        todo = list(roots)
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            try:
+                source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+            except jinja2.TemplateNotFound:
+                seen[name] = "\0missing"
+                continue
+            seen[name] = source
+            try:
+                refs = list(jinja2.meta.find_referenced_templates(env.parse(source)))
+            except jinja2.TemplateSyntaxError:
+                continue  # rendering reports it
+            if any(r is None for r in refs):
+                return [("*", _all_sources(env))]
+            todo += [r for r in refs if r is not None]
+        return sorted(seen.items())
+
+    out = {}
+    for name in names:
+        h = hashlib.blake2b(repr(closure((name,) + also)).encode("utf-8"), digest_size=16)
+        out[name] = h.hexdigest()
+    return out
+
+
+def _all_sources(env: jinja2.Environment) -> str:
     h = hashlib.blake2b(digest_size=16)
-    for folder in theme_dirs(config):
-        for path in sorted((folder / "templates").rglob("*")):
-            if path.is_file():
-                h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in sorted(env.list_templates()):
+        h.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode() + b"\0")  # type: ignore[union-attr]
     return h.hexdigest()
 
 
