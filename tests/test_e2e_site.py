@@ -59,6 +59,21 @@ def test_private_values_never_reach_any_output(site: Site) -> None:
             assert value.encode() not in data, f"{key} leaked into {path}"
 
 
+def test_private_values_are_not_kept_in_the_build_cache(site: Site) -> None:
+    """The cache beside the output stores validated records and parsed front matter: without the
+    private block, which builds never need."""
+    populate(site)
+    site.build()
+    site.story("a", "a-1", unit="n1", title="改过的标题", private=private_block())  # a journal entry too
+    site.build()
+    kept = [p for p in site.root.glob(".public.cache*") if p.is_file()]
+    assert len(kept) >= 3
+    for path in kept:
+        data = path.read_bytes()
+        for key, value in SENTINELS.items():
+            assert value.encode() not in data, f"{key} kept in {path.name}"
+
+
 def test_gate_keeps_unvetted_and_unapproved_out_everywhere(site: Site) -> None:
     populate(site)
     report = site.build()

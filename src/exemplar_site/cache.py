@@ -23,12 +23,13 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import Problem
 from .jobs import CODE_VERSION
 
 CACHE_VERSION = 3
+Scrub = dict[str, Callable[[Any], Any]]
 MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
 LAZY_PARTS = ("docs", "bodies")
 _VERSION = (CACHE_VERSION, CODE_VERSION)
@@ -121,12 +122,19 @@ class _Store:
         self.rewrite, self.journal_entries = False, entries
         return None
 
-    def save(self) -> None:
+    def save(self, scrub: Scrub | None = None) -> None:
         """Append what is new or changed to the journal; rewrite the whole file, keeping only the
         entries this build used, when there is no trustworthy base or the journal or the unused
-        entries have grown past a quarter. A torn journal makes the next load discard the file."""
+        entries have grown past a quarter. A torn journal makes the next load discard the file.
+        `scrub` maps a part to what is stored of each of its values (what must not be on disk)."""
         if self.path is None:
             return
+        scrub = scrub or {}
+
+        def stored(name: str, entries: dict[Any, Any]) -> dict[Any, Any]:
+            f = scrub.get(name)  # type: ignore[union-attr]
+            return {k: f(v) for k, v in entries.items()} if f else entries
+
         new: dict[str, dict[Any, Any]] = {}
         if not self.rewrite:  # (a rewrite writes everything anyway)
             for name in self.parts:
@@ -140,14 +148,15 @@ class _Store:
         long = self.journal.exists() and self.journal.stat().st_size > self.path.stat().st_size // 4
         if not self.rewrite and self.journal_entries + added <= total // 4 and unused <= total // 4 and not long:
             with self.journal.open("ab") as f:
-                pickle.dump({"version": _VERSION, **new}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"version": _VERSION, **{n: stored(n, e) for n, e in new.items()}}, f,
+                            protocol=pickle.HIGHEST_PROTOCOL)
             self.journal_entries += added
         else:
             tmp = self.path.with_name(self.path.name + ".tmp")
             with tmp.open("wb") as f:  # part by part: the pickler's memo never holds the whole cache
                 pickle.dump({"version": _VERSION, "parts": list(self.parts)}, f, protocol=pickle.HIGHEST_PROTOCOL)
                 for name, part in self.data.items():
-                    pickle.dump(dict(part) if name in self.keep_all else part.keep_used(), f,
+                    pickle.dump(stored(name, dict(part) if name in self.keep_all else part.keep_used()), f,
                                 protocol=pickle.HIGHEST_PROTOCOL)
             if self.journal.exists():
                 self.journal.unlink()
@@ -238,11 +247,12 @@ class BuildCache:
                 if name not in store.keep_all:
                     part.forget_unused()
 
-    def save(self) -> None:
-        """Write what this build added; compact a file when its journal or unused entries pass a quarter."""
+    def save(self, scrub: Scrub | None = None) -> None:
+        """Write what this build added; compact a file when its journal or unused entries pass a quarter.
+        `scrub`: part name → what to store of a value, e.g. a record without its private block."""
         if self.path is None:
             return
-        self._main.save()
+        self._main.save(scrub)
         lazy = self._lazy
         if not self._lazy_loaded:
             if not any(lazy.data[name] for name in LAZY_PARTS):
@@ -251,17 +261,23 @@ class BuildCache:
             if lazy.path.exists() and not (lazy.journal.exists()
                                            and lazy.journal.stat().st_size > lazy.path.stat().st_size // 4):
                 with lazy.journal.open("ab") as f:  # append without loading
-                    pickle.dump({"version": _VERSION, **lazy.data}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump({"version": _VERSION, **{n: {k: (scrub or {}).get(n, _same)(v) for k, v in e.items()}
+                                                         for n, e in lazy.data.items()}},
+                                f, protocol=pickle.HIGHEST_PROTOCOL)
                 return
             self._need_lazy()  # no base yet, or a long journal: load, then compact
             lazy.rewrite = True
-        lazy.save()
+        lazy.save(scrub)
 
     def _drop_lazy_files(self) -> None:
         if self._lazy.path is not None:
             for p in (self._lazy.path, self._lazy.journal):
                 if p.exists():
                     p.unlink()
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def lazy_path(path: Path) -> Path:

@@ -53,3 +53,13 @@ def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
     for key, line in meta.duplicates:
         problems.error(source.path, line, str(key), f"field '{key}' is given twice", "each field once")
     return RawDoc(source.kind, source.path, meta, body, body_line, source.digest)
+
+
+def cacheable(entry: tuple[yamlio.LineDict, int, int]) -> tuple[yamlio.LineDict, int, int]:
+    """Parsed front matter as it may be stored on disk: without the private block."""
+    meta, body_line, offset = entry
+    if "private" not in meta:
+        return entry
+    kept = yamlio.LineDict((k, v) for k, v in meta.items() if k != "private")
+    kept.line, kept.lines, kept.duplicates = meta.line, meta.lines, meta.duplicates
+    return kept, body_line, offset

@@ -102,16 +102,23 @@ class Markup:
     def __init__(self, base_path: str = "/", summary_length: int = 120) -> None:
         self.base_path = base_path
         self.summary_length = summary_length
-        self._md = markdown.Markdown(
-            # "extra" minus abbr/def_list/md_in_html, and no smarty: it doubles the cost and
-            # does nothing for Chinese punctuation.
-            extensions=["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "toc"],
-            extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False}},
-            output_format="html",
-        )
-        self._md.treeprocessors.register(_QuickInline(self._md), "inline", 20)  # same names and priorities
-        toc_ext = next(e for e in self._md.registeredExtensions if isinstance(e, toc.TocExtension))
-        self._md.treeprocessors.register(_QuickToc(self._md, toc_ext.getConfigs()), "toc", 5)
+        self._instance: markdown.Markdown | None = None  # made on first use: many builds render nothing
+
+    @property
+    def _md(self) -> markdown.Markdown:
+        md = self._instance
+        if md is None:
+            md = self._instance = markdown.Markdown(
+                # "extra" minus abbr/def_list/md_in_html, and no smarty: it doubles the cost and
+                # does nothing for Chinese punctuation.
+                extensions=["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "toc"],
+                extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False}},
+                output_format="html",
+            )
+            md.treeprocessors.register(_QuickInline(md), "inline", 20)  # same names and priorities
+            toc_ext = next(e for e in md.registeredExtensions if isinstance(e, toc.TocExtension))
+            md.treeprocessors.register(_QuickToc(md, toc_ext.getConfigs()), "toc", 5)
+        return md
 
     def render(self, text: str) -> Rendered:
         self._md.reset()

@@ -173,7 +173,7 @@ class PageRenderer:
 
 
 def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-              specs: tuple[FeedSpec, ...]) -> list[Job]:
+              specs: tuple[FeedSpec, ...], memo: dict[str, Any] | None = None) -> list[Job]:
     """Every page as a Job whose key covers what the page shows.
 
     Keys name the digests of the stories a page shows (a story's digest covers
@@ -181,7 +181,10 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
     part: templates, config, navigation, feed list, drafts flag.
     """
     r = PageRenderer(env, config, index, site, specs)
-    tpl = template_digests(env, ("home.html", "story.html", "list.html", "terms.html"), also=("_card.html",))
+    names = ("home.html", "story.html", "list.html", "terms.html")
+    tpl = template_digests(env, names, also=("_card.html",), memo=memo)
+    for name in names + ("_card.html",):  # compiled here, once: forked workers inherit them
+        env.get_template(name)
     g = key_of(config.digest, site, r.nav, [s.key for s in specs], CODE_VERSION)
     d = lambda stories: [s.digest for s in stories]  # noqa: E731
     jobs: list[Job] = []

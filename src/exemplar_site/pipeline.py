@@ -22,6 +22,7 @@ from .errors import BuildFailed, Problem, Problems, sort_problems
 from .feeds import feed_jobs, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import RawDoc, parse
+from .frontmatter import cacheable as doc_cacheable
 from .gate import GateResult, admit, decide, next_change, public_story
 from .jobs import CODE_VERSION
 from .jobs import Job, ready
@@ -30,6 +31,7 @@ from .model import HeldBack, Output
 from .pages import page_jobs, story_page
 from .parallel import default_workers, fork_map
 from .records import Records, StoryRecord, build_records, story_record
+from .records import cacheable as records_cacheable
 from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
 from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
@@ -217,14 +219,15 @@ def read_body(config: SiteConfig, record: StoryRecord, problems: Problems) -> st
     return doc.body if doc is not None else None
 
 
-def site_jobs(site: LoadedSite, problems: Problems,
-              sms_memo: dict[str, Any] | None = None) -> tuple[list[Job], tuple[FeedSpec, ...]]:
-    """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones)."""
+def site_jobs(site: LoadedSite, problems: Problems, sms_memo: dict[str, Any] | None = None,
+              memo: dict[str, Any] | None = None) -> tuple[list[Job], tuple[FeedSpec, ...]]:
+    """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones).
+    `memo` (kept between builds) holds compiled templates and what each template depends on."""
     config, index = site.config, site.index
-    env = make_environment(config)
+    env = make_environment(config, memo)
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
-    jobs = page_jobs(env, config, index, view, specs)
+    jobs = page_jobs(env, config, index, view, specs, memo)
     jobs += feed_jobs(specs, index, config)
     jobs += ready(render_opml(specs, config))
     jobs += ready(render_sms(site.gate.public, config, problems, sms_memo))
@@ -306,7 +309,8 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     problems = Problems()
     if notice:
         problems.items.append(notice)
-    jobs, specs = site_jobs(site, problems, cache.sms if options.cache or memory is not None else None)
+    kept = options.cache or memory is not None
+    jobs, specs = site_jobs(site, problems, cache.sms if kept else None, cache.memo if kept else None)
     seen: set[str] = set()
     for job in jobs:
         problems.extend(check_path(job.path, seen))
@@ -340,8 +344,8 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             staging.abort()
             raise
     write_file(withdrawn_map_path(site.config), withdrawn_map(site))
-    if memory is None:
-        cache.save()
+    if memory is None:  # what is stored beside the output holds no private block
+        cache.save(scrub={"records": records_cacheable, "docs": doc_cacheable})
     else:
         cache.forget_unused()
     result = BuildReport(

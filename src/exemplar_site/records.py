@@ -509,6 +509,13 @@ def _file_slug(path: str) -> str:
     return stem if SLUG_RE.match(stem) else textmod.slugify(stem)
 
 
+def cacheable(entry: tuple[StoryRecord, Any]) -> tuple[StoryRecord, Any]:
+    """A memo entry as it may be stored on disk: the record without its private block
+    (builds never use it; reports and `check` read the files themselves)."""
+    record, problems = entry
+    return dataclasses.replace(record, private={}, assessments=()), problems
+
+
 def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int], problems: Problems,
                   slugify: Callable[[str], str] = textmod.slugify, memo: dict[str, Any] | None = None,
                   memo_salt: str = "") -> Records:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 import jinja2.meta
 from markupsafe import Markup as Safe
 
@@ -53,7 +54,8 @@ def static_files(config: SiteConfig) -> dict[str, Path]:
     return dict(sorted(found.items()))
 
 
-def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = ()) -> dict[str, str]:
+def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = (),
+                     memo: dict[str, Any] | None = None) -> dict[str, str]:
     """For each template, a hash of it and every template it extends, includes or imports (as the
     loader finds them now: a theme's override counts), and of `also` (used from Python, e.g. the
     card). A page's key names its own template's, so editing story.html re-renders story pages only.
@@ -80,10 +82,18 @@ def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tupl
             todo += [r for r in refs if r is not None]
         return sorted(seen.items())
 
+    memo_key = "templates:" + _all_sources(env) + repr((names, also))
+    known = memo.get(memo_key) if memo is not None else None
+    if known is not None:
+        return known  # type: ignore[no-any-return]
     out = {}
     for name in names:
         h = hashlib.blake2b(repr(closure((name,) + also)).encode("utf-8"), digest_size=16)
         out[name] = h.hexdigest()
+    if memo is not None:
+        for old in [k for k in memo if k.startswith("templates:")]:
+            del memo[old]
+        memo[memo_key] = out
     return out
 
 
@@ -134,7 +144,24 @@ def _abs(path: str, site_url: str) -> str:
     return urls.absolute(site_url, path)
 
 
-def make_environment(config: SiteConfig) -> jinja2.Environment:
+class _MemoBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in the build cache (Jinja checks each against its source's
+    checksum and the Python version, so a stale one is never used)."""
+
+    def __init__(self, store: dict[str, Any]):
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.store.get("jinja:" + bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store["jinja:" + bucket.key] = bucket.bytecode_to_string()
+
+
+def make_environment(config: SiteConfig, compiled: dict[str, Any] | None = None) -> jinja2.Environment:
+    """The theme's Jinja environment; `compiled` (kept between builds) holds compiled templates."""
     dirs = theme_dirs(config)
     default_dir = dirs[-1]
     loader = jinja2.ChoiceLoader([
@@ -148,6 +175,7 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_MemoBytecode(compiled) if compiled is not None else None,
     )
     env.filters["rel"] = _rel
     env.filters["site_links"] = _site_links
