@@ -7,6 +7,7 @@ it for autodiscovery links and the media page; feeds.py renders each row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 
 from .config import SiteConfig
 from .model import PublicStory
@@ -31,11 +32,11 @@ class FeedSpec:
 def feed_specs(index: SiteIndex, config: SiteConfig) -> tuple[FeedSpec, ...]:
     fs = config.feeds
     items = fs.items
-    public = tuple(s for s in index.stories if s.draft is None)
+    public = tuple(islice((s for s in index.stories if s.draft is None), items))
     specs: list[FeedSpec] = []
     if "all" in fs.families:
         specs.append(FeedSpec("all", f"{config.title}：全部先进典型", config.description or config.title,
-                              "feeds/all.rss.xml", "feeds/all.atom.xml", "stories/", public[:items], "all"))
+                              "feeds/all.rss.xml", "feeds/all.atom.xml", "stories/", public, "all"))
     for fam_cfg in ("field", "unit", "level", "campaign", "tag"):
         if fam_cfg not in fs.families:
             continue
@@ -43,7 +44,7 @@ def feed_specs(index: SiteIndex, config: SiteConfig) -> tuple[FeedSpec, ...]:
         for term in index.terms.get(family, ()):
             if family == "tags" and "*" not in fs.tags and term.name not in fs.tags and term.key not in fs.tags:
                 continue
-            stories = tuple(s for s in term.stories if s.draft is None)[:items]
+            stories = tuple(islice((s for s in term.stories if s.draft is None), items))
             if not stories and family != "campaigns":
                 continue
             specs.append(_term_spec(term, stories, config))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 from markupsafe import Markup as Safe
@@ -146,10 +145,10 @@ class PageRenderer:
         extra = (campaign.title, campaign.decision, campaign.date, campaign.until, campaign.body_html) \
             if campaign else ()
         jobs = []
+        digests = [s.digest for s in stories]
         for n in range(1, total + 1):
-            shown = stories[(n - 1) * size: n * size]
             key = key_of(g, "list", base, title, section, feed_key, extra, n, total, len(stories),
-                         [s.digest for s in shown])
+                         digests[(n - 1) * size: n * size])
             jobs.append(Job(urls.file_of(urls.paged(base, n)), key,
                             lambda n=n: self.listing_page(title, base, section, stories, term, feed_key, n, total)))
         return jobs
@@ -243,10 +242,15 @@ def sitemap(config: SiteConfig, index: SiteIndex) -> Output:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for path, lastmod in entries:
-        lines.append(f"  <url><loc>{xml_escape(urls.absolute(config.site_url, path))}</loc>"
+        lines.append(f"  <url><loc>{_xml_text(urls.absolute(config.site_url, path))}</loc>"
                      + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "") + "</url>")
     lines.append("</urlset>\n")
     return Output("sitemap.xml", "\n".join(lines).encode("utf-8"))
+
+
+def _xml_text(text: str) -> str:
+    """Escape for XML text content (what xml.sax.saxutils.escape does, without importing urllib)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def robots(config: SiteConfig, drafts: bool) -> Output:
