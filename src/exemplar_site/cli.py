@@ -65,8 +65,10 @@ def make_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", help="preview: build, serve, rebuild on change, reload the browser",
                        description="Build the site into a private folder, serve it at http://HOST:PORT/<base_path>, "
                                    "watch content/, themes/ and the config, rebuild after each burst of saves and "
-                                   "reload open pages. A failed rebuild shows its errors in the terminal and over the "
-                                   "page, and the last good site keeps being served. Ctrl-C stops.")
+                                   "reload the open pages that changed. A saved story's own page is shown at once, "
+                                   "before the rebuild updates the rest. A failed rebuild shows its errors in the "
+                                   "terminal and over the page, and the last good site keeps being served. "
+                                   "Ctrl-C stops.")
     _common(v)
     v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -240,21 +240,31 @@ class Staging:
         dest = self.dir / path
         parent = path.rpartition("/")[0]
         if parent and parent not in self._made:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.mkdir(self._dir_s + parent)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(self._dir_s + parent, exist_ok=True)
             self._made.add(parent)
         return dest
 
     def _link_live(self, path: str) -> None:
-        dest = self._parent(path)
-        live = self.target / path
+        self._parent(path)
+        dest, live = self._dir_s + path, self._target_s + path
         try:
-            if os.stat(dest).st_ino == os.stat(live).st_ino:
-                return  # already the same file (rename() between two links of one file does nothing)
-        except OSError:
+            os.link(live, dest)  # the usual case after a first build: the twin does not have it yet
+            return
+        except FileExistsError:
             pass
-        tmp = dest.with_name(f".{dest.name}.link")
-        if tmp.exists():
-            tmp.unlink()
+        if os.stat(dest).st_ino == os.stat(live).st_ino:
+            return  # already the same file (rename() between two links of one file does nothing)
+        head, _, name = dest.rpartition("/")
+        tmp = f"{head}/.{name}.link"
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         os.link(live, tmp)
         os.replace(tmp, dest)
 
