@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from conftest import NOW, Site
+from conftest import NOW, REPO, Site
 from exemplar_site.serve import PreviewServer
 
 
@@ -242,3 +242,15 @@ def test_a_failed_rebuild_after_a_preview_puts_the_previous_page_back(site: Site
     status, page = get(server.url + "stories/a/")
     assert "build-error-overlay" in page and "预览中的正文" not in page
     assert (server.output / "stories/a/index.html").read_bytes() == before
+
+
+def test_a_style_sheet_change_reloads_every_page(site: Site, server: PreviewServer) -> None:
+    port = server.httpd.server_address[1]
+    on_a = PathEvents(port, server.state.epoch, "/pub/stories/a/")
+    static = site.root / "themes" / "default" / "static"
+    static.mkdir(parents=True)
+    css = (REPO / "themes" / "default" / "static" / "site.css").read_text(encoding="utf-8")
+    (static / "site.css").write_text(css + "\n.x{color:red}\n", encoding="utf-8")
+    assert on_a.wait(1), "a style sheet changed, and the page showing it did not reload"
+    assert ".x{color:red}" in get(server.url + "static/site.css")[1]
+    on_a.close()

@@ -43,6 +43,7 @@ from .errors import BuildFailed, Problem
 from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview, build_site
 
 RELOAD_PATH = "/__livereload"
+_SHARED = ("static/", "images/", "media/", "files/")  # files a change to which may show on any page
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".part")
 
 
@@ -179,7 +180,9 @@ class PreviewServer:
                 self.log(f"Build crashed: {exc!r}; still serving the last good build.")
             return
         removed = report.write.removed if report.write else 0
-        self.state.publish(list(report.warnings), report, None if removed else frozenset(report.changed))
+        shared = any(p.startswith(_SHARED) for p in report.changed)  # style sheets, images: any page may show
+        self.state.publish(list(report.warnings), report,
+                           None if removed or shared else frozenset(report.changed))
         self.log(f"Rebuilt in {time.perf_counter() - start:.2f} s: {report.public} public stories, "
                  f"{report.write.written if report.write else 0} file(s) changed.")
         try:
