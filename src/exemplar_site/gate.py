@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import html
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from . import text as textmod
 from .jobs import CODE_VERSION
@@ -118,6 +118,7 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
     digests = [story_digest(r, config, draft, tag_keys) + r.path for r, draft in chosen]
     known = [memo.get(d) if memo is not None else None for d in digests]
     todo = [i for i, k in enumerate(known) if k is None]
+    shared: dict[Any, Any] = {}
     todo_records = [chosen[i][0] for i in todo]
     if render_all is None:
         assert all(r.body is not None for r in todo_records), "records without bodies need a render_all"
@@ -126,7 +127,7 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
         rendered = render_all(todo_records)
     for i, body in zip(todo, rendered):
         record, draft = chosen[i]
-        known[i] = public_story(record, config, body, tag_keys, draft)
+        known[i] = public_story(record, config, body, tag_keys, draft, shared)
         if memo is not None:
             memo[digests[i]] = known[i]
     stories.extend(s for s in known if s is not None)
@@ -153,7 +154,14 @@ def _tag_keys(tags: list[str], slugify: Callable[..., str]) -> dict[str, str]:
 
 
 def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_keys: dict[str, str],
-                  draft: str | None) -> PublicStory:
+                  draft: str | None, shared: dict[Any, Any] | None = None) -> PublicStory:
+    """`shared`: one instance of each unit, field, level and tag name for all stories of a build
+    (immutable values; stored once in the cache and loaded as one object)."""
+    shared = {} if shared is None else shared
+
+    def one(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
     if r.summary:
         summary = r.summary
         summary_html = html.escape(r.summary, quote=False)
@@ -162,14 +170,14 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
         summary = textmod.strip_tags(summary_html)
     unit = config.units.get(r.unit)
     assert unit is not None
-    chain = tuple(Named(u.key, u.name) for u in config.units.ancestors(r.unit))
+    chain = one(tuple(one(Named(u.key, u.name)) for u in config.units.ancestors(r.unit)))
     fld, lvl = config.field_cat(r.field), config.level_cat(r.level)
     return PublicStory(
         id=r.id, slug=r.slug, title=r.title, name=r.name, kind=r.kind, kind_name=KINDS[r.kind],
-        unit=Named(unit.key, unit.name), unit_chain=chain, field=Named(fld.key, fld.name),
-        level=Named(lvl.key, lvl.name), level_rank=lvl.order, date=r.date, updated=r.updated or r.date,
+        unit=one(Named(unit.key, unit.name)), unit_chain=chain, field=one(Named(fld.key, fld.name)),
+        level=one(Named(lvl.key, lvl.name)), level_rank=lvl.order, date=r.date, updated=r.updated or r.date,
         status=r.status, summary=summary, summary_html=summary_html, body_html=rendered.html,
-        tags=tuple(Named(tag_keys[t], t) for t in r.tags), campaigns=r.campaigns,
+        tags=tuple(one(Named(tag_keys[t], t)) for t in r.tags), campaigns=r.campaigns,
         images=tuple(Image(i.src, i.caption, i.alt, i.size, i.mime) for i in r.images),
         honors=tuple(Honor(h.title, h.by, h.date) for h in r.honors), featured=r.featured,
         sms=r.sms, exemplar_of=r.exemplar_of,

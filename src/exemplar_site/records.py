@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import mimetypes
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -370,7 +371,8 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         approved_date=approved_date_dt.date() if approved_date_dt else None, summary=summary, sms=sms,
         tags=tags, campaigns=campaigns, images=images, honors=honors, slug=slug, featured=featured,
         exemplar_of=exemplar_of, body=doc.body, body_line=doc.body_line, digest=doc.digest,
-        lines={str(k): v for k, v in doc.meta.lines.items()}, private=dict(private), assessments=assessments,
+        lines={sys.intern(str(k)): v for k, v in doc.meta.lines.items()},  # interned: stored once in the cache
+        private=dict(private), assessments=assessments,
     )
 
 
