@@ -56,6 +56,15 @@ def test_duplicate_id_names_both_files(site: Site) -> None:
     assert "content/stories/a.md:2" in p.message
 
 
+def test_a_copied_story_file_is_a_duplicate_not_a_crash(site: Site) -> None:
+    """Two files with the same bytes (a story copied to start a new one) share one content hash."""
+    path = site.story("a", "same-1", slug="same")
+    site.write("content/stories/copy.md", path.read_text(encoding="utf-8"))
+    found = errors_of(site)
+    assert {(p.path, p.field) for p in found} == {("content/stories/copy.md", "id"),
+                                                  ("content/stories/copy.md", "slug")}
+
+
 def test_duplicate_slug_names_both_files(site: Site) -> None:
     site.story("a", "a-1", slug="same-slug")
     path = site.story("b", "b-1", slug="same-slug")

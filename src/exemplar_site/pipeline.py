@@ -164,7 +164,10 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
         if not found and doc.body is not None:
             assert src.text is not None
             cache.put_doc(src.digest, (doc.meta, doc.body_line, len(src.text) - len(doc.body)))
-        if record is not None:  # build_records takes it from there; the body is not kept in memory
+        known = cache.records.get(salt + src.digest) if record is not None else None
+        if record is not None and (known is None or known[0].path == src.path):
+            # build_records takes it from there; the body is not kept in memory. (A file with the same
+            # bytes as another, e.g. a copied story, keeps its document: it is validated again.)
             cache.records[salt + src.digest] = record
             docs[at] = RawDoc(src.kind, src.path, None, None, 0, src.digest)
         if rendered is not None:
