@@ -91,6 +91,9 @@ def test_check_catches_each_kind_of_problem(site: Site, capsys) -> None:
     assert "link to a withdrawn story: stories/gone/" in errors
     assert "content/stories/l.md" in errors and "the cap is 1 message(s)" in errors
     assert errors.index("Errors") < err.index("Check failed")
+    # a public story without a slug: its address follows the title
+    assert "content/stories/l.md:3: 警告 warning [slug]: no slug: the address stories/" in warnings
+    assert warnings.count("no slug:") == 2  # pd.md and l.md; not the withdrawn one
 
 
 def test_check_passes_the_sample_site(sample: Site, capsys) -> None:

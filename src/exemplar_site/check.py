@@ -4,6 +4,7 @@ The pipeline without the writer, then:
 - broken internal links and missing images in public pages;
 - personal data in public text: mainland ID numbers with a valid check
   digit, mobile numbers — outside the `private:` block, with file and line;
+  and, as a warning, public stories without a `slug:` (their address follows the title);
 - SMS over the cap (the build's own check, reported here too).
 Errors and warnings are kept apart; any error gives a non-zero exit.
 """
@@ -91,11 +92,17 @@ def check_site(config_path: str | Path, options: BuildOptions) -> CheckResult:
     problems = Problems()
     produced = {o.path for o in outputs}
     _check_links(site, produced, problems)
+    public = {s.id for s in site.gate.public}
     for r in site.records.stories:
         if r.status == "withdrawn":
             continue
         path = site.config.root / r.path
         scan_personal_data(path, r.path, _private_lines(r, r.body_line), problems)
+        if r.id in public and "slug" not in r.lines:
+            problems.warning(r.path, r.line_of("title"), "slug",
+                             f"no slug: the address stories/{r.slug}/ is made from the title, so editing the "
+                             "title will move the page and break links to it",
+                             f"slug: {r.slug}   (a line after the title keeps today's address)")
     for p in site.records.pages:
         scan_personal_data(site.config.root / p.path, p.path, range(0), problems)
     for c in site.records.campaigns:
