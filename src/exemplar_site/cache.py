@@ -129,11 +129,6 @@ class _Store:
         `scrub` maps a part to what is stored of each of its values (what must not be on disk)."""
         if self.path is None:
             return
-        scrub = scrub or {}
-
-        def stored(name: str, entries: dict[Any, Any]) -> dict[Any, Any]:
-            f = scrub.get(name)  # type: ignore[union-attr]
-            return {k: f(v) for k, v in entries.items()} if f else entries
 
         new: dict[str, dict[Any, Any]] = {}
         if not self.rewrite:  # (a rewrite writes everything anyway)
@@ -145,24 +140,40 @@ class _Store:
         unused = sum(len(p) - len(p.used) for n, p in self.data.items() if n not in self.keep_all)
         if not self.rewrite and added == 0 and unused <= total // 4:
             return
-        long = self.journal.exists() and self.journal.stat().st_size > self.path.stat().st_size // 4
-        if not self.rewrite and self.journal_entries + added <= total // 4 and unused <= total // 4 and not long:
-            with self.journal.open("ab") as f:
-                pickle.dump({"version": _VERSION, **{n: stored(n, e) for n, e in new.items()}}, f,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        if not self.rewrite and self.journal_entries + added <= total // 4 and unused <= total // 4 \
+                and not self.journal_too_long():
+            self.append(new, scrub)
             self.journal_entries += added
         else:
             tmp = self.path.with_name(self.path.name + ".tmp")
             with tmp.open("wb") as f:  # part by part: the pickler's memo never holds the whole cache
                 pickle.dump({"version": _VERSION, "parts": list(self.parts)}, f, protocol=pickle.HIGHEST_PROTOCOL)
                 for name, part in self.data.items():
-                    pickle.dump(stored(name, dict(part) if name in self.keep_all else part.keep_used()), f,
-                                protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(_stored(scrub, name, dict(part) if name in self.keep_all else part.keep_used()),
+                                f, protocol=pickle.HIGHEST_PROTOCOL)
             if self.journal.exists():
                 self.journal.unlink()
             os.replace(tmp, self.path)
             self.rewrite, self.journal_entries = False, 0
         self.written = {name: dict(part) for name, part in self.data.items()}
+
+    def append(self, entries: dict[str, dict[Any, Any]], scrub: Scrub | None = None) -> None:
+        """Add entries to the journal (the file need not be loaded)."""
+        assert self.path is not None
+        with self.journal.open("ab") as f:
+            pickle.dump({"version": _VERSION, **{n: _stored(scrub, n, e) for n, e in entries.items()}}, f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+    def journal_too_long(self) -> bool:
+        """A journal past a quarter of its base file: time to compact."""
+        assert self.path is not None
+        return self.journal.exists() and self.journal.stat().st_size > self.path.stat().st_size // 4
+
+
+def _stored(scrub: Scrub | None, name: str, entries: dict[Any, Any]) -> dict[Any, Any]:
+    """What goes to disk of a part's entries: each value through the part's scrub, if any."""
+    f = (scrub or {}).get(name)
+    return {k: f(v) for k, v in entries.items()} if f else entries
 
 
 @dataclass
@@ -258,12 +269,8 @@ class BuildCache:
             if not any(lazy.data[name] for name in LAZY_PARTS):
                 return
             assert lazy.path is not None
-            if lazy.path.exists() and not (lazy.journal.exists()
-                                           and lazy.journal.stat().st_size > lazy.path.stat().st_size // 4):
-                with lazy.journal.open("ab") as f:  # append without loading
-                    pickle.dump({"version": _VERSION, **{n: {k: (scrub or {}).get(n, _same)(v) for k, v in e.items()}
-                                                         for n, e in lazy.data.items()}},
-                                f, protocol=pickle.HIGHEST_PROTOCOL)
+            if lazy.path.exists() and not lazy.journal_too_long():
+                lazy.append(lazy.data, scrub)  # what this build added, without loading the rest
                 return
             self._need_lazy()  # no base yet, or a long journal: load, then compact
             lazy.rewrite = True
@@ -276,16 +283,14 @@ class BuildCache:
                     p.unlink()
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 def lazy_path(path: Path) -> Path:
     return path.with_name(path.name + ".bodies")
 
 
 def cache_path(output_dir: Path) -> Path:
     return output_dir.parent / f".{output_dir.name}.cache"
+
+
 def input_signature(paths: list[Path], extra: str) -> str:
     """A cheap fingerprint of every input file (name, size, mtime, ctime, inode) and `extra`.
 

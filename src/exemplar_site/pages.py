@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from html import escape as html_escape
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,15 +243,10 @@ def sitemap(config: SiteConfig, index: SiteIndex) -> Output:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for path, lastmod in entries:
-        lines.append(f"  <url><loc>{_xml_text(urls.absolute(config.site_url, path))}</loc>"
+        lines.append(f"  <url><loc>{html_escape(urls.absolute(config.site_url, path), quote=False)}</loc>"
                      + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "") + "</url>")
     lines.append("</urlset>\n")
     return Output("sitemap.xml", "\n".join(lines).encode("utf-8"))
-
-
-def _xml_text(text: str) -> str:
-    """Escape for XML text content (what xml.sax.saxutils.escape does, without importing urllib)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def robots(config: SiteConfig, drafts: bool) -> Output:

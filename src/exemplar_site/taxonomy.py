@@ -142,9 +142,7 @@ def _related_memo(stories: tuple[PublicStory, ...], by_tag: dict[str, list[Publi
     known = memo.get(key)
     if known is not None:
         return {sid: tuple([by_id[o] for o in others]) for sid, others in known.items()}
-    related = _related(stories, by_tag)
-    for old in [k for k in memo if k.startswith("related:")]:
-        del memo[old]
+    related = _related(stories, by_tag)  # (the entry it replaces is dropped when the cache is compacted)
     memo[key] = {sid: tuple([o.id for o in others]) for sid, others in related.items()}
     return related
 

@@ -78,11 +78,12 @@ def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tupl
             except jinja2.TemplateSyntaxError:
                 continue  # rendering reports it
             if any(r is None for r in refs):
-                return [("*", _all_sources(env))]
+                return [("*", everything)]
             todo += [r for r in refs if r is not None]
         return sorted(seen.items())
 
-    memo_key = "templates:" + _all_sources(env) + repr((names, also))
+    everything = _all_sources(env)
+    memo_key = "templates:" + everything + repr((names, also))
     known = memo.get(memo_key) if memo is not None else None
     if known is not None:
         return known  # type: ignore[no-any-return]
@@ -90,9 +91,7 @@ def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tupl
     for name in names:
         h = hashlib.blake2b(repr(closure((name,) + also)).encode("utf-8"), digest_size=16)
         out[name] = h.hexdigest()
-    if memo is not None:
-        for old in [k for k in memo if k.startswith("templates:")]:
-            del memo[old]
+    if memo is not None:  # (the entry it replaces is dropped when the cache is compacted)
         memo[memo_key] = out
     return out
 

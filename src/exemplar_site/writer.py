@@ -271,27 +271,21 @@ class Staging:
     def put(self, o: Output, key: str) -> bool:
         """Stage one output; True if bytes were written (False: identical file reused)."""
         dest = self._parent(o.path)
-        if self.fresh:  # a new private tree and no live one: nothing to compare, nobody reading
-            if o.data is not None:
-                with open(dest, "wb") as f:
-                    f.write(o.data)
-            else:
-                assert o.source is not None
-                shutil.copy2(o.source, dest)
-            return True
-        live = self.target / o.path
-        if _same(o, dest):
-            return False
-        if not self.in_place and _same(o, live):
-            self._link_live(o.path)
-            return False
-        tmp = dest.with_name(f".{dest.name}.tmp")
+        if not self.fresh:  # (a new private tree with no live one: nothing to compare or link)
+            if _same(o, dest):
+                return False
+            if not self.in_place and _same(o, self.target / o.path):
+                self._link_live(o.path)
+                return False
+        # a new inode, never writing through a link into the live tree; in a fresh tree nobody reads yet
+        tmp = dest if self.fresh else dest.with_name(f".{dest.name}.tmp")
         if o.data is not None:
             tmp.write_bytes(o.data)
         else:
             assert o.source is not None
             shutil.copy2(o.source, tmp)
-        os.replace(tmp, dest)  # a new inode: never write through a link into the live tree
+        if tmp is not dest:
+            os.replace(tmp, dest)
         return True
 
     # ---- the end ------------------------------------------------------------------------
