@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import safetree
 from .errors import Problem
 from .jobs import CODE_VERSION
 
@@ -303,15 +304,13 @@ def input_signature(paths: list[Path], extra: str) -> str:
             st = top.stat()
             h.update(f"{top}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n".encode())
             continue
-        for root, dirs, files in os.walk(top):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(root, name)
-                try:
-                    st = os.stat(full)
-                except OSError:
-                    continue
-                h.update(f"{full}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n".encode())
+        # the same walk as the build's (links inside the folder followed, so a change in a linked
+        # folder is seen; links out of it are errors the build reports, so no state is saved)
+        files, trouble = safetree.walk(str(top))
+        h.update(f"{top}|{len(trouble)}\n".encode())
+        for f in files:
+            st = f.stat
+            h.update(f"{f.path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n".encode())
     return h.hexdigest()
 
 

@@ -37,7 +37,7 @@ from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index
 from .text import Slugs
-from .theme import make_environment, site_view, static_files, theme_dirs
+from .theme import make_environment, site_view, static_files, theme_dirs, theme_problems
 from .writer import Staging, WriteReport, check_path, exclusive, intact, unchanged, write_file, write_site
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
@@ -108,6 +108,7 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     problems = Problems()
     cache = cache or BuildCache(None)
     sources = discover(config, problems, cache.files)
+    problems.extend(theme_problems(config))
     assets = {a.out_path: a.size for a in sources.assets}
     slugs = Slugs(cache.slugs)
     salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"), digest_size=8).hexdigest()

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import SiteConfig
+from . import safetree
 from .errors import Problem, Problems
+from .safetree import Found
 
 KINDS = ("stories", "pages", "campaigns")
 # Characters XML 1.0 forbids (text pasted from Word often has them): removed, with a warning.
@@ -52,23 +54,11 @@ def _ignored(name: str) -> bool:
             or name.startswith("__"))
 
 
-def _walk(top: str) -> list[os.DirEntry[str]]:
-    """Files below `top`, sorted by name at every level (os.scandir: no path objects, no stat
-    until asked)."""
-    out: list[os.DirEntry[str]] = []
-    try:
-        with os.scandir(top) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return out
-    for entry in entries:
-        if _ignored(entry.name):
-            continue
-        if entry.is_dir():
-            out.extend(_walk(entry.path))
-        elif entry.is_file():
-            out.append(entry)
-    return out
+def _walk(config: SiteConfig, top: str, problems: Problems) -> list[Found]:
+    """Files below `top`, sorted by name at every level; links out of content/ (or loops) are errors."""
+    found, trouble = safetree.walk(top, str(config.content_dir), _ignored, str(config.root))
+    problems.extend(trouble)
+    return found
 
 
 def _strip_illegal(shown: str, text: str, problems: Problems) -> str:
@@ -101,7 +91,7 @@ def discover(config: SiteConfig, problems: Problems, known: Known | None = None)
     stats: Known = {}
     root = str(config.root) + os.sep
     for folder, kind in (("stories", "story"), ("pages", "page"), ("campaigns", "campaign")):
-        for entry in _walk(str(config.content_dir / folder)):
+        for entry in _walk(config, str(config.content_dir / folder), problems):
             full = entry.path
             shown = full[len(root):].replace(os.sep, "/") if full.startswith(root) else full
             suffix = os.path.splitext(entry.name)[1].lower()
@@ -110,7 +100,7 @@ def discover(config: SiteConfig, problems: Problems, known: Known | None = None)
                     problems.warning(shown, None, None, f"ignored: only .md files are read in {folder}/",
                                      "rename it to end in .md")
                 continue
-            st = entry.stat()
+            st = entry.stat
             stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             seen = known.get(full) if known is not None else None
             if seen is not None and seen[0] == stat and kind == "story":
@@ -126,10 +116,10 @@ def discover(config: SiteConfig, problems: Problems, known: Known | None = None)
                 files.append(src)
     assets: list[Asset] = []
     for folder in ASSET_DIRS:
-        for entry in _walk(str(config.content_dir / folder)):
+        for entry in _walk(config, str(config.content_dir / folder), problems):
             path = Path(entry.path)
             rel = path.relative_to(config.content_dir).as_posix()
-            st = entry.stat()
+            st = entry.stat
             assets.append(Asset(path, rel, st.st_size, st.st_mtime_ns))
     return Sources(files, tuple(assets), stats)
 
@@ -145,9 +135,29 @@ def read(config: SiteConfig, src: SourceFile, problems: Problems) -> SourceFile 
     return found if found is None else SourceFile(found.kind, found.path, found.text, found.digest, src.unchanged)
 
 
-def _read(path: str, kind: str, shown: str, problems: Problems) -> SourceFile | None:
+# A story is a few thousand characters; a file far larger is a mistake (a pasted document, a
+# generated file) that would only make every page slow. Attachments go under content/files/.
+MAX_SOURCE_BYTES = 1024 * 1024
+
+
+def _read_bytes(path: str) -> bytes:
     with open(path, "rb") as f:
-        raw = f.read()
+        return f.read(MAX_SOURCE_BYTES + 1)
+
+
+def _read(path: str, kind: str, shown: str, problems: Problems) -> SourceFile | None:
+    try:
+        raw = _read_bytes(path)
+    except OSError as exc:
+        problems.error(shown, None, None, f"无法读取这个文件（{exc.strerror or type(exc).__name__}）",
+                       "检查文件是否还在、是否被其他程序锁定，以及读取权限")
+        return None
+    if len(raw) > MAX_SOURCE_BYTES:
+        problems.error(shown, None, None,
+                       f"文件太大（超过 {MAX_SOURCE_BYTES // (1024 * 1024)} MB），一篇稿件不应这么长",
+                       "删去粘贴进来的多余内容；图片、视频和附件放在 content/images、content/media 或 "
+                       "content/files 中，在正文里链接")
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

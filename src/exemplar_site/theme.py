@@ -21,8 +21,9 @@ import jinja2.bccache
 import jinja2.meta
 from markupsafe import Markup as Safe
 
-from . import urls
+from . import safetree, urls
 from .config import SiteConfig
+from .errors import Problem
 
 BUILTIN_DEFAULT = Path(__file__).resolve().parents[2] / "themes" / "default"
 WEEKDAYS = "一二三四五六日"
@@ -42,16 +43,26 @@ def theme_dirs(config: SiteConfig) -> list[Path]:
 
 
 def static_files(config: SiteConfig) -> dict[str, Path]:
-    """Output path (static/...) → source file; a site theme's file wins."""
+    """Output path (static/...) → source file; a site theme's file wins. Links out of a theme
+    folder are left out here and reported by `theme_problems`."""
     found: dict[str, Path] = {}
     for folder in reversed(theme_dirs(config)):
         static = folder / "static"
         if not static.is_dir():
             continue
-        for path in sorted(static.rglob("*")):
-            if path.is_file() and not path.name.startswith("."):
-                found["static/" + path.relative_to(static).as_posix()] = path
+        files, _ = safetree.walk(str(static), str(folder), lambda name: name.startswith("."))
+        for f in files:
+            found["static/" + Path(f.path).relative_to(static).as_posix()] = Path(f.path)
     return dict(sorted(found.items()))
+
+
+def theme_problems(config: SiteConfig) -> list[Problem]:
+    """Links in a theme folder that lead out of it (or nowhere, or in a loop): a template or
+    static file must be the theme's own, never a server file reached through a link."""
+    problems: list[Problem] = []
+    for folder in theme_dirs(config):
+        problems.extend(safetree.walk(str(folder), str(folder), shown_base=str(config.root))[1])
+    return problems
 
 
 def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = (),

@@ -1,0 +1,104 @@
+"""A deterministic walk of a folder that never leaves it.
+
+Every folder the build reads (content/, a theme) goes through `walk`: a
+symbolic link whose real path lies outside the folder's own real path is an
+error naming the link, never followed; a link that points nowhere, or a
+folder reached twice through links (a loop), is an error too, not a
+traceback. Links that stay inside the folder are followed, so the build and
+the "nothing changed" shortcut (which walks the same way) see the same files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import Problem
+
+
+@dataclass(frozen=True)
+class Found:
+    path: str  # as walked (under `top`), for messages and output names
+    name: str
+    stat: os.stat_result  # of the file itself (links followed)
+
+
+def _shown(path: str, base: str) -> str:
+    prefix = base.rstrip(os.sep) + os.sep
+    return path[len(prefix):].replace(os.sep, "/") if base and path.startswith(prefix) else path
+
+
+def inside(real: str, root_real: str) -> bool:
+    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+def walk(top: str, root: str | None = None, ignored: Callable[[str], bool] = lambda name: False,
+         shown_base: str = "") -> tuple[list[Found], list[Problem]]:
+    """Files below `top`, sorted by name at every level. `root` (default `top`) is the folder no
+    file may lead out of. Paths in messages are shown relative to `shown_base`."""
+    root_real = os.path.realpath(root or top)
+    found: list[Found] = []
+    problems: list[Problem] = []
+    if not os.path.isdir(top):
+        return found, problems
+    top_real = os.path.realpath(top)
+    if not inside(top_real, root_real):
+        problems.append(_outside(top, top_real, shown_base))
+        return found, problems
+    _walk(top, root_real, ignored, shown_base, {top_real}, found, problems)
+    return found, problems
+
+
+def _outside(path: str, real: str, shown_base: str) -> Problem:
+    return Problem(_shown(path, shown_base), None, None,
+                   f"这是一个指向网站文件夹以外的链接（指向 {real}），构建不会读取或发布它",
+                   "把要发布的文件本身复制到这个文件夹里，再删除这个链接")
+
+
+def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_base: str,
+          active: set[str], found: list[Found], problems: list[Problem]) -> None:
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Problem(_shown(folder, shown_base), None, None,
+                                f"无法读取这个文件夹（{exc.strerror or exc}）", "检查文件夹的权限"))
+        return
+    for entry in entries:
+        if ignored(entry.name):
+            continue
+        path = entry.path
+        try:
+            link = entry.is_symlink()
+            if link:
+                try:
+                    real = os.path.realpath(path, strict=True)
+                except OSError as exc:
+                    loop = "loop" in str(exc).lower() or getattr(exc, "errno", None) == 40
+                    problems.append(Problem(
+                        _shown(path, shown_base), None, None,
+                        "这个链接绕成了一个圈（链接指向它自己所在的路径）" if loop
+                        else "这个链接指向的文件不存在",
+                        "删除这个链接，或换成文件本身"))
+                    continue
+                if not inside(real, root_real):
+                    problems.append(_outside(path, real, shown_base))
+                    continue
+            is_dir = entry.is_dir()
+            if is_dir:
+                real_dir = os.path.realpath(path)
+                if real_dir in active:
+                    problems.append(Problem(_shown(path, shown_base), None, None,
+                                            "这个文件夹链接绕成了一个圈（指向它上层的文件夹）",
+                                            "删除这个链接"))
+                    continue
+                active.add(real_dir)
+                _walk(path, root_real, ignored, shown_base, active, found, problems)
+                active.discard(real_dir)
+            elif entry.is_file():
+                found.append(Found(path, entry.name, entry.stat()))
+        except OSError as exc:
+            problems.append(Problem(_shown(path, shown_base), None, None,
+                                    f"无法读取（{exc.strerror or exc}）", "检查文件的权限"))
+    return
