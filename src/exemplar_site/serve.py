@@ -14,16 +14,23 @@
   a style sheet, the error state). The reload script and, after a failed
   build, an error overlay are injected into HTML responses by the server
   only; they are never written into a build.
+- Only this machine's own names are answered (a Host header naming another
+  site is refused, against DNS rebinding), idle connections are closed after
+  `idle_timeout` seconds, and a path that cannot be a file is a 404, never a
+  traceback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import ipaddress
 import mimetypes
 import os
+import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -32,7 +39,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -45,6 +52,50 @@ from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview, build
 RELOAD_PATH = "/__livereload"
 _SHARED = ("static/", "images/", "media/", "files/")  # files a change to which may show on any page
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".part")
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+_HOST_HEADER = re.compile(r"(?:\[([0-9a-f:.]+)\]|([^\s:\[\]/@]*))(?::[0-9]*)?")
+
+
+def host_allowed(header: str, listen_host: str) -> bool:
+    """Whether a request's Host header names the machine the preview runs on.
+
+    A page of another web site whose name the attacker points at 127.0.0.1 (DNS rebinding) sends its
+    own name as Host: refused. Accepted: localhost, 127.0.0.1, [::1], the --host value and, when
+    listening on every address (0.0.0.0, ::), any IP address and this machine's name. The port is not
+    compared: it is no defence against rebinding, and an SSH or editor port forward changes it.
+    """
+    match = _HOST_HEADER.fullmatch(header.strip().lower())
+    if match is None:
+        return False
+    name = (match.group(1) or match.group(2) or "").rstrip(".")
+    listen = listen_host.strip("[]").lower().rstrip(".")
+    if not name:
+        return False
+    if name in _LOOPBACK_NAMES or name == listen:
+        return True
+    if listen in _WILDCARD_HOSTS:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return name == socket.gethostname().lower()
+        return True
+    return False
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    request_queue_size = 64  # connections waiting to be accepted (the default 5 refuses a page's burst)
+    daemon_threads = True  # a stuck client never keeps the program from exiting; stop() waits a bounded time
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6  # --host ::1
+        super().__init__(address, handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # the browser went away or stayed silent: nothing to report
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -121,11 +172,13 @@ class PreviewServer:
 
     def __init__(self, config_path: str | Path, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
                  debounce: float = 0.15, now: Callable[[], dt.datetime] | None = None,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, idle_timeout: float = 30.0):
         self.config_path = Path(config_path).resolve()
         self.config = load_config(self.config_path)
         self.drafts = drafts
         self.debounce = debounce
+        self.host = host
+        self.idle_timeout = idle_timeout  # seconds a connection may stay silent (not the live-reload stream)
         self.now = now or (lambda: dt.datetime.now(dt.timezone.utc))
         self.log = log or (lambda message: None)
         self.root = Path(tempfile.mkdtemp(prefix="exemplar-preview-"))
@@ -139,16 +192,15 @@ class PreviewServer:
         self._stopping = threading.Event()
         self._last_change = 0.0
         self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer((host, port), self._handler())
-        self.httpd.daemon_threads = False
-        self.httpd.block_on_close = True  # stop() waits for every request thread
+        self._conns_lock = threading.Condition()  # notified when a connection is done
+        self.httpd = _HTTPServer((host, port), self._handler())
         self.observer = Observer()
         self._threads: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
+        host, port = str(self.httpd.server_address[0]), self.httpd.server_address[1]
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}{self.config.base_path}"
 
     # ---- building -----------------------------------------------------------------
@@ -291,6 +343,7 @@ class PreviewServer:
                     conn.shutdown(socket.SHUT_RDWR)  # wake handlers blocked on idle keep-alive reads
                 except OSError:
                     pass
+            self._conns_lock.wait_for(lambda: not self._conns, timeout=5)  # request threads are daemons
         self.httpd.server_close()
         self.observer.join(timeout=5)
         for t in self._threads:
@@ -304,6 +357,7 @@ class PreviewServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = server.idle_timeout  # socket timeout: a silent client is dropped, its thread freed
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
                 pass
@@ -316,13 +370,19 @@ class PreviewServer:
             def finish(self) -> None:
                 with server._conns_lock:
                     server._conns.discard(self.connection)
+                    server._conns_lock.notify_all()
                 try:
                     super().finish()
                 except OSError:
                     pass
 
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
-                path = unquote(urlsplit(self.path).path)
+                if not self._host_ok():
+                    return
+                try:
+                    path = unquote(urlsplit(self.path).path, errors="strict")
+                except (UnicodeDecodeError, ValueError):
+                    return self._plain(HTTPStatus.BAD_REQUEST, "地址有误：其中有无法识别的字符。")
                 if path == RELOAD_PATH:
                     return self._events()
                 base = server.config.base_path
@@ -331,19 +391,51 @@ class PreviewServer:
                         return self._redirect(base)
                     return self._not_found()
                 rel = path[len(base):]
-                target = (server.output / rel).resolve()
-                if not target.is_relative_to(server.output.resolve()):
-                    return self._not_found()
-                if target.is_dir():
-                    if not path.endswith("/"):
-                        return self._redirect(path + "/")
-                    target = target / "index.html"
-                if not target.is_file():
+                try:
+                    target = (server.output / rel).resolve()
+                    if not target.is_relative_to(server.output.resolve()):
+                        return self._not_found()
+                    if target.is_dir():
+                        if not path.endswith("/"):
+                            return self._redirect(quote(path + "/"))
+                        target = target / "index.html"
+                    if not target.is_file():
+                        return self._not_found()
+                except (OSError, ValueError):  # a NUL byte, a name too long: no such file
                     return self._not_found()
                 self._send_file(target, HTTPStatus.OK)
 
+            def _host_ok(self) -> bool:
+                """Refuse a Host that is not this machine (DNS rebinding); HTTP/1.0 may send none."""
+                hosts = self.headers.get_all("Host") or []
+                if len(hosts) > 1:
+                    self._plain(HTTPStatus.BAD_REQUEST, "请求有误：Host 头重复。", close=True)
+                    return False
+                if hosts and not host_allowed(hosts[0], server.host):
+                    self._plain(HTTPStatus.MISDIRECTED_REQUEST,
+                                f"此预览仅供本机访问，请在运行预览的电脑上打开 {server.url}", close=True)
+                    return False
+                return True
+
+            def _plain(self, status: HTTPStatus, message: str, close: bool = False) -> None:
+                data = (message + "\n").encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", "no-store")
+                if close:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(data)
+
             def _send_file(self, target: Path, status: HTTPStatus) -> None:
-                data = target.read_bytes()
+                try:
+                    data = target.read_bytes()
+                except OSError:  # removed by a rebuild since it was found
+                    if status == HTTPStatus.NOT_FOUND:
+                        return self._plain(HTTPStatus.NOT_FOUND, "页面未找到。")
+                    return self._not_found()
                 ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
                 if target.suffix == ".html":
                     with server.state.cond:
@@ -363,7 +455,7 @@ class PreviewServer:
                 page = server.output / "404.html"
                 if page.is_file():
                     return self._send_file(page, HTTPStatus.NOT_FOUND)
-                self.send_error(HTTPStatus.NOT_FOUND)
+                self._plain(HTTPStatus.NOT_FOUND, "页面未找到。")
 
             def _redirect(self, location: str) -> None:
                 self.send_response(HTTPStatus.FOUND)
@@ -407,7 +499,7 @@ class PreviewServer:
                         else:
                             self.wfile.write(b": keep-alive\n\n")
                         self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
+                except OSError:  # the browser went away, or stopped reading for `timeout` seconds
                     pass
 
         return Handler
