@@ -12,6 +12,11 @@ What newsrooms rely on, and how it is kept:
   lxml after feedgen writes it. Atom content is type="html" (feedgen's CDATA
   type is not valid Atom).
 - XML-illegal characters are removed before text reaches lxml.
+- Titles and summaries are text for the reader, never markup (a summary of
+  "<img src=x onerror=…>" must show as those characters): in RSS the item
+  description is the summary HTML-escaped, and titles carry no < or >
+  (see plain_title); in Atom they are type="text". Only the full body
+  (content:encoded, Atom content) is HTML, the body nh3 cleaned.
 """
 
 from __future__ import annotations
@@ -63,6 +68,24 @@ def full_html(story: PublicStory, config: SiteConfig) -> str:
     return clean_xml("\n".join(parts))
 
 
+def plain_title(s: str) -> str:
+    """Text for an RSS <title> or channel <description>.
+
+    RSS 2.0 never says whether these hold text or HTML, and readers differ: some
+    show them as they are, some parse them as HTML. So they contain no character
+    a reader could take for a tag: < and > become the full-width ＜ and ＞
+    (U+FF1C, U+FF1E), which read the same in Chinese text and are never markup.
+    & stays: whatever a reader makes of an entity is text, not an element.
+    """
+    return clean_xml(s).replace("<", "＜").replace(">", "＞")
+
+
+def rss_description(s: str) -> str:
+    """An item's RSS <description>: readers take it as HTML, so plain text goes in escaped
+    (after XML decoding a reader sees "&lt;img…" and shows "<img…")."""
+    return _text(clean_xml(s))
+
+
 def _text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -85,8 +108,9 @@ def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: b
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(f"{config.feeds.guid_prefix}feed/{spec.key}")
-    fg.title(clean_xml(spec.title))
-    fg.subtitle(clean_xml(spec.description))
+    # Atom: type="text" is set on both in _fix_atom; RSS: no markup characters (plain_title)
+    fg.title(clean_xml(spec.title) if atom else plain_title(spec.title))
+    fg.subtitle(clean_xml(spec.description) if atom else plain_title(spec.description))
     fg.language(config.language)
     fg.link(href=urls.absolute(config.site_url, spec.listing), rel="alternate")
     fg.link(href=urls.absolute(config.site_url, spec.atom if atom else spec.rss), rel="self")
@@ -105,11 +129,14 @@ def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool
     gid = guid(config, s.id)
     fe.id(gid)
     fe.guid(gid, permalink=False)
-    fe.title(clean_xml(s.title))
+    fe.title(clean_xml(s.title) if atom else plain_title(s.title))  # Atom: type="text" (_fix_atom)
     fe.link(href=urls.absolute(config.site_url, s.url), rel="alternate")
     fe.published(s.date)
     fe.updated(s.updated)
-    fe.summary(clean_xml(s.summary))
+    if atom:
+        fe.summary(clean_xml(s.summary), type="text")
+    else:
+        fe.summary(rss_description(s.summary))
     if atom:
         fe.author({"name": s.unit.name})
     else:
@@ -129,12 +156,20 @@ def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool
 
 
 def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
-    """Restore rel/type/length on entry links and add the enclosure (feedgen 1.0.0 drops them)."""
+    """Restore rel/type/length on entry links and add the enclosure (feedgen 1.0.0 drops them);
+    mark every title and the subtitle type="text" (feedgen cannot)."""
     root = etree.fromstring(data)
+    for name in ("title", "subtitle"):
+        el = root.find(f"{_ATOM}{name}")
+        if el is not None:
+            el.set("type", "text")
     by_id = {guid(config, s.id): s for s in spec.stories}
     for entry in root.iter(f"{_ATOM}entry"):
         sid = entry.findtext(f"{_ATOM}id")
         s = by_id.get(sid or "")
+        title = entry.find(f"{_ATOM}title")
+        if title is not None:
+            title.set("type", "text")
         links = entry.findall(f"{_ATOM}link")
         for link in links:
             link.set("rel", "alternate")

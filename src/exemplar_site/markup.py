@@ -3,6 +3,16 @@
 Raw HTML in a story is allowed but cleaned with nh3 (no scripts, styles,
 event handlers or iframes). Internal links and images become "site:<path>"
 so that pages and feeds can each make them relative or absolute.
+
+A story body may not dress itself up as site chrome: no `style` attribute
+anywhere (aligned table columns get the `align` attribute instead), `id` only
+on headings (the toc extension's, or an author's) and on footnotes in
+Python-Markdown's own shape (fn:…, fnref…:…), `class` only the footnote
+classes and the [TOC] box's "toc".
+This holds for raw HTML and for attr_list's `{: #id .class style=…}` alike:
+nh3 cleans the Markdown output, whatever wrote it. Media from another host
+(img/video/audio/source src or poster of http:, https:, //host) is removed:
+the intranet site loads nothing from outside; Rendered.external lists it.
 """
 
 from __future__ import annotations
@@ -32,8 +42,8 @@ _ALLOWED_ATTRS = {
     "*": {"id", "class", "title", "lang"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height", "loading"},
-    "td": {"colspan", "rowspan", "align", "style"},
-    "th": {"colspan", "rowspan", "align", "scope", "style"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
     "ol": {"start"},
     "time": {"datetime"},
     "video": {"src", "controls", "poster", "width", "height"},
@@ -41,6 +51,31 @@ _ALLOWED_ATTRS = {
     "source": {"src", "type"},
 }
 _URL_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="([^"]*)"')
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# What Python-Markdown's footnotes extension writes: <sup id="fnref:1"> (fnref2:1 for a second
+# reference) holding <a class="footnote-ref">, <div class="footnote"> with <li id="fn:1"> and
+# <a class="footnote-backref">; and the toc extension's <div class="toc"> for a [TOC] marker.
+_FOOTNOTE_IDS = {"sup": re.compile(r"fnref\d*:\S"), "li": re.compile(r"fn:\S")}
+_GENERATED_CLASSES = {"div": {"footnote", "toc"}, "a": {"footnote-ref", "footnote-backref"}}
+# A media source that makes the browser fetch from another host. Browsers drop leading
+# spaces and control characters and read a backslash as a slash.
+_EXTERNAL_RE = re.compile(r"^[\x00-\x20]*(?:https?:|[/\\][\t\n\r]*[/\\])", re.IGNORECASE)
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    """nh3's last word on each allowed attribute: ids and classes only in the shapes above."""
+    if attr == "id":
+        if tag in _HEADINGS:
+            return value
+        shape = _FOOTNOTE_IDS.get(tag)
+        return value if shape is not None and shape.match(value) else None
+    if attr == "class":
+        allowed = _GENERATED_CLASSES.get(tag)
+        if not allowed:
+            return None
+        kept = [c for c in value.split() if c in allowed]
+        return " ".join(kept) if kept else None
+    return value
 
 
 @dataclass(frozen=True)
@@ -52,6 +87,7 @@ class Rendered:
     cjk: int = 0  # CJK ideographs (for reading time)
     words: int = 0  # Latin words (for reading time)
     lead_html: str = ""  # the opening paragraphs cut to the summary length: the derived summary
+    external: tuple[str, ...] = ()  # media sources on other hosts, removed from `html` (an error for the build)
 
 
 # Every inline pattern Python-Markdown and our extensions register needs one of these to match:
@@ -112,7 +148,8 @@ class Markup:
                 # "extra" minus abbr/def_list/md_in_html, and no smarty: it doubles the cost and
                 # does nothing for Chinese punctuation.
                 extensions=["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "toc"],
-                extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False}},
+                extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
+                                   "tables": {"use_align_attribute": True}},  # align="right", not style
                 output_format="html",
             )
             md.treeprocessors.register(_QuickInline(md), "inline", 20)  # same names and priorities
@@ -124,13 +161,18 @@ class Markup:
         self._md.reset()
         raw = self._md.convert(text)
         clean = nh3.clean(raw, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRS,
+                          attribute_filter=_attribute_filter,
                           url_schemes={"http", "https", "mailto", "tel"},
                           link_rel=None, strip_comments=True)
         links: list[str] = []
         images: list[str] = []
+        external: list[str] = []
 
         def fix(match: re.Match[str]) -> str:
             attr, value = match.group(1), html.unescape(match.group(2))
+            if attr.strip() in ("src", "poster") and _EXTERNAL_RE.match(value):
+                external.append(value.strip())  # only media elements have src/poster (_ALLOWED_ATTRS)
+                return ""
             site = urls.normalise_internal(value, self.base_path)
             if site is None:
                 return match.group(0)
@@ -141,7 +183,8 @@ class Markup:
         plain = textmod.strip_tags(out)
         cjk, words = textmod.cjk_and_words(plain)
         lead, _ = textmod.truncate_html(_first_paragraphs(out), self.summary_length)
-        return Rendered(out, tuple(links), tuple(images), len(plain.replace(" ", "")), cjk, words, lead)
+        return Rendered(out, tuple(links), tuple(images), len(plain.replace(" ", "")), cjk, words, lead,
+                        tuple(external))
 
 
 _LEADING_HEADINGS_RE = re.compile(r"^(\s*<h[1-6][^>]*>.*?</h[1-6]>)+\s*", re.S | re.I)

@@ -225,10 +225,16 @@ def build_reports(site: LoadedSite, as_of: dt.datetime) -> Reports:
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> bytes:
+    """UTF-8 CSV with BOM for Excel. Text cells starting with = + - @, tab or CR get a leading ' so
+    a spreadsheet reads them as text, not formulas (OWASP); numbers stay numbers. Same rule as
+    text.csv_cell, which this layer may not import (tests/test_architecture.py)."""
+    def cell(v: object) -> object:
+        return "'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\r")) else v
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(header)
-    w.writerows(rows)
+    w.writerow([cell(v) for v in header])
+    w.writerows([cell(v) for v in row] for row in rows)
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 

@@ -185,7 +185,10 @@ def csv_bytes(msgs: list[SmsMessage], bom: bool) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["id", "date", "unit", "text", "characters", "segments"])
     for m in msgs:
-        w.writerow([m.id, m.date.isoformat(), m.unit, m.text, m.count.characters, m.count.segments])
+        # with write_signature: false the text is the author's own first character: "=…" must not
+        # become a formula in the spreadsheet the import file is checked in
+        w.writerow([textmod.csv_cell(v) for v in (m.id, m.date.isoformat(), m.unit, m.text,
+                                                  m.count.characters, m.count.segments)])
     return ("\ufeff" if bom else "").encode("utf-8") + buf.getvalue().encode("utf-8")
 
 

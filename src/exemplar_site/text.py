@@ -66,6 +66,22 @@ class Slugs:
         return slug
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP, "CSV injection").
+
+    Text starting with = + - @, a tab or a carriage return gets a leading single
+    quote, so the cell is read as text (Excel hides the quote; some programs
+    show it). Anything that is not text (counts, sizes) is returned as it is:
+    numbers stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def cut_at_sentence(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
     """The longest prefix of at most `limit` characters that ends a sentence.
 
