@@ -83,9 +83,10 @@ def test_check_catches_each_kind_of_problem(site: Site, capsys) -> None:
     assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 1
     err = capsys.readouterr().err
     errors, _, warnings = err.partition("Warnings")
-    assert "content/stories/pd.md:13: 错误 error: a mobile number (139…) in public text" in errors
-    assert "content/stories/pd.md:18: 错误 error: an ID number (110105…) in public text" in errors
-    assert errors.count("in public text") == 2  # private block and the invalid number are not flagged
+    assert "content/stories/pd.md:13: 错误 error [summary]: 公开内容里有手机号码" in errors
+    assert "content/stories/pd.md:18: 错误 error [body]: 公开内容里有身份证号码" in errors
+    assert errors.count("公开内容里") == 2  # private block and the invalid number are not flagged
+    assert "13912345678" not in err and "11010519491231002X" not in err  # never echoed
     assert "pd.md:19: 错误 error: broken internal link: no page at stories/no-such/" in errors
     assert "broken internal link: no image or file at images/missing.png" in errors
     assert "link to a withdrawn story: stories/gone/" in errors

@@ -121,3 +121,148 @@ def test_unreadable_and_oversized_files_are_errors(site: Site, monkeypatch: pyte
     joined = "\n".join(_failed(site))
     assert "content/stories/a.md" in joined and "无法读取" in joined
     assert "content/stories/big.md" in joined and "太大" in joined
+
+
+# ---- 2. the private block cannot escape by a typo ---------------------------------------------
+
+def test_a_stray_dashes_line_before_private_is_an_error(site: Site) -> None:
+    text = story("a-1", slug="a-one")
+    head, _, body = text.partition("\n---\n")
+    site.write("content/stories/a.md", head + "\n---\nprivate:\n  family: 妻子李小梅，小学教师\n"
+               "  assessments:\n  - {date: 2026-06-30, result: 优秀}\n---\n" + body)
+    errors = _failed(site)
+    assert any("content/stories/a.md:" in e and "private" in e and "'---'" in e for e in errors), errors
+    assert not site.out.exists()
+
+
+def test_key_lines_inside_code_are_fine_in_pages_but_not_in_stories(site: Site) -> None:
+    site.story("a", "a-1")
+    site.write("content/pages/howto.md", "---\ntitle: 写作说明\n---\n```yaml\nphone: 在这里写电话\n```\n")
+    site.build()
+    assert (site.out / "howto/index.html").exists()
+
+
+# ---- 3. personal data stops the build, not only `check` ----------------------------------------
+
+@pytest.mark.parametrize("written", [
+    "１３８００１３８０００",  # full-width digits
+    "+86 138-0013-8000",
+    "0086 138 0013 8000",
+    "8613800138000",
+    "138\u200b0013\u200b8000",  # zero-width spaces
+    "tel:138.0013.8000",
+    "138—0013—8000",
+])
+def test_mobile_numbers_in_any_disguise_stop_the_build(site: Site, written: str) -> None:
+    site.story("a", "a-1", body=f"群众都说他好。联系电话：{written}。")
+    errors = _failed(site)
+    assert any("content/stories/a.md" in e and "手机号码" in e for e in errors), errors
+    assert not any("0013" in e for e in errors)  # the number is never echoed
+
+
+def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> None:
+    site.story("a", "a-1", body="身份证 110105 19491231 002X。")
+    site.story("b", "b-1", summary="旧身份证号110105491231002。")
+    site.story("c", "c-1", body="他的妻子李小梅是小学教师，一直支持他的工作。",
+               private={"family": "妻子李小梅，江城市实验小学教师", "notes": "曾因家中老人重病请假三个月，组织上给予了关心"})
+    site.story("d", "d-1", body="他说：曾因家中老人重病请假三个月，组织上给予了关心。")
+    joined = "\n".join(_failed(site))
+    assert "content/stories/a.md" in joined and "身份证号码" in joined
+    assert "content/stories/b.md" in joined and "15位" in joined
+    assert "content/stories/c.md" not in joined  # the name alone is not the private value
+    assert "李小梅" not in joined
+
+
+def test_private_value_copied_into_public_text(site: Site) -> None:
+    site.story("c", "c-1", body="他的妻子李小梅是小学教师。",
+               private={"family": {"spouse": "李小梅"}, "notes": "曾因家中老人重病请假三个月，组织上给予了关心"})
+    site.story("d", "d-1", body="他说：曾因家中老人重病请假三个月。",
+               private={"notes": "曾因家中老人重病请假三个月，组织上给予了关心"})
+    errors = _failed(site)
+    joined = "\n".join(errors)
+    assert "content/stories/c.md" in joined and "private.family.spouse" in joined
+    assert "content/stories/d.md" in joined and "private.notes" in joined
+    assert "李小梅" not in joined and "重病" not in joined
+
+
+def test_public_duty_numbers_are_allowed_only_when_listed(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s", public_numbers=["139 0000 1234"])
+    site.story("a", "a-1", slug="a-one", body="社区民警值班电话：13900001234，欢迎群众来电。")
+    site.build()
+    assert "13900001234" in site.text_of("stories/a-one/index.html")
+    site.story("b", "b-1", body="另一个号码：13900005678。")
+    assert any("content/stories/b.md" in e for e in _failed(site))
+
+
+def test_check_and_build_agree_on_personal_data(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    site.story("a", "a-1", summary="联系电话13912345678。")
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24"]) == 1
+    check_err = capsys.readouterr().err
+    assert main(["build", "--config", str(site.config), "--now", "2026-11-24"]) == 1
+    build_err = capsys.readouterr().err
+    line = "content/stories/a.md:"
+    assert line in check_err and line in build_err and "手机号码" in check_err and "手机号码" in build_err
+
+
+# ---- 4. time cannot be cheated ---------------------------------------------------------------
+
+def test_a_build_in_the_future_does_not_leave_embargoed_stories_public(site: Site) -> None:
+    site.story("a", "a-1")
+    site.story("later", "l-1", slug="later", date=dt.date(2026, 12, 25))
+    future = site.build(now=dt.datetime(2026, 12, 31, tzinfo=NOW.tzinfo))
+    assert future.public == 2
+    normal = site.build()
+    assert normal.public == 1
+    assert not (site.out / "stories/later").exists()
+    assert "l-1" not in site.text_of("feeds/all.rss.xml")
+
+
+@pytest.mark.parametrize("vetting, reason", [
+    ({"cleared_by": "   ", "date": dt.date(2026, 2, 1), "ref": "纪审1号"}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": " "}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "文号"}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "镇公纪〔2026〕XX号"}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 12, 1), "ref": "纪审1号"}, "vetting-future"),
+])
+def test_vetting_that_is_not_vetting_holds_the_story_back(site: Site, vetting: dict[str, object],
+                                                           reason: str) -> None:
+    site.story("a", "a-1", vetting=vetting)
+    report = site.build()
+    assert [(h.id, h.reason) for h in report.held] == [("a-1", reason)]
+    assert any(w.field == "vetting" and w.path == "content/stories/a.md" for w in report.warnings)
+
+
+# ---- 8. bad input: a clear error, never a traceback, bounded resources ------------------------
+
+BAD_FRONT_MATTER = {
+    "impossible-date": ("date: 2026-02-30\n", "2026-02-30", 2),
+    "alias-bomb": ('x: &a ["lol","lol","lol"]\ny: &b [*a,*a,*a]\nz: [*b,*b,*b]\n', "aliases", 2),
+    "long-key": ("k" * 5000 + ": 1\n", "YAML", 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FRONT_MATTER))
+def test_bad_yaml_is_a_clear_error(site: Site, case: str, capsys: pytest.CaptureFixture[str]) -> None:
+    extra, needle, line = BAD_FRONT_MATTER[case]
+    site.write("content/stories/bad.md", "---\n" + extra + "id: bad-1\n---\n正文\n")
+    assert main(["build", "--config", str(site.config), "--now", "2026-11-24"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"content/stories/bad.md:{line}" in err and needle in err
+
+
+def test_wrong_nested_types_and_nested_duplicates_are_errors(site: Site) -> None:
+    site.write("content/stories/a.md", story("a-1", vetting={"cleared_by": ["a"], "date": dt.date(2026, 2, 1),
+                                                              "ref": "1号"},
+                                             images=[{"src": "images/a.png", "caption": {"x": 1}}]))
+    text = story("b-1").replace("private:", "private:")
+    site.write("content/stories/b.md", text.replace("tags:", "private:\n  family: a\n  family: b\ntags:"))
+    joined = "\n".join(_failed(site))
+    assert "[vetting.cleared_by]" in joined and "[images.caption]" in joined
+    assert "[private.family]" in joined and "given twice" in joined
+
+
+def test_a_private_value_is_never_echoed(site: Site) -> None:
+    site.story("a", "a-1", private={"assessments": [{"date": "机密日期X", "result": "优秀"}]})
+    joined = "\n".join(_failed(site))
+    assert "private.assessments.date" in joined and "机密日期X" not in joined

@@ -321,6 +321,8 @@ class BuildState:
     signature: str
     valid_until: Any  # datetime: the next moment a gate decision flips (a scheduled date, a vetting expiry)
     report: Any  # the BuildReport of that build
+    built_at: Any = None  # datetime: the `now` of that build; a build at an earlier time (after a
+    # `--now` in the future) cannot reuse it: stories it published may still be embargoed
 
 
 def load_state(path: Path) -> BuildState | None:

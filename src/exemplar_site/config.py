@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlio
+from .personal import normalise_number
 from .errors import BuildFailed, Problem, Problems, did_you_mean
 
 # The five levels of the tiered management (分级管理), highest first. Keys are
@@ -144,6 +145,7 @@ class SiteConfig:
     feeds: FeedSettings
     sms: SmsSettings
     quotas: tuple[Quota, ...]
+    public_numbers: tuple[str, ...] = ()  # phone numbers allowed in public text (digits only)
     digest: str = ""  # hash of the config file: part of every output's cache key
     line_of: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -201,6 +203,8 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "feeds": ({}, "feed settings: families, items, tags, source"),
     "sms": ({}, "SMS settings: signature, write_signature, max_segments, link, suffix, csv_bom, digest_days"),
     "quotas": (None, "yearly selection targets (年内选树); default: district→city, city→provincial"),
+    "public_numbers": ([], "phone numbers that may appear in public text: public duty lines such as a community "
+                           "officer's work mobile; every other mobile or ID number in public text stops the build"),
 }
 _FEED_OPTIONS = {"families": list(FEED_FAMILIES), "items": 50, "tags": [], "source": "来源：{organisation}",
                  "guid_prefix": ""}
@@ -319,6 +323,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     feeds = _feeds(path, values["feeds"], line("feeds"), problems, base_url)
     sms = _sms(path, values["sms"], line("sms"), problems)
     quotas = _quotas(path, values["quotas"], line("quotas"), problems)
+    public_numbers = _public_numbers(path, values["public_numbers"], line("public_numbers"), problems)
 
     config = SiteConfig(
         root=root, path=path, title=text("title"), subtitle=text("subtitle"),
@@ -331,11 +336,29 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         reading_speed=integer("reading_speed", 50, 5000),
         vetting_valid_days=integer("vetting_valid_days", 1, 3650),
         units=units, fields=fields, levels=levels, feeds=feeds, sms=sms, quotas=quotas,
+        public_numbers=public_numbers,
         digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
                                digest_size=16).hexdigest(),
         line_of=dict(data.lines),
     )
     return None if problems else config
+
+
+def _public_numbers(path: Path, data: Any, line: int, problems: Problems) -> tuple[str, ...]:
+    example = 'e.g. public_numbers: ["138 0000 1234", 0511-85551234]  (one per public duty line)'
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        problems.error(path, line, "public_numbers", "must be a list of phone numbers", example)
+        return ()
+    out: list[str] = []
+    for item in data:
+        digits = normalise_number(item) if isinstance(item, (str, int)) and not isinstance(item, bool) else ""
+        if len(digits) < 7:
+            problems.error(path, line, "public_numbers", f"'{item}' is not a phone number", example)
+            continue
+        out.append(digits)
+    return tuple(out)
 
 
 def _units(path: Path, data: Any, line: int, problems: Problems) -> UnitTree:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -28,6 +29,9 @@ REASONS = {
     "status": "not yet selected (status)",
     "no-vetting": "no discipline-inspection vetting",
     "vetting-expired": "vetting out of date",
+    "vetting-incomplete": "vetting record blank or a placeholder",
+    "vetting-future": "vetting dated after the build date",
+    "exemplar-withdrawn": "the exemplar's earlier story was withdrawn",
     "scheduled": "scheduled for a later date",
     "withdrawn": "withdrawn",
 }
@@ -58,6 +62,13 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
         return held("status", f"status is '{record.status}'; only approved or commended stories are published")
     if record.vetting is None:
         return held("no-vetting", "approved, but there is no vetting record (cleared_by, date, ref)")
+    blank = [k for k in ("cleared_by", "ref") if not getattr(record.vetting, k).strip()]
+    if blank or placeholder_ref(record.vetting.ref):
+        what = f"{' and '.join(blank)} blank" if blank else f"ref '{record.vetting.ref}' is a placeholder"
+        return held("vetting-incomplete", f"the vetting record is not filled in ({what}); it does not count")
+    if record.vetting.date > now.date():
+        return held("vetting-future", f"the vetting is dated {record.vetting.date}, after the build date "
+                                      f"{now.date()}; it does not count until then")
     age = (now.date() - record.vetting.date).days
     if age > config.vetting_valid_days:
         return held("vetting-expired", f"vetting of {record.vetting.date} is {age} days old "
@@ -67,6 +78,17 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
     return None
 
 
+# What the `new` template writes, and what people type while the number is not known yet.
+_PLACEHOLDER_REFS = {"文号", "待定", "待补", "暂无", "无", "未定", "tbd", "todo", "xxx", "-", "—", "?", "？", "…", "..."}
+
+
+def placeholder_ref(ref: str) -> bool:
+    """A vetting reference that is not one: the template's '文号', '待定', or a number left as XX/××."""
+    r = ref.strip()
+    return r.lower() in _PLACEHOLDER_REFS or bool(re.search(r"(?i)xx|××|xx号|〔\s*〕|\[\s*\]", r)) \
+        or not re.search(r"\w", r)
+
+
 def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.datetime:
     """The first moment after `now` at which any story's verdict would change by time alone."""
     moments = [dt.datetime.max.replace(tzinfo=now.tzinfo)]
@@ -74,6 +96,9 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
         if r.date > now:
             moments.append(r.date)
         if r.vetting is not None:
+            start = dt.datetime(r.vetting.date.year, r.vetting.date.month, r.vetting.date.day, tzinfo=now.tzinfo)
+            if start > now:  # a vetting dated in the future starts to count
+                moments.append(start)
             day = r.vetting.date + dt.timedelta(days=config.vetting_valid_days + 1)
             expiry = dt.datetime(day.year, day.month, day.day, tzinfo=now.tzinfo)
             if expiry > now:
@@ -111,6 +136,11 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
             elif verdict.reason == "vetting-expired":
                 problems.warning(record.path, record.line_of("vetting"), "vetting",
                                  f"story held back: {verdict.detail}", "a vetting date within the valid period")
+            elif verdict.reason in ("vetting-incomplete", "vetting-future"):
+                problems.warning(record.path, record.line_of("vetting"), "vetting",
+                                 f"story held back: {verdict.detail}",
+                                 "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号} "
+                                 "with the real clearing office, date and document number")
             if drafts:
                 chosen.append((record, REASONS[verdict.reason]))
     tag_keys = _tag_keys(sorted({t for r, _ in chosen for t in r.tags}), slugify)

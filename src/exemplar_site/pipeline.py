@@ -100,9 +100,12 @@ def _workers(options: BuildOptions) -> int:
     return default_workers() if options.workers == 0 else max(1, options.workers)
 
 
-def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache | None = None) -> LoadedSite:
+def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache | None = None,
+              strict: bool = True) -> LoadedSite:
     """Read, validate and decide. With a cache, unchanged story files are not even read, and
-    files that are read skip YAML and Markdown when their parse and rendering are known."""
+    files that are read skip YAML and Markdown when their parse and rendering are known.
+    Any error raises BuildFailed; with strict=False (for `check`, which writes nothing) the site
+    is returned with the errors among its problems, as far as it could be loaded."""
     config = load_config(config_path, options.output)
     now = local_now(options, config)
     problems = Problems()
@@ -206,14 +209,15 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     digests = [r.digest for r in records.stories]
     cache.still_used(digests, [body_key(d, salt_b) for d in digests])
     index = build_index(gate, config, cache.memo)
-    if problems.errors:
+    if problems.errors and strict:
         raise BuildFailed(problems.items)
     for full, seen in sources.stats.items():
         if cache.files.get(full) != seen:
             cache.files[full] = seen
     problems.extend(cache.notices)
     cache.notices.clear()
-    return LoadedSite(config, sources.assets, records, gate, index, tuple(sort_problems(problems.warnings)), options)
+    return LoadedSite(config, sources.assets, records, gate, index,
+                      tuple(sort_problems(problems.warnings if strict else problems.items)), options)
 
 
 def read_body(config: SiteConfig, record: StoryRecord, problems: Problems) -> str | None:
@@ -300,7 +304,8 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         inputs = [config.path, config.content_dir] + theme_dirs(config)
         signature = input_signature(inputs, f"{config.digest}|{options.drafts}|{output}|{CODE_VERSION}")
         state = load_state(state_path(output))
-        if state is not None and state.signature == signature and now < state.valid_until and intact(output):
+        if state is not None and state.signature == signature and state.built_at is not None \
+                and state.built_at <= now < state.valid_until and intact(output):
             # nothing any output depends on has changed: the live site already is this build
             return dataclasses.replace(state.report, write=WriteReport(0, state.report.files, 0), rendered=0)
     if memory is not None:
@@ -368,7 +373,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     if loaded is not None:
         loaded(site)
     if options.cache:
-        save_state(state_path(output), BuildState(signature, next_change(site.records, config, now), result))
+        save_state(state_path(output), BuildState(signature, next_change(site.records, config, now), result, now))
     return result
 
 

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import personal
 from . import text as textmod
 from .config import SiteConfig
 from .errors import Problems, did_you_mean
@@ -176,8 +177,9 @@ class _Reader:
         self.doc, self.problems, self.config = doc, problems, config
         for key in doc.meta:
             if key not in known:
-                self.err(str(key), f"unknown field '{key}'" + did_you_mean(str(key), known),
-                         ", ".join(known))
+                name = _clip(key)
+                self.err(name, f"unknown field '{name}'" + (did_you_mean(str(key), known) if len(str(key)) < 80 else ""),
+                         ", ".join(known), line=doc.line_of(key))
 
     def line(self, name: str) -> int:
         return self.doc.line_of(name)
@@ -207,6 +209,16 @@ class _Reader:
             return ""
         return str(value).strip()
 
+    def scalar(self, value: Any, label: str, line: int | None, example: str = "") -> str:
+        """A nested value that must be one piece of text (a caption, a vetting reference)."""
+        if value is None:
+            return ""
+        if isinstance(value, (dict, list)):
+            self.err(label, f"'{label}' must be text, not a list or mapping",
+                     f"e.g. {label.rsplit('.', 1)[-1]}: {example}" if example else None, line=line)
+            return ""
+        return str(value).strip()
+
     def choice(self, name: str, choices: dict[str, str] | tuple[str, ...], required: bool = True) -> str:
         value = self.text(name, required, example=next(iter(choices)))
         if value and value not in choices:
@@ -228,7 +240,8 @@ class _Reader:
             return None
         parsed = parse_datetime(raw, self.config.tz)
         if parsed is None:
-            self.err(label, f"'{raw}' is not a date", DATE_FORMS, line=line)
+            shown = "this value" if label.startswith("private") else f"'{_clip(raw)}'"  # never echo a private value
+            self.err(label, f"{shown} is not a date", DATE_FORMS, line=line)
         return parsed
 
     def string_list(self, name: str) -> tuple[str, ...]:
@@ -268,6 +281,11 @@ class _Reader:
                              ", ".join(allowed), line=getattr(item, "line_of", lambda _k: line)(k))
             out.append((item, line))
         return out
+
+
+def _clip(value: Any, n: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= n else text[:n] + "…"
 
 
 def parse_datetime(raw: Any, tz: dt.tzinfo) -> dt.datetime | None:
@@ -362,8 +380,14 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
               "e.g. private: {family: …, phone: …, assessments: [...]}")
         private = {}
     assessments = _assessments(r, private)
+    _nested_duplicates(r, doc.meta, "")
     if len(problems.errors) > before:
         return None
+    # errors that leave a well-formed record (the build still fails on them, but `check` goes on
+    # to links and the rest with the record in place)
+    _body_keys(r, _STORY_KEY_LINE, skip_code=False)
+    if status != "withdrawn":  # a withdrawn story is published nowhere
+        _personal_data(r, private)
     assert date is not None and unit and fld and level
     return StoryRecord(
         path=doc.path, id=sid, title=title, name=name, kind=kind, unit=unit, field=fld, level=level,
@@ -374,6 +398,94 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         lines={sys.intern(str(k)): v for k, v in doc.meta.lines.items()},  # interned: stored once in the cache
         private=dict(private), assessments=assessments,
     )
+
+
+# Private-block keys authors use (docs/content-format.md); with the schema's own fields, a line
+# starting with one of them in a body means the front matter ended too early (a stray '---').
+PRIVATE_KEYS = ("family", "id_number", "phone", "mobile", "address", "notes", "assessments", "health",
+                "spouse", "children", "contact", "result", "by")
+_FENCE_RE = re.compile(r"^\s*(```|~~~)")
+
+
+def _key_line_re(keys: Any) -> re.Pattern[str]:
+    names = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
+    return re.compile(rf"^\s*(?:-\s+)?({names})\s*[:：]", re.I)
+
+
+_STORY_KEY_LINE = _key_line_re(list(STORY_FIELDS) + list(PRIVATE_KEYS))
+
+
+def _body_keys(r: _Reader, pattern: re.Pattern[str], skip_code: bool) -> None:
+    """A body line that looks like a front-matter field: the block ended too early, and what
+    follows (often the private block) would be published as text."""
+    body = r.doc.body or ""
+    fenced = False
+    for i, line in enumerate(body.split("\n")):
+        if skip_code and _FENCE_RE.match(line):
+            fenced = not fenced
+            continue
+        m = None if fenced else pattern.match(line)
+        if m:
+            key = m.group(1)
+            r.err(key, f"这一行像是信息块里的字段 '{key}:'，却出现在正文里：多半是它上面多了一行 '---'，"
+                       "让开头的信息块提前结束了，后面的内容（可能包括 private 私密信息）会被当作正文公开",
+                  "删除多出来的 '---' 行，让所有字段都写在开头两行 '---' 之间；正文里确实需要这样的行时，"
+                  "把冒号换成别的写法", line=r.doc.body_line + i)
+            return  # one message is enough: the cause is one line above the first
+
+
+def _nested_duplicates(r: _Reader, value: Any, label: str) -> None:
+    if isinstance(value, dict):
+        for key, line in getattr(value, "duplicates", ()):
+            if label:  # top-level duplicates are reported by frontmatter.parse
+                r.err(f"{label}.{key}", f"field '{_clip(key)}' is given twice in {label}", "each field once",
+                      line=line)
+        for k, v in value.items():
+            _nested_duplicates(r, v, f"{label}.{k}" if label else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _nested_duplicates(r, v, label)
+
+
+def _public_texts(value: Any, line: int) -> Any:
+    """(text, line) for every piece of text in a public front-matter value."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _public_texts(v, value.line_of(k) if hasattr(value, "line_of") else line)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _public_texts(v, getattr(v, "line", 0) or line)
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        yield str(value), line
+
+
+def _personal_data(r: _Reader, private: Any) -> None:
+    """Personal data in what would be published: the front matter outside `private:` and the body.
+    The same scan runs in `build`, `serve` and `check`."""
+    allowed = frozenset(r.config.public_numbers)
+    needles = personal.private_needles(private) if private else []
+    hint = ("把它移到 private: 下（如 private.phone、private.id_number），或删除；公开的值班电话请列入 "
+            "site_config.yaml 的 public_numbers")
+    found: list[tuple[int, str, str]] = []
+    for key, value in r.doc.meta.items():
+        if key == "private":
+            continue
+        for text, line in _public_texts(value, r.line(key)):
+            found += [(line, str(key), f) for f in _describe(personal.find(text, allowed, needles))]
+    for i, text in enumerate((r.doc.body or "").split("\n")):
+        found += [(r.doc.body_line + i, "", f) for f in _describe(personal.find(text, allowed, needles))]
+    for line, key, message in found:
+        r.err(key or "body", message, hint if "private" not in message else
+              "删除或改写这段公开文字：private 中的内容永远不能公开", line=line)
+
+
+def _describe(findings: list[personal.Finding]) -> list[str]:
+    numbers = [f for f in findings if f.kind != "private"]
+    out = [f"公开内容里有{f.label}（为保护个人信息，这里不显示号码）" for f in numbers]
+    labels = sorted({f.label for f in findings if f.kind == "private"})
+    if labels and not numbers:  # a number already reported need not be reported again as a private value
+        out += [f"公开内容里出现了私密信息 {label} 的内容（这里不显示）" for label in labels]
+    return out
 
 
 def _vetting(r: _Reader) -> Vetting | None:
@@ -388,22 +500,27 @@ def _vetting(r: _Reader) -> Vetting | None:
         if k not in VETTING_FIELDS:
             r.err(f"vetting.{k}", f"unknown field '{k}' in vetting" + did_you_mean(str(k), VETTING_FIELDS),
                   ", ".join(VETTING_FIELDS), line=value.line_of(k) if hasattr(value, "line_of") else None)
-    missing = [k for k in VETTING_FIELDS if value.get(k) in (None, "")]
-    if missing:
-        r.err("vetting", f"the vetting record lacks {', '.join(missing)}", example)
+    line_of = getattr(value, "line_of", lambda _k: None)
+    # blank or placeholder values are kept as they are: the gate holds such a story back, with a warning
+    cleared_by = r.scalar(value.get("cleared_by"), "vetting.cleared_by", line_of("cleared_by"), "市局纪委")
+    ref = r.scalar(value.get("ref"), "vetting.ref", line_of("ref"), "镇公纪〔2026〕12号")
+    if value.get("date") in (None, ""):
+        r.err("vetting", "the vetting record lacks its date", example)
         return None
-    when = r.date("vetting", value=value["date"], line=getattr(value, "line_of", lambda _k: None)("date"),
-                  field_name="vetting.date")
+    when = r.date("vetting", value=value["date"], line=line_of("date"), field_name="vetting.date")
     if when is None:
         return None
-    return Vetting(str(value["cleared_by"]).strip(), when.date(), str(value["ref"]).strip())
+    return Vetting(cleared_by, when.date(), ref)
 
 
 def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
     out = []
     example = "images: [{src: images/wang.jpg, caption: 王建国在社区走访, alt: 民警与居民交谈}]"
     for item, line in r.mapping_list("images", IMAGE_FIELDS, example):
-        src = str(item.get("src") or "").strip()
+        at = getattr(item, "line_of", lambda _k, _line=line: _line)
+        src = r.scalar(item.get("src"), "images.src", at("src"), "images/wang.jpg")
+        caption = r.scalar(item.get("caption"), "images.caption", at("caption"), "王建国在社区走访")
+        alt = r.scalar(item.get("alt"), "images.alt", at("alt"), "民警与居民交谈") or caption
         if not src:
             r.err("images", "an image needs 'src'", example, line=line)
             continue
@@ -417,8 +534,6 @@ def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
             r.err("images", f"image '{src}' not found under content/" + did_you_mean(site, known),
                   "a path such as images/wang.jpg for the file content/images/wang.jpg", line=line)
             continue
-        caption = str(item.get("caption") or "").strip()
-        alt = str(item.get("alt") or caption).strip()
         if not alt:
             r.warn("images", f"image '{src}' has neither alt nor caption: screen readers cannot describe it",
                    "alt: 一句话描述图片内容", line=line)
@@ -431,13 +546,15 @@ def _honors(r: _Reader) -> tuple[HonorRecord, ...]:
     out = []
     example = "honors: [{title: 全国优秀人民警察, by: 公安部, date: 2025-12-01}]"
     for item, line in r.mapping_list("honors", HONOR_FIELDS, example):
-        title = str(item.get("title") or "").strip()
+        at = getattr(item, "line_of", lambda _k, _line=line: _line)
+        title = r.scalar(item.get("title"), "honors.title", at("title"), "全国优秀人民警察")
+        by = r.scalar(item.get("by"), "honors.by", at("by"), "公安部")
         if not title:
             r.err("honors", "an honor needs 'title'", example, line=line)
             continue
         when = r.date("honors", value=item.get("date"), line=line, field_name="honors.date") \
             if item.get("date") else None
-        out.append(HonorRecord(title, str(item.get("by") or "").strip(), when.date() if when else None))
+        out.append(HonorRecord(title, by, when.date() if when else None))
     return tuple(out)
 
 
@@ -461,9 +578,9 @@ def _assessments(r: _Reader, private: dict[str, Any]) -> tuple[Assessment, ...]:
                 r.err(f"private.assessments.{k}", f"unknown field '{k}' in an assessment"
                       + did_you_mean(str(k), ASSESSMENT_FIELDS), ", ".join(ASSESSMENT_FIELDS), line=iline)
         when = r.date("private", value=item["date"], line=iline, field_name="private.assessments.date")
+        texts = [r.scalar(item.get(k), f"private.assessments.{k}", iline) for k in ("result", "by", "notes")]
         if when:
-            out.append(Assessment(when.date(), str(item.get("result") or ""), str(item.get("by") or ""),
-                                  str(item.get("notes") or "")))
+            out.append(Assessment(when.date(), *texts))
     return tuple(sorted(out, key=lambda a: a.date))
 
 
@@ -481,8 +598,11 @@ def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageReco
     if menu is not None and (isinstance(menu, bool) or not isinstance(menu, int)):
         r.err("menu", f"'menu' must be a number, got {menu!r}", "e.g. menu: 1")
         menu = None
+    _nested_duplicates(r, doc.meta, "")
     if len(problems.errors) > before:
         return None
+    _body_keys(r, _STORY_KEY_LINE, skip_code=True)
+    _personal_data(r, None)
     return PageRecord(doc.path, slug, title, r.text("summary"), menu, doc.body, doc.body_line)
 
 
@@ -499,8 +619,11 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
     if date and until and until < date:
         r.err("until", "'until' is before 'date'", "an end date on or after the start date")
     exemplars = r.string_list("exemplars")
+    _nested_duplicates(r, doc.meta, "")
     if len(problems.errors) > before:
         return None
+    _body_keys(r, _STORY_KEY_LINE, skip_code=True)
+    _personal_data(r, None)
     assert date is not None
     return CampaignRecord(doc.path, slug, title, r.text("summary"), date.date(),
                           until.date() if until else None, r.text("decision"), exemplars, doc.body, doc.body_line)

@@ -55,7 +55,27 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
     return mapping
 
 
+def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
+    """Every node is built once: a second visit is an alias (`*name`), refused, since a few
+    hundred bytes of anchors and aliases can expand to gigabytes."""
+    if node in loader.constructed_objects or node in loader.recursive_objects:
+        raise yaml.constructor.ConstructorError(
+            None, None, "anchors and aliases ('&name' and '*name') are not allowed here", node.start_mark)
+    return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
+
+
+def _construct_timestamp(loader: Any, node: yaml.Node) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"'{node.value}' is not a real date (no such day in the calendar)",
+            node.start_mark) from None
+
+
+_LineLoader.construct_object = _construct_object  # type: ignore[method-assign]
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,8 @@ def _explain(problem: str) -> str:
     if "mapping values are not allowed" in problem:
         hint = (" (a value containing ': ' must be quoted, e.g. title: \"标题：副标题\";"
                 " note that Chinese full-width '：' is fine)")
+    elif "could not find expected ':'" in problem:
+        hint = " (a line has no ':' after its field name, or the field name is far too long)"
     elif "found character '\\t'" in problem or "tab" in problem:
         hint = " (indent with spaces, not tabs)"
     return f"broken YAML: {problem}{hint}"
