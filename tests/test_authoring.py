@@ -89,7 +89,7 @@ def test_check_catches_each_kind_of_problem(site: Site, capsys) -> None:
     assert "13912345678" not in err and "11010519491231002X" not in err  # never echoed
     assert "pd.md:19: 错误 error: broken internal link: no page at stories/no-such/" in errors
     assert "broken internal link: no image or file at images/missing.png" in errors
-    assert "link to a withdrawn story: stories/gone/" in errors
+    assert "content/stories/l.md:20: 错误 error: 正文链接到已撤下的稿件 stories/gone/" in errors
     assert "content/stories/l.md" in errors and "the cap is 1 message(s)" in errors
     assert errors.index("Errors") < err.index("Check failed")
     # a public story without a slug: its address follows the title

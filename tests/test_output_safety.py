@@ -17,6 +17,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+
+from exemplar_site.errors import BuildFailed
 from conftest import NOW, Site, make_site
 from lxml import etree
 from lxml import html as lxml_html
@@ -89,7 +91,7 @@ def test_one_rule_for_every_csv_cell(value: object, cell: object) -> None:
     from exemplar_site.text import csv_cell
 
     assert csv_cell(value) == cell
-    # the reports layer may not import text (tests/test_architecture.py) and keeps a copy: same rule
+    # the report CSVs use the same rule
     data = _csv(["h"], [[value]]).decode("utf-8-sig")
     assert next(csv.reader(io.StringIO(data, newline=""))) == ["h"]
     assert list(csv.reader(io.StringIO(data, newline="")))[1] == [str(cell)]
@@ -258,10 +260,17 @@ def test_external_media_in_browser_spellings(src: str) -> None:
 def test_external_media_in_a_built_page(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site")
     site.story("a", "a-1", slug="a", body='正文。\n\n<img src="https://other.example/x.png" alt="外">\n')
-    site.build()
-    doc = site.html("stories/a/index.html")
-    assert not doc.xpath("//img[contains(@src, 'other.example')]")
-    assert "other.example" not in site.text_of("stories/a/index.html")
+    site.write("content/pages/p.md", "---\ntitle: 页面\n---\n![外](//cdn.example/y.png)\n")
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    where = {(p.path, p.line) for p in info.value.problems if p.is_error and "外部" in p.message}
+    text = (site.root / "content/stories/a.md").read_text(encoding="utf-8").split("\n")
+    line = next(i for i, t in enumerate(text, 1) if "other.example" in t)
+    assert where == {("content/stories/a.md", line), ("content/pages/p.md", 4)}
+    assert not site.out.exists()
+    # the same again on the next build (nothing reused from a cache hides it)
+    with pytest.raises(BuildFailed):
+        site.build()
 
 
 def test_rendered_external_defaults_to_empty_and_plain_bodies_keep_markdown_ids() -> None:

@@ -266,3 +266,55 @@ def test_a_private_value_is_never_echoed(site: Site) -> None:
     site.story("a", "a-1", private={"assessments": [{"date": "机密日期X", "result": "优秀"}]})
     joined = "\n".join(_failed(site))
     assert "private.assessments.date" in joined and "机密日期X" not in joined
+
+
+# ---- 6. withdrawal reaches everything about the exemplar ----------------------------------------
+
+def test_withdrawing_an_exemplar_holds_back_its_follow_ups(site: Site) -> None:
+    site.story("one", "x-1", slug="first", date=dt.date(2024, 5, 1))
+    site.story("two", "x-2", slug="second", date=dt.date(2025, 5, 1), exemplar_of="x-1")
+    site.story("three", "x-3", slug="third", date=dt.date(2026, 5, 1), exemplar_of="x-2")
+    site.story("kept", "x-4", slug="kept", date=dt.date(2026, 6, 1), exemplar_of="x-1", stays_public=True)
+    site.story("other", "o-1", slug="other")
+    site.build()
+    path = site.root / "content/stories/one.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("status: approved", "status: withdrawn"),
+                    encoding="utf-8")
+    report = site.build()
+    assert sorted((h.id, h.reason) for h in report.held) == [
+        ("x-1", "withdrawn"), ("x-2", "exemplar-withdrawn"), ("x-3", "exemplar-withdrawn")]
+    assert {w.path for w in report.warnings if w.field == "exemplar_of"} == {
+        "content/stories/two.md", "content/stories/three.md"}
+    feed = site.text_of("feeds/all.rss.xml")
+    assert "x-2" not in feed and "x-3" not in feed and "x-4" in feed
+    for slug in ("second", "third"):
+        assert "该内容已撤下" in site.text_of(f"stories/{slug}/index.html")
+
+
+def test_a_public_link_to_a_withdrawn_story_stops_the_build(site: Site) -> None:
+    site.story("gone", "g-1", slug="gone", status="withdrawn")
+    site.story("a", "a-1", body="正文。\n\n参见[他的事迹](/stories/gone/)。")
+    site.write("content/pages/p.md", "---\ntitle: 页面\n---\n见[这里](../stories/gone/index.html)。\n")
+    errors = _failed(site)
+    assert any(e.startswith("content/stories/a.md:") and "stories/gone/" in e for e in errors), errors
+    assert any(e.startswith("content/pages/p.md:4") for e in errors), errors
+
+
+# ---- 7. addresses never move under subscribers -------------------------------------------------
+
+@pytest.mark.parametrize("newcomer", ["社区警務", "社區警务", "射区警务", "社区\u200b警务"])
+def test_a_look_alike_tag_never_takes_an_existing_address(site: Site, newcomer: str) -> None:
+    site.story("a", "a-1", slug="a", date=dt.date(2026, 3, 1), tags=["社区警务"])
+    site.build()
+    before = site.text_of("tags/she-qu-jing-wu/index.html")
+    assert "测试典型a-1" in before
+    site.story("b", "b-1", slug="b", date=dt.date(2026, 4, 1), tags=[newcomer])
+    report = site.build()
+    page = site.text_of("tags/she-qu-jing-wu/index.html")
+    assert "测试典型a-1" in page
+    if "\u200b" in newcomer:  # the same tag once the invisible character is gone
+        assert "测试典型b-1" in page
+    else:
+        assert "测试典型b-1" not in page
+        assert "测试典型b-1" in site.text_of("tags/she-qu-jing-wu-2/index.html")
+        assert any(w.field == "tags" and w.path == "content/stories/b.md" for w in report.warnings)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import text as textmod
+from . import urls
 from .jobs import CODE_VERSION
 from .config import SiteConfig
 from .errors import Problems
@@ -120,13 +121,22 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
     held: list[HeldBack] = []
     withdrawn: list[WithdrawnNotice] = []
     chosen: list[tuple[StoryRecord, str | None]] = []
+    fallen = _fallen_series(records.stories)
     for record in records.stories:
         verdict = decide(record, config, now)
+        cause = fallen.get(record.id)
+        if cause is not None and not record.stays_public and (verdict is None or verdict.reason != "withdrawn"):
+            # everything about a withdrawn exemplar goes with it: the follow-ups, the earlier stories
+            verdict = HeldBack(record.path, record.id, "exemplar-withdrawn",
+                               f"the story {cause.id} ({cause.path}) about the same exemplar is withdrawn")
+            problems.warning(record.path, record.line_of("exemplar_of" if record.exemplar_of else "id"),
+                             "exemplar_of", f"held back: {verdict.detail}, so this one is withdrawn too",
+                             "stays_public: true  (only if this story must stay public on its own)")
         if verdict is None:
             chosen.append((record, None))
             continue
         held.append(verdict)
-        if verdict.reason == "withdrawn":
+        if verdict.reason in ("withdrawn", "exemplar-withdrawn"):
             withdrawn.append(WithdrawnNotice(record.slug))
         else:
             if verdict.reason == "no-vetting":
@@ -143,7 +153,7 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
                                  "with the real clearing office, date and document number")
             if drafts:
                 chosen.append((record, REASONS[verdict.reason]))
-    tag_keys = _tag_keys(sorted({t for r, _ in chosen for t in r.tags}), slugify)
+    tag_keys = _tag_keys(records.stories, slugify, problems)
     # a story whose digest (file, config, verdict, tag URLs) and path are unchanged is reused as it was
     digests = [story_digest(r, config, draft, tag_keys) + r.path for r, draft in chosen]
     known = [memo.get(d) if memo is not None else None for d in digests]
@@ -158,27 +168,103 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
     for i, body in zip(todo, rendered):
         record, draft = chosen[i]
         known[i] = public_story(record, config, body, tag_keys, draft, shared)
-        if memo is not None:
+        if body.external:  # an error below: never reused, so it is reported again until fixed
+            _external_media(record.path, record.body_line, body, problems)
+        elif memo is not None:
             memo[digests[i]] = known[i]
     stories.extend(s for s in known if s is not None)
-    pages = tuple(_page(p, markup) for p in records.pages)
-    campaigns = tuple(_campaign(c, markup) for c in records.campaigns)
-    return GateResult(tuple(stories), tuple(held), tuple(sorted(withdrawn, key=lambda w: w.slug)),
-                      pages, campaigns)
+    pages, campaigns = [], []
+    for p in records.pages:
+        rendered_page = markup.render(p.body)
+        _external_media(p.path, p.body_line, rendered_page, problems)
+        pages.append(_page(p, rendered_page))
+    for c in records.campaigns:
+        rendered_campaign = markup.render(c.body)
+        _external_media(c.path, c.body_line, rendered_campaign, problems)
+        campaigns.append(_campaign(c, rendered_campaign))
+    notices = tuple(sorted(withdrawn, key=lambda w: w.slug))
+    _links_to_withdrawn(notices, stories, pages, campaigns, records, problems)
+    return GateResult(tuple(stories), tuple(held), notices, tuple(pages), tuple(campaigns))
 
 
-def _tag_keys(tags: list[str], slugify: Callable[..., str]) -> dict[str, str]:
-    """Tag → URL key (pinyin), made unique in a stable order."""
+def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
+    """Story id → a withdrawn story about the same exemplar (the series linked by exemplar_of)."""
+    parent: dict[str, str] = {r.id: r.id for r in stories}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for r in stories:
+        if r.exemplar_of and r.exemplar_of in parent:
+            parent[find(r.id)] = find(r.exemplar_of)
+    cause: dict[str, StoryRecord] = {}
+    for r in stories:
+        if r.status == "withdrawn":
+            cause.setdefault(find(r.id), r)
+    return {r.id: cause[find(r.id)] for r in stories if find(r.id) in cause and r.status != "withdrawn"}
+
+
+def _line_in(body: str | None, body_line: int, needle: str) -> int:
+    for i, line in enumerate((body or "").split("\n")):
+        if needle and needle in line:
+            return body_line + i
+    return body_line
+
+
+def _external_media(path: str, body_line: int, rendered: Rendered, problems: Problems) -> None:
+    for url, offset in zip(rendered.external, rendered.external_lines):
+        problems.error(path, body_line + offset, None,
+                       f"图片或音视频来自外部网站（{url[:80]}）：内网站点不能从外部加载任何内容",
+                       "把文件放进 content/images/ 或 content/media/，再用 images/文件名 引用")
+
+
+def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],
+                        campaigns: list[Campaign], records: Records, problems: Problems) -> None:
+    """A public body may not link to a withdrawn story: the link would lead readers to the exemplar."""
+    gone = {urls.SITE_SCHEME + w.url for w in notices}
+    if not gone:
+        return
+    bodies = {r.path: (r.body, r.body_line) for r in (*records.stories, *records.pages, *records.campaigns)}
+    found = [(s.source, s.body_html) for s in stories if s.draft is None]
+    found += [(p.source, p.body_html) for p in pages] + [(c.source, c.body_html) for c in campaigns]
+    for source, body_html in found:
+        for target in sorted(t for t in gone if t in body_html):
+            url = target[len(urls.SITE_SCHEME):]
+            body, line = bodies.get(source, (None, 1))
+            problems.error(source, _line_in(body, line, url.rstrip("/").rsplit("/", 1)[-1]), None,
+                           f"正文链接到已撤下的稿件 {url}：撤下的典型不能再从任何公开页面链接过去",
+                           "删除这个链接（保留文字即可）")
+
+
+def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], problems: Problems) -> dict[str, str]:
+    """Tag → URL key (pinyin), the same in every build: of tags whose pinyin collides (look-alikes,
+    traditional and simplified forms, homophones), the one first used (by its earliest story of
+    any status) keeps the plain key and a newcomer gets '-2', '-3'…, so an address once published
+    never moves to another tag."""
+    first: dict[str, tuple[dt.datetime, str, StoryRecord]] = {}
+    for r in stories:
+        for t in r.tags:
+            mark = (r.date, r.id, r)
+            if t not in first or mark[:2] < first[t][:2]:
+                first[t] = mark
     out: dict[str, str] = {}
-    used: set[str] = set()
-    for tag in tags:
+    owner: dict[str, str] = {}
+    for tag in sorted(first, key=lambda t: (first[t][0], first[t][1], t)):
         key = slugify(tag, max_length=40)
         n = 2
         candidate = key
-        while candidate in used:
+        while candidate in owner:
             candidate = f"{key}-{n}"
             n += 1
-        used.add(candidate)
+        if candidate != key:
+            r = first[tag][2]
+            problems.warning(r.path, r.line_of("tags"), "tags",
+                             f"tag '{tag}' reads like the tag '{owner[key]}' (both '{key}'); it gets its own "
+                             f"address tags/{candidate}/", f"write it exactly as '{owner[key]}' if it is the same tag")
+        owner[candidate] = tag
         out[tag] = candidate
     return out
 
@@ -223,10 +309,10 @@ def story_digest(r: StoryRecord, config: SiteConfig, draft: str | None, tag_keys
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _page(p: PageRecord, markup: Markup) -> Page:
-    return Page(p.slug, p.title, p.summary, markup.render(p.body).html, p.menu, p.path)
+def _page(p: PageRecord, rendered: Rendered) -> Page:
+    return Page(p.slug, p.title, p.summary, rendered.html, p.menu, p.path)
 
 
-def _campaign(c: CampaignRecord, markup: Markup) -> Campaign:
-    return Campaign(c.slug, c.title, c.summary, markup.render(c.body).html, c.date, c.until,
+def _campaign(c: CampaignRecord, rendered: Rendered) -> Campaign:
+    return Campaign(c.slug, c.title, c.summary, rendered.html, c.date, c.until,
                     c.decision, c.path, c.exemplars)

@@ -88,6 +88,7 @@ class Rendered:
     words: int = 0  # Latin words (for reading time)
     lead_html: str = ""  # the opening paragraphs cut to the summary length: the derived summary
     external: tuple[str, ...] = ()  # media sources on other hosts, removed from `html` (an error for the build)
+    external_lines: tuple[int, ...] = ()  # for each of them, its line in the Markdown text (0 = first)
 
 
 # Every inline pattern Python-Markdown and our extensions register needs one of these to match:
@@ -183,8 +184,11 @@ class Markup:
         plain = textmod.strip_tags(out)
         cjk, words = textmod.cjk_and_words(plain)
         lead, _ = textmod.truncate_html(_first_paragraphs(out), self.summary_length)
+        lines = text.split("\n")
+        where = tuple(next((i for i, line in enumerate(lines) if url in line or html.escape(url) in line), 0)
+                      for url in external) if external else ()
         return Rendered(out, tuple(links), tuple(images), len(plain.replace(" ", "")), cjk, words, lead,
-                        tuple(external))
+                        tuple(external), where)
 
 
 _LEADING_HEADINGS_RE = re.compile(r"^(\s*<h[1-6][^>]*>.*?</h[1-6]>)+\s*", re.S | re.I)

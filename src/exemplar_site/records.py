@@ -54,6 +54,7 @@ STORY_FIELDS = {
     "slug": "URL name (optional; default: pinyin of the title)",
     "featured": "true to show on the home page",
     "exemplar_of": "id of an earlier story about the same exemplar (a follow-up story)",
+    "stays_public": "true: stay public even if another story about the same exemplar is withdrawn",
     "private": "never published: family, id_number, phone, assessments, notes …",
 }
 PAGE_FIELDS = {"title": "page title", "slug": "URL name (default: the file name)",
@@ -129,6 +130,7 @@ class StoryRecord:
     body: str | None  # None: the file was not read (unchanged since the last build); see gate.admit
     body_line: int
     digest: str = ""  # hash of the source file
+    stays_public: bool = False  # a follow-up that stays when its exemplar's other stories are withdrawn
     lines: dict[str, int] = field(compare=False, hash=False, default_factory=dict)
     # ---- private: never leaves records/gate/reports ----
     private: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
@@ -359,7 +361,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
     if sms and ("\n" in sms or "【" in sms or "】" in sms):
         r.err("sms", "the SMS text must be one line without 【 or 】 (the platform adds the signature)",
               "e.g. sms: 王建国扎根社区二十年，调解纠纷三千余起。")
-    tags = r.string_list("tags")
+    tags = tuple(dict.fromkeys(t for t in (textmod.clean_label(t) for t in r.string_list("tags")) if t))
     campaigns = r.string_list("campaigns")
     images = _images(r, assets)
     honors = _honors(r)
@@ -374,6 +376,10 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         r.err("featured", f"'featured' must be true or false, got {featured!r}", "true, false")
         featured = False
     exemplar_of = r.text("exemplar_of") or None
+    stays_public = doc.meta.get("stays_public", False)
+    if not isinstance(stays_public, bool):
+        r.err("stays_public", "'stays_public' must be true or false", "true, false")
+        stays_public = False
     private = doc.meta.get("private") or {}
     if not isinstance(private, dict):
         r.err("private", "'private' must be a mapping of fields",
@@ -394,7 +400,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         date=date, updated=updated, status=status, vetting=vetting, approved_by=approved_by,
         approved_date=approved_date_dt.date() if approved_date_dt else None, summary=summary, sms=sms,
         tags=tags, campaigns=campaigns, images=images, honors=honors, slug=slug, featured=featured,
-        exemplar_of=exemplar_of, body=doc.body, body_line=doc.body_line, digest=doc.digest,
+        exemplar_of=exemplar_of, body=doc.body, body_line=doc.body_line, digest=doc.digest, stays_public=stays_public,
         lines={sys.intern(str(k)): v for k, v in doc.meta.lines.items()},  # interned: stored once in the cache
         private=dict(private), assessments=assessments,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 
@@ -50,6 +51,15 @@ def slugify(title: str, max_length: int = 60) -> str:
     if len(slug) > max_length:
         slug = slug[:max_length].rsplit("-", 1)[0]
     return slug or "story"
+
+
+def clean_label(value: str) -> str:
+    """A tag or other label as it is meant: NFKC (full-width letters and digits), without invisible
+    format characters (zero-width spaces and joiners), inner whitespace collapsed. Two labels that
+    look the same are then the same label, with one address."""
+    text = unicodedata.normalize("NFKC", value)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return " ".join(text.split())
 
 
 class Slugs:
