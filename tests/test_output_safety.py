@@ -281,3 +281,10 @@ def test_rendered_external_defaults_to_empty_and_plain_bodies_keep_markdown_ids(
     out = Markup("/pub/").render("## 标题\n\n正文[^1]。\n\n[^1]: 注。\n").html
     assert out.startswith('<h2 id="标题">标题</h2>\n<p>正文<sup id="fnref:1"><a class="footnote-ref" href="#fn:1">')
     assert '<div class="footnote">' in out and '<li id="fn:1">' in out and 'class="footnote-backref"' in out
+
+
+@pytest.mark.parametrize("heading", ["## main", "## 标题 {#main}", "## x {#story-title}"])
+def test_a_heading_cannot_take_the_id_of_site_chrome(heading: str) -> None:
+    out = Markup("/pub/").render(f"{heading}\n\n正文。\n").html
+    assert 'id="main"' not in out and 'id="story-title"' not in out
+    assert 'id="section-' in out

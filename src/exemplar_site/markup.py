@@ -62,11 +62,15 @@ _GENERATED_CLASSES = {"div": {"footnote", "toc"}, "a": {"footnote-ref", "footnot
 _EXTERNAL_RE = re.compile(r"^[\x00-\x20]*(?:https?:|[/\\][\t\n\r]*[/\\])", re.IGNORECASE)
 
 
+_CHROME_IDS = {"main", "top", "header", "footer", "nav", "content", "search", "skip"}
+
+
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
     """nh3's last word on each allowed attribute: ids and classes only in the shapes above."""
     if attr == "id":
         if tag in _HEADINGS:
-            return value
+            # never the id of a landmark the theme uses (the skip link's #main, the *-title labels)
+            return f"section-{value}" if value.lower() in _CHROME_IDS or value.lower().endswith("-title") else value
         shape = _FOOTNOTE_IDS.get(tag)
         return value if shape is not None and shape.match(value) else None
     if attr == "class":
