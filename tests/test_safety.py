@@ -318,3 +318,12 @@ def test_a_look_alike_tag_never_takes_an_existing_address(site: Site, newcomer: 
         assert "测试典型b-1" not in page
         assert "测试典型b-1" in site.text_of("tags/she-qu-jing-wu-2/index.html")
         assert any(w.field == "tags" and w.path == "content/stories/b.md" for w in report.warnings)
+
+
+def test_personal_data_in_the_config_stops_the_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s", sms={"signature": "测试公安", "suffix": "咨询13800138000"})
+    site.story("a", "a-1")
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    (p,) = [p for p in info.value.problems if p.is_error]
+    assert p.path.endswith("site_config.yaml") and p.field == "sms" and "13800138000" not in p.format()

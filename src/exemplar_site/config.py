@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlio
+from . import personal
 from .personal import normalise_number
 from .errors import BuildFailed, Problem, Problems, did_you_mean
 
@@ -324,6 +325,13 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     sms = _sms(path, values["sms"], line("sms"), problems)
     quotas = _quotas(path, values["quotas"], line("quotas"), problems)
     public_numbers = _public_numbers(path, values["public_numbers"], line("public_numbers"), problems)
+    # the config's own public text goes on every page, feed item or SMS: the same personal-data scan
+    for key, value in (("title", text("title")), ("subtitle", text("subtitle")),
+                       ("description", text("description")), ("organisation", text("organisation")),
+                       ("feeds", feeds.source), ("sms", sms.signature), ("sms", sms.suffix)):
+        for found in personal.find(value, frozenset(public_numbers)):
+            problems.error(path, line(key), key, f"公开的设置里有{found.label}（为保护个人信息，这里不显示号码）",
+                           "删除它；公开的值班电话请列入 public_numbers")
 
     config = SiteConfig(
         root=root, path=path, title=text("title"), subtitle=text("subtitle"),
