@@ -238,6 +238,7 @@ BAD_FRONT_MATTER = {
     "impossible-date": ("date: 2026-02-30\n", "2026-02-30", 2),
     "alias-bomb": ('x: &a ["lol","lol","lol"]\ny: &b [*a,*a,*a]\nz: [*b,*b,*b]\n', "aliases", 2),
     "long-key": ("k" * 5000 + ": 1\n", "YAML", 2),
+    "deep-nesting": ("a: " + "[" * 900 + "]" * 900 + "\n", "nested", 2),
 }
 
 
@@ -327,3 +328,23 @@ def test_personal_data_in_the_config_stops_the_build(tmp_path: Path) -> None:
         site.build()
     (p,) = [p for p in info.value.problems if p.is_error]
     assert p.path.endswith("site_config.yaml") and p.field == "sms" and "13800138000" not in p.format()
+
+
+def test_a_theme_name_cannot_lead_out_of_themes(tmp_path: Path, outside: Path) -> None:
+    site = make_site(tmp_path / "s", theme="../../server")
+    (site.root / "themes").mkdir()
+    site.story("a", "a-1")
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    assert [p.field for p in info.value.problems if p.is_error] == ["theme"]
+
+
+def test_a_theme_folder_linked_from_outside_is_refused(tmp_path: Path, outside: Path) -> None:
+    (outside / "templates").mkdir()
+    (outside / "templates" / "base.html").write_text(SECRET)
+    site = make_site(tmp_path / "s", theme="linked")
+    (site.root / "themes").mkdir()
+    os.symlink(outside, site.root / "themes/linked")
+    site.story("a", "a-1")
+    errors = _failed(site)
+    assert any("themes/linked" in e for e in errors), errors

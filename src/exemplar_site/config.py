@@ -298,7 +298,10 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     root = path.parent.resolve()
     theme = text("theme") or "default"
     themes_dir = root / "themes"
-    if theme != "default" and not (themes_dir / theme).is_dir():
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", theme) or ".." in theme:
+        problems.error(path, line("theme"), "theme", f"theme name {theme!r} must be the name of a folder under themes/",
+                       "letters, digits, '-', '_' and '.', e.g. theme: jiangcheng")
+    elif theme != "default" and not (themes_dir / theme).is_dir():
         have = sorted(p.name for p in themes_dir.iterdir() if p.is_dir()) if themes_dir.is_dir() else []
         problems.error(path, line("theme"), "theme", f"theme '{theme}' not found in {themes_dir}"
                        + did_you_mean(theme, have), ", ".join(have) or "a folder under themes/")

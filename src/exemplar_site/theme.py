@@ -50,7 +50,7 @@ def static_files(config: SiteConfig) -> dict[str, Path]:
         static = folder / "static"
         if not static.is_dir():
             continue
-        files, _ = safetree.walk(str(static), str(folder), lambda name: name.startswith("."))
+        files, _ = safetree.walk(str(static), _theme_root(config, folder), lambda name: name.startswith("."))
         for f in files:
             found["static/" + Path(f.path).relative_to(static).as_posix()] = Path(f.path)
     return dict(sorted(found.items()))
@@ -61,8 +61,14 @@ def theme_problems(config: SiteConfig) -> list[Problem]:
     static file must be the theme's own, never a server file reached through a link."""
     problems: list[Problem] = []
     for folder in theme_dirs(config):
-        problems.extend(safetree.walk(str(folder), str(folder), shown_base=str(config.root))[1])
+        problems.extend(safetree.walk(str(folder), _theme_root(config, folder), shown_base=str(config.root))[1])
     return problems
+
+
+def _theme_root(config: SiteConfig, folder: Path) -> str:
+    """The folder a theme's files may not lead out of: the site's themes/ for the site's own themes
+    (a theme folder linked in from elsewhere counts as leading out), the package for the built-in one."""
+    return str(config.themes_dir) if folder.parent == config.themes_dir else str(folder)
 
 
 def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = (),

@@ -97,6 +97,8 @@ def load(text: str, first_line: int = 1) -> tuple[Any, YamlError | None]:
         return None, YamlError(line, _explain(problem))
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         return None, YamlError(None, _explain(str(exc)))
+    except RecursionError:
+        return None, YamlError(first_line + 1, "the fields are nested far too deeply (lists in lists in lists…)")
 
 
 def _explain(problem: str) -> str:
