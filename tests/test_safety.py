@@ -296,7 +296,13 @@ def test_a_public_link_to_a_withdrawn_story_stops_the_build(site: Site) -> None:
     site.story("gone", "g-1", slug="gone", status="withdrawn")
     site.story("a", "a-1", body="正文。\n\n参见[他的事迹](/stories/gone/)。")
     site.write("content/pages/p.md", "---\ntitle: 页面\n---\n见[这里](../stories/gone/index.html)。\n")
+    forms = ["/stories/gone", "stories/gone#top", "http://test.example/pub/stories/gone/",
+             "//test.example/pub/stories/gone/?a=1"]
+    for i, form in enumerate(forms):
+        site.story(f"b{i}", f"b-{i}", body=f"正文。\n\n参见[他]({form})。")
     errors = _failed(site)
+    for i in range(len(forms)):
+        assert any(e.startswith(f"content/stories/b{i}.md:") for e in errors), (forms[i], errors)
     assert any(e.startswith("content/stories/a.md:") and "stories/gone/" in e for e in errors), errors
     assert any(e.startswith("content/pages/p.md:4") for e in errors), errors
 

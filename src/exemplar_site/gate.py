@@ -183,7 +183,7 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
         _external_media(c.path, c.body_line, rendered_campaign, problems)
         campaigns.append(_campaign(c, rendered_campaign))
     notices = tuple(sorted(withdrawn, key=lambda w: w.slug))
-    _links_to_withdrawn(notices, stories, pages, campaigns, records, problems)
+    _links_to_withdrawn(notices, stories, pages, campaigns, records, config, problems)
     return GateResult(tuple(stories), tuple(held), notices, tuple(pages), tuple(campaigns))
 
 
@@ -221,21 +221,43 @@ def _external_media(path: str, body_line: int, rendered: Rendered, problems: Pro
                        "把文件放进 content/images/ 或 content/media/，再用 images/文件名 引用")
 
 
+_HREF_RE = re.compile(r'\s(?:href|src)="([^"]*)"')
+
+
+def _story_path(href: str, config: SiteConfig) -> str | None:
+    """The site path a link in a rendered body leads to ('stories/x'), from a site: link or an
+    absolute link to this site's own host; None for anything else."""
+    target = html.unescape(href)
+    if target.startswith(urls.SITE_SCHEME):
+        target = target[len(urls.SITE_SCHEME):]
+    else:
+        for prefix in (config.base_url + config.base_path, config.base_url.split(":", 1)[-1] + config.base_path):
+            if target.startswith(prefix):
+                target = target[len(prefix):]
+                break
+        else:
+            return None
+    target = re.split(r"[?#]", target, maxsplit=1)[0]
+    if target.endswith("index.html"):
+        target = target[: -len("index.html")]
+    return target.strip("/")
+
+
 def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],
-                        campaigns: list[Campaign], records: Records, problems: Problems) -> None:
+                        campaigns: list[Campaign], records: Records, config: SiteConfig, problems: Problems) -> None:
     """A public body may not link to a withdrawn story: the link would lead readers to the exemplar."""
-    gone = {urls.SITE_SCHEME + w.url for w in notices}
+    gone = {w.url.strip("/") for w in notices}
     if not gone:
         return
     bodies = {r.path: (r.body, r.body_line) for r in (*records.stories, *records.pages, *records.campaigns)}
     found = [(s.source, s.body_html) for s in stories if s.draft is None]
     found += [(p.source, p.body_html) for p in pages] + [(c.source, c.body_html) for c in campaigns]
     for source, body_html in found:
-        for target in sorted(t for t in gone if t in body_html):
-            url = target[len(urls.SITE_SCHEME):]
+        hits = sorted({p for p in (_story_path(h, config) for h in _HREF_RE.findall(body_html)) if p in gone})
+        for url in hits:
             body, line = bodies.get(source, (None, 1))
-            problems.error(source, _line_in(body, line, url.rstrip("/").rsplit("/", 1)[-1]), None,
-                           f"正文链接到已撤下的稿件 {url}：撤下的典型不能再从任何公开页面链接过去",
+            problems.error(source, _line_in(body, line, url.rsplit("/", 1)[-1]), None,
+                           f"正文链接到已撤下的稿件 {url}/：撤下的典型不能再从任何公开页面链接过去",
                            "删除这个链接（保留文字即可）")
 
 
