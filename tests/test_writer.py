@@ -38,8 +38,9 @@ def test_files_no_longer_produced_are_removed(tmp_path: Path) -> None:
 def test_failure_while_staging_leaves_target_untouched(tmp_path: Path) -> None:
     target = tmp_path / "public"
     write_site([Output("a.html", b"A")], target)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(BuildFailed) as info:
         write_site([Output("a.html", b"NEW"), Output("img.png", source=tmp_path / "missing.png")], target)
+    assert "missing.png" in info.value.problems[0].message and info.value.problems[0].path == str(target)
     assert (target / "a.html").read_bytes() == b"A"
     assert sorted(p.name for p in target.iterdir()) == [MARKER, "a.html"]
     # the half-updated twin is not trusted: the next build is complete and correct
@@ -54,7 +55,7 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:
     (target / "thesis.docx").write_bytes(b"precious")
     with pytest.raises(BuildFailed) as info:
         write_site([Output("a.html", b"A")], target)
-    assert "not made by this tool" in info.value.problems[0].message
+    assert "不是本工具生成的" in info.value.problems[0].message
     assert (target / "thesis.docx").read_bytes() == b"precious"
 
 
@@ -80,7 +81,7 @@ def test_duplicate_and_escaping_paths_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BuildFailed) as info:
         write_site([Output("a.html", b"1"), Output("a.html", b"2"), Output("../x", b"3")], tmp_path / "p")
     messages = [p.message for p in info.value.problems]
-    assert any("path collision" in m for m in messages) and any("outside" in m for m in messages)
+    assert any("路径冲突" in m for m in messages) and any("输出文件夹以外" in m for m in messages)
     assert not (tmp_path / "p").exists()
 
 
@@ -96,5 +97,5 @@ def test_two_builds_of_one_folder_never_interleave(tmp_path: Path) -> None:
         fcntl.flock(held, fcntl.LOCK_EX)  # another build is running
         with pytest.raises(BuildFailed) as info:
             site.build()
-    assert "another build is writing this folder" in info.value.problems[0].message
+    assert "另一个生成过程正在写这个文件夹" in info.value.problems[0].message
     site.build()  # free again

@@ -56,10 +56,15 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Validate every story, then write the site, feeds and SMS files. "
                                    "On any error nothing is written and the previous output stays as it was.")
     _common(b)
-    b.add_argument("--output", metavar="DIR", help="output folder (default: output_dir from the config, public/)")
+    b.add_argument("--output", metavar="DIR",
+                   help="output folder (default: output_dir from the config, public/; with --drafts, "
+                        "<output_dir>-drafts/ beside it). It belongs to the build: files it did not produce are "
+                        "removed, and a folder holding internal reports or SMS files is refused")
     b.add_argument("--drafts", action="store_true",
-                   help="also render stories that are not public yet, marked as drafts on every page; "
-                        "for local preview only, never publish such a build")
+                   help="also render stories that are not public yet, marked as drafts on every page, into a "
+                        "preview folder of its own (default: <output_dir>-drafts/, e.g. public-drafts/), never "
+                        "into the public output (--drafts --output public is refused); for local preview only, "
+                        "never publish such a build")
     b.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="processes for rendering (default 0: one per CPU core; 1: no extra processes)")
     v = sub.add_parser("serve", help="preview: build, serve, rebuild on change, reload the browser",
@@ -94,7 +99,9 @@ def make_parser() -> argparse.ArgumentParser:
     _common(m)
     m.add_argument("--since", metavar="DATE", help="first story date to include, YYYY-MM-DD")
     m.add_argument("--until", metavar="DATE", help="last story date to include, YYYY-MM-DD (default: today)")
-    m.add_argument("--output", metavar="DIR", help="folder for the SMS files (default: sms-export/)")
+    m.add_argument("--output", metavar="DIR",
+                   help="folder for the SMS files (default: sms-export/); a folder of their own, never the site's "
+                        "output or the reports folder, nor a folder inside them")
     r = sub.add_parser("report", help="write the internal management reports (内部资料)",
                        description="Write the internal reports as of --as-of (default: today): assessment schedule "
                                    "(定期考核), yearly quotas (年内选树), coverage, and what waits for vetting or "
@@ -103,7 +110,9 @@ def make_parser() -> argparse.ArgumentParser:
     _config(r)
     r.add_argument("--as-of", dest="now", metavar="DATE",
                    help="report date, e.g. 2026-12-31 (default: today); the same date gives the same report")
-    r.add_argument("--output", metavar="DIR", help="folder for the reports (default: reports_dir from the config)")
+    r.add_argument("--output", metavar="DIR",
+                   help="folder for the reports (default: reports_dir from the config); never the public output, "
+                        "a folder inside it or around it, nor a folder inside any site output")
     return parser
 
 
@@ -262,6 +271,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print_problems(failed.problems)
         print("\nReport failed: nothing was written.", file=sys.stderr)
         return 1
+    print_problems(result.warnings)
     rep = result.reports
     overdue = sum(1 for r in rep.schedule if r.overdue)
     short = sum(1 for q in rep.quotas if not q.met and q.year == rep.as_of.year)

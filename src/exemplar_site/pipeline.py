@@ -38,7 +38,24 @@ from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index
 from .text import Slugs
 from .theme import make_environment, site_view, static_files, theme_dirs, theme_problems
-from .writer import Staging, WriteReport, check_path, exclusive, intact, unchanged, write_file, write_site
+from .writer import (
+    INTERNAL,
+    PUBLIC,
+    SMS,
+    Staging,
+    WriteReport,
+    after_swap,
+    check_path,
+    check_target,
+    drafts_folder,
+    exclusive,
+    failed_writes,
+    intact,
+    late_problem,
+    unchanged,
+    write_file,
+    write_site,
+)
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
 
@@ -290,7 +307,11 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
     that was built.
     """
     config = load_config(config_path, options.output)
-    with exclusive(config.output_dir):
+    if options.drafts:  # never into the public output: a preview folder of its own (<output_dir>-drafts)
+        public = load_config(config_path).output_dir if options.output else config.output_dir
+        options = dataclasses.replace(options, output=drafts_folder(public, options.output))
+        config = load_config(config_path, options.output)
+    with exclusive(config.output_dir), failed_writes(config.output_dir):
         return _build(config_path, config, options, progress, memory, loaded)
 
 
@@ -352,11 +373,16 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         except BaseException:
             staging.abort()
             raise
-    write_file(withdrawn_map_path(site.config), withdrawn_map(site))
+    # the new output is live: what fails from here on is a warning, and the next build writes it again
+    late = list(report.warnings)
+    late += after_swap(withdrawn_map_path(site.config),
+                       lambda: write_file(withdrawn_map_path(site.config), withdrawn_map(site)))
     if memory is None:  # what is stored beside the output holds no private block
-        cache.save(scrub={"records": records_cacheable, "docs": doc_cacheable})
+        late += after_swap(cache_path(output), lambda: cache.save(scrub={"records": records_cacheable,
+                                                                          "docs": doc_cacheable}))
     else:
         cache.forget_unused()
+    retry = len(late) > len(report.warnings)
     result = BuildReport(
         output_dir=site.config.output_dir,
         stories_read=len(site.records.stories),
@@ -372,9 +398,19 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     )
     if loaded is not None:
         loaded(site)
-    if options.cache:
-        save_state(state_path(output), BuildState(signature, next_change(site.records, config, now), result, now))
-    return result
+    if options.cache and not retry:
+        try:
+            save_state(state_path(output), BuildState(signature, next_change(site.records, config, now), result, now))
+        except OSError as exc:
+            late.append(late_problem(state_path(output), exc))
+            retry = True
+    if options.cache and retry:  # no state: the next build must not be skipped, and writes what failed again
+        try:
+            state_path(output).unlink(missing_ok=True)
+        except OSError:
+            pass
+    return dataclasses.replace(result, warnings=tuple(sort_problems(list(result.warnings) + late))) if late \
+        else result
 
 
 def _put(staging: Staging, job: Job) -> tuple[bool, int]:
@@ -437,7 +473,13 @@ class SmsExport:
 
 def export_sms(config_path: str | Path, options: BuildOptions, since: dt.date | None, until: dt.date | None,
                output: Path | None = None) -> SmsExport:
-    """`build.py sms`: the SMS files for a date range, on their own, written atomically."""
+    """`build.py sms`: the SMS files for a date range, on their own, written atomically into a folder
+    of their own (never the public site or the reports, nor inside them)."""
+    config = load_config(config_path, options.output)
+    target = output.resolve() if output else config.root / "sms-export"
+    refused = check_target(target, SMS, [(PUBLIC, config.output_dir), (INTERNAL, config.reports_dir)])
+    if refused:
+        raise BuildFailed(refused)
     site = load_site(config_path, options)
     config = site.config
     problems = Problems()
@@ -450,7 +492,6 @@ def export_sms(config_path: str | Path, options: BuildOptions, since: dt.date | 
     if since > until:
         raise BuildFailed([Problem("--since", None, None, f"--since {since} is after --until {until}",
                                    "a start date on or before the end date")])
-    target = output.resolve() if output else config.root / "sms-export"
-    write_site(sms_outputs(msgs, config, since, until, prefix=""), target)
+    written = write_site(sms_outputs(msgs, config, since, until, prefix=""), target, kind=SMS)
     return SmsExport(target, since, until, tuple(msgs), tuple(in_range(msgs, since, until)),
-                     tuple(sort_problems(list(site.problems) + problems.warnings)))
+                     tuple(sort_problems(list(site.problems) + problems.warnings + list(written.warnings))))

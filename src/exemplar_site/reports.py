@@ -20,14 +20,14 @@ from pathlib import Path
 
 import jinja2
 
-from .config import LEVELS, SiteConfig
+from .config import LEVELS, SiteConfig, load_config
 from .errors import BuildFailed, Problem
 from .gate import decide
 from .model import Output
 from .pipeline import BuildOptions, LoadedSite, load_site, local_now
 from .records import PUBLIC_STATUSES, STATUSES, StoryRecord
 from .theme import make_environment
-from .writer import INTERNAL, WriteReport, write_site
+from .writer import INTERNAL, WriteReport, check_target, write_site
 
 LEVEL_RANK = {key: i for i, (key, _) in enumerate(LEVELS)}
 STATUS_NAMES = {"seedling": "典型苗子", "cultivating": "培养中", "recommended": "已推荐待审批",
@@ -289,19 +289,25 @@ class ReportResult:
 
 
 def write_reports(config_path: str | Path, options: BuildOptions, output: Path | None = None) -> ReportResult:
-    """`build.py report`: compute as of options.now and write the internal site."""
-    site = load_site(config_path, options)
-    config = site.config
+    """`build.py report`: compute as of options.now and write the internal site, into a folder of
+    its own: never the public output, inside it or around it, nor inside any site folder."""
+    config = load_config(config_path, options.output)
     target = output.resolve() if output else config.reports_dir
     public = config.output_dir.resolve()
     if target == public or target.is_relative_to(public) or public.is_relative_to(target):
         raise BuildFailed([Problem(str(target), None, "--output",
-                                   f"internal reports may not be written inside or around the public output {public}",
-                                   "a separate folder, e.g. reports/")])
+                                   f"内部报表不能写进公开网站的输出文件夹 {public}，也不能写在包含它的文件夹里"
+                                   "（internal reports may not be written inside or around the public output）",
+                                   "另选一个网站以外的文件夹，例如 --output reports")])
+    refused = check_target(target, INTERNAL)  # e.g. inside a site built with --output elsewhere
+    if refused:
+        raise BuildFailed(refused)
+    site = load_site(config_path, options)
+    config = site.config
     rep = build_reports(site, local_now(options, config))
     outputs = render_reports(rep, config)
     written = write_site(outputs, target, kind=INTERNAL)
-    return ReportResult(target, rep, written, site.problems)
+    return ReportResult(target, rep, written, site.problems + written.warnings)
 
 
 __all__ = ["add_months", "assessment_rule", "build_reports", "render_reports", "write_reports"]

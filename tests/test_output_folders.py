@@ -1,0 +1,195 @@
+"""Each output folder holds only what belongs there (issue 11, item 5; item 8 for disks).
+
+- internal reports and SMS files never go into or under a site output, and a site build refuses
+  an output folder with internal reports anywhere below it;
+- `sms --output` can no longer replace a site: SMS files have a marker of their own;
+- after every build the live folder holds exactly the produced files and its marker;
+- a drafts build goes to a preview folder of its own, never into the public output;
+- a full or read-only disk while writing ends in a clear error with the live folder untouched,
+  and the next build succeeds; failures after the swap are warnings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from conftest import NOW, Site
+
+from exemplar_site.cli import main
+from exemplar_site.errors import BuildFailed
+from exemplar_site.pipeline import BuildOptions, build_site
+
+PAGE = "stories/hero-a/index.html"
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file and folder below root → (inode, bytes): "untouched" means the same files, not copies."""
+    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.read_bytes() if p.is_file() else b"")
+            for p in sorted(root.rglob("*"))}
+
+
+def clean_files(site: Site, tmp: Path, name: str) -> set[str]:
+    """What a build of the same sources produces in an empty folder."""
+    out = tmp / name
+    build_site(site.config, BuildOptions(now=NOW, output=out, cache=False))
+    return {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+
+
+def test_report_and_sms_refuse_a_folder_inside_a_site(site: Site, tmp_path: Path, capsys) -> None:
+    site.story("a", "a-1", slug="hero-a")
+    www = tmp_path / "www"  # a site built elsewhere than the configured output_dir
+    site.build(output=www)
+    before = snapshot(www)
+    for command in (["report", "--as-of", "2026-11-24"], ["sms", "--now", "2026-11-24"]):
+        for folder in (www / "internal", www / "stories" / "new"):
+            code = main([*command, "--config", str(site.config), "--output", str(folder)])
+            err = capsys.readouterr().err
+            assert code == 1, (command, folder)
+            assert f"在公开网站的文件夹 {www} 里面" in err and f"{www} 以外的文件夹" in err
+    assert snapshot(www) == before
+
+
+def test_a_site_build_refuses_internal_reports_anywhere_below_its_output(site: Site) -> None:
+    site.story("a", "a-1", slug="hero-a")
+    site.build()
+    hidden = site.out / "archive" / "2026"  # reports copied in by hand, or written there by an older version
+    hidden.mkdir(parents=True)
+    (hidden / ".exemplar-internal").write_text("内部资料")
+    (hidden / "assessments.csv").write_text("exemplar_id,last_notes\na-1,SECRET\n")
+    before = snapshot(site.out)
+    site.story("a", "a-1", slug="hero-a", title="改过标题的事迹")
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    problem = info.value.problems[0]
+    assert problem.path == str(hidden) and "内部报表" in problem.message and str(site.out) in problem.accepted
+    assert snapshot(site.out) == before
+    (hidden / ".exemplar-internal").unlink()
+    (hidden / "assessments.csv").unlink()
+    site.build()
+    assert "改过标题的事迹" in site.text_of(PAGE) and not (site.out / "archive").exists()
+
+
+def test_sms_export_cannot_replace_a_site(site: Site, tmp_path: Path, capsys) -> None:
+    site.story("a", "a-1", slug="hero-a")
+    site.build()
+    www = tmp_path / "www"
+    site.build(output=www)
+    for folder in (site.out, www):  # the configured output, and a site built elsewhere
+        before = snapshot(folder)
+        code = main(["sms", "--config", str(site.config), "--now", "2026-11-24", "--output", str(folder)])
+        err = capsys.readouterr().err
+        assert code == 1 and str(folder) in err and "公开网站" in err and "短信导出文件不能写在" in err
+        assert snapshot(folder) == before
+    # a folder of their own, with a marker of their own, which a site build does not take over
+    out = tmp_path / "sms-files"
+    assert main(["sms", "--config", str(site.config), "--now", "2026-11-24", "--output", str(out)]) == 0
+    assert (out / ".exemplar-sms").is_file() and not (out / ".exemplar-site").exists()
+    with pytest.raises(BuildFailed) as info:
+        site.build(output=out)
+    assert "短信导出文件" in info.value.problems[0].message
+
+
+def test_files_the_build_did_not_produce_leave_the_output(site: Site, tmp_path: Path) -> None:
+    site.story("a", "a-1", slug="hero-a")
+    site.build()
+    story_dir = (site.out / PAGE).parent
+    (site.out / "MP_verify_abc.txt").write_text("dropped by hand")
+    (story_dir / "old.html").write_text("stale")
+    (site.out / "downloads" / "2025").mkdir(parents=True)
+    (site.out / "downloads" / "2025" / "report.pdf").write_bytes(b"%PDF")
+    (site.out / "empty").mkdir()
+    os.symlink("/etc", site.out / "etc")  # removed, never followed
+    reports = []
+    for step in range(3):  # the dropped files must not swap back in from the staging twin
+        site.story("b", "b-1", title=f"第{step}次修改的事迹")
+        report = site.build()
+        files = {p.relative_to(site.out).as_posix() for p in site.out.rglob("*") if p.is_file() or p.is_symlink()}
+        folders = {p.relative_to(site.out).as_posix() for p in site.out.rglob("*") if p.is_dir()
+                   and not p.is_symlink()}
+        assert files == clean_files(site, tmp_path, f"clean{step}"), step
+        assert folders == {"/".join(f.split("/")[:i]) for f in files for i in range(1, f.count("/") + 1)}
+        reports.append(report)
+    assert Path("/etc").is_dir()
+    assert any("MP_verify_abc.txt" in w.message for w in reports[0].warnings)  # said once, when removed
+    assert reports[0].write is not None and reports[0].write.removed == 4  # the files; the empty folder went too
+    assert not any("MP_verify_abc.txt" in w.message for w in reports[1].warnings)
+    # a file dropped at the top goes with the next build even when nothing else changed
+    (site.out / "robots-old.txt").write_text("x")
+    site.build()
+    assert not (site.out / "robots-old.txt").exists()
+
+
+def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys) -> None:
+    site.story("a", "a-1", slug="hero-a")
+    site.story("h", "h-1", status="seedling")
+    args = ["build", "--config", str(site.config), "--now", "2026-11-24 10:00"]
+    assert main(args) == 0
+    before = snapshot(site.out)
+    assert main([*args, "--drafts"]) == 0
+    preview = site.root / "public-drafts"
+    assert f"Built {preview}" in capsys.readouterr().out
+    assert "预览版本" in (preview / PAGE).read_text(encoding="utf-8")
+    assert (preview / "stories/ce-shi-dian-xing-h-1-de-xian-jin-shi-ji/index.html").is_file()
+    for out in (str(site.out), str(site.out) + "/", str(site.out / "preview")):
+        assert main([*args, "--drafts", "--output", out]) == 1
+        err = capsys.readouterr().err
+        assert "草稿预览（--drafts）不能写进公开网站的输出文件夹" in err and str(preview) in err
+    assert snapshot(site.out) == before
+
+
+@pytest.mark.parametrize("code,words", [(errno.ENOSPC, "磁盘已满"), (errno.EROFS, "磁盘是只读的")])
+def test_a_full_or_read_only_disk_fails_cleanly_and_the_next_build_works(
+        site: Site, monkeypatch: pytest.MonkeyPatch, capsys, code: int, words: str) -> None:
+    site.story("a", "a-1", slug="hero-a")
+    site.story("b", "b-1")
+    site.build()
+    before = snapshot(site.out)
+    site.story("a", "a-1", slug="hero-a", title="磁盘满时改的标题")
+    real = Path.write_bytes
+
+    def failing(self: Path, data: bytes) -> int:
+        if ".public.staging" in self.parts and self.name.endswith(".html.tmp"):
+            raise OSError(code, os.strerror(code), str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing)
+    assert main(["build", "--config", str(site.config), "--now", "2026-11-24 10:00", "--jobs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"{site.out}: 错误 error: 写入失败：{words}" in err and "Traceback" not in err
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    assert info.value.problems[0].path == str(site.out)
+    assert snapshot(site.out) == before
+    monkeypatch.undo()
+    site.build()
+    assert "磁盘满时改的标题" in site.text_of(PAGE)
+
+
+def test_failures_after_the_swap_are_warnings(site: Site, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    site.story("a", "a-1", slug="hero-a")
+    site.story("w", "w-1", status="withdrawn")
+    site.build()
+    site.story("a", "a-1", slug="hero-a", title="换了标题")
+    beside = {".public.manifest", "public-withdrawn.map", ".public.state", ".public.cache", ".public.cache.bodies"}
+    real = os.replace
+
+    def failing(src: str | os.PathLike[str], dst: str | os.PathLike[str], **kw: object) -> None:
+        if os.path.basename(dst) in beside:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        real(src, dst, **kw)  # type: ignore[arg-type]
+
+    (site.root / "public-withdrawn.map").unlink()
+    monkeypatch.setattr(os, "replace", failing)
+    assert main(["build", "--config", str(site.config), "--now", "2026-11-24 10:00", "--jobs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "警告 warning: 输出已经更新，但这个文件没能写入：磁盘已满" in err
+    assert "public-withdrawn.map" in err and ".public.manifest" in err
+    assert "换了标题" in site.text_of(PAGE)  # the new site is live
+    monkeypatch.undo()
+    report = site.build(now=NOW + dt.timedelta(minutes=1))  # not skipped: what failed is written now
+    assert not [w for w in report.warnings if "没能写入" in w.message]
+    assert (site.root / "public-withdrawn.map").read_text(encoding="utf-8").count(" 1;") == 2
