@@ -70,6 +70,7 @@ def story(id: str, **fields: Any) -> str:
 @dataclass
 class Site:
     root: Path
+    output: str = "public"  # the folder `out` reads ("public-drafts" for a drafts build)
 
     @property
     def config(self) -> Path:
@@ -77,7 +78,7 @@ class Site:
 
     @property
     def out(self) -> Path:
-        return self.root / "public"
+        return self.root / self.output
 
     def write(self, rel: str, text: str) -> Path:
         path = self.root / rel

@@ -201,6 +201,8 @@ def test_summary_and_reading_time_for_chinese(site: Site) -> None:
 def test_drafts_build_marks_every_page_and_keeps_feeds_clean(site: Site) -> None:
     populate(site)
     site.build(drafts=True)
+    assert not site.out.exists()  # a drafts build never writes into the public output
+    site = Site(site.root, output="public-drafts")
     for path in all_files(site):
         if path.suffix == ".html" and path.name not in ("404.html", "withdrawn.html") \
                 and "gone-story" not in path.as_posix():

@@ -26,6 +26,7 @@ from .gate import decide
 from .model import Output
 from .pipeline import BuildOptions, LoadedSite, load_site, local_now
 from .records import PUBLIC_STATUSES, STATUSES, StoryRecord
+from .text import csv_cell
 from .theme import make_environment
 from .writer import INTERNAL, WriteReport, check_target, write_site
 
@@ -225,16 +226,11 @@ def build_reports(site: LoadedSite, as_of: dt.datetime) -> Reports:
 
 
 def _csv(header: list[str], rows: list[list[object]]) -> bytes:
-    """UTF-8 CSV with BOM for Excel. Text cells starting with = + - @, tab or CR get a leading ' so
-    a spreadsheet reads them as text, not formulas (OWASP); numbers stay numbers. Same rule as
-    text.csv_cell, which this layer may not import (tests/test_architecture.py)."""
-    def cell(v: object) -> object:
-        return "'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\r")) else v
-
+    """UTF-8 CSV with BOM for Excel; no cell can start a formula (text.csv_cell)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([cell(v) for v in header])
-    w.writerows([cell(v) for v in row] for row in rows)
+    w.writerow([csv_cell(v) for v in header])
+    w.writerows([csv_cell(v) for v in row] for row in rows)
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 
