@@ -8,6 +8,7 @@ private block; only gate.py turns them into public objects.
 from __future__ import annotations
 
 import dataclasses
+import html
 import datetime as dt
 import mimetypes
 import re
@@ -241,9 +242,12 @@ class _Reader:
                 self.err(label, f"required field '{label}' is missing", DATE_FORMS, line=line or self.doc.meta.line)
             return None
         parsed = parse_datetime(raw, self.config.tz)
+        shown = "this value" if label.startswith("private") else f"'{_clip(raw)}'"  # never echo a private value
         if parsed is None:
-            shown = "this value" if label.startswith("private") else f"'{_clip(raw)}'"  # never echo a private value
             self.err(label, f"{shown} is not a date", DATE_FORMS, line=line)
+        elif not 1900 <= parsed.year <= 2200:
+            self.err(label, f"{shown} is not a plausible date (year {parsed.year})", DATE_FORMS, line=line)
+            return None
         return parsed
 
     def string_list(self, name: str) -> tuple[str, ...]:
@@ -392,8 +396,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
     # errors that leave a well-formed record (the build still fails on them, but `check` goes on
     # to links and the rest with the record in place)
     _body_keys(r, _STORY_KEY_LINE, skip_code=False)
-    if status != "withdrawn":  # a withdrawn story is published nowhere
-        _personal_data(r, private)
+    _personal_data(r, private)  # withdrawn stories too: public fields never hold personal data
     assert date is not None and unit and fld and level
     return StoryRecord(
         path=doc.path, id=sid, title=title, name=name, kind=kind, unit=unit, field=fld, level=level,
@@ -425,6 +428,14 @@ def _body_keys(r: _Reader, pattern: re.Pattern[str], skip_code: bool) -> None:
     """A body line that looks like a front-matter field: the block ended too early, and what
     follows (often the private block) would be published as text."""
     body = r.doc.body or ""
+    keys = list(r.doc.meta)
+    if keys and keys[-1] == "private":
+        first = next((i for i, line in enumerate(body.split("\n")) if line.strip()), None)
+        if first is not None and body.split("\n")[first][:1] in (" ", "\t"):
+            r.err("private", "正文一开头就是缩进的行，紧接在 private 私密信息块之后：多半是 private 里多了一行 '---'，"
+                             "让信息块提前结束了，后面的私密内容会被当作正文公开",
+                  "删除 private 中多出来的 '---' 行；正文的第一行不要缩进", line=r.doc.body_line + first)
+            return
     fenced = False
     for i, line in enumerate(body.split("\n")):
         if skip_code and _FENCE_RE.match(line):
@@ -478,11 +489,45 @@ def _personal_data(r: _Reader, private: Any) -> None:
             continue
         for text, line in _public_texts(value, r.line(key)):
             found += [(line, str(key), f) for f in _describe(personal.find(text, allowed, needles))]
-    for i, text in enumerate((r.doc.body or "").split("\n")):
-        found += [(r.doc.body_line + i, "", f) for f in _describe(personal.find(text, allowed, needles))]
+    found += [(line, "", f) for line, f in _body_findings(r.doc.body or "", r.doc.body_line, allowed, needles)]
     for line, key, message in found:
         r.err(key or "body", message, hint if "private" not in message else
               "删除或改写这段公开文字：private 中的内容永远不能公开", line=line)
+
+
+_TAG_RE = re.compile(r"<[^>]*>")
+_MARKUP_RE = re.compile(r"\]\([^)]*\)|[*_~`\[\]\\]")
+
+
+def _as_read(line: str) -> str:
+    """A Markdown line roughly as a reader sees it: tags and comments gone, entities decoded,
+    emphasis, code and link marks removed (so '王**小梅**' or '1390&#53;111234' is seen whole)."""
+    return _MARKUP_RE.sub("", html.unescape(_TAG_RE.sub("", line)))
+
+
+def _body_findings(body: str, body_line: int, allowed: frozenset[str],
+                   needles: list[tuple[str, str]]) -> list[tuple[int, str]]:
+    """Personal data in a body, paragraph by paragraph (a value may be split over the lines of a
+    paragraph, or by inline markup), each at the line where it is, or where its paragraph starts."""
+    out: list[tuple[int, str]] = []
+    lines = body.split("\n")
+    start = 0
+    while start < len(lines):
+        if not lines[start].strip():
+            start += 1
+            continue
+        end = start
+        while end < len(lines) and lines[end].strip():
+            end += 1
+        paragraph = lines[start:end]
+        whole = _describe(personal.find("".join(_as_read(x) for x in paragraph) + "\n" + "\n".join(paragraph),
+                                        allowed, needles))
+        for message in dict.fromkeys(whole):
+            at = next((i for i, x in enumerate(paragraph)
+                       if message in _describe(personal.find(_as_read(x) + "\n" + x, allowed, needles))), 0)
+            out.append((body_line + start + at, message))
+        start = end
+    return out
 
 
 def _describe(findings: list[personal.Finding]) -> list[str]:

@@ -61,7 +61,14 @@ def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
     if node in loader.constructed_objects or node in loader.recursive_objects:
         raise yaml.constructor.ConstructorError(
             None, None, "anchors and aliases ('&name' and '*name') are not allowed here", node.start_mark)
-    return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
+    try:
+        return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
+    except (ValueError, OverflowError) as exc:  # e.g. a 5,000-digit number
+        if isinstance(exc, yaml.YAMLError):
+            raise
+        raise yaml.constructor.ConstructorError(
+            None, None, "this value cannot be read (a number far too long, or a value of an unknown kind)",
+            node.start_mark) from None
 
 
 def _construct_timestamp(loader: Any, node: yaml.Node) -> Any:
