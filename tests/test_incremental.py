@@ -234,3 +234,123 @@ def test_cache_journal_grows_then_compacts_and_a_torn_journal_is_discarded(tmp_p
         site.story(f"s{i}", f"s-{i}", slug=f"j-{i}", title=f"第{i}轮")
         site.build()
     assert tree(site.out) == clean_build(site, tmp_path)
+
+
+# ---- keys cannot go stale (issue 12): a theme may print any field of anything it receives ----------
+
+GREEDY_LIST = ('{% extends "default/list.html" %}{% block content %}{{ super() }}'
+               '<p class="probe">{% if term and term.campaign %}{{ term.campaign.summary }}|'
+               '{{ term.campaign.body_html }}{% endif %}'
+               '{% if term %}{% for s in term.stories %}{{ s.title }}/{{ s.summary }};{% endfor %}{% endif %}</p>'
+               '{% endblock %}')
+GREEDY_HOME = ('{% extends "default/home.html" %}{% block content %}{{ super() }}'
+               '<p class="probe">{% for t in fields %}{{ t.name }}:{% for s in t.stories %}{{ s.name }},'
+               '{% endfor %}{% endfor %}</p>{% endblock %}')
+GREEDY_STORY = ('{% extends "default/story.html" %}{% block content %}{{ super() }}'
+                '<p class="probe">{% for c in campaigns %}{{ c.campaign.decision }}:'
+                '{% for s in c.stories %}{{ s.title }},{% endfor %}{% endfor %}</p>{% endblock %}')
+
+
+def _greedy_theme(site: Site) -> None:
+    templates = site.root / "themes/greedy/templates"
+    templates.mkdir(parents=True, exist_ok=True)
+    (templates / "list.html").write_text(GREEDY_LIST, encoding="utf-8")
+    (templates / "home.html").write_text(GREEDY_HOME, encoding="utf-8")
+    (templates / "story.html").write_text(GREEDY_STORY, encoding="utf-8")
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: greedy\n", encoding="utf-8")
+
+
+def test_a_campaign_summary_edit_reaches_a_theme_that_prints_it(tmp_path: Path) -> None:
+    """The reproduction in issue 12: 0 files rendered, the page kept the old summary."""
+    site = make_site(tmp_path / "s", home_latest=1)
+    _greedy_theme(site)
+    for i in range(5):
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2026, 1, 1 + i), campaigns=["c"])
+    campaign = "---\ntitle: 活动\nsummary: {}\ndate: 2026-01-01\n---\n说明。\n"
+    site.write("content/campaigns/c.md", campaign.format("第一版摘要"))
+    site.build()
+    site.write("content/campaigns/c.md", campaign.format("第二版摘要"))
+    report = site.build()
+    assert "第二版摘要" in site.text_of("campaigns/c/index.html")
+    assert report.rendered > 0
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_a_story_edit_reaches_every_page_that_read_it_through_a_term(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s", home_latest=1, page_size=2)
+    _greedy_theme(site)
+    for i in range(7):
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2026, 1, 1 + i), campaigns=["c"])
+    site.write("content/campaigns/c.md", "---\ntitle: 活动\ndate: 2026-01-01\n---\n说明。\n")
+    site.build()
+    # the oldest story: on no home card, on the last listing page only, but in every probe
+    site.story("s0", "s-0", slug="p-0", date=dt.date(2026, 1, 1), campaigns=["c"], title="改过的标题", name="改过的名字")
+    report = site.build()
+    assert "改过的名字" in site.text_of("index.html")
+    assert "改过的标题" in site.text_of("stories/p-6/index.html")
+    assert "改过的标题" in site.text_of("fields/shequ/index.html")
+    assert tree(site.out) == clean_build(site, tmp_path)
+    # pages that only count a term's stories are not re-rendered by an edit
+    again = site.build()
+    assert again.rendered == 0 and report.rendered < len(tree(site.out))
+
+
+def test_an_upgraded_library_means_nothing_cached_is_reused(site: Site, tmp_path: Path) -> None:
+    """Simulates a new Python-Markdown: the code version (part of every key and of the cache's
+    version) names the versions of the libraries that render."""
+    import subprocess
+    import sys
+
+    from exemplar_site.jobs import CODE_VERSION, LIBRARIES, library_versions
+
+    assert all(f"{name}=" in library_versions() for name in LIBRARIES)
+    site.story("a", "a-1")
+    site.build()
+    fake = ("import importlib.metadata as m; real = m.version\n"
+            "m.version = lambda name: '99.0' if name == 'markdown' else real(name)\n"
+            "from exemplar_site.jobs import CODE_VERSION; print(CODE_VERSION)\n"
+            "from exemplar_site.cli import main\n"
+            f"raise SystemExit(main(['build', '--config', {str(site.config)!r}, '--now', '2026-11-24']))\n")
+    done = subprocess.run([sys.executable, "-c", fake], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] != CODE_VERSION
+    assert "cache from another version" in done.stderr + done.stdout
+    assert "0 rendered" not in done.stdout
+
+
+def test_random_edits_of_every_kind_of_input_match_clean_builds(tmp_path: Path) -> None:
+    """Stories, campaigns, pages, site_config.yaml and a theme that prints any field it gets."""
+    site = make_site(tmp_path / "s", page_size=2, home_latest=2)
+    _greedy_theme(site)
+    rng = random.Random(20261129)
+    for i in range(9):
+        site.story(f"s{i}", f"s-{i}", slug=f"slug-{i}", date=dt.date(2026, 1 + i % 9, 1 + i),
+                   tags=[rng.choice(["甲", "乙"])], campaigns=["c"] if i % 3 == 0 else [],
+                   unit=rng.choice(["n1", "n2", "s1"]))
+    campaign = "---\ntitle: {t}\nsummary: {s}\ndate: 2026-01-01\ndecision: {d}\nexemplars: [s-1]\n---\n{b}\n"
+    page = "---\ntitle: {t}\nmenu: {m}\n---\n{b}\n"
+    site.write("content/campaigns/c.md", campaign.format(t="活动", s="摘要", d="决定1号", b="说明。"))
+    site.write("content/pages/about.md", page.format(t="关于", m=1, b="关于本站。"))
+    config_text = site.config.read_text(encoding="utf-8")
+    for step in range(16):
+        op = rng.choice(["story", "campaign", "page", "config", "theme", "story"])
+        if op == "story":
+            i = rng.randrange(9)
+            site.story(f"s{i}", f"s-{i}", slug=f"slug-{i}", title=f"第{step}次的标题{i}", name=f"名字{step}",
+                       date=dt.date(2026, 1 + i % 9, 1 + i), summary=f"第{step}次的摘要",
+                       tags=[rng.choice(["甲", "乙", "丙"])], campaigns=["c"] if rng.random() < 0.5 else [])
+        elif op == "campaign":
+            site.write("content/campaigns/c.md", campaign.format(t=f"活动{step}", s=f"摘要{step}", d=f"决定{step}号",
+                                                                 b=f"说明{step}。"))
+        elif op == "page":
+            site.write("content/pages/about.md", page.format(t=f"关于{step}", m=rng.choice([1, 2]), b=f"正文{step}。"))
+        elif op == "config":
+            text = config_text.replace("title: 测试先进典型", f"title: 测试先进典型{step}")
+            site.config.write_text(text.replace("page_size: 2", f"page_size: {rng.choice([2, 3])}"),
+                                   encoding="utf-8")
+        elif op == "theme":
+            probe = rng.choice(["{{ s.summary }}", "{{ s.name }}{{ s.unit.name }}", "{{ s.date }}"])
+            (site.root / "themes/greedy/templates/list.html").write_text(
+                GREEDY_LIST.replace("{{ s.title }}/{{ s.summary }}", probe), encoding="utf-8")
+        site.build()
+        assert tree(site.out) == clean_build(site, tmp_path), f"step {step}: {op}"

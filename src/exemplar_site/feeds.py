@@ -32,7 +32,7 @@ from . import urls
 from .config import SiteConfig
 from .errors import Problems
 from .feedspec import FeedSpec
-from .jobs import CODE_VERSION, Job, key_of
+from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of
 from .model import Output, PublicStory
 from .taxonomy import FAMILY_NAMES, SiteIndex
 
@@ -203,8 +203,9 @@ def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig)
     jobs = []
     for spec in specs:
         updated = _feed_updated(spec, index)
-        base = key_of(config.digest, CODE_VERSION, spec.key, spec.title, spec.description, spec.listing,
-                      updated.isoformat(), [s.digest for s in spec.stories])
+        # everything the feed is made from: the spec whole (its stories too), its date, the config
+        base = key_of(config.digest, CODE_VERSION, fingerprint(spec), deep_fingerprint(spec.stories),
+                      updated.isoformat())
         jobs.append(Job(spec.rss, base + "r", lambda spec=spec: render_feed(spec, index, config, False, bodies)))
         jobs.append(Job(spec.atom, base + "a", lambda spec=spec: render_feed(spec, index, config, True, bodies)))
     return jobs

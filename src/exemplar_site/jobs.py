@@ -3,23 +3,54 @@
 The key is a hash of everything the output's bytes depend on; when the
 previous build produced the same path with the same key, the file is reused
 without rendering. An empty key means "always render" (cheap outputs).
+
+Keys are not lists someone keeps: `fingerprint` hashes every value a page
+or feed is made from, whole, so a field a theme template prints is in the
+key whether or not anyone thought of it. The one thing a fingerprint leaves
+out is the full list of stories behind a listing (`Term.stories`,
+`FeedSpec.stories`), which only its length stands for: a page that read
+that list records so while it renders (`Output.deps`), and its key then
+covers those stories too (`Job.rekey`), as lektor records dependencies.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
 from exemplar_site import __version__
+
 from .model import Output
 
+# Libraries whose output ends up in cached renderings, slugs, pages or feeds: an upgrade of any
+# of them must not let an incremental build reuse what the old version made.
+LIBRARIES = ("markdown", "nh3", "jinja2", "markupsafe", "feedgen", "pypinyin", "pyyaml", "lxml", "pillow",
+             "pillow-heif")
+
+
+def library_versions() -> str:
+    found = []
+    for name in LIBRARIES:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=-")
+    return ",".join(found)
+
+
 def _code_version() -> str:
-    """The package version plus a hash of its source: any code change invalidates every cached output."""
+    """The package version, a hash of its source and the versions of the libraries it renders with:
+    any change to either invalidates every cached output."""
     h = hashlib.blake2b(digest_size=8)
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.read_bytes())
+    h.update(library_versions().encode("utf-8"))
     return f"{__version__}+{h.hexdigest()}"
 
 
@@ -31,6 +62,53 @@ class Job:
     path: str
     key: str
     make: Callable[[], Output]
+    # for outputs whose key depends on what they read while rendering: the key again, given the
+    # `Output.deps` of a fresh rendering (the key above used the deps of the previous one)
+    rekey: Callable[[tuple[str, ...]], str] | None = None
+
+
+# Objects whose `stories` a fingerprint stands for by their number only (see the module docstring).
+DEEP_FIELDS = ("stories",)
+
+
+def fingerprint(value: Any, memo: dict[int, str] | None = None) -> str:
+    """A stable hash of a value and everything it holds: strings, numbers, dates, None, tuples,
+    lists, dicts and (frozen) dataclasses of those. A public story stands for itself by its digest
+    (which covers its file, the config and the gate's verdict); the story list of a term or feed
+    by its length (see `deep_fingerprint`). `memo` (by object id) spares hashing a term twice."""
+    return hashlib.blake2b(_fp(value, memo if memo is not None else {}).encode("utf-8"),
+                           digest_size=16).hexdigest()
+
+
+def _fp(value: Any, memo: dict[int, str]) -> str:
+    if value is None or isinstance(value, (str, int, float, bool, dt.date)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ",".join(_fp(v, memo) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_fp(k, memo)}:{_fp(v, memo)}" for k, v in sorted(value.items(), key=repr)) + "}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        digest = getattr(value, "digest", None)
+        if isinstance(digest, str) and digest:
+            return f"{type(value).__name__}#{digest}"
+        known = memo.get(id(value))
+        if known is not None:
+            return known
+        parts = []
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            parts.append(f"{f.name}=#{len(v)}" if f.name in DEEP_FIELDS else f"{f.name}={_fp(v, memo)}")
+        found = f"{type(value).__name__}(" + ",".join(parts) + ")"
+        memo[id(value)] = found
+        return found
+    if callable(value):
+        return f"<{type(value).__name__}>"  # a helper (the card macro): what it shows is in the key already
+    raise TypeError(f"cannot fingerprint a {type(value).__name__}")  # a new kind of value: say how to key it
+
+
+def deep_fingerprint(stories: Iterable[Any]) -> str:
+    """The full list of stories behind a term or feed, for a page that read it."""
+    return hashlib.blake2b("\x1f".join(s.digest for s in stories).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def key_of(*parts: object) -> str:

@@ -144,3 +144,4 @@ class Output:
     path: str  # '/'-separated, relative to the output folder
     data: bytes | None = None
     source: Path | None = field(default=None, compare=False)
+    deps: tuple[str, ...] = field(default=(), compare=False)  # story lists the rendering read (jobs.Job.rekey)

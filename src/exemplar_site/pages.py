@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from html import escape as html_escape
 from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jinja2
@@ -13,7 +14,7 @@ from markupsafe import Markup as Safe
 from . import urls
 from .config import SiteConfig
 from .feedspec import FeedSpec, feeds_for_story
-from .jobs import CODE_VERSION, Job, key_of, ready
+from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of, ready
 from .model import Output, PublicStory
 from .taxonomy import FAMILIES, FAMILY_NAMES, SiteIndex, Term
 from .theme import SiteView, template_digests
@@ -66,6 +67,77 @@ class FeedLink:
 _ROOT_MARK = "\x00root\x00"  # cannot occur in a page: XML forbids the character
 
 
+class _Reads:
+    """What one rendering read beyond its key (the story lists of terms and feeds)."""
+
+    def __init__(self) -> None:
+        self.deep: set[str] = set()
+
+
+class _StoryList(Sequence[PublicStory]):
+    """A term's or feed's stories as a template sees them: counting them (`|length`, `if`) is
+    covered by the page key; reading them is recorded."""
+
+    def __init__(self, stories: tuple[PublicStory, ...], name: str, reads: _Reads):
+        self._stories, self._name, self._reads = stories, name, reads
+
+    def __len__(self) -> int:
+        return len(self._stories)
+
+    def __bool__(self) -> bool:
+        return bool(self._stories)
+
+    def __getitem__(self, i: Any) -> Any:
+        self._reads.deep.add(self._name)
+        return self._stories[i]
+
+    def __iter__(self) -> Iterator[PublicStory]:
+        self._reads.deep.add(self._name)
+        return iter(self._stories)
+
+
+class _Watched:
+    """A Term or FeedSpec as a template sees it: every attribute as it is, `stories` watched."""
+
+    __slots__ = ("_obj", "_name", "_reads")
+
+    def __init__(self, obj: Any, name: str, reads: _Reads):
+        self._obj, self._name, self._reads = obj, name, reads
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._obj, attr)
+        return _StoryList(value, self._name, self._reads) if attr == "stories" else value
+
+
+def _deep_name(obj: Any) -> str | None:
+    if isinstance(obj, Term):
+        return f"term:{obj.family}/{obj.key}"
+    if isinstance(obj, FeedSpec):
+        return f"feed:{obj.key}"
+    return None
+
+
+def _watch(value: Any, reads: _Reads) -> Any:
+    name = _deep_name(value)
+    if name is not None:
+        return _Watched(value, name, reads)
+    if isinstance(value, (tuple, list)) and value and _deep_name(value[0]) is not None:
+        return type(value)(_watch(v, reads) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class PageCall:
+    """One page: its template and everything the template receives (but the helpers every page gets)."""
+
+    template: str
+    path: str
+    section: str
+    feeds: tuple[FeedLink, ...] | None
+    link_base: str | None
+    values: tuple[tuple[str, Any], ...]
+
+
 class PageRenderer:
     """Renders one kind of page at a time; holds only read-only inputs."""
 
@@ -76,6 +148,7 @@ class PageRenderer:
         self.spec_by_key = {s.key: s for s in specs}
         self.all_feed = self._links(["all"])
         self._cards: dict[tuple[str, bool], str] = {}
+        self._deep: dict[str, str] = {}
 
     def card(self, story: PublicStory, page_path: str, show_image: bool = True) -> Safe:
         """A story's card (_card.html). Its links lead up to the site root and down again, so a
@@ -100,134 +173,153 @@ class PageRenderer:
     def _links(self, keys: list[str]) -> tuple[FeedLink, ...]:
         return tuple(FeedLink(s.title, s.rss, s.atom) for k in keys if (s := self.spec_by_key.get(k)))
 
+    def call(self, template: str, path: str, section: str, feeds: tuple[FeedLink, ...] | None = None,
+             link_base: str | None = None, **values: Any) -> PageCall:
+        return PageCall(template, path, section, feeds, link_base, tuple(values.items()))
+
     def render(self, template: str, path: str, section: str, feeds: tuple[FeedLink, ...] | None = None,
                link_base: str | None = None, **values: Any) -> Output:
-        ctx = dict(site=self.site, page_path=path, nav=self.nav, section=section,
-                   feeds=self.all_feed if feeds is None else feeds, link_base=link_base,
-                   family_names=FAMILY_NAMES, card=lambda s, show_image=True: self.card(s, path, show_image),
-                   **values)
-        html = self.env.get_template(template).render(ctx)
-        return Output(urls.file_of(path), html.encode("utf-8"))
+        return self.make(self.call(template, path, section, feeds, link_base, **values))
 
-    # ---- page kinds -------------------------------------------------------------
+    def make(self, c: PageCall) -> Output:
+        reads = _Reads()
+        ctx = dict(site=self.site, page_path=c.path, nav=self.nav, section=c.section,
+                   feeds=self.all_feed if c.feeds is None else c.feeds, link_base=c.link_base,
+                   family_names=FAMILY_NAMES, card=lambda s, show_image=True: self.card(s, c.path, show_image),
+                   **{k: _watch(v, reads) for k, v in c.values})
+        html = self.env.get_template(c.template).render(ctx)
+        return Output(urls.file_of(c.path), html.encode("utf-8"), deps=tuple(sorted(reads.deep)))
 
-    def home(self) -> Output:
+    def job(self, c: PageCall, g: str, tpl: dict[str, str], previous: dict[str, tuple[str, ...]],
+            memo: dict[int, str]) -> Job:
+        """The page as a Job: its key is everything `make` passes the template (fingerprinted whole),
+        the templates it can load, the site-wide part `g`, and the story lists its last rendering read."""
+        path = urls.file_of(c.path)
+        shallow = key_of(g, tpl[c.template], c.path, c.section, c.link_base,
+                         fingerprint(self.all_feed if c.feeds is None else c.feeds, memo),
+                         fingerprint(c.values, memo))
+
+        def rekey(deps: tuple[str, ...]) -> str:
+            return key_of(shallow, [(d, self.deep_digest(d)) for d in deps]) if deps else shallow
+
+        return Job(path, rekey(previous.get(path, ())), lambda: self.make(c), rekey)
+
+    def deep_digest(self, name: str) -> str:
+        """The digests of every story of a term or feed named in Output.deps."""
+        found = self._deep.get(name)
+        if found is None:
+            kind, _, key = name.partition(":")
+            if kind == "term":
+                family, _, term_key = key.partition("/")
+                term = self.index.term_of.get((family, term_key))
+                stories: tuple[PublicStory, ...] = term.stories if term is not None else ()
+            else:
+                spec = self.spec_by_key.get(key)
+                stories = spec.stories if spec is not None else ()
+            found = self._deep[name] = deep_fingerprint(stories)
+        return found
+
+    # ---- page kinds: each returns what its template receives ------------------------------
+
+    def home(self) -> PageCall:
         idx = self.index
         featured = idx.featured(6)
         featured_ids = {s.id for s in featured}
         latest = tuple(s for s in idx.stories if s.id not in featured_ids)[: self.config.home_latest]
-        return self.render("home.html", "", "home", featured=featured, latest=latest,
-                           fields=idx.terms["fields"], levels=idx.terms["levels"],
-                           campaigns=idx.terms["campaigns"][:3], total=len(idx.stories))
+        return self.call("home.html", "", "home", featured=featured, latest=latest,
+                         fields=idx.terms["fields"], levels=idx.terms["levels"],
+                         campaigns=idx.terms["campaigns"][:3], total=len(idx.stories))
 
-    def story(self, s: PublicStory) -> Output:
+    def story(self, s: PublicStory) -> PageCall:
         idx = self.index
         feeds = tuple(FeedLink(f.title, f.rss, f.atom) for f in feeds_for_story(s, idx, self.specs))
         campaigns = [t for t in idx.terms_for(s) if t.family == "campaigns"]
-        return self.render("story.html", s.url, "stories", feeds=feeds, story=s,
-                           previous=idx.previous.get(s.id), next=idx.next.get(s.id),
-                           related=idx.related.get(s.id, ()), series=idx.series.get(s.id, ()),
-                           campaigns=campaigns)
+        return self.call("story.html", s.url, "stories", feeds=feeds, story=s,
+                         previous=idx.previous.get(s.id), next=idx.next.get(s.id),
+                         related=idx.related.get(s.id, ()), series=idx.series.get(s.id, ()),
+                         campaigns=campaigns)
 
     def listing_page(self, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
-                     term: Term | None, feed_key: str | None, n: int, total: int) -> Output:
+                     term: Term | None, feed_key: str | None, n: int, total: int) -> PageCall:
         size = self.config.page_size
         feeds = self._links([feed_key]) if feed_key else None
         pager = Pager(n, total, base)
-        return self.render("list.html", pager.url(n), section, feeds=feeds or self.all_feed,
-                           title=title, term=term, stories=stories[(n - 1) * size: n * size],
-                           pager=pager, count=len(stories))
+        return self.call("list.html", pager.url(n), section, feeds=feeds or self.all_feed,
+                         title=title, term=term, stories=stories[(n - 1) * size: n * size],
+                         pager=pager, count=len(stories))
 
-    def listing_jobs(self, g: str, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
-                     term: Term | None, feed_key: str | None) -> list[Job]:
-        size = self.config.page_size
-        total = max(1, math.ceil(len(stories) / size))
-        campaign = term.campaign if term else None
-        extra = (campaign.title, campaign.decision, campaign.date, campaign.until, campaign.body_html) \
-            if campaign else ()
-        jobs = []
-        digests = [s.digest for s in stories]
-        for n in range(1, total + 1):
-            key = key_of(g, "list", base, title, section, feed_key, extra, n, total, len(stories),
-                         digests[(n - 1) * size: n * size])
-            jobs.append(Job(urls.file_of(urls.paged(base, n)), key,
-                            lambda n=n: self.listing_page(title, base, section, stories, term, feed_key, n, total)))
-        return jobs
+    def listing(self, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
+                term: Term | None, feed_key: str | None) -> list[PageCall]:
+        total = max(1, math.ceil(len(stories) / self.config.page_size))
+        return [self.listing_page(title, base, section, stories, term, feed_key, n, total)
+                for n in range(1, total + 1)]
 
-    def family_index(self, family: str) -> Output:
-        return self.render("terms.html", f"{family}/", family, family=family, title=FAMILY_NAMES[family],
-                           terms=self.index.terms.get(family, ()))
+    def family_index(self, family: str) -> PageCall:
+        return self.call("terms.html", f"{family}/", family, family=family, title=FAMILY_NAMES[family],
+                         terms=self.index.terms.get(family, ()))
 
-    def page(self, p: Any) -> Output:
-        return self.render("page.html", p.url, p.slug, page=p)
+    def page(self, p: Any) -> PageCall:
+        return self.call("page.html", p.url, p.slug, page=p)
 
-    def media(self) -> Output:
-        return self.render("media.html", "feeds/", "feeds", specs=self.specs,
-                           families=FAMILY_NAMES)
+    def media(self) -> PageCall:
+        return self.call("media.html", "feeds/", "feeds", specs=self.specs, families=FAMILY_NAMES)
 
-    def withdrawn(self, path: str) -> Output:
-        return self.render("withdrawn.html", path, "", feeds=())
+    def withdrawn(self, path: str) -> PageCall:
+        return self.call("withdrawn.html", path, "", feeds=())
 
-    def not_found(self) -> Output:
-        return self.render("404.html", "404.html", "", link_base=self.config.base_path)
+    def not_found(self) -> PageCall:
+        return self.call("404.html", "404.html", "", link_base=self.config.base_path)
+
+
+TEMPLATES = ("home.html", "story.html", "list.html", "terms.html", "page.html", "media.html", "withdrawn.html",
+             "404.html")
 
 
 def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
               specs: tuple[FeedSpec, ...], memo: dict[str, Any] | None = None) -> list[Job]:
-    """Every page as a Job whose key covers what the page shows.
-
-    Keys name the digests of the stories a page shows (a story's digest covers
-    its whole public content), the page's position and totals, and a global
-    part: templates, config, navigation, feed list, drafts flag.
-    """
+    """Every page as a Job. A page's key is everything its template receives (PageRenderer.job),
+    the templates it can load (its own and all it extends, includes or imports, and the card),
+    the config and the code: no list of fields that someone must keep up to date."""
     r = PageRenderer(env, config, index, site, specs)
-    names = ("home.html", "story.html", "list.html", "terms.html")
-    tpl = template_digests(env, names, also=("_card.html",), memo=memo)
-    for name in names + ("_card.html",):  # compiled here, once: forked workers inherit them
+    tpl = template_digests(env, TEMPLATES, also=("_card.html",), memo=memo)
+    for name in TEMPLATES + ("_card.html",):  # compiled here, once: forked workers inherit them
         env.get_template(name)
-    g = key_of(config.digest, site, r.nav, [s.key for s in specs], CODE_VERSION)
-    d = lambda stories: [s.digest for s in stories]  # noqa: E731
-    jobs: list[Job] = []
+    g = key_of(config.digest, fingerprint(site), fingerprint(r.nav), CODE_VERSION)
+    previous: dict[str, tuple[str, ...]] = memo.setdefault("page-deps", {}) if memo is not None else {}
+    fps: dict[int, str] = {}
     idx = index
-    featured = idx.featured(6)
-    featured_ids = {s.id for s in featured}
-    latest = tuple(s for s in idx.stories if s.id not in featured_ids)[: config.home_latest]
-    jobs.append(Job("index.html", key_of(g, tpl["home.html"], d(featured), d(latest), len(idx.stories),
-                                         [(t.key, len(t.stories)) for t in idx.terms["fields"] + idx.terms["levels"]],
-                                         [(t.key, t.name) for t in idx.terms["campaigns"][:3]]), r.home))
-    jobs += ready([r.not_found(), r.media()])
-    # a story page names the listings it is in: all but campaigns follow from the story and the config
-    # (both in the key already); campaigns also list stories by id, and their titles may change
-    in_campaigns: dict[str, list[tuple[str, str]]] = {}
-    for t in idx.terms.get("campaigns", ()):
-        for s in t.stories:
-            in_campaigns.setdefault(s.id, []).append((t.key, t.name))
-    for s in idx.stories:
-        prev, nxt = idx.previous.get(s.id), idx.next.get(s.id)
-        key = key_of(g, tpl["story.html"], s.digest, prev.digest if prev else "", nxt.digest if nxt else "",
-                     d(idx.related.get(s.id, ())), d(idx.series.get(s.id, ())), in_campaigns.get(s.id))
-        jobs.append(Job(urls.file_of(s.url), key, lambda s=s: r.story(s)))
-    jobs += r.listing_jobs(key_of(g, tpl["list.html"]), "全部先进典型", "stories/", "stories", idx.stories, None, "all")
+    calls = [r.home(), r.not_found(), r.media()]
+    calls += [r.story(s) for s in idx.stories]
+    calls += r.listing("全部先进典型", "stories/", "stories", idx.stories, None, "all")
     for family in FAMILIES:
-        terms = idx.terms.get(family, ())
-        jobs.append(Job(f"{family}/index.html", key_of(g, tpl["terms.html"], family,
-                                                        [(t.key, t.name, len(t.stories), t.depth) for t in terms]),
-                        lambda family=family: r.family_index(family)))
-        for term in terms:
+        calls.append(r.family_index(family))
+        for term in idx.terms.get(family, ()):
             title = term.name if family != "units" else f"{term.name}先进典型"
-            jobs += r.listing_jobs(key_of(g, tpl["list.html"]), title, term.url, family, term.stories, term,
-                                   f"{family}/{term.key}")
-    cheap = [r.page(p) for p in idx.pages] + [r.withdrawn(w.url) for w in idx.withdrawn]
-    cheap.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
-    cheap += [sitemap(config, index), robots(config, site.drafts)]
-    jobs += ready(cheap)
+            calls += r.listing(title, term.url, family, term.stories, term, f"{family}/{term.key}")
+    calls += [r.page(p) for p in idx.pages] + [r.withdrawn(w.url) for w in idx.withdrawn]
+    calls.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
+    jobs = [r.job(c, g, tpl, previous, fps) for c in calls]
+    jobs += ready([sitemap(config, index), robots(config, site.drafts)])
     return jobs
+
+
+def remember_deps(memo: dict[str, Any] | None, outputs: dict[str, tuple[str, ...]]) -> None:
+    """Store what fresh renderings read, for the keys of the next build (PageRenderer.job)."""
+    if memo is None:
+        return
+    previous = memo.setdefault("page-deps", {})
+    for path, deps in outputs.items():
+        if deps:
+            previous[path] = deps
+        else:
+            previous.pop(path, None)
 
 
 def story_page(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
                specs: tuple[FeedSpec, ...], story: PublicStory) -> Output:
     """One story's page on its own (the preview server shows an edited story with it at once)."""
-    return PageRenderer(env, config, index, site, specs).story(story)
+    r = PageRenderer(env, config, index, site, specs)
+    return r.make(r.story(story))
 
 
 def sitemap(config: SiteConfig, index: SiteIndex) -> Output:

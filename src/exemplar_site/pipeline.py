@@ -28,7 +28,7 @@ from .jobs import CODE_VERSION
 from .jobs import Job, ready
 from .markup import Markup, Rendered
 from .model import HeldBack, Output
-from .pages import page_jobs, story_page
+from .pages import page_jobs, remember_deps, story_page
 from .parallel import default_workers, fork_map
 from .records import Records, StoryRecord, build_records, story_record
 from .records import cacheable as records_cacheable
@@ -359,14 +359,21 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             progress("pages", 0, len(todo))
             if options.in_place:  # render everything first: a failing template must not leave half a site
                 made = [job.make() for job in todo]
-                results = [(staging.put(o, job.key), len(o.data or b"")) for job, o in zip(todo, made)]
-                changed = [job.path for job, (wrote, _) in zip(todo, results) if wrote]
+                results = [(staging.put(o, job.key), len(o.data or b""), o.deps) for job, o in zip(todo, made)]
+                changed = [job.path for job, (wrote, _, _) in zip(todo, results) if wrote]
             else:
                 results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),  # type: ignore[arg-type]
                                    _workers(options), min_items=200)
-            written = sum(1 for wrote, _ in results if wrote)
+            written = sum(1 for wrote, _, _ in results if wrote)
             rendered = len(todo)
-            feed_size_warnings({job.path: size for job, (_, size) in zip(todo, results)}, specs, site.config,
+            # a page that read more (or less) than its last rendering did: its key names what it read now
+            for job, (_, _, deps) in zip(todo, results):
+                if job.rekey is not None:
+                    keys[job.path] = job.rekey(deps)
+            if kept:
+                remember_deps(cache.memo, {job.path: deps for job, (_, _, deps) in zip(todo, results)
+                                           if job.rekey is not None})
+            feed_size_warnings({job.path: size for job, (_, size, _) in zip(todo, results)}, specs, site.config,
                                problems)
             progress("writing", len(todo), len(todo))
             report = staging.commit(keys, written)
@@ -413,9 +420,9 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         else result
 
 
-def _put(staging: Staging, job: Job) -> tuple[bool, int]:
+def _put(staging: Staging, job: Job) -> tuple[bool, int, tuple[str, ...]]:
     out = job.make()
-    return staging.put(out, job.key), len(out.data) if out.data is not None else 0
+    return staging.put(out, job.key), len(out.data) if out.data is not None else 0, out.deps
 
 
 class StoryPreview:
