@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import random
 import sys
 from pathlib import Path
@@ -49,7 +51,20 @@ def _bodies() -> list[str]:
     return out
 
 
+def test_quick_passes_are_used_only_with_a_tested_markdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    import markdown
+
+    from exemplar_site import markup
+
+    assert markup.QUICK_PASSES == (tuple(markdown.__version_info__[:2]) in markup.TESTED_MARKDOWN)
+    monkeypatch.setattr(markup, "QUICK_PASSES", False)  # what an untested Markdown version gets
+    md = Markup("/pub/")._md
+    assert type(md.treeprocessors["inline"]) is InlineProcessor
+    assert type(md.treeprocessors["toc"]) is TocTreeprocessor
+
+
 def test_quick_passes_match_python_markdown() -> None:
+    """Run with every Markdown version in markup.TESTED_MARKDOWN before adding it there."""
     quick, stock = Markup("/pub/"), Markup("/pub/")
     md = stock._md
     md.treeprocessors.register(InlineProcessor(md), "inline", 20)

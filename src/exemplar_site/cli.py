@@ -151,7 +151,7 @@ def format_report(report: BuildReport, seconds: float) -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     options = BuildOptions(now=_now(args.now), output=Path(args.output) if args.output else None,
-                           drafts=args.drafts, workers=args.jobs)
+                           drafts=args.drafts, workers=args.jobs, one_off=True)
     progress = Progress()
     try:
         report = build_site(args.config, options, progress)

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import html
 import re
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import text as textmod
@@ -23,7 +22,7 @@ from .jobs import CODE_VERSION
 from .config import SiteConfig
 from .errors import Problems
 from .markup import Markup, Rendered
-from .model import Campaign, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
+from .model import Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
 from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
 
 REASONS = {
@@ -36,20 +35,6 @@ REASONS = {
     "scheduled": "scheduled for a later date",
     "withdrawn": "withdrawn",
 }
-
-
-@dataclass(frozen=True)
-class GateResult:
-    stories: tuple[PublicStory, ...]  # public (and, in drafts builds, drafts marked as such)
-    held: tuple[HeldBack, ...]
-    withdrawn: tuple[WithdrawnNotice, ...]
-    pages: tuple[Page, ...]
-    campaigns: tuple[Campaign, ...]
-
-    @property
-    def public(self) -> tuple[PublicStory, ...]:
-        """Only what may reach feeds, SMS and search: never drafts."""
-        return tuple(s for s in self.stories if s.draft is None)
 
 
 def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBack | None:

@@ -145,3 +145,19 @@ class Output:
     data: bytes | None = None
     source: Path | None = field(default=None, compare=False)
     deps: tuple[str, ...] = field(default=(), compare=False)  # story lists the rendering read (jobs.Job.rekey)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate (gate.py) lets through: public objects only."""
+
+    stories: tuple[PublicStory, ...]  # public (and, in drafts builds, drafts marked as such)
+    held: tuple[HeldBack, ...]
+    withdrawn: tuple[WithdrawnNotice, ...]
+    pages: tuple[Page, ...]
+    campaigns: tuple[Campaign, ...]
+
+    @property
+    def public(self) -> tuple[PublicStory, ...]:
+        """Only what may reach feeds, SMS and search: never drafts."""
+        return tuple(s for s in self.stories if s.draft is None)

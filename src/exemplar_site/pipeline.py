@@ -23,11 +23,11 @@ from .feeds import feed_jobs, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import RawDoc, parse
 from .frontmatter import cacheable as doc_cacheable
-from .gate import GateResult, admit, decide, next_change, public_story
+from .gate import admit, decide, next_change, public_story
 from .jobs import CODE_VERSION
 from .jobs import Job, ready
 from .markup import Markup, Rendered
-from .model import HeldBack, Output
+from .model import GateResult, HeldBack, Output
 from .pages import page_jobs, remember_deps, story_page
 from .parallel import default_workers, fork_map
 from .records import Records, StoryRecord, build_records, story_record
@@ -68,6 +68,7 @@ class BuildOptions:
     workers: int = 1  # processes for cold builds; 0 = one per core
     cache: bool = True  # keep parsed files and rendered bodies beside the output for the next build
     in_place: bool = False  # update the output file by file instead of swapping trees (preview server only)
+    one_off: bool = False  # the process ends after this build (the CLI): it may freeze the garbage collector
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     else:
         cache, notice = BuildCache.load(cache_path(output) if options.cache else None)
     site = load_site(config_path, options, cache)
-    if memory is None:  # a one-off build: what is loaded now lives to the end; spare the collector
+    if options.one_off:  # the CLI's process: what is loaded now lives to its end; spare the collector
         gc.freeze()  # (and forked workers the copying of pages it would touch)
     problems = Problems()
     if notice:

@@ -16,8 +16,7 @@ from typing import Any
 
 from . import urls
 from .config import SiteConfig
-from .gate import GateResult
-from .model import Campaign, Page, PublicStory, WithdrawnNotice
+from .model import Campaign, GateResult, Page, PublicStory, WithdrawnNotice
 
 FAMILIES = ("fields", "units", "levels", "tags", "campaigns", "years")
 FAMILY_NAMES = {"fields": "警种行业", "units": "单位", "levels": "典型级别", "tags": "标签",
