@@ -8,8 +8,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from watchdog.events import FileSystemEventHandler
 
 from conftest import NOW, REPO, Site
 from exemplar_site.serve import PreviewServer
@@ -18,7 +21,8 @@ from exemplar_site.serve import PreviewServer
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def get(url: str) -> tuple[int, str]:
@@ -47,7 +51,7 @@ class Events:
                 line = raw.decode().strip()
                 if line.startswith("event:"):
                     self.events.append(line.split(":", 1)[1].strip())
-        except Exception:
+        except Exception:  # noqa: BLE001 - however the stream ends (closed by the test or the server), reading stops
             pass
 
     def wait(self, n: int, timeout: float = 15) -> bool:
@@ -62,7 +66,7 @@ class Events:
         self.conn.close()
 
 
-def wait_until(predicate, timeout: float = 15) -> bool:
+def wait_until(predicate: Callable[[], object], timeout: float = 15) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
@@ -72,7 +76,7 @@ def wait_until(predicate, timeout: float = 15) -> bool:
 
 
 @pytest.fixture
-def server(site: Site):
+def server(site: Site) -> Iterator[PreviewServer]:
     site.story("a", "a-1", slug="a", title="第一版标题")
     srv = PreviewServer(site.config, port=free_port(), debounce=0.2, now=lambda: NOW)
     srv.start()
@@ -167,6 +171,20 @@ def test_broken_template_keeps_the_last_good_site(site: Site, server: PreviewSer
     assert "build-error-overlay" not in get(server.url + "stories/a/")[1]
 
 
+def test_the_file_watcher_and_the_http_handler_stay_apart(site: Site, server: PreviewServer) -> None:
+    # start() used to store the file watcher under the name of the method that makes the HTTP handler
+    assert server._http_handler() is not server.httpd.RequestHandlerClass  # a fresh class, even after start()
+    assert issubclass(server._http_handler(), BaseHTTPRequestHandler)
+    assert isinstance(server._watcher, FileSystemEventHandler)
+    # a folder that appears after start() is watched with the same watcher: its changes rebuild
+    extra = site.root / "themes" / "default" / "static"
+    extra.mkdir(parents=True)
+    assert wait_until(lambda: str(site.root / "themes") in server._watched)
+    epoch = server.state.epoch
+    (extra / "extra.css").write_text("body { color: #123; }", encoding="utf-8")
+    assert wait_until(lambda: server.state.epoch > epoch)
+
+
 class PathEvents(Events):
     """An SSE stream opened the way the injected script opens it: with the page it shows."""
 
@@ -239,7 +257,7 @@ def test_a_failed_rebuild_after_a_preview_puts_the_previous_page_back(site: Site
     epoch = server.state.epoch
     site.story("a", "a-1", slug="a", title="第一版标题", body="预览中的正文。")
     assert wait_until(lambda: server.state.epoch >= epoch + 2)  # the preview, then the failed rebuild
-    status, page = get(server.url + "stories/a/")
+    _, page = get(server.url + "stories/a/")
     assert "build-error-overlay" in page and "预览中的正文" not in page
     assert (server.output / "stories/a/index.html").read_bytes() == before
 

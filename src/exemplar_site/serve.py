@@ -34,11 +34,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote, unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -125,7 +125,7 @@ class BuildState:
             self.problems = problems
             if report is not None:
                 self.last_report = report
-            self.history = self.history[-200:] + [(self.epoch, changed)]
+            self.history = [*self.history[-200:], (self.epoch, changed)]
             self.cond.notify_all()
 
     def touches(self, since: int, until: int, page: str | None) -> bool:
@@ -140,10 +140,9 @@ class BuildState:
 
 def reload_script(epoch: int) -> str:
     return (
-        "<script>(function(){var e=%d;var s=new EventSource('%s?epoch='+e+'&path='"
+        f"<script>(function(){{var e={epoch};var s=new EventSource('{RELOAD_PATH}?epoch='+e+'&path='"
         "+encodeURIComponent(location.pathname));"
         "s.addEventListener('reload',function(){s.close();location.reload();});})();</script>"
-        % (epoch, RELOAD_PATH)
     )
 
 
@@ -179,7 +178,7 @@ class PreviewServer:
         self.debounce = debounce
         self.host = host
         self.idle_timeout = idle_timeout  # seconds a connection may stay silent (not the live-reload stream)
-        self.now = now or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.log = log or (lambda message: None)
         self.root = Path(tempfile.mkdtemp(prefix="exemplar-preview-"))
         self.output = self.root / "site"
@@ -193,8 +192,10 @@ class PreviewServer:
         self._last_change = 0.0
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Condition()  # notified when a connection is done
-        self.httpd = _HTTPServer((host, port), self._handler())
+        self.httpd = _HTTPServer((host, port), self._http_handler())
         self.observer = Observer()
+        self._watcher = _Watcher(self._on_change)  # file events, for every watched folder
+        self._watched: set[str] = set()
         self._threads: list[threading.Thread] = []
 
     @property
@@ -218,7 +219,7 @@ class PreviewServer:
             report = build_site(self.config_path, BuildOptions(now=self.now(), output=self.output,
                                                                drafts=self.drafts, cache=False, in_place=True),
                                 memory=self.cache, loaded=site.append)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is shown in the overlay; the preview keeps serving
             for target, data in (previewed or {}).items():
                 _write_atomic(target, data)
             if isinstance(exc, BuildFailed):
@@ -239,7 +240,7 @@ class PreviewServer:
                  f"{report.write.written if report.write else 0} file(s) changed.")
         try:
             self._preview = StoryPreview(site[0])
-        except Exception:  # previews are an optimisation: without one, every change waits for the rebuild
+        except Exception:  # noqa: BLE001 - previews are an optimisation: without one, changes wait for the rebuild
             self._preview = None
 
     def preview(self, paths: set[str]) -> dict[Path, bytes | None] | None:
@@ -254,7 +255,7 @@ class PreviewServer:
             return None
         try:
             outputs = [self._preview.render(Path(p)) for p in sorted(paths)]
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever a preview cannot show, the full rebuild shows (or reports)
             return None
         if any(o is None for o in outputs):
             return None
@@ -289,7 +290,7 @@ class PreviewServer:
     def _watch(self, folder: Path) -> None:
         if folder.is_dir() and str(folder) not in self._watched:
             self._watched.add(str(folder))
-            self.observer.schedule(self._handler, str(folder), recursive=True)
+            self.observer.schedule(self._watcher, str(folder), recursive=True)
 
     def _on_change(self, path: str) -> None:
         name = Path(path).name
@@ -320,11 +321,9 @@ class PreviewServer:
         self.rebuild()
         # content/ and themes/ recursively; the site folder itself only at its top level (it may hold
         # public/ with thousands of folders), where a themes/ folder created later is noticed
-        self._handler = _Watcher(self._on_change)
-        self._watched: set[str] = set()
         for folder in (self.config.content_dir, self.config.themes_dir):
             self._watch(folder)
-        self.observer.schedule(self._handler, str(self.config_path.parent), recursive=False)
+        self.observer.schedule(self._watcher, str(self.config_path.parent), recursive=False)
         self.observer.start()
         for target in (self.httpd.serve_forever, self._watch_loop):
             t = threading.Thread(target=target, daemon=True)
@@ -352,14 +351,14 @@ class PreviewServer:
 
     # ---- HTTP -----------------------------------------------------------------------
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _http_handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             timeout = server.idle_timeout  # socket timeout: a silent client is dropped, its thread freed
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: object) -> None:  # (the stdlib's signature)
                 pass
 
             def setup(self) -> None:
@@ -376,7 +375,7 @@ class PreviewServer:
                 except OSError:
                     pass
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            def do_GET(self) -> None:  # (the stdlib's name)
                 if not self._host_ok():
                     return
                 try:
