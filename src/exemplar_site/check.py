@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import urls
 from .errors import BuildFailed, Problem, Problems, sort_problems
-from .personal import valid_id_number  # noqa: F401 - re-exported for scripts that used it here
+from .personal import valid_id_number as valid_id_number  # re-exported for scripts that used it here
 from .pipeline import BuildOptions, LoadedSite, load_site, render_site
 
 _LINK_RE = re.compile(r'(?:href|src)="site:([^"#?]*)')

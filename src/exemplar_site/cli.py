@@ -12,13 +12,13 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
+from .config import load_config
 from .errors import BuildFailed, Problem
 from .gate import REASONS
 from .pipeline import BuildOptions, BuildReport, build_site, export_sms
-from .config import load_config
 from .progress import Progress
 
 COMMANDS = ("build", "serve", "new", "check", "sms", "report")
@@ -30,8 +30,9 @@ def _now(value: str | None) -> dt.datetime:
         try:
             return dt.datetime.fromisoformat(value)  # naive: the site's time zone
         except ValueError:
-            raise SystemExit(f"--now: '{value}' is not a date or time; write e.g. 2026-12-01 or '2026-12-01 08:00'")
-    return dt.datetime.now(dt.timezone.utc)
+            raise SystemExit(f"--now: '{value}' is not a date or time; "
+                             "write e.g. 2026-12-01 or '2026-12-01 08:00'") from None
+    return dt.datetime.now(dt.UTC)
 
 
 def _config(p: argparse.ArgumentParser) -> None:
@@ -116,7 +117,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_problems(problems: Sequence[Problem], out: "object" = None) -> None:
+def print_problems(problems: Sequence[Problem], out: object = None) -> None:
     stream = out or sys.stderr
     errors = [p for p in problems if p.is_error]
     warnings = [p for p in problems if not p.is_error]
@@ -240,7 +241,7 @@ def _date_arg(value: str | None, flag: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise SystemExit(f"{flag}: '{value}' is not a date; write YYYY-MM-DD, e.g. 2026-11-01")
+        raise SystemExit(f"{flag}: '{value}' is not a date; write YYYY-MM-DD, e.g. 2026-11-01") from None
 
 
 def cmd_sms(args: argparse.Namespace) -> int:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import yamlio
-from . import personal
-from .personal import normalise_number
+from . import personal, yamlio
 from .errors import BuildFailed, Problem, Problems, did_you_mean
+from .personal import normalise_number
 
 # The five levels of the tiered management (分级管理), highest first. Keys are
 # fixed because assessment rules depend on them; display names can be changed.
@@ -204,8 +203,8 @@ _OPTIONS: dict[str, tuple[Any, str]] = {
     "feeds": ({}, "feed settings: families, items, tags, source"),
     "sms": ({}, "SMS settings: signature, write_signature, max_segments, link, suffix, csv_bom, digest_days"),
     "quotas": (None, "yearly selection targets (年内选树); default: district→city, city→provincial"),
-    "public_numbers": ([], "phone numbers that may appear in public text: public duty lines such as a community "
-                           "officer's work mobile; every other mobile or ID number in public text stops the build"),
+    "public_numbers": ([], ("phone numbers that may appear in public text: public duty lines such as a community "
+                            "officer's work mobile; every other mobile or ID number in public text stops the build")),
 }
 _FEED_OPTIONS = {"families": list(FEED_FAMILIES), "items": 50, "tags": [], "source": "来源：{organisation}",
                  "guid_prefix": ""}
@@ -222,10 +221,10 @@ def load_config(path: str | Path, output_dir: str | Path | None = None) -> SiteC
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise BuildFailed([_p(path, None, None, "config file not found",
-                              "a site_config.yaml file; pass another one with --config FILE")])
+                              "a site_config.yaml file; pass another one with --config FILE")]) from None
     except UnicodeDecodeError:
         raise BuildFailed([_p(path, None, None, "the file is not UTF-8 text",
-                              "save it as UTF-8 (UTF-8 编码)")])
+                              "save it as UTF-8 (UTF-8 编码)")]) from None
     data, err = yamlio.load(text)
     if err:
         raise BuildFailed([_p(path, err.line, None, err.message)])
@@ -244,8 +243,8 @@ def _p(path: Path, line: int | None, fld: str | None, msg: str, accepted: str | 
 
 def _build(path: Path, data: yamlio.LineDict, problems: Problems,
            output_override: str | Path | None, source_text: str = "") -> SiteConfig | None:
-    for key, line in data.duplicates:
-        problems.error(path, line, str(key), "this option is given twice", "each option once")
+    for key, dup_line in data.duplicates:
+        problems.error(path, dup_line, str(key), "this option is given twice", "each option once")
     for key in data:
         if key not in _OPTIONS:
             problems.error(path, data.line_of(key), str(key), f"unknown option '{key}'"
@@ -388,7 +387,8 @@ def _units(path: Path, data: Any, line: int, problems: Problems) -> UnitTree:
                 problems.error(path, kline, f"units.{skey}", f"unit key '{skey}' is not URL-safe",
                                "lower-case letters, digits and '-', e.g. jingkou or jingkou-dashikou")
             if skey in seen:
-                problems.error(path, kline, f"units.{skey}", f"unit key '{skey}' is used twice (first on line {seen[skey]})",
+                problems.error(path, kline, f"units.{skey}",
+                               f"unit key '{skey}' is used twice (first on line {seen[skey]})",
                                "every unit key once in the whole tree")
             seen[skey] = kline
             if isinstance(spec, str):
@@ -400,7 +400,8 @@ def _units(path: Path, data: Any, line: int, problems: Problems) -> UnitTree:
                 continue
             for k in spec_d:
                 if k not in ("name", "type", "children"):
-                    problems.error(path, getattr(spec_d, "line_of", lambda _k: kline)(k), f"units.{skey}.{k}",
+                    problems.error(path, spec_d.line_of(k) if isinstance(spec_d, yamlio.LineDict) else kline,
+                                   f"units.{skey}.{k}",
                                    f"unknown unit option '{k}'" + did_you_mean(str(k), ["name", "type", "children"]),
                                    "name, type, children")
             default_type = ("city", "district", "station")[min(depth, 2)]
@@ -437,7 +438,7 @@ def _fields(path: Path, data: Any, line: int, problems: Problems) -> tuple[Categ
 def _levels(path: Path, data: Any, line: int, problems: Problems) -> tuple[Category, ...]:
     names = dict(LEVELS)
     if data:
-        if not isinstance(data, dict):
+        if not isinstance(data, yamlio.LineDict):
             problems.error(path, line, "levels", "must map level keys to display names",
                            "e.g. levels: {city: 市级}")
         else:
@@ -471,7 +472,8 @@ def _feeds(path: Path, data: Any, line: int, problems: Problems, base_url: str) 
     fams = v["families"] if isinstance(v["families"], list) else []
     for f in fams:
         if f not in FEED_FAMILIES:
-            problems.error(path, line, "feeds.families", f"unknown feed family '{f}'" + did_you_mean(str(f), FEED_FAMILIES),
+            problems.error(path, line, "feeds.families",
+                           f"unknown feed family '{f}'" + did_you_mean(str(f), FEED_FAMILIES),
                            ", ".join(FEED_FAMILIES))
     items = v["items"]
     if isinstance(items, bool) or not isinstance(items, int) or not 1 <= items <= 500:

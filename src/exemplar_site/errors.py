@@ -7,9 +7,9 @@ command-line layer formats them for people.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 ERROR = "error"
 WARNING = "warning"

@@ -22,6 +22,7 @@ What newsrooms rely on, and how it is kept:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from xml.etree import ElementTree as ET
 
@@ -100,8 +101,8 @@ def _feed_updated(spec: FeedSpec, index: SiteIndex) -> dt.datetime:
     if spec.family == "campaigns":
         c = next((c for c in index.campaigns if f"campaigns/{c.slug}" == spec.key), None)
         if c is not None:
-            return dt.datetime(c.date.year, c.date.month, c.date.day, tzinfo=dt.timezone.utc)
-    return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+            return dt.datetime(c.date.year, c.date.month, c.date.day, tzinfo=dt.UTC)
+    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: bool) -> FeedGenerator:
@@ -206,8 +207,8 @@ def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig)
         # everything the feed is made from: the spec whole (its stories too), its date, the config
         base = key_of(config.digest, CODE_VERSION, fingerprint(spec), deep_fingerprint(spec.stories),
                       updated.isoformat())
-        jobs.append(Job(spec.rss, base + "r", lambda spec=spec: render_feed(spec, index, config, False, bodies)))
-        jobs.append(Job(spec.atom, base + "a", lambda spec=spec: render_feed(spec, index, config, True, bodies)))
+        jobs.append(Job(spec.rss, base + "r", functools.partial(render_feed, spec, index, config, False, bodies)))
+        jobs.append(Job(spec.atom, base + "a", functools.partial(render_feed, spec, index, config, True, bodies)))
     return jobs
 
 

@@ -123,10 +123,14 @@ def ready(outputs: Iterable[Output]) -> list[Job]:
     for o in outputs:
         if o.data is not None:
             data = o.data
-            out.append(Job(o.path, "b:" + hashlib.blake2b(data, digest_size=16).hexdigest(), lambda o=o: o))
+            out.append(Job(o.path, "b:" + hashlib.blake2b(data, digest_size=16).hexdigest(), _given(o)))
         else:
             assert o.source is not None
             st = o.source.stat()  # ctime and inode too: a copy "preserving times" still changes them
             out.append(Job(o.path, f"f:{o.source}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}",
-                           lambda o=o: o))
+                           _given(o)))
     return out
+
+
+def _given(o: Output) -> Callable[[], Output]:
+    return lambda: o

@@ -118,7 +118,7 @@ class _QuickInline(InlineProcessor):
     The output is identical (tests/test_markup.py compares the two on varied text).
     """
 
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # the stock names
         if patternIndex == 0 and not _INLINE_TRIGGER.search(data):
             return data
         return InlineProcessor._InlineProcessor__handleInline(self, data, patternIndex)  # type: ignore[attr-defined, no-any-return]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 # Characters people put inside numbers (or that are invisible), removed before matching.
@@ -39,7 +39,7 @@ def normalise(text: str) -> str:
     return _PREFIX.sub("", text)
 
 
-def normalise_number(value: str) -> str:
+def normalise_number(value: str | int) -> str:
     """A phone number as configured in `public_numbers`: its digits, without a country prefix."""
     digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", str(value)))
     for prefix in ("0086", "86"):
@@ -54,7 +54,7 @@ def valid_id_number(number: str) -> bool:
     try:
         if re.fullmatch(r"\d{17}[\dXx]", number):
             dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-            total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS))
+            total = sum(int(d) * w for d, w in zip(number[:17], _WEIGHTS, strict=True))
             return _CHECK[total % 11] == number[17].upper()
         if re.fullmatch(r"\d{15}", number):
             dt.date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
@@ -103,7 +103,7 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
         if label.startswith("private.assessments") and not label.endswith(".notes"):
             continue
         text = normalise(value)
-        if len(text) >= 3 and not text.isdigit() or len(text) >= 6:
+        if (len(text) >= 3 and not text.isdigit()) or len(text) >= 6:
             out.append((label, text))
         if len(value) >= 16:
             for clause in _CLAUSE.split(value):

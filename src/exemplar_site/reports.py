@@ -202,7 +202,7 @@ def build_reports(site: LoadedSite, as_of: dt.datetime) -> Reports:
             coverage[(e.field, "__root")] += 1
     columns = tuple((u.key, u.name) for u in top)
     if any(k[1] == "__root" for k in coverage):
-        columns = ((("__root", f"{config.units.units[0].name}（本级）"),) + columns)
+        columns = (("__root", f"{config.units.units[0].name}（本级）"), *columns)
     waiting = []
     for r in records:
         if r.status == "recommended":
@@ -252,7 +252,8 @@ def render_reports(rep: Reports, config: SiteConfig) -> list[Output]:
         try:
             html = env.get_template(template).render(page_path=page, page=page, **ctx)
         except jinja2.TemplateError as exc:
-            raise BuildFailed([Problem(template, getattr(exc, "lineno", None), None, f"template error: {exc}")])
+            problem = Problem(template, getattr(exc, "lineno", None), None, f"template error: {exc}")
+            raise BuildFailed([problem]) from None
         out.append(Output(page, html.encode("utf-8")))
     n = names
     out.append(Output("assessments.csv", _csv(

@@ -11,8 +11,8 @@ the "nothing changed" shortcut (which walks the same way) see the same files.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .errors import Problem
 

@@ -49,6 +49,9 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_STATUS_HELP = "seedling 苗子 | cultivating 培养 | recommended 推荐 | approved 审批 | commended 表彰 | withdrawn 撤销"
+
+
 def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.date) -> str:
     units = ", ".join(u.key for u in config.units.units)
     fields = ", ".join(f"{c.key}({c.name})" for c in config.fields)
@@ -65,7 +68,7 @@ field: {first_field}                     # 警种行业：{fields}
 level: district                # national 国家级 | ministry 部级 | provincial 省级 | city 市级 | district 区县级
 date: {today.isoformat()}               # 发布日期；晚于今天则到期自动发布
 # updated: {today.isoformat()}          # 内容有实质更新时填写
-status: seedling               # seedling 苗子 | cultivating 培养 | recommended 推荐 | approved 审批 | commended 表彰 | withdrawn 撤销
+status: seedling               # {_STATUS_HELP}
 # vetting:                     # 纪检监察审核意见：没有它不会发布
 #   cleared_by: 市局纪委
 #   date: {today.isoformat()}

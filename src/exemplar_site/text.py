@@ -13,7 +13,6 @@ import re
 import unicodedata
 from html.parser import HTMLParser
 
-
 SENTENCE_ENDS = "。！？；!?;"
 _CLOSERS = "”’」』）)》】"
 ELLIPSIS = "…"
@@ -41,9 +40,8 @@ def slugify(title: str, max_length: int = 60) -> str:
     from pypinyin import Style, lazy_pinyin  # 0.25 s to import its dictionaries: only when a slug is needed
 
     parts: list[str] = []
-    for token in lazy_pinyin(title, style=Style.NORMAL, errors="default"):
-        token = token.lower().replace("ü", "v")
-        token = re.sub(r"[^a-z0-9]+", "-", token).strip("-")
+    for syllable in lazy_pinyin(title, style=Style.NORMAL, errors="default"):
+        token = re.sub(r"[^a-z0-9]+", "-", syllable.lower().replace("ü", "v")).strip("-")
         if token:
             parts.append(token)
     slug = "-".join(parts)

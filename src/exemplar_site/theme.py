@@ -106,7 +106,7 @@ def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tupl
         return known  # type: ignore[no-any-return]
     out = {}
     for name in names:
-        h = hashlib.blake2b(repr(closure((name,) + also)).encode("utf-8"), digest_size=16)
+        h = hashlib.blake2b(repr(closure((name, *also))).encode("utf-8"), digest_size=16)
         out[name] = h.hexdigest()
     if memo is not None:  # (the entry it replaces is dropped when the cache is compacted)
         memo[memo_key] = out
@@ -136,10 +136,10 @@ def _rel(context: Any, path: str) -> str:
     Relative by default; pages served at any depth (404.html) get links from
     `link_base` (the base_path) instead.
     """
-    base = context.get("link_base")
+    base: str | None = context.get("link_base")
     if base:
         return base + path
-    mark = context.get("root_mark")
+    mark: str | None = context.get("root_mark")
     if mark:  # a fragment reused at several depths: the caller puts the way up in place of the mark
         return mark + urls.relative("", path)
     return urls.relative(context["page_path"], path)

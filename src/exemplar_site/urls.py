@@ -13,6 +13,7 @@ them into relative (pages) or absolute (feeds) links.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import quote
 
 SITE_SCHEME = "site:"
@@ -72,7 +73,8 @@ def normalise_internal(url: str, base_path: str) -> str | None:
     Accepts 'images/a.png', '../images/a.png', '/images/a.png' and
     '/<base_path>/images/a.png'.
     """
-    if not url or url.startswith(("#", "//", "mailto:", "tel:", "data:")) or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
+    if not url or url.startswith(("#", "//", "mailto:", "tel:", "data:")) \
+            or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
         return None
     path = url
     if path.startswith(base_path) and base_path != "/":
@@ -84,6 +86,6 @@ def normalise_internal(url: str, base_path: str) -> str | None:
     return path
 
 
-def rewrite_site_links(fragment: str, convert: "callable[[str], str]") -> str:  # type: ignore[valid-type]
+def rewrite_site_links(fragment: str, convert: Callable[[str], str]) -> str:
     """Replace every href/src="site:<path>" with convert(path)."""
     return _SITE_ATTR_RE.sub(lambda m: f'{m.group(1)}="{convert(m.group(2))}"', fragment)

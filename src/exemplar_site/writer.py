@@ -256,7 +256,7 @@ def _load_manifest(target: Path) -> _Manifest:
         if data.get("version") == MANIFEST_VERSION:
             return _Manifest(data["live"], data["staged"], data["live_inode"], data["staged_inode"],
                              data.get("live_mtime", 0))
-    except Exception:
+    except Exception:  # noqa: BLE001 - a manifest that cannot be read (any way) is none: everything is written
         pass
     return _Manifest()
 
@@ -546,7 +546,8 @@ def _remove(tree: Path, paths: list[str]) -> int:
             pass
         if "/" in p:
             parents.add(p.rpartition("/")[0])
-    for d in sorted(parents, key=len, reverse=True):
+    for folder in sorted(parents, key=len, reverse=True):
+        d = folder
         while d:
             try:
                 os.rmdir(base + d)  # only succeeds when empty
