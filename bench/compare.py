@@ -31,9 +31,9 @@ NOW = "2026-11-24"
 def run(src: Path, corpus: Path, out: Path) -> float:
     env = dict(os.environ, PYTHONPATH=str(src))
     start = time.perf_counter()
-    subprocess.run([PY, "-c", "from exemplar_site.cli import main; raise SystemExit(main())", "build", "--config", str(corpus / "site_config.yaml"),
-                    "--output", str(out), "--now", NOW], env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run([PY, "-c", "from exemplar_site.cli import main; raise SystemExit(main())",
+                    "build", "--config", str(corpus / "site_config.yaml"), "--output", str(out), "--now", NOW],
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 

@@ -34,7 +34,8 @@ SENTENCES = [
     "{n}扎根基层一线，始终把群众的安危冷暖放在心上。", "多年来，{n}走遍辖区的每一条街巷，熟悉每一户居民的情况。",
     "面对突发警情，{n}总是第一个冲在前面。", "在一次专项行动中，{n}连续奋战七十二小时，成功破获案件。",
     "群众说，有{n}在，心里就踏实。", "{n}坚持“群众的事再小也是大事”，把每一件小事办好。",
-    "为了化解一起邻里纠纷，{n}先后上门二十余次，最终让双方握手言和。", "工作之余，{n}还主动走进学校、社区开展安全宣传。",
+    "为了化解一起邻里纠纷，{n}先后上门二十余次，最终让双方握手言和。",
+    "工作之余，{n}还主动走进学校、社区开展安全宣传。",
     "在抗洪抢险中，{n}带领队员转移被困群众一百余人。", "{n}总结的工作方法，在全市公安机关推广。",
     "面对复杂的电信诈骗案件，{n}带领专班日夜研判，追回被骗资金数百万元。",
     "{n}说：“穿上这身警服，就要对得起群众的信任。”", "夜深人静的时候，{n}还在办公室整理案件材料。",
@@ -54,7 +55,7 @@ def config_text(n_units: list[tuple[str, str, str]]) -> str:
              "base_url: http://bench.example", "base_path: /publicity/", "page_size: 20", "home_latest: 10",
              "vetting_valid_days: 3650", "units:", "  city:", "    name: 基准市公安局", "    type: city",
              "    children:"]
-    for dk, dn in zip(DISTRICTS, DISTRICT_NAMES):
+    for dk, dn in zip(DISTRICTS, DISTRICT_NAMES, strict=True):
         lines += [f"      {dk}:", f"        name: {dn}", "        type: district", "        children:"]
         for key, name, parent in n_units:
             if parent == dk:
@@ -96,7 +97,8 @@ def generate(n: int, out: Path, seed: int = 20261124) -> None:
                 "|---|---|---|"]
         body += [f"| {2020 + k} | {rng.randint(100, 999)} | {rng.randint(90, 100)}% |" for k in range(3)]
         body += ["", paragraph(rng, name, 10), "", f"![{name}在工作中](images/photo.png)", "",
-                 f"> {paragraph(rng, name, 1)}", "", paragraph(rng, name, 14), "", "## 三、群众评价", "", paragraph(rng, name, 14), "",
+                 f"> {paragraph(rng, name, 1)}", "", paragraph(rng, name, 14), "",
+                 "## 三、群众评价", "", paragraph(rng, name, 14), "",
                  f"相关阅读：[另一位典型](/stories/bm-{max(0, i - 1):05d}/)", ""]
         front = [
             "---", f"id: {sid}", f"title: {name}：{paragraph(rng, name, 1)[:18]}", f"slug: bm-{i:05d}",

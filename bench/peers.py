@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,11 +22,11 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 
-def _stories(corpus: Path):
+def _stories(corpus: Path) -> Iterator[tuple[Path, dict[str, Any], list[str], str]]:
     config = yaml.load((corpus / "site_config.yaml").read_text(encoding="utf-8"), Loader=_Loader)
     parents: dict[str, str | None] = {}
 
-    def walk(units: dict, parent: str | None) -> None:
+    def walk(units: dict[str, Any], parent: str | None) -> None:
         for key, spec in units.items():
             parents[key] = parent
             if isinstance(spec, dict) and spec.get("children"):
@@ -60,18 +62,21 @@ disableKinds = ["robotsTXT"]
 """
 
 HUGO_BASEOF = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ .Title }}</title>
-{{ range .AlternativeOutputFormats }}<link rel="{{ .Rel }}" type="{{ .MediaType.Type }}" href="{{ .Permalink }}">{{ end }}
+{{ range .AlternativeOutputFormats -}}
+<link rel="{{ .Rel }}" type="{{ .MediaType.Type }}" href="{{ .Permalink }}">{{ end }}
 </head><body><header><a href="{{ site.Home.RelPermalink }}">{{ site.Title }}</a></header>
 <main>{{ block "main" . }}{{ end }}</main></body></html>
 """
-HUGO_SINGLE = """{{ define "main" }}<article><h1>{{ .Title }}</h1><p>{{ .Params.name }} · {{ .Date.Format "2006-01-02" }}</p>
+HUGO_SINGLE = """{{ define "main" -}}
+<article><h1>{{ .Title }}</h1><p>{{ .Params.name }} · {{ .Date.Format "2006-01-02" }}</p>
 <div>{{ .Summary }}</div>{{ .Content }}
 <p>{{ range .GetTerms "tags" }}<a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a> {{ end }}</p>
 {{ with .PrevInSection }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}
 {{ with .NextInSection }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}</article>{{ end }}
 """
 HUGO_LIST = """{{ define "main" }}<h1>{{ .Title }}</h1>{{ $p := .Paginate .Pages 20 }}
-{{ range $p.Pages }}<article><h3><a href="{{ .RelPermalink }}">{{ .Title }}</a></h3><p>{{ .Summary }}</p></article>{{ end }}
+{{ range $p.Pages -}}
+<article><h3><a href="{{ .RelPermalink }}">{{ .Title }}</a></h3><p>{{ .Summary }}</p></article>{{ end }}
 {{ template "_internal/pagination.html" . }}{{ end }}
 """
 HUGO_RSS = """{{- printf "<?xml version=\\"1.0\\" encoding=\\"utf-8\\"?>" | safeHTML }}
@@ -79,7 +84,8 @@ HUGO_RSS = """{{- printf "<?xml version=\\"1.0\\" encoding=\\"utf-8\\"?>" | safe
 <title>{{ .Title }}</title><link>{{ .Permalink }}</link><description>{{ .Title }}</description>
 {{ range first 50 .Pages }}<item><title>{{ .Title }}</title><link>{{ .Permalink }}</link>
 <guid isPermaLink="false">{{ .Params.id }}</guid><pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" }}</pubDate>
-<description>{{ .Summary | plainify | html }}</description><content:encoded>{{ printf "<![CDATA[%s]]>" .Content | safeHTML }}</content:encoded></item>
+<description>{{ .Summary | plainify | html -}}
+</description><content:encoded>{{ printf "<![CDATA[%s]]>" .Content | safeHTML }}</content:encoded></item>
 {{ end }}</channel></rss>
 """
 
@@ -141,10 +147,10 @@ def pelican_site(corpus: Path, out: Path) -> Path:
     (out / "content" / "images").mkdir(parents=True)
     (out / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
     shutil.copy(corpus / "content" / "images" / "photo.png", out / "content" / "images" / "photo.png")
-    for path, meta, chain, body in _stories(corpus):
-        tags = list(meta["tags"]) + [meta["level"]]
+    for path, meta, _chain, body in _stories(corpus):
+        tags = [*meta["tags"], meta["level"]]
         header = (f"Title: {meta['title']}\nDate: {meta['date']}\nSlug: {meta['slug']}\n"
                   f"Category: {meta['field']}\nAuthor: {meta['unit']}\nTags: {', '.join(tags)}\n\n")
-        body = re.sub(r"\]\(images/", "](/images/", body)
-        (out / "content" / "stories" / path.name).write_text(header + body, encoding="utf-8")
+        text = re.sub(r"\]\(images/", "](/images/", body)
+        (out / "content" / "stories" / path.name).write_text(header + text, encoding="utf-8")
     return out

@@ -26,6 +26,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -61,7 +62,7 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict:
+def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict[str, Any]:
     """Run cmd; wall and CPU time (with its children), peak PSS of the process tree, files written."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -179,11 +180,12 @@ def serve_latency(corpus: Path, n: int) -> tuple[float, float]:
         proc.wait(timeout=30)
 
 
-def median(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    values: list[float] = [r[key] for r in runs]
+    return statistics.median(values)
 
 
-def bench_size(n: int, repeat: int, tools: list[str], work: Path) -> dict:
+def bench_size(n: int, repeat: int, tools: list[str], work: Path) -> dict[str, Any]:
     corpus = work / f"corpus-{n}"
     if not (corpus / "site_config.yaml").exists():
         print(f"generating {n} stories…", flush=True)
@@ -193,7 +195,7 @@ def bench_size(n: int, repeat: int, tools: list[str], work: Path) -> dict:
         peers.hugo_site(corpus, hugo_dir)
     if "pelican" in tools and not pelican_dir.exists():
         peers.pelican_site(corpus, pelican_dir)
-    cold: dict[str, list[dict]] = {t: [] for t in tools}
+    cold: dict[str, list[dict[str, Any]]] = {t: [] for t in tools}
     out = work / f"out-{n}"
     for r in range(repeat):
         for tool in tools:  # interleaved, so machine noise hits every tool alike
@@ -209,7 +211,7 @@ def bench_size(n: int, repeat: int, tools: list[str], work: Path) -> dict:
                 cold[tool].append(measure([str(Path(PY).parent / "pelican"), "content", "-o", "output", "-s",
                                            "pelicanconf.py", "-q"], pelican_dir, pelican_dir / "output"))
             print(f"  N={n} run {r + 1} {tool} cold: {cold[tool][-1]['wall']:.2f} s", flush=True)
-    scenarios: dict[str, list[dict]] = {"nochange": [], "edit": [], "template": []}
+    scenarios: dict[str, list[dict[str, Any]]] = {"nochange": [], "edit": [], "template": []}
     serve: list[float] = []
     serve_all: list[float] = []
     if "ours" in tools:
@@ -245,11 +247,11 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, " \
-           f"Python {platform.python_version()}"
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, "
+            f"Python {platform.python_version()}")
 
 
-def report(res: dict) -> str:
+def report(res: dict[str, Any]) -> str:
     lines = [f"### N = {res['n']} (medians of {res['repeat']})", "",
              "| build | wall s | CPU s | peak MiB | files |", "|---|---|---|---|---|"]
     for tool, m in res["cold"].items():

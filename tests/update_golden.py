@@ -15,7 +15,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from conftest import NOW, REPO  # noqa: E402
-
 from exemplar_site.pipeline import BuildOptions, build_site  # noqa: E402
 
 

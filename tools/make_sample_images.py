@@ -22,7 +22,7 @@ class Canvas:
         self.px = [[(0, 0, 0)] * W for _ in range(H)]
         for y in range(H):
             t = y / H
-            c = tuple(int(a + (b - a) * t) for a, b in zip(sky_top, sky_bottom))
+            c = tuple(int(a + (b - a) * t) for a, b in zip(sky_top, sky_bottom, strict=True))
             self.px[y] = [c] * W  # type: ignore[list-item]
             self.px[y] = list(self.px[y])
 
