@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from conftest import Site, dedent
 from exemplar_site.check import valid_id_number
 from exemplar_site.cli import main
@@ -13,7 +15,8 @@ from exemplar_site.progress import Progress
 NOW_ARGS = ["--now", "2026-11-24"]
 
 
-def test_new_story_has_every_field_a_fresh_id_and_passes_once_filled(site: Site, capsys) -> None:
+def test_new_story_has_every_field_a_fresh_id_and_passes_once_filled(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "cs-2026-007")
     site.story("b", "cs-2025-012")
     assert main(["new", "story", "守护一方平安的老片警", "--config", str(site.config), *NOW_ARGS]) == 0
@@ -38,7 +41,7 @@ def test_new_story_has_every_field_a_fresh_id_and_passes_once_filled(site: Site,
     assert ("cs-2026-013", "status") in {(h.id, h.reason) for h in report.held}
 
 
-def test_new_page_and_campaign_and_no_overwrite(site: Site, capsys) -> None:
+def test_new_page_and_campaign_and_no_overwrite(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["new", "page", "联系我们", "--config", str(site.config), *NOW_ARGS]) == 0
     assert main(["new", "campaign", "向英模学习", "--config", str(site.config), *NOW_ARGS]) == 0
     out = capsys.readouterr().out.split()
@@ -56,7 +59,7 @@ def test_valid_id_number_check_digit() -> None:
     assert not valid_id_number("110105194913310025")  # month 13
 
 
-def test_check_catches_each_kind_of_problem(site: Site, capsys) -> None:
+def test_check_catches_each_kind_of_problem(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.write("content/stories/pd.md", dedent("""
         ---
         id: pd-1
@@ -97,7 +100,7 @@ def test_check_catches_each_kind_of_problem(site: Site, capsys) -> None:
     assert warnings.count("no slug:") == 2  # pd.md and l.md; not the withdrawn one
 
 
-def test_check_passes_the_sample_site(sample: Site, capsys) -> None:
+def test_check_passes_the_sample_site(sample: Site, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--config", str(sample.config), *NOW_ARGS]) == 0
     out = capsys.readouterr()
     assert "Check passed" in out.out
@@ -117,7 +120,7 @@ def test_progress_plain_lines_off_a_terminal() -> None:
     assert "\r" not in stream.getvalue()
 
 
-def test_progress_bar_on_a_terminal(monkeypatch) -> None:
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:
             return True

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import shutil
 import socket
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 @pytest.fixture
-def browser():
+def browser() -> Iterator[Any]:
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -31,10 +33,11 @@ def browser():
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-def test_live_reload_and_error_overlay_in_a_browser(site: Site, browser) -> None:
+def test_live_reload_and_error_overlay_in_a_browser(site: Site, browser: Any) -> None:
     from exemplar_site.serve import PreviewServer
 
     site.story("a", "a-1", slug="a", title="浏览器里的第一版")
@@ -53,14 +56,14 @@ def test_live_reload_and_error_overlay_in_a_browser(site: Site, browser) -> None
         assert "no-such-unit" in overlay.inner_text()
         assert page.locator("h1").inner_text() == "自动刷新后的第二版"  # the last good page, under the overlay
         site.story("a", "a-1", slug="a", title="修好的第三版")
-        page.wait_for_function("document.querySelector('h1') && document.querySelector('h1').innerText === '修好的第三版'",
-                               timeout=20000)
+        page.wait_for_function("document.querySelector('h1') && "
+                               "document.querySelector('h1').innerText === '修好的第三版'", timeout=20000)
         assert page.locator("#build-error-overlay").count() == 0
     finally:
         server.stop()
 
 
-def test_built_site_navigates_from_disk(site: Site, browser) -> None:
+def test_built_site_navigates_from_disk(site: Site, browser: Any) -> None:
     site.story("a", "a-1", slug="first", title="第一篇事迹", date="2026-03-01")
     site.story("b", "b-1", slug="second", title="第二篇事迹", date="2026-04-01")
     site.build()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import posixpath
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
@@ -19,7 +21,7 @@ SENTINELS = {
 }
 
 
-def private_block() -> dict:
+def private_block() -> dict[str, Any]:
     return {
         "id_number": SENTINELS["id_number"],
         "phone": SENTINELS["phone"],
@@ -93,7 +95,7 @@ def test_every_internal_link_resolves_on_disk(site: Site) -> None:
         if path.suffix != ".html":
             continue
         doc = site.html(path.relative_to(site.out).as_posix())
-        for el, attr, link, _ in doc.iterlinks():
+        for _el, attr, link, _ in doc.iterlinks():
             if attr not in ("href", "src") or link.startswith(("http:", "https:", "#", "mailto:")):
                 continue
             if path.name == "404.html":
@@ -119,7 +121,8 @@ def test_links_work_under_base_path_and_absolute_urls_use_it(site: Site) -> None
         "//div[@class='story-body']//a/@href")
     assert body_links == ["../../stories/e-slug/index.html"]
     sitemap = etree.fromstring((site.out / "sitemap.xml").read_bytes())
-    locs = sitemap.xpath("//s:loc/text()", namespaces={"s": "http://www.sitemaps.org/schemas/sitemap/0.9"})
+    locs = cast("list[str]", sitemap.xpath("//s:loc/text()",
+                                           namespaces={"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}))
     assert "http://test.example/pub/stories/e-slug/" in locs
     assert all(loc.startswith("http://test.example/pub/") for loc in locs)
     assert not any("gone-story" in loc for loc in locs)
@@ -137,7 +140,7 @@ def test_story_page_shows_the_exemplar(site: Site) -> None:
     assert doc.xpath("//nav[@class='prev-next']//a/@rel") == ["prev", "next"]
     assert len(doc.xpath("//main")) == 1 and doc.xpath("//nav[@aria-label]")
     headings = [int(h.tag[1]) for h in doc.iter("h1", "h2", "h3", "h4")]
-    assert headings[0] == 1 and all(b - a <= 1 for a, b in zip(headings, headings[1:]))
+    assert headings[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(headings))
     for img in doc.iter("img"):
         assert img.get("alt") is not None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
 import feedparser
 from lxml import etree
@@ -66,7 +67,7 @@ def test_enclosure_with_real_length_and_type(site: Site) -> None:
         assert enc.href == "http://test.example/pub/images/a.png"
         assert int(enc.length) == size and enc.type == "image/png"
         if name.endswith("atom.xml"):
-            assert [l.rel for l in entry.links] == ["alternate", "enclosure"]
+            assert [link.rel for link in entry.links] == ["alternate", "enclosure"]
             assert entry.content[0].type == "text/html"
 
 
@@ -179,6 +180,6 @@ def test_autodiscovery_media_page_and_opml(site: Site) -> None:
     listed = media.xpath("//table//a/@href")
     assert "../feeds/all.rss.xml" in listed and "../feeds/units/north.atom.xml" in listed
     opml = etree.fromstring((site.out / "feeds/feeds.opml").read_bytes())
-    urls = opml.xpath("//outline[@type='rss']/@xmlUrl")
+    urls = cast("list[str]", opml.xpath("//outline[@type='rss']/@xmlUrl"))
     assert "http://test.example/pub/feeds/all.rss.xml" in urls
     assert len(urls) == len([p for p in feed_files(site) if p.name.endswith(".rss.xml")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from conftest import NOW, Site
 from exemplar_site.cli import format_report
@@ -12,6 +13,7 @@ def test_scheduled_story_is_held_until_its_day(site: Site) -> None:
     site.story("s", "s-1", date=dt.datetime(2026, 12, 10, 9, 0), slug="later")
     report = site.build()
     (held,) = report.held
+    assert held.until is not None
     assert held.reason == "scheduled" and held.until == dt.datetime(2026, 12, 10, 9, 0, tzinfo=held.until.tzinfo)
     summary = format_report(report, 0.1)
     assert "scheduled for a later date: 1" in summary and "2026-12-10 09:00" in summary
@@ -29,7 +31,7 @@ def test_stale_vetting_holds_back_at_the_boundary(site: Site) -> None:
     assert any("366 days old" in w.message for w in report.warnings)
 
 
-def test_vetting_valid_days_is_configurable(tmp_path) -> None:
+def test_vetting_valid_days_is_configurable(tmp_path: Path) -> None:
     from conftest import make_site
     site = make_site(tmp_path / "s", vetting_valid_days=30)
     site.story("v", "v-1", vetting={"cleared_by": "纪委", "date": dt.date(2026, 10, 1), "ref": "1号"})

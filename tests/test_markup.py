@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import random
 import sys
-from pathlib import Path
 
+import pytest
 from markdown.extensions.toc import TocExtension, TocTreeprocessor
 from markdown.treeprocessors import InlineProcessor
 
@@ -25,7 +23,8 @@ TRICKY = [
     "原始 <span class=\"x\">HTML</span>、<!-- 注释 -->、实体 &amp; &#20013; &#x4e2d; &copy; 和裸 & 符号。",
     "脚注[^1]和另一个[^注]。\n\n[^1]: 第一条。\n[^注]: 第二条，**加粗**。",
     "## 标题 {#custom-id .cls}\n\n段落 {: .lead }\n\n### 带 `代码` 的标题",
-    "## 同名标题\n\n一。\n\n## 同名标题\n\n二。\n\n## 同名标题 {#custom-id}\n\n## Custom ID\n\n## &amp; 与 <em>强调</em>",
+    ("## 同名标题\n\n一。\n\n## 同名标题\n\n二。\n\n## 同名标题 {#custom-id}\n\n"
+     "## Custom ID\n\n## &amp; 与 <em>强调</em>"),
     "## 有脚注的标题[^a]\n\n正文。\n\n[^a]: 注。",
     "[TOC]\n\n## 第一节\n\n### 小节\n\n## 第二节",
     "- 列表一\n- 列表 *二*\n\n1. 有序\n2. 有序 [链接](/x)\n",

@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Site
 
+from conftest import NOW, Site
 from exemplar_site.cli import main
 from exemplar_site.errors import BuildFailed
 from exemplar_site.pipeline import BuildOptions, build_site
@@ -39,7 +39,8 @@ def clean_files(site: Site, tmp: Path, name: str) -> set[str]:
     return {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
 
 
-def test_report_and_sms_refuse_a_folder_inside_a_site(site: Site, tmp_path: Path, capsys) -> None:
+def test_report_and_sms_refuse_a_folder_inside_a_site(
+        site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
     www = tmp_path / "www"  # a site built elsewhere than the configured output_dir
     site.build(output=www)
@@ -65,6 +66,7 @@ def test_a_site_build_refuses_internal_reports_anywhere_below_its_output(site: S
     with pytest.raises(BuildFailed) as info:
         site.build()
     problem = info.value.problems[0]
+    assert problem.accepted is not None
     assert problem.path == str(hidden) and "内部报表" in problem.message and str(site.out) in problem.accepted
     assert snapshot(site.out) == before
     (hidden / ".exemplar-internal").unlink()
@@ -73,7 +75,7 @@ def test_a_site_build_refuses_internal_reports_anywhere_below_its_output(site: S
     assert "改过标题的事迹" in site.text_of(PAGE) and not (site.out / "archive").exists()
 
 
-def test_sms_export_cannot_replace_a_site(site: Site, tmp_path: Path, capsys) -> None:
+def test_sms_export_cannot_replace_a_site(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
     site.build()
     www = tmp_path / "www"
@@ -123,7 +125,7 @@ def test_files_the_build_did_not_produce_leave_the_output(site: Site, tmp_path: 
     assert not (site.out / "robots-old.txt").exists()
 
 
-def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys) -> None:
+def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
     site.story("h", "h-1", status="seedling")
     args = ["build", "--config", str(site.config), "--now", "2026-11-24 10:00"]
@@ -143,7 +145,7 @@ def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys) 
 
 @pytest.mark.parametrize("code,words", [(errno.ENOSPC, "磁盘已满"), (errno.EROFS, "磁盘是只读的")])
 def test_a_full_or_read_only_disk_fails_cleanly_and_the_next_build_works(
-        site: Site, monkeypatch: pytest.MonkeyPatch, capsys, code: int, words: str) -> None:
+        site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: int, words: str) -> None:
     site.story("a", "a-1", slug="hero-a")
     site.story("b", "b-1")
     site.build()
@@ -169,7 +171,8 @@ def test_a_full_or_read_only_disk_fails_cleanly_and_the_next_build_works(
     assert "磁盘满时改的标题" in site.text_of(PAGE)
 
 
-def test_failures_after_the_swap_are_warnings(site: Site, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_failures_after_the_swap_are_warnings(
+        site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
     site.story("w", "w-1", status="withdrawn")
     site.build()

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
-from exemplar_site.errors import BuildFailed
-from conftest import NOW, Site, make_site
 from lxml import etree
 from lxml import html as lxml_html
 
+from conftest import NOW, Site, make_site
+from exemplar_site.errors import BuildFailed
 from exemplar_site.markup import Markup, Rendered
 from exemplar_site.pipeline import BuildOptions
 from exemplar_site.reports import write_reports
@@ -118,6 +117,7 @@ def test_rss_title_and_description_are_text_for_a_reader(tmp_path: Path) -> None
     root = etree.fromstring((site.out / "feeds/all.rss.xml").read_bytes())
     (item,) = root.findall(".//item")
     title, description = item.findtext("title"), item.findtext("description")
+    assert title is not None and description is not None
     # what a reader gets after XML decoding, read as HTML, is no element at all
     assert "<" not in title and ">" not in title and _no_img(title)
     assert "危险" in title and "标题" in title
@@ -127,7 +127,7 @@ def test_rss_title_and_description_are_text_for_a_reader(tmp_path: Path) -> None
     assert shown == PAYLOAD + "群众称赞 A&B。"  # shown exactly as the author wrote it
     # the full body stays HTML
     ns = {"content": "http://purl.org/rss/1.0/modules/content/"}
-    assert "<b>加粗</b>" in item.findtext("content:encoded", namespaces=ns)
+    assert "<b>加粗</b>" in (item.findtext("content:encoded", namespaces=ns) or "")
     # and a real client agrees
     (entry,) = feedparser.parse((site.out / "feeds/all.rss.xml").read_bytes()).entries
     assert _no_img(entry.title) and _no_img(entry.summary)
@@ -139,9 +139,10 @@ def test_atom_title_and_summary_are_type_text(tmp_path: Path) -> None:
     root = etree.fromstring((site.out / "feeds/all.atom.xml").read_bytes())
     (entry,) = root.findall(f"{atom}entry")
     title, summary, content = (entry.find(f"{atom}{n}") for n in ("title", "summary", "content"))
+    assert title is not None and summary is not None and content is not None
     assert title.get("type") == "text" and summary.get("type") == "text"
     assert summary.text == PAYLOAD + "群众称赞 A&B。"
-    assert content.get("type") == "html" and "<b>加粗</b>" in content.text
+    assert content.get("type") == "html" and "<b>加粗</b>" in (content.text or "")
     for el in (root.find(f"{atom}title"), root.find(f"{atom}subtitle")):
         assert el is None or el.get("type") in (None, "text")
     (parsed,) = feedparser.parse((site.out / "feeds/all.atom.xml").read_bytes()).entries

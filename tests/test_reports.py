@@ -13,7 +13,7 @@ from conftest import NOW, Site
 from exemplar_site.cli import main
 from exemplar_site.errors import BuildFailed
 from exemplar_site.pipeline import BuildOptions
-from exemplar_site.reports import add_months, assessment_rule, write_reports
+from exemplar_site.reports import Reports, add_months, assessment_rule, write_reports
 
 
 @pytest.mark.parametrize("day,months,expected", [
@@ -24,7 +24,7 @@ from exemplar_site.reports import add_months, assessment_rule, write_reports
     (dt.date(2026, 12, 31), 12, dt.date(2027, 12, 31)),
     (dt.date(2026, 6, 30), 6, dt.date(2026, 12, 30)),
 ])
-def test_add_months_clamps_to_month_end(day, months, expected) -> None:
+def test_add_months_clamps_to_month_end(day: dt.date, months: int, expected: dt.date) -> None:
     assert add_months(day, months) == expected
 
 
@@ -37,11 +37,11 @@ def test_add_months_clamps_to_month_end(day, months, expected) -> None:
     ("individual", "provincial", ("unit", 12)),
     ("individual", "district", ("unit", 12)),
 ])
-def test_assessment_rule_from_the_document(kind, level, rule) -> None:
+def test_assessment_rule_from_the_document(kind: str, level: str, rule: tuple[str, int]) -> None:
     assert assessment_rule(kind, level) == rule
 
 
-def report(site: Site, as_of: dt.date, tmp_path: Path):
+def report(site: Site, as_of: dt.date, tmp_path: Path) -> Reports:
     return write_reports(site.config, BuildOptions(now=dt.datetime(as_of.year, as_of.month, as_of.day)),
                          tmp_path / "reports").reports
 
@@ -61,11 +61,12 @@ def test_due_dates_at_half_year_and_year_boundaries(site: Site, tmp_path: Path) 
     site.story("never", "n-1", level="district", date=dt.date(2025, 8, 31), approved_date=dt.date(2025, 8, 31))
     rep = report(site, dt.date(2026, 11, 30), tmp_path)
     by_id = {r.exemplar.id: r for r in rep.schedule}
-    assert (by_id["c-1"].assessor, by_id["c-1"].period_months, by_id["c-1"].due) == ("市局政治部", 6, dt.date(2026, 11, 30))
+    c1 = by_id["c-1"]
+    assert (c1.assessor, c1.period_months, c1.due) == ("市局政治部", 6, dt.date(2026, 11, 30))
     assert not by_id["c-1"].overdue  # due today is not overdue yet
     assert by_id["i-1"].due == dt.date(2026, 11, 30) and by_id["i-1"].assessor == "北一派出所"
     assert by_id["n-1"].last is None and by_id["n-1"].due == dt.date(2026, 8, 31) and by_id["n-1"].overdue
-    assert [r.exemplar.id for r in rep.schedule][0] == "n-1"  # overdue first
+    assert rep.schedule[0].exemplar.id == "n-1"  # overdue first
     rep = report(site, dt.date(2026, 12, 1), tmp_path)
     assert {r.exemplar.id for r in rep.schedule if r.overdue} == {"c-1", "i-1", "n-1"}
     csv_rows = rows(tmp_path / "reports" / "assessments.csv")
@@ -136,7 +137,7 @@ def test_private_data_is_in_the_report_only(site: Site, tmp_path: Path) -> None:
     assert not any(b"SENTINEL-NOTE" in p.read_bytes() for p in site.out.rglob("*") if p.is_file())
 
 
-def test_reports_never_land_inside_the_public_output(site: Site, capsys) -> None:
+def test_reports_never_land_inside_the_public_output(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1")
     site.build()
     before = sorted(p.relative_to(site.out) for p in site.out.rglob("*"))

@@ -164,7 +164,8 @@ def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> 
     site.story("a", "a-1", body="身份证 110105 19491231 002X。")
     site.story("b", "b-1", summary="旧身份证号110105491231002。")
     site.story("c", "c-1", body="他的妻子李小梅是小学教师，一直支持他的工作。",
-               private={"family": "妻子李小梅，江城市实验小学教师", "notes": "曾因家中老人重病请假三个月，组织上给予了关心"})
+               private={"family": "妻子李小梅，江城市实验小学教师",
+                        "notes": "曾因家中老人重病请假三个月，组织上给予了关心"})
     site.story("d", "d-1", body="他说：曾因家中老人重病请假三个月，组织上给予了关心。")
     joined = "\n".join(_failed(site))
     assert "content/stories/a.md" in joined and "身份证号码" in joined

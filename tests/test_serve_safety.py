@@ -8,17 +8,20 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
 
 import pytest
-from conftest import NOW, Site
 
+from conftest import NOW, Site
 from exemplar_site.serve import PreviewServer
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def raw(port: int, request: bytes, timeout: float = 10) -> bytes:
@@ -56,7 +59,7 @@ def ask(port: int, path: str, host: str | None = None) -> tuple[int, str]:
         conn.close()
 
 
-def wait_until(predicate, timeout: float = 10) -> bool:
+def wait_until(predicate: Callable[[], object], timeout: float = 10) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if predicate():
@@ -66,7 +69,7 @@ def wait_until(predicate, timeout: float = 10) -> bool:
 
 
 @pytest.fixture
-def server(site: Site):
+def server(site: Site) -> Iterator[PreviewServer]:
     site.story("a", "a-1", slug="a", title="第一版标题")
     srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)
     srv.start()
@@ -95,7 +98,8 @@ def test_paths_that_cannot_be_files_get_an_answer_and_no_traceback(server: Previ
                      .encode("latin-1"))
         assert status_of(answer) in expected, (path[:40], answer[:200])
     # a NUL byte sent as it is, not percent-encoded
-    assert status_of(raw(port, b"GET /pub/a\x00b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")) in (400, 404)
+    nul = b"GET /pub/a\x00b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    assert status_of(raw(port, nul)) in (400, 404)
     # the server still works, and nothing was printed
     assert ask(port, "/pub/stories/a/")[0] == 200
     out, err = capfd.readouterr()
@@ -120,7 +124,9 @@ def test_listen_backlog_and_daemon_request_threads(server: PreviewServer) -> Non
 
 
 def test_idle_connections_are_closed(site: Site, server: PreviewServer) -> None:
-    default = server.httpd.RequestHandlerClass.timeout
+    handler = server.httpd.RequestHandlerClass
+    assert isinstance(handler, type) and issubclass(handler, BaseHTTPRequestHandler)
+    default = handler.timeout
     assert default is not None and 1 <= default <= 120, default
     srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW, idle_timeout=1.0)
     srv.start()
@@ -175,7 +181,7 @@ def test_host_header_must_name_this_machine(server: PreviewServer) -> None:
                      "/__livereload?epoch=0", "/pub/nowhere/"):
             status, body = ask(port, path, host)
             assert status in (400, 403, 421), (host, path, status)
-            assert "第一版标题" not in body and "本机" in body or status == 400, (host, path, body)
+            assert ("第一版标题" not in body and "本机" in body) or status == 400, (host, path, body)
     # this machine, by any of its names, with or without the port
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}", "localhost",
                  f"localhost.:{port}"):

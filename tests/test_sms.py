@@ -117,7 +117,7 @@ def test_emoji_and_risky_characters_are_warned(site: Site) -> None:
     assert any("😀" in m for m in messages) and any("★" in m for m in messages)
 
 
-def test_sms_command_filters_the_digest_by_date(site: Site, capsys, tmp_path: Path) -> None:
+def test_sms_command_filters_the_digest_by_date(site: Site, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for day in (1, 5, 8, 15):
         site.story(f"s{day}", f"s-{day}", date=dt.date(2026, 11, day), sms=f"十一月{day}日的事迹。")
     out = tmp_path / "smsout"
@@ -137,7 +137,8 @@ def test_sms_command_filters_the_digest_by_date(site: Site, capsys, tmp_path: Pa
     assert sorted(p.name for p in (out / "stories").iterdir()) == ["s-1.txt", "s-15.txt", "s-5.txt", "s-8.txt"]
 
 
-def test_sms_command_default_range_is_the_last_digest_days(site: Site, capsys, tmp_path: Path) -> None:
+def test_sms_command_default_range_is_the_last_digest_days(
+        site: Site, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for day in (10, 17, 18, 24):
         site.story(f"s{day}", f"s-{day}", date=dt.date(2026, 11, day), sms=f"十一月{day}日。")
     main(["sms", "--config", str(site.config), "--now", "2026-11-24 09:00", "--output", str(tmp_path / "o")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ def errors_of(site: Site) -> list[Problem]:
     return [p for p in info.value.problems if p.is_error]
 
 
-def line_of(path, text: str) -> int:
+def line_of(path: Path, text: str) -> int:
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.startswith(text):
             return i
@@ -141,7 +142,7 @@ def test_missing_image_is_reported_with_close_names(site: Site) -> None:
     assert p.field == "images" and "did you mean: images/a.png" in p.message
 
 
-def test_config_unknown_option_and_missing_required(tmp_path) -> None:
+def test_config_unknown_option_and_missing_required(tmp_path: Path) -> None:
     s = make_site(tmp_path / "s", config={"titel": "x"})
     text = s.config.read_text(encoding="utf-8").replace("title: 测试先进典型\n", "")
     s.config.write_text(text, encoding="utf-8")
@@ -152,7 +153,7 @@ def test_config_unknown_option_and_missing_required(tmp_path) -> None:
     assert all(p.path.endswith("site_config.yaml") for p in problems)
 
 
-def test_config_bad_base_url_and_duplicate_unit(tmp_path) -> None:
+def test_config_bad_base_url_and_duplicate_unit(tmp_path: Path) -> None:
     cfg = {"base_url": "intranet/publicity", "units": {"a": {"name": "甲", "children": {"a": "乙"}}}}
     s = make_site(tmp_path / "s", config=cfg)
     problems = errors_of(s)
@@ -160,7 +161,7 @@ def test_config_bad_base_url_and_duplicate_unit(tmp_path) -> None:
     assert "base_url" in fields and "units.a" in fields
 
 
-def test_failed_build_leaves_previous_output_byte_for_byte(site: Site, capsys) -> None:
+def test_failed_build_leaves_previous_output_byte_for_byte(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1")
     site.build()
     before = site.files()
