@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
     {"feedspec"},
     {"pages", "feeds", "sms"},
     {"writer"},
+    {"incremental"},  # the one layer that remembers: beside the stages, used by pipeline only
     {"pipeline"},
     {"reports", "check", "scaffold"},
     {"serve"},
@@ -96,3 +97,11 @@ def test_public_model_has_no_private_field() -> None:
     for cls in (model.PublicStory, model.Page, model.Campaign, model.WithdrawnNotice, model.Image):
         names = {f.name for f in dataclasses.fields(cls)}
         assert not names & forbidden, (cls.__name__, names & forbidden)
+
+
+def test_only_the_pipeline_uses_the_cache_and_the_incremental_layer() -> None:
+    """Stages are plain functions: none of them knows that a cache exists."""
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.stem in ("pipeline", "incremental", "serve", "cache"):
+            continue
+        assert not imports_of(path) & {"cache", "incremental"}, path.stem

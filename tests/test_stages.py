@@ -54,7 +54,7 @@ def test_sources_skip_editor_leftovers(tmp_path: Path) -> None:
         (site.root / "content" / "stories" / name).write_text("---\nid: a\n---\n", encoding="utf-8")
     problems = Problems()
     found = discover(load_config(site.config), problems)
-    assert [f.path for f in found.files] == ["content/stories/a.md"]
+    assert [f.path for f in found.entries] == ["content/stories/a.md"]
     assert [p.message for p in problems.items] == ["ignored: only .md files are read in stories/"]
 
 
@@ -74,3 +74,39 @@ def test_fork_map_keeps_order_and_matches_serial() -> None:
     data = list(range(500))
     assert fork_map(lambda i: data[i] * data[i], range(500), workers=2) == [i * i for i in data]
     assert fork_map(lambda i: i, range(3), workers=2) == [0, 1, 2]  # small: no processes
+
+
+def test_one_story_through_the_stages_without_any_cache_gives_the_built_page(tmp_path: Path) -> None:
+    """The stages are plain functions: called in order by hand, with no cache anywhere, they make
+    the same page as the full (incremental, parallel) build."""
+    from conftest import NOW, story
+
+    from exemplar_site.frontmatter import parse
+    from exemplar_site.gate import admit
+    from exemplar_site.markup import Markup
+    from exemplar_site.pages import page_jobs
+    from exemplar_site.records import build_records
+    from exemplar_site.sources import read_entry
+    from exemplar_site.taxonomy import build_index
+    from exemplar_site.theme import make_environment, site_view
+    from exemplar_site.feedspec import feed_specs
+
+    site = make_site(tmp_path / "s")
+    for i in range(4):
+        site.write(f"content/stories/s{i}.md", story(f"s-{i}", slug=f"p-{i}", tags=["甲", "乙"][: 1 + i % 2]))
+    site.write("content/campaigns/c.md", "---\ntitle: 活动\ndate: 2026-01-01\nexemplars: [s-1]\n---\n说明。\n")
+    site.build()
+
+    problems = Problems()
+    config = load_config(site.config)
+    found = discover(config, problems)
+    docs = [parse(src, problems) for src in (read_entry(e, problems) for e in found.entries) if src]
+    records = build_records([d for d in docs if d], config, {a.out_path: a.size for a in found.assets}, problems)
+    bodies = {d.path: d.body for d in docs if d and d.kind == "story" and d.body is not None}
+    gate = admit(records, config, NOW, Markup(config.base_path, config.summary_length), problems, bodies)
+    index = build_index(gate, config)
+    env = make_environment(config)
+    jobs = page_jobs(env, config, index, site_view(config, False), feed_specs(index, config))
+    assert not problems.errors
+    page = next(j for j in jobs if j.path == "stories/p-1/index.html").make()
+    assert page.data == (site.out / "stories/p-1/index.html").read_bytes()

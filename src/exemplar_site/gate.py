@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import html
 import re
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import text as textmod
@@ -92,17 +93,29 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
     return min(moments)
 
 
-def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,
-          drafts: bool = False, render_all: Callable[[list[StoryRecord]], list[Rendered]] | None = None,
-          slugify: Callable[..., str] = textmod.slugify, memo: dict[str, PublicStory] | None = None) -> GateResult:
-    """Decide every story; render bodies only for what is admitted.
+@dataclass(frozen=True)
+class Shown:
+    """A story the gate lets through: public, or (in a drafts build) a draft with its reason."""
 
-    `render_all` renders the bodies of a list of records (the pipeline passes
-    one that reads the bodies of files it did not read, reuses cached
-    renderings and spreads the rest over processes); by default, `markup`
-    renders each record's body in turn.
-    """
-    stories: list[PublicStory] = []
+    record: StoryRecord
+    draft: str | None
+    digest: str  # story_digest: everything its PublicStory is made from
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Every story decided, before any body is rendered."""
+
+    shown: tuple[Shown, ...]
+    held: tuple[HeldBack, ...]
+    withdrawn: tuple[WithdrawnNotice, ...]
+    tag_keys: dict[str, str]
+
+
+def decide_all(records: Records, config: SiteConfig, now: dt.datetime, problems: Problems,
+               drafts: bool = False, slugify: Callable[..., str] = textmod.slugify) -> Decisions:
+    """Decide every story: shown (public, or a draft in a drafts build) or held back, and why."""
+    shown: list[Shown] = []
     held: list[HeldBack] = []
     withdrawn: list[WithdrawnNotice] = []
     chosen: list[tuple[StoryRecord, str | None]] = []
@@ -139,25 +152,27 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
             if drafts:
                 chosen.append((record, REASONS[verdict.reason]))
     tag_keys = _tag_keys(records.stories, slugify, problems)
-    # a story whose digest (file, config, verdict, tag URLs) and path are unchanged is reused as it was
-    digests = [story_digest(r, config, draft, tag_keys) + r.path for r, draft in chosen]
-    known = [memo.get(d) if memo is not None else None for d in digests]
-    todo = [i for i, k in enumerate(known) if k is None]
-    shared: dict[Any, Any] = {}
-    todo_records = [chosen[i][0] for i in todo]
-    if render_all is None:
-        assert all(r.body is not None for r in todo_records), "records without bodies need a render_all"
-        rendered = [markup.render(r.body or "") for r in todo_records]
-    else:
-        rendered = render_all(todo_records)
-    for i, body in zip(todo, rendered):
-        record, draft = chosen[i]
-        known[i] = public_story(record, config, body, tag_keys, draft, shared)
-        if body.external:  # an error below: never reused, so it is reported again until fixed
-            _external_media(record.path, record.body_line, body, problems)
-        elif memo is not None:
-            memo[digests[i]] = known[i]
-    stories.extend(s for s in known if s is not None)
+    shown = [Shown(r, draft, story_digest(r, config, draft, tag_keys)) for r, draft in chosen]
+    return Decisions(tuple(shown), tuple(held), tuple(sorted(withdrawn, key=lambda w: w.slug)), tag_keys)
+
+
+def render_body(text: str, markup: Markup) -> Rendered:
+    """A story's Markdown body as HTML: called only for what `decide_all` shows."""
+    return markup.render(text)
+
+
+def publish(shown: Shown, config: SiteConfig, rendered: Rendered, tag_keys: dict[str, str], problems: Problems,
+            shared: dict[Any, Any] | None = None) -> PublicStory:
+    """The public object of a shown story, from its record and its rendered body. External media in
+    the body are errors (an intranet site loads nothing from outside)."""
+    _external_media(shown.record.path, shown.record.body_line, rendered, problems)
+    return public_story(shown.record, config, rendered, tag_keys, shown.draft, shared)
+
+
+def finish(records: Records, decisions: Decisions, stories: list[PublicStory], config: SiteConfig, markup: Markup,
+           problems: Problems, bodies: dict[str, str] | None = None) -> GateResult:
+    """The gate's result: the stories published, pages and campaigns rendered, and no public body
+    linking to a withdrawn story. `bodies` (path → Markdown, where at hand) only sharpen line numbers."""
     pages, campaigns = [], []
     for p in records.pages:
         rendered_page = markup.render(p.body)
@@ -167,9 +182,20 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
         rendered_campaign = markup.render(c.body)
         _external_media(c.path, c.body_line, rendered_campaign, problems)
         campaigns.append(_campaign(c, rendered_campaign))
-    notices = tuple(sorted(withdrawn, key=lambda w: w.slug))
-    _links_to_withdrawn(notices, stories, pages, campaigns, records, config, problems)
-    return GateResult(tuple(stories), tuple(held), notices, tuple(pages), tuple(campaigns))
+    _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, records, config, problems, bodies or {})
+    return GateResult(tuple(stories), decisions.held, decisions.withdrawn, tuple(pages), tuple(campaigns))
+
+
+def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,
+          bodies: dict[str, str], drafts: bool = False, slugify: Callable[..., str] = textmod.slugify) -> GateResult:
+    """The whole gate in one call, without any cache: decide every story, render the bodies
+    (`bodies`: story path → Markdown) of those shown, publish them. The build's incremental layer
+    (incremental.py) makes the same calls, reusing what earlier builds made."""
+    decisions = decide_all(records, config, now, problems, drafts, slugify)
+    shared: dict[Any, Any] = {}
+    stories = [publish(s, config, render_body(bodies[s.record.path], markup), decisions.tag_keys, problems, shared)
+               for s in decisions.shown]
+    return finish(records, decisions, stories, config, markup, problems, bodies)
 
 
 def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
@@ -229,12 +255,14 @@ def _story_path(href: str, config: SiteConfig) -> str | None:
 
 
 def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],
-                        campaigns: list[Campaign], records: Records, config: SiteConfig, problems: Problems) -> None:
+                        campaigns: list[Campaign], records: Records, config: SiteConfig, problems: Problems,
+                        texts: dict[str, str]) -> None:
     """A public body may not link to a withdrawn story: the link would lead readers to the exemplar."""
     gone = {w.url.strip("/") for w in notices}
     if not gone:
         return
-    bodies = {r.path: (r.body, r.body_line) for r in (*records.stories, *records.pages, *records.campaigns)}
+    bodies: dict[str, tuple[str | None, int]] = {r.path: (texts.get(r.path), r.body_line) for r in records.stories}
+    bodies.update({r.path: (r.body, r.body_line) for r in (*records.pages, *records.campaigns)})
     found = [(s.source, s.body_html) for s in stories if s.draft is None]
     found += [(p.source, p.body_html) for p in pages] + [(c.source, c.body_html) for c in campaigns]
     for source, body_html in found:

@@ -190,19 +190,19 @@ class PageRenderer:
         html = self.env.get_template(c.template).render(ctx)
         return Output(urls.file_of(c.path), html.encode("utf-8"), deps=tuple(sorted(reads.deep)))
 
-    def job(self, c: PageCall, g: str, tpl: dict[str, str], previous: dict[str, tuple[str, ...]],
-            memo: dict[int, str]) -> Job:
+    def job(self, c: PageCall, g: str, tpl: dict[str, str], fps: dict[int, str]) -> Job:
         """The page as a Job: its key is everything `make` passes the template (fingerprinted whole),
-        the templates it can load, the site-wide part `g`, and the story lists its last rendering read."""
+        the templates it can load and the site-wide part `g`; `rekey` adds the story lists a
+        rendering read (Output.deps)."""
         path = urls.file_of(c.path)
         shallow = key_of(g, tpl[c.template], c.path, c.section, c.link_base,
-                         fingerprint(self.all_feed if c.feeds is None else c.feeds, memo),
-                         fingerprint(c.values, memo))
+                         fingerprint(self.all_feed if c.feeds is None else c.feeds, fps),
+                         fingerprint(c.values, fps))
 
         def rekey(deps: tuple[str, ...]) -> str:
             return key_of(shallow, [(d, self.deep_digest(d)) for d in deps]) if deps else shallow
 
-        return Job(path, rekey(previous.get(path, ())), lambda: self.make(c), rekey)
+        return Job(path, shallow, lambda: self.make(c), rekey)
 
     def deep_digest(self, name: str) -> str:
         """The digests of every story of a term or feed named in Output.deps."""
@@ -273,19 +273,20 @@ class PageRenderer:
 
 TEMPLATES = ("home.html", "story.html", "list.html", "terms.html", "page.html", "media.html", "withdrawn.html",
              "404.html")
+CARD = ("_card.html",)  # rendered from Python for every page with story cards
 
 
 def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-              specs: tuple[FeedSpec, ...], memo: dict[str, Any] | None = None) -> list[Job]:
+              specs: tuple[FeedSpec, ...], tpl: dict[str, str] | None = None) -> list[Job]:
     """Every page as a Job. A page's key is everything its template receives (PageRenderer.job),
-    the templates it can load (its own and all it extends, includes or imports, and the card),
-    the config and the code: no list of fields that someone must keep up to date."""
+    the templates it can load (its own and all it extends, includes or imports, and the card:
+    `tpl`, from theme.template_digests(env, TEMPLATES, CARD)), the config and the code: no list
+    of fields that someone must keep up to date."""
     r = PageRenderer(env, config, index, site, specs)
-    tpl = template_digests(env, TEMPLATES, also=("_card.html",), memo=memo)
-    for name in TEMPLATES + ("_card.html",):  # compiled here, once: forked workers inherit them
+    tpl = tpl if tpl is not None else template_digests(env, TEMPLATES, also=CARD)
+    for name in TEMPLATES + CARD:  # compiled here, once: forked workers inherit them
         env.get_template(name)
     g = key_of(config.digest, fingerprint(site), fingerprint(r.nav), CODE_VERSION)
-    previous: dict[str, tuple[str, ...]] = memo.setdefault("page-deps", {}) if memo is not None else {}
     fps: dict[int, str] = {}
     idx = index
     calls = [r.home(), r.not_found(), r.media()]
@@ -298,21 +299,9 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
             calls += r.listing(title, term.url, family, term.stories, term, f"{family}/{term.key}")
     calls += [r.page(p) for p in idx.pages] + [r.withdrawn(w.url) for w in idx.withdrawn]
     calls.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
-    jobs = [r.job(c, g, tpl, previous, fps) for c in calls]
+    jobs = [r.job(c, g, tpl, fps) for c in calls]
     jobs += ready([sitemap(config, index), robots(config, site.drafts)])
     return jobs
-
-
-def remember_deps(memo: dict[str, Any] | None, outputs: dict[str, tuple[str, ...]]) -> None:
-    """Store what fresh renderings read, for the keys of the next build (PageRenderer.job)."""
-    if memo is None:
-        return
-    previous = memo.setdefault("page-deps", {})
-    for path, deps in outputs.items():
-        if deps:
-            previous[path] = deps
-        else:
-            previous.pop(path, None)
 
 
 def story_page(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,

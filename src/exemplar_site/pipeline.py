@@ -10,34 +10,32 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .cache import BuildCache, BuildState, body_key, cache_path, input_signature, load_state, save_state, state_path
+from .cache import BuildCache, BuildState, cache_path, input_signature, load_state, save_state, state_path
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
 from .feeds import feed_jobs, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
-from .frontmatter import RawDoc, parse
 from .frontmatter import cacheable as doc_cacheable
-from .gate import admit, decide, next_change, public_story
-from .jobs import CODE_VERSION
-from .jobs import Job, ready
-from .markup import Markup, Rendered
+from .frontmatter import parse
+from .gate import decide, decide_all, finish, next_change, public_story, render_body
+from .incremental import Incremental
+from .jobs import CODE_VERSION, Job, ready
+from .markup import Markup
 from .model import GateResult, HeldBack, Output
-from .pages import page_jobs, remember_deps, story_page
+from .pages import CARD, TEMPLATES, page_jobs, story_page
 from .parallel import default_workers, fork_map
-from .records import Records, StoryRecord, build_records, story_record
+from .records import Records, story_record
 from .records import cacheable as records_cacheable
 from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
 from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
-from .taxonomy import SiteIndex, build_index
-from .text import Slugs
-from .theme import make_environment, site_view, static_files, theme_dirs, theme_problems
+from .taxonomy import SiteIndex, build_index, related_key
+from .theme import make_environment, site_view, static_files, template_digests, theme_dirs, theme_problems
 from .writer import (
     INTERNAL,
     PUBLIC,
@@ -120,129 +118,31 @@ def _workers(options: BuildOptions) -> int:
 
 def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache | None = None,
               strict: bool = True) -> LoadedSite:
-    """Read, validate and decide. With a cache, unchanged story files are not even read, and
-    files that are read skip YAML and Markdown when their parse and rendering are known.
+    """Read, validate and decide: the stages up to the index, in order, through the incremental
+    layer (incremental.py), which reuses what earlier builds made from the same inputs.
     Any error raises BuildFailed; with strict=False (for `check`, which writes nothing) the site
     is returned with the errors among its problems, as far as it could be loaded."""
     config = load_config(config_path, options.output)
     now = local_now(options, config)
     problems = Problems()
-    cache = cache or BuildCache(None)
-    sources = discover(config, problems, cache.files)
+    layer = Incremental(cache or BuildCache(None), config, _workers(options))
+    sources = discover(config, problems)
     problems.extend(theme_problems(config))
     assets = {a.out_path: a.size for a in sources.assets}
-    slugs = Slugs(cache.slugs)
-    salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"), digest_size=8).hexdigest()
-    markup = Markup(config.base_path, config.summary_length)
-    workers = _workers(options)
-    salt_b = f"{config.base_path}|{config.summary_length}"
-    docs: list[RawDoc | None] = []
-    to_parse: list[tuple[int, SourceFile]] = []
-    for src in sources.files:
-        if src.text is None:  # unchanged since the last build: its record is known, or it is read after all
-            hit = cache.records.get(salt + src.digest)
-            if hit is not None and hit[0].path == src.path:
-                docs.append(RawDoc(src.kind, src.path, None, None, 0, src.digest))
-                continue
-            src = read_source(config, src, problems)  # type: ignore[assignment]
-            if src is None:
-                continue
-        assert src.text is not None
-        # front matter parsed before: only worth a look (and loading that part of the cache) for a file
-        # unchanged since the last build, e.g. after a config change; an edited file is simply parsed
-        hit = cache.docs.get(src.digest) if src.unchanged else None
-        if hit is not None:  # (meta, body_line, body offset): the body is the file's own text
-            meta, body_line, offset = hit
-            docs.append(RawDoc(src.kind, src.path, meta, src.text[offset:], body_line, src.digest))
-            continue
-        to_parse.append((len(docs), src))
-        docs.append(None)
-    del sources.files[:]  # the texts live on in the records; do not hold them twice
-
-    def prepare(i: int) -> tuple[RawDoc | None, list[Problem], Any, Rendered | None]:
-        """One file read for the first time: parsed, a story validated and, if it will be shown,
-        rendered (what the gate decides again later; a worker's guess costs nothing when wrong)."""
-        src = to_parse[i][1]
-        mine = Problems()
-        doc = parse(src, mine)
-        found, record, rendered = list(mine.items), None, None
-        if doc is not None and src.kind == "story" and not mine.items:
-            checked = Problems()
-            record = story_record(doc, config, assets, checked, slugs)
-            if record is not None and not checked.errors:
-                verdict = decide(record, config, now)
-                if verdict is None or (options.drafts and verdict.reason != "withdrawn"):
-                    rendered = markup.render(doc.body or "")
-            record = (dataclasses.replace(record, body=None), tuple(checked.items)) if record else None
-        return doc, found, record, rendered
-
-    prerendered: dict[str, Rendered] = {}
-    for (at, src), (doc, found, record, rendered) in zip(to_parse, fork_map(prepare, range(len(to_parse)),
-                                                                             workers, min_items=200)):
-        problems.extend(found)
-        if doc is None:
-            continue
-        docs[at] = doc
-        if not found and doc.body is not None:
-            assert src.text is not None
-            cache.put_doc(src.digest, (doc.meta, doc.body_line, len(src.text) - len(doc.body)))
-        known = cache.records.get(salt + src.digest) if record is not None else None
-        if record is not None and (known is None or known[0].path == src.path):
-            # build_records takes it from there; the body is not kept in memory. (A file with the same
-            # bytes as another, e.g. a copied story, keeps its document: it is validated again.)
-            cache.records[salt + src.digest] = record
-            docs[at] = RawDoc(src.kind, src.path, None, None, 0, src.digest)
-        if rendered is not None:
-            prerendered[body_key(src.digest, salt_b)] = rendered
-    del to_parse
-    records = build_records([d for d in docs if d is not None], config, assets, problems, slugs, cache.records,
-                            salt)
-    del docs
-
-    def render_all(todo: list[StoryRecord]) -> list[Rendered]:
-        """Cached renderings for files unchanged since the last build; bodies of files not read, read now."""
-        keys = [body_key(r.digest, salt_b) for r in todo]
-        out: list[Rendered | None] = [prerendered.get(k) or (cache.bodies.get(k) if r.body is None else None)
-                                      for k, r in zip(keys, todo)]
-        for k, r in zip(keys, out):
-            if r is not None and k in prerendered:
-                cache.put_body(k, r)
-        bodies: dict[int, str] = {}
-        for i, r in enumerate(todo):
-            if out[i] is None:
-                body = r.body if r.body is not None else read_body(config, r, problems)
-                if body is not None:
-                    bodies[i] = body
-        missing = sorted(bodies)
-        fresh = fork_map(lambda i: markup.render(bodies[i]), missing, workers)  # type: ignore[arg-type]
-        for i, rendered in zip(missing, fresh):
-            out[i] = rendered
-            cache.put_body(body_key(todo[i].digest, salt_b), rendered)
-        prerendered.clear()
-        return [r if r is not None else markup.render("") for r in out]  # None only with an error raised below
-
-    gate = admit(records, config, now, markup, problems, drafts=options.drafts, render_all=render_all,
-                 slugify=slugs, memo=cache.stories)
-    # stories reused whole were made from cached front matter and renderings: keep those cached
-    digests = [r.digest for r in records.stories]
-    cache.still_used(digests, [body_key(d, salt_b) for d in digests])
-    index = build_index(gate, config, cache.memo)
+    records = layer.records(layer.read(sources, problems), assets, problems)
+    decisions = decide_all(records, config, now, problems, options.drafts, layer.slugify)
+    stories = layer.publish(decisions, problems)
+    gate = finish(records, decisions, stories, config, layer.markup, problems)
+    key = related_key(gate)
+    index = build_index(gate, config, layer.related(key))
+    layer.remember_related(key, index)
     if problems.errors and strict:
         raise BuildFailed(problems.items)
-    for full, seen in sources.stats.items():
-        if cache.files.get(full) != seen:
-            cache.files[full] = seen
-    problems.extend(cache.notices)
-    cache.notices.clear()
+    layer.finish()
+    problems.extend(layer.cache.notices)
+    layer.cache.notices.clear()
     return LoadedSite(config, sources.assets, records, gate, index,
                       tuple(sort_problems(problems.warnings if strict else problems.items)), options)
-
-
-def read_body(config: SiteConfig, record: StoryRecord, problems: Problems) -> str | None:
-    """The Markdown body of a story file that was not read because it had not changed."""
-    src = read_source(config, SourceFile("story", record.path, None, record.digest), problems)
-    doc = parse(src, problems) if src is not None else None
-    return doc.body if doc is not None else None
 
 
 def site_jobs(site: LoadedSite, problems: Problems, sms_memo: dict[str, Any] | None = None,
@@ -253,7 +153,7 @@ def site_jobs(site: LoadedSite, problems: Problems, sms_memo: dict[str, Any] | N
     env = make_environment(config, memo)
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
-    jobs = page_jobs(env, config, index, view, specs, memo)
+    jobs = page_jobs(env, config, index, view, specs, template_digests(env, TEMPLATES, CARD, memo))
     jobs += feed_jobs(specs, index, config)
     jobs += ready(render_opml(specs, config))
     jobs += ready(render_sms(site.gate.public, config, problems, sms_memo))
@@ -342,6 +242,10 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         problems.items.append(notice)
     kept = options.cache or memory is not None
     jobs, specs = site_jobs(site, problems, cache.sms if kept else None, cache.memo if kept else None)
+    # a page's key names the story lists its last rendering read (pages.PageRenderer.job)
+    deps: dict[str, tuple[str, ...]] = cache.memo.setdefault("page-deps", {}) if kept else {}
+    jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
+            else job for job in jobs]
     seen: set[str] = set()
     for job in jobs:
         problems.extend(check_path(job.path, seen))
@@ -368,12 +272,16 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             written = sum(1 for wrote, _, _ in results if wrote)
             rendered = len(todo)
             # a page that read more (or less) than its last rendering did: its key names what it read now
-            for job, (_, _, deps) in zip(todo, results):
+            for job, (_, _, read) in zip(todo, results):
                 if job.rekey is not None:
-                    keys[job.path] = job.rekey(deps)
+                    keys[job.path] = job.rekey(read)
             if kept:
-                remember_deps(cache.memo, {job.path: deps for job, (_, _, deps) in zip(todo, results)
-                                           if job.rekey is not None})
+                for job, (_, _, read) in zip(todo, results):
+                    if job.rekey is not None:
+                        if read:
+                            deps[job.path] = read
+                        else:
+                            deps.pop(job.path, None)
             feed_size_warnings({job.path: size for job, (_, size, _) in zip(todo, results)}, specs, site.config,
                                problems)
             progress("writing", len(todo), len(todo))
@@ -460,12 +368,12 @@ class StoryPreview:
         src = read_source(config, SourceFile("story", shown, None), problems)
         doc = parse(src, problems) if src is not None else None
         record = story_record(doc, config, self.assets, problems) if doc is not None else None
-        if record is None or problems.errors or record.id != old.id or record.slug != old.slug \
+        if record is None or doc is None or problems.errors or record.id != old.id or record.slug != old.slug \
                 or record.path != old.path or decide(record, config, local_now(site.options, config)) is not None \
                 or any(t not in self.tag_keys for t in record.tags) or record.exemplar_of != old.exemplar_of \
                 or record.campaigns != old.campaigns:
             return None
-        story = public_story(record, config, self.markup.render(record.body or ""), self.tag_keys, None)
+        story = public_story(record, config, render_body(doc.body or "", self.markup), self.tag_keys, None)
         return story_page(self.env, config, site.index, self.view, self.specs, story)
 
 

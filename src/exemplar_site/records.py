@@ -128,8 +128,7 @@ class StoryRecord:
     slug: str
     featured: bool
     exemplar_of: str | None
-    body: str | None  # None: the file was not read (unchanged since the last build); see gate.admit
-    body_line: int
+    body_line: int  # the Markdown body itself stays in the file: the gate renders it (gate.render_body)
     digest: str = ""  # hash of the source file
     stays_public: bool = False  # a follow-up that stays when its exemplar's other stories are withdrawn
     lines: dict[str, int] = field(compare=False, hash=False, default_factory=dict)
@@ -403,7 +402,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         date=date, updated=updated, status=status, vetting=vetting, approved_by=approved_by,
         approved_date=approved_date_dt.date() if approved_date_dt else None, summary=summary, sms=sms,
         tags=tags, campaigns=campaigns, images=images, honors=honors, slug=slug, featured=featured,
-        exemplar_of=exemplar_of, body=doc.body, body_line=doc.body_line, digest=doc.digest, stays_public=stays_public,
+        exemplar_of=exemplar_of, body_line=doc.body_line, digest=doc.digest, stays_public=stays_public,
         lines={sys.intern(str(k)): v for k, v in doc.meta.lines.items()},  # interned: stored once in the cache
         private=dict(private), assessments=assessments,
     )
@@ -418,7 +417,7 @@ _FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 def _key_line_re(keys: Any) -> re.Pattern[str]:
     names = "|".join(sorted((re.escape(k) for k in keys), key=len, reverse=True))
-    return re.compile(rf"^\s*(?:-\s+)?({names})\s*[:：]", re.I)
+    return re.compile(rf"^\s*(?:-\s+)?[\"']?({names})[\"']?\s*[:：]", re.IGNORECASE)
 
 
 _STORY_KEY_LINE = _key_line_re(list(STORY_FIELDS) + list(PRIVATE_KEYS))
@@ -472,43 +471,52 @@ def _public_texts(value: Any, line: int) -> Any:
     elif isinstance(value, list):
         for v in value:
             yield from _public_texts(v, getattr(v, "line", 0) or line)
-    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
         yield str(value), line
 
 
 def _personal_data(r: _Reader, private: Any) -> None:
     """Personal data in what would be published: the front matter outside `private:` and the body.
-    The same scan runs in `build`, `serve` and `check`."""
+    The same scan runs in `build`, `serve` and `check`. One quick pass over everything; only when
+    it finds something is each value, paragraph and line looked at to say where."""
     allowed = frozenset(r.config.public_numbers)
     needles = personal.private_needles(private) if private else []
     hint = ("把它移到 private: 下（如 private.phone、private.id_number），或删除；公开的值班电话请列入 "
             "site_config.yaml 的 public_numbers")
     found: list[tuple[int, str, str]] = []
-    for key, value in r.doc.meta.items():
-        if key == "private":
-            continue
-        for text, line in _public_texts(value, r.line(key)):
-            found += [(line, str(key), f) for f in _describe(personal.find(text, allowed, needles))]
+    texts = [(text, line, str(key)) for key, value in r.doc.meta.items() if key != "private"
+             for text, line in _public_texts(value, r.line(key))]
+    if personal.find("\x00".join(t for t, _, _ in texts), allowed, needles):
+        for text, line, key in texts:
+            found += [(line, key, f) for f in _describe(personal.find(text, allowed, needles))]
     found += [(line, "", f) for line, f in _body_findings(r.doc.body or "", r.doc.body_line, allowed, needles)]
     for line, key, message in found:
         r.err(key or "body", message, hint if "private" not in message else
               "删除或改写这段公开文字：private 中的内容永远不能公开", line=line)
 
 
-_TAG_RE = re.compile(r"<[^>]*>")
-_MARKUP_RE = re.compile(r"\]\([^)]*\)|[*_~`\[\]\\]")
+_TAG_RE = re.compile(r"<[^<>]*>")  # (no nested '<': linear, whatever the text)
+_MARKUP_RE = re.compile(r"\]\([^()]*\)|[*_~`\[\]\\]")
+_BLANK_LINE_RE = re.compile(r"\n[ \t\u3000]*\n")
 
 
-def _as_read(line: str) -> str:
-    """A Markdown line roughly as a reader sees it: tags and comments gone, entities decoded,
-    emphasis, code and link marks removed (so '王**小梅**' or '1390&#53;111234' is seen whole)."""
-    return _MARKUP_RE.sub("", html.unescape(_TAG_RE.sub("", line)))
+def _as_read(text: str) -> str:
+    """Markdown roughly as a reader sees it: tags and comments gone (also over several lines),
+    entities decoded, emphasis, code and link marks removed (so '王**小梅**' or '1390&#53;111234' is
+    seen whole)."""
+    return _MARKUP_RE.sub("", html.unescape(_TAG_RE.sub("", text)))
 
 
 def _body_findings(body: str, body_line: int, allowed: frozenset[str],
                    needles: list[tuple[str, str]]) -> list[tuple[int, str]]:
-    """Personal data in a body, paragraph by paragraph (a value may be split over the lines of a
-    paragraph, or by inline markup), each at the line where it is, or where its paragraph starts."""
+    """Personal data in a body, as written and as read (a value may be split over the lines of a
+    paragraph, or by inline markup or a tag), each at the line where it is, or where its paragraph
+    starts. Paragraphs are never joined to each other."""
+    if not body.strip():
+        return []
+    apart = _BLANK_LINE_RE.sub("\n\x00\n", body)
+    if not personal.find(_as_read(apart) + "\x00" + apart, allowed, needles):
+        return []  # the usual case: one pass over the body
     out: list[tuple[int, str]] = []
     lines = body.split("\n")
     start = 0
@@ -519,14 +527,16 @@ def _body_findings(body: str, body_line: int, allowed: frozenset[str],
         end = start
         while end < len(lines) and lines[end].strip():
             end += 1
-        paragraph = lines[start:end]
-        whole = _describe(personal.find("".join(_as_read(x) for x in paragraph) + "\n" + "\n".join(paragraph),
-                                        allowed, needles))
+        paragraph = "\n".join(lines[start:end])
+        whole = _describe(personal.find(_as_read(paragraph) + "\x00" + paragraph, allowed, needles))
         for message in dict.fromkeys(whole):
-            at = next((i for i, x in enumerate(paragraph)
-                       if message in _describe(personal.find(_as_read(x) + "\n" + x, allowed, needles))), 0)
+            at = next((i for i, x in enumerate(lines[start:end])
+                       if message in _describe(personal.find(_as_read(x) + "\x00" + x, allowed, needles))), 0)
             out.append((body_line + start + at, message))
         start = end
+    if not out:  # found only across a blank line (a tag spanning paragraphs): say where the body starts
+        out = [(body_line, m) for m in dict.fromkeys(
+            _describe(personal.find(_as_read(body) + "\x00" + body, allowed, needles)))]
     return out
 
 
@@ -693,30 +703,14 @@ def cacheable(entry: tuple[StoryRecord, Any]) -> tuple[StoryRecord, Any]:
 
 
 def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int], problems: Problems,
-                  slugify: Callable[[str], str] = textmod.slugify, memo: dict[str, Any] | None = None,
-                  memo_salt: str = "") -> Records:
-    """Validate every document. `memo` (kept between builds) maps memo_salt + file digest to a
-    story's record and its warnings; the salt must cover the config and the media files. A story
-    document without front matter and body (a file not read again) must be in the memo."""
+                  slugify: Callable[[str], str] = textmod.slugify) -> Records:
+    """Validate every document, then what holds across files (ids, slugs, campaigns, follow-ups)."""
     stories: list[StoryRecord] = []
     pages: list[PageRecord] = []
     campaigns: list[CampaignRecord] = []
     for doc in docs:
         if doc.kind == "story":
-            key = memo_salt + doc.digest
-            hit = memo.get(key) if memo is not None and doc.digest else None
-            if hit is not None and hit[0].path == doc.path:
-                s, found = hit
-                if doc.body is not None:  # the memo keeps no copy of the text
-                    s = dataclasses.replace(s, body=doc.body)
-                problems.extend(found)
-            else:
-                assert doc.meta is not None, "a file that was not read must have a known record"
-                mine = Problems()
-                s = story_record(doc, config, assets, mine, slugify)
-                problems.extend(mine.items)
-                if memo is not None and doc.digest and s is not None:
-                    memo[key] = (dataclasses.replace(s, body=None), tuple(mine.items))
+            s = story_record(doc, config, assets, problems, slugify)
             if s:
                 stories.append(s)
         elif doc.kind == "page":
@@ -727,12 +721,13 @@ def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int]
             c = campaign_record(doc, config, problems)
             if c:
                 campaigns.append(c)
-    _cross_checks(stories, pages, campaigns, problems)
+    check_across(stories, pages, campaigns, problems)
     return Records(tuple(stories), tuple(pages), tuple(campaigns))
 
 
-def _cross_checks(stories: list[StoryRecord], pages: list[PageRecord], campaigns: list[CampaignRecord],
-                  problems: Problems) -> None:
+def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns: list[CampaignRecord],
+                 problems: Problems) -> None:
+    """What holds across files: unique ids and addresses, known campaigns and earlier stories."""
     by_id: dict[str, StoryRecord] = {}
     by_slug: dict[str, StoryRecord] = {}
     for s in stories:

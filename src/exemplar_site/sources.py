@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import SiteConfig
 from . import safetree
-from .errors import Problem, Problems
+from .errors import Problems
 from .safetree import Found
 
 KINDS = ("stories", "pages", "campaigns")
@@ -27,7 +27,7 @@ ASSET_DIRS = ("images", "media", "files")
 class SourceFile:
     kind: str  # "story" | "page" | "campaign"
     path: str  # as shown to people: relative to the site folder, '/' separated
-    text: str | None  # None: not read, because size and times are those of the last build (see `known`)
+    text: str | None  # None: not read (the incremental layer knows it by its digest)
     digest: str = ""  # hash of the file's bytes
     unchanged: bool = False  # size, times and inode are those the last build recorded
 
@@ -43,10 +43,20 @@ class Asset:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """A source file found on disk, not read yet."""
+
+    kind: str  # "story" | "page" | "campaign"
+    full: str  # absolute path
+    path: str  # as shown to people (SourceFile.path)
+    stat: tuple[int, int, int, int]  # size, mtime, ctime, inode: ctime cannot be set back by a copy
+    # "preserving times", so any write to the file changes this
+
+
+@dataclass(frozen=True)
 class Sources:
-    files: list[SourceFile]  # a list, so the caller can drop the texts once parsed
+    entries: tuple[Entry, ...]
     assets: tuple[Asset, ...]
-    stats: "Known"  # what discover saw, for the next build
 
 
 def _ignored(name: str) -> bool:
@@ -78,50 +88,34 @@ def display_path(config: SiteConfig, path: Path) -> str:
     return full
 
 
-# full path → ((size, mtime, ctime, inode), digest, warnings given when it was read)
-Known = dict[str, tuple[tuple[int, int, int, int], str, tuple[Problem, ...]]]
-
-
-def discover(config: SiteConfig, problems: Problems, known: Known | None = None) -> Sources:
-    """Every source file and asset. A story whose size, modification and change times and inode are
-    those in `known` (what the last build saw) is not read: it comes with its recorded digest and no
-    text, and the caller reads it only if it must (`read`). ctime cannot be set back by tools that
-    copy files "preserving times", so any write to a file makes it read again."""
-    files: list[SourceFile] = []
-    stats: Known = {}
+def discover(config: SiteConfig, problems: Problems) -> Sources:
+    """Every source file (not read) and asset under content/, in a stable order."""
+    entries: list[Entry] = []
     root = str(config.root) + os.sep
     for folder, kind in (("stories", "story"), ("pages", "page"), ("campaigns", "campaign")):
-        for entry in _walk(config, str(config.content_dir / folder), problems):
-            full = entry.path
+        for found in _walk(config, str(config.content_dir / folder), problems):
+            full = found.path
             shown = full[len(root):].replace(os.sep, "/") if full.startswith(root) else full
-            suffix = os.path.splitext(entry.name)[1].lower()
+            suffix = os.path.splitext(found.name)[1].lower()
             if suffix != ".md":
                 if suffix in (".markdown", ".txt", ".docx", ".doc"):
                     problems.warning(shown, None, None, f"ignored: only .md files are read in {folder}/",
                                      "rename it to end in .md")
                 continue
-            st = entry.stat
-            stat = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-            seen = known.get(full) if known is not None else None
-            if seen is not None and seen[0] == stat and kind == "story":
-                stats[full] = seen
-                problems.extend(seen[2])
-                files.append(SourceFile(kind, shown, None, seen[1], unchanged=True))
-                continue
-            mine = Problems()
-            src = _read(full, kind, shown, mine)
-            problems.extend(mine.items)
-            if src is not None:
-                stats[full] = (stat, src.digest, tuple(mine.items))
-                files.append(src)
+            st = found.stat
+            entries.append(Entry(kind, full, shown, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
     assets: list[Asset] = []
     for folder in ASSET_DIRS:
-        for entry in _walk(config, str(config.content_dir / folder), problems):
-            path = Path(entry.path)
+        for found in _walk(config, str(config.content_dir / folder), problems):
+            path = Path(found.path)
             rel = path.relative_to(config.content_dir).as_posix()
-            st = entry.stat
-            assets.append(Asset(path, rel, st.st_size, st.st_mtime_ns))
-    return Sources(files, tuple(assets), stats)
+            assets.append(Asset(path, rel, found.stat.st_size, found.stat.st_mtime_ns))
+    return Sources(tuple(entries), tuple(assets))
+
+
+def read_entry(entry: Entry, problems: Problems) -> SourceFile | None:
+    """The text of a source file found by `discover`."""
+    return _read(entry.full, entry.kind, entry.path, problems)
 
 
 def read(config: SiteConfig, src: SourceFile, problems: Problems) -> SourceFile | None:

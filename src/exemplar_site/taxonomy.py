@@ -12,7 +12,6 @@ import hashlib
 import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import urls
 from .config import SiteConfig
@@ -75,8 +74,11 @@ def _newest_first(stories: list[PublicStory]) -> tuple[PublicStory, ...]:
     return tuple(sorted(stories, key=lambda s: (-s.date.timestamp(), s.id)))
 
 
-def build_index(gate: GateResult, config: SiteConfig, memo: dict[str, Any] | None = None) -> SiteIndex:
-    """`memo` (kept between builds) holds related stories by a hash of everything they depend on."""
+def build_index(gate: GateResult, config: SiteConfig,
+                related_ids: dict[str, tuple[str, ...]] | None = None) -> SiteIndex:
+    """Every listing of the site. `related_ids` (story id → related story ids), when given, must be
+    what `related_ids_of` gives for an index whose `related_key` is that of `gate`: it spares the
+    computation (the incremental layer keeps it between builds)."""
     stories = _newest_first(list(gate.stories))
     terms: dict[str, tuple[Term, ...]] = {}
 
@@ -122,28 +124,28 @@ def build_index(gate: GateResult, config: SiteConfig, memo: dict[str, Any] | Non
         nxt[s.id] = stories[i - 1] if i > 0 else None
         previous[s.id] = stories[i + 1] if i + 1 < len(stories) else None
 
-    return SiteIndex(stories, terms, previous, nxt, _related_memo(stories, by_tag, memo), _series(stories),
+    if related_ids is None:
+        related = _related(stories, by_tag)
+    else:
+        by_id = {s.id: s for s in stories}
+        related = {sid: tuple([by_id[o] for o in others]) for sid, others in related_ids.items()}
+    return SiteIndex(stories, terms, previous, nxt, related, _series(stories),
                      tuple(sorted(gate.pages, key=lambda p: (p.menu is None, p.menu or 0, p.slug))),
                      campaigns, gate.withdrawn, term_of)
 
 
-def _related_memo(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStory]],
-                  memo: dict[str, Any] | None) -> dict[str, tuple[PublicStory, ...]]:
-    """_related, reused from an earlier build when no story's order, name, tags, field or unit changed
-    (editing a title or a body leaves it as it was)."""
-    if memo is None:
-        return _related(stories, by_tag)
+def related_key(gate: GateResult) -> str:
+    """A hash of everything related stories depend on: each story's order, id, name, field, unit
+    and tags (editing a title or a body leaves it as it was)."""
     h = hashlib.blake2b(digest_size=16)
     h.update("\x1e".join([f"{s.id}\x1f{s.name}\x1f{s.field.key}\x1f{s.unit.key}\x1f"
-                          + "\x1f".join([t.key for t in s.tags]) for s in stories]).encode("utf-8"))
-    key = "related:" + h.hexdigest()
-    by_id = {s.id: s for s in stories}
-    known = memo.get(key)
-    if known is not None:
-        return {sid: tuple([by_id[o] for o in others]) for sid, others in known.items()}
-    related = _related(stories, by_tag)  # (the entry it replaces is dropped when the cache is compacted)
-    memo[key] = {sid: tuple([o.id for o in others]) for sid, others in related.items()}
-    return related
+                          + "\x1f".join([t.key for t in s.tags]) for s in _newest_first(list(gate.stories))])
+             .encode("utf-8"))
+    return "related:" + h.hexdigest()
+
+
+def related_ids_of(index: SiteIndex) -> dict[str, tuple[str, ...]]:
+    return {sid: tuple([o.id for o in others]) for sid, others in index.related.items()}
 
 
 def _related(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStory]],

@@ -1,0 +1,266 @@
+"""The one layer that remembers: what earlier builds read, validated and rendered.
+
+The stages are plain functions (sources.discover, frontmatter.parse,
+records.story_record, gate.decide_all / render_body / publish / finish,
+taxonomy.build_index, pages.page_jobs …): they take what they need and
+return new values, and know nothing of caches. This layer calls them for the
+build, in the order pipeline.py gives, and skips a call whose result an
+earlier build already made from the same inputs:
+
+| stage call | reused by | key |
+|---|---|---|
+| reading a story file | `cache.files` | path, size, times, inode |
+| parsing its front matter | `cache.docs` | file digest |
+| validating it (`story_record`) | `cache.records` | file digest + config + media files |
+| rendering its body (`gate.render_body`) | `cache.bodies` | file digest + rendering settings |
+| its public object (`gate.publish`) | `cache.stories` | `gate.story_digest` + path |
+| related stories (`taxonomy.build_index`) | `cache.memo` | `taxonomy.related_key` |
+| pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
+
+Every key covers everything the result is made from, including the code and
+library versions (jobs.CODE_VERSION, in the cache file's version), so a
+result found is a result that would be made again. Work that is not found
+is spread over processes (parallel.fork_map) on a cold build.
+
+Only pipeline.py uses this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .cache import BuildCache, body_key
+from .config import SiteConfig
+from .errors import Problem, Problems
+from .frontmatter import RawDoc, parse
+from .gate import Decisions, publish, render_body
+from .markup import Markup, Rendered
+from .model import PublicStory
+from .parallel import fork_map
+from .records import CampaignRecord, PageRecord, Records, StoryRecord, campaign_record, check_across, page_record
+from .records import story_record
+from .sources import Entry, SourceFile, Sources, read_entry
+from .sources import read as read_again
+from .taxonomy import related_ids_of
+from .text import Slugs
+
+# Fewer files than this are checked in this process (forking costs more than it saves).
+MIN_PARALLEL = 200
+# full path → ((size, mtime, ctime, inode), digest, warnings given when it was read)
+Known = dict[str, tuple[tuple[int, int, int, int], str, tuple[Problem, ...]]]
+
+
+class Incremental:
+    """One build's use of the cache (a BuildCache loaded from beside the output, or kept in
+    memory by the preview server)."""
+
+    def __init__(self, cache: BuildCache, config: SiteConfig, workers: int):
+        self.cache, self.config, self.workers = cache, config, workers
+        self.slugify = Slugs(cache.slugs)  # a pure function, its pinyin remembered
+        self.markup = Markup(config.base_path, config.summary_length)
+        self.render_salt = f"{config.base_path}|{config.summary_length}"
+        self.seen: Known = {}
+        self.bodies: dict[str, str] = {}  # story path → Markdown body, for files checked in this process
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def read(self, sources: Sources, problems: Problems) -> list[SourceFile]:
+        """Every source file: a story file whose size, times and inode are those the last build
+        saw comes without its text, by its digest (`unchanged`); every other file is read."""
+        known = self.cache.files
+        out: list[SourceFile] = []
+        for entry in sources.entries:
+            seen = known.get(entry.full)
+            if seen is not None and seen[0] == entry.stat and entry.kind == "story":
+                self.seen[entry.full] = seen
+                problems.extend(seen[2])
+                out.append(SourceFile(entry.kind, entry.path, None, seen[1], unchanged=True))
+                continue
+            src = self._read(entry, problems)
+            if src is not None:
+                out.append(src)
+        return out
+
+    def _read(self, entry: Entry, problems: Problems) -> SourceFile | None:
+        mine = Problems()
+        src = read_entry(entry, mine)
+        problems.extend(mine.items)
+        if src is not None:
+            self.seen[entry.full] = (entry.stat, src.digest, tuple(mine.items))
+        return src
+
+    # ---- validating ------------------------------------------------------------------------
+
+    def records(self, files: list[SourceFile], assets: dict[str, int], problems: Problems) -> Records:
+        """Every file validated (stories reused when their file, the config and the media files
+        are as before), then the checks across files."""
+        config, cache = self.config, self.cache
+        salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"),
+                               digest_size=8).hexdigest()
+        found: list[Any] = [None] * len(files)
+        todo: list[tuple[int, SourceFile, RawDoc | None]] = []
+        for i, src in enumerate(files):
+            if src.kind == "story" and src.digest:
+                hit = cache.records.get(salt + src.digest)
+                if hit is not None and hit[0].path == src.path:  # (a copied file is validated again)
+                    found[i] = hit
+                    continue
+            if src.text is None:  # unchanged, but validated under another config: read it after all
+                again = read_again(config, src, problems)
+                if again is None:
+                    continue
+                src = files[i] = again
+            doc = None
+            if src.unchanged:  # its front matter may be known (only worth a look for such a file)
+                parsed = cache.docs.get(src.digest)
+                if parsed is not None:
+                    meta, body_line, offset = parsed
+                    assert src.text is not None
+                    doc = RawDoc(src.kind, src.path, meta, src.text[offset:], body_line, src.digest)
+            todo.append((i, src, doc))
+
+        slugify = self.slugify
+        inline = len(todo) < MIN_PARALLEL  # checked in this process: keep the bodies for rendering
+
+        def check(k: int) -> tuple[Any, list[Problem], Any, str | None]:
+            _, src, doc = todo[k]
+            mine = Problems()
+            parsed = None
+            if doc is None:
+                doc = parse(src, mine)
+                if doc is not None and not mine.items and doc.body is not None and src.text is not None:
+                    parsed = (doc.meta, doc.body_line, len(src.text) - len(doc.body))
+            if doc is None:
+                return None, list(mine.items), None, None
+            checked = Problems()
+            if src.kind == "story":
+                record: Any = story_record(doc, config, assets, checked, slugify)
+            elif src.kind == "page":
+                record = page_record(doc, config, checked)
+            else:
+                record = campaign_record(doc, config, checked)
+            return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None
+
+        results = fork_map(check, range(len(todo)), self.workers, min_items=MIN_PARALLEL)
+        for (i, src, _), (result, found_problems, parsed, body) in zip(todo, results):
+            problems.extend(found_problems)
+            if body is not None and src.kind == "story":
+                self.bodies[src.path] = body
+            if parsed is not None:
+                cache.put_doc(src.digest, parsed)
+            if result is None:
+                continue
+            found[i] = result
+            if src.kind == "story" and result[0] is not None and src.digest:
+                known = cache.records.get(salt + src.digest)
+                if known is None or known[0].path == src.path:
+                    cache.records[salt + src.digest] = result
+        stories: list[StoryRecord] = []
+        pages: list[PageRecord] = []
+        campaigns: list[CampaignRecord] = []
+        for src, result in zip(files, found):
+            if result is None:
+                continue
+            record, record_problems = result
+            problems.extend(record_problems)
+            if record is None:
+                continue
+            if isinstance(record, StoryRecord):
+                stories.append(record)
+            elif isinstance(record, PageRecord):
+                pages.append(record)
+            else:
+                campaigns.append(record)
+        check_across(stories, pages, campaigns, problems)
+        return Records(tuple(stories), tuple(pages), tuple(campaigns))
+
+    # ---- publishing ------------------------------------------------------------------------
+
+    def publish(self, decisions: Decisions, problems: Problems) -> list[PublicStory]:
+        """The public object of every story the gate shows: reused whole when its digest and path
+        are unchanged; else made by the gate from its rendered body (reused by the file's digest,
+        or rendered now, spread over processes)."""
+        cache, config = self.cache, self.config
+        stories: list[PublicStory | None] = []
+        missing: list[int] = []
+        for i, shown in enumerate(decisions.shown):
+            hit = cache.stories.get(shown.digest + shown.record.path)
+            stories.append(hit)
+            if hit is None:
+                missing.append(i)
+        keys = [body_key(r.record.digest, self.render_salt) for r in decisions.shown]
+        # stories reused whole were made from cached front matter and renderings: keep those cached
+        cache.still_used([r.record.digest for r in decisions.shown], keys)
+        if missing:
+            rendered: dict[int, Rendered] = {}
+            unchanged = [i for i in missing if decisions.shown[i].record.digest]
+            for i in unchanged:
+                hit_body = cache.bodies.get(keys[i])
+                if hit_body is not None:
+                    rendered[i] = hit_body
+            todo = [i for i in missing if i not in rendered]
+            markup = self.markup
+
+            def render(i: int) -> tuple[Rendered | None, list[Problem]]:
+                mine = Problems()
+                record = decisions.shown[i].record
+                text = self.bodies.get(record.path)
+                if text is None:  # not read in this process (a cold build checks files in workers)
+                    text = self.body_of(record, mine)
+                return (render_body(text, markup) if text is not None else None), mine.items
+
+            for i, (body, found) in zip(todo, fork_map(render, todo, self.workers)):
+                problems.extend(found)
+                if body is not None:
+                    rendered[i] = body
+                    cache.put_body(keys[i], body)
+            shared: dict[Any, Any] = {}
+            for i in missing:
+                if i not in rendered:
+                    continue  # the file could not be read again: its error is among the problems
+                shown = decisions.shown[i]
+                story = publish(shown, config, rendered[i], decisions.tag_keys, problems, shared)
+                stories[i] = story
+                if not rendered[i].external:  # (an error: never reused, so it is reported until fixed)
+                    cache.stories[shown.digest + shown.record.path] = story
+        self.bodies.clear()
+        return [s for s in stories if s is not None]
+
+    def body_of(self, record: StoryRecord, problems: Problems) -> str | None:
+        """A story's Markdown body, read from its file (which must still be the file validated)."""
+        src = read_again(self.config, SourceFile("story", record.path, None, record.digest), problems)
+        doc = parse(src, problems) if src is not None else None
+        return doc.body if doc is not None else None
+
+    # ---- the index ---------------------------------------------------------------------------
+
+    def related(self, key: str) -> dict[str, tuple[str, ...]] | None:
+        found = self.cache.memo.get(key)
+        return found  # type: ignore[no-any-return]
+
+    def remember_related(self, key: str, index: Any) -> None:
+        if key not in self.cache.memo:
+            self.cache.memo[key] = related_ids_of(index)
+
+    # ---- the end -------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """What discover saw, for the next build's `read`; notices of a cache that was discarded."""
+        files = self.cache.files
+        for full, seen in self.seen.items():
+            if files.get(full) != seen:
+                files[full] = seen
+
+    @property
+    def page_deps(self) -> dict[str, tuple[str, ...]]:
+        """Path → the story lists its last rendering read (Output.deps)."""
+        return self.cache.memo.setdefault("page-deps", {})  # type: ignore[no-any-return]
+
+    def remember_deps(self, outputs: dict[str, tuple[str, ...]]) -> None:
+        previous = self.page_deps
+        for path, deps in outputs.items():
+            if deps:
+                previous[path] = deps
+            else:
+                previous.pop(path, None)
