@@ -236,7 +236,7 @@ def test_vetting_that_is_not_vetting_holds_the_story_back(site: Site, vetting: d
 # ---- 8. bad input: a clear error, never a traceback, bounded resources ------------------------
 
 BAD_FRONT_MATTER = {
-    "impossible-date": ("date: 2026-02-30\n", "2026-02-30", 2),
+    "impossible-date": ("date: 2026-02-30\n", "does not exist", 2),
     "alias-bomb": ('x: &a ["lol","lol","lol"]\ny: &b [*a,*a,*a]\nz: [*b,*b,*b]\n', "aliases", 2),
     "long-key": ("k" * 5000 + ": 1\n", "YAML", 2),
     "deep-nesting": ("a: " + "[" * 900 + "]" * 900 + "\n", "nested", 2),

@@ -485,13 +485,21 @@ def _feeds(path: Path, data: Any, line: int, problems: Problems, base_url: str) 
     if not isinstance(tags, list):
         problems.error(path, line, "feeds.tags", "must be a list of tags, or '*' for every tag")
         tags = []
+    source = str(v["source"] or "")
+    try:
+        source.format(organisation="", site="", title="", url="")
+    except (KeyError, IndexError, ValueError) as exc:
+        problems.error(path, line, "feeds.source",
+                       f"来源行里的 {{…}} 写法不对（{type(exc).__name__}: {exc}）：只能用 {{organisation}}、{{site}}、"
+                       "{title}、{url}", "例如 source: 来源：{organisation}；要写花括号本身，请写成 {{ 和 }}")
+        source = ""
     prefix = str(v["guid_prefix"] or "")
     if not prefix:
         host = re.sub(r"^https?://", "", base_url).split(":")[0] or "localhost"
         prefix = f"tag:{host},2025:"
     elif re.search(r"\s", prefix):
         problems.error(path, line, "feeds.guid_prefix", "must not contain spaces", "e.g. tag:xc.gaj.zj,2025:")
-    return FeedSettings(tuple(str(f) for f in fams), items, tuple(str(t) for t in tags), str(v["source"] or ""),
+    return FeedSettings(tuple(str(f) for f in fams), items, tuple(str(t) for t in tags), source,
                         prefix)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import yamlio
@@ -22,23 +23,26 @@ class RawDoc:
         return self.meta.line_of(field) if self.meta is not None else 1
 
 
+_DASHES = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)  # a '---' line (trailing spaces are invisible)
+
+
 def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
     text = source.text
     assert text is not None
     example = "a first line '---', fields such as 'title: 标题', then a line '---', then the story"
-    if not text.startswith("---\n"):
+    opening = _DASHES.match(text)
+    if opening is None:
         problems.error(source.path, 1, None, "the file must start with a front-matter block", example)
         return None
-    end = text.find("\n---", 3)
-    while end != -1 and text[end + 4: end + 5] not in ("\n", ""):
-        end = text.find("\n---", end + 4)
-    if end == -1:
+    closing = _DASHES.search(text, opening.end())
+    if closing is None:
         problems.error(source.path, 1, None, "the front matter is not closed: no line '---' after the fields",
                        example)
         return None
-    block = "\n" + text[4:end + 1]  # leading newline: YAML line numbers = file line numbers
-    body = text[end + 5:]
-    body_line = text[: end + 5].count("\n") + 1
+    start, end = opening.end(), closing.start() - 1  # the fields: from after the first line to the closing one
+    block = "\n" + text[start:end + 1]  # leading newline: YAML line numbers = file line numbers
+    body = text[closing.end():]
+    body_line = text[: closing.end()].count("\n") + 1
     meta, err = yamlio.load(block, first_line=1)
     if err:
         problems.error(source.path, err.line, None, err.message)

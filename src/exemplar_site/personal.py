@@ -1,9 +1,12 @@
 """Personal data in public text: mainland ID numbers, mobile numbers, and a story's own private values.
 
 Pure functions over text. Text is normalised before matching, so that the
-usual ways of writing (or disguising) a number still match: NFKC (full-width
-digits and letters), zero-width characters, spaces, dashes, dots, brackets,
-`tel:`, and the `+86` / `0086` / `86` country prefixes.
+usual ways of writing (or disguising) a number still match: full-width
+letters and digits, circled, parenthesised, superscript and subscript
+digits (as NFKC folds them), digits of any script, zero-width and other
+invisible characters, spaces, dashes, dots, brackets, `tel:`, and the
+`+86` / `0086` / `86` country prefixes. (Only the characters that matter are
+folded: NFKC of a whole story costs more than the rest of the scan.)
 
 Messages never repeat the value found: they say what kind of data it is and
 where it is.
@@ -18,30 +21,56 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-# Characters people put inside numbers (or that are invisible), removed before matching.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+# Invisible characters, removed before matching: every format character (Unicode category Cf:
+# zero-width spaces and joiners, direction marks and embeddings, invisible operators, soft hyphen),
+# and the fillers and selectors that show nothing.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u180e"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】〔〕]+")
 _TEL = re.compile(r"tel:", re.IGNORECASE)
-_PREFIX = re.compile(r"(?:\+|＋)?(?<!\d)(?:00)?86(?=1[3-9]\d{9}(?!\d))")
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_ID15 = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")
+_RUN = re.compile(r"\d{11,}[Xx]?")  # whole runs (scanning goes left to right); digits of any script
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _CLAUSE = re.compile(r"[，。；！？、,.;!?\n：:（）()“”\"'‘’]+")
 
 
+def _folding() -> dict[int, str]:
+    """NFKC of the characters that can stand for a digit, a Latin letter, ':' or '+' (full-width forms,
+    circled ①, parenthesised ⑴, ⒈, superscript ¹ and subscript ₁ digits, ⓪, ❶…)."""
+    ranges = [(0xFF0B, 0xFF0B), (0xFF10, 0xFF1A), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A), (0x00B2, 0x00B3), (0x00B9, 0x00B9), (0x2070, 0x2079), (0x2080, 0x2089),
+              (0x2460, 0x249B), (0x24EA, 0x24FF), (0x2776, 0x2793), (0x1F100, 0x1F10A)]
+    table = {}
+    for low, high in ranges:
+        for c in range(low, high + 1):
+            folded = unicodedata.normalize("NFKC", chr(c))
+            if folded != chr(c):
+                table[c] = folded
+    return table
+
+
+_FOLD = _folding()
+_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]")
+
+
 def normalise(text: str) -> str:
     """The text as a number-matcher should see it (see the module docstring)."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    if _FOLDABLE.search(text):
+        text = text.translate(_FOLD)
+    text = _INVISIBLE.sub("", text)
     text = _TEL.sub("", text)
-    text = _SEPARATORS.sub("", text)
-    return _PREFIX.sub("", text)
+    return _SEPARATORS.sub("", text)
+
+
+def _ascii(digits: str) -> str:
+    return "".join(str(int(d)) if d.isdigit() else d for d in digits)
 
 
 def normalise_number(value: str | int) -> str:
     """A phone number as configured in `public_numbers`: its digits, without a country prefix."""
-    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", str(value)))
+    digits = _ascii(re.sub(r"\D", "", normalise(str(value))))
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11 and digits[len(prefix)] == "1":
             return digits[len(prefix):]
@@ -75,15 +104,19 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     appear. `private`: (label, normalised value) pairs of the story's own private block."""
     flat = normalise(text)
     out: list[Finding] = []
-    for m in _ID18.finditer(flat):
-        if valid_id_number(m.group()):
+    for m in _RUN.finditer(flat):
+        run = m.group()
+        if len(run) == 18 and valid_id_number(run):
             out.append(Finding("id", "身份证号码"))
-    for m in _ID15.finditer(flat):
-        if valid_id_number(m.group()):
+        elif len(run) == 15 and valid_id_number(run):
             out.append(Finding("id", "身份证号码（15位）"))
-    for m in _MOBILE.finditer(flat):
-        if m.group() not in allowed:
-            out.append(Finding("mobile", "手机号码"))
+        number = _ascii(run)
+        for prefix in ("", "86", "0086"):  # (+86: the '+' is not a digit)
+            mobile = number[len(prefix):]
+            if number.startswith(prefix) and len(mobile) == 11 and mobile[0] == "1" and mobile[1] in "3456789":
+                if mobile not in allowed:
+                    out.append(Finding("mobile", "手机号码"))
+                break
     if private:
         for label, value in private:
             if value and value in flat:
@@ -91,11 +124,16 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     return out
 
 
+# Private fields that hold people's names: two characters (李梅) are enough to look for.
+_NAME_KEYS = ("name", "spouse", "wife", "husband", "child", "son", "daughter", "father", "mother", "parent",
+              "family", "relative", "姓名", "配偶", "妻", "夫", "子", "女", "父", "母", "家属", "亲属")
+
+
 def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]]:
     """Every private value worth looking for in public text, normalised: (field path, value).
 
-    Whole values of three or more characters, and for long texts also each clause of eight or
-    more characters, so a sentence copied from the family notes into the body is caught too.
+    Whole values of three or more characters (two for fields that hold a name: family, spouse, …),
+    and for long texts also each clause of eight or more characters, so a sentence copied from the family notes into the body is caught too.
     Assessment grades, assessors and dates are common words ("优秀", "市局政治部"), not secrets.
     """
     out: list[tuple[str, str]] = []
@@ -103,7 +141,8 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
         if label.startswith("private.assessments") and not label.endswith(".notes"):
             continue
         text = normalise(value)
-        if (len(text) >= 3 and not text.isdigit()) or len(text) >= 6:
+        name = any(word in label.lower() for word in _NAME_KEYS)
+        if (len(text) >= (2 if name else 3) and not text.isdigit()) or len(text) >= 6:
             out.append((label, text))
         if len(value) >= 16:
             for clause in _CLAUSE.split(value):

@@ -76,7 +76,7 @@ def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
         return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError:
         raise yaml.constructor.ConstructorError(
-            None, None, f"'{node.value}' is not a real date (no such day in the calendar)",
+            None, None, "this date does not exist (no such day in the calendar)",
             node.start_mark) from None
 
 
@@ -115,6 +115,6 @@ def _explain(problem: str) -> str:
                 " note that Chinese full-width '：' is fine)")
     elif "could not find expected ':'" in problem:
         hint = " (a line has no ':' after its field name, or the field name is far too long)"
-    elif "found character '\\t'" in problem or "tab" in problem:
-        hint = " (indent with spaces, not tabs)"
+    elif "found character '\\t'" in problem or "tab" in problem or "cannot start any token" in problem:
+        hint = " (perhaps a tab: indent with spaces, not tabs)"
     return f"broken YAML: {problem}{hint}"
