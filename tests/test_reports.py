@@ -107,13 +107,15 @@ def test_coverage_and_pipeline(site: Site, tmp_path: Path) -> None:
     site.story("b", "b-1", unit="s1", field="jiaojing", level="provincial")
     site.story("r", "r-1", status="recommended", date=dt.date(2026, 2, 1))
     site.story("v", "v-1", vetting=None, date=dt.date(2026, 1, 1))
-    site.story("x", "x-1", vetting={"cleared_by": "纪委", "date": dt.date(2024, 1, 1), "ref": "旧"})
+    site.story("x", "x-1", vetting={"cleared_by": "纪委", "date": dt.date(2024, 1, 1), "ref": "旧审1号"})
+    site.story("y", "y-1", vetting={"cleared_by": "纪委", "date": dt.date(2026, 2, 1), "ref": "文号"},
+               date=dt.date(2026, 6, 1), unit="traffic")
     rep = report(site, dt.date(2026, 11, 24), tmp_path)
     assert rep.coverage[("shequ", "north")] == 3 and rep.coverage[("jiaojing", "south")] == 1  # selected, vetted or not
     assert ("xingzhen", "north") not in rep.coverage
-    assert [w.record.id for w in rep.waiting] == ["v-1", "r-1", "x-1"]  # oldest first
-    assert [w.waiting_for for w in rep.waiting] == ["vetting", "approval", "vetting"]
-    assert rep.status_counts["recommended"] == 1 and rep.status_counts["approved"] == 4
+    assert [w.record.id for w in rep.waiting] == ["v-1", "r-1", "x-1", "y-1"]  # oldest first
+    assert [w.waiting_for for w in rep.waiting] == ["vetting", "approval", "vetting", "vetting"]
+    assert rep.status_counts["recommended"] == 1 and rep.status_counts["approved"] == 5
 
 
 def test_withdrawn_in_report_but_absent_from_public_output(site: Site, tmp_path: Path) -> None:

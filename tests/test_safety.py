@@ -223,6 +223,10 @@ def test_a_build_in_the_future_does_not_leave_embargoed_stories_public(site: Sit
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": " "}, "vetting-incomplete"),
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "文号"}, "vetting-incomplete"),
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "镇公纪〔2026〕XX号"}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "文号待补"}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "（待补）"}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "TBD."}, "vetting-incomplete"),
+    ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "江公纪审〔2026〕号"}, "vetting-incomplete"),
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 12, 1), "ref": "纪审1号"}, "vetting-future"),
 ])
 def test_vetting_that_is_not_vetting_holds_the_story_back(site: Site, vetting: dict[str, object],
@@ -298,7 +302,8 @@ def test_a_public_link_to_a_withdrawn_story_stops_the_build(site: Site) -> None:
     site.story("a", "a-1", body="正文。\n\n参见[他的事迹](/stories/gone/)。")
     site.write("content/pages/p.md", "---\ntitle: 页面\n---\n见[这里](../stories/gone/index.html)。\n")
     forms = ["/stories/gone", "stories/gone#top", "http://test.example/pub/stories/gone/",
-             "//test.example/pub/stories/gone/?a=1"]
+             "//test.example/pub/stories/gone/?a=1", "stories/./gone/", "/stories/x/../gone/",
+             "/stories/%67one/", "http://TEST.EXAMPLE:80/pub/stories/gone/"]
     for i, form in enumerate(forms):
         site.story(f"b{i}", f"b-{i}", body=f"正文。\n\n参见[他]({form})。")
     errors = _failed(site)
@@ -355,3 +360,59 @@ def test_a_theme_folder_linked_from_outside_is_refused(tmp_path: Path, outside: 
     site.story("a", "a-1")
     errors = _failed(site)
     assert any("themes/linked" in e for e in errors), errors
+
+
+def test_a_backdated_unpublished_story_cannot_take_a_published_tag_address(site: Site) -> None:
+    site.story("a", "a-1", slug="a", date=dt.date(2026, 3, 1), tags=["反诈"])
+    site.build()
+    site.story("old", "o-1", slug="old", date=dt.date(2019, 1, 1), status="seedling", tags=["返诈"])
+    site.build()
+    assert "测试典型a-1" in site.text_of("tags/fan-zha/index.html")
+
+
+def test_a_drafts_build_cannot_reach_the_public_output_through_a_link(site: Site) -> None:
+    site.story("a", "a-1")
+    site.story("b", "b-1", status="seedling")
+    site.build()
+    os.symlink(site.out, site.root / "public-drafts")
+    with pytest.raises(BuildFailed):
+        site.build(drafts=True)
+    assert "预览版本" not in site.text_of("index.html")
+
+
+@pytest.mark.parametrize("how", ["content_dir", "content-link", "themes-link"])
+def test_content_and_themes_must_be_inside_the_site_folder(tmp_path: Path, outside: Path, how: str) -> None:
+    site = make_site(tmp_path / "s", content_dir=str(outside) if how == "content_dir" else "content")
+    (outside / "stories").mkdir()
+    if how == "content-link":
+        import shutil
+
+        shutil.rmtree(site.root / "content")
+        os.symlink(outside, site.root / "content")
+    if how == "themes-link":
+        os.symlink(outside, site.root / "themes")
+    site.story("a", "a-1") if how == "themes-link" else None
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    assert [p.field for p in info.value.problems if p.is_error] == ["theme" if how == "themes-link" else "content_dir"]
+
+
+def test_a_hard_link_to_a_file_elsewhere_is_refused(site: Site, outside: Path) -> None:
+    os.link(outside / "passwd.png", site.root / "content/images/leak.png")
+    site.story("a", "a-1", images=[{"src": "images/leak.png", "alt": "x"}])
+    errors = _failed(site)
+    assert any("content/images/leak.png" in e and "硬链接" in e for e in errors), errors
+
+
+def test_personal_data_in_unit_or_field_names_stops_the_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s", fields={"shequ": "社区警务（联系13812345678）", "jiaojing": "交警"})
+    site.story("a", "a-1")
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    assert [p.field for p in info.value.problems if p.is_error] == ["fields"]
+
+
+def test_a_body_that_would_stall_markdown_is_a_clear_error(site: Site) -> None:
+    site.story("a", "a-1", body="正文" + "[" * 20_000)
+    errors = _failed(site)
+    assert any(e.startswith("content/stories/a.md:") and "“[”" in e for e in errors), errors

@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -308,6 +309,12 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     if not content_dir.is_dir():
         problems.error(path, line("content_dir"), "content_dir", f"content folder {content_dir} does not exist",
                        "a folder holding stories/, pages/ and campaigns/")
+    for key, folder in (("content_dir", content_dir), ("theme", themes_dir)):
+        real = folder.resolve()  # (root is resolved): a folder, or a link to one, outside the site is refused
+        if folder.exists() and not real.is_relative_to(root):
+            problems.error(path, line(key), key,
+                           f"{folder.name}/ 在网站文件夹以外（{real}）：构建只读取网站文件夹里的内容",
+                           "把它放回网站文件夹（site_config.yaml 所在的文件夹）里，不要用链接或绝对路径")
     output_dir = Path(output_override).resolve() if output_override else root / text("output_dir")
     reports_dir = root / text("reports_dir")
     if output_dir == root or output_dir == content_dir or content_dir.is_relative_to(output_dir) \
@@ -327,12 +334,14 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     sms = _sms(path, values["sms"], line("sms"), problems)
     quotas = _quotas(path, values["quotas"], line("quotas"), problems)
     public_numbers = _public_numbers(path, values["public_numbers"], line("public_numbers"), problems)
-    # the config's own public text goes on every page, feed item or SMS: the same personal-data scan
-    for key, value in (("title", text("title")), ("subtitle", text("subtitle")),
-                       ("description", text("description")), ("organisation", text("organisation")),
-                       ("feeds", feeds.source), ("sms", sms.signature), ("sms", sms.suffix)):
+    # the config's text goes on every page, feed item or SMS (titles, unit and field names, the
+    # source line, the SMS signature…): the same personal-data scan, over every value but the list
+    # of public numbers itself
+    for key, where, value in _config_texts(data):
+        if key == "public_numbers":
+            continue
         for found in personal.find(value, frozenset(public_numbers)):
-            problems.error(path, line(key), key, f"公开的设置里有{found.label}（为保护个人信息，这里不显示号码）",
+            problems.error(path, where, key, f"设置里有{found.label}（为保护个人信息，这里不显示号码）",
                            "删除它；公开的值班电话请列入 public_numbers")
 
     config = SiteConfig(
@@ -352,6 +361,21 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         line_of=dict(data.lines),
     )
     return None if problems else config
+
+
+def _config_texts(value: Any, key: str = "", line: int = 1) -> Iterator[tuple[str, int, str]]:
+    """(top-level option, line, text) for every piece of text in the config, keys included."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            at = value.line_of(k) if isinstance(value, yamlio.LineDict) else line
+            top = key or str(k)
+            yield top, at, str(k)
+            yield from _config_texts(v, top, at)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _config_texts(v, key, line)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        yield key, line, str(value)
 
 
 def _public_numbers(path: Path, data: Any, line: int, problems: Problems) -> tuple[str, ...]:

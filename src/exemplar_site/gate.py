@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import posixpath
 import re
+from urllib.parse import unquote, urlsplit
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -70,10 +72,12 @@ _PLACEHOLDER_REFS = {"文号", "待定", "待补", "暂无", "无", "未定", "t
 
 
 def placeholder_ref(ref: str) -> bool:
-    """A vetting reference that is not one: the template's '文号', '待定', or a number left as XX/××."""
+    """A vetting reference that is not one: no number in it (a document number always has one),
+    the template's '文号', words that say it is still to come (待定, 暂无, TBD…), a number left as
+    XX/××, or an empty number after the year bracket (〔2026〕号)."""
     r = ref.strip()
-    return r.lower() in _PLACEHOLDER_REFS or bool(re.search(r"(?i)xx|××|xx号|〔\s*〕|\[\s*\]", r)) \
-        or not re.search(r"\w", r)
+    return r.lower() in _PLACEHOLDER_REFS or not re.search(r"\d", r) \
+        or bool(re.search(r"(?i)xx|××|待|暂无|未定|未知|tbd|todo|〔\s*〕|\[\s*\]|〕\s*号|\]\s*号", r))
 
 
 def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.datetime:
@@ -238,17 +242,23 @@ _HREF_RE = re.compile(r'\s(?:href|src)="([^"]*)"')
 def _story_path(href: str, config: SiteConfig) -> str | None:
     """The site path a link in a rendered body leads to ('stories/x'), from a site: link or an
     absolute link to this site's own host; None for anything else."""
-    target = html.unescape(href)
+    target = unquote(html.unescape(href))
     if target.startswith(urls.SITE_SCHEME):
         target = target[len(urls.SITE_SCHEME):]
     else:
-        for prefix in (config.base_url + config.base_path, config.base_url.split(":", 1)[-1] + config.base_path):
-            if target.startswith(prefix):
-                target = target[len(prefix):]
-                break
-        else:
+        parts = urlsplit(target if "//" in target[:8] or target.startswith("//") else "")
+        own = urlsplit(config.base_url)
+        default = {"http": 80, "https": 443}
+        try:
+            port = parts.port or default.get(parts.scheme or own.scheme)
+        except ValueError:
             return None
+        if not parts.hostname or parts.hostname != own.hostname \
+                or port != (own.port or default.get(own.scheme)) or not parts.path.startswith(config.base_path):
+            return None
+        target = parts.path[len(config.base_path):]
     target = re.split(r"[?#]", target, maxsplit=1)[0]
+    target = posixpath.normpath("/" + target).lstrip("/")  # stories/./x/, stories/y/../x/
     if target.endswith("index.html"):
         target = target[: -len("index.html")]
     return target.strip("/")
@@ -276,18 +286,20 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
 
 def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], problems: Problems) -> dict[str, str]:
     """Tag → URL key (pinyin), the same in every build: of tags whose pinyin collides (look-alikes,
-    traditional and simplified forms, homophones), the one first used (by its earliest story of
-    any status) keeps the plain key and a newcomer gets '-2', '-3'…, so an address once published
+    traditional and simplified forms, homophones), the one first used (by its earliest approved
+    or commended story, then by its earliest story of any status) keeps the plain key and a newcomer gets '-2', '-3'…, so an address once published
     never moves to another tag."""
-    first: dict[str, tuple[dt.datetime, str, StoryRecord]] = {}
+    first: dict[str, tuple[bool, dt.datetime, str, StoryRecord]] = {}
     for r in stories:
         for t in r.tags:
-            mark = (r.date, r.id, r)
-            if t not in first or mark[:2] < first[t][:2]:
+            # a tag with an approved or commended story outranks one without (a backdated seedling
+            # cannot take the address of a published tag), then the earliest story
+            mark = (r.status not in PUBLIC_STATUSES, r.date, r.id, r)
+            if t not in first or mark[:3] < first[t][:3]:
                 first[t] = mark
     out: dict[str, str] = {}
     owner: dict[str, str] = {}
-    for tag in sorted(first, key=lambda t: (first[t][0], first[t][1], t)):
+    for tag in sorted(first, key=lambda t: (first[t][:3], t)):
         key = slugify(tag, max_length=40)
         n = 2
         candidate = key
@@ -295,7 +307,7 @@ def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], pro
             candidate = f"{key}-{n}"
             n += 1
         if candidate != key:
-            r = first[tag][2]
+            r = first[tag][3]
             problems.warning(r.path, r.line_of("tags"), "tags",
                              f"tag '{tag}' reads like the tag '{owner[key]}' (both '{key}'); it gets its own "
                              f"address tags/{candidate}/", f"write it exactly as '{owner[key]}' if it is the same tag")

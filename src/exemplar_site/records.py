@@ -390,6 +390,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         private = {}
     assessments = _assessments(r, private)
     _nested_duplicates(r, doc.meta, "")
+    _body_shape(r)  # (a body that would stall the renderer is never rendered)
     if len(problems.errors) > before:
         return None
     # errors that leave a well-formed record (the build still fails on them, but `check` goes on
@@ -448,6 +449,20 @@ def _body_keys(r: _Reader, pattern: re.Pattern[str], skip_code: bool) -> None:
                   "删除多出来的 '---' 行，让所有字段都写在开头两行 '---' 之间；正文里确实需要这样的行时，"
                   "把冒号换成别的写法", line=r.doc.body_line + i)
             return  # one message is enough: the cause is one line above the first
+
+
+# Python-Markdown's link patterns take time that grows with the square of the '[' in a body
+# (10,000 take minutes): far more than any story has, far fewer than would stall a build.
+MAX_BRACKETS = 1000
+
+
+def _body_shape(r: _Reader) -> None:
+    body = r.doc.body or ""
+    if body.count("[") > MAX_BRACKETS:
+        at = next((i for i, line in enumerate(body.split("\n")) if line.count("[") > 50), 0)
+        r.err("body", f"正文里有 {body.count('[')} 个“[”，远远超过正常文章（最多 {MAX_BRACKETS} 个）："
+                      "这样的正文会让网页生成卡住很久", "删去多余的“[”（多半是粘贴进来的乱码或程序输出）",
+              line=r.doc.body_line + at)
 
 
 def _nested_duplicates(r: _Reader, value: Any, label: str) -> None:
@@ -660,6 +675,7 @@ def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageReco
         r.err("menu", f"'menu' must be a number, got {menu!r}", "e.g. menu: 1")
         menu = None
     _nested_duplicates(r, doc.meta, "")
+    _body_shape(r)  # (a body that would stall the renderer is never rendered)
     if len(problems.errors) > before:
         return None
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)
@@ -681,6 +697,7 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
         r.err("until", "'until' is before 'date'", "an end date on or after the start date")
     exemplars = r.string_list("exemplars")
     _nested_duplicates(r, doc.meta, "")
+    _body_shape(r)  # (a body that would stall the renderer is never rendered)
     if len(problems.errors) > before:
         return None
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)

@@ -97,7 +97,14 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                 _walk(path, root_real, ignored, shown_base, active, found, problems)
                 active.discard(real_dir)
             elif entry.is_file():
-                found.append(Found(path, entry.name, entry.stat()))
+                st = entry.stat()
+                if st.st_nlink > 1:  # another name of a file that may live anywhere on the disk
+                    problems.append(Problem(
+                        _shown(path, shown_base), None, None,
+                        "这个文件是一个“硬链接”（同一个文件在别处还有名字），无法确认它属于网站，构建不会读取或发布它",
+                        "把文件本身复制一份放在这里（复制，不要链接），再删除这个硬链接"))
+                    continue
+                found.append(Found(path, entry.name, st))
         except OSError as exc:
             problems.append(Problem(_shown(path, shown_base), None, None,
                                     f"无法读取（{exc.strerror or exc}）", "检查文件的权限"))

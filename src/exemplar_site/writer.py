@@ -127,15 +127,13 @@ def drafts_folder(public: Path, requested: Path | None) -> Path:
     """Where a drafts build goes: by default a preview folder of its own beside the public
     output (`public-drafts/`), never into the public output or a folder inside it."""
     default = public.parent / f"{public.name}-drafts"
-    if requested is None:
-        return default
-    wanted, site = requested.resolve(), public.resolve()
-    if wanted == site or wanted.is_relative_to(site):
+    wanted, site = (requested or default).resolve(), public.resolve()  # (a link to public/ is public/)
+    if wanted == site or wanted.is_relative_to(site) or site.is_relative_to(wanted):
         raise BuildFailed([Problem(str(wanted), None, "--output",
                                    f"草稿预览（--drafts）不能写进公开网站的输出文件夹 {site}，"
                                    "否则还没审核通过的稿件会和网站一起发布出去",
                                    f"去掉 --output（草稿预览默认写到 {default}），或换一个网站以外的文件夹")])
-    return requested
+    return requested or default
 
 
 @contextlib.contextmanager
