@@ -8,6 +8,7 @@ import pickle
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,8 @@ def test_a_template_edit_renders_the_pages_that_use_it(site: Site, tmp_path: Pat
     assert tree(site.out) == clean_build(site, tmp_path)
     # the card, which listings, the home page and related stories show: those pages, not the rest
     card = (REPO / "themes/default/templates/_card.html").read_text(encoding="utf-8")
-    (templates / "_card.html").write_text(card.replace("{{ story_card", "<i data-card></i>{{ story_card"), encoding="utf-8")
+    (templates / "_card.html").write_text(card.replace("{{ story_card", "<i data-card></i>{{ story_card"),
+                                          encoding="utf-8")
     report = site.build()
     assert report.write and 0 < report.write.written
     assert "data-card" in site.text_of("index.html") and "data-card" in site.text_of("stories/index.html")
@@ -113,7 +115,8 @@ def test_nothing_changed_renders_nothing(site: Site) -> None:
     site.story("a", "a-1")
     first = site.build()
     again = site.build()
-    assert again.rendered == 0 and again.write.written == 0 and again.files == first.files
+    assert again.rendered == 0 and again.write is not None and again.write.written == 0
+    assert again.files == first.files
     assert again.public == first.public and again.held == first.held
 
 
@@ -153,7 +156,7 @@ def test_version_mismatched_cache_is_discarded_with_a_notice(site: Site, tmp_pat
     for key in parts["records"]:
         parts["records"][key] = None
     with cache.open("wb") as f:
-        for item in [head] + list(parts.values()):
+        for item in [head, *list(parts.values())]:
             pickle.dump(item, f)
     site.story("a", "a-1", title="另一个标题")
     report = site.build()
@@ -184,9 +187,14 @@ def test_unchanged_files_are_not_read_again(site: Site, tmp_path: Path, monkeypa
     site.build()
     site.story("s2", "s-2", title="新的标题")
     import exemplar_site.sources as sources
-    read = []
+    read: list[str] = []
     real = sources._read
-    monkeypatch.setattr(sources, "_read", lambda path, *a: read.append(os.path.basename(path)) or real(path, *a))
+
+    def reading(path: str, *rest: Any) -> Any:
+        read.append(os.path.basename(path))
+        return real(path, *rest)
+
+    monkeypatch.setattr(sources, "_read", reading)
     site.build()
     assert [n for n in read if n.startswith("s")] == ["s2.md"]
     monkeypatch.undo()
@@ -284,7 +292,8 @@ def test_a_story_edit_reaches_every_page_that_read_it_through_a_term(tmp_path: P
     site.write("content/campaigns/c.md", "---\ntitle: 活动\ndate: 2026-01-01\n---\n说明。\n")
     site.build()
     # the oldest story: on no home card, on the last listing page only, but in every probe
-    site.story("s0", "s-0", slug="p-0", date=dt.date(2026, 1, 1), campaigns=["c"], title="改过的标题", name="改过的名字")
+    site.story("s0", "s-0", slug="p-0", date=dt.date(2026, 1, 1), campaigns=["c"], title="改过的标题",
+               name="改过的名字")
     report = site.build()
     assert "改过的名字" in site.text_of("index.html")
     assert "改过的标题" in site.text_of("stories/p-6/index.html")
@@ -311,7 +320,7 @@ def test_an_upgraded_library_means_nothing_cached_is_reused(site: Site, tmp_path
             "from exemplar_site.jobs import CODE_VERSION; print(CODE_VERSION)\n"
             "from exemplar_site.cli import main\n"
             f"raise SystemExit(main(['build', '--config', {str(site.config)!r}, '--now', '2026-11-24']))\n")
-    done = subprocess.run([sys.executable, "-c", fake], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", fake], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] != CODE_VERSION
     assert "cache from another version" in done.stderr + done.stdout

@@ -80,7 +80,7 @@ def test_one_story_through_the_stages_without_any_cache_gives_the_built_page(tmp
     """The stages are plain functions: called in order by hand, with no cache anywhere, they make
     the same page as the full (incremental, parallel) build."""
     from conftest import NOW, story
-
+    from exemplar_site.feedspec import feed_specs
     from exemplar_site.frontmatter import parse
     from exemplar_site.gate import admit
     from exemplar_site.markup import Markup
@@ -89,7 +89,6 @@ def test_one_story_through_the_stages_without_any_cache_gives_the_built_page(tmp
     from exemplar_site.sources import read_entry
     from exemplar_site.taxonomy import build_index
     from exemplar_site.theme import make_environment, site_view
-    from exemplar_site.feedspec import feed_specs
 
     site = make_site(tmp_path / "s")
     for i in range(4):

@@ -21,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import safetree
 from .errors import Problem
@@ -110,7 +111,7 @@ class _Store:
                         for name in self.parts:
                             parts[name].update(entry[name])
                             entries += len(entry[name])
-        except Exception as exc:  # corrupted, truncated, unreadable: never trust it
+        except Exception as exc:  # noqa: BLE001 - corrupted, truncated, unreadable, any unpickling error: never trust it
             return Problem(str(self.path), None, None, f"build cache unreadable ({type(exc).__name__}) "
                            "discarded; this build renders everything", severity="warning")
         for name in self.parts:
@@ -158,7 +159,7 @@ class _Store:
             self.rewrite, self.journal_entries = False, 0
         self.written = {name: dict(part) for name, part in self.data.items()}
 
-    def append(self, entries: dict[str, dict[Any, Any]], scrub: Scrub | None = None) -> None:
+    def append(self, entries: Mapping[str, dict[Any, Any]], scrub: Scrub | None = None) -> None:
         """Add entries to the journal (the file need not be loaded)."""
         assert self.path is not None
         with self.journal.open("ab") as f:
@@ -190,7 +191,7 @@ class BuildCache:
         self._lazy_loaded = self.path is None
 
     @classmethod
-    def load(cls, path: Path | None) -> tuple["BuildCache", Problem | None]:
+    def load(cls, path: Path | None) -> tuple[BuildCache, Problem | None]:
         cache = cls(path)
         notice = cache._main.load()
         if notice is not None:  # the two files are written together: distrust both
@@ -331,7 +332,7 @@ def load_state(path: Path) -> BuildState | None:
             data = pickle.load(f)
         if data.get("version") == (CACHE_VERSION, CODE_VERSION):
             return data["state"]  # type: ignore[no-any-return]
-    except Exception:
+    except Exception:  # noqa: BLE001 - a state file that cannot be read is no state: the build runs
         pass
     return None
 

@@ -14,13 +14,13 @@ from .sources import SourceFile
 class RawDoc:
     kind: str
     path: str
-    meta: yamlio.LineDict | None  # None (and body None): a story not read again, known by its digest
-    body: str | None
+    meta: yamlio.LineDict
+    body: str
     body_line: int  # file line on which the body starts
     digest: str = ""  # hash of the source file
 
     def line_of(self, field: str) -> int:
-        return self.meta.line_of(field) if self.meta is not None else 1
+        return self.meta.line_of(field)
 
 
 _DASHES = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)  # a '---' line (trailing spaces are invisible)
@@ -59,11 +59,8 @@ def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
     return RawDoc(source.kind, source.path, meta, body, body_line, source.digest)
 
 
-def cacheable(entry: tuple[yamlio.LineDict, int, int]) -> tuple[yamlio.LineDict, int, int]:
-    """Parsed front matter as it may be stored on disk: without the private block."""
-    meta, body_line, offset = entry
-    if "private" not in meta:
-        return entry
-    kept = yamlio.LineDict((k, v) for k, v in meta.items() if k != "private")
-    kept.line, kept.lines, kept.duplicates = meta.line, meta.lines, meta.duplicates
-    return kept, body_line, offset
+def cacheable(entry: tuple[yamlio.LineDict, int, int] | None) -> tuple[yamlio.LineDict, int, int] | None:
+    """Parsed front matter as it may be stored on disk: never one with a private block (nothing
+    private on disk; and validating it again, after a config change, needs the private values
+    for the personal-data scan: such a file is parsed again)."""
+    return None if entry is None or "private" in entry[0] else entry

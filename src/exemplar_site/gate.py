@@ -15,15 +15,16 @@ import hashlib
 import html
 import posixpath
 import re
-from urllib.parse import unquote, urlsplit
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from . import text as textmod
 from . import urls
-from .jobs import CODE_VERSION
 from .config import SiteConfig
 from .errors import Problems
+from .jobs import CODE_VERSION
 from .markup import Markup, Rendered
 from .model import Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
 from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
@@ -68,7 +69,8 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
 
 
 # What the `new` template writes, and what people type while the number is not known yet.
-_PLACEHOLDER_REFS = {"文号", "待定", "待补", "暂无", "无", "未定", "tbd", "todo", "xxx", "-", "—", "?", "？", "…", "..."}
+_PLACEHOLDER_REFS = {"文号", "待定", "待补", "暂无", "无", "未定", "tbd", "todo", "xxx", "-", "—", "?", "？", "…",
+                     "..."}
 
 
 def placeholder_ref(ref: str) -> bool:
@@ -230,7 +232,7 @@ def _line_in(body: str | None, body_line: int, needle: str) -> int:
 
 
 def _external_media(path: str, body_line: int, rendered: Rendered, problems: Problems) -> None:
-    for url, offset in zip(rendered.external, rendered.external_lines):
+    for url, offset in zip(rendered.external, rendered.external_lines, strict=False):
         problems.error(path, body_line + offset, None,
                        f"图片或音视频来自外部网站（{url[:80]}）：内网站点不能从外部加载任何内容",
                        "把文件放进 content/images/ 或 content/media/，再用 images/文件名 引用")
@@ -272,7 +274,8 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
     if not gone:
         return
     bodies: dict[str, tuple[str | None, int]] = {r.path: (texts.get(r.path), r.body_line) for r in records.stories}
-    bodies.update({r.path: (r.body, r.body_line) for r in (*records.pages, *records.campaigns)})
+    bodies.update({p.path: (p.body, p.body_line) for p in records.pages})
+    bodies.update({c.path: (c.body, c.body_line) for c in records.campaigns})
     found = [(s.source, s.body_html) for s in stories if s.draft is None]
     found += [(p.source, p.body_html) for p in pages] + [(c.source, c.body_html) for c in campaigns]
     for source, body_html in found:
@@ -287,7 +290,8 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
 def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], problems: Problems) -> dict[str, str]:
     """Tag → URL key (pinyin), the same in every build: of tags whose pinyin collides (look-alikes,
     traditional and simplified forms, homophones), the one first used (by its earliest approved
-    or commended story, then by its earliest story of any status) keeps the plain key and a newcomer gets '-2', '-3'…, so an address once published
+    or commended story, then by its earliest story of any status) keeps the plain key and a newcomer
+    gets '-2', '-3'…, so an address once published
     never moves to another tag."""
     first: dict[str, tuple[bool, dt.datetime, str, StoryRecord]] = {}
     for r in stories:

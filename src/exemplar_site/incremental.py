@@ -38,8 +38,16 @@ from .gate import Decisions, publish, render_body
 from .markup import Markup, Rendered
 from .model import PublicStory
 from .parallel import fork_map
-from .records import CampaignRecord, PageRecord, Records, StoryRecord, campaign_record, check_across, page_record
-from .records import story_record
+from .records import (
+    CampaignRecord,
+    PageRecord,
+    Records,
+    StoryRecord,
+    campaign_record,
+    check_across,
+    page_record,
+    story_record,
+)
 from .sources import Entry, SourceFile, Sources, read_entry
 from .sources import read as read_again
 from .taxonomy import related_ids_of
@@ -100,7 +108,8 @@ class Incremental:
                                digest_size=8).hexdigest()
         found: list[Any] = [None] * len(files)
         todo: list[tuple[int, SourceFile, RawDoc | None]] = []
-        for i, src in enumerate(files):
+        for i, given in enumerate(files):
+            src = given
             if src.kind == "story" and src.digest:
                 hit = cache.records.get(salt + src.digest)
                 if hit is not None and hit[0].path == src.path:  # (a copied file is validated again)
@@ -129,7 +138,7 @@ class Incremental:
             parsed = None
             if doc is None:
                 doc = parse(src, mine)
-                if doc is not None and not mine.items and doc.body is not None and src.text is not None:
+                if doc is not None and not mine.items and "private" not in doc.meta and src.text is not None:
                     parsed = (doc.meta, doc.body_line, len(src.text) - len(doc.body))
             if doc is None:
                 return None, list(mine.items), None, None
@@ -143,7 +152,7 @@ class Incremental:
             return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None
 
         results = fork_map(check, range(len(todo)), self.workers, min_items=MIN_PARALLEL)
-        for (i, src, _), (result, found_problems, parsed, body) in zip(todo, results):
+        for (i, src, _), (result, found_problems, parsed, body) in zip(todo, results, strict=False):
             problems.extend(found_problems)
             if body is not None and src.kind == "story":
                 self.bodies[src.path] = body
@@ -159,7 +168,7 @@ class Incremental:
         stories: list[StoryRecord] = []
         pages: list[PageRecord] = []
         campaigns: list[CampaignRecord] = []
-        for src, result in zip(files, found):
+        for result in found:
             if result is None:
                 continue
             record, record_problems = result
@@ -210,7 +219,7 @@ class Incremental:
                     text = self.body_of(record, mine)
                 return (render_body(text, markup) if text is not None else None), mine.items
 
-            for i, (body, found) in zip(todo, fork_map(render, todo, self.workers)):
+            for i, (body, found) in zip(todo, fork_map(render, todo, self.workers), strict=False):
                 problems.extend(found)
                 if body is not None:
                     rendered[i] = body

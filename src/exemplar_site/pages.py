@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from html import escape as html_escape
-from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from html import escape as html_escape
 from typing import Any
 
 import jinja2
@@ -99,7 +99,7 @@ class _StoryList(Sequence[PublicStory]):
 class _Watched:
     """A Term or FeedSpec as a template sees it: every attribute as it is, `stories` watched."""
 
-    __slots__ = ("_obj", "_name", "_reads")
+    __slots__ = ("_name", "_obj", "_reads")
 
     def __init__(self, obj: Any, name: str, reads: _Reads):
         self._obj, self._name, self._reads = obj, name, reads

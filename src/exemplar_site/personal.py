@@ -40,7 +40,8 @@ _CLAUSE = re.compile(r"[，。；！？、,.;!?\n：:（）()“”\"'‘’]+")
 def _folding() -> dict[int, str]:
     """NFKC of the characters that can stand for a digit, a Latin letter, ':' or '+' (full-width forms,
     circled ①, parenthesised ⑴, ⒈, superscript ¹ and subscript ₁ digits, ⓪, ❶…)."""
-    ranges = [(0xFF0B, 0xFF0B), (0xFF10, 0xFF1A), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A), (0x00B2, 0x00B3), (0x00B9, 0x00B9), (0x2070, 0x2079), (0x2080, 0x2089),
+    ranges = [(0xFF0B, 0xFF0B), (0xFF10, 0xFF1A), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A), (0x00B2, 0x00B3),
+              (0x00B9, 0x00B9), (0x2070, 0x2079), (0x2080, 0x2089),
               (0x2460, 0x249B), (0x24EA, 0x24FF), (0x2776, 0x2793), (0x1F100, 0x1F10A)]
     table = {}
     for low, high in ranges:
@@ -133,7 +134,8 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
     """Every private value worth looking for in public text, normalised: (field path, value).
 
     Whole values of three or more characters (two for fields that hold a name: family, spouse, …),
-    and for long texts also each clause of eight or more characters, so a sentence copied from the family notes into the body is caught too.
+    and for long texts also each clause of eight or more characters, so a sentence copied from the
+    family notes into the body is caught too.
     Assessment grades, assessors and dates are common words ("优秀", "市局政治部"), not secrets.
     """
     out: list[tuple[str, str]] = []

@@ -11,9 +11,10 @@ import dataclasses
 import datetime as dt
 import gc
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .cache import BuildCache, BuildState, cache_path, input_signature, load_state, save_state, state_path
 from .config import SiteConfig, load_config
@@ -223,13 +224,15 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     now = local_now(options, config)
     signature = ""
     if options.cache:
-        inputs = [config.path, config.content_dir] + theme_dirs(config)
+        inputs = [config.path, config.content_dir, *theme_dirs(config)]
         signature = input_signature(inputs, f"{config.digest}|{options.drafts}|{output}|{CODE_VERSION}")
         state = load_state(state_path(output))
         if state is not None and state.signature == signature and state.built_at is not None \
                 and state.built_at <= now < state.valid_until and intact(output):
             # nothing any output depends on has changed: the live site already is this build
-            return dataclasses.replace(state.report, write=WriteReport(0, state.report.files, 0), rendered=0)
+            skipped: BuildReport = dataclasses.replace(state.report, write=WriteReport(0, state.report.files, 0),
+                                                       rendered=0)
+            return skipped
     if memory is not None:
         cache, notice = memory, None
     else:
@@ -264,25 +267,27 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             progress("pages", 0, len(todo))
             if options.in_place:  # render everything first: a failing template must not leave half a site
                 made = [job.make() for job in todo]
-                results = [(staging.put(o, job.key), len(o.data or b""), o.deps) for job, o in zip(todo, made)]
-                changed = [job.path for job, (wrote, _, _) in zip(todo, results) if wrote]
+                results = [(staging.put(o, job.key), len(o.data or b""), o.deps)
+                           for job, o in zip(todo, made, strict=True)]
+                changed = [job.path for job, (wrote, _, _) in zip(todo, results, strict=False) if wrote]
             else:
-                results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),  # type: ignore[arg-type]
+                results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),
                                    _workers(options), min_items=200)
             written = sum(1 for wrote, _, _ in results if wrote)
             rendered = len(todo)
             # a page that read more (or less) than its last rendering did: its key names what it read now
-            for job, (_, _, read) in zip(todo, results):
+            for job, (_, _, read) in zip(todo, results, strict=False):
                 if job.rekey is not None:
                     keys[job.path] = job.rekey(read)
             if kept:
-                for job, (_, _, read) in zip(todo, results):
+                for job, (_, _, read) in zip(todo, results, strict=False):
                     if job.rekey is not None:
                         if read:
                             deps[job.path] = read
                         else:
                             deps.pop(job.path, None)
-            feed_size_warnings({job.path: size for job, (_, size, _) in zip(todo, results)}, specs, site.config,
+            feed_size_warnings({job.path: size for job, (_, size, _) in zip(todo, results, strict=True)}, specs,
+                               site.config,
                                problems)
             progress("writing", len(todo), len(todo))
             report = staging.commit(keys, written)
@@ -362,7 +367,7 @@ class StoryPreview:
         shown = display_path(config, path)
         old = self.by_path.get(shown)
         before = self.public.get(old.id) if old is not None else None
-        if before is None or before.draft is not None:
+        if old is None or before is None or before.draft is not None:
             return None
         problems = Problems()
         src = read_source(config, SourceFile("story", shown, None), problems)

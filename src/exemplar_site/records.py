@@ -8,13 +8,15 @@ private block; only gate.py turns them into public objects.
 from __future__ import annotations
 
 import dataclasses
-import html
 import datetime as dt
+import html
 import mimetypes
 import re
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
 
 from . import personal
 from . import text as textmod
@@ -131,9 +133,9 @@ class StoryRecord:
     body_line: int  # the Markdown body itself stays in the file: the gate renders it (gate.render_body)
     digest: str = ""  # hash of the source file
     stays_public: bool = False  # a follow-up that stays when its exemplar's other stories are withdrawn
-    lines: dict[str, int] = field(compare=False, hash=False, default_factory=dict)
+    lines: dict[str, int] = dataclass_field(compare=False, hash=False, default_factory=dict)
     # ---- private: never leaves records/gate/reports ----
-    private: dict[str, Any] = field(compare=False, hash=False, default_factory=dict)
+    private: dict[str, Any] = dataclass_field(compare=False, hash=False, default_factory=dict)
     assessments: tuple[Assessment, ...] = ()
 
     def line_of(self, name: str) -> int:
@@ -180,7 +182,8 @@ class _Reader:
         for key in doc.meta:
             if key not in known:
                 name = _clip(key)
-                self.err(name, f"unknown field '{name}'" + (did_you_mean(str(key), known) if len(str(key)) < 80 else ""),
+                self.err(name, f"unknown field '{name}'"
+                         + (did_you_mean(str(key), known) if len(str(key)) < 80 else ""),
                          ", ".join(known), line=doc.line_of(key))
 
     def line(self, name: str) -> int:
@@ -273,9 +276,8 @@ class _Reader:
             self.err(name, f"'{name}' must be a list of {{{', '.join(allowed)}}}", example)
             return []
         out = []
-        for item in value:
-            if isinstance(item, str) and name == "images":
-                item = {"src": item}
+        for given in value:
+            item = {"src": given} if isinstance(given, str) and name == "images" else given
             if not isinstance(item, dict):
                 self.err(name, f"each entry of '{name}' must be {{{', '.join(allowed)}}}", example)
                 continue
@@ -283,7 +285,7 @@ class _Reader:
             for k in item:
                 if k not in allowed:
                     self.err(f"{name}.{k}", f"unknown field '{k}' in {name}" + did_you_mean(str(k), allowed),
-                             ", ".join(allowed), line=getattr(item, "line_of", lambda _k: line)(k))
+                             ", ".join(allowed), line=getattr(item, "line_of", lambda _k, _line=line: _line)(k))
             out.append((item, line))
         return out
 
@@ -759,14 +761,16 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
             other = by_slug[s.slug]
             field_name = "slug" if "slug" in s.lines else "title"
             problems.error(s.path, s.line_of(field_name), "slug",
-                           f"URL stories/{s.slug}/ is also used by {other.path}:{other.line_of('slug' if 'slug' in other.lines else 'title')}",
+                           f"URL stories/{s.slug}/ is also used by "
+                           f"{other.path}:{other.line_of('slug' if 'slug' in other.lines else 'title')}",
                            "a different 'slug:' in one of the two files")
         else:
             by_slug[s.slug] = s
     campaign_slugs: dict[str, CampaignRecord] = {}
     for c in campaigns:
         if c.slug in campaign_slugs:
-            problems.error(c.path, 1, "slug", f"campaign URL campaigns/{c.slug}/ is also used by {campaign_slugs[c.slug].path}",
+            problems.error(c.path, 1, "slug",
+                           f"campaign URL campaigns/{c.slug}/ is also used by {campaign_slugs[c.slug].path}",
                            "a different slug or file name")
         campaign_slugs[c.slug] = c
         for sid in c.exemplars:
@@ -780,10 +784,10 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
                            "a different slug or file name")
         page_slugs[p.slug] = p
     for s in stories:
-        for c in s.campaigns:
-            if c not in campaign_slugs:
+        for slug in s.campaigns:
+            if slug not in campaign_slugs:
                 problems.error(s.path, s.line_of("campaigns"), "campaigns",
-                               f"unknown campaign '{c}'" + did_you_mean(c, campaign_slugs),
+                               f"unknown campaign '{slug}'" + did_you_mean(slug, campaign_slugs),
                                ", ".join(campaign_slugs) or "slugs of files in content/campaigns/")
         if s.exemplar_of:
             earlier = by_id.get(s.exemplar_of)

@@ -215,7 +215,8 @@ def build_reports(site: LoadedSite, as_of: dt.datetime) -> Reports:
                 waiting.append(PipelineRow(r, "vetting", f"审核意见（{r.vetting.date}，{r.vetting.ref}）已超过"
                                                          f"{config.vetting_valid_days}天有效期，需重新审核"))
             elif verdict and verdict.reason == "vetting-incomplete":
-                waiting.append(PipelineRow(r, "vetting", "审核意见没有填完整（审核单位或文号空着，或文号还是占位文字）"))
+                waiting.append(PipelineRow(r, "vetting",
+                                           "审核意见没有填完整（审核单位或文号空着，或文号还是占位文字）"))
             elif verdict and verdict.reason == "vetting-future" and r.vetting:
                 waiting.append(PipelineRow(r, "vetting", f"审核意见的日期 {r.vetting.date} 还没到"))
     waiting.sort(key=lambda w: (w.record.date, w.record.id))

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import SiteConfig
 from . import safetree
+from .config import SiteConfig
 from .errors import Problems
 from .safetree import Found
 
@@ -60,8 +60,7 @@ class Sources:
 
 
 def _ignored(name: str) -> bool:
-    return (name.startswith((".", "#", "~")) or name.endswith(("~", ".swp", ".tmp", ".bak"))
-            or name.startswith("__"))
+    return (name.startswith((".", "#", "~", "__")) or name.endswith(("~", ".swp", ".tmp", ".bak")))
 
 
 def _walk(config: SiteConfig, top: str, problems: Problems) -> list[Found]:

@@ -174,12 +174,11 @@ def _related(stories: tuple[PublicStory, ...], by_tag: dict[str, list[PublicStor
             score.update(near * points)  # counted in C
         del score[s.id]
         best: list[tuple[int, int, str]] = []
-        for oid, points in score.items():
+        for oid, shared in score.items():
             o = by_id[oid]
             if o.name == s.name:
                 continue
-            if o.unit.key == s.unit.key:
-                points += 1
+            points = shared + 1 if o.unit.key == s.unit.key else shared
             best.append((-points, rank[oid], oid))
         out[s.id] = tuple(by_id[oid] for _, _, oid in heapq.nsmallest(n, best))
     return out
