@@ -17,7 +17,7 @@ from .taxonomy import FAMILY_NAMES, SiteIndex, Term
 _FAMILY_OF = {"field": "fields", "unit": "units", "level": "levels", "campaign": "campaigns", "tag": "tags"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FeedSpec:
     key: str  # "all" or "<family>/<term key>"
     title: str
@@ -27,6 +27,11 @@ class FeedSpec:
     listing: str  # site path of the matching HTML listing
     stories: tuple[PublicStory, ...]  # newest first, already cut to the item count
     family: str  # "all" or a SiteIndex family
+
+    def __repr__(self) -> str:
+        """Everything but the stories, which their number stands for (see taxonomy.Term)."""
+        return (f"FeedSpec({self.key!r}, {self.title!r}, {self.description!r}, {self.rss!r}, {self.atom!r}, "
+                f"{self.listing!r}, stories=#{len(self.stories)}, family={self.family!r})")
 
 
 def feed_specs(index: SiteIndex, config: SiteConfig) -> tuple[FeedSpec, ...]:
@@ -64,6 +69,8 @@ def _term_spec(term: Term, stories: tuple[PublicStory, ...], config: SiteConfig)
                     base + ".rss.xml", base + ".atom.xml", term.url, stories, term.family)
 
 
-def feeds_for_story(story: PublicStory, index: SiteIndex, specs: tuple[FeedSpec, ...]) -> list[FeedSpec]:
-    keys = {"all"} | {f"{t.family}/{t.key}" for t in index.terms_for(story)}
+def feeds_for_story(story: PublicStory, index: SiteIndex, specs: tuple[FeedSpec, ...],
+                    terms: list[Term] | None = None) -> list[FeedSpec]:
+    """The feeds a story is in, in the order of `specs` (`terms`: index.terms_for(story), if known)."""
+    keys = {"all"} | {f"{t.family}/{t.key}" for t in (index.terms_for(story) if terms is None else terms)}
     return [s for s in specs if s.key in keys]

@@ -30,6 +30,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import jinja2
+import jinja2.bccache
+
 from .cache import BuildCache, body_key
 from .config import SiteConfig
 from .errors import Problem, Problems
@@ -48,10 +51,12 @@ from .records import (
     page_record,
     story_record,
 )
+from .sms import SmsMessage, collect, composed
 from .sources import Entry, SourceFile, Sources, read_entry
 from .sources import read as read_again
 from .taxonomy import related_ids_of
 from .text import Slugs
+from .theme import sources_digest, template_digests
 
 # Fewer files than this are checked in this process (forking costs more than it saves).
 MIN_PARALLEL = 200
@@ -203,7 +208,10 @@ class Incremental:
         cache.still_used([r.record.digest for r in decisions.shown], keys)
         if missing:
             rendered: dict[int, Rendered] = {}
-            unchanged = [i for i in missing if decisions.shown[i].record.digest]
+            # a rendering may be cached for a file not read in this build (a file read now changed,
+            # or its body is at hand: no need to load the renderings' file for it)
+            unchanged = [i for i in missing if decisions.shown[i].record.digest
+                         and decisions.shown[i].record.path not in self.bodies]
             for i in unchanged:
                 hit_body = cache.bodies.get(keys[i])
                 if hit_body is not None:
@@ -252,6 +260,35 @@ class Incremental:
         if key not in self.cache.memo:
             self.cache.memo[key] = related_ids_of(index)
 
+    # ---- rendering -----------------------------------------------------------------------------
+
+    def bytecode(self) -> jinja2.BytecodeCache:
+        """Compiled templates kept in the cache (Jinja's own hook: it checks each against its
+        source's checksum and the Python version, so a stale one is never used)."""
+        return _MemoBytecode(self.cache.memo)
+
+    def template_digests(self, env: jinja2.Environment, names: tuple[str, ...],
+                         also: tuple[str, ...]) -> dict[str, str]:
+        key = "templates:" + sources_digest(env) + repr((names, also))
+        known = self.cache.memo.get(key)
+        if known is None:  # (the entry it replaces is dropped when the cache is compacted)
+            known = self.cache.memo[key] = template_digests(env, names, also)
+        return known  # type: ignore[no-any-return]
+
+    def sms_messages(self, stories: tuple[PublicStory, ...], problems: Problems) -> list[SmsMessage]:
+        """Each public story's SMS message, reused by the story's digest (which covers its text
+        and the config)."""
+        memo = self.cache.sms
+        made = []
+        for s in stories:
+            hit = memo.get(s.digest) if s.digest else None
+            if hit is None:
+                hit = composed(s, self.config)
+                if s.digest:
+                    memo[s.digest] = hit
+            made.append((s, hit))
+        return collect(made, problems)
+
     # ---- the end -------------------------------------------------------------------------------
 
     def finish(self) -> None:
@@ -273,3 +310,16 @@ class Incremental:
                 previous[path] = deps
             else:
                 previous.pop(path, None)
+
+
+class _MemoBytecode(jinja2.BytecodeCache):
+    def __init__(self, store: dict[str, Any]):
+        self.store = store
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = self.store.get("jinja:" + bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store["jinja:" + bucket.key] = bucket.bytecode_to_string()

@@ -15,8 +15,6 @@ covers those stories too (`Job.rekey`), as lektor records dependencies.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -67,43 +65,14 @@ class Job:
     rekey: Callable[[tuple[str, ...]], str] | None = None
 
 
-# Objects whose `stories` a fingerprint stands for by their number only (see the module docstring).
-DEEP_FIELDS = ("stories",)
-
-
-def fingerprint(value: Any, memo: dict[int, str] | None = None) -> str:
-    """A stable hash of a value and everything it holds: strings, numbers, dates, None, tuples,
-    lists, dicts and (frozen) dataclasses of those. A public story stands for itself by its digest
-    (which covers its file, the config and the gate's verdict); the story list of a term or feed
-    by its length (see `deep_fingerprint`). `memo` (by object id) spares hashing a term twice."""
-    return hashlib.blake2b(_fp(value, memo if memo is not None else {}).encode("utf-8"),
-                           digest_size=16).hexdigest()
-
-
-def _fp(value: Any, memo: dict[int, str]) -> str:
-    if value is None or isinstance(value, (str, int, float, bool, dt.date)):
-        return repr(value)
-    if isinstance(value, (tuple, list)):
-        return "[" + ",".join(_fp(v, memo) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{_fp(k, memo)}:{_fp(v, memo)}" for k, v in sorted(value.items(), key=repr)) + "}"
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        digest = getattr(value, "digest", None)
-        if isinstance(digest, str) and digest:
-            return f"{type(value).__name__}#{digest}"
-        known = memo.get(id(value))
-        if known is not None:
-            return known
-        parts = []
-        for f in dataclasses.fields(value):
-            v = getattr(value, f.name)
-            parts.append(f"{f.name}=#{len(v)}" if f.name in DEEP_FIELDS else f"{f.name}={_fp(v, memo)}")
-        found = f"{type(value).__name__}(" + ",".join(parts) + ")"
-        memo[id(value)] = found
-        return found
-    if callable(value):
-        return f"<{type(value).__name__}>"  # a helper (the card macro): what it shows is in the key already
-    raise TypeError(f"cannot fingerprint a {type(value).__name__}")  # a new kind of value: say how to key it
+def fingerprint(value: Any) -> str:
+    """A stable hash of a value and everything it holds: its repr. Every value a page receives is
+    a string, number, date, None, tuple, list or dict, or a frozen dataclass of those, whose repr
+    is complete and stable (dates included); a public story's repr is its digest (which covers its
+    file, the config and the gate's verdict), and a term's or feed's stands for its stories by
+    their number (see `deep_fingerprint`). (repr is the fast way to walk all of it: this runs for
+    every page of every build.)"""
+    return hashlib.blake2b(repr(value).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def deep_fingerprint(stories: Iterable[Any]) -> str:

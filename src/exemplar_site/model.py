@@ -38,7 +38,7 @@ class Named:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PublicStory:
     id: str
     slug: str
@@ -82,6 +82,11 @@ class PublicStory:
     @property
     def lead_image(self) -> Image | None:
         return self.images[0] if self.images else None
+
+    def __repr__(self) -> str:
+        """Short, and complete as a key: the digest stands for everything the story holds
+        (jobs.fingerprint relies on it)."""
+        return f"PublicStory({self.id!r}, digest={self.digest!r})"
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,14 @@ from .taxonomy import FAMILIES, FAMILY_NAMES, SiteIndex, Term
 from .theme import SiteView, template_digests
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Pager:
     number: int
     total: int
     base: str  # site path of page 1
+
+    def __repr__(self) -> str:  # (part of every listing page's key: plain and quick)
+        return f"Pager({self.number!r}, {self.total!r}, {self.base!r})"
 
     def url(self, n: int) -> str:
         return urls.paged(self.base, n)
@@ -57,11 +60,14 @@ class NavItem:
     section: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FeedLink:
     title: str
     rss: str
     atom: str
+
+    def __repr__(self) -> str:  # (part of every page's key: plain and quick)
+        return f"FeedLink({self.title!r}, {self.rss!r}, {self.atom!r})"
 
 
 _ROOT_MARK = "\x00root\x00"  # cannot occur in a page: XML forbids the character
@@ -146,6 +152,7 @@ class PageRenderer:
         self.env, self.config, self.index, self.site, self.specs = env, config, index, site, specs
         self.nav = self._nav()
         self.spec_by_key = {s.key: s for s in specs}
+        self._feed_links: dict[str, FeedLink] = {}
         self.all_feed = self._links(["all"])
         self._cards: dict[tuple[str, bool], str] = {}
         self._deep: dict[str, str] = {}
@@ -170,8 +177,15 @@ class PageRenderer:
                 items.append(NavItem(p.title, p.url, p.slug))
         return tuple(items)
 
+    def _feed_link(self, spec: FeedSpec) -> FeedLink:
+        """One FeedLink per feed, shared by every page that links it (its key is computed once)."""
+        link = self._feed_links.get(spec.key)
+        if link is None:
+            link = self._feed_links[spec.key] = FeedLink(spec.title, spec.rss, spec.atom)
+        return link
+
     def _links(self, keys: list[str]) -> tuple[FeedLink, ...]:
-        return tuple(FeedLink(s.title, s.rss, s.atom) for k in keys if (s := self.spec_by_key.get(k)))
+        return tuple(self._feed_link(s) for k in keys if (s := self.spec_by_key.get(k)))
 
     def call(self, template: str, path: str, section: str, feeds: tuple[FeedLink, ...] | None = None,
              link_base: str | None = None, **values: Any) -> PageCall:
@@ -190,14 +204,13 @@ class PageRenderer:
         html = self.env.get_template(c.template).render(ctx)
         return Output(urls.file_of(c.path), html.encode("utf-8"), deps=tuple(sorted(reads.deep)))
 
-    def job(self, c: PageCall, g: str, tpl: dict[str, str], fps: dict[int, str]) -> Job:
+    def job(self, c: PageCall, g: str, tpl: dict[str, str]) -> Job:
         """The page as a Job: its key is everything `make` passes the template (fingerprinted whole),
         the templates it can load and the site-wide part `g`; `rekey` adds the story lists a
         rendering read (Output.deps)."""
         path = urls.file_of(c.path)
         shallow = key_of(g, tpl[c.template], c.path, c.section, c.link_base,
-                         fingerprint(self.all_feed if c.feeds is None else c.feeds, fps),
-                         fingerprint(c.values, fps))
+                         fingerprint((self.all_feed if c.feeds is None else c.feeds, c.values)))
 
         def rekey(deps: tuple[str, ...]) -> str:
             return key_of(shallow, [(d, self.deep_digest(d)) for d in deps]) if deps else shallow
@@ -232,8 +245,9 @@ class PageRenderer:
 
     def story(self, s: PublicStory) -> PageCall:
         idx = self.index
-        feeds = tuple(FeedLink(f.title, f.rss, f.atom) for f in feeds_for_story(s, idx, self.specs))
-        campaigns = [t for t in idx.terms_for(s) if t.family == "campaigns"]
+        terms = idx.terms_for(s)
+        feeds = tuple(self._feed_link(f) for f in feeds_for_story(s, idx, self.specs, terms))
+        campaigns = [t for t in terms if t.family == "campaigns"]
         return self.call("story.html", s.url, "stories", feeds=feeds, story=s,
                          previous=idx.previous.get(s.id), next=idx.next.get(s.id),
                          related=idx.related.get(s.id, ()), series=idx.series.get(s.id, ()),
@@ -287,7 +301,6 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
     for name in TEMPLATES + CARD:  # compiled here, once: forked workers inherit them
         env.get_template(name)
     g = key_of(config.digest, fingerprint(site), fingerprint(r.nav), CODE_VERSION)
-    fps: dict[int, str] = {}
     idx = index
     calls = [r.home(), r.not_found(), r.media()]
     calls += [r.story(s) for s in idx.stories]
@@ -299,7 +312,7 @@ def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
             calls += r.listing(title, term.url, family, term.stories, term, f"{family}/{term.key}")
     calls += [r.page(p) for p in idx.pages] + [r.withdrawn(w.url) for w in idx.withdrawn]
     calls.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
-    jobs = [r.job(c, g, tpl, fps) for c in calls]
+    jobs = [r.job(c, g, tpl) for c in calls]
     jobs += ready([sitemap(config, index), robots(config, site.drafts)])
     return jobs
 

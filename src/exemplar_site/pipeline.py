@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .cache import BuildCache, BuildState, cache_path, input_signature, load_state, save_state, state_path
 from .config import SiteConfig, load_config
@@ -32,7 +31,7 @@ from .pages import CARD, TEMPLATES, page_jobs, story_page
 from .parallel import default_workers, fork_map
 from .records import Records, story_record
 from .records import cacheable as records_cacheable
-from .sms import SmsMessage, in_range, messages, render_sms, sms_outputs
+from .sms import SmsMessage, in_range, messages, sms_files, sms_outputs
 from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index, related_key
@@ -146,18 +145,22 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
                       tuple(sort_problems(problems.warnings if strict else problems.items)), options)
 
 
-def site_jobs(site: LoadedSite, problems: Problems, sms_memo: dict[str, Any] | None = None,
-              memo: dict[str, Any] | None = None) -> tuple[list[Job], tuple[FeedSpec, ...]]:
+def site_jobs(site: LoadedSite, problems: Problems,
+              layer: Incremental | None = None) -> tuple[list[Job], tuple[FeedSpec, ...]]:
     """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones).
-    `memo` (kept between builds) holds compiled templates and what each template depends on."""
+    With the incremental layer, compiled templates, template digests and SMS messages of
+    earlier builds are reused."""
     config, index = site.config, site.index
-    env = make_environment(config, memo)
+    env = make_environment(config, layer.bytecode() if layer else None)
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
-    jobs = page_jobs(env, config, index, view, specs, template_digests(env, TEMPLATES, CARD, memo))
+    tpl = layer.template_digests(env, TEMPLATES, CARD) if layer else template_digests(env, TEMPLATES, CARD)
+    jobs = page_jobs(env, config, index, view, specs, tpl)
     jobs += feed_jobs(specs, index, config)
     jobs += ready(render_opml(specs, config))
-    jobs += ready(render_sms(site.gate.public, config, problems, sms_memo))
+    public = site.gate.public
+    jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),
+                            config))
     jobs += ready([Output(path, source=src) for path, src in static_files(config).items()])
     jobs += ready(_assets(site, {j.path for j in jobs}))
     return jobs, specs
@@ -244,9 +247,10 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     if notice:
         problems.items.append(notice)
     kept = options.cache or memory is not None
-    jobs, specs = site_jobs(site, problems, cache.sms if kept else None, cache.memo if kept else None)
+    layer = Incremental(cache, config, _workers(options)) if kept else None
+    jobs, specs = site_jobs(site, problems, layer)
     # a page's key names the story lists its last rendering read (pages.PageRenderer.job)
-    deps: dict[str, tuple[str, ...]] = cache.memo.setdefault("page-deps", {}) if kept else {}
+    deps: dict[str, tuple[str, ...]] = layer.page_deps if layer else {}
     jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
             else job for job in jobs]
     seen: set[str] = set()
@@ -279,13 +283,9 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             for job, (_, _, read) in zip(todo, results, strict=False):
                 if job.rekey is not None:
                     keys[job.path] = job.rekey(read)
-            if kept:
-                for job, (_, _, read) in zip(todo, results, strict=False):
-                    if job.rekey is not None:
-                        if read:
-                            deps[job.path] = read
-                        else:
-                            deps.pop(job.path, None)
+            if layer:
+                layer.remember_deps({job.path: read for job, (_, _, read) in zip(todo, results, strict=True)
+                                     if job.rekey is not None})
             feed_size_warnings({job.path: size for job, (_, size, _) in zip(todo, results, strict=True)}, specs,
                                site.config,
                                problems)

@@ -19,12 +19,11 @@ import io
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from . import text as textmod
 from . import urls
 from .config import SiteConfig
-from .errors import Problems
+from .errors import Problem, Problems
 from .model import Output, PublicStory
 
 GSM_BASIC = set(
@@ -149,26 +148,26 @@ def _fit(text: str, room: int, counting: str) -> str:
     return ""
 
 
-def messages(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems,
-             memo: dict[str, Any] | None = None) -> list[SmsMessage]:
-    """One message per public story, oldest first.
+def messages(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems) -> list[SmsMessage]:
+    """One message per public story, oldest first."""
+    return collect([(s, composed(s, config)) for s in stories], problems)
 
-    `memo` (story digest → message and its problems) may be kept between builds:
-    a story's digest covers its text and the config, so a hit is always current.
-    """
+
+def collect(made: list[tuple[PublicStory, tuple[SmsMessage | None, tuple[Problem, ...]]]],
+            problems: Problems) -> list[SmsMessage]:
+    """Messages made by `composed` (story, (message, problems)), oldest story first."""
     out = []
-    for s in sorted(stories, key=lambda s: (s.date, s.id)):
-        hit = memo.get(s.digest) if memo is not None and s.digest else None
-        if hit is None:
-            mine = Problems()
-            hit = (compose(s, config, mine), tuple(mine.items))
-            if memo is not None and s.digest:
-                memo[s.digest] = hit
-        m, found = hit
+    for _, (m, found) in sorted(made, key=lambda pair: (pair[0].date, pair[0].id)):
         problems.extend(found)
         if m is not None:
             out.append(m)
     return out
+
+
+def composed(story: PublicStory, config: SiteConfig) -> tuple[SmsMessage | None, tuple[Problem, ...]]:
+    """A story's message and what is wrong with it: a function of the story and the config only."""
+    mine = Problems()
+    return compose(story, config, mine), tuple(mine.items)
 
 
 def in_range(msgs: list[SmsMessage], since: dt.date | None, until: dt.date | None) -> list[SmsMessage]:
@@ -212,10 +211,13 @@ def sms_outputs(msgs: list[SmsMessage], config: SiteConfig, since: dt.date | Non
     return out
 
 
-def render_sms(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems,
-               memo: dict[str, Any] | None = None) -> list[Output]:
+def render_sms(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Problems) -> list[Output]:
     """The SMS files of a site build: sms/stories/<id>.txt, sms/digest-latest.{txt,csv}, sms/all.csv."""
-    msgs = messages(stories, config, problems, memo)
+    return sms_files(messages(stories, config, problems), config)
+
+
+def sms_files(msgs: list[SmsMessage], config: SiteConfig) -> list[Output]:
+    """The SMS files of a site build from its messages (oldest first)."""
     window = latest_window(msgs, config.sms.digest_days)
     out = [Output(f"sms/stories/{m.id}.txt", (m.text + "\n").encode("utf-8")) for m in msgs]
     chosen = in_range(msgs, *window) if window else []

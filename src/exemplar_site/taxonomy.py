@@ -22,7 +22,7 @@ FAMILY_NAMES = {"fields": "警种行业", "units": "单位", "levels": "典型�
                 "campaigns": "学习活动", "years": "年份"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Term:
     family: str
     key: str
@@ -34,6 +34,12 @@ class Term:
     @property
     def url(self) -> str:
         return urls.listing(self.family, self.key)
+
+    def __repr__(self) -> str:
+        """Everything but the stories, which their number stands for (jobs.fingerprint: a page
+        that reads them records so, and its key then covers them)."""
+        return (f"Term({self.family!r}, {self.key!r}, {self.name!r}, stories=#{len(self.stories)}, "
+                f"depth={self.depth!r}, campaign={self.campaign!r})")
 
 
 @dataclass(frozen=True)

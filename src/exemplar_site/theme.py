@@ -71,12 +71,12 @@ def _theme_root(config: SiteConfig, folder: Path) -> str:
     return str(config.themes_dir) if folder.parent == config.themes_dir else str(folder)
 
 
-def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = (),
-                     memo: dict[str, Any] | None = None) -> dict[str, str]:
+def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = ()) -> dict[str, str]:
     """For each template, a hash of it and every template it extends, includes or imports (as the
     loader finds them now: a theme's override counts), and of `also` (used from Python, e.g. the
     card). A page's key names its own template's, so editing story.html re-renders story pages only.
-    A template naming another by an expression (which cannot be followed) counts as using them all."""
+    A template naming another by an expression (which cannot be followed) counts as using them all.
+    The result depends on nothing but `sources_digest(env)`, `names` and `also`."""
     def closure(roots: tuple[str, ...]) -> list[tuple[str, str]]:
         seen: dict[str, str] = {}
         todo = list(roots)
@@ -99,21 +99,16 @@ def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tupl
             todo += [r for r in refs if r is not None]
         return sorted(seen.items())
 
-    everything = _all_sources(env)
-    memo_key = "templates:" + everything + repr((names, also))
-    known = memo.get(memo_key) if memo is not None else None
-    if known is not None:
-        return known  # type: ignore[no-any-return]
+    everything = sources_digest(env)
     out = {}
     for name in names:
         h = hashlib.blake2b(repr(closure((name, *also))).encode("utf-8"), digest_size=16)
         out[name] = h.hexdigest()
-    if memo is not None:  # (the entry it replaces is dropped when the cache is compacted)
-        memo[memo_key] = out
     return out
 
 
-def _all_sources(env: jinja2.Environment) -> str:
+def sources_digest(env: jinja2.Environment) -> str:
+    """A hash of every template the environment can load, by name."""
     h = hashlib.blake2b(digest_size=16)
     for name in sorted(env.list_templates()):
         h.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode() + b"\0")  # type: ignore[union-attr]
@@ -160,24 +155,8 @@ def _abs(path: str, site_url: str) -> str:
     return urls.absolute(site_url, path)
 
 
-class _MemoBytecode(jinja2.BytecodeCache):
-    """Compiled templates kept in the build cache (Jinja checks each against its source's
-    checksum and the Python version, so a stale one is never used)."""
-
-    def __init__(self, store: dict[str, Any]):
-        self.store = store
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self.store.get("jinja:" + bucket.key)
-        if data is not None:
-            bucket.bytecode_from_string(data)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.store["jinja:" + bucket.key] = bucket.bytecode_to_string()
-
-
-def make_environment(config: SiteConfig, compiled: dict[str, Any] | None = None) -> jinja2.Environment:
-    """The theme's Jinja environment; `compiled` (kept between builds) holds compiled templates."""
+def make_environment(config: SiteConfig, bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+    """The theme's Jinja environment (`bytecode_cache`: Jinja's own hook for compiled templates)."""
     dirs = theme_dirs(config)
     default_dir = dirs[-1]
     loader = jinja2.ChoiceLoader([
@@ -191,7 +170,7 @@ def make_environment(config: SiteConfig, compiled: dict[str, Any] | None = None)
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        bytecode_cache=_MemoBytecode(compiled) if compiled is not None else None,
+        bytecode_cache=bytecode_cache,
     )
     env.filters["rel"] = _rel
     env.filters["site_links"] = _site_links
