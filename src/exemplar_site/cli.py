@@ -87,9 +87,10 @@ def make_parser() -> argparse.ArgumentParser:
     _config(n)
     n.add_argument("--now", metavar="DATE", help="date to write (default: today)")
     c = sub.add_parser("check", help="check everything before publishing; non-zero exit on any error",
-                       description="Everything the build validates, plus broken internal links, missing images, "
-                                   "SMS over the cap, and personal data in public text (mainland ID numbers with a "
-                                   "valid check digit, mobile numbers), with file and line. Writes nothing. Exit "
+                       description="Everything the build validates and refuses (personal data in public text, "
+                                   "links to withdrawn stories, files from outside the site, …), plus broken "
+                                   "internal links, missing images and SMS over the cap, with file and line. "
+                                   "Writes nothing. Exit "
                                    "status 1 on any error, so it can guard a publish step.")
     _common(c)
     m = sub.add_parser("sms", help="write SMS files for a date range (digest, CSV, one text per story)",
