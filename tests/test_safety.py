@@ -416,3 +416,14 @@ def test_a_body_that_would_stall_markdown_is_a_clear_error(site: Site) -> None:
     site.story("a", "a-1", body="正文" + "[" * 20_000)
     errors = _failed(site)
     assert any(e.startswith("content/stories/a.md:") and "“[”" in e for e in errors), errors
+
+
+def test_attachments_that_run_scripts_or_hold_personal_data_are_refused(site: Site) -> None:
+    (site.root / "content/files").mkdir()
+    (site.root / "content/files/evil.html").write_text("<script>alert(1)</script>", encoding="utf-8")
+    (site.root / "content/images/logo.svg").write_text("<svg onload='alert(1)'/>", encoding="utf-8")
+    (site.root / "content/files/list.txt").write_text("名单\n张三 138 0013 8000\n", encoding="utf-8")
+    site.story("a", "a-1", body="附件：[名单](files/list.txt)")
+    joined = "\n".join(_failed(site))
+    assert "content/files/evil.html" in joined and "content/images/logo.svg" in joined
+    assert "content/files/list.txt:2" in joined and "手机号码" in joined and "0013" not in joined

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import safetree
+from . import personal, safetree
 from .config import SiteConfig
 from .errors import Problems
 from .safetree import Found
@@ -108,8 +108,37 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
         for found in _walk(config, str(config.content_dir / folder), problems):
             path = Path(found.path)
             rel = path.relative_to(config.content_dir).as_posix()
+            shown = f"{config.content_dir.name}/{rel}"
+            suffix = path.suffix.lower()
+            if suffix in ACTIVE_TYPES:
+                problems.error(shown, None, None,
+                               f"{suffix} 文件在浏览器里可以运行脚本或冒充网站页面，不能作为图片或附件发布",
+                               "图片请存为 PNG 或 JPEG，文档请存为 PDF")
+                continue
+            if suffix in TEXT_TYPES:
+                _scan_attachment(found.path, shown, frozenset(config.public_numbers), problems)
             assets.append(Asset(path, rel, found.stat.st_size, found.stat.st_mtime_ns))
     return Sources(tuple(entries), tuple(assets))
+
+
+# Files a browser runs or renders as a page of the site's own origin: never published as media.
+ACTIVE_TYPES = frozenset({".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", ".js", ".mjs", ".xml", ".xsl",
+                          ".xslt", ".swf", ".php", ".jsp", ".asp", ".aspx", ".cgi", ".hta", ".mht", ".mhtml"})
+# Attachments in plain text: read with the same personal-data scan as stories.
+TEXT_TYPES = frozenset({".txt", ".csv", ".tsv", ".md", ".json"})
+
+
+def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: Problems) -> None:
+    try:
+        text = _read_bytes(path).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return  # (copying it reports what is wrong with it)
+    if not personal.find(text, allowed):
+        return
+    for no, line in enumerate(text.splitlines(), 1):
+        for label in dict.fromkeys(f.label for f in personal.find(line, allowed)):
+            problems.error(shown, no, None, f"附件里有{label}（为保护个人信息，这里不显示号码）",
+                           "删除它，或不要发布这个附件；公开的值班电话请列入 site_config.yaml 的 public_numbers")
 
 
 def read_entry(entry: Entry, problems: Problems) -> SourceFile | None:
