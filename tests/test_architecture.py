@@ -29,6 +29,9 @@ LAYERS: list[set[str]] = [
     {"taxonomy", "theme"},
     {"feedspec"},
     {"pages", "feeds", "sms"},
+    {"writefail", "treeops"},  # the writer's parts: a failed write for people; file operations
+    {"outguard"},  # which folders may be written
+    {"manifest"},  # what each generation holds
     {"writer"},
     {"incremental"},  # the one layer that remembers: beside the stages, used by pipeline only
     {"pipeline"},

@@ -1,0 +1,87 @@
+"""The manifest beside an output folder (`.public.manifest`): what each of its two trees holds.
+
+Per generation (the live tree and its staging twin) it records every file's key, a hash of
+everything its bytes depend on, and the identity of the folder it describes (its inode, and for
+the live tree its mtime after the build: a file dropped in at its top changes it). A manifest
+that cannot be read, or that describes another folder, is none: everything is written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .outguard import MARKERS
+from .treeops import write_file
+
+MANIFEST_VERSION = 2
+
+
+@dataclass
+class Manifest:
+    live: dict[str, str] = field(default_factory=dict)  # path → key of the live tree
+    staged: dict[str, str] = field(default_factory=dict)  # path → key of the staging twin
+    live_inode: int = 0  # identity of the folder the manifest describes
+    staged_inode: int = 0
+    live_mtime: int = 0  # the live folder's mtime (ns) after the build: a file dropped in at its top changes it
+
+
+def manifest_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.manifest"
+
+
+def content_key(data: bytes) -> str:
+    return "b:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_key(path: Path) -> str:
+    st = path.stat()
+    return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def load_manifest(target: Path) -> Manifest:
+    try:
+        data = pickle.loads(manifest_path(target).read_bytes())
+        if data.get("version") == MANIFEST_VERSION:
+            return Manifest(data["live"], data["staged"], data["live_inode"], data["staged_inode"],
+                            data.get("live_mtime", 0))
+    except Exception:  # noqa: BLE001 - a manifest that cannot be read (any way) is none: everything is written
+        pass
+    return Manifest()
+
+
+def save_manifest(target: Path, m: Manifest) -> None:
+    data = {"version": MANIFEST_VERSION, "live": m.live, "staged": m.staged, "live_inode": m.live_inode,
+            "staged_inode": m.staged_inode, "live_mtime": m.live_mtime}
+    write_file(manifest_path(target), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def identity(tree: Path) -> tuple[int, int]:
+    """(inode, mtime) of a tree we wrote, or (0, 0) if it is not one of ours
+    (a folder recreated by hand can get a recycled inode, but not our marker file)."""
+    try:
+        if not tree.is_dir() or not any((tree / m).exists() for m in MARKERS.values()):
+            return 0, 0
+        st = tree.stat()
+        return st.st_ino, st.st_mtime_ns
+    except OSError:
+        return 0, 0
+
+
+def inode(tree: Path) -> int:
+    return identity(tree)[0]
+
+
+def unchanged(target: Path, keys: dict[str, str]) -> bool:
+    """True when the live output already is exactly this build: nothing to write at all
+    (and nothing was added at its top since: that would be removed)."""
+    m = load_manifest(target)
+    return bool(m.live) and m.live == keys and m.live_inode != 0 and identity(target) == (m.live_inode, m.live_mtime)
+
+
+def intact(target: Path) -> bool:
+    """True when the live output is the tree the manifest describes (nothing added at its top)."""
+    m = load_manifest(target)
+    return bool(m.live) and m.live_inode != 0 and identity(target) == (m.live_inode, m.live_mtime)
