@@ -36,6 +36,8 @@ LAYERS: list[set[str]] = [
     {"incremental"},  # the one layer that remembers: beside the stages, used by pipeline only
     {"pipeline"},
     {"reports", "check", "scaffold"},
+    {"serve_reload", "serve_overlay", "serve_watch"},  # the live preview's parts (serve.py joins them)
+    {"serve_build", "serve_http"},
     {"serve"},
     {"cli"},
     {"__main__"},

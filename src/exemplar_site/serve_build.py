@@ -1,0 +1,117 @@
+"""Live preview, rebuilding: the full build into the private folder, and a saved story shown at once.
+
+- `rebuild` runs the full build in place; a failure (or a crash of a theme)
+  leaves the last good site being served and is published as problems for
+  the error overlay.
+- `preview` renders up to three saved story files against the last good build
+  (StoryPreview) and writes their pages before the full rebuild starts.
+
+Each update is published to the shared `BuildState` (serve_reload). How a
+build is run (the config file, the in-memory cache) is the caller's: `build`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import SiteConfig, load_config
+from .errors import BuildFailed, Problem
+from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview
+from .serve_reload import BuildState, changed_pages
+
+# one build into the private folder: (options, given the site that was built) -> report; raises on failure
+Build = Callable[[BuildOptions, Callable[[LoadedSite], None]], BuildReport]
+
+
+class Rebuilder:
+    def __init__(self, config_path: Path, config: SiteConfig, output: Path, state: BuildState, build: Build,
+                 drafts: bool, now: Callable[[], dt.datetime], log: Callable[[str], None]):
+        self.config_path = config_path
+        self.config = config  # reloaded by every rebuild: base_path or folders may have changed
+        self.output = output
+        self.state = state
+        self.build = build
+        self.drafts = drafts
+        self.now = now
+        self.log = log
+        self.story_preview: StoryPreview | None = None  # the last good build, to show one edited story at once
+
+    def rebuild(self, previewed: dict[Path, bytes | None] | None = None) -> None:
+        """The full build. `previewed`: files a preview wrote just before, with their earlier bytes,
+        put back if this build fails (the last good build is what stays served)."""
+        start = time.perf_counter()
+        try:
+            self.config = load_config(self.config_path)  # base_path or folders may have changed
+        except BuildFailed:
+            pass  # reported by the build below
+        site: list[LoadedSite] = []
+        try:
+            report = self.build(BuildOptions(now=self.now(), output=self.output, drafts=self.drafts, cache=False,
+                                             in_place=True), site.append)
+        except Exception as exc:  # noqa: BLE001 - any failure is shown in the overlay; the preview keeps serving
+            for target, data in (previewed or {}).items():
+                write_atomic(target, data)
+            if isinstance(exc, BuildFailed):
+                self.state.publish(exc.problems, None)
+                self.log("\n".join(p.format() for p in exc.problems)
+                         + f"\nBuild failed: {sum(p.is_error for p in exc.problems)} error(s); "
+                           "still serving the last good build.")
+            else:  # a theme bug must not kill the preview
+                self.state.publish([Problem(str(self.config_path), None, None, f"unexpected error: {exc!r}")],
+                                   None)
+                self.log(f"Build crashed: {exc!r}; still serving the last good build.")
+            return
+        removed = report.write.removed if report.write else 0
+        self.state.publish(list(report.warnings), report, changed_pages(report.changed, removed))
+        self.log(f"Rebuilt in {time.perf_counter() - start:.2f} s: {report.public} public stories, "
+                 f"{report.write.written if report.write else 0} file(s) changed.")
+        try:
+            self.story_preview = StoryPreview(site[0])
+        except Exception:  # noqa: BLE001 - previews are an optimisation: without one, changes wait for the rebuild
+            self.story_preview = None
+
+    def preview(self, paths: set[str]) -> dict[Path, bytes | None] | None:
+        """Saved story files shown at once, before the full rebuild: their pages rendered against the
+        last good build and written in place. Returns the files written with their earlier bytes."""
+        stories = str(self.config.content_dir / "stories") + os.sep
+        paths = {p for p in paths if not os.path.isdir(p)}  # a folder's own event: its files have theirs
+        with self.state.cond:
+            failing = any(p.is_error for p in self.state.problems)
+        if failing or self.story_preview is None or not paths or len(paths) > 3 \
+                or not all(p.startswith(stories) and p.endswith(".md") and os.path.isfile(p) for p in paths):
+            return None
+        try:
+            outputs = [self.story_preview.render(Path(p)) for p in sorted(paths)]
+        except Exception:  # noqa: BLE001 - whatever a preview cannot show, the full rebuild shows (or reports)
+            return None
+        if any(o is None for o in outputs):
+            return None
+        written: dict[Path, bytes | None] = {}
+        for o in outputs:
+            assert o is not None and o.data is not None
+            target = self.output / o.path
+            old = target.read_bytes() if target.is_file() else None
+            if old != o.data:
+                written[target] = old
+                write_atomic(target, o.data)
+        if written:
+            with self.state.cond:
+                problems = list(self.state.problems)
+            self.state.publish(problems, None, frozenset(o.path for o in outputs if o is not None), build=False)
+            self.log(f"Showing {', '.join(o.path for o in outputs if o is not None)} at once; rebuilding the rest.")
+        return written
+
+
+def write_atomic(target: Path, data: bytes | None) -> None:
+    """Write (or, for None, remove) one file of the private preview folder."""
+    if data is None:
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.preview")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)

@@ -1,0 +1,94 @@
+"""Live preview, watching: content/, themes/ and the config file, a burst of saves debounced into one call.
+
+`SourceWatcher` is the watchdog event handler for every watched folder; its
+`run` loop (a thread of its own) waits until no change has arrived for
+`debounce` seconds, then hands the changed paths to `changed`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .config import SiteConfig
+
+_IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".part")
+
+
+class SourceWatcher(FileSystemEventHandler):
+    def __init__(self, config_path: Path, config: Callable[[], SiteConfig], changed: Callable[[set[str]], None],
+                 debounce: float, stopping: threading.Event):
+        self.config_path = config_path
+        self.config = config  # the current config (a rebuild may move content/ or themes/)
+        self.changed = changed
+        self.debounce = debounce
+        self.stopping = stopping
+        self.observer = Observer()
+        self.watched: set[str] = set()  # folders watched recursively
+        self._pending: set[str] = set()  # paths changed since the last call of `changed`
+        self._pending_lock = threading.Lock()
+        self._changed = threading.Event()
+        self._last_change = 0.0
+
+    def start(self) -> None:
+        # content/ and themes/ recursively; the site folder itself only at its top level (it may hold
+        # public/ with thousands of folders), where a themes/ folder created later is noticed
+        config = self.config()
+        for folder in (config.content_dir, config.themes_dir):
+            self._watch(folder)
+        self.observer.schedule(self, str(self.config_path.parent), recursive=False)
+        self.observer.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+
+    def join(self, timeout: float) -> None:
+        self.observer.join(timeout=timeout)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            if not self._changed.wait(timeout=0.2):
+                continue
+            # debounce: wait until no change has arrived for `debounce` seconds
+            while not self.stopping.is_set() and time.monotonic() - self._last_change < self.debounce:
+                time.sleep(self.debounce / 4)
+            self._changed.clear()
+            with self._pending_lock:
+                paths, self._pending = self._pending, set()
+            if not self.stopping.is_set():
+                self.changed(paths)
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        self._on_change(str(event.src_path))
+        dest = getattr(event, "dest_path", "")
+        if dest:
+            self._on_change(str(dest))
+
+    def _watch(self, folder: Path) -> None:
+        if folder.is_dir() and str(folder) not in self.watched:
+            self.watched.add(str(folder))
+            self.observer.schedule(self, str(folder), recursive=True)
+
+    def _on_change(self, path: str) -> None:
+        name = Path(path).name
+        if name.startswith((".", "#", "~")) or name.endswith(_IGNORED_SUFFIXES):
+            return
+        config = self.config()
+        if path in (str(config.themes_dir), str(config.content_dir)):
+            self._watch(Path(path))  # created after the server started
+        watched = (str(config.content_dir) + os.sep, str(config.themes_dir) + os.sep)
+        if not (path.startswith(watched) or path in (str(self.config_path), str(config.themes_dir),
+                                                    str(config.content_dir))):
+            return  # e.g. public/ or reports/ being written by a build in another terminal
+        with self._pending_lock:
+            self._pending.add(path)
+        self._last_change = time.monotonic()
+        self._changed.set()
