@@ -81,6 +81,7 @@ tags: []                       # 标签，如 [见义勇为, 枫桥经验]
 campaigns: []                  # 学习活动（content/campaigns/ 下的文件名）
 featured: false                # true：在首页重点展示
 # exemplar_of: 以前报道同一典型的稿件编号（持续报道时填写）
+# stays_public: true           # 同一典型的其他稿件被撤下时，这篇仍然保留（一般不要填）
 images: []                     # 图片：- {{src: images/xxx.jpg, caption: 图片说明, alt: 图片内容描述}}
 honors: []                     # 荣誉：- {{title: 荣誉名称, by: 授予单位, date: YYYY-MM-DD}}
 private:                       # 不公开：家庭情况、身份证号、电话、考核记录等，永远不会发布
@@ -98,6 +99,7 @@ def page_text(title: str, slug: str) -> str:
 title: {_q(title)}      # 页面标题
 slug: {slug}         # 网址名
 # menu: 3            # 在主导航中的位置（数字）；不填则不出现在导航
+# date: 2026-01-01   # 日期（可不填）
 summary: ""          # 一句话简介
 ---
 在这里写页面正文。
