@@ -363,3 +363,19 @@ def test_random_edits_of_every_kind_of_input_match_clean_builds(tmp_path: Path) 
                 GREEDY_LIST.replace("{{ s.title }}/{{ s.summary }}", probe), encoding="utf-8")
         site.build()
         assert tree(site.out) == clean_build(site, tmp_path), f"step {step}: {op}"
+
+
+def test_what_pages_read_is_kept_between_builds(tmp_path: Path) -> None:
+    """The story lists each page read are stored with the cache (and survive its compaction), so an
+    edit re-renders the same pages the first time after a cold build as the tenth time."""
+    site = make_site(tmp_path / "s", home_latest=1, page_size=2)
+    _greedy_theme(site)
+    for i in range(9):
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2026, 1, 1 + i))
+    site.build()
+    counts = []
+    for n in range(4):
+        site.story("s0", "s-0", slug="p-0", date=dt.date(2026, 1, 1), body=f"第{n}次修改的正文。")
+        counts.append(site.build().rendered)
+    assert len(set(counts)) == 1, counts
+    assert tree(site.out) == clean_build(site, tmp_path)

@@ -427,3 +427,62 @@ def test_attachments_that_run_scripts_or_hold_personal_data_are_refused(site: Si
     joined = "\n".join(_failed(site))
     assert "content/files/evil.html" in joined and "content/images/logo.svg" in joined
     assert "content/files/list.txt:2" in joined and "手机号码" in joined and "0013" not in joined
+
+
+def test_private_names_written_as_keys_are_looked_for_and_never_shown(site: Site) -> None:
+    site.story("a", "a-1", body="李秀梅一直默默支持他的工作。", private={"family": {"李秀梅": "配偶"}})
+    errors = _failed(site)
+    assert any("content/stories/a.md" in e and "private.family" in e for e in errors), errors
+    assert not any("李秀梅" in e for e in errors)
+
+
+def test_a_changed_image_size_reaches_the_feeds_incrementally(site: Site, tmp_path: Path) -> None:
+    import shutil
+
+    from exemplar_site.pipeline import BuildOptions, build_site
+
+    site.story("a", "a-1", images=[{"src": "images/a.png", "alt": "x"}])
+    site.build()
+    with (site.root / "content/images/a.png").open("ab") as f:
+        f.write(b"\0" * 1000)
+    site.build()
+    clean = tmp_path / "clean"
+    build_site(site.config, BuildOptions(now=NOW, output=clean, cache=False))
+    for name in ("feeds/all.rss.xml", "feeds/all.atom.xml"):
+        assert (site.out / name).read_bytes() == (clean / name).read_bytes()
+    shutil.rmtree(clean)
+
+
+def test_a_withdrawn_series_gives_no_notice_to_stories_never_published(site: Site) -> None:
+    site.story("one", "x-1", slug="first", date=dt.date(2024, 5, 1), status="withdrawn")
+    site.story("two", "x-2", slug="secret-seedling", exemplar_of="x-1", status="seedling")
+    site.story("three", "x-3", slug="embargoed", exemplar_of="x-1", date=dt.date(2026, 12, 30))
+    site.story("b", "b-1")
+    site.build()
+    assert (site.out / "stories/first/index.html").exists()
+    assert not (site.out / "stories/secret-seedling").exists() and not (site.out / "stories/embargoed").exists()
+    assert "secret-seedling" not in (site.root / "public-withdrawn.map").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("template", ["{{ no_such_name.x }}", "{% if %}", "{{ 1 / 0 }}",
+                                      "{% include 'missing.html' %}"])
+def test_a_broken_theme_template_is_a_clear_error(site: Site, template: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    templates = site.root / "themes/mine/templates"
+    templates.mkdir(parents=True)
+    (templates / "story.html").write_text('{% extends "default/story.html" %}{% block title %}' + template
+                                          + "{% endblock %}", encoding="utf-8")
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    site.story("a", "a-1")
+    code = main(["build", "--config", str(site.config), "--now", "2026-11-24"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "主题模板出错" in err, err
+
+
+def test_control_characters_written_as_escapes_and_odd_theme_files(site: Site) -> None:
+    (site.root / "themes/mine/templates").mkdir(parents=True)
+    (site.root / "themes/mine/templates/Thumbs.db").write_bytes(b"\xff\xfe\x00\x81junk")
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    site.write("content/stories/a.md", story("a-1", tags=["标\u0001签"]).replace("标\x01签", '"标\\u0001签"'))
+    report = site.build()
+    assert report.public == 1

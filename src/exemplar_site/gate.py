@@ -129,7 +129,9 @@ def decide_all(records: Records, config: SiteConfig, now: dt.datetime, problems:
     for record in records.stories:
         verdict = decide(record, config, now)
         cause = fallen.get(record.id)
-        if cause is not None and not record.stays_public and (verdict is None or verdict.reason != "withdrawn"):
+        if cause is not None and not record.stays_public and verdict is None:
+            # (a story that would not be public anyway stays held back for its own reason: no notice
+            # page, which would give away the address of something never published)
             # everything about a withdrawn exemplar goes with it: the follow-ups, the earlier stories
             verdict = HeldBack(record.path, record.id, "exemplar-withdrawn",
                                f"the story {cause.id} ({cause.path}) about the same exemplar is withdrawn")
@@ -355,8 +357,10 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
 
 
 def story_digest(r: StoryRecord, config: SiteConfig, draft: str | None, tag_keys: dict[str, str]) -> str:
-    """Everything a PublicStory is made from: its file, the config, the gate's verdict, tag URLs."""
-    parts = [r.digest, config.digest, draft or "", CODE_VERSION] + [f"{t}={tag_keys[t]}" for t in r.tags]
+    """Everything a PublicStory is made from: its file and where it is, the config, the media it
+    shows (their sizes and types: feeds give an enclosure's length), the gate's verdict, tag URLs."""
+    parts = [r.digest, r.path, config.digest, draft or "", CODE_VERSION] + [f"{t}={tag_keys[t]}" for t in r.tags]
+    parts += [f"{i.src}|{i.size}|{i.mime}" for i in r.images]
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 

@@ -300,16 +300,22 @@ class Incremental:
 
     @property
     def page_deps(self) -> dict[str, tuple[str, ...]]:
-        """Path → the story lists its last rendering read (Output.deps)."""
-        return self.cache.memo.setdefault("page-deps", {})  # type: ignore[no-any-return]
+        """Path → the story lists its last rendering read (Output.deps). (Read with `get`, so the
+        cache keeps it when it compacts; never changed in place, see remember_deps.)"""
+        return self.cache.memo.get("page-deps") or {}
 
     def remember_deps(self, outputs: dict[str, tuple[str, ...]]) -> None:
+        """Store what fresh renderings read: a new dict when anything changed, so the cache's
+        journal (which writes entries whose value is a new object) saves it."""
         previous = self.page_deps
+        updated = dict(previous)
         for path, deps in outputs.items():
             if deps:
-                previous[path] = deps
+                updated[path] = deps
             else:
-                previous.pop(path, None)
+                updated.pop(path, None)
+        if updated != previous or "page-deps" not in self.cache.memo:
+            self.cache.memo["page-deps"] = updated
 
 
 class _MemoBytecode(jinja2.BytecodeCache):

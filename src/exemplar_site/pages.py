@@ -101,6 +101,16 @@ class _StoryList(Sequence[PublicStory]):
         self._reads.deep.add(self._name)
         return iter(self._stories)
 
+    def __repr__(self) -> str:  # (printing them reads them all)
+        self._reads.deep.add(self._name)
+        return repr(self._stories)
+
+    def __eq__(self, other: object) -> bool:
+        self._reads.deep.add(self._name)
+        return self._stories == (other._stories if isinstance(other, _StoryList) else other)
+
+    __hash__ = None  # type: ignore[assignment]  # (a sequence compared by value, as a tuple is not hashed here)
+
 
 class _Watched:
     """A Term or FeedSpec as a template sees it: every attribute as it is, `stories` watched."""
@@ -113,6 +123,19 @@ class _Watched:
     def __getattr__(self, attr: str) -> Any:
         value = getattr(self._obj, attr)
         return _StoryList(value, self._name, self._reads) if attr == "stories" else value
+
+    # printed or compared in a template, it is the term itself (its repr leaves out the stories)
+    def __repr__(self) -> str:
+        return repr(self._obj)
+
+    def __str__(self) -> str:
+        return str(self._obj)
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._obj == (other._obj if isinstance(other, _Watched) else other))
+
+    def __hash__(self) -> int:
+        return hash(self._obj)
 
 
 def _deep_name(obj: Any) -> str | None:

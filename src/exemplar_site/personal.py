@@ -154,10 +154,19 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
     return out
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(label, text) of every value, and of every key that is not a field name: a name written as
+    a key (`family: {李秀梅: 配偶}`) is private too, and never part of a label (labels are shown)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _leaves(v, f"{path}.{k}")
+            if isinstance(k, str) and _FIELD_NAME.fullmatch(k):
+                yield from _leaves(v, f"{path}.{k}")
+            else:
+                yield path, str(k)
+                yield from _leaves(v, path)
     elif isinstance(value, list):
         for v in value:
             yield from _leaves(v, path)

@@ -11,9 +11,12 @@ import dataclasses
 import datetime as dt
 import gc
 import re
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import jinja2
 
 from .cache import BuildCache, BuildState, cache_path, input_signature, load_state, save_state, state_path
 from .config import SiteConfig, load_config
@@ -169,8 +172,13 @@ def site_jobs(site: LoadedSite, problems: Problems,
 def render_site(site: LoadedSite) -> tuple[list[Output], list[Problem]]:
     """All output files of the public site, rendered now in memory (for `check`), and the problems found."""
     problems = Problems()
-    jobs, specs = site_jobs(site, problems)
-    outputs = [job.make() for job in jobs]
+    try:
+        jobs, specs = site_jobs(site, problems)
+        outputs = [make(job) for job in jobs]
+    except TemplateFailed as failed:
+        raise BuildFailed([failed.problem(), *problems.items]) from None
+    except jinja2.TemplateError as exc:
+        raise BuildFailed([template_problem(exc), *problems.items]) from None
     feed_size_warnings({o.path: len(o.data or b"") for o in outputs}, specs, site.config, problems)
     return outputs, problems.items
 
@@ -217,7 +225,12 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
         options = dataclasses.replace(options, output=drafts_folder(public, options.output))
         config = load_config(config_path, options.output)
     with exclusive(config.output_dir), failed_writes(config.output_dir):
-        return _build(config_path, config, options, progress, memory, loaded)
+        try:
+            return _build(config_path, config, options, progress, memory, loaded)
+        except TemplateFailed as failed:
+            raise BuildFailed([failed.problem()]) from None
+        except jinja2.TemplateError as exc:  # a template that cannot even be compiled
+            raise BuildFailed([template_problem(exc)]) from None
 
 
 def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,
@@ -270,7 +283,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             todo = [job for job in jobs if not staging.keep(job.path, job.key)]
             progress("pages", 0, len(todo))
             if options.in_place:  # render everything first: a failing template must not leave half a site
-                made = [job.make() for job in todo]
+                made = [make(job) for job in todo]
                 results = [(staging.put(o, job.key), len(o.data or b""), o.deps)
                            for job, o in zip(todo, made, strict=True)]
                 changed = [job.path for job, (wrote, _, _) in zip(todo, results, strict=False) if wrote]
@@ -334,8 +347,42 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         else result
 
 
+class TemplateFailed(Exception):
+    """A theme template failed while rendering a page (crosses from a worker process as plain values)."""
+
+    def __init__(self, page: str, template: str, line: int | None, message: str):
+        super().__init__(page, template, line, message)
+        self.page, self.template, self.line, self.message = page, template, line, message
+
+    def problem(self) -> Problem:
+        return Problem(self.template, self.line, None,
+                       f"主题模板出错，生成 {self.page} 时停下了：{self.message}",
+                       "改正这个模板（或删去主题里的这个文件，用默认主题的）")
+
+
+def template_problem(exc: jinja2.TemplateError) -> Problem:
+    where = getattr(exc, "filename", None) or getattr(exc, "name", None) or "主题模板"
+    return Problem(str(where), getattr(exc, "lineno", None), None, f"主题模板出错：{exc.message or exc}",
+                   "改正这个模板（或删去主题里的这个文件，用默认主题的）")
+
+
+def make(job: Job) -> Output:
+    """A job's output; an error raised by a theme template's own code (a syntax error, an
+    undefined name, a division by zero…) becomes TemplateFailed, naming the template and line."""
+    try:
+        return job.make()
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateFailed(job.path, exc.filename or exc.name or "?", exc.lineno, str(exc.message)) from None
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".html", ".xml"))]
+        if not frames:
+            raise
+        raise TemplateFailed(job.path, frames[-1].filename, frames[-1].lineno,
+                             f"{type(exc).__name__}: {exc}") from None
+
+
 def _put(staging: Staging, job: Job) -> tuple[bool, int, tuple[str, ...]]:
-    out = job.make()
+    out = make(job)
     return staging.put(out, job.key), len(out.data) if out.data is not None else 0, out.deps
 
 

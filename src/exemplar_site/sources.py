@@ -130,9 +130,16 @@ TEXT_TYPES = frozenset({".txt", ".csv", ".tsv", ".md", ".json"})
 
 def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: Problems) -> None:
     try:
-        text = _read_bytes(path).decode("utf-8-sig", errors="replace")
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError:
         return  # (copying it reports what is wrong with it)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 ("Unicode text" from Excel)
+        text = raw.decode("utf-16", errors="replace")
+    else:
+        text = raw.decode("utf-8-sig", errors="replace")
+        if "\ufffd" in text:  # not UTF-8: most likely GBK from a Chinese Windows PC
+            text = raw.decode("gb18030", errors="replace")
     if not personal.find(text, allowed):
         return
     for no, line in enumerate(text.splitlines(), 1):

@@ -56,7 +56,7 @@ def clean_label(value: str) -> str:
     format characters (zero-width spaces and joiners), inner whitespace collapsed. Two labels that
     look the same are then the same label, with one address."""
     text = unicodedata.normalize("NFKC", value)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc"))
     return " ".join(text.split())
 
 

@@ -111,7 +111,11 @@ def sources_digest(env: jinja2.Environment) -> str:
     """A hash of every template the environment can load, by name."""
     h = hashlib.blake2b(digest_size=16)
     for name in sorted(env.list_templates()):
-        h.update(name.encode() + b"\0" + env.loader.get_source(env, name)[0].encode() + b"\0")  # type: ignore[union-attr]
+        try:
+            source = env.loader.get_source(env, name)[0].encode()  # type: ignore[union-attr]
+        except (UnicodeDecodeError, jinja2.TemplateNotFound):  # (Thumbs.db, a GBK file: only a template
+            source = b"\0unreadable"  # that uses it fails, with its own message)
+        h.update(name.encode() + b"\0" + source + b"\0")
     return h.hexdigest()
 
 
