@@ -16,6 +16,7 @@ covers those stories too (`Job.rekey`), as lektor records dependencies.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
@@ -49,6 +50,7 @@ def _code_version() -> str:
     for path in sorted(Path(__file__).parent.glob("*.py")):
         h.update(path.read_bytes())
     h.update(library_versions().encode("utf-8"))
+    h.update(sys.version.encode("utf-8"))  # (unicodedata, html and mimetypes come with Python)
     return f"{__version__}+{h.hexdigest()}"
 
 
