@@ -528,6 +528,16 @@ def _as_read(text: str) -> str:
     return _MARKUP_RE.sub("", html.unescape(_TAG_RE.sub("", text)))
 
 
+_LINK_TARGET_RE = re.compile(r"\]\(([^()]*)\)")
+
+
+def _both(text: str) -> str:
+    """What a reader sees (`_as_read`) and what that leaves out but is published all the same (tags
+    with their attributes, link targets), kept apart: one pass of the scan covers everything."""
+    hidden = _TAG_RE.findall(text) + _LINK_TARGET_RE.findall(text)
+    return _as_read(text) + ("\x00" + "\x00".join(hidden) if hidden else "")
+
+
 def _body_findings(body: str, body_line: int, allowed: frozenset[str],
                    needles: list[tuple[str, str]]) -> list[tuple[int, str]]:
     """Personal data in a body, as written and as read (a value may be split over the lines of a
@@ -536,7 +546,7 @@ def _body_findings(body: str, body_line: int, allowed: frozenset[str],
     if not body.strip():
         return []
     apart = _BLANK_LINE_RE.sub("\n\x00\n", body)
-    if not personal.find(_as_read(apart) + "\x00" + apart, allowed, needles):
+    if not personal.find(_both(apart), allowed, needles):
         return []  # the usual case: one pass over the body
     out: list[tuple[int, str]] = []
     lines = body.split("\n")
@@ -549,15 +559,15 @@ def _body_findings(body: str, body_line: int, allowed: frozenset[str],
         while end < len(lines) and lines[end].strip():
             end += 1
         paragraph = "\n".join(lines[start:end])
-        whole = _describe(personal.find(_as_read(paragraph) + "\x00" + paragraph, allowed, needles))
+        whole = _describe(personal.find(_both(paragraph), allowed, needles))
         for message in dict.fromkeys(whole):
             at = next((i for i, x in enumerate(lines[start:end])
-                       if message in _describe(personal.find(_as_read(x) + "\x00" + x, allowed, needles))), 0)
+                       if message in _describe(personal.find(_both(x), allowed, needles))), 0)
             out.append((body_line + start + at, message))
         start = end
     if not out:  # found only across a blank line (a tag spanning paragraphs): say where the body starts
         out = [(body_line, m) for m in dict.fromkeys(
-            _describe(personal.find(_as_read(body) + "\x00" + body, allowed, needles)))]
+            _describe(personal.find(_both(body), allowed, needles)))]
     return out
 
 
