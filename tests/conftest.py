@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import socket
 import textwrap
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,3 +139,21 @@ def sample(tmp_path: Path) -> Site:
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip("\n")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for preview-server tests)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 15) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass; whether it held."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

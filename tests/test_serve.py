@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import http.client
-import socket
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 from watchdog.events import FileSystemEventHandler
 
-from conftest import NOW, REPO, Site
+from conftest import NOW, REPO, Site, free_port, wait_until
 from exemplar_site.serve import PreviewServer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def get(url: str) -> tuple[int, str]:
@@ -64,15 +56,6 @@ class Events:
 
     def close(self) -> None:
         self.conn.close()
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 15) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture

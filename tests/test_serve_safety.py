@@ -8,20 +8,13 @@ import http.client
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from conftest import NOW, Site
+from conftest import NOW, Site, free_port, wait_until
 from exemplar_site.serve import PreviewServer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def raw(port: int, request: bytes, timeout: float = 10) -> bytes:
@@ -57,15 +50,6 @@ def ask(port: int, path: str, host: str | None = None) -> tuple[int, str]:
         return r.status, r.read().decode("utf-8", errors="replace")
     finally:
         conn.close()
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
