@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from xml.etree import ElementTree as ET
 
 from feedgen.feed import FeedGenerator
@@ -36,15 +35,15 @@ from .feedspec import FeedSpec
 from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of
 from .model import Output, PublicStory
 from .taxonomy import FAMILY_NAMES, SiteIndex
+from .text import XML_ILLEGAL
 
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ATOM = "{http://www.w3.org/2005/Atom}"
 GENERATOR = "exemplar-site"
 MAX_FEED_BYTES = 512 * 1024
 
 
 def clean_xml(text: str) -> str:
-    return _ILLEGAL_XML.sub("", text)
+    return XML_ILLEGAL.sub("", text)
 
 
 def guid(config: SiteConfig, story_id: str) -> str:

@@ -212,7 +212,7 @@ class _Reader:
         if isinstance(value, bool):
             self.err(name, f"'{name}' must be text; write it in quotes if you mean the word {value}")
             return ""
-        return _CONTROL.sub("", str(value)).strip()
+        return textmod.XML_ILLEGAL.sub("", str(value)).strip()
 
     def scalar(self, value: Any, label: str, line: int | None, example: str = "") -> str:
         """A nested value that must be one piece of text (a caption, a vetting reference)."""
@@ -288,10 +288,6 @@ class _Reader:
                              ", ".join(allowed), line=getattr(item, "line_of", lambda _k, _line=line: _line)(k))
             out.append((item, line))
         return out
-
-
-# Control characters (written as YAML escapes, "\u0001"): not allowed in feeds or pages; removed.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def _clip(value: Any, n: int = 40) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +15,9 @@ from . import personal, safetree
 from .config import SiteConfig
 from .errors import Problems
 from .safetree import Found
+from .text import XML_ILLEGAL
 
 KINDS = ("stories", "pages", "campaigns")
-# Characters XML 1.0 forbids (text pasted from Word often has them): removed, with a warning.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 ASSET_DIRS = ("images", "media", "files")
 
 
@@ -72,12 +70,12 @@ def _walk(config: SiteConfig, top: str, problems: Problems) -> list[Found]:
 
 def _strip_illegal(shown: str, text: str, problems: Problems) -> str:
     for line_no, line in enumerate(text.split("\n"), 1):
-        for m in _ILLEGAL.finditer(line):
+        for m in XML_ILLEGAL.finditer(line):
             problems.warning(shown, line_no, None,
                              f"removed invisible control character U+{ord(m.group()):04X} at column {m.start() + 1} "
                              "(often pasted from Word); it is not allowed in feeds",
                              "retype the text around it, or leave it: the build removes it")
-    return _ILLEGAL.sub("", text)
+    return XML_ILLEGAL.sub("", text)
 
 
 def display_path(config: SiteConfig, path: Path) -> str:
@@ -195,6 +193,6 @@ def _read(path: str, kind: str, shown: str, problems: Problems) -> SourceFile | 
                        "save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)")
         return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _ILLEGAL.search(text):
+    if XML_ILLEGAL.search(text):
         text = _strip_illegal(shown, text, problems)
     return SourceFile(kind, shown, text, hashlib.blake2b(raw, digest_size=16).hexdigest())

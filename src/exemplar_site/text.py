@@ -51,6 +51,11 @@ def slugify(title: str, max_length: int = 60) -> str:
     return slug or "story"
 
 
+# Characters XML 1.0 forbids (text pasted from Word, or YAML escapes such as "\u0001"): never in a
+# page or feed. One definition for the sources, the records and the feeds.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def clean_label(value: str) -> str:
     """A tag or other label as it is meant: NFKC (full-width letters and digits), without invisible
     format characters (zero-width spaces and joiners), inner whitespace collapsed. Two labels that
