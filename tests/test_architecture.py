@@ -35,12 +35,12 @@ LAYERS: list[set[str]] = [
     {"writer"},
     {"incremental"},  # the one layer that remembers: beside the stages, used by pipeline only
     {"pipeline"},
-    {"reports", "check", "scaffold"},
+    {"reports", "check", "scaffold", "init_site"},
     {"serve_reload", "serve_overlay", "serve_watch"},  # the live preview's parts (serve.py joins them)
     {"serve_build", "serve_http"},
     {"serve"},
     {"cli"},
-    {"__main__"},
+    {"__main__", "launch"},  # launch: the offline bundle's preview script
 ]
 LAYER = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # What reads or holds private data; nothing that renders public output may reach it, even through

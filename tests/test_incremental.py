@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, REPO, Site, make_site
+from conftest import NOW, Site, make_site
 from exemplar_site.cache import cache_path, lazy_path
 from exemplar_site.pipeline import BuildOptions, build_site
+from exemplar_site.theme import BUILTIN_DEFAULT
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -84,7 +85,7 @@ def test_a_template_edit_renders_the_pages_that_use_it(site: Site, tmp_path: Pat
     assert report.rendered == stories and report.write and report.write.written == stories
     assert tree(site.out) == clean_build(site, tmp_path)
     # the card, which listings, the home page and related stories show: those pages, not the rest
-    card = (REPO / "themes/default/templates/_card.html").read_text(encoding="utf-8")
+    card = (BUILTIN_DEFAULT / "templates/_card.html").read_text(encoding="utf-8")
     (templates / "_card.html").write_text(card.replace("{{ story_card", "<i data-card></i>{{ story_card"),
                                           encoding="utf-8")
     report = site.build()
@@ -92,7 +93,7 @@ def test_a_template_edit_renders_the_pages_that_use_it(site: Site, tmp_path: Pat
     assert "data-card" in site.text_of("index.html") and "data-card" in site.text_of("stories/index.html")
     assert tree(site.out) == clean_build(site, tmp_path)
     # the base every page extends: every page
-    base = (REPO / "themes/default/templates/base.html").read_text(encoding="utf-8")
+    base = (BUILTIN_DEFAULT / "templates/base.html").read_text(encoding="utf-8")
     (templates / "base.html").write_text(base.replace("<body", "<body data-base"), encoding="utf-8")
     report = site.build()
     pages = sum(1 for p in site.out.rglob("*.html") if b"data-base" in p.read_bytes())

@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from watchdog.events import FileSystemEventHandler
 
-from conftest import NOW, REPO, Site, free_port, wait_until
+from conftest import NOW, Site, free_port, wait_until
 from exemplar_site.serve import PreviewServer
+from exemplar_site.theme import BUILTIN_DEFAULT
 
 
 def get(url: str) -> tuple[int, str]:
@@ -250,7 +251,7 @@ def test_a_style_sheet_change_reloads_every_page(site: Site, server: PreviewServ
     on_a = PathEvents(port, server.state.epoch, "/pub/stories/a/")
     static = site.root / "themes" / "default" / "static"
     static.mkdir(parents=True)
-    css = (REPO / "themes" / "default" / "static" / "site.css").read_text(encoding="utf-8")
+    css = (BUILTIN_DEFAULT / "static" / "site.css").read_text(encoding="utf-8")
     (static / "site.css").write_text(css + "\n.x{color:red}\n", encoding="utf-8")
     assert on_a.wait(1), "a style sheet changed, and the page showing it did not reload"
     assert ".x{color:red}" in get(server.url + "static/site.css")[1]

@@ -21,7 +21,7 @@ from .gate import REASONS
 from .pipeline import BuildOptions, BuildReport, build_site, export_sms
 from .progress import Progress
 
-COMMANDS = ("build", "serve", "new", "check", "sms", "report")
+COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init")
 
 
 def _now(value: str | None) -> dt.datetime:
@@ -115,6 +115,13 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", metavar="DIR",
                    help="folder for the reports (default: reports_dir from the config); never the public output, "
                         "a folder inside it or around it, nor a folder inside any site output")
+    i = sub.add_parser("init", help="新建一个网站文件夹 (create a new site)",
+                       description="在 DIR 里新建一个网站：带注释的 site_config.yaml（把“某某”换成本局的内容）、"
+                                   "content/ 下的 stories、pages、campaigns、images 文件夹、一篇不会发布的示例稿件和"
+                                   "使用说明.md。DIR 必须是空文件夹或还不存在。--sample 则复制完整的江城示例网站。")
+    i.add_argument("dir", metavar="DIR", help="新网站的文件夹，如 网站 或 D:\\先进典型\\网站")
+    i.add_argument("--sample", action="store_true",
+                   help="复制完整的江城示例网站（示例稿件、学习活动、页面和图片），而不是空网站")
     return parser
 
 
@@ -284,6 +291,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from .init_site import InitFailed, init_site, next_steps
+
+    try:
+        made = init_site(Path(args.dir), sample=args.sample)
+    except InitFailed as failed:
+        print(f"没有新建网站：{failed}", file=sys.stderr)
+        return 1
+    print(next_steps(made))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # A build allocates millions of long-lived objects (cached pages, records); the default
     # collector thresholds make it rescan them over and over (a third of a 10,000-story rebuild).
@@ -294,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(args_list)
     handlers = {"build": cmd_build, "serve": cmd_serve, "new": cmd_new, "check": cmd_check, "sms": cmd_sms,
-                "report": cmd_report}
+                "report": cmd_report, "init": cmd_init}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -3,7 +3,7 @@
 Lookup order for a template or static file:
   1. themes/<theme>/            (the site's chosen theme, if not "default")
   2. themes/default/            (the site's own copy of the default theme, if any)
-  3. the default theme shipped with this project
+  3. the default theme shipped inside this package (exemplar_site/themes/default/)
 A theme template can extend the one it replaces with
 `{% extends "default/base.html" %}`.
 """
@@ -25,7 +25,7 @@ from . import safetree, urls
 from .config import SiteConfig
 from .errors import Problem
 
-BUILTIN_DEFAULT = Path(__file__).resolve().parents[2] / "themes" / "default"
+BUILTIN_DEFAULT = Path(__file__).resolve().parent / "themes" / "default"  # package data: ships in the wheel
 WEEKDAYS = "一二三四五六日"
 
 
