@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 import socket
 import textwrap
@@ -18,7 +19,18 @@ import pytest
 import yaml
 from lxml import html as lxml_html
 
+from exemplar_site import i18n
 from exemplar_site.pipeline import BuildOptions, BuildReport, build_site
+
+# Most tests check messages by their English text (the message ids); tests of the Chinese
+# catalogue choose Chinese themselves (tests/test_catalog.py, tests/test_chinese.py). Commands run
+# as subprocesses inherit the environment variable.
+os.environ[i18n.ENV] = "en"
+
+
+@pytest.fixture(autouse=True)
+def _english_messages() -> None:
+    i18n.use("en")
 
 REPO = Path(__file__).resolve().parents[1]
 TZ = dt.timezone(dt.timedelta(hours=8))

@@ -19,8 +19,9 @@ PACKAGE = Path(exemplar_site.__file__).parent
 # modules of one layer never import each other. Nothing here is a permission list: a new import
 # that follows the layers needs no change to this file.
 LAYERS: list[set[str]] = [
+    {"i18n"},  # the message catalogue: every layer speaks through it
     {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress"},
-    {"model", "safetree"},  # plain public data; the folder walk
+    {"model", "safetree", "schema"},  # plain public data; the folder walk; option and field declarations
     {"config", "jobs"},
     {"sources", "cache"},
     {"frontmatter"},

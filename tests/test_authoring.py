@@ -30,12 +30,15 @@ def test_new_story_has_every_field_a_fresh_id_and_passes_once_filled(
     assert "id: cs-2026-013" in text and "status: seedling" in text and "date: 2026-11-24" in text
     assert all("#" in line for line in text.split("---")[1].splitlines() if line.strip() and
                not line.startswith(("  ", "#")))  # a comment on every field
-    # as written, the build says exactly what is missing
-    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 1
+    assert 'unit: ""' in text and "n1（北一派出所）" in text  # no one's unit preselected: the list in the comment
+    # as written it never stops a build: the seedling is left out, and the build says what it lacks
+    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 0
     err = capsys.readouterr().err
-    assert "required field 'name' is missing" in err
+    assert "[name]" in err and "'name' is not filled in yet" in err and "left out" in err
+    site.build()  # (no error)
     # filled in, it validates (and as a seedling it is held back, not published)
-    path.write_text(text.replace('name: ""', "name: 王建国"), encoding="utf-8")
+    filled = text.replace('name: ""', "name: 王建国").replace('unit: ""', "unit: 北一派出所")
+    path.write_text(filled.replace('field: ""', "field: jiaojing"), encoding="utf-8")
     assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 0
     report = site.build()
     assert ("cs-2026-013", "status") in {(h.id, h.reason) for h in report.held}
@@ -86,13 +89,13 @@ def test_check_catches_each_kind_of_problem(site: Site, capsys: pytest.CaptureFi
     assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 1
     err = capsys.readouterr().err
     errors, _, warnings = err.partition("Warnings")
-    assert "content/stories/pd.md:13: 错误 error [summary]: 公开内容里有手机号码" in errors
-    assert "content/stories/pd.md:18: 错误 error [body]: 公开内容里有身份证号码" in errors
-    assert errors.count("公开内容里") == 2  # private block and the invalid number are not flagged
+    assert "content/stories/pd.md:13: error [summary]: public text holds a mobile phone number" in errors
+    assert "content/stories/pd.md:18: error [body]: public text holds an ID card number" in errors
+    assert errors.count("public text holds") == 2  # private block and the invalid number are not flagged
     assert "13912345678" not in err and "11010519491231002X" not in err  # never echoed
-    assert "pd.md:19: 错误 error: broken internal link: no page at stories/no-such/" in errors
+    assert "pd.md:19: error: broken internal link: no page at stories/no-such/" in errors
     assert "broken internal link: no image or file at images/missing.png" in errors
-    assert "content/stories/l.md:20: 错误 error: 正文链接到已撤下的稿件 stories/gone/" in errors
+    assert "content/stories/l.md:20: error: 正文链接到已撤下的稿件 stories/gone/" in errors
     assert "content/stories/l.md" in errors and "the cap is 1 message(s)" in errors
     assert errors.index("Errors") < err.index("Check failed")
     # a public story without a slug: its address follows the title

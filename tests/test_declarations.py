@@ -1,19 +1,22 @@
-"""Each option and front-matter field is declared once in the code (config._OPTIONS and its
-sections, records.STORY_FIELDS / PAGE_FIELDS / CAMPAIGN_FIELDS); the user documentation and the
-`new` templates are checked against those declarations, so none of them can drift."""
+"""Each option and front-matter field is declared once (schema.py); the checks of simple values,
+the user documentation's tables and the `new` templates come from those declarations, and these
+tests hold them together."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import REPO, make_site
 from exemplar_site import config as config_module
-from exemplar_site import records, scaffold
+from exemplar_site import records, scaffold, schema
 from exemplar_site.config import load_config
+from exemplar_site.errors import BuildFailed
 
 CONFIG_DOC = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
 CONTENT_DOC = (REPO / "docs" / "content-format.md").read_text(encoding="utf-8")
@@ -30,22 +33,36 @@ def _keys_in_yaml(text: str) -> set[str]:
     return set(re.findall(r"^\s*(?:#\s*)?([a-z_]+):", text, re.MULTILINE))
 
 
-def test_every_config_option_is_documented_with_its_default() -> None:
-    rows = dict(re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|", CONFIG_DOC, re.MULTILINE))
-    assert set(rows) == set(config_module._OPTIONS), "docs/configuration.md table vs config._OPTIONS"
-    for name, (default, _) in config_module._OPTIONS.items():
-        shown = rows[name].strip().strip("`")
-        if default is None and name != "quotas":  # (quotas: None means the built-in targets)
-            assert shown == "required", name
-        elif isinstance(default, (int, str)) and not isinstance(default, bool):
-            assert shown == (str(default) if default != "" else '""'), (name, shown, default)
+def _docs_tool() -> Any:
+    spec = importlib.util.spec_from_file_location("docs_tool", REPO / "tools" / "docs.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-@pytest.mark.parametrize("heading, options", [("## Feeds", config_module._FEED_OPTIONS),
-                                              ("## SMS", config_module._SMS_OPTIONS)])
-def test_every_section_option_is_documented(heading: str, options: dict[str, object]) -> None:
-    documented = _keys_in_yaml(_section(CONFIG_DOC, heading)) - {heading.strip("# ").lower()}
-    assert documented == set(options), heading
+def test_the_docs_tables_are_the_declarations() -> None:
+    """docs/configuration.md and docs/content-format.md show exactly what schema.py declares
+    (`python tools/docs.py` rewrites them)."""
+    tool = _docs_tool()
+    for (file, name), table in tool.tables().items():
+        doc = (REPO / "docs" / file).read_text(encoding="utf-8")
+        assert tool.rewritten(doc, name, table) == doc, f"docs/{file} table '{name}': run python tools/docs.py"
+    assert set(re.findall(r"^\| `([a-z_]+)` \|", _section(CONFIG_DOC, "# site_config.yaml"), re.MULTILINE)) \
+        == set(config_module._OPTIONS)
+
+
+def test_every_option_is_checked_by_its_declaration(tmp_path: Path) -> None:
+    """A wrong value of each simple option is refused with the declaration's words, at its line."""
+    for option in schema.SITE_OPTIONS:
+        if option.kind not in ("int", "bool", "choice"):
+            continue
+        site = make_site(tmp_path / option.name, config={option.name: "不是这个"})
+        with pytest.raises(BuildFailed) as info:
+            load_config(site.config)
+        (p,) = [p for p in info.value.problems if p.field == option.name]
+        assert p.line and "不是这个" in site.config.read_text(encoding="utf-8").splitlines()[p.line - 1]
+        assert p.accepted == option.accepted()
 
 
 def test_every_story_field_is_in_the_docs_example_and_the_new_template(tmp_path: Path) -> None:

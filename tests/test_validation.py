@@ -78,7 +78,7 @@ def test_broken_yaml_reports_the_yaml_line(site: Site) -> None:
     site.write("content/stories/a.md", "---\nid: a-1\ntitle: 标题: 副标题\nname: x\n---\n正文\n")
     (p,) = errors_of(site)
     assert p.line == 3
-    assert "broken YAML" in p.message and "quoted" in p.message
+    assert "second ': '" in p.message and "quotation marks" in p.message
 
 
 def test_unclosed_front_matter(site: Site) -> None:

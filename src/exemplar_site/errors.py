@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .i18n import _
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -31,16 +33,16 @@ class Problem:
         return self.severity == ERROR
 
     def format(self) -> str:
-        where = self.path
-        if self.line:
-            where += f":{self.line}"
-        label = "错误 error" if self.is_error else "警告 warning"
-        head = f"{where}: {label}"
+        """For people: what kind, where (file, line, field), what is wrong, what would be accepted."""
+        label = _("error") if self.is_error else _("warning")
+        where = _("{path}:{line}").format(path=self.path, line=self.line) if self.line else self.path
         if self.field:
-            head += f" [{self.field}]"
-        text = f"{head}: {self.message}"
+            text = _("{where}: {label} [{field}]: {message}").format(where=where, label=label, field=self.field,
+                                                                   message=self.message)
+        else:
+            text = _("{where}: {label}: {message}").format(where=where, label=label, message=self.message)
         if self.accepted:
-            text += f"\n    accepted: {self.accepted}"
+            text += "\n    " + _("accepted: {accepted}").format(accepted=self.accepted)
         return text
 
 
@@ -94,4 +96,4 @@ def did_you_mean(value: str, choices: Iterable[str], n: int = 3) -> str:
     options = list(choices)
     close = difflib.get_close_matches(str(value), options, n=n, cutoff=0.6) \
         or difflib.get_close_matches(str(value), options, n=n, cutoff=0.5)
-    return f"; did you mean: {', '.join(close)}?" if close else ""
+    return _("; did you mean: {choices}?").format(choices=", ".join(close)) if close else ""

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .i18n import N_
+
 # Invisible characters, removed before matching: every format character (Unicode category Cf:
 # zero-width spaces and joiners, direction marks and embeddings, invisible operators, soft hyphen),
 # and the fillers and selectors that show nothing.
@@ -97,7 +99,7 @@ def valid_id_number(number: str) -> bool:
 @dataclass(frozen=True)
 class Finding:
     kind: str  # "id" | "mobile" | "private"
-    label: str  # what to tell the author (never the value itself)
+    label: str  # what to tell the author (never the value itself): an English message id, or a field path
 
 
 def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tuple[str, str]] = ()) -> list[Finding]:
@@ -108,15 +110,15 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     for m in _RUN.finditer(flat):
         run = m.group()
         if len(run) == 18 and valid_id_number(run):
-            out.append(Finding("id", "身份证号码"))
+            out.append(Finding("id", N_("an ID card number")))
         elif len(run) == 15 and valid_id_number(run):
-            out.append(Finding("id", "身份证号码（15位）"))
+            out.append(Finding("id", N_("an ID card number (15 digits)")))
         number = _ascii(run)
         for prefix in ("", "86", "0086"):  # (+86: the '+' is not a digit)
             mobile = number[len(prefix):]
             if number.startswith(prefix) and len(mobile) == 11 and mobile[0] == "1" and mobile[1] in "3456789":
                 if mobile not in allowed:
-                    out.append(Finding("mobile", "手机号码"))
+                    out.append(Finding("mobile", N_("a mobile phone number")))
                 break
     if private:
         for label, value in private:

@@ -23,55 +23,43 @@ from . import text as textmod
 from .config import SiteConfig
 from .errors import Problems, did_you_mean
 from .frontmatter import RawDoc
+from .i18n import _, t
+from .schema import (
+    ASSESSMENT_FIELDS,
+    CAMPAIGN,
+    HONOR_FIELDS,
+    IMAGE_FIELDS,
+    PAGE,
+    STORY,
+    VETTING_FIELDS,
+    Field,
+    by_name,
+)
 
 STATUSES = ("seedling", "cultivating", "recommended", "approved", "commended", "withdrawn")
 PUBLIC_STATUSES = ("approved", "commended")
 KINDS = {"individual": "个人", "collective": "集体"}
+# the Chinese words the `new` template shows for each status: accepted as they are
+STATUS_NAMES = {"seedling": "苗子", "cultivating": "培养", "recommended": "推荐", "approved": "审批",
+                "commended": "表彰", "withdrawn": "撤销"}
+# statuses of a story still being prepared, and what such a story may still lack without stopping a build
+DRAFT_STATUSES = frozenset({"seedling", "cultivating", "recommended", "苗子", "培养", "推荐"})
+DRAFT_MAY_LACK = frozenset({"name", "unit", "field"})
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-DATE_FORMS = "YYYY-MM-DD, e.g. 2026-03-18 (or '2026-03-18 09:30')"
 # site paths that a plain page may not take
 RESERVED = {"stories", "fields", "units", "levels", "tags", "campaigns", "years", "feeds", "sms",
             "images", "media", "files", "static", "page", "404", "withdrawn", "search"}
 
-STORY_FIELDS = {
-    "id": "stable unique id, e.g. zj-2026-001; never change it (feeds use it)",
-    "title": "headline of the story",
-    "name": "the exemplar: a person's or a collective's name",
-    "kind": "individual (个人) or collective (集体)",
-    "unit": "owning unit: a key or name from the unit tree in site_config.yaml",
-    "field": "field (警种/行业): a key or name from site_config.yaml",
-    "level": "national, ministry, provincial, city or district (or 国家级/部级/省级/市级/区县级)",
-    "date": "publication date, YYYY-MM-DD",
-    "updated": "date of the last real change, YYYY-MM-DD (optional)",
-    "status": "seedling, cultivating, recommended, approved, commended or withdrawn",
-    "vetting": "discipline-inspection clearance: {cleared_by, date, ref}",
-    "approved_by": "who approved the selection, e.g. 区委、区政府",
-    "approved_date": "when it was approved, YYYY-MM-DD (optional)",
-    "summary": "one or two sentences for listings and feeds (optional: derived from the body)",
-    "sms": "the SMS text (optional: derived from the summary)",
-    "tags": "list of tags, e.g. [见义勇为, 社区警务]",
-    "campaigns": "list of campaign slugs from content/campaigns/",
-    "images": "list of {src, caption, alt}; src under content/images/",
-    "honors": "list of {title, by, date}",
-    "slug": "URL name (optional; default: pinyin of the title)",
-    "featured": "true to show on the home page",
-    "exemplar_of": "id of an earlier story about the same exemplar (a follow-up story)",
-    "stays_public": "true: stay public even if another story about the same exemplar is withdrawn",
-    "private": "never published: family, id_number, phone, assessments, notes …",
-}
-PAGE_FIELDS = {"title": "page title", "slug": "URL name (default: the file name)",
-               "summary": "one sentence", "menu": "position in the main menu (a number), optional",
-               "date": "date, optional"}
-CAMPAIGN_FIELDS = {"title": "campaign title", "slug": "URL name (default: the file name)",
-                   "summary": "one sentence", "date": "start date, YYYY-MM-DD",
-                   "until": "end date, YYYY-MM-DD (optional)",
-                   "decision": "the learning decision (学习决定), e.g. its document number",
-                   "exemplars": "list of story ids (stories can also name the campaign)"}
-VETTING_FIELDS = ("cleared_by", "date", "ref")
-IMAGE_FIELDS = ("src", "caption", "alt")
-HONOR_FIELDS = ("title", "by", "date")
-ASSESSMENT_FIELDS = ("date", "result", "by", "notes")
+# the declarations (schema.py), by name
+STORY_FIELDS = by_name(STORY)
+PAGE_FIELDS = by_name(PAGE)
+CAMPAIGN_FIELDS = by_name(CAMPAIGN)
+__all__ = ["ASSESSMENT_FIELDS", "HONOR_FIELDS", "IMAGE_FIELDS", "VETTING_FIELDS"]  # (re-exported)
+
+
+def _date_forms() -> str:
+    return t("YYYY-MM-DD, e.g. 2026-03-18 (or '2026-03-18 09:30', or 2026年3月18日)")
 
 
 @dataclass(frozen=True)
@@ -177,12 +165,14 @@ class Records:
 class _Reader:
     """Reads typed values from one document's front matter, noting problems."""
 
-    def __init__(self, doc: RawDoc, problems: Problems, config: SiteConfig, known: dict[str, str]):
-        self.doc, self.problems, self.config = doc, problems, config
+    def __init__(self, doc: RawDoc, problems: Problems, config: SiteConfig, known: dict[str, Field]):
+        self.doc, self.problems, self.config, self.known = doc, problems, config, known
+        self.draft = False  # a story not meant for publication yet: what it still lacks is only noted
+        self.incomplete = False
         for key in doc.meta:
             if key not in known:
                 name = _clip(key)
-                self.err(name, f"unknown field '{name}'"
+                self.err(name, t("unknown field '{name}'", name=name)
                          + (did_you_mean(str(key), known) if len(str(key)) < 80 else ""),
                          ", ".join(known), line=doc.line_of(key))
 
@@ -198,19 +188,42 @@ class _Reader:
     def has(self, name: str) -> bool:
         return name in self.doc.meta and self.doc.meta[name] not in (None, "")
 
+    def _accepted(self, name: str, example: str = "") -> str | None:
+        declared = self.known.get(name)
+        accepted = _(declared.accepted) if declared and declared.accepted else ""
+        example = example or (declared.example if declared else "")
+        if example:
+            accepted = (accepted + "; " if accepted else "") + t("e.g. {example}", example=f"{name}: {example}")
+        return accepted or None
+
+    def missing(self, name: str, example: str = "") -> None:
+        """A required field left out or left empty: said at its own line when it is there."""
+        declared = self.known.get(name)
+        meaning = _(declared.help) if declared else name
+        line = self.doc.line_of(name) if name in self.doc.meta else (self.doc.meta.line or 1)
+        if self.draft and name in DRAFT_MAY_LACK:
+            # a fresh `new story` (status seedling) must never stop a build: it is left out, with a note
+            self.incomplete = True
+            self.warn(name, t("'{name}' is not filled in yet: {meaning}; the story is left out (not in reports "
+                              "or previews) until it is", name=name, meaning=meaning),
+                      self._accepted(name, example), line=line)
+            return
+        self.err(name, t("'{name}' is not filled in yet: {meaning}", name=name, meaning=meaning),
+                 self._accepted(name, example), line=line)
+
     def text(self, name: str, required: bool = False, example: str = "") -> str:
         value = self.doc.meta.get(name)
         if value is None or value == "":
             if required:
-                self.err(name, f"required field '{name}' is missing or empty",
-                         f"e.g. {name}: {example}" if example else None, line=self.doc.meta.line or 1)
+                self.missing(name, example)
             return ""
         if isinstance(value, (dict, list)):
-            self.err(name, f"'{name}' must be text, not a list or mapping",
-                     f"e.g. {name}: {example}" if example else None)
+            self.err(name, t("'{name}' must be one piece of text, not a list or mapping", name=name),
+                     self._accepted(name, example))
             return ""
         if isinstance(value, bool):
-            self.err(name, f"'{name}' must be text; write it in quotes if you mean the word {value}")
+            self.err(name, t("'{name}' must be text; write it in quotation marks if you mean the word {value}",
+                             name=name, value=value))
             return ""
         return textmod.XML_ILLEGAL.sub("", str(value)).strip()
 
@@ -219,8 +232,9 @@ class _Reader:
         if value is None:
             return ""
         if isinstance(value, (dict, list)):
-            self.err(label, f"'{label}' must be text, not a list or mapping",
-                     f"e.g. {label.rsplit('.', 1)[-1]}: {example}" if example else None, line=line)
+            self.err(label, t("'{name}' must be one piece of text, not a list or mapping", name=label),
+                     t("e.g. {example}", example=f"{label.rsplit('.', 1)[-1]}: {example}") if example else None,
+                     line=line)
             return ""
         return str(value).strip()
 
@@ -231,7 +245,8 @@ class _Reader:
                 for k, v in choices.items():
                     if value == v:
                         return k
-            self.err(name, f"'{value}' is not a known {name}" + did_you_mean(value, choices), ", ".join(choices))
+            self.err(name, t("'{value}' is not a known {name}", value=value, name=name)
+                     + did_you_mean(value, choices), self._accepted(name))
             return ""
         return value
 
@@ -241,14 +256,17 @@ class _Reader:
         label = field_name or name
         if raw is None or raw == "":
             if required:
-                self.err(label, f"required field '{label}' is missing", DATE_FORMS, line=line or self.doc.meta.line)
+                self.err(label, t("'{name}' is not filled in yet: a date is needed", name=label), _date_forms(),
+                         line=line or (self.doc.line_of(name) if name in self.doc.meta else self.doc.meta.line))
             return None
         parsed = parse_datetime(raw, self.config.tz)
-        shown = "this value" if label.startswith("private") else f"'{_clip(raw)}'"  # never echo a private value
+        # never echo a private value
+        shown = _("this value") if label.startswith("private") else f"'{_clip(raw)}'"
         if parsed is None:
-            self.err(label, f"{shown} is not a date", DATE_FORMS, line=line)
+            self.err(label, t("{value} is not a date", value=shown), _date_forms(), line=line)
         elif not 1900 <= parsed.year <= 2200:
-            self.err(label, f"{shown} is not a plausible date (year {parsed.year})", DATE_FORMS, line=line)
+            self.err(label, t("{value} is not a plausible date (year {year})", value=shown, year=parsed.year),
+                     _date_forms(), line=line)
             return None
         return parsed
 
@@ -259,32 +277,43 @@ class _Reader:
         if isinstance(value, str):
             value = [v for v in re.split(r"[,，、]\s*", value) if v.strip()]
         if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
-            self.err(name, f"'{name}' must be a list", f"e.g. {name}: [甲, 乙] or one '- 甲' per line")
+            self.err(name, t("'{name}' must be a list", name=name),
+                     t("e.g. {name}: [甲, 乙] or one '- 甲' per line", name=name))
             return ()
         out: list[str] = []
         for v in value:
-            s = str(v).strip()
-            if s and s not in out:
-                out.append(s)
+            parts = [str(v).strip()]
+            if isinstance(v, str) and re.search(r"[，、]", v):
+                # 'tags: [见义勇为，社区警务]': a full-width comma is not YAML's separator, but it is
+                # what the writer meant
+                parts = [x.strip() for x in re.split(r"[，、]", v)]
+                self.warn(name, t("'{value}' was split at the full-width comma or 、 into {parts}", value=_clip(v),
+                                  parts=" | ".join(x for x in parts if x)),
+                          t("write the items with a half-width comma: {name}: [甲, 乙]", name=name))
+            for part in parts:
+                if part and part not in out:
+                    out.append(part)
         return tuple(out)
 
     def mapping_list(self, name: str, allowed: tuple[str, ...], example: str) -> list[Any]:
         value = self.doc.meta.get(name)
         if value is None:
             return []
+        shape = "{" + ", ".join(allowed) + "}"
         if not isinstance(value, list):
-            self.err(name, f"'{name}' must be a list of {{{', '.join(allowed)}}}", example)
+            self.err(name, t("'{name}' must be a list of {shape}", name=name, shape=shape), example)
             return []
         out = []
         for given in value:
             item = {"src": given} if isinstance(given, str) and name == "images" else given
             if not isinstance(item, dict):
-                self.err(name, f"each entry of '{name}' must be {{{', '.join(allowed)}}}", example)
+                self.err(name, t("each entry of '{name}' must be {shape}", name=name, shape=shape), example)
                 continue
             line = getattr(item, "line", None) or self.line(name)
             for k in item:
                 if k not in allowed:
-                    self.err(f"{name}.{k}", f"unknown field '{k}' in {name}" + did_you_mean(str(k), allowed),
+                    self.err(f"{name}.{k}", t("unknown field '{key}' in {name}", key=k, name=name)
+                             + did_you_mean(str(k), allowed),
                              ", ".join(allowed), line=getattr(item, "line_of", lambda _k, _line=line: _line)(k))
             out.append((item, line))
         return out
@@ -323,82 +352,89 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
                  slugify: Callable[[str], str] = textmod.slugify) -> StoryRecord | None:
     before = len(problems.errors)
     r = _Reader(doc, problems, config, STORY_FIELDS)
-    sid = r.text("id", required=True, example="zj-2026-001")
+    raw_status = doc.meta.get("status")
+    r.draft = isinstance(raw_status, str) and raw_status.strip() in DRAFT_STATUSES
+    sid = r.text("id", required=True)
     if sid and not ID_RE.match(sid):
-        r.err("id", f"id '{sid}' may only hold letters, digits, '-', '_' and '.' (2 to 64)",
-              "e.g. id: zj-2026-001")
-    title = r.text("title", required=True, example="守护一方平安的“老片警”")
-    name = r.text("name", required=True, example="王建国 or 大市口派出所")
+        r.err("id", t("the id '{value}' may only hold letters, digits, '-', '_' and '.' (2 to 64)", value=sid),
+              r._accepted("id"))
+    title = r.text("title", required=True)
+    name = r.text("name", required=True)
     kind = r.choice("kind", KINDS)
     unit_value = r.text("unit", required=True, example=config.units.units[0].key if config.units.units else "city")
     unit = config.units.resolve(unit_value) if unit_value else None
     if unit_value and unit is None:
         keys = [u.key for u in config.units.units] + [u.name for u in config.units.units]
         close = did_you_mean(unit_value, keys)
-        r.err("unit", f"unknown unit '{unit_value}'" + close,
+        r.err("unit", t("unknown unit '{value}'", value=unit_value) + close,
               ", ".join(f"{u.key} ({u.name})" for u in config.units.units))
     field_value = r.text("field", required=True, example=config.fields[0].key if config.fields else "jiaojing")
     fld = config.field_key(field_value) if field_value else None
     if field_value and fld is None:
-        r.err("field", f"unknown field '{field_value}'"
+        r.err("field", t("unknown field (警种) '{value}'", value=field_value)
               + did_you_mean(field_value, [c.key for c in config.fields] + [c.name for c in config.fields]),
               ", ".join(f"{c.key} ({c.name})" for c in config.fields))
     level_value = r.text("level", required=True, example="city")
     level = config.level_key(level_value) if level_value else None
     if level_value and level is None:
-        r.err("level", f"unknown level '{level_value}'"
+        r.err("level", t("unknown level '{value}'", value=level_value)
               + did_you_mean(level_value, [c.key for c in config.levels] + [c.name for c in config.levels]),
               ", ".join(f"{c.key} ({c.name})" for c in config.levels))
     date = r.date("date", required=True)
     updated = r.date("updated")
     if date and updated and updated < date:
-        r.err("updated", "'updated' is earlier than 'date'", "a date on or after the publication date")
-    status = r.choice("status", STATUSES)
+        r.err("updated", _("'updated' is earlier than 'date'"), _("a date on or after the publication date"))
+    status = r.choice("status", {**STATUS_NAMES, **{k: k for k in STATUSES}})
     vetting = _vetting(r)
     approved_by = r.text("approved_by")
     approved_date_dt = r.date("approved_date")
     if status in PUBLIC_STATUSES and not approved_by:
         r.err("approved_by" if "approved_by" in doc.meta else "status",
-              f"status '{status}' needs 'approved_by': who approved the selection",
-              "e.g. approved_by: 京口区委、区政府")
+              t("the status '{status}' needs 'approved_by': who approved the selection", status=status),
+              t("e.g. {example}", example="approved_by: 京口区委、区政府"))
     summary = r.text("summary") or None
     sms = r.text("sms") or None
     if sms and ("\n" in sms or "【" in sms or "】" in sms):
-        r.err("sms", "the SMS text must be one line without 【 or 】 (the platform adds the signature)",
-              "e.g. sms: 王建国扎根社区二十年，调解纠纷三千余起。")
-    tags = tuple(dict.fromkeys(t for t in (textmod.clean_label(t) for t in r.string_list("tags")) if t))
+        r.err("sms", _("the SMS text must be one line without 【 or 】 (the platform adds the signature)"),
+              t("e.g. {example}", example="sms: 王建国扎根社区二十年，调解纠纷三千余起。"))
+    tags = tuple(dict.fromkeys(tag for tag in (textmod.clean_label(x) for x in r.string_list("tags")) if tag))
     campaigns = r.string_list("campaigns")
     images = _images(r, assets)
     honors = _honors(r)
     slug = r.text("slug")
     if slug and not SLUG_RE.match(slug):
-        r.err("slug", f"slug '{slug}' must be lower-case letters, digits and '-'",
-              "e.g. slug: wang-jian-guo (or leave it out to use the title's pinyin)")
+        r.err("slug", t("the slug '{value}' must be lower-case letters, digits and '-'", value=slug),
+              _("e.g. slug: wang-jian-guo (or leave it out to use the title's pinyin)"))
     if not slug and title:
         slug = slugify(title)
     featured = doc.meta.get("featured", False)
     if not isinstance(featured, bool):
-        r.err("featured", f"'featured' must be true or false, got {featured!r}", "true, false")
+        r.err("featured", t("'{name}' must be true or false, got {value}", name="featured", value=featured),
+              "true, false")
         featured = False
     exemplar_of = r.text("exemplar_of") or None
     stays_public = doc.meta.get("stays_public", False)
     if not isinstance(stays_public, bool):
-        r.err("stays_public", "'stays_public' must be true or false", "true, false")
+        r.err("stays_public", t("'{name}' must be true or false, got {value}", name="stays_public",
+                                value=stays_public), "true, false")
         stays_public = False
     private = doc.meta.get("private") or {}
     if not isinstance(private, dict):
-        r.err("private", "'private' must be a mapping of fields",
-              "e.g. private: {family: …, phone: …, assessments: [...]}")
+        r.err("private", _("'private' must be a mapping of fields"),
+              t("e.g. {example}", example="private: {family: …, phone: …, assessments: [...]}"))
         private = {}
     assessments = _assessments(r, private)
     _nested_duplicates(r, doc.meta, "")
     _body_shape(r)  # (a body that would stall the renderer is never rendered)
-    if len(problems.errors) > before:
-        return None
-    # errors that leave a well-formed record (the build still fails on them, but `check` goes on
-    # to links and the rest with the record in place)
+    # every problem of the file in one run: the schema's, and personal data and a stray '---'
+    # whatever the schema found (withdrawn stories too: public fields never hold personal data)
+    shape_errors = len(problems.errors) > before
     _body_keys(r, _STORY_KEY_LINE, skip_code=False)
-    _personal_data(r, private)  # withdrawn stories too: public fields never hold personal data
+    _personal_data(r, private)
+    if shape_errors or r.incomplete:
+        return None
+    # (errors found after this point leave a well-formed record: the build still fails on them,
+    # but `check` goes on to links and the rest with the record in place)
     assert date is not None and unit and fld and level
     return StoryRecord(
         path=doc.path, id=sid, title=title, name=name, kind=kind, unit=unit, field=fld, level=level,
@@ -434,9 +470,11 @@ def _body_keys(r: _Reader, pattern: re.Pattern[str], skip_code: bool) -> None:
     if keys and keys[-1] == "private":
         first = next((i for i, line in enumerate(body.split("\n")) if line.strip()), None)
         if first is not None and body.split("\n")[first][:1] in (" ", "\t"):
-            r.err("private", "正文一开头就是缩进的行，紧接在 private 私密信息块之后：多半是 private 里多了一行 '---'，"
-                             "让信息块提前结束了，后面的私密内容会被当作正文公开",
-                  "删除 private 中多出来的 '---' 行；正文的第一行不要缩进", line=r.doc.body_line + first)
+            r.err("private", _("the text starts with an indented line right after the private block: most likely "
+                               "a stray '---' inside private ended the block early, and the private lines after "
+                               "it would be published as text"),
+                  _("delete the extra '---' line inside private; do not indent the first line of the text"),
+                  line=r.doc.body_line + first)
             return
     fenced = False
     for i, line in enumerate(body.split("\n")):
@@ -446,10 +484,12 @@ def _body_keys(r: _Reader, pattern: re.Pattern[str], skip_code: bool) -> None:
         m = None if fenced else pattern.match(line)
         if m:
             key = m.group(1)
-            r.err(key, f"这一行像是信息块里的字段 '{key}:'，却出现在正文里：多半是它上面多了一行 '---'，"
-                       "让开头的信息块提前结束了，后面的内容（可能包括 private 私密信息）会被当作正文公开",
-                  "删除多出来的 '---' 行，让所有字段都写在开头两行 '---' 之间；正文里确实需要这样的行时，"
-                  "把冒号换成别的写法", line=r.doc.body_line + i)
+            r.err(key, t("this line looks like the field '{key}:' but is in the text: most likely a stray '---' "
+                         "above it ended the front matter early, and what follows (perhaps private data) "
+                         "would be published as text", key=key),
+                  _("delete the extra '---' line, so that every field stands between the first two '---' lines; "
+                    "if the text really needs such a line, write it without the colon"),
+                  line=r.doc.body_line + i)
             return  # one message is enough: the cause is one line above the first
 
 
@@ -462,17 +502,17 @@ def _body_shape(r: _Reader) -> None:
     body = r.doc.body or ""
     if body.count("[") > MAX_BRACKETS:
         at = next((i for i, line in enumerate(body.split("\n")) if line.count("[") > 50), 0)
-        r.err("body", f"正文里有 {body.count('[')} 个“[”，远远超过正常文章（最多 {MAX_BRACKETS} 个）："
-                      "这样的正文会让网页生成卡住很久", "删去多余的“[”（多半是粘贴进来的乱码或程序输出）",
-              line=r.doc.body_line + at)
+        r.err("body", t("the text holds {n} '[', far more than any article (at most {most}): such a text "
+                        "would stall the build", n=body.count("["), most=MAX_BRACKETS),
+              _("delete the extra '[' (most likely pasted garbage or program output)"), line=r.doc.body_line + at)
 
 
 def _nested_duplicates(r: _Reader, value: Any, label: str) -> None:
     if isinstance(value, dict):
         for key, line in getattr(value, "duplicates", ()):
             if label:  # top-level duplicates are reported by frontmatter.parse
-                r.err(f"{label}.{key}", f"field '{_clip(key)}' is given twice in {label}", "each field once",
-                      line=line)
+                r.err(f"{label}.{key}", t("the field '{key}' is given twice in {name}", key=_clip(key), name=label),
+                      _("each field once"), line=line)
         for k, v in value.items():
             _nested_duplicates(r, v, f"{label}.{k}" if label else str(k))
     elif isinstance(value, list):
@@ -498,18 +538,18 @@ def _personal_data(r: _Reader, private: Any) -> None:
     it finds something is each value, paragraph and line looked at to say where."""
     allowed = frozenset(r.config.public_numbers)
     needles = personal.private_needles(private) if private else []
-    hint = ("把它移到 private: 下（如 private.phone、private.id_number），或删除；公开的值班电话请列入 "
-            "site_config.yaml 的 public_numbers")
+    hint = _("move it under private: (e.g. private.phone, private.id_number), or delete it; list public duty "
+             "numbers under public_numbers in site_config.yaml")
     found: list[tuple[int, str, str]] = []
     texts = [(text, line, str(key)) for key, value in r.doc.meta.items() if key != "private"
              for text, line in _public_texts(value, r.line(key))]
-    if personal.find("\x00".join(t for t, _, _ in texts), allowed, needles):
+    if personal.find("\x00".join(text for text, _line, _key in texts), allowed, needles):
         for text, line, key in texts:
             found += [(line, key, f) for f in _describe(personal.find(text, allowed, needles))]
     found += [(line, "", f) for line, f in _body_findings(r.doc.body or "", r.doc.body_line, allowed, needles)]
     for line, key, message in found:
-        r.err(key or "body", message, hint if "private" not in message else
-              "删除或改写这段公开文字：private 中的内容永远不能公开", line=line)
+        r.err(key or "body", message, hint if not message.startswith(_PRIVATE_MARK) else
+              _("delete or rewrite this public text: what is under private: is never published"), line=line)
 
 
 _TAG_RE = re.compile(r"<[^<>]*>")  # (no nested '<': linear, whatever the text)
@@ -567,12 +607,17 @@ def _body_findings(body: str, body_line: int, allowed: frozenset[str],
     return out
 
 
+_PRIVATE_MARK = "\u2060"  # (an invisible mark on messages about private values: they get another hint)
+
+
 def _describe(findings: list[personal.Finding]) -> list[str]:
     numbers = [f for f in findings if f.kind != "private"]
-    out = [f"公开内容里有{f.label}（为保护个人信息，这里不显示号码）" for f in numbers]
+    out = [t("public text holds {what} (not shown here, to protect personal data)", what=_(f.label))
+           for f in numbers]
     labels = sorted({f.label for f in findings if f.kind == "private"})
     if labels and not numbers:  # a number already reported need not be reported again as a private value
-        out += [f"公开内容里出现了私密信息 {label} 的内容（这里不显示）" for label in labels]
+        out += [_PRIVATE_MARK + t("public text holds what is written in the private field {label} (not shown here)",
+                                  label=label) for label in labels]
     return out
 
 
@@ -580,20 +625,22 @@ def _vetting(r: _Reader) -> Vetting | None:
     value = r.doc.meta.get("vetting")
     if value in (None, "", {}):
         return None
-    example = "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}"
+    example = t("e.g. {example}", example="vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}")
     if not isinstance(value, dict):
-        r.err("vetting", "'vetting' must be {cleared_by, date, ref}", example)
+        r.err("vetting", _("'vetting' must be {cleared_by, date, ref}"), example)
         return None
     for k in value:
         if k not in VETTING_FIELDS:
-            r.err(f"vetting.{k}", f"unknown field '{k}' in vetting" + did_you_mean(str(k), VETTING_FIELDS),
+            r.err(f"vetting.{k}", t("unknown field '{key}' in {name}", key=k, name="vetting")
+                  + did_you_mean(str(k), VETTING_FIELDS),
                   ", ".join(VETTING_FIELDS), line=value.line_of(k) if hasattr(value, "line_of") else None)
     line_of = getattr(value, "line_of", lambda _k: None)
     # blank or placeholder values are kept as they are: the gate holds such a story back, with a warning
     cleared_by = r.scalar(value.get("cleared_by"), "vetting.cleared_by", line_of("cleared_by"), "市局纪委")
     ref = r.scalar(value.get("ref"), "vetting.ref", line_of("ref"), "镇公纪〔2026〕12号")
     if value.get("date") in (None, ""):
-        r.err("vetting", "the vetting record lacks its date", example)
+        r.err("vetting", _("the vetting record lacks its date"), example,
+              line=line_of("date") if "date" in value else None)
         return None
     when = r.date("vetting", value=value["date"], line=line_of("date"), field_name="vetting.date")
     if when is None:
@@ -603,14 +650,15 @@ def _vetting(r: _Reader) -> Vetting | None:
 
 def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
     out = []
-    example = "images: [{src: images/wang.jpg, caption: 王建国在社区走访, alt: 民警与居民交谈}]"
+    example = t("e.g. {example}",
+                example="images: [{src: images/wang.jpg, caption: 王建国在社区走访, alt: 民警与居民交谈}]")
     for item, line in r.mapping_list("images", IMAGE_FIELDS, example):
         at = getattr(item, "line_of", lambda _k, _line=line: _line)
         src = r.scalar(item.get("src"), "images.src", at("src"), "images/wang.jpg")
         caption = r.scalar(item.get("caption"), "images.caption", at("caption"), "王建国在社区走访")
         alt = r.scalar(item.get("alt"), "images.alt", at("alt"), "民警与居民交谈") or caption
         if not src:
-            r.err("images", "an image needs 'src'", example, line=line)
+            r.err("images", _("an image needs 'src'"), example, line=line)
             continue
         site = src.lstrip("/")
         while site.startswith("../"):
@@ -619,12 +667,12 @@ def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
             site = site[len("content/"):]
         if site not in assets:
             known = [a for a in assets if a.startswith("images/")]
-            r.err("images", f"image '{src}' not found under content/" + did_you_mean(site, known),
-                  "a path such as images/wang.jpg for the file content/images/wang.jpg", line=line)
+            r.err("images", t("the image '{src}' is not in the content folder", src=src) + did_you_mean(site, known),
+                  _("a path such as images/wang.jpg for the file content/images/wang.jpg"), line=line)
             continue
         if not alt:
-            r.warn("images", f"image '{src}' has neither alt nor caption: screen readers cannot describe it",
-                   "alt: 一句话描述图片内容", line=line)
+            r.warn("images", t("the image '{src}' has neither alt nor caption: screen readers cannot describe it",
+                               src=src), t("e.g. {example}", example="alt: 一句话描述图片内容"), line=line)
         mime = mimetypes.guess_type(site)[0] or "application/octet-stream"
         out.append(ImageRecord(site, caption, alt, assets[site], mime))
     return tuple(out)
@@ -632,13 +680,13 @@ def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
 
 def _honors(r: _Reader) -> tuple[HonorRecord, ...]:
     out = []
-    example = "honors: [{title: 全国优秀人民警察, by: 公安部, date: 2025-12-01}]"
+    example = t("e.g. {example}", example="honors: [{title: 全国优秀人民警察, by: 公安部, date: 2025-12-01}]")
     for item, line in r.mapping_list("honors", HONOR_FIELDS, example):
         at = getattr(item, "line_of", lambda _k, _line=line: _line)
         title = r.scalar(item.get("title"), "honors.title", at("title"), "全国优秀人民警察")
         by = r.scalar(item.get("by"), "honors.by", at("by"), "公安部")
         if not title:
-            r.err("honors", "an honor needs 'title'", example, line=line)
+            r.err("honors", _("an honour needs 'title'"), example, line=line)
             continue
         when = r.date("honors", value=item.get("date"), line=line, field_name="honors.date") \
             if item.get("date") else None
@@ -651,19 +699,20 @@ def _assessments(r: _Reader, private: dict[str, Any]) -> tuple[Assessment, ...]:
     if value is None:
         return ()
     line = private.line_of("assessments") if hasattr(private, "line_of") else r.line("private")
-    example = "assessments: [{date: 2026-06-30, result: 优秀, by: 市局政治部}]"
+    example = t("e.g. {example}", example="assessments: [{date: 2026-06-30, result: 优秀, by: 市局政治部}]")
     if not isinstance(value, list):
-        r.err("private.assessments", "'assessments' must be a list of {date, result, by, notes}", example, line=line)
+        r.err("private.assessments", _("'assessments' must be a list of {date, result, by, notes}"), example,
+              line=line)
         return ()
     out = []
     for item in value:
         iline = getattr(item, "line", line)
         if not isinstance(item, dict) or not item.get("date"):
-            r.err("private.assessments", "each assessment needs at least a date", example, line=iline)
+            r.err("private.assessments", _("each assessment needs at least a date"), example, line=iline)
             continue
         for k in item:
             if k not in ASSESSMENT_FIELDS:
-                r.err(f"private.assessments.{k}", f"unknown field '{k}' in an assessment"
+                r.err(f"private.assessments.{k}", t("unknown field '{key}' in {name}", key=k, name="assessments")
                       + did_you_mean(str(k), ASSESSMENT_FIELDS), ", ".join(ASSESSMENT_FIELDS), line=iline)
         when = r.date("private", value=item["date"], line=iline, field_name="private.assessments.date")
         texts = [r.scalar(item.get(k), f"private.assessments.{k}", iline) for k in ("result", "by", "notes")]
@@ -675,45 +724,46 @@ def _assessments(r: _Reader, private: dict[str, Any]) -> tuple[Assessment, ...]:
 def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageRecord | None:
     before = len(problems.errors)
     r = _Reader(doc, problems, config, PAGE_FIELDS)
-    title = r.text("title", required=True, example="关于本站")
+    title = r.text("title", required=True)
     slug = r.text("slug") or _file_slug(doc.path)
     if not SLUG_RE.match(slug):
-        r.err("slug", f"page slug '{slug}' must be lower-case letters, digits and '-'", "e.g. slug: about")
+        r.err("slug", t("the slug '{value}' must be lower-case letters, digits and '-'", value=slug),
+              r._accepted("slug"))
     elif slug in RESERVED:
-        r.err("slug", f"page slug '{slug}' is reserved for the site's own pages",
-              "any other name, e.g. about, media")
+        r.err("slug", t("the address '{value}' is reserved for the site's own pages", value=slug),
+              _("any other name, e.g. about, media"))
     menu = doc.meta.get("menu")
     if menu is not None and (isinstance(menu, bool) or not isinstance(menu, int)):
-        r.err("menu", f"'menu' must be a number, got {menu!r}", "e.g. menu: 1")
+        r.err("menu", t("'{name}' must be a whole number, got {value}", name="menu", value=menu), r._accepted("menu"))
         menu = None
     _nested_duplicates(r, doc.meta, "")
     _body_shape(r)  # (a body that would stall the renderer is never rendered)
-    if len(problems.errors) > before:
-        return None
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)
     _personal_data(r, None)
+    if len(problems.errors) > before:
+        return None
     return PageRecord(doc.path, slug, title, r.text("summary"), menu, doc.body, doc.body_line)
 
 
 def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> CampaignRecord | None:
     before = len(problems.errors)
     r = _Reader(doc, problems, config, CAMPAIGN_FIELDS)
-    title = r.text("title", required=True, example="向王建国同志学习")
+    title = r.text("title", required=True)
     slug = r.text("slug") or _file_slug(doc.path)
     if not SLUG_RE.match(slug):
-        r.err("slug", f"campaign slug '{slug}' must be lower-case letters, digits and '-'",
-              "e.g. slug: xiang-wang-jian-guo-xue-xi")
+        r.err("slug", t("the slug '{value}' must be lower-case letters, digits and '-'", value=slug),
+              r._accepted("slug"))
     date = r.date("date", required=True)
     until = r.date("until")
     if date and until and until < date:
-        r.err("until", "'until' is before 'date'", "an end date on or after the start date")
+        r.err("until", _("'until' is before 'date'"), _("an end date on or after the start date"))
     exemplars = r.string_list("exemplars")
     _nested_duplicates(r, doc.meta, "")
     _body_shape(r)  # (a body that would stall the renderer is never rendered)
-    if len(problems.errors) > before:
-        return None
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)
     _personal_data(r, None)
+    if len(problems.errors) > before:
+        return None
     assert date is not None
     return CampaignRecord(doc.path, slug, title, r.text("summary"), date.date(),
                           until.date() if until else None, r.text("decision"), exemplars, doc.body, doc.body_line)
@@ -763,48 +813,52 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
         if s.id in by_id:
             other = by_id[s.id]
             problems.error(s.path, s.line_of("id"), "id",
-                           f"id '{s.id}' is already used by {other.path}:{other.line_of('id')}",
-                           "a new unique id, e.g. the next free number")
+                           t("the id '{value}' is already used by {other}", value=s.id,
+                             other=f"{other.path}:{other.line_of('id')}"),
+                           _("a new unique id, e.g. the next free number"))
         else:
             by_id[s.id] = s
         if s.slug in by_slug:
             other = by_slug[s.slug]
             field_name = "slug" if "slug" in s.lines else "title"
             problems.error(s.path, s.line_of(field_name), "slug",
-                           f"URL stories/{s.slug}/ is also used by "
-                           f"{other.path}:{other.line_of('slug' if 'slug' in other.lines else 'title')}",
-                           "a different 'slug:' in one of the two files")
+                           t("the address {url} is also used by {other}", url=f"stories/{s.slug}/",
+                             other=f"{other.path}:{other.line_of('slug' if 'slug' in other.lines else 'title')}"),
+                           _("a different 'slug:' in one of the two files"))
         else:
             by_slug[s.slug] = s
     campaign_slugs: dict[str, CampaignRecord] = {}
     for c in campaigns:
         if c.slug in campaign_slugs:
             problems.error(c.path, 1, "slug",
-                           f"campaign URL campaigns/{c.slug}/ is also used by {campaign_slugs[c.slug].path}",
-                           "a different slug or file name")
+                           t("the address {url} is also used by {other}", url=f"campaigns/{c.slug}/",
+                             other=campaign_slugs[c.slug].path),
+                           _("a different slug or file name"))
         campaign_slugs[c.slug] = c
         for sid in c.exemplars:
             if sid not in by_id:
-                problems.error(c.path, 1, "exemplars", f"no story has id '{sid}'" + did_you_mean(sid, by_id),
-                               "ids of stories in content/stories/")
+                problems.error(c.path, 1, "exemplars", t("no story has the id '{value}'", value=sid)
+                               + did_you_mean(sid, by_id), _("ids of stories in content/stories/"))
     page_slugs: dict[str, PageRecord] = {}
     for p in pages:
         if p.slug in page_slugs:
-            problems.error(p.path, 1, "slug", f"page URL {p.slug}/ is also used by {page_slugs[p.slug].path}",
-                           "a different slug or file name")
+            problems.error(p.path, 1, "slug", t("the address {url} is also used by {other}", url=f"{p.slug}/",
+                                                other=page_slugs[p.slug].path),
+                           _("a different slug or file name"))
         page_slugs[p.slug] = p
     for s in stories:
         for slug in s.campaigns:
             if slug not in campaign_slugs:
                 problems.error(s.path, s.line_of("campaigns"), "campaigns",
-                               f"unknown campaign '{slug}'" + did_you_mean(slug, campaign_slugs),
-                               ", ".join(campaign_slugs) or "slugs of files in content/campaigns/")
+                               t("unknown campaign '{value}'", value=slug) + did_you_mean(slug, campaign_slugs),
+                               ", ".join(campaign_slugs) or _("names of files in content/campaigns/"))
         if s.exemplar_of:
             earlier = by_id.get(s.exemplar_of)
             if earlier is None:
                 problems.error(s.path, s.line_of("exemplar_of"), "exemplar_of",
-                               f"no story has id '{s.exemplar_of}'" + did_you_mean(s.exemplar_of, by_id),
-                               "the id of an earlier story about the same exemplar")
+                               t("no story has the id '{value}'", value=s.exemplar_of)
+                               + did_you_mean(s.exemplar_of, by_id),
+                               _("the id of an earlier story about the same exemplar"))
             elif earlier.id == s.id:
                 problems.error(s.path, s.line_of("exemplar_of"), "exemplar_of",
-                               "a story cannot follow up itself", "the id of an earlier story")
+                               _("a story cannot follow up itself"), _("the id of an earlier story"))

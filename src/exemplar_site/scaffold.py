@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .config import SiteConfig
-from .errors import BuildFailed, Problem
+from .errors import BuildFailed, Problem, did_you_mean
+from .i18n import _, t
+from .records import STATUS_NAMES
+from .schema import CAMPAIGN, PAGE, STORY, Field
 from .text import slugify
 
 _ID_RE = re.compile(r"^([A-Za-z]+)-(\d{4})-(\d+)$")
@@ -49,83 +55,116 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-_STATUS_HELP = "seedling 苗子 | cultivating 培养 | recommended 推荐 | approved 审批 | commended 表彰 | withdrawn 撤销"
+def _comment(field: Field, extra: str = "") -> str:
+    """The comment after a field: what it is (from its declaration), in the user's language."""
+    text = _(field.help)
+    if field.required == "yes":
+        text += _(" (required)")
+    return text + (": " + extra if extra else "")
 
 
-def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.date) -> str:
-    units = ", ".join(u.key for u in config.units.units)
-    fields = ", ".join(f"{c.key}({c.name})" for c in config.fields)
-    first_unit = config.units.units[-1].key if config.units.units else ""
-    first_field = config.fields[0].key if config.fields else ""
-    return f"""---
-id: {sid}                      # 编号：唯一且永不修改（订阅源用它识别稿件）
-title: {_q(title)}                # 标题
-slug: {slug}                   # 网址名（拼音），发布后不要再改
-name: ""                       # 典型姓名或集体名称（必填）
-kind: individual               # individual 个人 | collective 集体
-unit: {first_unit}                      # 所属单位：{units}
-field: {first_field}                     # 警种行业：{fields}
-level: district                # national 国家级 | ministry 部级 | provincial 省级 | city 市级 | district 区县级
-date: {today.isoformat()}               # 发布日期；晚于今天则到期自动发布
-# updated: {today.isoformat()}          # 内容有实质更新时填写
-status: seedling               # {_STATUS_HELP}
-# vetting:                     # 纪检监察审核意见：没有它不会发布
-#   cleared_by: 市局纪委
-#   date: {today.isoformat()}
-#   ref: 文号
-# approved_by: 审批单位          # status 为 approved/commended 时必填
-# approved_date: {today.isoformat()}
-summary: ""                    # 一两句话的摘要（列表、订阅源、短信用；留空则从正文生成）
-# sms: 短信正文（留空则从摘要生成；不要写【】）
-tags: []                       # 标签，如 [见义勇为, 枫桥经验]
-campaigns: []                  # 学习活动（content/campaigns/ 下的文件名）
-featured: false                # true：在首页重点展示
-# exemplar_of: 以前报道同一典型的稿件编号（持续报道时填写）
-# stays_public: true           # 同一典型的其他稿件被撤下时，这篇仍然保留（一般不要填）
-images: []                     # 图片：- {{src: images/xxx.jpg, caption: 图片说明, alt: 图片内容描述}}
-honors: []                     # 荣誉：- {{title: 荣誉名称, by: 授予单位, date: YYYY-MM-DD}}
-private:                       # 不公开：家庭情况、身份证号、电话、考核记录等，永远不会发布
-  family: ""
-  id_number: ""
-  phone: ""
-  assessments: []              # 考核：- {{date: YYYY-MM-DD, result: 优秀, by: 考核单位, notes: 备注}}
----
-在这里写先进事迹正文。可以用“## 小标题”分段，用“- ”列出要点。
-"""
+def _lines(fields: tuple[Field, ...], values: dict[str, str], extras: dict[str, str], commented: set[str],
+           nested: dict[str, list[str]]) -> str:
+    """One line per declared field, in declaration order: `name: value   # comment`; fields in
+    `commented` are written commented out, with an example value."""
+    out = []
+    for f in fields:
+        value = values.get(f.name, f.example or '""')
+        line = f"{f.name}: {value}" if value else f"{f.name}:"
+        if f.name in commented:
+            line = "# " + line
+        out.append(f"{line:<30} # {_comment(f, extras.get(f.name, ''))}")
+        out.extend(nested.get(f.name, []))
+    return "\n".join(out)
+
+
+def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.date, unit: str = "") -> str:
+    units = ", ".join(f"{u.key}（{u.name}）" for u in config.units.units)
+    fields = ", ".join(f"{c.key}（{c.name}）" for c in config.fields)
+    levels = " | ".join(f"{c.key}（{c.name}）" for c in config.levels)
+    statuses = " | ".join(f"{k}（{v}）" for k, v in STATUS_NAMES.items())
+    day = today.isoformat()
+    values = {"id": sid, "title": _q(title), "slug": slug, "name": '""', "kind": "individual", "unit": unit or '""',
+              "field": '""', "level": "district", "date": day, "updated": day, "status": "seedling",
+              "vetting": "", "approved_by": _q(_("approving body")), "approved_date": day, "summary": '""',
+              "sms": '""', "tags": "[]", "campaigns": "[]", "featured": "false", "exemplar_of": '""',
+              "stays_public": "true", "images": "[]", "honors": "[]", "private": ""}
+    extras = {"kind": "individual（个人）| collective（集体）", "unit": units, "field": fields, "level": levels,
+              "status": statuses}
+    nested = {
+        "vetting": ["#   cleared_by: 市局纪委", f"#   date: {day}", "#   ref: 文号"],
+        "private": ['  family: ""', '  id_number: ""', '  phone: ""',
+                    "  assessments: []             # " + _("assessments: - {date: YYYY-MM-DD, result: 优秀, by: "
+                                                           "assessing body, notes: notes}")],
+    }
+    commented = {"updated", "vetting", "approved_by", "approved_date", "sms", "exemplar_of", "stays_public"}
+    front = _lines(STORY, values, extras, commented, nested)
+    return f"---\n{front}\n---\n" + _("Write the story of the exemplar here. Use “## subheading” for sections and "
+                                      "“- ” for lists.") + "\n"
 
 
 def page_text(title: str, slug: str) -> str:
-    return f"""---
-title: {_q(title)}      # 页面标题
-slug: {slug}         # 网址名
-# menu: 3            # 在主导航中的位置（数字）；不填则不出现在导航
-# date: 2026-01-01   # 日期（可不填）
-summary: ""          # 一句话简介
----
-在这里写页面正文。
-"""
+    front = _lines(PAGE, {"title": _q(title), "slug": slug, "summary": '""'}, {}, {"menu", "date"}, {})
+    return f"---\n{front}\n---\n" + _("Write the text of the page here.") + "\n"
 
 
 def campaign_text(title: str, slug: str, today: dt.date) -> str:
-    return f"""---
-title: {_q(title)}            # 学习活动名称
-slug: {slug}               # 网址名
-date: {today.isoformat()}         # 开始日期
-# until: {today.year}-12-31     # 结束日期
-decision: ""               # 学习决定文号，如 江公党〔{today.year}〕1号
-summary: ""                # 一句话简介
-exemplars: []              # 参加活动的稿件编号；稿件也可在 campaigns 里写本活动
----
-在这里写活动说明。
-"""
+    values = {"title": _q(title), "slug": slug, "date": today.isoformat(), "until": f"{today.year}-12-31",
+              "decision": '""', "summary": '""', "exemplars": "[]"}
+    front = _lines(CAMPAIGN, values, {}, {"until"}, {})
+    return f"---\n{front}\n---\n" + _("Describe the campaign here.") + "\n"
 
 
-def scaffold(config: SiteConfig, kind: str, title: str, today: dt.date) -> Scaffolded:
+SETTINGS_ENV = "EXEMPLAR_SITE_SETTINGS"
+
+
+def settings_path() -> Path:
+    """The writer's own small settings file (their default unit for `new story`): in the user's
+    folder, never in the site (a shared site must not preselect one person's unit for everyone)."""
+    given = os.environ.get(SETTINGS_ENV)
+    if given:
+        return Path(given)
+    base = os.environ.get("APPDATA") or os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "exemplar-site" / "settings.yaml"
+
+
+def remembered_unit() -> str:
+    try:
+        data = yaml.safe_load(settings_path().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ""
+    return str(data.get("unit") or "") if isinstance(data, dict) else ""
+
+
+def remember_unit(key: str) -> Path:
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"unit: {key}\n", encoding="utf-8")
+    return path
+
+
+def choose_unit(config: SiteConfig, given: str | None) -> str:
+    """The unit for a new story: --unit (a key or a unit's Chinese name), else the writer's own
+    remembered default if this site has it, else none (the writer picks from the list in the comment)."""
+    if given:
+        key = config.units.resolve(given.strip())
+        if key is None:
+            names = [u.key for u in config.units.units] + [u.name for u in config.units.units]
+            raise BuildFailed([Problem(str(config.path), config.line_of.get("units"), "--unit",
+                                       t("there is no unit '{value}' in the unit tree", value=given)
+                                       + did_you_mean(given, names),
+                                       ", ".join(f"{u.key}（{u.name}）" for u in config.units.units))])
+        return key
+    remembered = remembered_unit()
+    return remembered if config.units.get(remembered) else ""
+
+
+def scaffold(config: SiteConfig, kind: str, title: str, today: dt.date, unit: str = "") -> Scaffolded:
     slug = slugify(title)
     if kind == "story":
         sid = fresh_id(config, today)
         path = config.content_dir / "stories" / str(today.year) / f"{slug}.md"
-        text = story_text(config, title, sid, slug, today)
+        text = story_text(config, title, sid, slug, today, unit)
     elif kind == "page":
         sid = None
         path = config.content_dir / "pages" / f"{slug}.md"
@@ -135,8 +174,8 @@ def scaffold(config: SiteConfig, kind: str, title: str, today: dt.date) -> Scaff
         path = config.content_dir / "campaigns" / f"{slug}.md"
         text = campaign_text(title, slug, today)
     if path.exists():
-        raise BuildFailed([Problem(str(path), None, None, "a file with this name already exists; nothing written",
-                                   "another title, or edit the existing file")])
+        raise BuildFailed([Problem(str(path), None, None, _("a file with this name already exists; nothing written"),
+                                   _("another title, or edit the existing file"))])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return Scaffolded(path, sid, slug)

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from .i18n import _
+
 try:
     _Base: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
@@ -44,8 +46,9 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
         try:
             hash(key)
         except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain word, not a list or mapping", key_node.start_mark) from None
+            raise _Refused(
+                None, None, _("a field name must be a plain word, not a list or mapping"),
+                key_node.start_mark) from None
         value = loader.construct_object(value_node, deep=True)
         line = key_node.start_mark.line + 1
         if key in mapping:
@@ -59,15 +62,17 @@ def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
     """Every node is built once: a second visit is an alias (`*name`), refused, since a few
     hundred bytes of anchors and aliases can expand to gigabytes."""
     if node in loader.constructed_objects or node in loader.recursive_objects:
-        raise yaml.constructor.ConstructorError(
-            None, None, "anchors and aliases ('&name' and '*name') are not allowed here", node.start_mark)
+        raise _Refused(
+            None, None, _("a value starts with & or *, which YAML reads as a reference; put the value in "
+                          "quotation marks"), node.start_mark)
     try:
         return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
     except (ValueError, OverflowError) as exc:  # e.g. a 5,000-digit number
         if isinstance(exc, yaml.YAMLError):
             raise
-        raise yaml.constructor.ConstructorError(
-            None, None, "this value cannot be read (a number far too long, or a value of an unknown kind)",
+        raise _Refused(
+            None, None, _("this value cannot be read (a number far too long, or a value of an unknown kind); "
+                          "put it in quotation marks"),
             node.start_mark) from None
 
 
@@ -75,8 +80,8 @@ def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
     try:
         return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError:
-        raise yaml.constructor.ConstructorError(
-            None, None, "this date does not exist (no such day in the calendar)",
+        raise _Refused(
+            None, None, _("this date does not exist (no such day in the calendar)"),
             node.start_mark) from None
 
 
@@ -85,8 +90,12 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
+class _Refused(yaml.constructor.ConstructorError):
+    """A value this loader refuses on purpose (its message is for people already)."""
+
+
 @dataclass(frozen=True)
-class YamlError:
+class YamlError:  # (a problem to report: its line, and words for people)
     line: int | None
     message: str
 
@@ -95,26 +104,49 @@ def load(text: str, first_line: int = 1) -> tuple[Any, YamlError | None]:
     """Parse YAML text; `first_line` is the file line the text starts on."""
     try:
         return yaml.load(text, Loader=_LineLoader), None  # _LineLoader is a SafeLoader
+    except _Refused as exc:  # our own refusals already say what to do
+        mark = exc.problem_mark
+        return None, YamlError(mark.line + first_line if mark is not None else None, exc.problem or "")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        context = exc.context or ""
+        if exc.context_mark is not None and ("quoted scalar" in context or "flow" in context):
+            # an unclosed quote or bracket: the reader should look where it was opened, not where
+            # the parser gave up (often many lines later)
+            mark = exc.context_mark
         line = mark.line + first_line if mark is not None else None
-        problem = exc.problem or "invalid YAML"
-        if exc.context:
-            problem = f"{exc.context}, {problem}"
-        return None, YamlError(line, _explain(problem))
+        return None, YamlError(line, _explain(context, exc.problem or ""))
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
-        return None, YamlError(None, _explain(str(exc)))
+        return None, YamlError(None, _explain("", str(exc)))
     except RecursionError:
-        return None, YamlError(first_line + 1, "the fields are nested far too deeply (lists in lists in lists…)")
+        return None, YamlError(first_line + 1, _("the fields are nested far too deeply (lists in lists in lists…)"))
 
 
-def _explain(problem: str) -> str:
-    hint = ""
-    if "mapping values are not allowed" in problem:
-        hint = (" (a value containing ': ' must be quoted, e.g. title: \"标题：副标题\";"
-                " note that Chinese full-width '：' is fine)")
-    elif "could not find expected ':'" in problem:
-        hint = " (a line has no ':' after its field name, or the field name is far too long)"
-    elif "found character '\\t'" in problem or "tab" in problem or "cannot start any token" in problem:
-        hint = " (perhaps a tab: indent with spaces, not tabs)"
-    return f"broken YAML: {problem}{hint}"
+def _explain(context: str, problem: str) -> str:
+    """PyYAML's English diagnosis → what a writer can do about it."""
+    both = f"{context} {problem}"
+    if "quoted scalar" in context:
+        text = _("a quotation mark opened on this line is never closed")
+        hint = _('close it on the same line, e.g. title: "标题"; or leave out the quotation marks')
+    elif "flow" in context or "flow" in problem:
+        text = _("a bracket [ or { opened on this line is never closed, or a comma is missing")
+        hint = _("e.g. tags: [见义勇为, 社区警务]; write full-width brackets （） and 【】 only inside text")
+    elif "mapping values are not allowed" in both:
+        text = _("this line has a second ': ' after the field name")
+        hint = _('put the value in quotation marks, e.g. title: "标题：副标题" (a full-width ： is fine as it is)')
+    elif "could not find expected ':'" in both:
+        text = _("a line has no ':' after its field name")
+        hint = _("every line is 'field: value'; text of the story goes below the closing ---")
+    elif "\\t" in both or "tab" in both or "cannot start any token" in both:
+        text = _("a tab or a character that cannot start a value")
+        hint = _("indent with spaces, not tabs; put a value starting with @ or ` in quotation marks")
+    elif "expected <block end>" in both or "did not find expected key" in both or "block mapping" in both:
+        text = _("the indentation of this line does not match the lines above")
+        hint = _("fields inside vetting:, private: and lists are indented with the same number of spaces")
+    elif "found duplicate anchor" in both or "alias" in both or "anchor" in both:
+        text = _("a value starts with & or *, which YAML reads as a reference")
+        hint = _("put the value in quotation marks")
+    else:
+        text = _("the front matter cannot be read")
+        hint = _("check this line and the one above it: quotation marks, brackets, ': ' and indentation")
+    return _("{what} ({detail}); {hint}").format(what=text, detail=both.strip() or "YAML", hint=hint)
