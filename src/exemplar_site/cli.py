@@ -1,12 +1,16 @@
 """Command line: parse arguments, call one library function, print, exit.
 
-    python build.py [build] [--config FILE] [--output DIR] [--drafts] [--now TIME]
+    python build.py [build] [--config FILE] [--output DIR] [--drafts] [--now TIME] [--lang zh|en]
+
+Every text a user reads here goes through the catalogue (i18n.py); the language is chosen first,
+from --lang, EXEMPLAR_SITE_LANG or the config's `language`, so that --help is in it too.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import gc
 import signal
 import sys
@@ -15,113 +19,148 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import i18n
 from .config import load_config
 from .errors import BuildFailed, Problem
 from .gate import REASONS
+from .i18n import N_, _, ngettext, t
 from .pipeline import BuildOptions, BuildReport, build_site, export_sms
 from .progress import Progress
+from .records import parse_datetime
 
 COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init")
 
+# argparse's own words (usage, errors), so that they are in the catalogue too: argparse looks
+# them up through its module's `_` and `ngettext`, which main() points at the catalogue.
+ARGPARSE_MESSAGES = (
+    N_("usage: "), N_("positional arguments"), N_("options"), N_("show this help message and exit"),
+    N_("%(prog)s: error: %(message)s\n"), N_("the following arguments are required: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"), N_("unrecognized arguments: %s"),
+    N_("expected one argument"), N_("argument %(argument_name)s: %(message)s"),
+    N_("invalid %(type)s value: %(value)r"), N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("not allowed with argument %s"), N_("expected at least one argument"), N_("expected at most one argument"),
+    N_("ignored explicit argument %r"), N_("one of the arguments %s is required"),
+)
 
-def _now(value: str | None) -> dt.datetime:
+
+def _when(value: str, flag: str) -> dt.datetime:
+    """A date or time as the user may write it, as in front matter: 2026-12-01, '2026-12-01 08:00',
+    2026/12/01 or 2026年12月1日. Naive: the site's time zone applies."""
+    parsed = parse_datetime(value, dt.UTC)
+    if parsed is None:
+        raise SystemExit(t("{flag}: '{value}' is not a date or time; write e.g. 2026-12-01, 2026年12月1日 or "
+                           "'2026-12-01 08:00'", flag=flag, value=value))
+    return parsed.replace(tzinfo=None) if "+" not in value and "Z" not in value else parsed
+
+
+def _now(value: str | None, flag: str = "--now") -> dt.datetime:
     """The one clock reading of a run (or the --now the user gave)."""
     if value:
-        try:
-            return dt.datetime.fromisoformat(value)  # naive: the site's time zone
-        except ValueError:
-            raise SystemExit(f"--now: '{value}' is not a date or time; "
-                             "write e.g. 2026-12-01 or '2026-12-01 08:00'") from None
+        return _when(value, flag)
     return dt.datetime.now(dt.UTC)
 
 
 def _config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="site_config.yaml", metavar="FILE",
-                   help="site configuration (default: site_config.yaml)")
+                   help=_("site configuration (default: site_config.yaml)"))
+    p.add_argument("--lang", metavar="zh|en",
+                   help=_("language of the messages: zh (Chinese, the default) or en (English); also "
+                          "EXEMPLAR_SITE_LANG or language in site_config.yaml"))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     _config(p)
     p.add_argument("--now", metavar="TIME",
-                   help="build as if it were this time, e.g. 2026-12-01 or '2026-12-01 08:00' "
-                        "(scheduled stories and vetting expiry are judged against it)")
+                   help=_("build as if it were this time, e.g. 2026-12-01, 2026年12月1日 or '2026-12-01 08:00' "
+                          "(scheduled stories and vetting expiry are judged against it)"))
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build.py",
-        description="Static-site generator for exemplar publicity (先进典型宣传). "
-                    "Without a command, builds the site.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    b = sub.add_parser("build", help="build the public site (default)",
-                       description="Validate every story, then write the site, feeds and SMS files. "
-                                   "On any error nothing is written and the previous output stays as it was.")
+        description=_("Static-site generator for exemplar publicity (先进典型宣传). Without a command, builds "
+                      "the site."))
+    sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
+    b = sub.add_parser("build", help=_("build the public site (default)"),
+                       description=_("Validate every story, then write the site, feeds and SMS files. On any "
+                                     "error nothing is written and the previous output stays as it was."))
     _common(b)
     b.add_argument("--output", metavar="DIR",
-                   help="output folder (default: output_dir from the config, public/; with --drafts, "
-                        "<output_dir>-drafts/ beside it). It belongs to the build: files it did not produce are "
-                        "removed, and a folder holding internal reports or SMS files is refused")
+                   help=_("output folder (default: output_dir from the config, public/; with --drafts, "
+                          "<output_dir>-drafts/ beside it). It belongs to the build: files it did not produce "
+                          "are removed, and a folder holding internal reports or SMS files is refused"))
     b.add_argument("--drafts", action="store_true",
-                   help="also render stories that are not public yet, marked as drafts on every page, into a "
-                        "preview folder of its own (default: <output_dir>-drafts/, e.g. public-drafts/), never "
-                        "into the public output (--drafts --output public is refused); for local preview only, "
-                        "never publish such a build")
+                   help=_("also render stories that are not public yet, marked as drafts on every page, into a "
+                          "preview folder of its own (default: <output_dir>-drafts/), never into the public "
+                          "output; for local preview only, never publish such a build"))
     b.add_argument("--jobs", type=int, default=0, metavar="N",
-                   help="processes for rendering (default 0: one per CPU core; 1: no extra processes)")
-    v = sub.add_parser("serve", help="preview: build, serve, rebuild on change, reload the browser",
-                       description="Build the site into a private folder, serve it at http://HOST:PORT/<base_path>, "
-                                   "watch content/, themes/ and the config, rebuild after each burst of saves and "
-                                   "reload the open pages that changed. A saved story's own page is shown at once, "
-                                   "before the rebuild updates the rest. A failed rebuild shows its errors in the "
-                                   "terminal and over the page, and the last good site keeps being served. "
-                                   "Ctrl-C stops.")
+                   help=_("processes for rendering (default 0: one per CPU core; 1: no extra processes)"))
+    v = sub.add_parser("serve", help=_("preview: build, serve, rebuild on change, reload the browser"),
+                       description=_("Build the site into a private folder, serve it at http://HOST:PORT/"
+                                     "<base_path>, watch content/, themes/ and the config, rebuild after each "
+                                     "burst of saves and reload the open pages that changed. A failed rebuild "
+                                     "shows its problems over the page, and the last good site keeps being "
+                                     "served. Ctrl-C stops."))
     _common(v)
-    v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    v.add_argument("--drafts", action="store_true", help="also show stories that are not public yet, marked as drafts")
-    n = sub.add_parser("new", help="start a new story, page or campaign file",
-                       description="Write a new file with every field and a comment on each: for a story, a fresh "
-                                   "unused id, the pinyin slug, today's date and status: seedling. Prints its path.")
-    n.add_argument("kind", choices=("story", "page", "campaign"))
-    n.add_argument("title", help='the title, e.g. "守护一方平安的老片警"')
+    v.add_argument("--port", type=int, default=8000, help=_("port (default 8000)"))
+    v.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1)"))
+    v.add_argument("--drafts", action="store_true",
+                   help=_("also show stories that are not public yet, marked as drafts"))
+    n = sub.add_parser("new", help=_("start a new story, page or campaign file"),
+                       description=_("Write a new file with every field and a comment on each: for a story, a "
+                                     "fresh unused id, the pinyin slug, today's date and status: seedling. "
+                                     "Prints its path."))
+    n.add_argument("kind", choices=("story", "page", "campaign"), help=_("story, page or campaign"))
+    n.add_argument("title", help=_('the title, e.g. "守护一方平安的老片警"'))
     _config(n)
-    n.add_argument("--now", metavar="DATE", help="date to write (default: today)")
-    c = sub.add_parser("check", help="check everything before publishing; non-zero exit on any error",
-                       description="Everything the build validates and refuses (personal data in public text, "
-                                   "links to withdrawn stories, files from outside the site, …), plus broken "
-                                   "internal links, missing images and SMS over the cap, with file and line. "
-                                   "Writes nothing. Exit "
-                                   "status 1 on any error, so it can guard a publish step.")
+    n.add_argument("--now", metavar="DATE", help=_("date to write (default: today)"))
+    n.add_argument("--unit", metavar=_("UNIT"),
+                   help=_("the story's unit: a key or the unit's Chinese name from site_config.yaml (default: the "
+                          "unit you saved with --remember-unit, else none: pick it from the list in the file)"))
+    n.add_argument("--remember-unit", action="store_true",
+                   help=_("save --unit as your own default for later new stories (in your user folder, not in "
+                          "the site)"))
+    c = sub.add_parser("check", help=_("check everything before publishing; non-zero exit on any error"),
+                       description=_("Everything the build validates and refuses (personal data in public text, "
+                                     "links to withdrawn stories, files from outside the site…), plus broken "
+                                     "internal links, missing images and SMS over the cap, with file and line. "
+                                     "Writes nothing. Exit status 1 on any error, so it can guard a publish "
+                                     "step."))
     _common(c)
-    m = sub.add_parser("sms", help="write SMS files for a date range (digest, CSV, one text per story)",
-                       description="Write the SMS digest for stories dated from --since to --until (default: the "
-                                   "last sms.digest_days days up to today), a CSV for bulk import and one text file "
-                                   "per story, into --output (default: sms-export/ beside the config). Only public "
-                                   "stories are included. The digest is also printed.")
+    m = sub.add_parser("sms", help=_("write SMS files for a date range (digest, CSV, one text per story)"),
+                       description=_("Write the SMS digest for stories dated from --since to --until (default: "
+                                     "the last sms.digest_days days up to today), a CSV for bulk import and one "
+                                     "text file per story, into --output (default: sms-export/ beside the "
+                                     "config). Only public stories are included. The digest is also printed."))
     _common(m)
-    m.add_argument("--since", metavar="DATE", help="first story date to include, YYYY-MM-DD")
-    m.add_argument("--until", metavar="DATE", help="last story date to include, YYYY-MM-DD (default: today)")
+    m.add_argument("--since", metavar="DATE", help=_("first story date to include, e.g. 2026-11-01 or 2026年11月1日"))
+    m.add_argument("--until", metavar="DATE", help=_("last story date to include (default: today)"))
     m.add_argument("--output", metavar="DIR",
-                   help="folder for the SMS files (default: sms-export/); a folder of their own, never the site's "
-                        "output or the reports folder, nor a folder inside them")
-    r = sub.add_parser("report", help="write the internal management reports (内部资料)",
-                       description="Write the internal reports as of --as-of (default: today): assessment schedule "
-                                   "(定期考核), yearly quotas (年内选树), coverage, and what waits for vetting or "
-                                   "approval, as HTML pages and CSV files in reports_dir (default reports/). "
-                                   "They contain private data: never publish that folder.")
+                   help=_("folder for the SMS files (default: sms-export/); a folder of their own, never the "
+                          "site's output or the reports folder, nor a folder inside them"))
+    r = sub.add_parser("report", help=_("write the internal management reports (内部资料)"),
+                       description=_("Write the internal reports as of --as-of (default: today): assessment "
+                                     "schedule (定期考核), yearly quotas (年内选树), coverage, and what waits for "
+                                     "vetting or approval, as HTML pages and CSV files in reports_dir (default "
+                                     "reports/). They contain private data: never publish that folder."))
     _config(r)
     r.add_argument("--as-of", dest="now", metavar="DATE",
-                   help="report date, e.g. 2026-12-31 (default: today); the same date gives the same report")
+                   help=_("report date, e.g. 2026-12-31 or 2026年12月31日 (default: today); the same date gives "
+                          "the same report"))
     r.add_argument("--output", metavar="DIR",
-                   help="folder for the reports (default: reports_dir from the config); never the public output, "
-                        "a folder inside it or around it, nor a folder inside any site output")
-    i = sub.add_parser("init", help="新建一个网站文件夹 (create a new site)",
-                       description="在 DIR 里新建一个网站：带注释的 site_config.yaml（把“某某”换成本局的内容）、"
-                                   "content/ 下的 stories、pages、campaigns、images 文件夹、一篇不会发布的示例稿件和"
-                                   "使用说明.md。DIR 必须是空文件夹或还不存在。--sample 则复制完整的江城示例网站。")
-    i.add_argument("dir", metavar="DIR", help="新网站的文件夹，如 网站 或 D:\\先进典型\\网站")
+                   help=_("folder for the reports (default: reports_dir from the config); never the public "
+                          "output, a folder inside it or around it, nor a folder inside any site output"))
+    i = sub.add_parser("init", help=_("create a new site folder"),
+                       description=_("Create a new site in DIR: a commented site_config.yaml (replace the "
+                                     "placeholders with your bureau's details), the folders stories, pages, "
+                                     "campaigns and images under content/, one example story that is never "
+                                     "published, and 使用说明.md. DIR must be empty or not exist yet. --sample "
+                                     "copies the full 江城 sample site instead."))
+    # TRANSLATORS: 原文：新网站的文件夹，如 网站 或 D:\先进典型\网站
+    i.add_argument("dir", metavar="DIR", help=_("folder of the new site, e.g. 网站 or D:\\先进典型\\网站"))
     i.add_argument("--sample", action="store_true",
-                   help="复制完整的江城示例网站（示例稿件、学习活动、页面和图片），而不是空网站")
+                   help=_("copy the full 江城 sample site (sample stories, campaigns, pages and images) instead of "
+                          "an empty site"))
     return parser
 
 
@@ -129,9 +168,7 @@ def print_problems(problems: Sequence[Problem], out: object = None) -> None:
     stream = out or sys.stderr
     errors = [p for p in problems if p.is_error]
     warnings = [p for p in problems if not p.is_error]
-    for p in errors:
-        print(p.format(), file=stream)  # type: ignore[arg-type]
-    for p in warnings:
+    for p in errors + warnings:
         print(p.format(), file=stream)  # type: ignore[arg-type]
 
 
@@ -139,22 +176,31 @@ def format_report(report: BuildReport, seconds: float) -> str:
     lines = []
     held = Counter(h.reason for h in report.held)
     w = report.write
-    lines.append(f"Built {report.output_dir} in {seconds:.2f} s"
-                 + (" — DRAFTS BUILD, do not publish" if report.drafts else ""))
-    lines.append(f"  stories: {report.stories_read} read, {report.public} public, {len(report.held)} held back")
+    lines.append(t("Built {folder} in {seconds:.2f} s", folder=report.output_dir, seconds=seconds)
+                 + (_(" — DRAFTS BUILD, do not publish") if report.drafts else ""))
+    lines.append("  " + t("stories: {read} read, {public} public, {held} held back", read=report.stories_read,
+                          public=report.public, held=len(report.held)))
     for reason, n in sorted(held.items()):
-        lines.append(f"    {REASONS.get(reason, reason)}: {n}")
+        lines.append(f"    {_(REASONS[reason]) if reason in REASONS else reason}: {n}")
         for h in report.held:
             if h.reason == reason:
                 lines.append(f"      {h.source} ({h.id}): {h.detail}")
     if w is not None:
-        lines.append(f"  files: {report.files} ({report.pages} pages); {report.rendered} rendered, "
-                     f"{w.written} new or changed, {w.unchanged} unchanged, {w.removed} removed")
+        lines.append("  " + t("files: {files} ({pages} pages); {rendered} rendered, {written} new or changed, "
+                              "{unchanged} unchanged, {removed} removed", files=report.files, pages=report.pages,
+                              rendered=report.rendered, written=w.written, unchanged=w.unchanged,
+                              removed=w.removed))
     for key, value in report.extra.items():
         lines.append(f"  {key}: {value}")
     if report.warnings:
-        lines.append(f"  warnings: {len(report.warnings)} (listed above)")
+        lines.append("  " + t("warnings: {n} (listed above)", n=len(report.warnings)))
     return "\n".join(lines)
+
+
+def _failed_line(n: int) -> str:
+    return ngettext("Build failed: {n} error. Nothing was written; the previous output is unchanged.",
+                    "Build failed: {n} errors. Nothing was written; the previous output is unchanged.",
+                    n).format(n=n)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -167,9 +213,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     except BuildFailed as failed:
         progress.done()
         print_problems(failed.problems)
-        n = sum(1 for p in failed.problems if p.is_error)
-        print(f"\nBuild failed: {n} error(s). Nothing was written; the previous output is unchanged.",
-              file=sys.stderr)
+        print("\n" + _failed_line(sum(1 for p in failed.problems if p.is_error)), file=sys.stderr)
         return 1
     progress.done()
     print_problems(report.warnings)
@@ -189,37 +233,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print_problems(failed.problems)
         return 1
     except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}; try --port 8001", file=sys.stderr)
+        print(t("cannot listen on {host}:{port} ({reason}); try another port, e.g. --port 8001", host=args.host,
+                port=args.port, reason=exc.strerror), file=sys.stderr)
         return 1
+
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
     server.start()
-    print(f"Serving {server.url}  (drafts {'shown' if args.drafts else 'hidden'}; Ctrl-C to stop)", flush=True)
+    shown = _("drafts shown") if args.drafts else _("drafts hidden")
+    print(t("Serving {url}  ({drafts}; Ctrl-C to stop)", url=server.url, drafts=shown), flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print("\nStopping…", file=sys.stderr)
+        print("\n" + _("Stopping…"), file=sys.stderr)
     finally:
         server.stop()
     return 0
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from .scaffold import scaffold
+    from .scaffold import choose_unit, remember_unit, scaffold
 
     try:
         config = load_config(args.config)
         today = _now(args.now).date() if args.now else dt.datetime.now(config.tz).date()
-        made = scaffold(config, args.kind, args.title, today)
+        unit = choose_unit(config, args.unit) if args.kind == "story" else ""
+        made = scaffold(config, args.kind, args.title, today, unit)
     except BuildFailed as failed:
         print_problems(failed.problems)
         return 1
     print(made.path)
     if made.id:
-        print(f"id: {made.id}   slug: {made.slug}   status: seedling (not published until approved and vetted)",
+        print(t("id: {id}   slug: {slug}   status: seedling (not published until approved and vetted)",
+                id=made.id, slug=made.slug), file=sys.stderr)
+        if not unit:
+            print(_("unit: not filled in yet; pick it from the list in the file's comment (or use --unit next "
+                    "time)"), file=sys.stderr)
+    if args.remember_unit and unit:
+        print(t("{unit} is now your default unit for new stories ({file})", unit=unit, file=remember_unit(unit)),
               file=sys.stderr)
     return 0
 
@@ -229,27 +283,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     result = check_site(args.config, BuildOptions(now=_now(args.now)))
     if result.errors:
-        print(f"Errors ({len(result.errors)}): these block publication", file=sys.stderr)
+        print(t("Errors ({n}): these block publication", n=len(result.errors)), file=sys.stderr)
         for p in result.errors:
             print(p.format(), file=sys.stderr)
     if result.warnings:
-        print(f"\nWarnings ({len(result.warnings)}): worth a look, do not block", file=sys.stderr)
+        print("\n" + t("Warnings ({n}): worth a look, do not block", n=len(result.warnings)), file=sys.stderr)
         for p in result.warnings:
             print(p.format(), file=sys.stderr)
     if result.ok:
-        print(f"Check passed: {result.stories} stories, {result.public} public, {len(result.warnings)} warning(s).")
+        print(t("Check passed: {stories} stories, {public} public, {warnings} warning(s).", stories=result.stories,
+                public=result.public, warnings=len(result.warnings)))
         return 0
-    print(f"\nCheck failed: {len(result.errors)} error(s), {len(result.warnings)} warning(s).", file=sys.stderr)
+    print("\n" + t("Check failed: {errors} error(s), {warnings} warning(s).", errors=len(result.errors),
+                   warnings=len(result.warnings)), file=sys.stderr)
     return 1
 
 
 def _date_arg(value: str | None, flag: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise SystemExit(f"{flag}: '{value}' is not a date; write YYYY-MM-DD, e.g. 2026-11-01") from None
+    return _when(value, flag).date() if value is not None else None
 
 
 def cmd_sms(args: argparse.Namespace) -> int:
@@ -259,14 +310,15 @@ def cmd_sms(args: argparse.Namespace) -> int:
                             Path(args.output) if args.output else None)
     except BuildFailed as failed:
         print_problems(failed.problems)
-        print("\nSMS export failed: nothing was written.", file=sys.stderr)
+        print("\n" + _("SMS export failed: nothing was written."), file=sys.stderr)
         return 1
     print_problems(result.warnings)
     for m in result.digest:
         print(m.text)
-    print(f"\n{len(result.digest)} message(s) dated {result.since} to {result.until}, "
-          f"{sum(m.count.segments for m in result.digest)} billed segment(s); "
-          f"{len(result.messages)} story text(s) in all → {result.output_dir}", file=sys.stderr)
+    print("\n" + t("{n} message(s) dated {since} to {until}, {segments} billed segment(s); {all} story text(s) in "
+                   "all → {folder}", n=len(result.digest), since=result.since, until=result.until,
+                   segments=sum(m.count.segments for m in result.digest), all=len(result.messages),
+                   folder=result.output_dir), file=sys.stderr)
     return 0
 
 
@@ -274,20 +326,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .reports import write_reports
 
     try:
-        result = write_reports(args.config, BuildOptions(now=_now(args.now)),
+        result = write_reports(args.config, BuildOptions(now=_now(args.now, "--as-of")),
                                Path(args.output) if args.output else None)
     except BuildFailed as failed:
         print_problems(failed.problems)
-        print("\nReport failed: nothing was written.", file=sys.stderr)
+        print("\n" + _("Report failed: nothing was written."), file=sys.stderr)
         return 1
     print_problems(result.warnings)
     rep = result.reports
     overdue = sum(1 for r in rep.schedule if r.overdue)
     short = sum(1 for q in rep.quotas if not q.met and q.year == rep.as_of.year)
-    print(f"Internal reports as of {rep.as_of} → {result.output_dir} (内部资料: do not publish)")
-    print(f"  assessments: {len(rep.schedule)} exemplars, {overdue} overdue")
-    print(f"  quotas {rep.as_of.year}: {short} unit(s) short of target")
-    print(f"  waiting for vetting or approval: {len(rep.waiting)}; withdrawn: {len(rep.withdrawn)}")
+    print(t("Internal reports as of {date} → {folder} (内部资料: do not publish)", date=rep.as_of,
+            folder=result.output_dir))
+    print("  " + t("assessments: {n} exemplars, {overdue} overdue", n=len(rep.schedule), overdue=overdue))
+    print("  " + t("quotas {year}: {short} unit(s) short of target", year=rep.as_of.year, short=short))
+    print("  " + t("waiting for vetting or approval: {waiting}; withdrawn: {withdrawn}", waiting=len(rep.waiting),
+                   withdrawn=len(rep.withdrawn)))
     return 0
 
 
@@ -297,10 +351,31 @@ def cmd_init(args: argparse.Namespace) -> int:
     try:
         made = init_site(Path(args.dir), sample=args.sample)
     except InitFailed as failed:
-        print(f"没有新建网站：{failed}", file=sys.stderr)
+        print(t("No site was created: {reason}", reason=failed), file=sys.stderr)
         return 1
     print(next_steps(made))
     return 0
+
+
+def _prescan(args: list[str]) -> tuple[str | None, str, list[str]]:
+    """--lang and --config, read before the parser is made (its help is in the chosen language);
+    and the arguments without --lang, which may stand anywhere, before or after the command."""
+    lang, config, rest = None, "site_config.yaml", []
+    skip = False
+    for i, a in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if a == "--lang" or a.startswith("--lang="):
+            lang = a.split("=", 1)[1] if "=" in a else (args[i + 1] if i + 1 < len(args) else "")
+            skip = "=" not in a
+            continue
+        if a.startswith("--config="):
+            config = a.split("=", 1)[1]
+        elif a == "--config" and i + 1 < len(args):
+            config = args[i + 1]
+        rest.append(a)
+    return lang, config, rest
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -308,6 +383,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     # collector thresholds make it rescan them over and over (a third of a 10,000-story rebuild).
     gc.set_threshold(100_000, 50, 1000)
     args_list = list(sys.argv[1:] if argv is None else argv)
+    lang, config_path, args_list = _prescan(args_list)
+    if lang is not None and not i18n.normalise(lang):
+        print(f"--lang: '{lang}' — zh (中文) | en (English)", file=sys.stderr)
+        return 2
+    i18n.choose(lang, config_path)
+    argparse._ = i18n._  # type: ignore[attr-defined]  # (argparse's own words, through the catalogue)
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+    if args_list and not args_list[0].startswith("-") and args_list[0] not in COMMANDS:
+        close = difflib.get_close_matches(args_list[0], COMMANDS, n=2, cutoff=0.5)
+        print(t("unknown command '{command}'", command=args_list[0])
+              + (t("; did you mean: {choices}?", choices=", ".join(close)) if close else "")
+              + "\n" + t("commands: {commands} (without a command: build)", commands=", ".join(COMMANDS)),
+              file=sys.stderr)
+        return 2
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help")):
         args_list.insert(0, "build")
     parser = make_parser()

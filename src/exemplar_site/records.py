@@ -384,7 +384,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
     updated = r.date("updated")
     if date and updated and updated < date:
         r.err("updated", _("'updated' is earlier than 'date'"), _("a date on or after the publication date"))
-    status = r.choice("status", {**STATUS_NAMES, **{k: k for k in STATUSES}})
+    status = r.choice("status", STATUS_NAMES)
     vetting = _vetting(r)
     approved_by = r.text("approved_by")
     approved_date_dt = r.date("approved_date")

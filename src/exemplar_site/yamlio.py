@@ -80,9 +80,8 @@ def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
     try:
         return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
     except ValueError:
-        raise _Refused(
-            None, None, _("this date does not exist (no such day in the calendar)"),
-            node.start_mark) from None
+        # no such day (2026-02-30): kept as text, so that the field's own check says so at its line
+        return loader.construct_scalar(node)
 
 
 _LineLoader.construct_object = _construct_object
@@ -146,7 +145,7 @@ def _explain(context: str, problem: str) -> str:
     elif "found duplicate anchor" in both or "alias" in both or "anchor" in both:
         text = _("a value starts with & or *, which YAML reads as a reference")
         hint = _("put the value in quotation marks")
-    else:
-        text = _("the front matter cannot be read")
+    else:  # (PyYAML's own words, in English, only where we have none better)
+        text = _("the front matter cannot be read") + f" ({both.strip() or 'YAML'})"
         hint = _("check this line and the one above it: quotation marks, brackets, ': ' and indentation")
-    return _("{what} ({detail}); {hint}").format(what=text, detail=both.strip() or "YAML", hint=hint)
+    return _("{what}; {hint}").format(what=text, hint=hint)
