@@ -7,8 +7,10 @@ import sys
 import time
 from typing import TextIO
 
-STAGES = {"reading": "读取与校验 reading", "pages": "生成页面 pages", "feeds": "订阅源 feeds",
-          "sms": "短信 SMS", "writing": "写入 writing"}
+from .i18n import N_, _
+
+STAGES = {"reading": N_("reading and checking"), "pages": N_("pages"), "feeds": N_("feeds"), "sms": N_("SMS"),
+          "writing": N_("writing")}
 
 
 class Progress:
@@ -29,7 +31,8 @@ class Progress:
             if stage != self.stage:
                 self.stage = stage
                 if elapsed >= self.delay:
-                    print(f"[{elapsed:6.1f}s] {STAGES.get(stage, stage)}", file=self.stream, flush=True)
+                    name = _(STAGES[stage]) if stage in STAGES else stage
+                    print(f"[{elapsed:6.1f}s] {name}", file=self.stream, flush=True)
             return
         self.stage = stage
         now = time.monotonic()
@@ -39,7 +42,7 @@ class Progress:
         frac = done / total if total else 0.0
         filled = int(frac * self.width)
         bar = "█" * filled + "░" * (self.width - filled)
-        label = STAGES.get(stage, stage)
+        label = _(STAGES[stage]) if stage in STAGES else stage
         count = f" {done}/{total}" if total > 1 else ""
         self.stream.write(f"\r{bar} {frac:4.0%} {label}{count}\x1b[K")
         self.stream.flush()
