@@ -82,3 +82,34 @@ def test_built_site_navigates_from_disk(site: Site, browser: Any) -> None:
     # the stylesheet loaded: the header has the theme's red background
     bg = page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundImage")
     assert "gradient" in bg
+
+
+def test_reports_print_on_a4_without_cutting_tables(site: Site, browser: Any, tmp_path: Any) -> None:
+    import datetime as dt
+    import re
+
+    from exemplar_site.pipeline import BuildOptions
+    from exemplar_site.reports import write_reports
+
+    for i in range(40):
+        site.story(f"s{i}", f"story-2026-{i:04d}", slug=f"s{i}", status="recommended" if i % 2 else "approved",
+                   title="一个相当长的标题" * 4, date=dt.date(2026, 1 + i % 12, 1 + i % 28),
+                   vetting=None if i % 4 == 0 else {"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1),
+                                                    "ref": f"纪审{i}号"})
+    write_reports(site.config, BuildOptions(now=NOW), tmp_path / "reports")
+    for name, (width, height) in (("index.html", (595, 842)), ("assessments.html", (842, 595)),
+                                  ("pipeline.html", (842, 595))):
+        page = browser.new_page()
+        page.goto((tmp_path / "reports" / name).as_uri())
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        box = re.search(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)
+        assert box and (round(float(box.group(1))), round(float(box.group(2)))) == (width, height), name
+        pages = re.search(rb"/Type /Pages\s*/Count (\d+)", pdf) or re.search(rb"/Count (\d+)", pdf)
+        assert pages and 1 <= int(pages.group(1)) <= 6, (name, pages)
+        # printed, the page is no wider than the paper (less 10 mm margins each side): no column is cut off
+        printable = round((width / 72 * 25.4 - 20) / 25.4 * 96)
+        page.set_viewport_size({"width": printable, "height": 700})
+        page.emulate_media(media="print")
+        assert page.evaluate("document.documentElement.scrollWidth") <= printable, name
+        assert page.locator("nav").is_hidden()
+        page.close()

@@ -53,7 +53,7 @@ def test_sms_csv_cells_cannot_start_a_formula(tmp_path: Path, sms: str) -> None:
     site.build()
     for name in ("sms/all.csv", "sms/digest-latest.csv"):
         rows = csv_rows(site.out / name)
-        assert rows[0] == ["id", "date", "unit", "text", "characters", "segments"]
+        assert rows[0] == ["编号", "日期", "单位", "短信内容", "字数", "条数"]  # csv_headers: chinese (default)
         row, plain = sorted(rows[1:])
         assert plain[3] == "张某扎根社区多年，群众称赞。"  # ordinary text is untouched
         assert_no_formula(rows, name)
@@ -74,10 +74,10 @@ def test_report_csv_cells_cannot_start_a_formula(site: Site, tmp_path: Path) -> 
     for path in files:
         assert_no_formula(csv_rows(path), path.name)
     (assess,) = list(csv.DictReader(io.StringIO((tmp_path / "reports/assessments.csv").read_text("utf-8-sig"))))
-    assert assess["last_result"] == "'=1+1" and assess["last_notes"] == "'@SUM(A1)"
-    assert assess["period_months"].isdigit() and assess["days_overdue"].isdigit()
+    assert assess["上次考核结果"] == "'=1+1" and assess["上次考核备注"] == "'@SUM(A1)"
+    assert assess["考核周期（月）"].isdigit() and assess["逾期天数"].isdigit()
     pipeline = list(csv.DictReader(io.StringIO((tmp_path / "reports/pipeline.csv").read_text("utf-8-sig"))))
-    assert "'-2+3 的先进事迹" in {r["title"] for r in pipeline}
+    assert "'-2+3 的先进事迹" in {r["标题"] for r in pipeline}
 
 
 @pytest.mark.parametrize("value,cell", [
@@ -264,7 +264,7 @@ def test_external_media_in_a_built_page(tmp_path: Path) -> None:
     site.write("content/pages/p.md", "---\ntitle: 页面\n---\n![外](//cdn.example/y.png)\n")
     with pytest.raises(BuildFailed) as info:
         site.build()
-    where = {(p.path, p.line) for p in info.value.problems if p.is_error and "外部" in p.message}
+    where = {(p.path, p.line) for p in info.value.problems if p.is_error and "outside website" in p.message}
     text = (site.root / "content/stories/a.md").read_text(encoding="utf-8").split("\n")
     line = next(i for i, t in enumerate(text, 1) if "other.example" in t)
     assert where == {("content/stories/a.md", line), ("content/pages/p.md", 4)}
