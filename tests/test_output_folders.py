@@ -143,7 +143,7 @@ def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: 
     assert snapshot(site.out) == before
 
 
-@pytest.mark.parametrize("code,words", [(errno.ENOSPC, "磁盘已满"), (errno.EROFS, "磁盘是只读的")])
+@pytest.mark.parametrize("code,words", [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "the disk is read-only")])
 def test_a_full_or_read_only_disk_fails_cleanly_and_the_next_build_works(
         site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: int, words: str) -> None:
     site.story("a", "a-1", slug="hero-a")
@@ -161,7 +161,7 @@ def test_a_full_or_read_only_disk_fails_cleanly_and_the_next_build_works(
     monkeypatch.setattr(Path, "write_bytes", failing)
     assert main(["build", "--config", str(site.config), "--now", "2026-11-24 10:00", "--jobs", "1"]) == 1
     err = capsys.readouterr().err
-    assert f"{site.out}: 错误 error: 写入失败：{words}" in err and "Traceback" not in err
+    assert f"{site.out}: error: writing failed: {words}" in err and "Traceback" not in err
     with pytest.raises(BuildFailed) as info:
         site.build()
     assert info.value.problems[0].path == str(site.out)
@@ -189,10 +189,10 @@ def test_failures_after_the_swap_are_warnings(
     monkeypatch.setattr(os, "replace", failing)
     assert main(["build", "--config", str(site.config), "--now", "2026-11-24 10:00", "--jobs", "1"]) == 0
     err = capsys.readouterr().err
-    assert "警告 warning: 输出已经更新，但这个文件没能写入：磁盘已满" in err
+    assert "warning: the output was updated, but this file could not be written: the disk is full" in err
     assert "public-withdrawn.map" in err and ".public.manifest" in err
     assert "换了标题" in site.text_of(PAGE)  # the new site is live
     monkeypatch.undo()
     report = site.build(now=NOW + dt.timedelta(minutes=1))  # not skipped: what failed is written now
-    assert not [w for w in report.warnings if "没能写入" in w.message]
+    assert not [w for w in report.warnings if "could not be written" in w.message]
     assert (site.root / "public-withdrawn.map").read_text(encoding="utf-8").count(" 1;") == 2

@@ -561,7 +561,7 @@ def check_broken(broken: Broken) -> None:
         event(f"exit {code}")
         if code == 1:
             assert "content/stories/broken.md" in err
-            assert re.search(r"content/stories/broken\.md(:\d+)?: 错误 error", err), err
+            assert re.search(r"content/stories/broken\.md(:\d+)?: error", err), err
         else:
             found = leaks(written_by_build(Path(tmp) / "site"), secret)
             assert not found, found

@@ -28,6 +28,7 @@ from typing import Any
 
 from . import safetree
 from .errors import Problem
+from .i18n import t
 from .jobs import CODE_VERSION
 
 CACHE_VERSION = 3
@@ -97,8 +98,9 @@ class _Store:
                 head = pickle.load(f)
                 if not isinstance(head, dict) or head.get("version") != _VERSION:
                     found = head.get("version") if isinstance(head, dict) else "unknown"
-                    return Problem(str(self.path), None, None, f"build cache from another version ({found}) "
-                                   "discarded; this build renders everything", severity="warning")
+                    return Problem(str(self.path), None, None,
+                                   t("build cache from another version ({version}) discarded; this build "
+                                     "renders everything", version=found), severity="warning")
                 parts = {name: pickle.load(f) for name in head["parts"]}
             parts = {name: parts[name] for name in self.parts}
             entries = 0
@@ -112,8 +114,9 @@ class _Store:
                             parts[name].update(entry[name])
                             entries += len(entry[name])
         except Exception as exc:  # noqa: BLE001 - corrupted, truncated, unreadable, any unpickling error: never trust it
-            return Problem(str(self.path), None, None, f"build cache unreadable ({type(exc).__name__}) "
-                           "discarded; this build renders everything", severity="warning")
+            return Problem(str(self.path), None, None,
+                           t("build cache unreadable ({reason}) discarded; this build renders everything",
+                             reason=type(exc).__name__), severity="warning")
         for name in self.parts:
             self.written[name] = dict(parts[name])
             added = self.data[name]  # what this build stored before the load wins

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from . import yamlio
 from .errors import Problems
+from .i18n import _, t
 from .sources import SourceFile
 
 
@@ -29,14 +30,14 @@ _DASHES = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)  # a '---' line (trailing 
 def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
     text = source.text
     assert text is not None
-    example = "a first line '---', fields such as 'title: 标题', then a line '---', then the story"
+    example = _("a first line '---', fields such as 'title: 标题', then a line '---', then the story")
     opening = _DASHES.match(text)
     if opening is None:
-        problems.error(source.path, 1, None, "the file must start with a front-matter block", example)
+        problems.error(source.path, 1, None, _("the file must start with a front-matter block"), example)
         return None
     closing = _DASHES.search(text, opening.end())
     if closing is None:
-        problems.error(source.path, 1, None, "the front matter is not closed: no line '---' after the fields",
+        problems.error(source.path, 1, None, _("the front matter is not closed: no line '---' after the fields"),
                        example)
         return None
     start, end = opening.end(), closing.start() - 1  # the fields: from after the first line to the closing one
@@ -51,11 +52,12 @@ def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
         meta = yamlio.LineDict()
         meta.lines, meta.duplicates, meta.line = {}, [], 2
     if not isinstance(meta, yamlio.LineDict):
-        problems.error(source.path, 2, None, "the front matter must be fields, one 'name: value' per line",
+        problems.error(source.path, 2, None, _("the front matter must be fields, one 'name: value' per line"),
                        example)
         return None
     for key, line in meta.duplicates:
-        problems.error(source.path, line, str(key), f"field '{key}' is given twice", "each field once")
+        problems.error(source.path, line, str(key), t("field '{name}' is given twice", name=key),
+                       _("each field once"))
     return RawDoc(source.kind, source.path, meta, body, body_line, source.digest)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import Problem
+from .i18n import _, t
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,11 @@ def walk(top: str, root: str | None = None, ignored: Callable[[str], bool] = lam
 
 def _outside(path: str, real: str, shown_base: str) -> Problem:
     return Problem(_shown(path, shown_base), None, None,
-                   f"这是一个指向网站文件夹以外的链接（指向 {real}），构建不会读取或发布它",
-                   "把要发布的文件本身复制到这个文件夹里，再删除这个链接")
+                   # TRANSLATORS: 原文：这是一个指向网站文件夹以外的链接（指向 {target}），构建不会读取或发布它
+                   t("this is a link to a place outside the site folder ({target}): the build neither reads "
+                     "nor publishes it", target=real),
+                   # TRANSLATORS: 原文：把要发布的文件本身复制到这个文件夹里，再删除这个链接
+                   _("copy the file itself into this folder, then delete the link"))
 
 
 def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_base: str,
@@ -63,7 +67,10 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
         problems.append(Problem(_shown(folder, shown_base), None, None,
-                                f"无法读取这个文件夹（{exc.strerror or exc}）", "检查文件夹的权限"))
+                                # TRANSLATORS: 原文：无法读取这个文件夹（{reason}）
+                                t("this folder cannot be read ({reason})", reason=exc.strerror or exc),
+                                # TRANSLATORS: 原文：检查文件夹的权限
+                                _("check the folder's permissions")))
         return
     for entry in entries:
         if ignored(entry.name):
@@ -78,9 +85,12 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                     loop = "loop" in str(exc).lower() or getattr(exc, "errno", None) == 40
                     problems.append(Problem(
                         _shown(path, shown_base), None, None,
-                        "这个链接绕成了一个圈（链接指向它自己所在的路径）" if loop
-                        else "这个链接指向的文件不存在",
-                        "删除这个链接，或换成文件本身"))
+                        # TRANSLATORS: 原文：这个链接绕成了一个圈（链接指向它自己所在的路径）
+                        _("this link goes round in a circle (it points to the path it is in)") if loop
+                        # TRANSLATORS: 原文：这个链接指向的文件不存在
+                        else _("the file this link points to does not exist"),
+                        # TRANSLATORS: 原文：删除这个链接，或换成文件本身
+                        _("delete the link, or put the file itself in its place")))
                     continue
                 if not inside(real, root_real):
                     problems.append(_outside(path, real, shown_base))
@@ -90,8 +100,11 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                 real_dir = os.path.realpath(path)
                 if real_dir in active:
                     problems.append(Problem(_shown(path, shown_base), None, None,
-                                            "这个文件夹链接绕成了一个圈（指向它上层的文件夹）",
-                                            "删除这个链接"))
+                                            # TRANSLATORS: 原文：这个文件夹链接绕成了一个圈（指向它上层的文件夹）
+                                            _("this folder link goes round in a circle (it points to a folder "
+                                              "above it)"),
+                                            # TRANSLATORS: 原文：删除这个链接
+                                            _("delete the link")))
                     continue
                 active.add(real_dir)
                 _walk(path, root_real, ignored, shown_base, active, found, problems)
@@ -101,11 +114,18 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                 if st.st_nlink > 1:  # another name of a file that may live anywhere on the disk
                     problems.append(Problem(
                         _shown(path, shown_base), None, None,
-                        "这个文件是一个“硬链接”（同一个文件在别处还有名字），无法确认它属于网站，构建不会读取或发布它",
-                        "把文件本身复制一份放在这里（复制，不要链接），再删除这个硬链接"))
+                        # TRANSLATORS: 原文：这个文件是一个“硬链接”（同一个文件在别处还有名字），
+                        # 无法确认它属于网站，构建不会读取或发布它
+                        _("this file is a 'hard link' (the same file has another name elsewhere): it cannot be "
+                          "told to belong to the site, so the build neither reads nor publishes it"),
+                        # TRANSLATORS: 原文：把文件本身复制一份放在这里（复制，不要链接），再删除这个硬链接
+                        _("put a copy of the file itself here (a copy, not a link), then delete the hard link")))
                     continue
                 found.append(Found(path, entry.name, st))
         except OSError as exc:
             problems.append(Problem(_shown(path, shown_base), None, None,
-                                    f"无法读取（{exc.strerror or exc}）", "检查文件的权限"))
+                                    # TRANSLATORS: 原文：无法读取（{reason}）
+                                    t("cannot be read ({reason})", reason=exc.strerror or exc),
+                                    # TRANSLATORS: 原文：检查文件的权限
+                                    _("check the file's permissions")))
     return

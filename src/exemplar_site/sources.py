@@ -14,6 +14,7 @@ from pathlib import Path
 from . import personal, safetree
 from .config import SiteConfig
 from .errors import Problems
+from .i18n import _, t
 from .safetree import Found
 from .text import XML_ILLEGAL
 
@@ -72,9 +73,10 @@ def _strip_illegal(shown: str, text: str, problems: Problems) -> str:
     for line_no, line in enumerate(text.split("\n"), 1):
         for m in XML_ILLEGAL.finditer(line):
             problems.warning(shown, line_no, None,
-                             f"removed invisible control character U+{ord(m.group()):04X} at column {m.start() + 1} "
-                             "(often pasted from Word); it is not allowed in feeds",
-                             "retype the text around it, or leave it: the build removes it")
+                             t("removed invisible control character U+{code} at column {column} (often pasted "
+                               "from Word); it is not allowed in feeds",
+                               code=f"{ord(m.group()):04X}", column=m.start() + 1),
+                             _("retype the text around it, or leave it: the build removes it"))
     return XML_ILLEGAL.sub("", text)
 
 
@@ -96,8 +98,9 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
             suffix = os.path.splitext(found.name)[1].lower()
             if suffix != ".md":
                 if suffix in (".markdown", ".txt", ".docx", ".doc"):
-                    problems.warning(shown, None, None, f"ignored: only .md files are read in {folder}/",
-                                     "rename it to end in .md")
+                    problems.warning(shown, None, None,
+                                     t("ignored: only .md files are read in {folder}/", folder=folder),
+                                     _("rename it to end in .md"))
                 continue
             st = found.stat
             entries.append(Entry(kind, full, shown, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
@@ -110,8 +113,12 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
             suffix = path.suffix.lower()
             if suffix in ACTIVE_TYPES:
                 problems.error(shown, None, None,
-                               f"{suffix} 文件在浏览器里可以运行脚本或冒充网站页面，不能作为图片或附件发布",
-                               "图片请存为 PNG 或 JPEG，文档请存为 PDF")
+                               # TRANSLATORS: 原文：{suffix} 文件在浏览器里可以运行脚本或冒充网站页面，
+                               # 不能作为图片或附件发布
+                               t("{suffix} files can run scripts in a browser or pass for a page of this site: "
+                                 "they cannot be published as images or attachments", suffix=suffix),
+                               # TRANSLATORS: 原文：图片请存为 PNG 或 JPEG，文档请存为 PDF
+                               _("save images as PNG or JPEG and documents as PDF"))
                 continue
             if suffix in TEXT_TYPES:
                 _scan_attachment(found.path, shown, frozenset(config.public_numbers), problems)
@@ -142,8 +149,14 @@ def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: P
         return
     for no, line in enumerate(text.splitlines(), 1):
         for label in dict.fromkeys(f.label for f in personal.find(line, allowed)):
-            problems.error(shown, no, None, f"附件里有{label}（为保护个人信息，这里不显示号码）",
-                           "删除它，或不要发布这个附件；公开的值班电话请列入 site_config.yaml 的 public_numbers")
+            problems.error(shown, no, None,
+                           # TRANSLATORS: 原文：附件里有{what}（为保护个人信息，这里不显示号码）
+                           t("the attachment holds {what} (not shown here, to protect personal data)",
+                             what=_(label)),
+                           # TRANSLATORS: 原文：删除它，或不要发布这个附件；
+                           # 公开的值班电话请列入 site_config.yaml 的 public_numbers
+                           _("delete it, or do not publish this attachment; list public duty numbers under "
+                             "public_numbers in site_config.yaml"))
 
 
 def read_entry(entry: Entry, problems: Problems) -> SourceFile | None:
@@ -156,8 +169,8 @@ def read(config: SiteConfig, src: SourceFile, problems: Problems) -> SourceFile 
     differs) is an error: the build must start again."""
     found = _read(str(config.root / src.path), src.kind, src.path, problems)
     if found is not None and src.digest and found.digest != src.digest:
-        problems.error(src.path, None, None, "the file changed while the site was being built",
-                       "run the build again")
+        problems.error(src.path, None, None, _("the file changed while the site was being built"),
+                       _("run the build again"))
         return None
     return found if found is None else SourceFile(found.kind, found.path, found.text, found.digest, src.unchanged)
 
@@ -176,21 +189,30 @@ def _read(path: str, kind: str, shown: str, problems: Problems) -> SourceFile | 
     try:
         raw = _read_bytes(path)
     except OSError as exc:
-        problems.error(shown, None, None, f"无法读取这个文件（{exc.strerror or type(exc).__name__}）",
-                       "检查文件是否还在、是否被其他程序锁定，以及读取权限")
+        problems.error(shown, None, None,
+                       # TRANSLATORS: 原文：无法读取这个文件（{reason}）
+                       t("this file cannot be read ({reason})", reason=exc.strerror or type(exc).__name__),
+                       # TRANSLATORS: 原文：检查文件是否还在、是否被其他程序锁定，以及读取权限
+                       _("check that the file is still there, that no other program has it locked, "
+                         "and that it may be read"))
         return None
     if len(raw) > MAX_SOURCE_BYTES:
         problems.error(shown, None, None,
-                       f"文件太大（超过 {MAX_SOURCE_BYTES // (1024 * 1024)} MB），一篇稿件不应这么长",
-                       "删去粘贴进来的多余内容；图片、视频和附件放在 content/images、content/media 或 "
-                       "content/files 中，在正文里链接")
+                       # TRANSLATORS: 原文：文件太大（超过 {size} MB），一篇稿件不应这么长
+                       t("the file is too large (over {size} MB): a story is never this long",
+                         size=MAX_SOURCE_BYTES // (1024 * 1024)),
+                       # TRANSLATORS: 原文：删去粘贴进来的多余内容；图片、视频和附件放在 content/images、
+                       # content/media 或 content/files 中，在正文里链接
+                       _("delete what was pasted in by mistake; put pictures, videos and attachments in "
+                         "content/images, content/media or content/files and link to them from the text"))
         return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        problems.error(shown, line, None, "the file is not UTF-8 text (perhaps saved as GBK/ANSI)",
-                       "save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)")
+        problems.error(shown, line, None, _("the file is not UTF-8 text (perhaps saved as GBK/ANSI)"),
+                       # TRANSLATORS: 原文：save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)
+                       _("save it as UTF-8 (Notepad: Save As → Encoding UTF-8)"))
         return None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if XML_ILLEGAL.search(text):
