@@ -95,11 +95,11 @@ def test_check_catches_each_kind_of_problem(site: Site, capsys: pytest.CaptureFi
     assert "13912345678" not in err and "11010519491231002X" not in err  # never echoed
     assert "pd.md:19: error: broken internal link: no page at stories/no-such/" in errors
     assert "broken internal link: no image or file at images/missing.png" in errors
-    assert "content/stories/l.md:20: error: 正文链接到已撤下的稿件 stories/gone/" in errors
+    assert "content/stories/l.md:20: error: the text links to the withdrawn story stories/gone/" in errors
     assert "content/stories/l.md" in errors and "the cap is 1 message(s)" in errors
     assert errors.index("Errors") < err.index("Check failed")
     # a public story without a slug: its address follows the title
-    assert "content/stories/l.md:3: 警告 warning [slug]: no slug: the address stories/" in warnings
+    assert "content/stories/l.md:3: warning [slug]: no slug: the address stories/" in warnings
     assert warnings.count("no slug:") == 2  # pd.md and l.md; not the withdrawn one
 
 

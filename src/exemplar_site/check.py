@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import urls
 from .errors import BuildFailed, Problem, Problems, sort_problems
+from .i18n import _, t
 from .personal import valid_id_number as valid_id_number  # re-exported for scripts that used it here
 from .pipeline import BuildOptions, LoadedSite, load_site, render_site
 
@@ -59,9 +60,9 @@ def check_site(config_path: str | Path, options: BuildOptions) -> CheckResult:
             continue
         if r.id in public and "slug" not in r.lines:
             problems.warning(r.path, r.line_of("title"), "slug",
-                             f"no slug: the address stories/{r.slug}/ is made from the title, so editing the "
-                             "title will move the page and break links to it",
-                             f"slug: {r.slug}   (a line after the title keeps today's address)")
+                             t("no slug: the address stories/{slug}/ is made from the title, so editing the "
+                               "title will move the page and break links to it", slug=r.slug),
+                             t("slug: {slug}   (a line after the title keeps today's address)", slug=r.slug))
     everything = list(site.problems) + list(rendering) + problems.items
     return CheckResult(tuple(sort_problems(p for p in everything if p.is_error)),
                        tuple(sort_problems(p for p in everything if not p.is_error)),
@@ -81,7 +82,9 @@ def _check_links(site: LoadedSite, produced: set[str], problems: Problems) -> No
             if target in withdrawn:
                 continue  # an error of the build itself (gate.py), already among the problems
             if file not in produced and target not in assets:
-                kind = "image or file" if "." in target.rsplit("/", 1)[-1] else "page"
-                problems.error(source, _line_of(path, target.rstrip("/").rsplit("/", 1)[-1], 1), None,
-                               f"broken internal link: no {kind} at {target}",
-                               "a path that exists, e.g. /stories/<slug>/ or images/<file>")
+                if "." in target.rsplit("/", 1)[-1]:
+                    message = t("broken internal link: no image or file at {target}", target=target)
+                else:
+                    message = t("broken internal link: no page at {target}", target=target)
+                problems.error(source, _line_of(path, target.rstrip("/").rsplit("/", 1)[-1], 1), None, message,
+                               _("a path that exists, e.g. /stories/<slug>/ or images/<file>"))

@@ -32,6 +32,7 @@ from . import urls
 from .config import SiteConfig
 from .errors import Problems
 from .feedspec import FeedSpec
+from .i18n import _, t
 from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of
 from .model import Output, PublicStory
 from .taxonomy import FAMILY_NAMES, SiteIndex
@@ -144,8 +145,8 @@ def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool
     for cat, family in ((s.field, "fields"), (s.level, "levels")):
         scheme = urls.absolute(config.site_url, f"{family}/")
         fe.category(term=cat.name, scheme=scheme, label=cat.name)
-    for t in s.tags:
-        fe.category(term=t.name, label=t.name)
+    for tag in s.tags:
+        fe.category(term=tag.name, label=tag.name)
     if atom:
         fe.content(html, type="html")
     else:
@@ -217,8 +218,9 @@ def feed_size_warnings(sizes: dict[str, int], specs: tuple[FeedSpec, ...], confi
         for path in (spec.rss, spec.atom):
             if sizes.get(path, 0) > MAX_FEED_BYTES:
                 problems.warning(str(config.path.name), config.line_of.get("feeds"), "feeds.items",
-                                 f"{path} is {sizes[path] // 1024} KB; media readers may refuse feeds over 512 KB",
-                                 "a smaller feeds.items")
+                                 t("{path} is {size} KB; media readers may refuse feeds over 512 KB",
+                                   path=path, size=sizes[path] // 1024),
+                                 _("a smaller feeds.items"))
 
 
 def render_opml(specs: tuple[FeedSpec, ...], config: SiteConfig) -> list[Output]:

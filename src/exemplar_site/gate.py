@@ -24,21 +24,25 @@ from . import text as textmod
 from . import urls
 from .config import SiteConfig
 from .errors import Problems
+from .i18n import N_, _, t
 from .jobs import CODE_VERSION
 from .markup import Markup, Rendered
 from .model import Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
 from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
 
+# why a story is held back, by reason (message ids: shown with `_(REASONS[reason])`)
 REASONS = {
-    "status": "not yet selected (status)",
-    "no-vetting": "no discipline-inspection vetting",
-    "vetting-expired": "vetting out of date",
-    "vetting-incomplete": "vetting record blank or a placeholder",
-    "vetting-future": "vetting dated after the build date",
-    "exemplar-withdrawn": "the exemplar's earlier story was withdrawn",
-    "scheduled": "scheduled for a later date",
-    "withdrawn": "withdrawn",
+    "status": N_("not yet selected (status)"),
+    "no-vetting": N_("no discipline-inspection vetting"),
+    "vetting-expired": N_("vetting out of date"),
+    "vetting-incomplete": N_("vetting record blank or a placeholder"),
+    "vetting-future": N_("vetting dated after the build date"),
+    "exemplar-withdrawn": N_("the exemplar's earlier story was withdrawn"),
+    "scheduled": N_("scheduled for a later date"),
+    "withdrawn": N_("withdrawn"),
 }
+# the vetting record a story needs, as it is written in the front matter
+_VETTING_EXAMPLE = "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}"
 
 
 def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBack | None:
@@ -47,24 +51,32 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
         return HeldBack(record.path, record.id, reason, detail, until)
 
     if record.status == "withdrawn":
-        return held("withdrawn", "status: withdrawn")
+        return held("withdrawn", _("status: withdrawn"))
     if record.status not in PUBLIC_STATUSES:
-        return held("status", f"status is '{record.status}'; only approved or commended stories are published")
+        return held("status", t("status is '{status}'; only approved or commended stories are published",
+                                status=record.status))
     if record.vetting is None:
-        return held("no-vetting", "approved, but there is no vetting record (cleared_by, date, ref)")
+        return held("no-vetting", _("approved, but there is no vetting record (cleared_by, date, ref)"))
     blank = [k for k in ("cleared_by", "ref") if not getattr(record.vetting, k).strip()]
     if blank or placeholder_ref(record.vetting.ref):
-        what = f"{' and '.join(blank)} blank" if blank else f"ref '{record.vetting.ref}' is a placeholder"
-        return held("vetting-incomplete", f"the vetting record is not filled in ({what}); it does not count")
+        if len(blank) == 2:
+            what = t("{first} and {second} blank", first=blank[0], second=blank[1])
+        elif blank:
+            what = t("{field} blank", field=blank[0])
+        else:
+            what = t("ref '{ref}' is a placeholder", ref=record.vetting.ref)
+        return held("vetting-incomplete", t("the vetting record is not filled in ({what}); it does not count",
+                                            what=what))
     if record.vetting.date > now.date():
-        return held("vetting-future", f"the vetting is dated {record.vetting.date}, after the build date "
-                                      f"{now.date()}; it does not count until then")
+        return held("vetting-future", t("the vetting is dated {date}, after the build date {today}; it does not "
+                                        "count until then", date=record.vetting.date, today=now.date()))
     age = (now.date() - record.vetting.date).days
     if age > config.vetting_valid_days:
-        return held("vetting-expired", f"vetting of {record.vetting.date} is {age} days old "
-                                       f"(valid for {config.vetting_valid_days}); renew it with the discipline office")
+        return held("vetting-expired", t("vetting of {date} is {age} days old (valid for {valid}); renew it with "
+                                         "the discipline office", date=record.vetting.date, age=age,
+                                         valid=config.vetting_valid_days))
     if record.date > now:
-        return held("scheduled", f"scheduled for {record.date:%Y-%m-%d %H:%M}", record.date)
+        return held("scheduled", t("scheduled for {when}", when=f"{record.date:%Y-%m-%d %H:%M}"), record.date)
     return None
 
 
@@ -134,10 +146,12 @@ def decide_all(records: Records, config: SiteConfig, now: dt.datetime, problems:
             # page, which would give away the address of something never published)
             # everything about a withdrawn exemplar goes with it: the follow-ups, the earlier stories
             verdict = HeldBack(record.path, record.id, "exemplar-withdrawn",
-                               f"the story {cause.id} ({cause.path}) about the same exemplar is withdrawn")
+                               t("the story {id} ({path}) about the same exemplar is withdrawn",
+                                 id=cause.id, path=cause.path))
             problems.warning(record.path, record.line_of("exemplar_of" if record.exemplar_of else "id"),
-                             "exemplar_of", f"held back: {verdict.detail}, so this one is withdrawn too",
-                             "stays_public: true  (only if this story must stay public on its own)")
+                             "exemplar_of", t("held back: {detail}, so this one is withdrawn too",
+                                              detail=verdict.detail),
+                             _("stays_public: true  (only if this story must stay public on its own)"))
         if verdict is None:
             chosen.append((record, None))
             continue
@@ -147,18 +161,20 @@ def decide_all(records: Records, config: SiteConfig, now: dt.datetime, problems:
         else:
             if verdict.reason == "no-vetting":
                 problems.warning(record.path, record.line_of("status"), "vetting",
-                                 "approved story held back: no vetting record from the discipline-inspection office",
-                                 "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}")
+                                 _("approved story held back: no vetting record from the discipline-inspection "
+                                   "office"),
+                                 t("e.g. {example}", example=_VETTING_EXAMPLE))
             elif verdict.reason == "vetting-expired":
                 problems.warning(record.path, record.line_of("vetting"), "vetting",
-                                 f"story held back: {verdict.detail}", "a vetting date within the valid period")
+                                 t("story held back: {detail}", detail=verdict.detail),
+                                 _("a vetting date within the valid period"))
             elif verdict.reason in ("vetting-incomplete", "vetting-future"):
                 problems.warning(record.path, record.line_of("vetting"), "vetting",
-                                 f"story held back: {verdict.detail}",
-                                 "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号} "
-                                 "with the real clearing office, date and document number")
+                                 t("story held back: {detail}", detail=verdict.detail),
+                                 t("{example} with the real clearing office, date and document number",
+                                   example=_VETTING_EXAMPLE))
             if drafts:
-                chosen.append((record, REASONS[verdict.reason]))
+                chosen.append((record, _(REASONS[verdict.reason])))
     tag_keys = _tag_keys(records.stories, slugify, problems)
     shown = [Shown(r, draft, story_digest(r, config, draft, tag_keys)) for r, draft in chosen]
     return Decisions(tuple(shown), tuple(held), tuple(sorted(withdrawn, key=lambda w: w.slug)), tag_keys)
@@ -236,8 +252,12 @@ def _line_in(body: str | None, body_line: int, needle: str) -> int:
 def _external_media(path: str, body_line: int, rendered: Rendered, problems: Problems) -> None:
     for url, offset in zip(rendered.external, rendered.external_lines, strict=False):
         problems.error(path, body_line + offset, None,
-                       f"图片或音视频来自外部网站（{url[:80]}）：内网站点不能从外部加载任何内容",
-                       "把文件放进 content/images/ 或 content/media/，再用 images/文件名 引用")
+                       # TRANSLATORS: 原文：图片或音视频来自外部网站（{url}）：内网站点不能从外部加载任何内容
+                       t("a picture, sound or video comes from an outside website ({url}): an intranet site "
+                         "cannot load anything from outside", url=url[:80]),
+                       # TRANSLATORS: 原文：把文件放进 content/images/ 或 content/media/，再用 images/文件名 引用
+                       _("put the file in content/images/ or content/media/, then refer to it as "
+                         "images/<file name>"))
 
 
 _HREF_RE = re.compile(r'\s(?:href|src)="([^"]*)"')
@@ -285,8 +305,11 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
         for url in hits:
             body, line = bodies.get(source, (None, 1))
             problems.error(source, _line_in(body, line, url.rsplit("/", 1)[-1]), None,
-                           f"正文链接到已撤下的稿件 {url}/：撤下的典型不能再从任何公开页面链接过去",
-                           "删除这个链接（保留文字即可）")
+                           # TRANSLATORS: 原文：正文链接到已撤下的稿件 {url}/：撤下的典型不能再从任何公开页面链接过去
+                           t("the text links to the withdrawn story {url}/: no public page may link to a "
+                             "withdrawn exemplar any more", url=url),
+                           # TRANSLATORS: 原文：删除这个链接（保留文字即可）
+                           _("delete the link (the words may stay)"))
 
 
 def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], problems: Problems) -> dict[str, str]:
@@ -297,15 +320,15 @@ def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], pro
     never moves to another tag."""
     first: dict[str, tuple[bool, dt.datetime, str, StoryRecord]] = {}
     for r in stories:
-        for t in r.tags:
+        for name in r.tags:
             # a tag with an approved or commended story outranks one without (a backdated seedling
             # cannot take the address of a published tag), then the earliest story
             mark = (r.status not in PUBLIC_STATUSES, r.date, r.id, r)
-            if t not in first or mark[:3] < first[t][:3]:
-                first[t] = mark
+            if name not in first or mark[:3] < first[name][:3]:
+                first[name] = mark
     out: dict[str, str] = {}
     owner: dict[str, str] = {}
-    for tag in sorted(first, key=lambda t: (first[t][:3], t)):
+    for tag in sorted(first, key=lambda name: (first[name][:3], name)):
         key = slugify(tag, max_length=40)
         n = 2
         candidate = key
@@ -315,8 +338,9 @@ def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], pro
         if candidate != key:
             r = first[tag][3]
             problems.warning(r.path, r.line_of("tags"), "tags",
-                             f"tag '{tag}' reads like the tag '{owner[key]}' (both '{key}'); it gets its own "
-                             f"address tags/{candidate}/", f"write it exactly as '{owner[key]}' if it is the same tag")
+                             t("tag '{tag}' reads like the tag '{other}' (both '{key}'); it gets its own address "
+                               "tags/{address}/", tag=tag, other=owner[key], key=key, address=candidate),
+                             t("write it exactly as '{other}' if it is the same tag", other=owner[key]))
         owner[candidate] = tag
         out[tag] = candidate
     return out
@@ -346,7 +370,7 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
         unit=one(Named(unit.key, unit.name)), unit_chain=chain, field=one(Named(fld.key, fld.name)),
         level=one(Named(lvl.key, lvl.name)), level_rank=lvl.order, date=r.date, updated=r.updated or r.date,
         status=r.status, summary=summary, summary_html=summary_html, body_html=rendered.html,
-        tags=tuple(one(Named(tag_keys[t], t)) for t in r.tags), campaigns=r.campaigns,
+        tags=tuple(one(Named(tag_keys[tag], tag)) for tag in r.tags), campaigns=r.campaigns,
         images=tuple(Image(i.src, i.caption, i.alt, i.size, i.mime) for i in r.images),
         honors=tuple(Honor(h.title, h.by, h.date) for h in r.honors), featured=r.featured,
         sms=r.sms, exemplar_of=r.exemplar_of,
@@ -359,7 +383,7 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
 def story_digest(r: StoryRecord, config: SiteConfig, draft: str | None, tag_keys: dict[str, str]) -> str:
     """Everything a PublicStory is made from: its file and where it is, the config, the media it
     shows (their sizes and types: feeds give an enclosure's length), the gate's verdict, tag URLs."""
-    parts = [r.digest, r.path, config.digest, draft or "", CODE_VERSION] + [f"{t}={tag_keys[t]}" for t in r.tags]
+    parts = [r.digest, r.path, config.digest, draft or "", CODE_VERSION] + [f"{tag}={tag_keys[tag]}" for tag in r.tags]
     parts += [f"{i.src}|{i.size}|{i.mime}" for i in r.images]
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
