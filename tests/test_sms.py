@@ -131,10 +131,29 @@ def test_sms_command_filters_the_digest_by_date(site: Site, capsys: pytest.Captu
     raw = (out / "digest-2026-11-05_2026-11-14.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert [r["id"] for r in rows] == ["s-5", "s-8"]
-    assert rows[0] == {"id": "s-5", "date": "2026-11-05", "unit": "北一派出所", "text": "【测试公安】十一月5日的事迹。",
-                       "characters": "15", "segments": "1"}
+    assert [r["编号"] for r in rows] == ["s-5", "s-8"]
+    assert rows[0] == {"编号": "s-5", "日期": "2026-11-05", "单位": "北一派出所",
+                       "短信内容": "【测试公安】十一月5日的事迹。", "字数": "15", "条数": "1"}
     assert sorted(p.name for p in (out / "stories").iterdir()) == ["s-1.txt", "s-15.txt", "s-5.txt", "s-8.txt"]
+
+
+@pytest.mark.parametrize("headers,columns", [
+    (None, ["编号", "日期", "单位", "短信内容", "字数", "条数"]),  # the default: for people using Excel
+    ("chinese", ["编号", "日期", "单位", "短信内容", "字数", "条数"]),
+    ("english", ["id", "date", "unit", "text", "characters", "segments"]),  # for scripts and integrations
+])
+def test_csv_headers_are_chinese_unless_english_is_asked_for(
+        tmp_path: Path, headers: str | None, columns: list[str]) -> None:
+    site = make_site(tmp_path / "s", config={"csv_headers": headers} if headers else None)
+    site.story("a", "a-1", date=dt.date(2026, 11, 20), sms="为民服务。")
+    site.build()
+    for name in ("sms/all.csv", "sms/digest-latest.csv"):
+        raw = (site.out / name).read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")  # the BOM for Excel, either way
+        reader = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
+        assert next(reader) == columns
+        # only the header row depends on the option
+        assert list(reader) == [["a-1", "2026-11-20", "北一派出所", "【测试公安】为民服务。", "11", "1"]]
 
 
 def test_sms_command_default_range_is_the_last_digest_days(

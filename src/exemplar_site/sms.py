@@ -9,6 +9,10 @@ Counting follows ../shared/domain/SMS-AND-FEEDS.md:
 - counting "carrier" (GSM 03.38): all-GSM-7 text is 160 / 153 septets
   (extension characters take two); anything else is UCS-2, 70 / 67 units,
   characters outside the BMP taking two units.
+
+The CSV files are for Excel: Chinese headers by default; with `csv_headers: english` in
+site_config.yaml, the machine-friendly English headers (id,date,unit,text,characters,segments)
+that scripts and integrations read. Only the header row depends on that option.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from . import text as textmod
 from . import urls
 from .config import SiteConfig
 from .errors import Problem, Problems
+from .i18n import _, t
 from .model import Output, PublicStory
 
 GSM_BASIC = set(
@@ -33,6 +38,10 @@ GSM_BASIC = set(
 GSM_EXTENDED = set("^{}\\[~]|€\f")
 RISKY = set("¥★※√")  # garbled on some handsets
 MAX_TOTAL = 500  # signature + body, platform limit
+# The CSV columns, (English header, Chinese header): a file format chosen by `csv_headers`, not a
+# message in the user's language (as for the report CSVs).
+CSV_COLUMNS = (("id", "编号"), ("date", "日期"), ("unit", "单位"), ("text", "短信内容"),
+               ("characters", "字数"), ("segments", "条数"))
 
 
 @dataclass(frozen=True)
@@ -103,8 +112,8 @@ def compose(story: PublicStory, config: SiteConfig, problems: Problems) -> SmsMe
         room = cap_units - count(sig + tail, counting).units
         if room < 10:
             problems.error(config.path.name, config.line_of.get("sms"), "sms",
-                           f"signature, link and suffix leave only {room} characters for the story",
-                           "a shorter suffix, link: false, or a larger max_segments")
+                           t("signature, link and suffix leave only {room} characters for the story", room=room),
+                           _("a shorter suffix, link: false, or a larger max_segments"))
             return None
         body = _fit(_derive_source(story), room, counting)
         derived = True
@@ -114,23 +123,29 @@ def compose(story: PublicStory, config: SiteConfig, problems: Problems) -> SmsMe
     if not derived and c.segments > config.sms.max_segments:
         limit = cap_units - count(sig + tail, counting).units
         problems.error(where[0], where[1], "sms",
-                       f"the SMS is {c.characters} characters with signature and suffix "
-                       f"({c.segments} messages); the cap is {config.sms.max_segments} "
-                       f"message(s) = {cap_units} characters",
-                       f"at most {limit} characters of text (signature {count(sig, counting).units} "
-                       f"and suffix/link {count(tail, counting).units} included in the cap)")
+                       t("the SMS is {characters} characters with signature and suffix ({segments} messages); "
+                         "the cap is {cap} message(s) = {units} characters",
+                         characters=c.characters, segments=c.segments, cap=config.sms.max_segments,
+                         units=cap_units),
+                       t("at most {limit} characters of text (signature {signature} and suffix/link {tail} "
+                         "included in the cap)", limit=limit, signature=count(sig, counting).units,
+                         tail=count(tail, counting).units))
     if c.characters > MAX_TOTAL:
-        problems.error(where[0], where[1], "sms", f"the SMS is {c.characters} characters; platforms take at most "
-                       f"{MAX_TOTAL}", "a shorter text")
+        problems.error(where[0], where[1], "sms",
+                       t("the SMS is {characters} characters; platforms take at most {limit}",
+                         characters=c.characters, limit=MAX_TOTAL),
+                       _("a shorter text"))
     astral = [ch for ch in body if ord(ch) > 0xFFFF]
     if astral:
         problems.warning(where[0], where[1], "sms",
-                         f"characters outside the basic set ({''.join(astral)}): emoji and rare characters "
-                         "may be rejected by the platform or cost two", "replace them or check with the platform")
+                         t("characters outside the basic set ({characters}): emoji and rare characters may be "
+                           "rejected by the platform or cost two", characters="".join(astral)),
+                         _("replace them or check with the platform"))
     risky = sorted({ch for ch in body if ch in RISKY})
     if risky:
-        problems.warning(where[0], where[1], "sms", f"{''.join(risky)} shows garbled on some phones",
-                         "write it out in words")
+        problems.warning(where[0], where[1], "sms",
+                         t("{characters} shows garbled on some phones", characters="".join(risky)),
+                         _("write it out in words"))
     text = counted if config.sms.write_signature else body + tail
     return SmsMessage(story.id, story.date.date(), story.unit.name, text, counted, c, derived)
 
@@ -157,7 +172,7 @@ def collect(made: list[tuple[PublicStory, tuple[SmsMessage | None, tuple[Problem
             problems: Problems) -> list[SmsMessage]:
     """Messages made by `composed` (story, (message, problems)), oldest story first."""
     out = []
-    for _, (m, found) in sorted(made, key=lambda pair: (pair[0].date, pair[0].id)):
+    for _story, (m, found) in sorted(made, key=lambda pair: (pair[0].date, pair[0].id)):
         problems.extend(found)
         if m is not None:
             out.append(m)
@@ -179,10 +194,12 @@ def digest_text(msgs: list[SmsMessage]) -> bytes:
     return "".join(m.text + "\n" for m in msgs).encode("utf-8")
 
 
-def csv_bytes(msgs: list[SmsMessage], bom: bool) -> bytes:
+def csv_bytes(msgs: list[SmsMessage], bom: bool, headers: str = "chinese") -> bytes:
+    """The messages as CSV: `headers` "chinese" (for Excel) or "english" (for scripts), as
+    `csv_headers` in site_config.yaml chooses; the rows are the same either way."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(["id", "date", "unit", "text", "characters", "segments"])
+    w.writerow([english if headers == "english" else chinese for english, chinese in CSV_COLUMNS])
     for m in msgs:
         # with write_signature: false the text is the author's own first character: "=…" must not
         # become a formula in the spreadsheet the import file is checked in
@@ -206,8 +223,8 @@ def sms_outputs(msgs: list[SmsMessage], config: SiteConfig, since: dt.date | Non
     chosen = in_range(msgs, since, until)
     label = f"{since.isoformat() if since else 'start'}_{until.isoformat() if until else 'end'}"
     out.append(Output(f"{prefix}digest-{label}.txt", digest_text(chosen)))
-    out.append(Output(f"{prefix}digest-{label}.csv", csv_bytes(chosen, config.sms.csv_bom)))
-    out.append(Output(f"{prefix}all.csv", csv_bytes(msgs, config.sms.csv_bom)))
+    out.append(Output(f"{prefix}digest-{label}.csv", csv_bytes(chosen, config.sms.csv_bom, config.csv_headers)))
+    out.append(Output(f"{prefix}all.csv", csv_bytes(msgs, config.sms.csv_bom, config.csv_headers)))
     return out
 
 
@@ -222,6 +239,6 @@ def sms_files(msgs: list[SmsMessage], config: SiteConfig) -> list[Output]:
     out = [Output(f"sms/stories/{m.id}.txt", (m.text + "\n").encode("utf-8")) for m in msgs]
     chosen = in_range(msgs, *window) if window else []
     out.append(Output("sms/digest-latest.txt", digest_text(chosen)))
-    out.append(Output("sms/digest-latest.csv", csv_bytes(chosen, config.sms.csv_bom)))
-    out.append(Output("sms/all.csv", csv_bytes(msgs, config.sms.csv_bom)))
+    out.append(Output("sms/digest-latest.csv", csv_bytes(chosen, config.sms.csv_bom, config.csv_headers)))
+    out.append(Output("sms/all.csv", csv_bytes(msgs, config.sms.csv_bom, config.csv_headers)))
     return out
