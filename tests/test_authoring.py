@@ -119,7 +119,7 @@ def test_progress_plain_lines_off_a_terminal() -> None:
     p("writing", 0, 5)
     p.done()
     lines = stream.getvalue().splitlines()
-    assert [line.split("] ", 1)[1] for line in lines] == ["读取与校验 reading", "生成页面 pages", "写入 writing"]
+    assert [line.split("] ", 1)[1] for line in lines] == ["reading and checking", "pages", "writing"]
     assert "\r" not in stream.getvalue()
 
 

@@ -11,6 +11,7 @@ then run this again to compile. Needs Babel (a test and maintainer dependency, n
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import io
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "exemplar_site"
 LOCALE = PACKAGE / "locale"
 DOMAIN = "exemplar_site"
 LANGS = ("zh_CN",)
+FIXED_DATE = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 KEYWORDS = {"_": None, "N_": None, "t": None, "ngettext": (1, 2)}
 
 
@@ -58,8 +60,7 @@ def updated(lang: str) -> tuple[Path, Catalog]:
         cat = Catalog(locale=lang, domain=DOMAIN, project="exemplar-site")
     cat.update(template(), no_fuzzy_matching=True, update_header_comment=False)
     cat.obsolete.clear()
-    cat.revision_date = cat.creation_date = cat.creation_date.replace(year=2026, month=11, day=29, hour=0,
-                                                                      minute=0, second=0, microsecond=0)
+    cat.revision_date = cat.creation_date = FIXED_DATE  # (the same input gives the same file)
     return po_path, cat
 
 

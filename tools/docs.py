@@ -10,6 +10,7 @@ it is written by hand. The Chinese column comes from the zh_CN catalogue.
 from __future__ import annotations
 
 import argparse
+import gettext
 import re
 import sys
 from collections.abc import Callable
@@ -22,7 +23,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 def chinese() -> dict[str, str]:
     with open(i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo", "rb") as f:
-        catalog = i18n.gettext.GNUTranslations(f)
+        catalog = gettext.GNUTranslations(f)
     return _Lookup(catalog.gettext)
 
 
