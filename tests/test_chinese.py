@@ -140,3 +140,13 @@ def test_help_is_chinese(capsys: pytest.CaptureFixture[str], monkeypatch: pytest
         main(["--help", "--config", "/nonexistent/site_config.yaml"])
     out = capsys.readouterr().out
     assert "用法" in out and "生成" in out, textwrap.shorten(out, 300)
+
+
+def test_a_cached_build_never_shows_messages_in_the_language_of_an_earlier_run(site: Site) -> None:
+    _story(site, "a", GOOD.format(id="a-1") + "tags: [见义勇为，社区警务]\n")
+    when = __import__("datetime").datetime(2026, 11, 24)
+    i18n.use("zh_CN")
+    (zh,) = [w for w in build_site(site.config, BuildOptions(now=when)).warnings if w.field == "tags"]
+    i18n.use("en")
+    (en,) = [w for w in build_site(site.config, BuildOptions(now=when)).warnings if w.field == "tags"]
+    assert "split at" not in zh.message and not ENGLISH_SENTENCE.search(zh.message) and "split at" in en.message

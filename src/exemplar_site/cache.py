@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import safetree
+from . import i18n, safetree
 from .errors import Problem
 from .i18n import t
 from .jobs import CODE_VERSION
@@ -35,7 +35,14 @@ CACHE_VERSION = 3
 Scrub = dict[str, Callable[[Any], Any]]
 MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
 LAZY_PARTS = ("docs", "bodies")
-_VERSION = (CACHE_VERSION, CODE_VERSION)
+# Cached records and warnings hold messages for people: the language they were written in, and
+# the catalogue they came from, are part of what a cached result was made from.
+_CATALOGUE = hashlib.blake2b(b"".join(p.read_bytes() for p in sorted(i18n.LOCALE_DIR.rglob("*.mo"))),
+                             digest_size=8).hexdigest()
+
+
+def _version() -> tuple[int, str, str, str]:
+    return (CACHE_VERSION, CODE_VERSION, i18n.language(), _CATALOGUE)
 
 
 def body_key(digest: str, salt: str) -> str:
@@ -96,7 +103,7 @@ class _Store:
         try:
             with self.path.open("rb") as f:  # a header, then each part on its own (see save)
                 head = pickle.load(f)
-                if not isinstance(head, dict) or head.get("version") != _VERSION:
+                if not isinstance(head, dict) or head.get("version") != _version():
                     found = head.get("version") if isinstance(head, dict) else "unknown"
                     return Problem(str(self.path), None, None,
                                    t("build cache from another version ({version}) discarded; this build "
@@ -108,7 +115,7 @@ class _Store:
                 with self.journal.open("rb") as f:
                     while f.peek(1):
                         entry = pickle.load(f)
-                        if entry.get("version") != _VERSION:
+                        if entry.get("version") != _version():
                             raise ValueError("journal from another version")
                         for name in self.parts:
                             parts[name].update(entry[name])
@@ -152,7 +159,7 @@ class _Store:
         else:
             tmp = self.path.with_name(self.path.name + ".tmp")
             with tmp.open("wb") as f:  # part by part: the pickler's memo never holds the whole cache
-                pickle.dump({"version": _VERSION, "parts": list(self.parts)}, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"version": _version(), "parts": list(self.parts)}, f, protocol=pickle.HIGHEST_PROTOCOL)
                 for name, part in self.data.items():
                     pickle.dump(_stored(scrub, name, dict(part) if name in self.keep_all else part.keep_used()),
                                 f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -166,7 +173,7 @@ class _Store:
         """Add entries to the journal (the file need not be loaded)."""
         assert self.path is not None
         with self.journal.open("ab") as f:
-            pickle.dump({"version": _VERSION, **{n: _stored(scrub, n, e) for n, e in entries.items()}}, f,
+            pickle.dump({"version": _version(), **{n: _stored(scrub, n, e) for n, e in entries.items()}}, f,
                         protocol=pickle.HIGHEST_PROTOCOL)
 
     def journal_too_long(self) -> bool:
@@ -333,7 +340,7 @@ def load_state(path: Path) -> BuildState | None:
     try:
         with path.open("rb") as f:
             data = pickle.load(f)
-        if data.get("version") == (CACHE_VERSION, CODE_VERSION):
+        if data.get("version") == _version():
             return data["state"]  # type: ignore[no-any-return]
     except Exception:  # noqa: BLE001 - a state file that cannot be read is no state: the build runs
         pass
@@ -343,7 +350,7 @@ def load_state(path: Path) -> BuildState | None:
 def save_state(path: Path, state: BuildState) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as f:
-        pickle.dump({"version": (CACHE_VERSION, CODE_VERSION), "state": state}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump({"version": _version(), "state": state}, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
 
 
