@@ -54,6 +54,14 @@ def test_live_reload_and_error_overlay_in_a_browser(site: Site, browser: Any) ->
         overlay = page.locator("#build-error-overlay")
         overlay.wait_for(state="visible", timeout=20000)
         assert "no-such-unit" in overlay.inner_text()
+        problem = overlay.locator(".beo-problem")  # one block per problem: file and line, what is wrong, the hint
+        assert problem.count() == 1
+        assert problem.locator(".beo-file").inner_text() == "content/stories/a.md"
+        assert problem.locator(".beo-line").inner_text().startswith("line ")
+        assert "unknown unit 'no-such-unit'" in problem.locator(".beo-message").inner_text()
+        assert problem.locator(".beo-accepted").is_visible()
+        box = overlay.bounding_box()
+        assert box and box["y"] == 0 and box["width"] >= 1000  # over the top of the page, full width
         assert page.locator("h1").inner_text() == "自动刷新后的第二版"  # the last good page, under the overlay
         site.story("a", "a-1", slug="a", title="修好的第三版")
         page.wait_for_function("document.querySelector('h1') && "

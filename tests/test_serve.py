@@ -9,8 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
+from lxml import html as lxml_html
 from watchdog.events import FileSystemEventHandler
 
 from conftest import NOW, Site, free_port, wait_until
@@ -102,7 +104,10 @@ def test_broken_story_shows_error_overlay_and_keeps_old_site(site: Site, server:
     status, page = get(server.url + "stories/a/")
     assert status == 200 and "第一版标题" in page  # last good build still served
     assert "build-error-overlay" in page and "unknown unit &#x27;no-such-unit&#x27;" in page
-    assert "content/stories/a.md:6" in page
+    doc: Any = lxml_html.fromstring(page)
+    (problem,) = doc.xpath("//*[@id='build-error-overlay']//li[@class='beo-problem']")
+    assert problem.xpath("string(.//*[@class='beo-file'])") == "content/stories/a.md"
+    assert problem.xpath("string(.//*[@class='beo-line'])") == "line 6"
     epoch = server.state.epoch
     site.story("a", "a-1", slug="a", title="修好了")
     assert wait_until(lambda: server.state.epoch > epoch)
@@ -256,3 +261,55 @@ def test_a_style_sheet_change_reloads_every_page(site: Site, server: PreviewServ
     assert on_a.wait(1), "a style sheet changed, and the page showing it did not reload"
     assert ".x{color:red}" in get(server.url + "static/site.css")[1]
     on_a.close()
+
+
+def test_the_error_overlay_shows_each_problem_as_blocks_to_read() -> None:
+    from exemplar_site.errors import WARNING, Problem
+    from exemplar_site.serve_overlay import inject
+
+    problems = [
+        Problem("content/stories/a.md", 5, "name", "'name' is not filled in yet", "e.g. name: 张三"),
+        Problem("content/stories/<b>x</b>.md", None, None, "<script>alert(1)</script> & more"),
+        Problem("content/stories/c.md", 2, "tags", "a tag list item holds a comma", severity=WARNING),
+    ]
+    page = inject(b"<html><body><p>page</p></body></html>", problems, "<script>/*reload*/</script>").decode()
+    doc: Any = lxml_html.fromstring(page)
+    (overlay,) = doc.xpath("//div[@id='build-error-overlay']")
+    assert overlay.get("role") == "alert" and overlay.get("lang") == "en"
+    assert "pre" not in {e.tag for e in overlay.iter()}  # not a terminal dump
+    title = overlay.xpath("string(.//*[@class='beo-title'])")
+    assert title == "The site could not be built: change the 2 problems below"
+    blocks = overlay.xpath(".//ol[@class='beo-list']/li[@class='beo-problem']")
+    assert len(blocks) == 2  # errors only: a warning does not stop the build
+    first, second = blocks
+
+    def text(block: Any, cls: str) -> list[str]:
+        return [e.text_content() for e in block.xpath(f".//*[@class='{cls}']")]
+
+    assert text(first, "beo-file") == ["content/stories/a.md"] and text(first, "beo-line") == ["line 5"]
+    assert text(first, "beo-field") == ["field: name"]
+    assert text(first, "beo-message") == ["'name' is not filled in yet"]
+    assert text(first, "beo-accepted") == ["accepted: e.g. name: 张三"]
+    # the file and line come first, what is wrong under them, what is accepted under that
+    assert [e.get("class") for e in first] == ["beo-where", "beo-message", "beo-accepted"]
+    # escaped: a file name or message is text, never markup
+    assert text(second, "beo-file") == ["content/stories/<b>x</b>.md"] and text(second, "beo-line") == []
+    assert text(second, "beo-message") == ["<script>alert(1)</script> & more"]
+    assert not second.xpath(".//b | .//script") and "<script>alert(1)" not in page
+    assert page.index("build-error-overlay") < page.index("/*reload*/") < page.index("</body>")
+    assert b"build-error-overlay" not in inject(b"<body></body>", problems[2:], "")
+
+
+def test_the_error_overlay_speaks_the_users_language() -> None:
+    from exemplar_site import i18n
+    from exemplar_site.errors import Problem
+    from exemplar_site.serve_overlay import error_overlay
+
+    i18n.use("zh_CN")
+    try:
+        overlay: Any = lxml_html.fromstring(error_overlay([Problem("content/stories/a.md", 5, "unit", "没有这个单位",
+                                                              "n1, n2")]))
+    finally:
+        i18n.use("en")
+    assert overlay.get("lang") == "zh-CN"
+    assert overlay.xpath("string(.//*[@class='beo-accepted'])") == "可填写：n1, n2"

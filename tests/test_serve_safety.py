@@ -165,7 +165,7 @@ def test_host_header_must_name_this_machine(server: PreviewServer) -> None:
                      "/__livereload?epoch=0", "/pub/nowhere/"):
             status, body = ask(port, path, host)
             assert status in (400, 403, 421), (host, path, status)
-            assert ("第一版标题" not in body and "本机" in body) or status == 400, (host, path, body)
+            assert ("第一版标题" not in body and "for this computer only" in body) or status == 400, (host, path, body)
     # this machine, by any of its names, with or without the port
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}", "localhost",
                  f"localhost.:{port}"):

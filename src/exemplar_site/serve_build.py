@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem
+from .i18n import ngettext, t
 from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview
 from .serve_reload import BuildState, changed_pages
 
@@ -57,18 +58,22 @@ class Rebuilder:
                 write_atomic(target, data)
             if isinstance(exc, BuildFailed):
                 self.state.publish(exc.problems, None)
-                self.log("\n".join(p.format() for p in exc.problems)
-                         + f"\nBuild failed: {sum(p.is_error for p in exc.problems)} error(s); "
-                           "still serving the last good build.")
+                errors = sum(p.is_error for p in exc.problems)
+                failed = ngettext("Build failed: {n} error; the preview still shows the last good build.",
+                                  "Build failed: {n} errors; the preview still shows the last good build.",
+                                  errors).format(n=errors)
+                self.log("\n".join(p.format() for p in exc.problems) + "\n" + failed)
             else:  # a theme bug must not kill the preview
-                self.state.publish([Problem(str(self.config_path), None, None, f"unexpected error: {exc!r}")],
-                                   None)
-                self.log(f"Build crashed: {exc!r}; still serving the last good build.")
+                # TRANSLATORS: a failure of the program itself (or of a theme), shown in the preview's error box
+                message = t("unexpected error: {error}", error=repr(exc))
+                self.state.publish([Problem(str(self.config_path), None, None, message)], None)
+                self.log(t("Build crashed ({error}); the preview still shows the last good build.", error=repr(exc)))
             return
         removed = report.write.removed if report.write else 0
         self.state.publish(list(report.warnings), report, changed_pages(report.changed, removed))
-        self.log(f"Rebuilt in {time.perf_counter() - start:.2f} s: {report.public} public stories, "
-                 f"{report.write.written if report.write else 0} file(s) changed.")
+        written = report.write.written if report.write else 0
+        self.log(t("Rebuilt in {seconds} s: {public} public stories, {written} files changed.",
+                   seconds=f"{time.perf_counter() - start:.2f}", public=report.public, written=written))
         try:
             self.story_preview = StoryPreview(site[0])
         except Exception:  # noqa: BLE001 - previews are an optimisation: without one, changes wait for the rebuild
@@ -102,7 +107,8 @@ class Rebuilder:
             with self.state.cond:
                 problems = list(self.state.problems)
             self.state.publish(problems, None, frozenset(o.path for o in outputs if o is not None), build=False)
-            self.log(f"Showing {', '.join(o.path for o in outputs if o is not None)} at once; rebuilding the rest.")
+            shown = ", ".join(o.path for o in outputs if o is not None)
+            self.log(t("Showing {pages} at once; rebuilding the rest.", pages=shown))
         return written
 
 

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from .i18n import _, t
 from .serve_reload import RELOAD_PATH
 
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -112,6 +113,11 @@ class HttpSite:
     events: Callable[[int, str | None], Iterator[int | None]]
 
 
+def _not_found_text() -> str:
+    # TRANSLATORS: the preview's answer for an address that is no page of the site. 原文：页面未找到。
+    return _("Page not found.")
+
+
 def make_handler(site: HttpSite, connections: Connections) -> type[BaseHTTPRequestHandler]:
     """A request handler class for `site` (a fresh class on every call)."""
 
@@ -139,7 +145,9 @@ def make_handler(site: HttpSite, connections: Connections) -> type[BaseHTTPReque
             try:
                 path = unquote(urlsplit(self.path).path, errors="strict")
             except (UnicodeDecodeError, ValueError):
-                return self._plain(HTTPStatus.BAD_REQUEST, "地址有误：其中有无法识别的字符。")
+                # TRANSLATORS: 原文：地址有误：其中有无法识别的字符。
+                return self._plain(HTTPStatus.BAD_REQUEST, _("The address is wrong: it holds characters that "
+                                                             "cannot be read."))
             if path == RELOAD_PATH:
                 return self._events()
             base = site.base_path()
@@ -166,11 +174,14 @@ def make_handler(site: HttpSite, connections: Connections) -> type[BaseHTTPReque
             """Refuse a Host that is not this machine (DNS rebinding); HTTP/1.0 may send none."""
             hosts = self.headers.get_all("Host") or []
             if len(hosts) > 1:
-                self._plain(HTTPStatus.BAD_REQUEST, "请求有误：Host 头重复。", close=True)
+                # TRANSLATORS: 原文：请求有误：Host 头重复。
+                self._plain(HTTPStatus.BAD_REQUEST, _("Bad request: the Host header is there twice."), close=True)
                 return False
             if hosts and not host_allowed(hosts[0], site.listen_host):
-                self._plain(HTTPStatus.MISDIRECTED_REQUEST,
-                            f"此预览仅供本机访问，请在运行预览的电脑上打开 {site.url()}", close=True)
+                # TRANSLATORS: 原文：此预览仅供本机访问，请在运行预览的电脑上打开 {url}
+                refused = t("This preview is for this computer only: open {url} on the computer running the "
+                            "preview.", url=site.url())
+                self._plain(HTTPStatus.MISDIRECTED_REQUEST, refused, close=True)
                 return False
             return True
 
@@ -191,7 +202,7 @@ def make_handler(site: HttpSite, connections: Connections) -> type[BaseHTTPReque
                 data = target.read_bytes()
             except OSError:  # removed by a rebuild since it was found
                 if status == HTTPStatus.NOT_FOUND:
-                    return self._plain(HTTPStatus.NOT_FOUND, "页面未找到。")
+                    return self._plain(HTTPStatus.NOT_FOUND, _not_found_text())
                 return self._not_found()
             ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
             if target.suffix == ".html":
@@ -210,7 +221,7 @@ def make_handler(site: HttpSite, connections: Connections) -> type[BaseHTTPReque
             page = site.output / "404.html"
             if page.is_file():
                 return self._send_file(page, HTTPStatus.NOT_FOUND)
-            self._plain(HTTPStatus.NOT_FOUND, "页面未找到。")
+            self._plain(HTTPStatus.NOT_FOUND, _not_found_text())
 
         def _redirect(self, location: str) -> None:
             self.send_response(HTTPStatus.FOUND)
