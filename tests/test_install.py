@@ -77,11 +77,11 @@ def test_init_makes_a_site_that_builds_and_checks(tmp_path: Path) -> None:
 def test_init_refuses_a_folder_with_something_in_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "old.txt").write_text("mine", encoding="utf-8")
     assert cli.main(["init", str(tmp_path)]) == 1
-    assert "已经有东西" in capsys.readouterr().err
+    assert "is not empty" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["old.txt"]
     (tmp_path / "file").write_text("x", encoding="utf-8")
     assert cli.main(["init", str(tmp_path / "file")]) == 1
-    assert "已经是一个文件" in capsys.readouterr().err
+    assert "is a file" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     assert cli.main(["init", "--sample", str(empty)]) == 0
@@ -219,7 +219,7 @@ def test_installed_wheel_inits_and_builds_like_the_checkout(
     assert str(home / "venv") in r.stdout  # the installed copy, not the checkout
     # a new site: init, build, check
     r = run(script, "init", "网站", cwd=home)
-    assert r.returncode == 0 and "已创建新网站" in r.stdout, r.stderr
+    assert r.returncode == 0 and "Created a new site" in r.stdout, r.stderr
     r = run(script, "build", "--config", "网站/site_config.yaml", "--now", NOW, cwd=home)
     assert r.returncode == 0, r.stderr
     assert (home / "网站" / "public" / "index.html").is_file()

@@ -13,6 +13,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .i18n import _, t
+
 PACKAGE = Path(__file__).resolve().parent
 STARTER_NEW = PACKAGE / "starter" / "new"
 PACKAGED_SAMPLE = PACKAGE / "starter" / "sample"  # only in a built wheel
@@ -22,7 +24,7 @@ CONTENT_FOLDERS = ("stories", "pages", "campaigns", "images")
 
 
 class InitFailed(Exception):
-    """A message for the user (Chinese, plain words)."""
+    """A message for the user (through the catalogue, plain words)."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ def sample_source() -> Path:
     for folder in (PACKAGED_SAMPLE, CHECKOUT):
         if (folder / "site_config.yaml").is_file() and (folder / "content" / "stories").is_dir():
             return folder
-    raise InitFailed("找不到示例网站的文件：安装包不完整，请重新安装。")
+    # TRANSLATORS: 原文：找不到示例网站的文件：安装包不完整，请重新安装。
+    raise InitFailed(_("the sample site's files are missing: the installation is incomplete; please install again"))
 
 
 def _ignored(name: str) -> bool:
@@ -60,10 +63,13 @@ def _copy_tree(source: Path, target: Path, written: list[Path], root: Path) -> N
 
 def _check_target(target: Path) -> None:
     if target.exists() and not target.is_dir():
-        raise InitFailed(f"“{target}”已经是一个文件，不能在这里新建网站。请换一个文件夹名。")
+        raise InitFailed(t("'{target}' is a file: a new site cannot be made there; choose another folder name",
+                           target=target))
     if target.is_dir() and any(target.iterdir()):
-        raise InitFailed(f"文件夹“{target}”里已经有东西，新建网站只能放进空文件夹或还不存在的文件夹，"
-                         "以免覆盖已有的文件。请换一个文件夹名，或先把里面的东西移走。")
+        # TRANSLATORS: 原文：文件夹“{target}”里已经有东西，新建网站只能放进空文件夹或还不存在的文件夹
+        raise InitFailed(t("the folder '{target}' is not empty: a new site goes only into an empty folder or one "
+                           "that does not exist yet, so that no file is overwritten; choose another folder name, "
+                           "or move its contents away first", target=target))
 
 
 def init_site(target: Path, sample: bool = False) -> Initialised:
@@ -93,21 +99,24 @@ def init_site(target: Path, sample: bool = False) -> Initialised:
         for folder in CONTENT_FOLDERS:
             (root / "content" / folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InitFailed(f"无法在“{target}”里写文件：{exc.strerror or exc}。"
-                         "请检查文件夹是否可写、磁盘是否已满。") from None
+        raise InitFailed(t("cannot write files in '{target}' ({reason}); check that the folder can be written "
+                           "and the disk is not full", target=target, reason=exc.strerror or exc)) from None
     return Initialised(root, tuple(sorted(written)), sample)
 
 
 def next_steps(made: Initialised, program: str = "exemplar-site") -> str:
-    """What to tell the user after init (Chinese)."""
-    what = "江城示例网站" if made.sample else "新网站"
+    """What to tell the user after init."""
     config = made.root / "site_config.yaml"
-    lines = [f"已创建{what}：{made.root}（{len(made.files)} 个文件）", "", "接下来："]
+    made_line = t("Created the 江城 sample site: {folder} ({n} files)", folder=made.root, n=len(made.files)) \
+        if made.sample else t("Created a new site: {folder} ({n} files)", folder=made.root, n=len(made.files))
+    lines = [made_line, "", _("Next:")]
     if not made.sample:
-        lines.append(f"  1. 打开 {config}，把“某某”换成本局的名称、网址、单位和警种")
+        lines.append("  " + t("1. open {config} and replace 某某 with your bureau's name, address, units and fields",
+                              config=config))
         example = made.root / "content" / "stories" / "example-story.md"
-        lines.append(f"  2. 看一下示例稿件 {example}，写好自己的稿件后删掉它")
-    lines.append(f"  预览：{program} serve --config \"{config}\"")
-    lines.append(f"  构建：{program} build --config \"{config}\"")
-    lines.append(f"  详细说明见 {made.root / '使用说明.md'}")
+        lines.append("  " + t("2. look at the example story {file}; delete it once you have written your own",
+                              file=example))
+    lines.append("  " + t("preview: {command}", command=f'{program} serve --config "{config}"'))
+    lines.append("  " + t("build: {command}", command=f'{program} build --config "{config}"'))
+    lines.append("  " + t("more in {file}", file=made.root / "使用说明.md"))
     return "\n".join(lines)

@@ -17,9 +17,10 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import cli
+from . import cli, i18n
 from .config import load_config
 from .errors import BuildFailed
+from .i18n import _, t
 
 FIRST_PORT = 8000
 
@@ -47,21 +48,24 @@ def _open_when_ready(url: str, host: str, port: int, timeout: float = 600.0) -> 
             time.sleep(0.3)
     else:
         return
-    print(f"正在打开浏览器：{url}", flush=True)
+    print(t("opening the browser: {url}", url=url), flush=True)
     webbrowser.open(url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    i18n.choose(None, None)
     parser = argparse.ArgumentParser(prog="python -m exemplar_site.launch",
-                                     description="预览网站并打开浏览器（离线安装包的 预览.bat 使用）")
+                                     description=_("preview the site and open the browser (used by 预览.bat of "
+                                                   "the offline bundle)"))
     parser.add_argument("action", choices=("preview",))
-    parser.add_argument("site", metavar="SITE_DIR", help="网站文件夹（里面有 site_config.yaml）")
-    parser.add_argument("--no-browser", action="store_true", help="不打开浏览器")
+    parser.add_argument("site", metavar="SITE_DIR", help=_("the site folder (the one holding site_config.yaml)"))
+    parser.add_argument("--no-browser", action="store_true", help=_("do not open the browser"))
     args = parser.parse_args(argv)
     config_path = Path(args.site) / "site_config.yaml"
+    i18n.choose(None, config_path)
     if not config_path.is_file():
-        print(f"找不到网站设置文件：{config_path}。请先运行安装脚本，或用 exemplar-site init 新建网站。",
-              file=sys.stderr)
+        print(t("there is no site configuration {file}; run the install script first, or create a site with "
+                "exemplar-site init", file=config_path), file=sys.stderr)
         return 1
     host, port = "127.0.0.1", free_port()
     try:
@@ -71,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = f"http://{host}:{port}{base_path}"
     if not args.no_browser:
         threading.Thread(target=_open_when_ready, args=(url, host, port), daemon=True).start()
-    print(f"预览地址：{url}   关闭本窗口或按 Ctrl-C 停止预览。", flush=True)
+    print(t("preview at {url}   close this window or press Ctrl-C to stop", url=url), flush=True)
     return cli.main(["serve", "--config", str(config_path), "--port", str(port), "--host", host])
 
 
