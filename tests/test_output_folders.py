@@ -50,7 +50,7 @@ def test_report_and_sms_refuse_a_folder_inside_a_site(
             code = main([*command, "--config", str(site.config), "--output", str(folder)])
             err = capsys.readouterr().err
             assert code == 1, (command, folder)
-            assert f"在公开网站的文件夹 {www} 里面" in err and f"{www} 以外的文件夹" in err
+            assert f"inside the folder of the public site ({www})" in err and f"a folder outside {www}" in err
     assert snapshot(www) == before
 
 
@@ -67,7 +67,7 @@ def test_a_site_build_refuses_internal_reports_anywhere_below_its_output(site: S
         site.build()
     problem = info.value.problems[0]
     assert problem.accepted is not None
-    assert problem.path == str(hidden) and "内部报表" in problem.message and str(site.out) in problem.accepted
+    assert problem.path == str(hidden) and "internal reports" in problem.message and str(site.out) in problem.accepted
     assert snapshot(site.out) == before
     (hidden / ".exemplar-internal").unlink()
     (hidden / "assessments.csv").unlink()
@@ -84,7 +84,7 @@ def test_sms_export_cannot_replace_a_site(site: Site, tmp_path: Path, capsys: py
         before = snapshot(folder)
         code = main(["sms", "--config", str(site.config), "--now", "2026-11-24", "--output", str(folder)])
         err = capsys.readouterr().err
-        assert code == 1 and str(folder) in err and "公开网站" in err and "短信导出文件不能写在" in err
+        assert code == 1 and str(folder) in err and "the public site" in err and "the SMS export files cannot" in err
         assert snapshot(folder) == before
     # a folder of their own, with a marker of their own, which a site build does not take over
     out = tmp_path / "sms-files"
@@ -92,7 +92,7 @@ def test_sms_export_cannot_replace_a_site(site: Site, tmp_path: Path, capsys: py
     assert (out / ".exemplar-sms").is_file() and not (out / ".exemplar-site").exists()
     with pytest.raises(BuildFailed) as info:
         site.build(output=out)
-    assert "短信导出文件" in info.value.problems[0].message
+    assert "SMS export files" in info.value.problems[0].message
 
 
 def test_files_the_build_did_not_produce_leave_the_output(site: Site, tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: 
     for out in (str(site.out), str(site.out) + "/", str(site.out / "preview")):
         assert main([*args, "--drafts", "--output", out]) == 1
         err = capsys.readouterr().err
-        assert "草稿预览（--drafts）不能写进公开网站的输出文件夹" in err and str(preview) in err
+        assert "a drafts preview (--drafts) may not be written into the public site" in err and str(preview) in err
     assert snapshot(site.out) == before
 
 

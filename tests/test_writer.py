@@ -55,7 +55,7 @@ def test_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:
     (target / "thesis.docx").write_bytes(b"precious")
     with pytest.raises(BuildFailed) as info:
         write_site([Output("a.html", b"A")], target)
-    assert "不是本工具生成的" in info.value.problems[0].message
+    assert "not made by this tool" in info.value.problems[0].message
     assert (target / "thesis.docx").read_bytes() == b"precious"
 
 
@@ -81,7 +81,7 @@ def test_duplicate_and_escaping_paths_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BuildFailed) as info:
         write_site([Output("a.html", b"1"), Output("a.html", b"2"), Output("../x", b"3")], tmp_path / "p")
     messages = [p.message for p in info.value.problems]
-    assert any("路径冲突" in m for m in messages) and any("输出文件夹以外" in m for m in messages)
+    assert any("two outputs would write the same file" in m for m in messages) and any("leads out of the output folder" in m for m in messages)
     assert not (tmp_path / "p").exists()
 
 
@@ -97,5 +97,5 @@ def test_two_builds_of_one_folder_never_interleave(tmp_path: Path) -> None:
         fcntl.flock(held, fcntl.LOCK_EX)  # another build is running
         with pytest.raises(BuildFailed) as info:
             site.build()
-    assert "另一个生成过程正在写这个文件夹" in info.value.problems[0].message
+    assert "another build is writing this folder" in info.value.problems[0].message
     site.build()  # free again

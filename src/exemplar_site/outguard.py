@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import BuildFailed, Problem
+from .i18n import N_, _, t
 from .model import Output
 from .writefail import disk_problem
 
@@ -34,7 +35,8 @@ MARKER_TEXT = {  # what the marker file says to someone who opens the folder
     SMS: "SMS export (短信导出) written by exemplar-site; every export replaces its contents.\n".encode(),
 }
 # what a user reads about each kind of folder, and where it usually goes
-_NAMES = {PUBLIC: "公开网站", INTERNAL: "内部报表（内部资料 internal reports）", SMS: "短信导出文件"}
+_NAMES = {PUBLIC: N_("the public site"), INTERNAL: N_("the internal reports (内部资料)"),
+          SMS: N_("the SMS export files")}
 _EXAMPLES = {PUBLIC: "--output public", INTERNAL: "--output reports", SMS: "--output sms-export"}
 
 
@@ -45,9 +47,11 @@ def drafts_folder(public: Path, requested: Path | None) -> Path:
     wanted, site = (requested or default).resolve(), public.resolve()  # (a link to public/ is public/)
     if wanted == site or wanted.is_relative_to(site) or site.is_relative_to(wanted):
         raise BuildFailed([Problem(str(wanted), None, "--output",
-                                   f"草稿预览（--drafts）不能写进公开网站的输出文件夹 {site}，"
-                                   "否则还没审核通过的稿件会和网站一起发布出去",
-                                   f"去掉 --output（草稿预览默认写到 {default}），或换一个网站以外的文件夹")])
+                                   t("a drafts preview (--drafts) may not be written into the public site's output "
+                                     "folder {site}: stories not yet cleared would be published with the site",
+                                     site=site),
+                                   t("leave out --output (a drafts preview goes to {default}), or choose a folder "
+                                     "outside the site", default=default))])
     return requested or default
 
 
@@ -64,10 +68,10 @@ def check_path(path: str, seen: set[str]) -> list[Problem]:
     problems = []
     parts = path.split("/")
     if path.startswith("/") or ".." in parts or "" in parts[:-1] or not path:
-        problems.append(Problem(path, None, None, "这个路径指向输出文件夹以外，拒绝写入"))
+        problems.append(Problem(path, None, None, _("this path leads out of the output folder: refused")))
     if path in seen:
-        problems.append(Problem(path, None, None, "路径冲突：两个输出要写同一个文件",
-                                "给相关的页面各自不同的 slug"))
+        problems.append(Problem(path, None, None, _("two outputs would write the same file"),
+                                _("give the pages concerned different slugs")))
     seen.add(path)
     return problems
 
@@ -76,31 +80,36 @@ def check_target(target: Path, kind: str, configured: Iterable[tuple[str, Path]]
     """Why output of `kind` may not go into the folder `target` ([] when it may): each output
     folder holds one kind of thing, made by this tool, and never lies inside another one.
     `configured`: (kind, folder) of the other outputs in the config, which may not exist yet."""
-    t, name = target, _NAMES[kind]
+    here, name = target, _(_NAMES[kind])
+    example = t("another folder, e.g. {example}", example=_EXAMPLES[kind])
     for other, folder in configured:
         f = folder.resolve()
-        if other != kind and (t == f or t.is_relative_to(f)):
-            where = "" if t == f else "里面"
-            return [Problem(str(t), None, "--output", f"这个文件夹是配置里{_NAMES[other]}的文件夹 {f}{where}，"
-                                                      f"{name}不能写在那里",
-                            f"另选一个文件夹，例如 {_EXAMPLES[kind]}")]
-    if t.exists() and not t.is_dir():
-        return [Problem(str(t), None, None, "输出位置已经有一个同名的文件，它不是文件夹",
-                        f"换一个文件夹，例如 {_EXAMPLES[kind]}")]
-    others = [k for m, k in KIND_OF.items() if k != kind and (t / m).exists()]
+        if other != kind and (here == f or here.is_relative_to(f)):
+            message = t("this is the folder of {other} in the config ({folder}): {name} cannot be written there",
+                        other=_(_NAMES[other]), folder=f, name=name) if here == f else \
+                t("this folder is inside the folder of {other} in the config ({folder}): {name} cannot be written "
+                  "there", other=_(_NAMES[other]), folder=f, name=name)
+            return [Problem(str(here), None, "--output", message, example)]
+    if here.exists() and not here.is_dir():
+        return [Problem(str(here), None, None, _("there is a file of that name where the output folder should be"),
+                        example)]
+    others = [k for m, k in KIND_OF.items() if k != kind and (here / m).exists()]
     if others:
-        return [Problem(str(t), None, None, f"这个文件夹里是{_NAMES[others[0]]}，{name}不能写在这里",
-                        f"为{name}另选一个文件夹，例如 {_EXAMPLES[kind]}")]
-    for up in t.parents:
+        return [Problem(str(here), None, None, t("this folder holds {other}: {name} cannot be written here",
+                                                 other=_(_NAMES[others[0]]), name=name), example)]
+    for up in here.parents:
         inside = [k for m, k in KIND_OF.items() if (up / m).exists()]
         if inside:
-            why = "（放在网站里会被一起发布出去）" if inside[0] == PUBLIC and kind != PUBLIC else ""
-            return [Problem(str(t), None, None, f"这个文件夹在{_NAMES[inside[0]]}的文件夹 {up} 里面，"
-                                                f"{name}不能放在那里{why}",
-                            f"{up} 以外的文件夹，例如 {_EXAMPLES[kind]}")]
-    if t.is_dir() and not (t / MARKERS[kind]).exists() and any(t.iterdir()):
-        return [Problem(str(t), None, None, "这个文件夹不是空的，也不是本工具生成的，不能替换它的内容",
-                        f"一个空的或新的文件夹，例如 {_EXAMPLES[kind]}")]
+            message = t("this folder is inside the folder of {other} ({folder}): {name} cannot go there",
+                        other=_(_NAMES[inside[0]]), folder=up, name=name)
+            if inside[0] == PUBLIC and kind != PUBLIC:
+                message += _(" (inside the site it would be published with it)")
+            return [Problem(str(here), None, None, message,
+                            t("a folder outside {folder}, e.g. {example}", folder=up, example=_EXAMPLES[kind]))]
+    if here.is_dir() and not (here / MARKERS[kind]).exists() and any(here.iterdir()):
+        return [Problem(str(here), None, None, _("this folder is not empty and was not made by this tool: its "
+                                                 "contents cannot be replaced"),
+                        t("an empty or new folder, e.g. {example}", example=_EXAMPLES[kind]))]
     return []
 
 
@@ -147,10 +156,11 @@ def _marked(target: Path, kind: str, sub: str) -> Problem:
     """Another kind of output found inside this folder: refused, naming it."""
     where = target / sub
     other = next(k for m, k in KIND_OF.items() if (where / m).exists())
-    why = "，留在网站里会被一起发布出去" if kind == PUBLIC else "，会被这次写入删掉"
-    return Problem(str(where), None, None,
-                   f"输出文件夹 {target} 里有{_NAMES[other]}（{sub}/）{why}",
-                   f"先把 {where} 移到 {target} 以外，再运行一次")
+    message = t("the output folder {target} holds {other} ({sub}/)", target=target, other=_(_NAMES[other]), sub=sub)
+    message += _(": left there they would be published with the site") if kind == PUBLIC else \
+        _(": this write would delete them")
+    return Problem(str(where), None, None, message,
+                   t("move {folder} out of {target} first, then run again", folder=where, target=target))
 
 
 @contextlib.contextmanager
@@ -169,8 +179,8 @@ def exclusive(target: Path) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise BuildFailed([Problem(str(target), None, None, "另一个生成过程正在写这个文件夹",
-                                       "等它结束后再运行一次")]) from None
+            raise BuildFailed([Problem(str(target), None, None, _("another build is writing this folder"),
+                                       _("wait until it has finished, then run again"))]) from None
         try:
             yield
         finally:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import WARNING, BuildFailed, Problem
+from .i18n import _, t
 from .manifest import (
     MANIFEST_VERSION,
     Manifest,
@@ -271,11 +272,13 @@ class Staging:
         removed = (sum(1 for p in previous_live if p not in keys) if previous_live else pruned) + len(stray_files)
         warnings: list[Problem] = []
         if self._strays:
-            shown = "、".join(self._strays[:5]) + ("……" if len(self._strays) > 5 else "")
+            shown = ", ".join(self._strays[:5]) + ("…" if len(self._strays) > 5 else "")
             warnings.append(Problem(str(self.target), None, None,
-                                    f"删除了输出文件夹里 {len(self._strays)} 个不是生成出来的文件或文件夹（{shown}）："
-                                    "输出文件夹只放生成的文件",
-                                    "不要把别的文件放进输出文件夹；需要和网站一起发布的文件，部署时另外复制",
+                                    t("removed {n} file(s) or folder(s) from the output folder that the build did "
+                                      "not make ({shown}): the output folder holds only what the build makes",
+                                      n=len(self._strays), shown=shown),
+                                    _("do not put other files into the output folder; copy files that must be "
+                                      "published with the site when deploying"),
                                     WARNING))
             failed = after_swap(self.dir, lambda: remove(self.dir, self._strays))
             if failed:
