@@ -380,3 +380,55 @@ def test_what_pages_read_is_kept_between_builds(tmp_path: Path) -> None:
         counts.append(site.build().rendered)
     assert len(set(counts)) == 1, counts
     assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_page_keys_kept_between_builds_are_those_a_clean_computation_gives(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The incremental layer reuses a story page's or listing's key when the index's shape and the
+    stories its call holds are unchanged (incremental.Incremental.page_jobs): every key it gives
+    must be the key pages.page_jobs computes afresh, whatever the edit, and most are reused."""
+    from exemplar_site import incremental
+    from exemplar_site.pages import PagePlan
+
+    keyed = []
+    real_keyed = PagePlan.keyed
+
+    def counting(plan: PagePlan, call: Any) -> Any:
+        keyed.append(call.path)
+        return real_keyed(plan, call)
+
+    real = incremental.Incremental.page_jobs
+
+    def checked(layer: Any, plan: PagePlan, index: Any, specs: Any) -> Any:
+        keyed.clear()
+        jobs = real(layer, plan, index, specs)
+        used = len(keyed)
+        fresh = [real_keyed(plan, make())[0] for _, make in plan.recipes] + plan.extra
+        assert [(j.path, j.key) for j in jobs] == [(j.path, j.key) for j in fresh]
+        counts.append((used, len(plan.recipes)))
+        return jobs
+
+    monkeypatch.setattr(PagePlan, "keyed", counting)
+    monkeypatch.setattr(incremental.Incremental, "page_jobs", checked)
+    counts: list[tuple[int, int]] = []
+    site = make_site(tmp_path / "s", home_latest=2, page_size=2)
+    rng = random.Random(12)
+    for i in range(9):
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2026, 1, 1 + i), tags=[rng.choice("甲乙")])
+    site.write("content/campaigns/c.md", "---\ntitle: 活动\ndate: 2026-01-01\nexemplars: [s-1]\n---\n说明。\n")
+    site.build()
+    edits: list[dict[str, Any]] = [{"title": "新标题"}, {"featured": True}, {"tags": ["丙"]}, {"slug": "moved"},
+                                   {"date": dt.date(2026, 2, 1)}, {"name": "新名字"}, {"summary": "新摘要"},
+                                   {"exemplar_of": "s-2"}, {"status": "withdrawn"}, {"campaigns": ["c"]}]
+    for step, change in enumerate(edits * 2):
+        i = rng.randrange(9)
+        fields: dict[str, Any] = {"slug": f"p-{i}", "date": dt.date(2026, 1, 1 + i), "tags": [rng.choice("甲乙")]}
+        fields.update(change)
+        site.story(f"s{i}", f"s-{i}", **fields)
+        site.build()
+        assert tree(site.out) == clean_build(site, tmp_path), f"step {step}: {change}"
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2026, 1, 1 + i), title=f"第{step}次")
+        site.build()
+        assert tree(site.out) == clean_build(site, tmp_path), f"step {step}: title"
+    # a title edit keys again only the pages holding that story
+    assert any(used < total // 2 for used, total in counts)

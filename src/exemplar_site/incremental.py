@@ -15,6 +15,7 @@ earlier build already made from the same inputs:
 | rendering its body (`gate.render_body`) | `cache.bodies` | file digest + rendering settings |
 | its public object (`gate.publish`) | `cache.stories` | `gate.story_digest` + path |
 | related stories (`taxonomy.build_index`) | `cache.memo` | `taxonomy.related_key` |
+| a page's key (`pages.PagePlan.keyed`) | `cache.memo` | `index_shape`, site, templates, its stories |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 
 Every key covers everything the result is made from, including the code and
@@ -27,7 +28,11 @@ Only pipeline.py uses this module.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
+import pickle
+import re
 from typing import Any
 
 import jinja2
@@ -36,10 +41,13 @@ import jinja2.bccache
 from .cache import BuildCache, body_key
 from .config import SiteConfig
 from .errors import Problem, Problems
+from .feedspec import FeedSpec
 from .frontmatter import RawDoc, parse
 from .gate import Decisions, publish, render_body
+from .jobs import Job, key_of
 from .markup import Markup, Rendered
 from .model import PublicStory
+from .pages import PagePlan
 from .parallel import fork_map
 from .records import (
     CampaignRecord,
@@ -54,7 +62,7 @@ from .records import (
 from .sms import SmsMessage, collect, composed
 from .sources import Entry, SourceFile, Sources, read_entry
 from .sources import read as read_again
-from .taxonomy import related_ids_of
+from .taxonomy import SiteIndex, Term, related_ids_of
 from .text import Slugs
 from .theme import sources_digest, template_digests
 
@@ -62,6 +70,8 @@ from .theme import sources_digest, template_digests
 MIN_PARALLEL = 200
 # full path → ((size, mtime, ctime, inode), digest, warnings given when it was read)
 Known = dict[str, tuple[tuple[int, int, int, int], str, tuple[Problem, ...]]]
+# a story in a page key's text (`PublicStory.__repr__`, checked on every build: see `_digests_seen`)
+_STORY_DIGEST = re.compile(r"digest='([^']*)'")
 
 
 class Incremental:
@@ -289,6 +299,36 @@ class Incremental:
             made.append((s, hit))
         return collect(made, problems)
 
+    # ---- page keys ---------------------------------------------------------------------------
+
+    def page_jobs(self, plan: PagePlan, index: SiteIndex, specs: tuple[FeedSpec, ...]) -> list[Job]:
+        """Every page as a Job, as pages.page_jobs makes them, but a named page (a story page or a
+        listing: pages.Recipe) keeps the key the last build gave it when the site key, the
+        templates, the shape of the index (`index_shape`) are those it was keyed with and every
+        story its call held still has the digest it had: its call would be the same, so its key
+        is. Only the pages holding an edited story are built and hashed again."""
+        memo = self.cache.memo
+        frame = key_of(plan.site_key, sorted(plan.tpl.items()), index_shape(index, specs))
+        current = {s.digest for s in index.stories if s.digest}
+        names = [name for name, _ in plan.recipes if name is not None]
+        usable = _digests_seen(index) and len(set(names)) == len(names)
+        jobs: list[Job] = []
+        for name, make_call in plan.recipes:
+            if name is None or not usable:
+                jobs.append(plan.keyed(make_call())[0])
+                continue
+            entry = memo.get("page\x1f" + name)
+            if entry is not None and entry[0] == frame and current.issuperset(entry[3]):
+                jobs.append(plan.renderer.known(entry[1], entry[2], make_call))
+                continue
+            job, text = plan.keyed(make_call())
+            held = tuple(sorted(set(_STORY_DIGEST.findall(text))))
+            new = (frame, job.path, job.key, held)
+            if entry != new:
+                memo["page\x1f" + name] = new
+            jobs.append(job)
+        return jobs + plan.extra
+
     # ---- the end -------------------------------------------------------------------------------
 
     def finish(self) -> None:
@@ -316,6 +356,71 @@ class Incremental:
                 updated.pop(path, None)
         if updated != previous or "page-deps" not in self.cache.memo:
             self.cache.memo["page-deps"] = updated
+
+
+def index_shape(index: SiteIndex, specs: tuple[FeedSpec, ...]) -> str:
+    """A hash of the index and the feed table with each story standing for itself by its id only:
+    which stories are where (in order, in every term, feed, neighbour, related and series entry),
+    and everything else whole (terms and feeds but their stories, pages, campaigns, withdrawn
+    addresses). Every field of the index counts, whatever it is (a value this does not know is
+    taken by its repr, which names its stories' digests: the shape then changes with any edit,
+    and nothing is reused)."""
+    shape = _Shape(index.stories)
+    parts: list[tuple[str, Any]] = [("ids", tuple([s.id for s in index.stories]))]
+    parts += [(f.name, shape.of(getattr(index, f.name))) for f in dataclasses.fields(index)]
+    parts.append(("specs", shape.of(specs)))
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.fast = True  # (no memo: the bytes depend on the values only, not on which objects are shared)
+    pickler.dump(parts)
+    return hashlib.blake2b(out.getbuffer(), digest_size=16).hexdigest()
+
+
+_STORY_ONLY = {PublicStory}
+
+
+class _Shape:
+    """Values as plain strings, numbers and tuples: a story of the index by its place in
+    `index.stories` (whose ids the shape holds, in order), any other story by its id."""
+
+    def __init__(self, stories: tuple[PublicStory, ...]):
+        # (by the object, not its attributes: reading an attribute of 100,000 stories scattered in
+        # memory costs more than the rest of the walk)
+        self.place = {id(s): i for i, s in enumerate(stories)}
+        self.seen: dict[int, Any] = {}  # a term's shape by the term (term_of holds the terms again)
+
+    def stories(self, value: tuple[PublicStory, ...] | list[PublicStory]) -> tuple[Any, ...]:
+        places = tuple(map(self.place.get, map(id, value)))
+        return places if None not in places else tuple([s.id for s in value])
+
+    def of(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is PublicStory:
+            place = self.place.get(id(value))
+            return place if place is not None else value.id
+        if kind is tuple or kind is list:
+            if set(map(type, value)) <= _STORY_ONLY:
+                return self.stories(value)
+            return tuple([self.of(v) for v in value])
+        if kind is dict:
+            return tuple([(self.of(k), self.of(v)) for k, v in value.items()])
+        if kind is str or value is None:
+            return value
+        if kind is Term or kind is FeedSpec:  # (their repr leaves out the stories)
+            found = self.seen.get(id(value))
+            if found is None:
+                found = self.seen[id(value)] = (repr(value), self.stories(value.stories))
+            return found
+        return repr(value)
+
+
+def _digests_seen(index: SiteIndex) -> bool:
+    """A story in a page key's text shows its digest, as `_STORY_DIGEST` finds it (else no page
+    key is reused)."""
+    if not index.stories:
+        return False
+    s = index.stories[0]
+    return bool(s.digest) and _STORY_DIGEST.findall(repr((s, "x"))) == [s.digest]
 
 
 class _MemoBytecode(jinja2.BytecodeCache):

@@ -74,7 +74,12 @@ def fingerprint(value: Any) -> str:
     file, the config and the gate's verdict), and a term's or feed's stands for its stories by
     their number (see `deep_fingerprint`). (repr is the fast way to walk all of it: this runs for
     every page of every build.)"""
-    return hashlib.blake2b(repr(value).encode("utf-8"), digest_size=16).hexdigest()
+    return text_fingerprint(repr(value))
+
+
+def text_fingerprint(text: str) -> str:
+    """`fingerprint` of a value whose repr is `text`."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def deep_fingerprint(stories: Iterable[Any]) -> str:

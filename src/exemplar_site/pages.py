@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape as html_escape
 from typing import Any
@@ -14,7 +15,7 @@ from markupsafe import Markup as Safe
 from . import urls
 from .config import SiteConfig
 from .feedspec import FeedSpec
-from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of, ready
+from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of, ready, text_fingerprint
 from .model import Output, PublicStory
 from .taxonomy import FAMILIES, FAMILY_NAMES, SiteIndex, Term
 from .theme import SiteView, template_digests
@@ -167,6 +168,16 @@ class PageCall:
     values: tuple[tuple[str, Any], ...]
 
 
+# A page as a recipe: (its name, the function that makes what its template receives). A name is
+# given only to a page whose call reads nothing but the index's shape (which stories are where,
+# terms and feeds without their stories, pages, campaigns: incremental.index_shape), the config,
+# the templates and the stories its call holds (each one whole, by its digest): story pages and
+# listings. Such a page's key is the same as long as those are (the incremental layer relies on
+# it to skip building and hashing the call). Pages that look at stories they do not hold (the home
+# page picks the featured ones out of all stories) have no name and are keyed on every build.
+Recipe = tuple[str | None, Callable[[], PageCall]]
+
+
 class PageRenderer:
     """Renders one kind of page at a time; holds only read-only inputs."""
 
@@ -232,14 +243,21 @@ class PageRenderer:
         """The page as a Job: its key is everything `make` passes the template (fingerprinted whole),
         the templates it can load and the site-wide part `g`; `rekey` adds the story lists a
         rendering read (Output.deps)."""
-        path = urls.file_of(c.path)
-        shallow = key_of(g, tpl[c.template], c.path, c.section, c.link_base,
-                         fingerprint((self.all_feed if c.feeds is None else c.feeds, c.values)))
+        return self.keyed(c, g, tpl)[0]
 
+    def keyed(self, c: PageCall, g: str, tpl: dict[str, str]) -> tuple[Job, str]:
+        """`job`, and the text its key hashes (the repr of what the template receives)."""
+        text = repr((self.all_feed if c.feeds is None else c.feeds, c.values))
+        shallow = key_of(g, tpl[c.template], c.path, c.section, c.link_base, text_fingerprint(text))
+        return self.known(urls.file_of(c.path), shallow, lambda: c), text
+
+    def known(self, path: str, shallow: str, call: Callable[[], PageCall]) -> Job:
+        """A page whose key (without the story lists its rendering reads) is `shallow`; `call`
+        makes what its template receives, only if it must be rendered."""
         def rekey(deps: tuple[str, ...]) -> str:
             return key_of(shallow, [(d, self.deep_digest(d)) for d in deps]) if deps else shallow
 
-        return Job(path, shallow, lambda: self.make(c), rekey)
+        return Job(path, shallow, lambda: self.make(call()), rekey)
 
     def deep_digest(self, name: str) -> str:
         """The digests of every story of a term or feed named in Output.deps."""
@@ -290,8 +308,13 @@ class PageRenderer:
 
     def listing(self, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
                 term: Term | None, feed_key: str | None) -> list[PageCall]:
+        return [make() for _, make in self.listing_recipes(title, base, section, stories, term, feed_key)]
+
+    def listing_recipes(self, title: str, base: str, section: str, stories: tuple[PublicStory, ...],
+                        term: Term | None, feed_key: str | None) -> list[Recipe]:
         total = max(1, math.ceil(len(stories) / self.config.page_size))
-        return [self.listing_page(title, base, section, stories, term, feed_key, n, total)
+        return [(f"list\x1f{base}\x1f{n}",
+                 functools.partial(self.listing_page, title, base, section, stories, term, feed_key, n, total))
                 for n in range(1, total + 1)]
 
     def family_index(self, family: str) -> PageCall:
@@ -316,31 +339,52 @@ TEMPLATES = ("home.html", "story.html", "list.html", "terms.html", "page.html", 
 CARD = ("_card.html",)  # rendered from Python for every page with story cards
 
 
-def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-              specs: tuple[FeedSpec, ...], tpl: dict[str, str] | None = None) -> list[Job]:
-    """Every page as a Job. A page's key is everything its template receives (PageRenderer.job),
-    the templates it can load (its own and all it extends, includes or imports, and the card:
-    `tpl`, from theme.template_digests(env, TEMPLATES, CARD)), the config and the code: no list
-    of fields that someone must keep up to date."""
+@dataclass(frozen=True)
+class PagePlan:
+    """Every page of the site, not yet keyed: `page_jobs` keys them all; the incremental layer
+    reuses the keys of named recipes whose inputs are unchanged."""
+
+    renderer: PageRenderer
+    site_key: str  # `g`: the config, the site view, the navigation, the code
+    tpl: dict[str, str]
+    recipes: list[Recipe]
+    extra: list[Job]  # sitemap.xml, robots.txt
+
+    def keyed(self, call: PageCall) -> tuple[Job, str]:
+        return self.renderer.keyed(call, self.site_key, self.tpl)
+
+
+def page_plan(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
+              specs: tuple[FeedSpec, ...], tpl: dict[str, str] | None = None) -> PagePlan:
+    """Every page as a recipe, with what keys them (see page_jobs)."""
     r = PageRenderer(env, config, index, site, specs)
     tpl = tpl if tpl is not None else template_digests(env, TEMPLATES, also=CARD)
     for name in TEMPLATES + CARD:  # compiled here, once: forked workers inherit them
         env.get_template(name)
     g = key_of(config.digest, fingerprint(site), fingerprint(r.nav), CODE_VERSION)
     idx = index
-    calls = [r.home(), r.not_found(), r.media()]
-    calls += [r.story(s) for s in idx.stories]
-    calls += r.listing("全部先进典型", "stories/", "stories", idx.stories, None, "all")
+    recipes: list[Recipe] = [(None, r.home), (None, r.not_found), (None, r.media)]
+    recipes += [(f"story\x1f{s.id}", functools.partial(r.story, s)) for s in idx.stories]
+    recipes += r.listing_recipes("全部先进典型", "stories/", "stories", idx.stories, None, "all")
     for family in FAMILIES:
-        calls.append(r.family_index(family))
+        recipes.append((None, functools.partial(r.family_index, family)))
         for term in idx.terms.get(family, ()):
             title = term.name if family != "units" else f"{term.name}先进典型"
-            calls += r.listing(title, term.url, family, term.stories, term, f"{family}/{term.key}")
-    calls += [r.page(p) for p in idx.pages] + [r.withdrawn(w.url) for w in idx.withdrawn]
-    calls.append(r.withdrawn("withdrawn.html"))  # served by nginx with status 410 (see README)
-    jobs = [r.job(c, g, tpl) for c in calls]
-    jobs += ready([sitemap(config, index), robots(config, site.drafts)])
-    return jobs
+            recipes += r.listing_recipes(title, term.url, family, term.stories, term, f"{family}/{term.key}")
+    recipes += [(None, functools.partial(r.page, p)) for p in idx.pages]
+    recipes += [(None, functools.partial(r.withdrawn, w.url)) for w in idx.withdrawn]
+    recipes.append((None, functools.partial(r.withdrawn, "withdrawn.html")))  # served by nginx with 410 (README)
+    return PagePlan(r, g, tpl, recipes, ready([sitemap(config, index), robots(config, site.drafts)]))
+
+
+def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
+              specs: tuple[FeedSpec, ...], tpl: dict[str, str] | None = None) -> list[Job]:
+    """Every page as a Job. A page's key is everything its template receives (PageRenderer.job),
+    the templates it can load (its own and all it extends, includes or imports, and the card:
+    `tpl`, from theme.template_digests(env, TEMPLATES, CARD)), the config and the code: no list
+    of fields that someone must keep up to date."""
+    plan = page_plan(env, config, index, site, specs, tpl)
+    return [plan.keyed(make())[0] for _, make in plan.recipes] + plan.extra
 
 
 def story_page(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,

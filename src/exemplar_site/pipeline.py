@@ -30,7 +30,7 @@ from .incremental import Incremental
 from .jobs import CODE_VERSION, Job, ready
 from .markup import Markup
 from .model import GateResult, HeldBack, Output
-from .pages import CARD, TEMPLATES, page_jobs, story_page
+from .pages import CARD, TEMPLATES, page_jobs, page_plan, story_page
 from .parallel import default_workers, fork_map
 from .records import Records, story_record
 from .records import cacheable as records_cacheable
@@ -158,7 +158,10 @@ def site_jobs(site: LoadedSite, problems: Problems,
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
     tpl = layer.template_digests(env, TEMPLATES, CARD) if layer else template_digests(env, TEMPLATES, CARD)
-    jobs = page_jobs(env, config, index, view, specs, tpl)
+    if layer:  # the keys of pages whose inputs are as they were are the last build's
+        jobs = layer.page_jobs(page_plan(env, config, index, view, specs, tpl), index, specs)
+    else:
+        jobs = page_jobs(env, config, index, view, specs, tpl)
     jobs += feed_jobs(specs, index, config)
     jobs += ready(render_opml(specs, config))
     public = site.gate.public
