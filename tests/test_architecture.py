@@ -20,7 +20,7 @@ PACKAGE = Path(exemplar_site.__file__).parent
 # that follows the layers needs no change to this file.
 LAYERS: list[set[str]] = [
     {"i18n"},  # the message catalogue: every layer speaks through it
-    {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress"},
+    {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress", "portable"},
     {"model", "safetree", "schema"},  # plain public data; the folder walk; option and field declarations
     {"config", "jobs"},
     {"sources", "cache"},
@@ -36,6 +36,8 @@ LAYERS: list[set[str]] = [
     {"writer"},
     {"incremental"},  # the one layer that remembers: beside the stages, used by pipeline only
     {"pipeline"},
+    {"deploy"},  # releases on the web server: copy, verify, switch, roll back
+    {"nginxconf"},  # the web server's configuration for a deploy target
     {"reports", "check", "scaffold", "init_site"},
     {"serve_reload", "serve_overlay", "serve_watch"},  # the live preview's parts (serve.py joins them)
     {"serve_build", "serve_http"},

@@ -182,3 +182,30 @@ def test_non_utf8_file_is_reported(site: Site) -> None:
     (site.root / "content/stories/gbk.md").write_bytes("---\ntitle: 王建国\n---\n".encode("gbk"))
     (p,) = errors_of(site)
     assert "not UTF-8" in p.message and p.path == "content/stories/gbk.md"
+
+
+# ---- names that must work on Windows too (issue 14) ------------------------------------------
+
+@pytest.mark.parametrize("name, words", [
+    ("CON.md", "reserved device name"), ("aux.md", "reserved device name"), ("a:b.md", "does not allow"),
+    ("trailing..md", None), ("x" * 200 + ".md", "characters long"),
+])
+def test_file_names_windows_cannot_hold_are_refused_everywhere(site: Site, name: str, words: str | None) -> None:
+    site.write(f"content/stories/{name}", "---\nid: w-1\n---\n正文\n")
+    problems = [p for p in errors_of(site) if p.path.endswith(name)]
+    if words is None:  # 'trailing..md' is a fine name: only a name ending in a dot is not
+        assert not [p for p in problems if "Windows" in p.message]
+    else:
+        assert any(words in p.message for p in problems), problems
+
+
+def test_names_that_differ_only_in_case_are_refused(site: Site) -> None:
+    site.write("content/images/Photo.png", "x")
+    site.write("content/images/photo.png", "x")
+    site.story("a", "Ab-1")
+    site.story("b", "ab-1")
+    site.story("c", "con")
+    messages = [(p.path, p.field, p.message) for p in errors_of(site)]
+    assert any(path == "content/images/photo.png" and "upper and lower case" in m for path, _, m in messages)
+    assert any(f == "id" and "upper and lower case" in m for _, f, m in messages), messages
+    assert any(f == "id" and "reserved device name" in m for _, f, m in messages), messages

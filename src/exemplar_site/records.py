@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from . import personal
+from . import personal, portable
 from . import text as textmod
 from .config import SiteConfig
 from .errors import Problems, did_you_mean
@@ -809,7 +809,20 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
     """What holds across files: unique ids and addresses, known campaigns and earlier stories."""
     by_id: dict[str, StoryRecord] = {}
     by_slug: dict[str, StoryRecord] = {}
+    folded: dict[str, StoryRecord] = {}  # ids as Windows compares file names (the SMS files are named by id)
     for s in stories:
+        for value, field_name in ((s.id + ".txt", "id"), (s.slug, "slug" if "slug" in s.lines else "title")):
+            problem = portable.name_problem(value)
+            if problem:
+                problems.error(s.path, s.line_of(field_name), field_name, problem,
+                               _("letters, digits and '-', e.g. jc-2026-001"))
+        other_case = folded.get(portable.fold(s.id))
+        if other_case is not None and other_case.id != s.id:
+            problems.error(s.path, s.line_of("id"), "id",
+                           t("the id '{value}' differs from {other} only in upper and lower case: on Windows their "
+                             "files are one", value=s.id, other=f"{other_case.path}:{other_case.line_of('id')}"),
+                           _("a new unique id, e.g. the next free number"))
+        folded.setdefault(portable.fold(s.id), s)
         if s.id in by_id:
             other = by_id[s.id]
             problems.error(s.path, s.line_of("id"), "id",
@@ -839,6 +852,10 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
             if sid not in by_id:
                 problems.error(c.path, 1, "exemplars", t("no story has the id '{value}'", value=sid)
                                + did_you_mean(sid, by_id), _("ids of stories in content/stories/"))
+    for path, slug in [(c.path, c.slug) for c in campaigns] + [(p.path, p.slug) for p in pages]:
+        problem = portable.name_problem(slug)
+        if problem:
+            problems.error(path, 1, "slug", problem, _("any other name, e.g. about, media"))
     page_slugs: dict[str, PageRecord] = {}
     for p in pages:
         if p.slug in page_slugs:

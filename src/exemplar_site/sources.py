@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import personal, safetree
+from . import personal, portable, safetree
 from .config import SiteConfig
 from .errors import Problems
 from .i18n import _, t
@@ -123,7 +123,21 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
             if suffix in TEXT_TYPES:
                 _scan_attachment(found.path, shown, frozenset(config.public_numbers), problems)
             assets.append(Asset(path, rel, found.stat.st_size, found.stat.st_mtime_ns))
+    _portable_names([e.path for e in entries] + [f"{config.content_dir.name}/{a.out_path}" for a in assets], problems)
     return Sources(tuple(entries), tuple(assets))
+
+
+def _portable_names(shown: list[str], problems: Problems) -> None:
+    """File names that would not survive a copy to Windows: refused on every platform."""
+    for path in shown:
+        problem = portable.path_problem(path)
+        if problem:
+            problems.error(path, None, None, problem,
+                           _("rename the file or folder: letters, digits, Chinese characters, '-' and '_'"))
+    for earlier, later in portable.collisions(shown):
+        problems.error(later, None, None,
+                       t("differs from {other} only in upper and lower case: on Windows both are one file",
+                         other=earlier), _("rename one of the two"))
 
 
 # Files a browser runs or renders as a page of the site's own origin: never published as media.
