@@ -28,7 +28,7 @@ from .pipeline import BuildOptions, BuildReport, build_site, export_sms
 from .progress import Progress
 from .records import parse_datetime
 
-COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init")
+COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init", "deploy", "rollback", "nginx-conf")
 
 # argparse's own words (usage, errors), so that they are in the catalogue too: argparse looks
 # them up through its module's `_` and `ngettext`, which main() points at the catalogue.
@@ -161,6 +161,34 @@ def make_parser() -> argparse.ArgumentParser:
     i.add_argument("--sample", action="store_true",
                    help=_("copy the full 江城 sample site (sample stories, campaigns, pages and images) instead of "
                           "an empty site"))
+    d = sub.add_parser("deploy", help=_("publish the built site to the web server as a new release"),
+                       description=_("Copy the built site into TARGET/releases/<time>-<digest>/ (unchanged files "
+                                     "hard-linked from the current release, so browsers keep their copies), verify "
+                                     "it, then switch TARGET/current to it at once. TARGET: a folder, or "
+                                     "user@host:/path over ssh and rsync (default: deploy.target). Drafts builds "
+                                     "and internal reports are refused."))
+    _config(d)
+    d.add_argument("target", nargs="?", metavar="TARGET", help=_("folder or user@host:/path (default: deploy.target)"))
+    d.add_argument("--from", dest="source", metavar="DIR", help=_("the built site (default: output_dir, public/)"))
+    d.add_argument("--keep", type=int, metavar="N", help=_("releases to keep (default: deploy.keep, 5)"))
+    rb = sub.add_parser("rollback", help=_("switch the web server back to an earlier release"),
+                        description=_("Switch TARGET/current back to RELEASE (default: the newest release before "
+                                      "the current one that is not marked bad), at once."))
+    _config(rb)
+    rb.add_argument("target", nargs="?", metavar="TARGET", help=_("folder or user@host:/path (default: deploy.target)"))
+    rb.add_argument("release", nargs="?", metavar="RELEASE", help=_("a release name from --list"))
+    rb.add_argument("--mark-bad", action="store_true",
+                    help=_("mark the release left behind as bad: later rollbacks skip it"))
+    rb.add_argument("--list", action="store_true", help=_("only list the releases"))
+    g = sub.add_parser("nginx-conf", help=_("print or write the nginx configuration for a deploy target"),
+                       description=_("A server block serving TARGET/current under base_path, with the feeds' MIME "
+                                     "types, caching headers, the 404 page and 410 for withdrawn addresses."))
+    _config(g)
+    g.add_argument("target", nargs="?", metavar="TARGET",
+                   help=_("the deploy folder on the server (default: deploy.target's folder)"))
+    g.add_argument("--output", metavar="FILE", help=_("write to FILE instead of printing"))
+    g.add_argument("--listen", default="80", metavar="PORT", help=_("port or address:port (default 80)"))
+    g.add_argument("--server-name", metavar="NAME", help=_("server_name (default: the host of base_url)"))
     return parser
 
 
@@ -357,6 +385,73 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .deploy import deploy
+
+    try:
+        r = deploy(load_config(args.config), args.target, Path(args.source) if args.source else None, args.keep)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        print("\n" + _("Deploy failed: the web server still serves what it served before."), file=sys.stderr)
+        return 1
+    print_problems(r.warnings)
+    if r.unchanged:
+        print(t("{target}: {release} already is the current release; nothing to do", target=r.target,
+                release=r.release))
+        return 0
+    print(t("Deployed {release} to {target} ({linked} files kept from the previous release, {copied} copied)",
+            release=r.release, target=r.target, linked=r.linked, copied=r.copied))
+    if r.removed:
+        print("  " + t("old releases removed: {names}", names=", ".join(r.removed)))
+    if r.map_changed and not r.reloaded:
+        print("  " + _("the withdrawn addresses changed: reload nginx (nginx -s reload) for them to answer 410"))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from .deploy import NAME_RE, releases, rollback
+
+    try:
+        config = load_config(args.config)
+        if args.target and not args.release and config.deploy.target and NAME_RE.match(args.target):
+            args.target, args.release = None, args.target  # (rollback RELEASE, with deploy.target set)
+        if args.list:
+            for rel in releases(config, args.target):
+                print(rel.name + (" " + _("(current)") if rel.current else "") + (" " + _("(bad)") if rel.bad else ""))
+            return 0
+        r = rollback(config, args.target, args.release, args.mark_bad)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        print("\n" + _("Rollback failed: the web server still serves what it served before."), file=sys.stderr)
+        return 1
+    print_problems(r.warnings)
+    print(t("{target} now serves {release} (was {previous})", target=r.target, release=r.release,
+            previous=r.previous or "—") + (" " + t("; {name} marked bad", name=r.marked_bad) if r.marked_bad else ""))
+    if r.map_changed and not r.reloaded:
+        print("  " + _("the withdrawn addresses changed: reload nginx (nginx -s reload) for them to answer 410"))
+    return 0
+
+
+def cmd_nginx_conf(args: argparse.Namespace) -> int:
+    from .deploy import server_path
+    from .nginxconf import NginxOptions, nginx_conf
+
+    try:
+        config = load_config(args.config)
+        root = server_path(args.target or config.deploy.target, config.root)
+        text = nginx_conf(config, NginxOptions(root, args.listen, args.server_name or ""))
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        return 1
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(t("nginx configuration written to {file}; check it with nginx -t, then nginx -s reload",
+                file=args.output), file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
 def _prescan(args: list[str]) -> tuple[str | None, str, list[str]]:
     """--lang and --config, read before the parser is made (its help is in the chosen language);
     and the arguments without --lang, which may stand anywhere, before or after the command."""
@@ -402,7 +497,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(args_list)
     handlers = {"build": cmd_build, "serve": cmd_serve, "new": cmd_new, "check": cmd_check, "sms": cmd_sms,
-                "report": cmd_report, "init": cmd_init}
+                "report": cmd_report, "init": cmd_init, "deploy": cmd_deploy, "rollback": cmd_rollback,
+                "nginx-conf": cmd_nginx_conf}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

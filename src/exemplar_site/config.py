@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,16 @@ from . import i18n, personal, yamlio
 from .errors import BuildFailed, Problem, Problems, did_you_mean
 from .i18n import _
 from .personal import normalise_number
-from .schema import FEED_FAMILIES, FEED_OPTIONS, SITE_OPTIONS, SMS_OPTIONS, Option, options_by_name, typed
+from .schema import (
+    DEPLOY_OPTIONS,
+    FEED_FAMILIES,
+    FEED_OPTIONS,
+    SITE_OPTIONS,
+    SMS_OPTIONS,
+    Option,
+    options_by_name,
+    typed,
+)
 
 # The five levels of the tiered management (分级管理), highest first. Keys are
 # fixed because assessment rules depend on them; display names can be changed.
@@ -114,6 +124,13 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class DeploySettings:
+    target: str = ""  # a folder, or user@host:/path; "" = the command names it
+    keep: int = 5  # releases kept for rollback
+    reload: str = ""  # command that makes nginx read the withdrawn addresses again
+
+
+@dataclass(frozen=True)
 class Quota:
     unit_type: str
     level: str  # this level or higher counts
@@ -150,6 +167,7 @@ class SiteConfig:
     quotas: tuple[Quota, ...]
     public_numbers: tuple[str, ...] = ()  # phone numbers allowed in public text (digits only)
     csv_headers: str = "chinese"  # "chinese" (Excel users) or "english" (scripts)
+    deploy: DeploySettings = DeploySettings()
     digest: str = ""  # hash of the config file: part of every output's cache key
     line_of: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -185,6 +203,7 @@ def _resolve(categories: tuple[Category, ...], value: str) -> str | None:
 _OPTIONS = options_by_name(SITE_OPTIONS)
 _FEED_OPTIONS = options_by_name(FEED_OPTIONS)
 _SMS_OPTIONS = options_by_name(SMS_OPTIONS)
+_DEPLOY_OPTIONS = options_by_name(DEPLOY_OPTIONS)
 _DEFAULT_QUOTAS = (Quota("district", "city", 1), Quota("city", "provincial", 1))
 
 
@@ -328,6 +347,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     feeds = _feeds(path, values["feeds"], line("feeds"), problems, base_url)
     sms = _sms(path, values["sms"], line("sms"), problems)
     quotas = _quotas(path, values["quotas"], line("quotas"), problems)
+    deploy = _deploy(path, values["deploy"], line("deploy"), problems)
     public_numbers = _public_numbers(path, values["public_numbers"], line("public_numbers"), problems)
     # the config's text goes on every page, feed item or SMS (titles, unit and field names, the
     # source line, the SMS signature…): the same personal-data scan, over every value but the list
@@ -351,7 +371,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         summary_length=values["summary_length"], reading_speed=values["reading_speed"],
         vetting_valid_days=values["vetting_valid_days"],
         units=units, fields=fields, levels=levels, feeds=feeds, sms=sms, quotas=quotas,
-        public_numbers=public_numbers, csv_headers=values["csv_headers"],
+        public_numbers=public_numbers, csv_headers=values["csv_headers"], deploy=deploy,
         digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
                                digest_size=16).hexdigest(),
         line_of=dict(data.lines),
@@ -514,6 +534,22 @@ def _sms(path: Path, data: Any, line: int, problems: Problems) -> SmsSettings:
         problems.error(path, at("suffix"), "sms.suffix", _("must be one line without 【】"), _("e.g. 回T退订"))
     return SmsSettings(sig, v["write_signature"], v["max_segments"], v["link"], suffix, v["csv_bom"],
                        v["digest_days"], v["counting"])
+
+
+def _deploy(path: Path, data: Any, line: int, problems: Problems) -> DeploySettings:
+    v = _values(path, data, line, "deploy.", _DEPLOY_OPTIONS, problems)
+    at = data.line_of if isinstance(data, yamlio.LineDict) else (lambda key: line)
+    target, reload = str(v["target"] or ""), str(v["reload"] or "")
+    if "\n" in target or target.startswith("-"):
+        problems.error(path, at("target"), "deploy.target", _("must be a folder or user@host:/path"),
+                       _("e.g. target: /srv/publicity or target: web@xc.jcgaj.intra:/srv/publicity"))
+    try:
+        shlex.split(reload)
+    except ValueError as exc:
+        problems.error(path, at("reload"), "deploy.reload",
+                       _("the command cannot be read ({error})").format(error=exc),
+                       _('e.g. reload: "sudo systemctl reload nginx"'))
+    return DeploySettings(target, v["keep"], reload)
 
 
 def _quotas(path: Path, data: Any, line: int, problems: Problems) -> tuple[Quota, ...]:

@@ -151,6 +151,8 @@ SITE_OPTIONS: tuple[Option, ...] = (
            shown_default=N_("built in")),
     Option("feeds", {}, N_("feed settings (below)"), "mapping", shown_default=N_("see below")),
     Option("sms", {}, N_("SMS settings (below)"), "mapping", shown_default=N_("see below")),
+    Option("deploy", {}, N_("publishing to the web server: deploy, rollback, nginx-conf (below)"), "mapping",
+           shown_default=N_("see below")),
     Option("quotas", None, N_("yearly selection targets (年内选树); without it: district → city, city → provincial"),
            "list", example="quotas: [{unit_type: district, level: city, min: 1}]", shown_default=N_("built in")),
     Option("public_numbers", [], N_("phone numbers that may appear in public text (public duty lines); every "
@@ -186,6 +188,16 @@ SMS_OPTIONS: tuple[Option, ...] = (
     Option("counting", "platform", N_("how characters are counted: platform (mainland SMS platforms, 70/67) or "
                                       "carrier (GSM 03.38, 160/153 for plain Latin text)"),
            "choice", choices=("platform", "carrier")),
+)
+
+DEPLOY_OPTIONS: tuple[Option, ...] = (
+    Option("target", "", N_("where deploy and rollback go when no TARGET is given: a folder on this machine or "
+                            "user@host:/path on the web server (ssh and rsync)"),
+           example="target: web@xc.jcgaj.intra:/srv/publicity"),
+    Option("keep", 5, N_("releases kept on the server for rollback (the current one always stays)"), "int", 1, 100),
+    Option("reload", "", N_("command run after a deploy or rollback that changed the withdrawn addresses, so that "
+                            "nginx answers them with 410 at once (on the server, for a user@host target)"),
+           example='reload: "sudo systemctl reload nginx"'),
 )
 
 

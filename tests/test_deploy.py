@@ -1,0 +1,455 @@
+"""deploy, rollback and nginx-conf, with a real nginx where it is installed.
+
+The sample site is built and deployed into a release folder; nginx (on 127.0.0.1, a free port,
+a temporary prefix, running as the current user, `nginx -t` first) serves the generated
+configuration. Without nginx those tests are skipped; the rest run everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import http.client
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import NOW, REPO, Site, free_port, make_site, wait_until
+from exemplar_site import cli
+from exemplar_site import deploy as dep
+from exemplar_site.config import DeploySettings, SiteConfig, load_config
+from exemplar_site.errors import BuildFailed
+from exemplar_site.nginxconf import NginxOptions, bucket_size, nginx_conf
+
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)),
+                                       None)
+needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/run installs it from Debian)")
+EDITED = "content/stories/2026/chengnan-xingjing-dadui.md"
+EDITED_PAGE = "stories/cheng-nan-xing-jing-da-dui-ye-ying-tu-ji-dui-bai-ri-gong/index.html"
+TYPES = {".html": "text/html", ".rss.xml": "application/rss+xml", ".atom.xml": "application/atom+xml",
+         ".opml": "text/x-opml", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml",
+         ".csv": "text/csv", ".txt": "text/plain", ".xml": "text/xml"}
+
+
+@contextlib.contextmanager
+def refused(words: str) -> Iterator[None]:
+    with pytest.raises(BuildFailed) as info:
+        yield
+    assert any(words in p.message for p in info.value.problems), [p.message for p in info.value.problems]
+
+
+def current_of(target: Path) -> str:
+    return os.readlink(target / "current").rsplit("/", 1)[-1]
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def edit(site: Site, rel: str, extra: str) -> None:
+    path = site.root / rel
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n" + extra + "\n", encoding="utf-8")
+
+
+# ---- a real nginx ------------------------------------------------------------------------------
+
+class Nginx:
+    def __init__(self, prefix: Path, site_conf: str, port: int):
+        self.prefix, self.port = prefix, port
+        (prefix / "logs").mkdir(parents=True, exist_ok=True)
+        (prefix / "tmp").mkdir(exist_ok=True)
+        (prefix / "site.conf").write_text(site_conf, encoding="utf-8")
+        user = f"user {pwd.getpwuid(os.getuid()).pw_name};\n" if os.geteuid() == 0 else ""
+        mime = "include /etc/nginx/mime.types;" if os.path.exists("/etc/nginx/mime.types") else \
+            "types { text/html html; text/css css; image/png png; image/svg+xml svg; text/plain txt; text/xml xml; }"
+        temps = " ".join(f"{k}_temp_path {prefix}/tmp;" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        self.conf = prefix / "nginx.conf"
+        self.conf.write_text(
+            f"{user}daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/logs/error.log;\n"
+            f"events {{ worker_connections 256; }}\nhttp {{\n{mime}\naccess_log off;\n{temps}\n"
+            f"include {prefix}/site.conf;\n}}\n", encoding="utf-8")
+        assert NGINX is not None
+        test = subprocess.run([NGINX, "-t", "-p", str(prefix), "-c", str(self.conf)], capture_output=True, text=True,
+                              check=False)
+        assert test.returncode == 0, test.stderr
+        self.proc = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        assert wait_until(self._up, 10), (prefix / "logs" / "error.log").read_text()
+
+    def _up(self) -> bool:
+        try:
+            self.get("/")
+            return True
+        except OSError:
+            return False
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    def reload_command(self) -> str:
+        return f"kill -HUP {self.proc.pid}"
+
+    def stop(self) -> None:
+        self.proc.terminate()  # (by its PID: the master, which stops its worker)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@dataclasses.dataclass
+class Served:
+    site: Site
+    target: Path
+    nginx: Nginx
+    config: SiteConfig
+    first: dict[str, bytes]  # the first release's files
+
+    def deploy(self, **kw: Any) -> dep.DeployReport:
+        return dep.deploy(self.config, str(self.target), **kw)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    if NGINX is None:
+        pytest.skip("nginx is not installed (.ci/run installs it from Debian)")
+    base = tmp_path_factory.mktemp("deploy")
+    root = base / "sample"
+    root.mkdir()
+    shutil.copy(REPO / "site_config.yaml", root / "site_config.yaml")
+    shutil.copytree(REPO / "content", root / "content")
+    site = Site(root)
+    site.build(workers=1)
+    target = base / "srv"
+    config = load_config(site.config)
+    dep.deploy(config, str(target))
+    port = free_port()
+    conf = nginx_conf(config, NginxOptions(str(target), f"127.0.0.1:{port}"))
+    nginx = Nginx(base / "nginx", conf, port)
+    try:
+        config = dataclasses.replace(config, deploy=DeploySettings("", 5, nginx.reload_command()))
+        yield Served(site, target, nginx, config, files_of(target / "current"))
+    finally:
+        nginx.stop()
+
+
+@needs_nginx
+def test_every_page_and_feed_is_served_with_its_type_withdrawn_410_unknown_404(served: Served) -> None:
+    release = served.target / "current"
+    withdrawn = {line.split()[0] for line in (served.target / "withdrawn.map").read_text().splitlines()
+                 if line.startswith("/")}
+    assert withdrawn
+    notice = (release / "withdrawn.html").read_bytes()
+    for rel, data in served.first.items():
+        url = "/publicity/" + rel
+        if rel.startswith(".") or url in withdrawn:
+            continue
+        status, headers, body = served.nginx.get(url)
+        assert status == 200, url
+        assert body == data, url
+        kind = next(v for k, v in TYPES.items() if rel.endswith(k)) if not rel.endswith(".xml") else \
+            next(v for k, v in TYPES.items() if k.endswith(".xml") and rel.endswith(k))
+        assert headers["content-type"].split(";")[0] == kind, (url, headers["content-type"])
+        expect = "public, max-age=3600" if rel.startswith(("static/", "images/")) else "no-cache"
+        assert headers["cache-control"] == expect, url
+    status, _, body = served.nginx.get("/publicity/")
+    assert status == 200 and body == served.first["index.html"]
+    for url in withdrawn:
+        status, headers, body = served.nginx.get(url)
+        assert (status, body) == (410, notice), url
+        assert headers["content-type"].startswith("text/html")
+    for url in ("/publicity/no-such-page/", "/publicity/stories/nobody/index.html", "/publicity/.exemplar-site"):
+        status, _, body = served.nginx.get(url)
+        assert (status, body) == (404, served.first["404.html"]), url
+    status, headers, _ = served.nginx.get("/publicity")
+    assert status == 301 and headers["location"].endswith("/publicity/")
+
+
+@needs_nginx
+def test_edit_deploy_under_load_304s_rollback_and_bad_releases(served: Served) -> None:
+    site, target, ngx = served.site, served.target, served.nginx
+    r1 = current_of(target)
+    edit(site, EDITED, "百日攻坚之后，突击队总结经验，形成了夜间巡防的长效机制。")
+    site.build(workers=1)
+    new = site.files()
+    old = {p: hashlib.blake2b(b).hexdigest() for p, b in served.first.items()}
+    assert new[EDITED_PAGE] != old[EDITED_PAGE]
+    same_page = next(p for p in sorted(new) if p.startswith("about/") and new[p] == old[p])
+    same_feed = next(p for p in sorted(new) if p.endswith(".rss.xml") and new[p] == old[p])
+    before = {p: ngx.get("/publicity/" + p)[1] for p in (same_page, same_feed)}
+
+    # a bounded request loop on the edited page while the deploy switches: every answer whole,
+    # old or new, never old again once new was seen
+    new_bytes = (site.out / EDITED_PAGE).read_bytes()
+    seen: list[str] = []
+    errors: list[str] = []
+    started = threading.Event()
+
+    def hammer() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=5)
+        for _ in range(1500):  # stops by itself
+            try:
+                conn.request("GET", "/publicity/" + EDITED_PAGE)
+                r = conn.getresponse()
+                body = r.read()
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(repr(exc))
+                conn = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=5)
+                continue
+            started.set()
+            if r.status != 200:
+                errors.append(str(r.status))
+            seen.append("new" if body == new_bytes else "old" if body == served.first[EDITED_PAGE] else "mixed")
+            if len(seen) >= 200 and seen[-50:].count("new") == 50:
+                break
+        conn.close()
+
+    loop = threading.Thread(target=hammer)
+    loop.start()
+    assert started.wait(10)
+    report = served.deploy()
+    loop.join(60)
+    assert not loop.is_alive()
+    assert not errors, errors[:5]
+    assert "mixed" not in seen and seen[0] == "old" and seen[-1] == "new", seen
+    assert "old" not in seen[seen.index("new"):]
+    r2 = report.release
+    assert current_of(target) == r2 != r1 and report.previous == r1 and report.linked > 0
+
+    # unchanged files: the same inode (hard link), so the same ETag and Last-Modified → 304
+    for p in (same_page, same_feed):
+        assert (target / "releases" / r1 / p).stat().st_ino == (target / "releases" / r2 / p).stat().st_ino
+        for header in ({"If-None-Match": before[p]["etag"]}, {"If-Modified-Since": before[p]["last-modified"]}):
+            status, _, body = ngx.get("/publicity/" + p, header)
+            assert (status, body) == (304, b""), (p, header)
+    status, _, body = ngx.get("/publicity/" + EDITED_PAGE, {"If-None-Match": before[same_page]["etag"]})
+    assert (status, body) == (200, new_bytes)
+
+    # a third edition; rollback --mark-bad leaves it and marks it; a later rollback skips it
+    edit(site, EDITED, "第三版。")
+    site.build(workers=1)
+    r3 = served.deploy(now=dt.datetime.now(served.config.tz) + dt.timedelta(seconds=5)).release
+    back = dep.rollback(served.config, str(target), mark_bad=True)
+    assert (back.release, back.previous, back.marked_bad) == (r2, r3, r3)
+    assert ngx.get("/publicity/" + EDITED_PAGE)[2] == new_bytes
+    back = dep.rollback(served.config, str(target))
+    assert back.release == r1
+    assert files_of(target / "current") == served.first  # the previous bytes, exactly
+    assert ngx.get("/publicity/" + EDITED_PAGE)[2] == served.first[EDITED_PAGE]
+    with refused("no earlier release"):
+        dep.rollback(served.config, str(target))
+    with refused("marked bad"):
+        dep.rollback(served.config, str(target), r3)
+    assert [(r.name, r.current, r.bad) for r in dep.releases(served.config, str(target))] == \
+        [(r1, True, False), (r2, False, False), (r3, False, True)]
+    assert dep.rollback(served.config, str(target), r2).release == r2
+
+    # emergency withdrawal: build + deploy, and the address answers 410 at once (the reload command)
+    url = "/publicity/" + EDITED_PAGE.removesuffix("index.html")
+    path = site.root / EDITED
+    path.write_text(path.read_text(encoding="utf-8").replace("status: approved", "status: withdrawn"),
+                    encoding="utf-8")
+    site.build(workers=1)
+    report = served.deploy(now=dt.datetime.now(served.config.tz) + dt.timedelta(seconds=10))
+    assert report.map_changed and report.reloaded
+    notice = (target / "current" / "withdrawn.html").read_bytes()
+    # (for a moment after the reload, old workers still answer with the old map)
+    assert wait_until(lambda: all(ngx.get(url)[::2] == (410, notice) for _ in range(10)), 20), \
+        (ngx.prefix / "logs" / "error.log").read_text()[-2000:]
+
+
+# ---- the local path without nginx -----------------------------------------------------------------
+
+def _small(tmp_path: Path) -> Site:
+    site = make_site(tmp_path / "site")
+    site.story("a", "t-001")
+    site.story("b", "t-002", field="jiaojing")
+    site.build(workers=1)
+    return site
+
+
+def test_failed_verification_leaves_current_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _small(tmp_path)
+    config, target = load_config(site.config), tmp_path / "srv"
+    first = dep.deploy(config, str(target)).release
+    site.story("a", "t-001", body="改过的正文。")
+    site.build(workers=1)
+
+    def corrupt(source: Path, dest: Path) -> None:
+        dest.write_bytes(source.read_bytes() + b"x")
+
+    monkeypatch.setattr(dep, "copy_file", corrupt)
+    with refused("SHA-256"):
+        dep.deploy(config, str(target))
+    monkeypatch.undo()
+    assert current_of(target) == first
+    assert sorted(os.listdir(target / "releases")) == [first] and sorted(os.listdir(target / "meta")) == [first]
+
+    page = next(p for p in site.out.rglob("index.html") if "stories" in p.parts)
+    page.write_bytes(page.read_bytes().replace(b"</body>", b'<a href="nowhere/index.html">x</a></body>'))
+    with refused("broken internal link"):
+        dep.deploy(config, str(target))
+    assert current_of(target) == first and os.listdir(target / "releases") == [first]
+
+
+def test_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = _small(tmp_path)
+    config = load_config(site.config)
+    site.build(workers=1, drafts=True)
+    with refused("drafts build"):
+        dep.deploy(config, str(tmp_path / "srv"), source=site.root / "public-drafts")
+    (site.out / "reports").mkdir()
+    (site.out / "reports" / ".exemplar-internal").write_text("x")
+    with refused("internal reports"):
+        dep.deploy(config, str(tmp_path / "srv"))
+    shutil.rmtree(site.out / "reports")
+    (site.out / "extra.html").write_text("dropped in by hand")
+    with refused("not exactly what the last build wrote"):
+        dep.deploy(config, str(tmp_path / "srv"))
+    site.build(workers=1)  # (removes it)
+    foreign = tmp_path / "www"
+    foreign.mkdir()
+    (foreign / "index.html").write_text("someone else's")
+    with refused("neither empty nor made by deploy"):
+        dep.deploy(config, str(foreign))
+    with refused("apart"):
+        dep.deploy(config, str(site.out / "srv"))
+    # where symbolic links cannot be switched (Windows without Developer Mode): refused, nothing written
+    monkeypatch.setattr(dep, "symlinks_work", lambda folder: False)
+    with refused("symbolic links"):
+        dep.deploy(config, str(tmp_path / "win"))
+    assert not (tmp_path / "win" / "releases").exists()
+
+
+def test_keep_n_releases_and_unchanged_edition(tmp_path: Path) -> None:
+    site = _small(tmp_path)
+    config, target = load_config(site.config), tmp_path / "srv"
+    names = []
+    for i in range(4):
+        site.story("a", "t-001", body=f"第{i}版。")
+        site.build(workers=1)
+        names.append(dep.deploy(config, str(target), keep=2, now=NOW + dt.timedelta(minutes=i)).release)
+    assert sorted(os.listdir(target / "releases")) == names[2:] == sorted(os.listdir(target / "meta"))
+    again = dep.deploy(config, str(target), keep=2)
+    assert again.unchanged and again.release == names[-1]
+    assert names[0].startswith("20261124-1000") and dep.NAME_RE.match(names[0])
+
+
+def test_cli_deploy_rollback_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = _small(tmp_path)
+    target = str(tmp_path / "srv")
+    assert cli.main(["deploy", target, "--config", str(site.config)]) == 0
+    site.story("b", "t-002", field="jiaojing", body="新的正文。")
+    site.build(workers=1)
+    assert cli.main(["deploy", target, "--config", str(site.config)]) == 0
+    assert cli.main(["rollback", target, "--list", "--config", str(site.config)]) == 0
+    out = capsys.readouterr().out
+    assert "Deployed" in out and "(current)" in out
+    assert cli.main(["rollback", target, "--config", str(site.config)]) == 0
+    assert "now serves" in capsys.readouterr().out
+    assert cli.main(["rollback", target, "--config", str(site.config)]) == 1
+    assert cli.main(["nginx-conf", target, "--config", str(site.config), "--listen", "8080"]) == 0
+    assert "listen 8080;" in capsys.readouterr().out
+
+
+# ---- nginx-conf ---------------------------------------------------------------------------------------
+
+def test_nginx_conf_text(tmp_path: Path) -> None:
+    config = load_config(make_site(tmp_path / "s").config)  # base_path /pub/
+    text = nginx_conf(config, NginxOptions("/srv/pub"))
+    for line in ('alias "/srv/pub/current/";', 'include "/srv/pub/withdrawn.map";', "if_modified_since exact;",
+                 "error_page 404 /pub/404.html;", "error_page 410 /pub/withdrawn.html;",
+                 "location = /pub/withdrawn.html {", "default_type application/atom+xml;",
+                 "default_type application/rss+xml;", "default_type text/x-opml;", "default_type application/json;",
+                 "map_hash_bucket_size 256;", "server_name test.example;", "open_file_cache"):
+        assert line in text, line
+    notice = text[text.index("location = /pub/withdrawn.html"):text.index("location /pub/ {")]
+    assert "if (" not in notice
+    at_root = nginx_conf(dataclasses.replace(config, base_path="/"), NginxOptions("/srv/pub"))
+    assert 'root "/srv/pub/current";' in at_root and "location / {" in at_root
+    assert bucket_size(300) == 512
+    for bad in ("relative/path", '/srv/"x', "/srv/$x"):
+        with pytest.raises(BuildFailed):
+            nginx_conf(config, NginxOptions(bad))
+    assert dep.server_path("web@host:/srv/pub/", tmp_path) == "/srv/pub"
+
+
+# ---- a remote target: the commands, and their shell run here -------------------------------------------
+
+def test_remote_target_parsing() -> None:
+    assert dep.parse_remote("web@xc.jcgaj.intra:/srv/publicity") == dep.Remote("web@xc.jcgaj.intra", "/srv/publicity")
+    assert dep.parse_remote("server:/srv/x") == dep.Remote("server", "/srv/x")
+    for local in ("/srv/publicity", "C:\\site\\srv", "C:/srv", "relative/dir", "./x:y"):
+        assert dep.parse_remote(local) is None, local
+
+
+def test_remote_commands() -> None:
+    calls: list[list[str]] = []
+
+    def fake(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        calls.append(list(argv))
+        out = ("exists\nours\nnonempty\ncurrent 20261124-100000-aaaaaaaaaaaa\nrelease 20261124-100000-aaaaaaaaaaaa\n"
+               "release 20261120-090000-bbbbbbbbbbbb\nbad 20261120-090000-bbbbbbbbbbbb\nmap " + "0" * 64 + "\n")
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    r = dep.RemoteTarget(dep.Remote("web@host", "/srv/my site"), fake)
+    state = r.state()
+    assert state.current == "20261124-100000-aaaaaaaaaaaa" and state.ours and not state.empty
+    assert state.releases == ("20261120-090000-bbbbbbbbbbbb", "20261124-100000-aaaaaaaaaaaa")
+    assert state.bad == {"20261120-090000-bbbbbbbbbbbb"}
+    assert calls[0][:4] == ["ssh", "-o", "BatchMode=yes", "web@host"] and "cd -- '/srv/my site'" in calls[0][4]
+    edition = dep.Edition(Path("/home/me/public"), {"index.html": "0" * 64, ".exemplar-site": "1" * 64}, b"")
+    up, meta = r.upload_commands(edition, "N", "P", "/tmp/m")
+    assert up[:4] == ["rsync", "-rlpD", "--checksum", "--protect-args"]
+    assert "--link-dest=../P/" in up and up[-2:] == ["/home/me/public/", "web@host:/srv/my site/releases/.incoming-N/"]
+    assert meta[-1] == "web@host:/srv/my site/meta/N/"
+    verify = r.verify_command(edition, "N")[-1]
+    assert "sha256sum --quiet --strict -c ../../meta/N/SHA256SUMS" in verify and "-eq 2" in verify
+    assert "mv -fT .current.tmp current" in r.switch_command("N")[-1]
+    assert r.remove_command(["A", "B"])[-1].endswith("rm -rf -- releases/A meta/A releases/B meta/B")
+
+
+def _here(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """ssh and rsync, run on this machine: the remote shell scripts for real."""
+    if argv[0] == "ssh":
+        return subprocess.run(["sh", "-c", argv[-1]], capture_output=True, text=True, check=False)
+    args = [a for a in argv if not a.startswith("--protect-args")]
+    args[-1] = re.sub(r"^[^:/]+:", "", args[-1])
+    return subprocess.run(args, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.skipif(shutil.which("rsync") is None or shutil.which("sha256sum") is None, reason="needs rsync")
+def test_remote_deploy_and_rollback_through_the_shell(tmp_path: Path) -> None:
+    site = _small(tmp_path)
+    config = load_config(site.config)
+    target = f"web@host:{tmp_path}/remote srv"
+    first = dep.deploy(config, target, runner=_here)
+    site.story("a", "t-001", body="改过的正文。")
+    site.build(workers=1)
+    second = dep.deploy(config, target, runner=_here, now=NOW + dt.timedelta(hours=1))
+    srv = tmp_path / "remote srv"
+    assert current_of(srv) == second.release and second.previous == first.release
+    assert files_of(srv / "current") == files_of(site.out)
+    r1, r2 = srv / "releases" / first.release, srv / "releases" / second.release
+    assert (r1 / "robots.txt").stat().st_ino == (r2 / "robots.txt").stat().st_ino  # linked by rsync --link-dest
+    back = dep.rollback(config, target, mark_bad=True, runner=_here)
+    assert back.release == first.release and current_of(srv) == first.release
+    assert [(x.name, x.bad) for x in dep.releases(config, target, runner=_here)] == \
+        [(first.release, False), (second.release, True)]
