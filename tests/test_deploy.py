@@ -453,3 +453,15 @@ def test_remote_deploy_and_rollback_through_the_shell(tmp_path: Path) -> None:
     assert back.release == first.release and current_of(srv) == first.release
     assert [(x.name, x.bad) for x in dep.releases(config, target, runner=_here)] == \
         [(first.release, False), (second.release, True)]
+
+
+def test_deploy_options_are_checked_at_their_lines(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s", config={"deploy": {"keep": 0, "tagret": "/srv/x", "reload": "kill 'x"}})
+    with pytest.raises(BuildFailed) as info:
+        load_config(site.config)
+    fields = {p.field: p for p in info.value.problems}
+    assert {"deploy.keep", "deploy.tagret", "deploy.reload"} <= set(fields)
+    assert "did you mean: target" in fields["deploy.tagret"].message
+    assert all(fields[f].line for f in ("deploy.keep", "deploy.tagret", "deploy.reload"))
+    ok = load_config(make_site(tmp_path / "t", config={"deploy": {"keep": 3, "target": "web@h:/srv/x"}}).config)
+    assert ok.deploy == DeploySettings("web@h:/srv/x", 3, "")
