@@ -93,6 +93,10 @@ def make_parser() -> argparse.ArgumentParser:
                    help=_("also render stories that are not public yet, marked as drafts on every page, into a "
                           "preview folder of its own (default: <output_dir>-drafts/), never into the public "
                           "output; for local preview only, never publish such a build"))
+    b.add_argument("--edition", metavar="NAME",
+                   help=_("build this edition (declared under editions: in site_config.yaml, e.g. internet); "
+                          "default: the intranet edition"))
+    b.add_argument("--all-editions", action="store_true", help=_("build the intranet edition and every other one"))
     b.add_argument("--jobs", type=int, default=0, metavar="N",
                    help=_("processes for rendering (default 0: one per CPU core; 1: no extra processes)"))
     v = sub.add_parser("serve", help=_("preview: build, serve, rebuild on change, reload the browser"),
@@ -232,9 +236,28 @@ def _failed_line(n: int) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    if args.all_editions:
+        if args.edition or args.output:
+            print(_("--all-editions builds every edition into its own folder: leave out --edition and --output"),
+                  file=sys.stderr)
+            return 2
+        try:
+            names = [None] + [e.name for e in load_config(args.config).editions]
+        except BuildFailed as failed:
+            print_problems(failed.problems)
+            return 1
+        for name in names:
+            code = _build_one(args, name)
+            if code:
+                return code
+        return 0
+    return _build_one(args, args.edition)
+
+
+def _build_one(args: argparse.Namespace, edition: str | None) -> int:
     start = time.perf_counter()
     options = BuildOptions(now=_now(args.now), output=Path(args.output) if args.output else None,
-                           drafts=args.drafts, workers=args.jobs, one_off=True)
+                           drafts=args.drafts, workers=args.jobs, one_off=True, edition=edition)
     progress = Progress()
     try:
         report = build_site(args.config, options, progress)

@@ -7,6 +7,7 @@ An unknown key is an error with a "did you mean" suggestion.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -15,14 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import i18n, personal, yamlio
 from .errors import BuildFailed, Problem, Problems, did_you_mean
-from .i18n import _
+from .i18n import _, t
 from .personal import normalise_number
 from .schema import (
     DEPLOY_OPTIONS,
+    EDITION_OPTIONS,
     FEED_FAMILIES,
     FEED_OPTIONS,
     SITE_OPTIONS,
@@ -131,6 +134,21 @@ class DeploySettings:
 
 
 @dataclass(frozen=True)
+class Edition:
+    """One edition of the site: where it is served from and written to, and whether it goes outside."""
+
+    name: str
+    base_url: str
+    base_path: str
+    output_dir: Path
+    title_suffix: str
+    external: bool  # only what carries an `external:` clearance; no intranet address anywhere
+
+
+INTRANET = "intranet"  # the edition the top-level options describe
+
+
+@dataclass(frozen=True)
 class Quota:
     unit_type: str
     level: str  # this level or higher counts
@@ -168,6 +186,10 @@ class SiteConfig:
     public_numbers: tuple[str, ...] = ()  # phone numbers allowed in public text (digits only)
     csv_headers: str = "chinese"  # "chinese" (Excel users) or "english" (scripts)
     deploy: DeploySettings = DeploySettings()
+    editions: tuple[Edition, ...] = ()  # the further editions declared (the intranet edition is the config itself)
+    edition: str = INTRANET  # the edition this config builds
+    external: bool = False  # this edition goes outside: only externally cleared content
+    intranet_hosts: tuple[str, ...] = ()  # hosts of the internal editions: never in an external one
     digest: str = ""  # hash of the config file: part of every output's cache key
     line_of: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -204,11 +226,13 @@ _OPTIONS = options_by_name(SITE_OPTIONS)
 _FEED_OPTIONS = options_by_name(FEED_OPTIONS)
 _SMS_OPTIONS = options_by_name(SMS_OPTIONS)
 _DEPLOY_OPTIONS = options_by_name(DEPLOY_OPTIONS)
+_EDITION_OPTIONS = options_by_name(EDITION_OPTIONS)
 _DEFAULT_QUOTAS = (Quota("district", "city", 1), Quota("city", "provincial", 1))
 
 
-def load_config(path: str | Path, output_dir: str | Path | None = None) -> SiteConfig:
-    """Read and validate the config; raise BuildFailed listing every problem."""
+def load_config(path: str | Path, output_dir: str | Path | None = None, edition: str | None = None) -> SiteConfig:
+    """Read and validate the config; raise BuildFailed listing every problem. `edition`: one of the
+    `editions:` declared (default: the intranet edition the top-level options describe)."""
     path = Path(path)
     problems = Problems()
     try:
@@ -229,7 +253,72 @@ def load_config(path: str | Path, output_dir: str | Path | None = None) -> SiteC
     config = _build(path, data, problems, output_dir, text)
     if problems or config is None:
         raise BuildFailed(problems.items)
+    if edition and edition != INTRANET:
+        config = _edition(config, edition, output_dir, problems)
+        if problems:
+            raise BuildFailed(problems.items)
     return config
+
+
+def _edition(config: SiteConfig, name: str, output_override: str | Path | None, problems: Problems) -> SiteConfig:
+    """The config as the edition `name` sees it: its own addresses, output folder and title."""
+    chosen = next((e for e in config.editions if e.name == name), None)
+    if chosen is None:
+        names = [INTRANET] + [e.name for e in config.editions]
+        problems.error(config.path, config.line_of.get("editions"), "--edition",
+                       t("there is no edition '{name}'", name=name) + did_you_mean(name, names), ", ".join(names))
+        return config
+    output_dir = Path(output_override).resolve() if output_override else chosen.output_dir
+    if chosen.external:
+        host = _guid_host(config.feeds.guid_prefix)
+        if host and host in config.intranet_hosts:
+            problems.error(config.path, config.line_of.get("feeds"), "feeds.guid_prefix",
+                           t("the GUID prefix names the intranet host {host}: an edition that goes outside cannot "
+                             "carry it, and GUIDs must stay the same in every edition", host=host),
+                           _("a tag URI on the bureau's public domain, set once before any outlet subscribes, e.g. "
+                             "guid_prefix: \"tag:jcgaj.gov.cn,2025:\""))
+    return dataclasses.replace(
+        config, base_url=chosen.base_url, base_path=chosen.base_path, output_dir=output_dir,
+        title=config.title + chosen.title_suffix, edition=chosen.name, external=chosen.external,
+        digest=hashlib.blake2b(f"{config.digest}|{chosen}|{output_dir}".encode(), digest_size=16).hexdigest())
+
+
+def _guid_host(prefix: str) -> str:
+    m = re.match(r"tag:([^,]+),", prefix) or re.match(r"https?://([^/:]+)", prefix)
+    return m.group(1).lower() if m else ""
+
+
+def _editions(path: Path, data: Any, line: int, problems: Problems, root: Path,
+              output_dir: Path, reports_dir: Path) -> tuple[Edition, ...]:
+    out: list[Edition] = []
+    if not data:
+        return ()
+    used = {output_dir.resolve(): INTRANET}
+    for name, spec in data.items():
+        at = data.line_of(name) if isinstance(data, yamlio.LineDict) else line
+        if not KEY_RE.match(str(name)) or name == INTRANET:
+            problems.error(path, at, f"editions.{name}",
+                           t("'{name}' cannot name an edition", name=name),
+                           _("lower-case letters, digits and '-', e.g. internet (intranet is the main edition)"))
+            continue
+        v = _values(path, spec, at, f"editions.{name}.", _EDITION_OPTIONS, problems)
+        where = spec.line_of if isinstance(spec, yamlio.LineDict) else (lambda key, at=at: at)
+        base_url = str(v["base_url"] or "").rstrip("/")
+        if v["base_url"] is not None and not re.match(r"^https?://[^/\s]+$", base_url):
+            problems.error(path, where("base_url"), f"editions.{name}.base_url",
+                           t("must be an absolute address with scheme and host, got {value}", value=base_url),
+                           _("e.g. http://xc.gaj.zj or https://example.gov.cn (no path: use base_path)"))
+        base_path = "/" + str(v["base_path"] or "/").strip("/") + "/" if str(v["base_path"]).strip("/") else "/"
+        out_dir = (root / str(v["output_dir"] or "")).resolve()
+        if v["output_dir"] and (out_dir in used or out_dir == reports_dir or out_dir == root
+                                or root.is_relative_to(out_dir)):
+            problems.error(path, where("output_dir"), f"editions.{name}.output_dir",
+                           t("the edition needs an output folder of its own, not {folder}", folder=out_dir),
+                           t("e.g. {example}", example=f"output_dir: public-{name}"))
+        used[out_dir] = str(name)
+        out.append(Edition(str(name), base_url, base_path, out_dir, str(v["title_suffix"] or ""),
+                           bool(v["external"])))
+    return tuple(out)
 
 
 def _p(path: Path, line: int | None, fld: str | None, msg: str, accepted: str | None = None) -> Problem:
@@ -348,6 +437,9 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     sms = _sms(path, values["sms"], line("sms"), problems)
     quotas = _quotas(path, values["quotas"], line("quotas"), problems)
     deploy = _deploy(path, values["deploy"], line("deploy"), problems)
+    editions = _editions(path, values["editions"], line("editions"), problems, root, output_dir, reports_dir)
+    intranet_hosts = tuple(sorted({urlsplit(u).hostname or "" for u in [base_url]
+                                   + [e.base_url for e in editions if not e.external]} - {""}))
     public_numbers = _public_numbers(path, values["public_numbers"], line("public_numbers"), problems)
     # the config's text goes on every page, feed item or SMS (titles, unit and field names, the
     # source line, the SMS signature…): the same personal-data scan, over every value but the list
@@ -372,6 +464,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         vetting_valid_days=values["vetting_valid_days"],
         units=units, fields=fields, levels=levels, feeds=feeds, sms=sms, quotas=quotas,
         public_numbers=public_numbers, csv_headers=values["csv_headers"], deploy=deploy,
+        editions=editions, intranet_hosts=intranet_hosts,
         digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
                                digest_size=16).hexdigest(),
         line_of=dict(data.lines),

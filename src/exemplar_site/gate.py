@@ -10,6 +10,7 @@ admits.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import html
@@ -40,6 +41,7 @@ REASONS = {
     "exemplar-withdrawn": N_("the exemplar's earlier story was withdrawn"),
     "scheduled": N_("scheduled for a later date"),
     "withdrawn": N_("withdrawn"),
+    "internal-only": N_("not cleared for outside publicity (external:)"),
 }
 # the vetting record a story needs, as it is written in the front matter
 _VETTING_EXAMPLE = "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}"
@@ -50,6 +52,10 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
     def held(reason: str, detail: str, until: dt.datetime | None = None) -> HeldBack:
         return HeldBack(record.path, record.id, reason, detail, until)
 
+    if config.external and record.external is None:
+        # (first: a withdrawn story never shown outside gets no notice page outside either)
+        return held("internal-only", t("no external: clearance; it stays in the intranet edition, not in '{edition}'",
+                                       edition=config.edition))
     if record.status == "withdrawn":
         return held("withdrawn", _("status: withdrawn"))
     if record.status not in PUBLIC_STATUSES:
@@ -198,6 +204,9 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
     """The gate's result: the stories published, pages and campaigns rendered, and no public body
     linking to a withdrawn story. `bodies` (path → Markdown, where at hand) only sharpen line numbers."""
     pages, campaigns = [], []
+    if config.external:  # an edition that goes outside holds only what was cleared for it
+        records = Records(records.stories, tuple(p for p in records.pages if p.external),
+                          tuple(c for c in records.campaigns if c.external))
     for p in records.pages:
         rendered_page = markup.render(p.body)
         _external_media(p.path, p.body_line, rendered_page, problems)
@@ -207,7 +216,68 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
         _external_media(c.path, c.body_line, rendered_campaign, problems)
         campaigns.append(_campaign(c, rendered_campaign))
     _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, records, config, problems, bodies or {})
+    if config.external:
+        stories, pages, campaigns = _outside(stories, pages, campaigns, records, config, problems, bodies or {})
     return GateResult(tuple(stories), decisions.held, decisions.withdrawn, tuple(pages), tuple(campaigns))
+
+
+_ANCHOR_RE = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+
+
+def _outside(stories: list[PublicStory], pages: list[Page], campaigns: list[Campaign], records: Records,
+             config: SiteConfig, problems: Problems,
+             texts: dict[str, str]) -> tuple[list[PublicStory], list[Page], list[Campaign]]:
+    """An edition that goes outside: a link to what is not in it becomes plain text (its words
+    stay), and an intranet host name anywhere in public text is an error."""
+    inside = {urls.story(s.slug).strip("/") for s in stories} | {p.url.strip("/") for p in pages} \
+        | {c.url.strip("/") for c in campaigns}
+    internal = {urls.story(r.slug).strip("/") for r in records.stories} | {f"{p.slug}" for p in records.pages} \
+        | {f"campaigns/{c.slug}" for c in records.campaigns}
+
+    def unlink(fragment: str) -> tuple[str, tuple[str, ...]]:
+        dropped: list[str] = []
+
+        def one(m: re.Match[str]) -> str:
+            target = _story_path(m.group(1), config)
+            if target is not None and target not in inside and (target in internal or target.startswith(
+                    ("stories/", "campaigns/"))):
+                dropped.append(target)
+                return m.group(2)
+            return m.group(0)
+
+        return _ANCHOR_RE.sub(one, fragment), tuple(dropped)
+
+    bodies: dict[str, tuple[str | None, int]] = {r.path: (texts.get(r.path), r.body_line) for r in records.stories}
+    bodies.update({p.path: (p.body, p.body_line) for p in records.pages})
+    bodies.update({c.path: (c.body, c.body_line) for c in records.campaigns})
+    hosts = [h for h in config.intranet_hosts if h]
+
+    def leaks(source: str, *fragments: str) -> None:
+        for host in hosts:
+            if any(host in f.lower() for f in fragments):
+                body, line = bodies.get(source, (None, 1))
+                problems.error(source, _line_in(body, line, host), None,
+                               t("the intranet address {host} appears in a story cleared for the '{edition}' "
+                                 "edition, which goes outside", host=host, edition=config.edition),
+                               _("remove the intranet address, or link to the story itself (site: links are "
+                                 "rewritten for each edition)"))
+
+    out_stories = []
+    for story in stories:
+        body, dropped = unlink(story.body_html)
+        summary, dropped2 = unlink(story.summary_html)
+        if dropped or dropped2:
+            digest = hashlib.blake2b(f"{story.digest}|{sorted(dropped + dropped2)}".encode(),
+                                     digest_size=16).hexdigest()
+            story = dataclasses.replace(story, body_html=body, summary_html=summary, digest=digest)  # noqa: PLW2901
+        leaks(story.source, story.title, story.summary, story.body_html, story.sms or "",
+              *[i.caption + i.alt for i in story.images])
+        out_stories.append(story)
+    out_pages = [dataclasses.replace(p, body_html=unlink(p.body_html)[0]) for p in pages]
+    out_campaigns = [dataclasses.replace(c, body_html=unlink(c.body_html)[0]) for c in campaigns]
+    for item in out_pages + out_campaigns:
+        leaks(item.source, item.title, item.body_html)
+    return out_stories, out_pages, out_campaigns
 
 
 def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup, problems: Problems,

@@ -70,6 +70,7 @@ class BuildOptions:
     cache: bool = True  # keep parsed files and rendered bodies beside the output for the next build
     in_place: bool = False  # update the output file by file instead of swapping trees (preview server only)
     one_off: bool = False  # the process ends after this build (the CLI): it may freeze the garbage collector
+    edition: str | None = None  # one of the config's editions (None: the intranet edition)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     layer (incremental.py), which reuses what earlier builds made from the same inputs.
     Any error raises BuildFailed; with strict=False (for `check`, which writes nothing) the site
     is returned with the errors among its problems, as far as it could be loaded."""
-    config = load_config(config_path, options.output)
+    config = load_config(config_path, options.output, options.edition)
     now = local_now(options, config)
     problems = Problems()
     layer = Incremental(cache or BuildCache(None), config, _workers(options))
@@ -222,11 +223,11 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
     instead of the one stored beside the output; `loaded` is then given the site
     that was built.
     """
-    config = load_config(config_path, options.output)
+    config = load_config(config_path, options.output, options.edition)
     if options.drafts:  # never into the public output: a preview folder of its own (<output_dir>-drafts)
-        public = load_config(config_path).output_dir if options.output else config.output_dir
+        public = load_config(config_path, None, options.edition).output_dir if options.output else config.output_dir
         options = dataclasses.replace(options, output=drafts_folder(public, options.output))
-        config = load_config(config_path, options.output)
+        config = load_config(config_path, options.output, options.edition)
     with exclusive(config.output_dir), failed_writes(config.output_dir):
         try:
             return _build(config_path, config, options, progress, memory, loaded)

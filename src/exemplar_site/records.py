@@ -70,6 +70,14 @@ class Vetting:
 
 
 @dataclass(frozen=True)
+class External:
+    """The clearance for outside publicity (外宣): who cleared it, when."""
+
+    approved_by: str
+    date: dt.date
+
+
+@dataclass(frozen=True)
 class ImageRecord:
     src: str
     caption: str
@@ -121,6 +129,8 @@ class StoryRecord:
     body_line: int  # the Markdown body itself stays in the file: the gate renders it (gate.render_body)
     digest: str = ""  # hash of the source file
     stays_public: bool = False  # a follow-up that stays when its exemplar's other stories are withdrawn
+    authors: tuple[str, ...] = ()  # 作者/通讯员
+    external: External | None = None  # cleared for the editions that go outside
     lines: dict[str, int] = dataclass_field(compare=False, hash=False, default_factory=dict)
     # ---- private: never leaves records/gate/reports ----
     private: dict[str, Any] = dataclass_field(compare=False, hash=False, default_factory=dict)
@@ -139,6 +149,7 @@ class PageRecord:
     menu: int | None
     body: str
     body_line: int
+    external: External | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,7 @@ class CampaignRecord:
     exemplars: tuple[str, ...]
     body: str
     body_line: int
+    external: External | None = None
 
 
 @dataclass(frozen=True)
@@ -413,6 +425,8 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
               "true, false")
         featured = False
     exemplar_of = r.text("exemplar_of") or None
+    authors = r.string_list("author")
+    external = _external(r)
     stays_public = doc.meta.get("stays_public", False)
     if not isinstance(stays_public, bool):
         r.err("stays_public", t("'{name}' must be true or false, got {value}", name="stays_public",
@@ -442,6 +456,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         approved_date=approved_date_dt.date() if approved_date_dt else None, summary=summary, sms=sms,
         tags=tags, campaigns=campaigns, images=images, honors=honors, slug=slug, featured=featured,
         exemplar_of=exemplar_of, body_line=doc.body_line, digest=doc.digest, stays_public=stays_public,
+        authors=authors, external=external,
         lines={sys.intern(str(k)): v for k, v in doc.meta.lines.items()},  # interned: stored once in the cache
         private=dict(private), assessments=assessments,
     )
@@ -621,6 +636,29 @@ def _describe(findings: list[personal.Finding]) -> list[str]:
     return out
 
 
+def _external(r: _Reader) -> External | None:
+    value = r.doc.meta.get("external")
+    if value in (None, "", {}):
+        return None
+    example = t("e.g. {example}", example="external: {approved_by: 市局宣传处, date: 2026-04-15}")
+    if not isinstance(value, dict):
+        r.err("external", _("'external' must be {approved_by, date}"), example)
+        return None
+    line_of = getattr(value, "line_of", lambda _k: None)
+    for k in value:
+        if k not in ("approved_by", "date"):
+            r.err(f"external.{k}", t("unknown field '{key}' in {name}", key=k, name="external")
+                  + did_you_mean(str(k), ("approved_by", "date")), "approved_by, date", line=line_of(k))
+    by = r.scalar(value.get("approved_by"), "external.approved_by", line_of("approved_by"), "市局宣传处")
+    when = r.date("external", value=value.get("date"), line=line_of("date") or r.line("external"),
+                  field_name="external.date", required=True)
+    if not by:
+        r.err("external.approved_by", _("the clearance for outside publicity needs approved_by: who cleared it"),
+              example, line=line_of("approved_by") or r.line("external"))
+        return None
+    return External(by, when.date()) if when else None
+
+
 def _vetting(r: _Reader) -> Vetting | None:
     value = r.doc.meta.get("vetting")
     if value in (None, "", {}):
@@ -736,13 +774,14 @@ def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageReco
     if menu is not None and (isinstance(menu, bool) or not isinstance(menu, int)):
         r.err("menu", t("'{name}' must be a whole number, got {value}", name="menu", value=menu), r._accepted("menu"))
         menu = None
+    external = _external(r)
     _nested_duplicates(r, doc.meta, "")
     _body_shape(r)  # (a body that would stall the renderer is never rendered)
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)
     _personal_data(r, None)
     if len(problems.errors) > before:
         return None
-    return PageRecord(doc.path, slug, title, r.text("summary"), menu, doc.body, doc.body_line)
+    return PageRecord(doc.path, slug, title, r.text("summary"), menu, doc.body, doc.body_line, external)
 
 
 def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> CampaignRecord | None:
@@ -758,6 +797,7 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
     if date and until and until < date:
         r.err("until", _("'until' is before 'date'"), _("an end date on or after the start date"))
     exemplars = r.string_list("exemplars")
+    external = _external(r)
     _nested_duplicates(r, doc.meta, "")
     _body_shape(r)  # (a body that would stall the renderer is never rendered)
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)
@@ -766,7 +806,8 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
         return None
     assert date is not None
     return CampaignRecord(doc.path, slug, title, r.text("summary"), date.date(),
-                          until.date() if until else None, r.text("decision"), exemplars, doc.body, doc.body_line)
+                          until.date() if until else None, r.text("decision"), exemplars, doc.body, doc.body_line,
+                          external)
 
 
 def _file_slug(path: str) -> str:

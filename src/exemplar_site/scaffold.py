@@ -88,7 +88,8 @@ def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.da
               "field": '""', "level": "district", "date": day, "updated": day, "status": "seedling",
               "vetting": "", "approved_by": _q(_("approving body")), "approved_date": day, "summary": '""',
               "sms": '""', "tags": "[]", "campaigns": "[]", "featured": "false", "exemplar_of": '""',
-              "stays_public": "true", "images": "[]", "honors": "[]", "private": ""}
+              "stays_public": "true", "images": "[]", "honors": "[]", "private": "", "author": "[]",
+              "external": f"{{approved_by: 市局宣传处, date: {day}}}"}
     extras = {"kind": "individual（个人）| collective（集体）", "unit": units, "field": fields, "level": levels,
               "status": statuses}
     nested = {
@@ -97,21 +98,22 @@ def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.da
                     "  assessments: []             # " + _("assessments: - {date: YYYY-MM-DD, result: 优秀, by: "
                                                            "assessing body, notes: notes}")],
     }
-    commented = {"updated", "vetting", "approved_by", "approved_date", "sms", "exemplar_of", "stays_public"}
+    commented = {"updated", "vetting", "approved_by", "approved_date", "sms", "exemplar_of", "stays_public",
+                 "external"}
     front = _lines(STORY, values, extras, commented, nested)
     return f"---\n{front}\n---\n" + _("Write the story of the exemplar here. Use “## subheading” for sections and "
                                       "“- ” for lists.") + "\n"
 
 
 def page_text(title: str, slug: str) -> str:
-    front = _lines(PAGE, {"title": _q(title), "slug": slug, "summary": '""'}, {}, {"menu", "date"}, {})
+    front = _lines(PAGE, {"title": _q(title), "slug": slug, "summary": '""'}, {}, {"menu", "date", "external"}, {})
     return f"---\n{front}\n---\n" + _("Write the text of the page here.") + "\n"
 
 
 def campaign_text(title: str, slug: str, today: dt.date) -> str:
     values = {"title": _q(title), "slug": slug, "date": today.isoformat(), "until": f"{today.year}-12-31",
               "decision": '""', "summary": '""', "exemplars": "[]"}
-    front = _lines(CAMPAIGN, values, {}, {"until"}, {})
+    front = _lines(CAMPAIGN, values, {}, {"until", "external"}, {})
     return f"---\n{front}\n---\n" + _("Describe the campaign here.") + "\n"
 
 

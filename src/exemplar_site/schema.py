@@ -151,6 +151,9 @@ SITE_OPTIONS: tuple[Option, ...] = (
            shown_default=N_("built in")),
     Option("feeds", {}, N_("feed settings (below)"), "mapping", shown_default=N_("see below")),
     Option("sms", {}, N_("SMS settings (below)"), "mapping", shown_default=N_("see below")),
+    Option("editions", {}, N_("further editions of the site, e.g. an internet edition for outside publicity: name → "
+                              "{base_url, base_path, output_dir, title_suffix, external} (below)"), "mapping",
+           shown_default=N_("none")),
     Option("deploy", {}, N_("publishing to the web server: deploy, rollback, nginx-conf (below)"), "mapping",
            shown_default=N_("see below")),
     Option("quotas", None, N_("yearly selection targets (年内选树); without it: district → city, city → provincial"),
@@ -188,6 +191,18 @@ SMS_OPTIONS: tuple[Option, ...] = (
     Option("counting", "platform", N_("how characters are counted: platform (mainland SMS platforms, 70/67) or "
                                       "carrier (GSM 03.38, 160/153 for plain Latin text)"),
            "choice", choices=("platform", "carrier")),
+)
+
+EDITION_OPTIONS: tuple[Option, ...] = (
+    Option("base_url", REQUIRED, N_("scheme and host the edition is served from"),
+           example="base_url: https://www.jcgaj.gov.cn"),
+    Option("base_path", "/", N_("sub-path the edition is served under"), example="base_path: /xianjin/"),
+    Option("output_dir", REQUIRED, N_("where the edition is written (a folder of its own)"),
+           example="output_dir: public-internet"),
+    Option("title_suffix", "", N_("added to the site title in this edition")),
+    Option("external", False, N_("true: an edition for outside the force; only stories, pages and campaigns with "
+                                 "an external: clearance are in it, and no intranet address may appear in it"),
+           "bool"),
 )
 
 DEPLOY_OPTIONS: tuple[Option, ...] = (
@@ -265,6 +280,11 @@ STORY: tuple[Field, ...] = (
           accepted=N_("a list of {src, caption, alt}; src under content/images/")),
     Field("honors", N_("honours: - {title: honour, by: awarded by, date: YYYY-MM-DD}"), "list",
           accepted=N_("a list of {title, by, date}")),
+    Field("author", N_("author(s) or correspondent(s) (作者/通讯员): shown on the page and in feeds"), "list",
+          accepted=N_("a name, or a list of names"), example="[李明, 张华]"),
+    Field("external", N_("clearance for outside publicity (外宣): without it the story stays in the intranet "
+                         "edition only"), "mapping",
+          accepted=N_("approved_by and date"), example="{approved_by: 市局宣传处, date: 2026-04-15}"),
     Field("private", N_("never published: family, ID number, phone, assessments, notes"), "mapping",
           accepted=N_("a mapping; everything in it stays private")),
 )
@@ -277,6 +297,9 @@ PAGE: tuple[Field, ...] = (
     Field("menu", N_("position in the main menu; without it the page is not in the menu"), "number",
           accepted=N_("a whole number"), example="3"),
     Field("date", N_("date (optional)"), "date", accepted=N_("a date, as for date"), example="2026-01-01"),
+    Field("external", N_("clearance for outside publicity (外宣): without it it stays in the intranet "
+                         "edition only"), "mapping",
+          accepted=N_("approved_by and date"), example="{approved_by: 市局宣传处, date: 2026-04-15}"),
 )
 
 CAMPAIGN: tuple[Field, ...] = (
@@ -292,6 +315,9 @@ CAMPAIGN: tuple[Field, ...] = (
           example="江公党〔2026〕1号"),
     Field("exemplars", N_("ids of the stories in the campaign (stories can also name the campaign)"), "list",
           accepted=N_("a list of story ids"), example="[jc-2026-001]"),
+    Field("external", N_("clearance for outside publicity (外宣): without it it stays in the intranet "
+                         "edition only"), "mapping",
+          accepted=N_("approved_by and date"), example="{approved_by: 市局宣传处, date: 2026-04-15}"),
 )
 
 VETTING_FIELDS = ("cleared_by", "date", "ref")

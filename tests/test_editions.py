@@ -1,0 +1,120 @@
+"""Inside and outside publicity: the intranet edition and an internet edition built from one site.
+The internet edition holds only what carries an `external:` clearance, and not one byte of it
+names the intranet (issue 16)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from conftest import NOW, REPO, Site, make_site
+from exemplar_site.cli import main
+from exemplar_site.config import load_config
+from exemplar_site.errors import BuildFailed
+from exemplar_site.pipeline import BuildOptions, build_site
+
+INTERNET = {"internet": {"base_url": "https://www.test.gov.cn", "base_path": "/xj/", "output_dir": "public-net",
+                         "title_suffix": "（互联网版）", "external": True}}
+CLEARED = {"approved_by": "市局宣传处", "date": dt.date(2026, 3, 1)}
+
+
+def _site(tmp_path: Path) -> Site:
+    site = make_site(tmp_path / "site", editions=INTERNET,
+                     feeds={"guid_prefix": "tag:test.gov.cn,2025:"})
+    site.story("out", "out-1", slug="out", title="可以外宣的稿件", external=CLEARED,
+               body="正文。另见[内部稿件](/stories/in/)和[可公开的](/stories/out2/)。")
+    site.story("out2", "out-2", slug="out2", title="第二篇外宣稿件", external=CLEARED)
+    site.story("in", "in-1", slug="in", title="只在内网的稿件", body="内部正文。详见 http://test.example/pub/about/ 。")
+    site.write("content/pages/about.md", "---\ntitle: 关于\n---\n内网的关于页。\n")
+    site.write("content/pages/open.md", "---\ntitle: 公开页\nexternal: {approved_by: 宣传处, date: 2026-01-01}\n"
+                                        "---\n对外的页面。\n")
+    return site
+
+
+def _net(site: Site) -> dict[str, bytes]:
+    return {str(p.relative_to(site.root / "public-net")): p.read_bytes()
+            for p in (site.root / "public-net").rglob("*") if p.is_file()}
+
+
+def test_the_internet_edition_holds_only_cleared_content_and_never_names_the_intranet(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    intranet = site.build()
+    net = build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    assert intranet.public == 3 and net.public == 2
+    assert {h.reason for h in net.held} == {"internal-only"}
+    files = _net(site)
+    for name, data in files.items():  # every byte of every file
+        assert b"test.example" not in data, name
+        assert "只在内网的稿件".encode() not in data and b"stories/in/" not in data, name
+        assert "内网的关于页".encode() not in data, name
+    assert "stories/out/index.html" in files and "open/index.html" in files and "about/index.html" not in files
+    page = files["stories/out/index.html"].decode()
+    assert "内部稿件" in page and "可公开的" in page  # the link to the internal story is plain text
+    assert 'href="../out2/"' in page or "stories/out2/" in page
+    assert "（互联网版）" in page
+
+
+def test_guids_are_the_same_in_every_edition(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    site.build()
+    build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    inside = feedparser.parse((site.out / "feeds" / "all.atom.xml").read_bytes())
+    outside = feedparser.parse((site.root / "public-net" / "feeds" / "all.atom.xml").read_bytes())
+    ids_in = {e.title: e.id for e in inside.entries}
+    ids_out = {e.title: e.id for e in outside.entries}
+    assert ids_out and all(ids_in[t] == ids_out[t] for t in ids_out)
+    assert all(e.link.startswith("https://www.test.gov.cn/xj/") for e in outside.entries)
+
+
+def test_an_internet_edition_whose_guids_name_an_intranet_host_is_refused(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", editions=INTERNET)  # default prefix: tag:<intranet host>,2025:
+    with pytest.raises(BuildFailed) as info:
+        load_config(site.config, edition="internet")
+    (p,) = info.value.problems
+    assert p.field == "feeds.guid_prefix" and "test.example" in p.message
+    load_config(site.config)  # the intranet edition is fine as it is
+
+
+def test_an_intranet_address_typed_into_a_cleared_story_stops_the_internet_build(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    site.story("leak", "leak-1", slug="leak", external=CLEARED,
+               body="第一行。\n\n见 http://test.example/pub/stories/in/ 。")
+    with pytest.raises(BuildFailed) as info:
+        build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    (p,) = [p for p in info.value.problems if p.is_error]
+    start = story_body_line(site, "leak")
+    assert p.path == "content/stories/leak.md" and p.line in (start, start + 2)
+    site.build()  # the intranet edition does not mind
+
+
+def story_body_line(site: Site, name: str) -> int:
+    lines = (site.root / "content" / "stories" / f"{name}.md").read_text(encoding="utf-8").split("\n")
+    return [i for i, line in enumerate(lines, 1) if line == "---"][1] + 1
+
+
+def test_all_editions_and_unknown_editions_on_the_command_line(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    site = _site(tmp_path)
+    args = ["build", "--config", str(site.config), "--now", "2026-11-24"]
+    assert main([*args, "--all-editions"]) == 0
+    assert (site.out / "index.html").exists() and (site.root / "public-net" / "index.html").exists()
+    assert main([*args, "--edition", "internt"]) == 1
+    assert "internet" in capsys.readouterr().err  # did you mean
+
+
+def test_the_sample_site_has_both_editions(tmp_path: Path) -> None:
+    sample = tmp_path / "sample"
+    shutil.copytree(REPO / "content", sample / "content")
+    shutil.copy(REPO / "site_config.yaml", sample / "site_config.yaml")
+    when = dt.datetime(2026, 11, 24, 10, 0)
+    inside = build_site(sample / "site_config.yaml", BuildOptions(now=when))
+    outside = build_site(sample / "site_config.yaml", BuildOptions(now=when, edition="internet"))
+    assert 0 < outside.public < inside.public
+    for path in (sample / "public-internet").rglob("*"):
+        if path.is_file():
+            assert b".intra" not in path.read_bytes(), path
+
