@@ -37,6 +37,7 @@ LAYERS: list[set[str]] = [
     {"incremental"},  # the one layer that remembers: beside the stages, used by pipeline only
     {"pipeline"},
     {"deploy"},  # releases on the web server: copy, verify, switch, roll back
+    {"transfer"},  # the one-way transfer of an edition: export, verified import
     {"nginxconf"},  # the web server's configuration for a deploy target
     {"reports", "check", "scaffold", "init_site"},
     {"serve_reload", "serve_overlay", "serve_watch"},  # the live preview's parts (serve.py joins them)

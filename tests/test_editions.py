@@ -5,7 +5,9 @@ names the intranet (issue 16)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import feedparser
@@ -118,3 +120,61 @@ def test_the_sample_site_has_both_editions(tmp_path: Path) -> None:
         if path.is_file():
             assert b".intra" not in path.read_bytes(), path
 
+
+
+# ---- the one-way transfer: export on the intranet side, a checked import outside -------------
+
+def _exported(tmp_path: Path) -> tuple[Site, Path]:
+    site = _site(tmp_path)
+    build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    archive = tmp_path / "net.zip"
+    assert main(["export", "--config", str(site.config), "--edition", "internet", "--output", str(archive)]) == 0
+    return site, archive
+
+
+def test_export_import_round_trip_is_exact_and_reproducible(tmp_path: Path) -> None:
+    site, archive = _exported(tmp_path)
+    first = archive.read_bytes()
+    assert main(["export", "--config", str(site.config), "--edition", "internet", "--output", str(archive)]) == 0
+    assert archive.read_bytes() == first  # the same build, the same archive
+    with zipfile.ZipFile(archive) as z:
+        manifest = json.loads(z.read("MANIFEST.json"))
+    assert manifest["edition"] == "internet" and manifest["site_url"] == "https://www.test.gov.cn/xj/"
+    assert manifest["built_at"].startswith("2026-11-24")
+    outside = tmp_path / "www" / "xj"
+    assert main(["import", str(archive), str(outside)]) == 0
+    built = _net(site)
+    got = {str(p.relative_to(outside)): p.read_bytes() for p in outside.rglob("*") if p.is_file()}
+    assert got == {k: v for k, v in built.items() if k in got} and set(got) == {f["path"] for f in manifest["files"]}
+    # importing again replaces the folder in one step
+    assert main(["import", str(archive), str(outside)]) == 0
+
+
+def _tampered(archive: Path, out: Path, change: str) -> Path:
+    with zipfile.ZipFile(archive) as z:
+        items = [(i.filename, z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in items:
+            altered = change == "altered" and name == "site/index.html"
+            z.writestr(name, data + b"<!-- x -->" if altered else data)
+        if change == "extra":
+            z.writestr("site/evil.html", b"<script>alert(1)</script>")
+        if change == "escape":
+            z.writestr("site/../../outside.txt", b"x")
+    return out
+
+
+@pytest.mark.parametrize("change, words", [("altered", "not the file that was exported"),
+                                           ("extra", "does not list"), ("escape", "lead out")])
+def test_import_refuses_a_tampered_archive_and_changes_nothing(tmp_path: Path, change: str, words: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    archive = _exported(tmp_path)[1]
+    outside = tmp_path / "www" / "xj"
+    assert main(["import", str(archive), str(outside)]) == 0
+    before = {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    bad = _tampered(archive, tmp_path / f"{change}.zip", change)
+    assert main(["import", str(bad), str(outside)]) == 1
+    assert words in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()} == before
+    assert not (tmp_path / "outside.txt").exists() and not (tmp_path / "www" / "outside.txt").exists()

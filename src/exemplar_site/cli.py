@@ -28,7 +28,8 @@ from .pipeline import BuildOptions, BuildReport, build_site, export_sms
 from .progress import Progress
 from .records import parse_datetime
 
-COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init", "deploy", "rollback", "nginx-conf")
+COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init", "deploy", "rollback", "nginx-conf", "export",
+            "import")
 
 # argparse's own words (usage, errors), so that they are in the catalogue too: argparse looks
 # them up through its module's `_` and `ngettext`, which main() points at the catalogue.
@@ -193,6 +194,22 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--output", metavar="FILE", help=_("write to FILE instead of printing"))
     g.add_argument("--listen", default="80", metavar="PORT", help=_("port or address:port (default 80)"))
     g.add_argument("--server-name", metavar="NAME", help=_("server_name (default: the host of base_url)"))
+    x = sub.add_parser("export", help=_("pack a built edition for the one-way transfer to the outside host"),
+                       description=_("Write the built edition (default: the intranet edition; for outside publicity "
+                                     "--edition internet) as one zip with a manifest of every file's size and "
+                                     "SHA-256, the build time and the withdrawn addresses. Build the edition first. "
+                                     "The same build gives the same archive, byte for byte."))
+    _config(x)
+    x.add_argument("--edition", metavar="NAME", help=_("the edition to pack, e.g. internet"))
+    x.add_argument("--output", metavar="FILE", help=_("the archive to write (default: beside the output folder)"))
+    im = sub.add_parser("import", help=_("unpack a transfer archive on the outside host, checking every file"),
+                        description=_("Check every file of the archive against its manifest (size and SHA-256), "
+                                      "refuse anything not listed, altered or with a path leading out, then put "
+                                      "the site into DIR in one step. Nothing changes when a check fails."))
+    im.add_argument("archive", metavar="ARCHIVE", help=_("the archive made by export"))
+    im.add_argument("dir", metavar="DIR", help=_("the folder the web server serves the edition from"))
+    im.add_argument("--lang", metavar="zh|en", help=_("language of the messages: zh (Chinese, the default) or en "
+                                                       "(English)"))
     return parser
 
 
@@ -475,6 +492,33 @@ def cmd_nginx_conf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .transfer import export_edition
+
+    try:
+        made = export_edition(load_config(args.config, None, args.edition),
+                              Path(args.output) if args.output else None)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        return 1
+    print(t("{archive}: {n} files, SHA-256 {digest}", archive=made.archive, n=made.files, digest=made.sha256))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .transfer import import_edition
+
+    try:
+        done = import_edition(Path(args.archive), Path(args.dir))
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        print("\n" + _("Nothing was changed."), file=sys.stderr)
+        return 1
+    print(t("{folder}: {n} files of the {edition} edition built at {built}, all checked", folder=done.folder,
+            n=done.files, edition=done.edition, built=done.built_at or "?"))
+    return 0
+
+
 def _prescan(args: list[str]) -> tuple[str | None, str, list[str]]:
     """--lang and --config, read before the parser is made (its help is in the chosen language);
     and the arguments without --lang, which may stand anywhere, before or after the command."""
@@ -521,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     handlers = {"build": cmd_build, "serve": cmd_serve, "new": cmd_new, "check": cmd_check, "sms": cmd_sms,
                 "report": cmd_report, "init": cmd_init, "deploy": cmd_deploy, "rollback": cmd_rollback,
-                "nginx-conf": cmd_nginx_conf}
+                "nginx-conf": cmd_nginx_conf, "export": cmd_export, "import": cmd_import}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -1,0 +1,184 @@
+"""The one-way transfer of an edition across the network boundary (公安网 → internet host).
+
+    export: the built edition's files, their manifest (path, size, SHA-256 of every file; the build
+            time; the withdrawn addresses) → one zip, the same bytes for the same build
+    import: that zip → a folder on the outside host, after checking every file against the
+            manifest; anything not in it, altered, or with a path leading out is refused, and the
+            folder is replaced in one step only when everything checked out
+
+The archive is checked again on the far side because it crosses a boundary by hand (a gatekeeper,
+a one-way transfer device): what arrives must be exactly what was built and cleared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .cache import load_state, state_path
+from .config import SiteConfig
+from .deploy import read_edition
+from .errors import BuildFailed, Problem
+from .i18n import _, t
+from .outguard import exclusive
+
+MANIFEST = "MANIFEST.json"
+MAP = "withdrawn.map"
+SITE = "site/"
+FORMAT = "exemplar-site-transfer/1"
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Exported:
+    archive: Path
+    files: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    folder: Path
+    files: int
+    edition: str
+    built_at: str
+
+
+def export_edition(config: SiteConfig, archive: Path | None = None) -> Exported:
+    """Write the built edition of `config` (its output folder) as a transfer archive."""
+    source = config.output_dir
+    with exclusive(source):
+        edition = read_edition(config, source)  # refuses drafts, reports, SMS files and hand edits
+        state = load_state(state_path(source))
+        built_at = state.built_at.isoformat() if state is not None and state.built_at is not None else ""
+        manifest = {
+            "format": FORMAT, "edition": config.edition, "site_url": config.site_url, "built_at": built_at,
+            "files": [{"path": p, "size": (source / p).stat().st_size, "sha256": d}
+                      for p, d in sorted(edition.sums.items())],
+            "withdrawn": _withdrawn(edition.map),
+        }
+        name = archive or source.parent / f"{config.edition}-{built_at[:10] or 'build'}-{edition.digest}.zip"
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            _add(z, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode())
+            _add(z, MAP, edition.map)
+            for p in sorted(edition.sums):
+                _add(z, SITE + p, (source / p).read_bytes())
+    data = buf.getvalue()
+    name.parent.mkdir(parents=True, exist_ok=True)
+    tmp = name.with_name(f".{name.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, name)
+    return Exported(name, len(edition.sums), hashlib.sha256(data).hexdigest())
+
+
+def _add(z: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, ZIP_TIME)
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, data)
+
+
+def _withdrawn(map_bytes: bytes) -> list[str]:
+    """The withdrawn addresses of an nginx map file (lines '<address> 1;')."""
+    out = []
+    for line in map_bytes.decode("utf-8", "replace").splitlines():
+        m = re.match(r"\s*(/\S*)\s+\S+;", line)
+        if m and not m.group(1).endswith("/index.html"):
+            out.append(m.group(1))
+    return sorted(out)
+
+
+def _safe_member(name: str) -> str | None:
+    """The site path of an archive member, or None when its name could lead anywhere but inside."""
+    if not name.startswith(SITE) or "\\" in name or "\x00" in name:
+        return None
+    rel = name[len(SITE):]
+    parts = PurePosixPath(rel).parts
+    if not rel or rel.startswith("/") or re.match(r"^[A-Za-z]:", rel) or any(p in ("..", ".", "") for p in parts):
+        return None
+    return rel
+
+
+def import_edition(archive: Path, folder: Path) -> Imported:
+    """Check the archive against its manifest, then put its site into `folder` in one step."""
+    where = str(archive)
+
+    def refuse(message: str, accepted: str | None = None) -> BuildFailed:
+        return BuildFailed([Problem(where, None, None, message, accepted or
+                                    _("ask for a new export from the intranet side; never repair an archive by "
+                                      "hand"))])
+
+    try:
+        z = zipfile.ZipFile(archive)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise refuse(t("this is not a transfer archive that can be read ({reason})", reason=exc)) from None
+    with z:
+        try:
+            manifest = json.loads(z.read(MANIFEST))
+            if manifest.get("format") != FORMAT:
+                raise ValueError(manifest.get("format"))
+            files = {f["path"]: (int(f["size"]), str(f["sha256"])) for f in manifest["files"]}
+        except (KeyError, ValueError, TypeError) as exc:
+            raise refuse(t("the archive has no valid {manifest} ({reason})", manifest=MANIFEST,
+                           reason=exc)) from None
+        members: dict[str, zipfile.ZipInfo] = {}
+        for info in z.infolist():
+            if info.filename in (MANIFEST, MAP) or info.is_dir():
+                continue
+            rel = _safe_member(info.filename)
+            if rel is None:
+                raise refuse(t("the archive holds '{name}', a path that would lead out of the site folder",
+                               name=info.filename))
+            if rel not in files:
+                raise refuse(t("the archive holds '{name}', which its manifest does not list", name=rel))
+            members[rel] = info
+        missing = sorted(set(files) - set(members))
+        if missing:
+            raise refuse(t("files listed in the manifest are missing from the archive: {files}",
+                           files=", ".join(missing[:5])))
+        folder = folder.resolve()
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.import-", dir=folder.parent))
+        try:
+            for rel, info in sorted(members.items()):
+                data = z.read(info)
+                size, digest = files[rel]
+                if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+                    raise refuse(t("'{name}' is not the file that was exported (its size or SHA-256 differs)",
+                                   name=rel))
+                dest = staging.joinpath(*PurePosixPath(rel).parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+            map_bytes = z.read(MAP) if MAP in z.namelist() else b""
+            (folder.parent / f"{folder.name}-withdrawn.map").write_bytes(map_bytes)
+            _replace(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return Imported(folder, len(files), str(manifest.get("edition", "")), str(manifest.get("built_at", "")))
+
+
+def _replace(new: Path, folder: Path) -> None:
+    """`folder` becomes `new`: one rename when there was nothing; otherwise the old folder is moved
+    aside first and removed after (a reader sees the old site or the new one, never a mixture)."""
+    if not folder.exists():
+        os.replace(new, folder)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
+    old.rmdir()  # (a free name beside the folder)
+    os.replace(folder, old)
+    try:
+        os.replace(new, folder)
+    except OSError:
+        os.replace(old, folder)  # put the old site back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
