@@ -205,7 +205,8 @@ class _Reader:
         accepted = _(declared.accepted) if declared and declared.accepted else ""
         example = example or (declared.example if declared else "")
         if example:
-            accepted = (accepted + "; " if accepted else "") + t("e.g. {example}", example=f"{name}: {example}")
+            shown = t("e.g. {example}", example=f"{name}: {example}")
+            accepted = t("{first}; {second}", first=accepted, second=shown) if accepted else shown
         return accepted or None
 
     def missing(self, name: str, example: str = "") -> None:

@@ -60,7 +60,8 @@ class Option:
         else:
             text = ""
         if self.example:
-            text = (text + "; " if text else "") + _("e.g. {example}").format(example=self.example)
+            shown = _("e.g. {example}").format(example=self.example)
+            text = _("{first}; {second}").format(first=text, second=shown) if text else shown
         return text
 
     def default_text(self) -> str:
