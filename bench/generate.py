@@ -67,7 +67,31 @@ def config_text(n_units: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generate(n: int, out: Path, seed: int = 20261124) -> None:
+def phone_photo(i: int, size: tuple[int, int] = (2400, 1800)) -> bytes:
+    """A distinct photo as a phone sends it: a gradient with detail, GPS and camera EXIF, rotated by EXIF."""
+    from PIL import Image, ImageDraw
+    w, h = size
+    im = Image.linear_gradient("L").resize(size).convert("RGB")
+    im = Image.merge("RGB", (im.getchannel(0), im.getchannel(0).rotate(90, expand=False).resize(size),
+                             Image.new("L", size, (i * 37) % 256)))
+    draw = ImageDraw.Draw(im)
+    rng = random.Random(i)
+    for _ in range(60):
+        x, y = rng.randrange(w), rng.randrange(h)
+        draw.ellipse((x, y, x + rng.randint(20, 300), y + rng.randint(20, 300)),
+                     fill=(rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+    exif = im.getexif()
+    exif[0x0112] = 6 if i % 3 == 0 else 1
+    exif[0x010F], exif[0x0110] = "Apple", "iPhone 15"
+    exif.get_ifd(0x8825).update({1: "N", 2: (31.0, 14.0, float(i % 60)), 3: "E", 4: (121.0, 28.0, 5.0)})
+    import io
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=88, exif=exif)
+    return buf.getvalue()
+
+
+def generate(n: int, out: Path, seed: int = 20261124, photos: int = 0) -> None:
+    """`photos`: the first that many stories get a photo of their own (2400×1800 JPEG with GPS) as lead image."""
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -107,11 +131,14 @@ def generate(n: int, out: Path, seed: int = 20261124) -> None:
             f"date: {year}-{month:02d}-{day:02d}", "status: approved",
             f"vetting: {{cleared_by: 市局纪委, date: 2026-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}, ref: 纪审{i}号}}",
             "approved_by: 市局党委", f"tags: [{', '.join(tags)}]",
-            "images: [{src: images/photo.png, caption: 工作照, alt: 民警在社区}]",
+            (f"images: [{{src: images/ph-{i:05d}.jpg, caption: 工作照, alt: 民警在社区, credit: 李明}}]" if i < photos
+             else "images: [{src: images/photo.png, caption: 工作照, alt: 民警在社区}]"),
             f"featured: {'true' if i % 50 == 0 else 'false'}",
             "private:", f"  phone: \"139{i:08d}\"", "  assessments:", "    - {date: 2026-06-30, result: 优秀}",
             "---",
         ]
+        if i < photos:
+            (out / "content" / "images" / f"ph-{i:05d}.jpg").write_bytes(phone_photo(i))
         folder = out / "content" / "stories" / str(year)
         folder.mkdir(exist_ok=True)
         (folder / f"bm-{i:05d}.md").write_text("\n".join(front + body), encoding="utf-8")
@@ -120,5 +147,5 @@ def generate(n: int, out: Path, seed: int = 20261124) -> None:
 if __name__ == "__main__":
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     target = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO / "bench" / f"corpus-{count}"
-    generate(count, target)
+    generate(count, target, photos=int(sys.argv[3]) if len(sys.argv) > 3 else 0)  # 3rd: stories with a photo
     print(target)

@@ -19,6 +19,8 @@ from urllib.parse import quote
 SITE_SCHEME = "site:"
 _SAFE_RE = re.compile(r"^[A-Za-z0-9/._~-]*$")
 _SITE_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="site:([^"]*)"')
+_SRCSET_RE = re.compile(r'(\ssrcset)="([^"]*site:[^"]*)"')
+_SRCSET_ITEM_RE = re.compile(r"site:(\S+)")
 
 
 def story(slug: str) -> str:
@@ -87,5 +89,9 @@ def normalise_internal(url: str, base_path: str) -> str | None:
 
 
 def rewrite_site_links(fragment: str, convert: Callable[[str], str]) -> str:
-    """Replace every href/src="site:<path>" with convert(path)."""
-    return _SITE_ATTR_RE.sub(lambda m: f'{m.group(1)}="{convert(m.group(2))}"', fragment)
+    """Replace every href/src="site:<path>" with convert(path), and each site:<path> of a srcset."""
+    out = _SITE_ATTR_RE.sub(lambda m: f'{m.group(1)}="{convert(m.group(2))}"', fragment)
+    if "srcset=" not in out:
+        return out
+    return _SRCSET_RE.sub(lambda m: m.group(1) + '="' + _SRCSET_ITEM_RE.sub(lambda i: convert(i.group(1)), m.group(2))
+                          + '"', out)
