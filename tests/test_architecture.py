@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"gate"},  # the one bridge from private records to public objects
     {"taxonomy", "theme"},
     {"feedspec"},
-    {"pages", "feeds", "sms"},
+    {"pages", "feeds", "sms", "wechat"},  # wechat: a story as 公众号 article HTML (inline styles)
     {"writefail", "treeops"},  # the writer's parts: a failed write for people; file operations
     {"outguard"},  # which folders may be written
     {"manifest"},  # what each generation holds
@@ -39,7 +39,7 @@ LAYERS: list[set[str]] = [
     {"deploy"},  # releases on the web server: copy, verify, switch, roll back
     {"transfer"},  # the one-way transfer of an edition: export, verified import
     {"nginxconf"},  # the web server's configuration for a deploy target
-    {"reports", "check", "scaffold", "init_site"},
+    {"reports", "check", "scaffold", "init_site", "printpdf"},  # printpdf: a built page → PDF (Chromium)
     {"serve_reload", "serve_overlay", "serve_watch"},  # the live preview's parts (serve.py joins them)
     {"serve_build", "serve_http"},
     {"serve"},

@@ -29,7 +29,7 @@ from .progress import Progress
 from .records import parse_datetime
 
 COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init", "deploy", "rollback", "nginx-conf", "export",
-            "import")
+            "import", "wechat", "pdf")
 
 # argparse's own words (usage, errors), so that they are in the catalogue too: argparse looks
 # them up through its module's `_` and `ngettext`, which main() points at the catalogue.
@@ -210,6 +210,24 @@ def make_parser() -> argparse.ArgumentParser:
     im.add_argument("dir", metavar="DIR", help=_("the folder the web server serves the edition from"))
     im.add_argument("--lang", metavar="zh|en", help=_("language of the messages: zh (Chinese, the default) or en "
                                                        "(English)"))
+    wx = sub.add_parser("wechat", help=_("one story as article HTML for the WeChat official account (公众号)"),
+                        description=_("Write the story as HTML to paste into the 公众号 editor: inline styles only, "
+                                      "outside links turned into numbered footnotes (参考链接), the pictures listed "
+                                      "for upload with their credits, a warning above 20,000 characters; and a "
+                                      "preview page with a copy button. Default edition: the first external one "
+                                      "(only stories cleared for outside publicity), else the intranet edition."))
+    _common(wx)
+    wx.add_argument("id", metavar="ID", help=_("the story's id, e.g. jc-2025-002"))
+    wx.add_argument("--edition", metavar="NAME", help=_("the edition whose stories and addresses to use"))
+    wx.add_argument("--output", metavar="DIR", help=_("folder to write to (default: wechat/<ID>/ beside the config)"))
+    pdf = sub.add_parser("pdf", help=_("print a page of the built site to PDF (needs Chromium)"),
+                         description=_("Print a page of the built site to PDF with headless Chromium, if it is "
+                                       "installed: campaigns/<slug> prints the campaign's booklet (学习资料汇编), any "
+                                       "other address that page. Build the site first."))
+    _config(pdf)
+    pdf.add_argument("page", metavar="PAGE", help=_("a site address, e.g. campaigns/<slug> or stories/<slug>"))
+    pdf.add_argument("--edition", metavar="NAME", help=_("the edition whose output to print (default: intranet)"))
+    pdf.add_argument("--output", metavar="FILE", help=_("the PDF to write (default: <page>.pdf here)"))
     return parser
 
 
@@ -519,6 +537,71 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wechat(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .pipeline import load_site
+    from .theme import make_environment
+    from .wechat import LIMIT, article, preview
+
+    try:
+        config = load_config(args.config)
+        edition = args.edition or next((e.name for e in config.editions if e.external), None)
+        site = load_site(args.config, BuildOptions(now=_now(args.now), edition=edition))
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        return 1
+    config = site.config
+    story = next((s for s in site.index.stories if s.id == args.id), None)
+    if story is None:
+        print(t("no public story with id {id} in the {edition} edition (held back, not cleared for it, or a typo)",
+                id=args.id, edition=config.edition), file=sys.stderr)
+        return 1
+    out = Path(args.output) if args.output else config.root / "wechat" / story.id
+    if out.resolve().is_relative_to(config.output_dir.resolve()):
+        print(t("write outside the site's output folder {folder}", folder=config.output_dir), file=sys.stderr)
+        return 2
+    env = make_environment(config)
+    made = article(story, config, env)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "article.html").write_text(made.html, encoding="utf-8")
+    (out / "index.html").write_text(preview(made, env), encoding="utf-8")
+    for u in made.uploads:
+        source = config.output_dir / u.path
+        source = source if source.is_file() else Path(getattr(site, "media", {}).get(u.path, source))
+        if source.is_file():
+            (out / u.path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, out / u.path)
+        else:
+            print(t("{path}: not in the built site; build it first to get the picture to upload", path=u.path),
+                  file=sys.stderr)
+    print(t("{folder}: article.html to paste, index.html to preview and copy ({chars} characters, {notes} "
+            "footnote(s))", folder=out, chars=made.chars, notes=len(made.footnotes)))
+    for u in made.uploads:
+        print("  " + t("picture {n} to upload: {path} {caption} {credit}", n=u.number, path=out / u.path,
+                       caption=u.caption, credit=(_("photo: {name}").format(name=u.credit) if u.credit else "")))
+    if made.too_long:
+        print(t("warning: {chars} characters; the 公众号 editor takes at most {limit} (and about 1 MB): shorten it "
+                "before pasting", chars=made.chars, limit=LIMIT), file=sys.stderr)
+    return 0
+
+
+def cmd_pdf(args: argparse.Namespace) -> int:
+    from .printpdf import PdfFailed, print_pdf
+
+    try:
+        printed = print_pdf(load_config(args.config, None, args.edition), args.page,
+                            Path(args.output) if args.output else None)
+    except BuildFailed as failed:
+        print_problems(failed.problems)
+        return 1
+    except PdfFailed as failed:
+        print(str(failed), file=sys.stderr)
+        return 1
+    print(t("{pdf} (from {page})", pdf=printed.pdf, page=printed.page))
+    return 0
+
+
 def _prescan(args: list[str]) -> tuple[str | None, str, list[str]]:
     """--lang and --config, read before the parser is made (its help is in the chosen language);
     and the arguments without --lang, which may stand anywhere, before or after the command."""
@@ -565,7 +648,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     handlers = {"build": cmd_build, "serve": cmd_serve, "new": cmd_new, "check": cmd_check, "sms": cmd_sms,
                 "report": cmd_report, "init": cmd_init, "deploy": cmd_deploy, "rollback": cmd_rollback,
-                "nginx-conf": cmd_nginx_conf, "export": cmd_export, "import": cmd_import}
+                "nginx-conf": cmd_nginx_conf, "export": cmd_export, "import": cmd_import, "wechat": cmd_wechat,
+                "pdf": cmd_pdf}
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:

@@ -324,6 +324,11 @@ class PageRenderer:
     def page(self, p: Any) -> PageCall:
         return self.call("page.html", p.url, p.slug, page=p)
 
+    def booklet(self, term: Term) -> PageCall:
+        """A campaign's stories on one page to print (学习资料汇编): cover, contents, every story."""
+        return self.call("booklet.html", f"{term.url}print/", "campaigns", term=term, stories=term.stories,
+                         booklet=True)
+
     def media(self) -> PageCall:
         return self.call("media.html", "feeds/", "feeds", specs=self.specs, families=FAMILY_NAMES)
 
@@ -335,7 +340,7 @@ class PageRenderer:
 
 
 TEMPLATES = ("home.html", "story.html", "list.html", "terms.html", "page.html", "media.html", "withdrawn.html",
-             "404.html")
+             "404.html", "booklet.html")
 CARD = ("_card.html",)  # rendered from Python for every page with story cards
 
 
@@ -371,6 +376,8 @@ def page_plan(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
         for term in idx.terms.get(family, ()):
             title = term.name if family != "units" else f"{term.name}先进典型"
             recipes += r.listing_recipes(title, term.url, family, term.stories, term, f"{family}/{term.key}")
+            if family == "campaigns" and term.stories:  # its booklet, to print
+                recipes.append((f"booklet\x1f{term.key}", functools.partial(r.booklet, term)))
     recipes += [(None, functools.partial(r.page, p)) for p in idx.pages]
     recipes += [(None, functools.partial(r.withdrawn, w.url)) for w in idx.withdrawn]
     recipes.append((None, functools.partial(r.withdrawn, "withdrawn.html")))  # served by nginx with 410 (README)

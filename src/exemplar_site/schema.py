@@ -140,6 +140,9 @@ SITE_OPTIONS: tuple[Option, ...] = (
     Option("reports_dir", "reports", N_("where internal reports are written; never inside (or around) output_dir")),
     Option("page_size", 10, N_("stories per listing page"), "int", 1, 500),
     Option("home_latest", 8, N_("latest stories on the home page"), "int", 0, 100),
+    Option("listing_style", "cards", N_("how listing pages show their stories: cards (picture, summary) or list "
+                                        "(the dense title-and-date list of government sites)"),
+           "choice", choices=("cards", "list"), example="listing_style: list"),
     Option("summary_length", 120, N_("characters in a summary derived from the body"), "int", 20, 1000),
     Option("reading_speed", 400, N_("Chinese characters read per minute, for the reading time"), "int", 50, 5000),
     Option("vetting_valid_days", 365, N_("days a vetting clearance stays valid, counted to the build date"),

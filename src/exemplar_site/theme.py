@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,21 @@ def _site_links(context: Any, fragment: str) -> Safe:
     return Safe(urls.rewrite_site_links(fragment, lambda p: urls.relative(here, p)))
 
 
+_ID_ATTR_RE = re.compile(r'\b(id|href)="(#?)([^"]*)"')
+
+
+def scope_ids(fragment: str, prefix: str) -> Safe:
+    """A body's own ids (footnotes, headings) and the in-page links to them, prefixed, so that
+    several bodies can stand on one page (the campaign booklet) without two elements sharing an id."""
+    def fix(m: re.Match[str]) -> str:
+        attr, hash_, value = m.groups()
+        if attr == "id":
+            return f'id="{prefix}{value}"'
+        return f'href="#{prefix}{value}"' if hash_ else m.group(0)
+
+    return Safe(_ID_ATTR_RE.sub(fix, str(fragment)))
+
+
 def _abs(path: str, site_url: str) -> str:
     return urls.absolute(site_url, path)
 
@@ -179,6 +195,7 @@ def make_environment(config: SiteConfig, bytecode_cache: jinja2.BytecodeCache | 
     env.filters["rel"] = _rel
     env.filters["site_links"] = _site_links
     env.filters["date_cn"] = date_cn
+    env.filters["scope_ids"] = scope_ids
     env.filters["abs"] = lambda path: _abs(path, config.site_url)
     return env
 
@@ -195,8 +212,9 @@ class SiteView:
     base_path: str
     url: str  # absolute site URL
     drafts: bool
+    listing_style: str = "cards"  # listing pages: cards, or list (dense titles and dates)
 
 
 def site_view(config: SiteConfig, drafts: bool) -> SiteView:
     return SiteView(config.title, config.subtitle, config.description, config.organisation,
-                    config.language, config.base_path, config.site_url, drafts)
+                    config.language, config.base_path, config.site_url, drafts, config.listing_style)
