@@ -38,7 +38,8 @@ EDITED = "content/stories/2026/chengnan-xingjing-dadui.md"
 EDITED_PAGE = "stories/cheng-nan-xing-jing-da-dui-ye-ying-tu-ji-dui-bai-ri-gong/index.html"
 TYPES = {".html": "text/html", ".rss.xml": "application/rss+xml", ".atom.xml": "application/atom+xml",
          ".opml": "text/x-opml", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml",
-         ".csv": "text/csv", ".txt": "text/plain", ".xml": "text/xml"}
+         ".csv": "text/csv", ".txt": "text/plain", ".xml": "text/xml",
+         ".json": "application/json"}  # (JSON Feed, withdrawn.json)
 
 
 @contextlib.contextmanager

@@ -102,13 +102,13 @@ def test_every_internal_link_resolves_on_disk(site: Site) -> None:
         for _el, attr, link, _ in doc.iterlinks():
             if attr not in ("href", "src") or link.startswith(("http:", "https:", "#", "mailto:")):
                 continue
-            if path.name == "404.html":
+            if path.name == "404.html" or path == site.out / "withdrawn.html":  # (served at any address)
                 assert link.startswith("/pub/"), link
                 rel = unquote(link[len("/pub/"):])
                 target = site.out / (rel + "index.html" if rel == "" or rel.endswith("/") else rel)
             else:
                 rel = unquote(urlsplit(link).path)
-                assert rel.endswith((".html", ".css", ".svg", ".png", ".xml", ".opml")), (path, link)
+                assert rel.endswith((".html", ".css", ".svg", ".png", ".xml", ".opml", ".json")), (path, link)
                 target = Path(posixpath.normpath(posixpath.join(path.parent.as_posix(), rel)))
             assert target.is_file(), f"{path}: broken link {link}"
             checked += 1

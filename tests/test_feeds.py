@@ -163,7 +163,8 @@ def test_feed_families_and_items_follow_config(tmp_path: Path) -> None:
     site.build()
     names = sorted(p.relative_to(site.out / "feeds").as_posix() for p in feed_files(site))
     assert names == ["all.atom.xml", "all.rss.xml", "levels/city.atom.xml", "levels/city.rss.xml",
-                     "levels/provincial.atom.xml", "levels/provincial.rss.xml"]
+                     "levels/provincial.atom.xml", "levels/provincial.rss.xml", "withdrawals.atom.xml",
+                     "withdrawals.rss.xml"]
     assert len(parse(site.out / "feeds/all.rss.xml").entries) == 2
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import pickle
 import random
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -325,7 +326,7 @@ def test_an_upgraded_library_means_nothing_cached_is_reused(site: Site, tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] != CODE_VERSION
     assert "cache from another version" in done.stderr + done.stdout
-    assert "0 rendered" not in done.stdout
+    assert not re.search(r"(?<!\d)0 rendered", done.stdout)  # (not "40 rendered")
 
 
 def test_random_edits_of_every_kind_of_input_match_clean_builds(tmp_path: Path) -> None:

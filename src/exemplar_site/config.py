@@ -8,6 +8,7 @@ An unknown key is an error with a "did you mean" suggestion.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import re
@@ -112,6 +113,8 @@ class FeedSettings:
     tags: tuple[str, ...]  # tags that get their own feed when "tag" is on; ("*",) = all
     source: str  # source line (来源) appended to the full text
     guid_prefix: str  # GUID = prefix + story id; never change it once feeds are public
+    tombstone_days: int = 90  # how long a withdrawal is announced (Atom tombstones, the withdrawals feeds)
+    publish_time: dt.time = dt.time(12, 0)  # the time of day of a story dated without one
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,7 @@ class SiteConfig:
     quotas: tuple[Quota, ...]
     public_numbers: tuple[str, ...] = ()  # phone numbers allowed in public text (digits only)
     csv_headers: str = "chinese"  # "chinese" (Excel users) or "english" (scripts)
+    press_contact: str = ""  # shown to newsrooms on the media page
     deploy: DeploySettings = DeploySettings()
     editions: tuple[Edition, ...] = ()  # the further editions declared (the intranet edition is the config itself)
     edition: str = INTRANET  # the edition this config builds
@@ -464,7 +468,8 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         summary_length=values["summary_length"], reading_speed=values["reading_speed"],
         vetting_valid_days=values["vetting_valid_days"],
         units=units, fields=fields, levels=levels, feeds=feeds, sms=sms, quotas=quotas,
-        public_numbers=public_numbers, csv_headers=values["csv_headers"], deploy=deploy,
+        public_numbers=public_numbers, csv_headers=values["csv_headers"], press_contact=text("press_contact"),
+        deploy=deploy,
         editions=editions, intranet_hosts=intranet_hosts,
         listing_style=values["listing_style"],
         digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
@@ -609,7 +614,24 @@ def _feeds(path: Path, data: Any, line: int, problems: Problems, base_url: str) 
     elif re.search(r"\s", prefix):
         problems.error(path, at("guid_prefix"), "feeds.guid_prefix", _("must not contain spaces"),
                        _("e.g. tag:xc.gaj.zj,2025:"))
-    return FeedSettings(tuple(str(f) for f in fams), v["items"], tuple(str(t) for t in tags), source, prefix)
+    raw_time = data.get("publish_time") if isinstance(data, dict) else None
+    publish = _time_of_day(raw_time if isinstance(raw_time, int) and not isinstance(raw_time, bool)
+                           else v["publish_time"])
+    if publish is None:
+        problems.error(path, at("publish_time"), "feeds.publish_time",
+                       _("must be a time of day HH:MM, got {value}").format(value=v["publish_time"]),
+                       _('e.g. publish_time: "12:00"'))
+        publish = dt.time(12, 0)
+    return FeedSettings(tuple(str(f) for f in fams), v["items"], tuple(str(t) for t in tags), source, prefix,
+                        v["tombstone_days"], publish)
+
+
+def _time_of_day(value: Any) -> dt.time | None:
+    """HH:MM, or the number of minutes YAML 1.1 makes of an unquoted 12:00 (sexagesimal)."""
+    if isinstance(value, int):
+        return dt.time(*divmod(value, 60)) if 0 <= value < 24 * 60 else None
+    m = re.fullmatch(r"([01]?\d|2[0-3])[:：]([0-5]\d)", str(value).strip())
+    return dt.time(int(m.group(1)), int(m.group(2))) if m else None
 
 
 def _sms(path: Path, data: Any, line: int, problems: Problems) -> SmsSettings:

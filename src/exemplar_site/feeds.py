@@ -17,12 +17,26 @@ What newsrooms rely on, and how it is kept:
   description is the summary HTML-escaped, and titles carry no < or >
   (see plain_title); in Atom they are type="text". Only the full body
   (content:encoded, Atom content) is HTML, the body nh3 cleaned.
+
+What a newsroom's system can rely on besides (issue 16):
+- Withdrawals are announced for `feeds.tombstone_days` after the withdrawal: every Atom feed
+  carries an RFC 6721 tombstone (at:deleted-entry, with the story's GUID and the time) for each
+  (a reader ignores those of entries it never had), feeds/withdrawals.rss.xml and .atom.xml carry
+  a neutral notice item for each, and feeds/withdrawn.json lists every withdrawal for scripts. No
+  title, name or address of a withdrawn story is in any of them: only its GUID.
+- Bylines: dc:creator in RSS, author in Atom and JSON Feed (the unit when there is none); the unit,
+  field, level, kind, campaigns and tags are categories.
+- Times: a date written without a time of day has `feeds.publish_time` (gate.at_publish_time);
+  an edited story carries its updated time (Atom updated; atom:updated in RSS).
+- The RSS <channel><link> is the HTML listing (feedgen takes the last link given for it).
+- JSON Feed 1.1 beside RSS and Atom for every feed of the table (feeds/<…>.json).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from xml.etree import ElementTree as ET
 
 from feedgen.feed import FeedGenerator
@@ -33,14 +47,22 @@ from .config import SiteConfig
 from .errors import Problems
 from .feedspec import FeedSpec
 from .i18n import _, t
-from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of
-from .model import Output, PublicStory
+from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of, ready
+from .model import Honor, Output, PublicStory, WithdrawnNotice
 from .taxonomy import FAMILY_NAMES, SiteIndex
 from .text import XML_ILLEGAL
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
+TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
+JSON_FEED = "https://jsonfeed.org/version/1.1"
 GENERATOR = "exemplar-site"
 MAX_FEED_BYTES = 512 * 1024
+WITHDRAWALS_RSS, WITHDRAWALS_ATOM, WITHDRAWN_JSON = ("feeds/withdrawals.rss.xml", "feeds/withdrawals.atom.xml",
+                                                     "feeds/withdrawn.json")
+# what a withdrawal notice says: neutral, without the story's title or the exemplar's name
+TAKE_DOWN = "已转载、引用该稿件的媒体，请撤下相关内容。"
+WITHDRAWAL_LINE = "该稿件已撤稿。" + TAKE_DOWN
+_PERIOD_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the date of a feed with nothing in it
 
 
 def clean_xml(text: str) -> str:
@@ -61,12 +83,24 @@ def full_html(story: PublicStory, config: SiteConfig) -> str:
         parts.append(f'<figure><img src="{urls.absolute(site, img.src)}" alt="{_attr(img.alt)}">'
                      + (f"<figcaption>{_text(img.caption)}</figcaption>" if img.caption else "") + "</figure>")
     parts.append(body)
+    if story.honors:
+        parts.append('<h2>荣誉</h2>\n<ul class="honors">' + "".join(_honour(h) for h in story.honors) + "</ul>")
+    if story.authors:
+        parts.append(f'<p class="byline">作者：{_text("、".join(story.authors))}</p>')
     source = config.feeds.source.format(organisation=config.organisation, site=config.title,
                                         title=story.title, url=urls.absolute(site, story.url))
     if source:
         parts.append(f'<p class="source">{_text(source)}　<a href="{urls.absolute(site, story.url)}">'
                      f"{_text(urls.absolute(site, story.url))}</a></p>")
     return clean_xml("\n".join(parts))
+
+
+def _honour(h: Honor) -> str:
+    """<li>title（awarded by，date）</li>, as the story page shows it."""
+    said = [_text(h.by)] if h.by else []
+    if h.date:
+        said.append(f"{h.date.year}年{h.date.month}月{h.date.day}日")
+    return f"<li>{_text(h.title)}" + (f"（{'，'.join(said)}）" if said else "") + "</li>"
 
 
 def plain_title(s: str) -> str:
@@ -95,14 +129,28 @@ def _attr(s: str) -> str:
     return _text(s).replace('"', "&quot;")
 
 
-def _feed_updated(spec: FeedSpec, index: SiteIndex) -> dt.datetime:
-    if spec.stories:
-        return max(s.updated for s in spec.stories)
+def tombstones(withdrawn: tuple[WithdrawnNotice, ...], config: SiteConfig,
+               now: dt.datetime) -> tuple[WithdrawnNotice, ...]:
+    """The withdrawals still announced at `now` (for feeds.tombstone_days after each), newest first."""
+    period = dt.timedelta(days=config.feeds.tombstone_days)
+    return tuple(sorted((w for w in withdrawn if w.id and w.when is not None and now < w.when + period),
+                        key=lambda w: (w.when, w.id), reverse=True))
+
+
+def _when(w: WithdrawnNotice) -> dt.datetime:
+    return w.when if w.when is not None else _PERIOD_START
+
+
+def _feed_updated(spec: FeedSpec, index: SiteIndex, stones: tuple[WithdrawnNotice, ...] = ()) -> dt.datetime:
+    """The newest item's updated time, or the newest withdrawal announced in the feed."""
+    moments = [s.updated for s in spec.stories] + [_when(w) for w in stones]
+    if moments:
+        return max(moments)
     if spec.family == "campaigns":
         c = next((c for c in index.campaigns if f"campaigns/{c.slug}" == spec.key), None)
         if c is not None:
             return dt.datetime(c.date.year, c.date.month, c.date.day, tzinfo=dt.UTC)
-    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return _PERIOD_START
 
 
 def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: bool) -> FeedGenerator:
@@ -113,8 +161,9 @@ def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: b
     fg.title(clean_xml(spec.title) if atom else plain_title(spec.title))
     fg.subtitle(clean_xml(spec.description) if atom else plain_title(spec.description))
     fg.language(config.language)
-    fg.link(href=urls.absolute(config.site_url, spec.listing), rel="alternate")
     fg.link(href=urls.absolute(config.site_url, spec.atom if atom else spec.rss), rel="self")
+    # (last: feedgen makes the last link given the RSS <channel><link>, which is the HTML listing)
+    fg.link(href=urls.absolute(config.site_url, spec.listing), rel="alternate")
     if config.organisation:
         fg.author({"name": config.organisation})
     fg.generator(GENERATOR)
@@ -125,7 +174,30 @@ def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: b
     return fg
 
 
-def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool, html: str) -> None:
+def creators(s: PublicStory) -> tuple[str, ...]:
+    """Who wrote it: the bylines, or the unit when there is none."""
+    return s.authors or (s.unit.name,)
+
+
+def categories(s: PublicStory, config: SiteConfig,
+               campaigns: dict[str, str]) -> list[tuple[str, str | None]]:
+    """(name, scheme) of every category of a story: field, level, unit, kind, campaigns, tags."""
+    def scheme(family: str) -> str:
+        return urls.absolute(config.site_url, f"{family}/")
+
+    out: list[tuple[str, str | None]] = [(s.field.name, scheme("fields")), (s.level.name, scheme("levels")),
+                                         (s.unit.name, scheme("units")), (s.kind_name, None)]
+    out += [(campaigns[c], scheme("campaigns")) for c in s.campaigns if c in campaigns]
+    out += [(tag.name, None) for tag in s.tags]
+    return out
+
+
+def campaign_names(index: SiteIndex) -> dict[str, str]:
+    return {c.slug: c.title for c in index.campaigns}
+
+
+def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool, html: str,
+               campaigns: dict[str, str] | None = None) -> None:
     fe = fg.add_entry(order="append")
     gid = guid(config, s.id)
     fe.id(gid)
@@ -139,14 +211,15 @@ def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool
     else:
         fe.summary(rss_description(s.summary))
     if atom:
-        fe.author({"name": s.unit.name})
+        for name in creators(s):
+            fe.author({"name": clean_xml(name)})
     else:
-        fe.dc.dc_creator(s.unit.name)
-    for cat, family in ((s.field, "fields"), (s.level, "levels")):
-        scheme = urls.absolute(config.site_url, f"{family}/")
-        fe.category(term=cat.name, scheme=scheme, label=cat.name)
-    for tag in s.tags:
-        fe.category(term=tag.name, label=tag.name)
+        fe.dc.dc_creator([plain_title(name) for name in creators(s)])
+    for name, scheme in categories(s, config, campaigns or {}):
+        if scheme:
+            fe.category(term=clean_xml(name), scheme=scheme, label=clean_xml(name))
+        else:
+            fe.category(term=clean_xml(name), label=clean_xml(name))
     if atom:
         fe.content(html, type="html")
     else:
@@ -156,10 +229,11 @@ def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool
             fe.enclosure(urls.absolute(config.site_url, img.src), str(img.size), img.mime)
 
 
-def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
+def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig, stones: tuple[WithdrawnNotice, ...] = ()) -> bytes:
     """Restore rel/type/length on entry links and add the enclosure (feedgen 1.0.0 drops them);
-    mark every title and the subtitle type="text" (feedgen cannot)."""
+    mark every title and the subtitle type="text" (feedgen cannot); add the tombstones."""
     root = etree.fromstring(data)
+    _add_tombstones(root, config, stones)
     for name in ("title", "subtitle"):
         el = root.find(f"{_ATOM}{name}")
         if el is not None:
@@ -184,31 +258,167 @@ def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def _add_tombstones(root: etree._Element, config: SiteConfig, stones: tuple[WithdrawnNotice, ...]) -> None:
+    """RFC 6721: <at:deleted-entry ref="GUID" when="…"> after the entries, one per withdrawal."""
+    if not stones:
+        return
+    entries = root.findall(f"{_ATOM}entry")
+    last = entries[-1] if entries else root[-1]
+    for w in reversed(stones):  # (each is put right after the last entry: newest first in the end)
+        el = etree.Element(f"{{{TOMBSTONES}}}deleted-entry", ref=guid(config, w.id), when=_when(w).isoformat(),
+                           nsmap={"at": TOMBSTONES})
+        comment = etree.SubElement(el, f"{{{TOMBSTONES}}}comment")
+        comment.text = WITHDRAWAL_LINE
+        last.addnext(el)
+    etree.cleanup_namespaces(root, top_nsmap={"at": TOMBSTONES})
+    etree.indent(root, space="  ")
+
+
+def _fix_rss(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
+    """atom:updated on the items of stories edited after publication (RSS has no element of its own)."""
+    edited = {guid(config, s.id): s.updated for s in spec.stories if s.updated != s.date}
+    if not edited:
+        return data
+    root = etree.fromstring(data, etree.XMLParser(strip_cdata=False))
+    for item in root.iter("item"):
+        when = edited.get(item.findtext("guid") or "")
+        if when is not None and len(item):
+            last = item[-1]
+            el = etree.SubElement(item, f"{_ATOM}updated")
+            el.text = when.isoformat()
+            el.tail, last.tail = last.tail, item.text  # (the same indentation as its siblings)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _body(s: PublicStory, config: SiteConfig, bodies: dict[str, str]) -> str:
+    html = bodies.get(s.id)
+    if html is None:
+        html = bodies[s.id] = full_html(s, config)
+    return html
+
+
 def render_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, atom: bool,
-                bodies: dict[str, str] | None = None) -> Output:
-    """One feed file; `bodies` caches full texts across feeds (a story is in many)."""
+                bodies: dict[str, str] | None = None, stones: tuple[WithdrawnNotice, ...] = ()) -> Output:
+    """One feed file; `bodies` caches full texts across feeds (a story is in many); `stones`: the
+    withdrawals announced now (tombstones in Atom)."""
     bodies = {} if bodies is None else bodies
-    fg = _generator(spec, config, _feed_updated(spec, index), atom=atom)
+    fg = _generator(spec, config, _feed_updated(spec, index, stones), atom=atom)
+    names = campaign_names(index)
     for s in spec.stories:
-        html = bodies.get(s.id)
-        if html is None:
-            html = bodies[s.id] = full_html(s, config)
-        _add_entry(fg, s, config, atom=atom, html=html)
+        _add_entry(fg, s, config, atom=atom, html=_body(s, config, bodies), campaigns=names)
     if atom:
-        return Output(spec.atom, _fix_atom(fg.atom_str(pretty=True), spec, config))
+        return Output(spec.atom, _fix_atom(fg.atom_str(pretty=True), spec, config, stones))
+    return Output(spec.rss, _fix_rss(fg.rss_str(pretty=True), spec, config))
+
+
+def render_json_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig,
+                     bodies: dict[str, str] | None = None) -> Output:
+    """The feed as JSON Feed 1.1 (https://jsonfeed.org/version/1.1), which feedgen does not write."""
+    bodies = {} if bodies is None else bodies
+    site = config.site_url
+    names = campaign_names(index)
+    feed: dict[str, object] = {
+        "version": JSON_FEED,
+        "title": spec.title,
+        "home_page_url": urls.absolute(site, spec.listing),
+        "feed_url": urls.absolute(site, spec.json),
+        "description": spec.description,
+        "language": config.language,
+    }
+    if config.organisation:
+        feed["authors"] = [{"name": config.organisation}]
+    items = []
+    for s in spec.stories:
+        item: dict[str, object] = {
+            "id": guid(config, s.id),
+            "url": urls.absolute(site, s.url),
+            "title": s.title,
+            "content_html": _body(s, config, bodies),
+            "summary": s.summary,
+            "date_published": s.date.isoformat(),
+            "date_modified": s.updated.isoformat(),
+            "authors": [{"name": name} for name in creators(s)],
+            "tags": list(dict.fromkeys(name for name, _scheme in categories(s, config, names))),
+        }
+        items.append(item)
+    feed["items"] = items
+    return Output(spec.json, (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+
+
+def _withdrawals_spec(config: SiteConfig) -> FeedSpec:
+    return FeedSpec("withdrawals", f"{config.title}：撤稿通知",
+                    "已撤下稿件的通知：请转载过这些稿件的媒体撤下相关内容", WITHDRAWALS_RSS, WITHDRAWALS_ATOM,
+                    "feeds/", (), "withdrawals")
+
+
+def render_withdrawals(config: SiteConfig, stones: tuple[WithdrawnNotice, ...], atom: bool) -> Output:
+    """feeds/withdrawals.rss.xml or .atom.xml: one 撤稿通知 item per withdrawal announced now, with
+    the story's GUID and the time, a neutral line, and nothing that names the story."""
+    spec = _withdrawals_spec(config)
+    updated = max((_when(w) for w in stones), default=_PERIOD_START)
+    fg = _generator(spec, config, updated, atom=atom)
+    page = urls.absolute(config.site_url, "feeds/") + "#withdrawals"
+    for w in stones[: config.feeds.items]:
+        story_guid, when = guid(config, w.id), _when(w)
+        fe = fg.add_entry(order="append")
+        fe.id(f"{config.feeds.guid_prefix}withdrawn/{w.id}")
+        fe.guid(f"{config.feeds.guid_prefix}withdrawn/{w.id}", permalink=False)
+        fe.title(clean_xml(f"撤稿通知：{story_guid}") if atom else plain_title(f"撤稿通知：{story_guid}"))
+        fe.link(href=page, rel="alternate")
+        fe.published(when)
+        fe.updated(when)
+        line = f"稿件 {story_guid} 已于{when.year}年{when.month}月{when.day}日撤稿。{TAKE_DOWN}"
+        if atom:
+            fe.summary(clean_xml(line), type="text")
+        else:
+            fe.summary(rss_description(line))
+        fe.category(term="撤稿通知", label="撤稿通知")
+        if not atom:
+            fe.dc.dc_relation(story_guid)  # the withdrawn story's GUID, for systems that match on it
+    if atom:
+        return Output(spec.atom, _fix_atom(fg.atom_str(pretty=True), spec, config, stones))
     return Output(spec.rss, fg.rss_str(pretty=True))
 
 
-def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig) -> list[Job]:
+def render_withdrawn_json(config: SiteConfig, withdrawn: tuple[WithdrawnNotice, ...]) -> Output:
+    """feeds/withdrawn.json: every withdrawal (not only those still announced), newest first, for
+    scripts: the story's GUID, when it was withdrawn, until when the feeds announce it."""
+    period = dt.timedelta(days=config.feeds.tombstone_days)
+    ordered = sorted((w for w in withdrawn if w.id), key=lambda w: (_when(w), w.id), reverse=True)
+    data = {
+        "version": 1,
+        "title": f"{config.title}：撤稿通知",
+        "notice": WITHDRAWAL_LINE,
+        "withdrawn": [{"id": guid(config, w.id), "withdrawn": _when(w).isoformat(),
+                       "announced_until": (_when(w) + period).isoformat()} for w in ordered],
+    }
+    return Output(WITHDRAWN_JSON, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+
+
+def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
+              now: dt.datetime | None = None) -> list[Job]:
+    """Every feed of the table as RSS, Atom and JSON Feed, and (when there is any feed) the
+    withdrawals feeds and withdrawn.json. `now`: the build's time, which decides the withdrawals
+    still announced (None: none are)."""
     bodies: dict[str, str] = {}
+    stones = tombstones(index.withdrawn, config, now) if now is not None else ()
+    names = campaign_names(index)
     jobs = []
     for spec in specs:
-        updated = _feed_updated(spec, index)
-        # everything the feed is made from: the spec whole (its stories too), its date, the config
+        updated = _feed_updated(spec, index, stones)
+        # everything the feed is made from: the spec whole (its stories too), its date, the config,
+        # the campaigns' names, the withdrawals announced now (they depend on the build's date)
         base = key_of(config.digest, CODE_VERSION, fingerprint(spec), deep_fingerprint(spec.stories),
-                      updated.isoformat())
+                      updated.isoformat(), sorted(names.items()), stones)
         jobs.append(Job(spec.rss, base + "r", functools.partial(render_feed, spec, index, config, False, bodies)))
-        jobs.append(Job(spec.atom, base + "a", functools.partial(render_feed, spec, index, config, True, bodies)))
+        jobs.append(Job(spec.atom, base + "a",
+                        functools.partial(render_feed, spec, index, config, True, bodies, stones)))
+        jobs.append(Job(spec.json, base + "j", functools.partial(render_json_feed, spec, index, config, bodies)))
+    if specs:
+        base = key_of(config.digest, CODE_VERSION, stones)
+        jobs.append(Job(WITHDRAWALS_RSS, base + "r", functools.partial(render_withdrawals, config, stones, False)))
+        jobs.append(Job(WITHDRAWALS_ATOM, base + "a", functools.partial(render_withdrawals, config, stones, True)))
+        jobs += ready([render_withdrawn_json(config, index.withdrawn)])
     return jobs
 
 
@@ -241,6 +451,11 @@ def render_opml(specs: tuple[FeedSpec, ...], config: SiteConfig) -> list[Output]
         ET.SubElement(groups[label], "outline", type="rss", text=spec.title, title=spec.title,
                       xmlUrl=urls.absolute(config.site_url, spec.rss),
                       htmlUrl=urls.absolute(config.site_url, spec.listing), description=spec.description)
+    withdrawals = _withdrawals_spec(config)
+    group = ET.SubElement(body, "outline", text="撤稿通知", title="撤稿通知")
+    ET.SubElement(group, "outline", type="rss", text=withdrawals.title, title=withdrawals.title,
+                  xmlUrl=urls.absolute(config.site_url, withdrawals.rss),
+                  htmlUrl=urls.absolute(config.site_url, "feeds/"), description=withdrawals.description)
     ET.indent(opml)
     data = ('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(opml, encoding="unicode") + "\n").encode()
     return [Output("feeds/feeds.opml", data)]

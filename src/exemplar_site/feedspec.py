@@ -6,6 +6,7 @@ it for autodiscovery links and the media page; feeds.py renders each row.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import islice
 
@@ -27,6 +28,11 @@ class FeedSpec:
     listing: str  # site path of the matching HTML listing
     stories: tuple[PublicStory, ...]  # newest first, already cut to the item count
     family: str  # "all" or a SiteIndex family
+
+    @property
+    def json(self) -> str:
+        """Site path of the feed as JSON Feed 1.1, beside the RSS and Atom files."""
+        return self.rss.removesuffix(".rss.xml") + ".json"
 
     def __repr__(self) -> str:
         """Everything but the stories, which their number stands for (see taxonomy.Term)."""
@@ -61,7 +67,9 @@ def _term_spec(term: Term, stories: tuple[PublicStory, ...], config: SiteConfig)
     if term.family == "units":
         desc = f"{term.name}及下属单位的先进典型"
     elif term.family == "campaigns":
-        desc = f"学习活动“{term.name}”中的先进典型"
+        # (no quotation marks of its own around a name that has them already: 2026“……”学习活动)
+        desc = f"学习活动{term.name}中的先进典型" if re.search(r"[“”\"「」《》]", term.name) \
+            else f"学习活动“{term.name}”中的先进典型"
     else:
         desc = f"{label}：{term.name}"
     base = f"feeds/{term.family}/{term.key}"

@@ -100,10 +100,32 @@ def placeholder_ref(ref: str) -> bool:
         or bool(re.search(r"(?i)xx|××|待|暂无|未定|未知|tbd|todo|〔\s*〕|\[\s*\]|〕\s*号|\]\s*号", r))
 
 
+def at_publish_time(value: dt.datetime, written_without_time: bool, config: SiteConfig) -> dt.datetime:
+    """A date written without a time of day gets `feeds.publish_time` (noon unless set): a
+    newsroom system that stores UTC would show a story stamped 00:00 +08:00 on the day before."""
+    if not written_without_time:
+        return value
+    return value.replace(hour=config.feeds.publish_time.hour, minute=config.feeds.publish_time.minute)
+
+
+def withdrawal_time(r: StoryRecord, config: SiteConfig) -> dt.datetime:
+    """When a withdrawn story was withdrawn: its withdrawn_date, else its updated date, else its date."""
+    for name in ("withdrawn_date", "updated", "date"):
+        value = getattr(r, name)
+        if value is not None:
+            return at_publish_time(value, name in r.untimed, config)
+    return r.date
+
+
 def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.datetime:
-    """The first moment after `now` at which any story's verdict would change by time alone."""
+    """The first moment after `now` at which any story's verdict would change by time alone, or
+    a withdrawal stops being announced to newsrooms (feeds.tombstone_days)."""
     moments = [dt.datetime.max.replace(tzinfo=now.tzinfo)]
     for r in records.stories:
+        if r.status == "withdrawn":
+            ends = withdrawal_time(r, config) + dt.timedelta(days=config.feeds.tombstone_days)
+            if ends > now:
+                moments.append(ends)
         if r.date > now:
             moments.append(r.date)
         if r.vetting is not None:
@@ -163,7 +185,9 @@ def decide_all(records: Records, config: SiteConfig, now: dt.datetime, problems:
             continue
         held.append(verdict)
         if verdict.reason in ("withdrawn", "exemplar-withdrawn"):
-            withdrawn.append(WithdrawnNotice(record.slug))
+            # (a story withdrawn with its exemplar: at the time the exemplar's story was)
+            when = withdrawal_time(cause if cause is not None and verdict.reason != "withdrawn" else record, config)
+            withdrawn.append(WithdrawnNotice(record.slug, record.id, when))
         else:
             if verdict.reason == "no-vetting":
                 problems.warning(record.path, record.line_of("status"), "vetting",
@@ -435,17 +459,19 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
     assert unit is not None
     chain = one(tuple(one(Named(u.key, u.name)) for u in config.units.ancestors(r.unit)))
     fld, lvl = config.field_cat(r.field), config.level_cat(r.level)
+    date = at_publish_time(r.date, "date" in r.untimed, config)
+    updated = at_publish_time(r.updated, "updated" in r.untimed, config) if r.updated else date
     return PublicStory(
         id=r.id, slug=r.slug, title=r.title, name=r.name, kind=r.kind, kind_name=KINDS[r.kind],
         unit=one(Named(unit.key, unit.name)), unit_chain=chain, field=one(Named(fld.key, fld.name)),
-        level=one(Named(lvl.key, lvl.name)), level_rank=lvl.order, date=r.date, updated=r.updated or r.date,
+        level=one(Named(lvl.key, lvl.name)), level_rank=lvl.order, date=date, updated=max(updated, date),
         status=r.status, summary=summary, summary_html=summary_html, body_html=rendered.html,
         tags=tuple(one(Named(tag_keys[tag], tag)) for tag in r.tags), campaigns=r.campaigns,
         images=tuple(Image(i.src, i.caption, i.alt, i.size, i.mime) for i in r.images),
         honors=tuple(Honor(h.title, h.by, h.date) for h in r.honors), featured=r.featured,
         sms=r.sms, exemplar_of=r.exemplar_of,
         reading_minutes=textmod.minutes_for(rendered.cjk, rendered.words, config.reading_speed),
-        char_count=rendered.chars, source=r.path, sms_line=r.line_of("sms"), draft=draft,
+        char_count=rendered.chars, source=r.path, sms_line=r.line_of("sms"), authors=r.authors, draft=draft,
         digest=story_digest(r, config, draft, tag_keys),
     )
 

@@ -68,6 +68,7 @@ class PublicStory:
     char_count: int
     source: str  # content file, for messages
     sms_line: int  # line of the sms field, for messages
+    authors: tuple[str, ...] = ()  # bylines (作者/通讯员), in the order written
     draft: str | None = None  # why it would be held back; only set in --drafts builds
     digest: str = ""  # changes whenever anything this object holds may change (cache keys)
 
@@ -122,9 +123,12 @@ class Campaign:
 
 @dataclass(frozen=True)
 class WithdrawnNotice:
-    """All that is left of a withdrawn story: its old address."""
+    """All that is left of a withdrawn story: its old address, and for newsrooms its id (the feeds'
+    GUID) and when it was withdrawn. Nothing else: no title, no name."""
 
     slug: str
+    id: str = ""
+    when: dt.datetime | None = None  # aware; None only where no time is known
 
     @property
     def url(self) -> str:

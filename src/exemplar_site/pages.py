@@ -330,10 +330,16 @@ class PageRenderer:
                          booklet=True)
 
     def media(self) -> PageCall:
-        return self.call("media.html", "feeds/", "feeds", specs=self.specs, families=FAMILY_NAMES)
+        fs = self.config.feeds
+        return self.call("media.html", "feeds/", "feeds", specs=self.specs, families=FAMILY_NAMES,
+                         press_contact=self.config.press_contact, tombstone_days=fs.tombstone_days,
+                         publish_time=f"{fs.publish_time:%H:%M}")
 
     def withdrawn(self, path: str) -> PageCall:
-        return self.call("withdrawn.html", path, "", feeds=())
+        # the notice nginx serves with 410 at any withdrawn address: links from base_path, not from
+        # where the file lies (as 404.html)
+        base = self.config.base_path if path == "withdrawn.html" else None
+        return self.call("withdrawn.html", path, "", feeds=(), link_base=base)
 
     def not_found(self) -> PageCall:
         return self.call("404.html", "404.html", "", link_base=self.config.base_path)

@@ -163,7 +163,7 @@ def site_jobs(site: LoadedSite, problems: Problems,
         jobs = layer.page_jobs(page_plan(env, config, index, view, specs, tpl), index, specs)
     else:
         jobs = page_jobs(env, config, index, view, specs, tpl)
-    jobs += feed_jobs(specs, index, config)
+    jobs += feed_jobs(specs, index, config, local_now(site.options, config))
     jobs += ready(render_opml(specs, config))
     public = site.gate.public
     jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),

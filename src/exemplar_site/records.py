@@ -131,6 +131,8 @@ class StoryRecord:
     stays_public: bool = False  # a follow-up that stays when its exemplar's other stories are withdrawn
     authors: tuple[str, ...] = ()  # 作者/通讯员
     external: External | None = None  # cleared for the editions that go outside
+    withdrawn_date: dt.datetime | None = None  # when it was withdrawn (status: withdrawn)
+    untimed: tuple[str, ...] = ()  # date fields written without a time of day (feeds.publish_time applies)
     lines: dict[str, int] = dataclass_field(compare=False, hash=False, default_factory=dict)
     # ---- private: never leaves records/gate/reports ----
     private: dict[str, Any] = dataclass_field(compare=False, hash=False, default_factory=dict)
@@ -356,6 +358,13 @@ def parse_datetime(raw: Any, tz: dt.tzinfo) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
+def _date_only(raw: Any) -> bool:
+    """A date written without a time of day (2026-03-18, 2026年3月18日)."""
+    if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+        return True
+    return isinstance(raw, str) and ":" not in raw and "T" not in raw.strip()
+
+
 def parse_date(raw: Any, tz: dt.tzinfo) -> dt.date | None:
     parsed = parse_datetime(raw, tz)
     return parsed.date() if parsed else None
@@ -395,6 +404,8 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
               ", ".join(f"{c.key} ({c.name})" for c in config.levels))
     date = r.date("date", required=True)
     updated = r.date("updated")
+    withdrawn_date = r.date("withdrawn_date")
+    untimed = tuple(n for n in ("date", "updated", "withdrawn_date") if _date_only(doc.meta.get(n)))
     if date and updated and updated < date:
         r.err("updated", _("'updated' is earlier than 'date'"), _("a date on or after the publication date"))
     status = r.choice("status", STATUS_NAMES)
@@ -457,7 +468,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         approved_date=approved_date_dt.date() if approved_date_dt else None, summary=summary, sms=sms,
         tags=tags, campaigns=campaigns, images=images, honors=honors, slug=slug, featured=featured,
         exemplar_of=exemplar_of, body_line=doc.body_line, digest=doc.digest, stays_public=stays_public,
-        authors=authors, external=external,
+        authors=authors, external=external, withdrawn_date=withdrawn_date, untimed=untimed,
         lines={sys.intern(str(k)): v for k, v in doc.meta.lines.items()},  # interned: stored once in the cache
         private=dict(private), assessments=assessments,
     )

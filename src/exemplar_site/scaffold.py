@@ -89,6 +89,7 @@ def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.da
               "vetting": "", "approved_by": _q(_("approving body")), "approved_date": day, "summary": '""',
               "sms": '""', "tags": "[]", "campaigns": "[]", "featured": "false", "exemplar_of": '""',
               "stays_public": "true", "images": "[]", "honors": "[]", "private": "", "author": "[]",
+              "withdrawn_date": day,
               "external": f"{{approved_by: 市局宣传处, date: {day}}}"}
     extras = {"kind": "individual（个人）| collective（集体）", "unit": units, "field": fields, "level": levels,
               "status": statuses}
@@ -98,8 +99,8 @@ def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.da
                     "  assessments: []             # " + _("assessments: - {date: YYYY-MM-DD, result: 优秀, by: "
                                                            "assessing body, notes: notes}")],
     }
-    commented = {"updated", "vetting", "approved_by", "approved_date", "sms", "exemplar_of", "stays_public",
-                 "external"}
+    commented = {"updated", "withdrawn_date", "vetting", "approved_by", "approved_date", "sms", "exemplar_of",
+                 "stays_public", "external"}
     front = _lines(STORY, values, extras, commented, nested)
     return f"---\n{front}\n---\n" + _("Write the story of the exemplar here. Use “## subheading” for sections and "
                                       "“- ” for lists.") + "\n"

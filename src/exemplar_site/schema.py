@@ -168,6 +168,9 @@ SITE_OPTIONS: tuple[Option, ...] = (
     Option("csv_headers", "chinese", N_("headers and yes/no values of the CSV files (SMS, reports): chinese for "
                                         "people using Excel, english for scripts and integrations"),
            "choice", choices=("chinese", "english")),
+    Option("press_contact", "", N_("press contact shown to newsrooms on the media page (public text: a phone "
+                                   "number in it must be listed in public_numbers)"),
+           example='press_contact: "市局政治部宣传处 0511-85551234"'),
 )
 
 FEED_FAMILIES = ("all", "field", "unit", "level", "campaign", "tag")
@@ -182,6 +185,13 @@ FEED_OPTIONS: tuple[Option, ...] = (
                                               "{title} {url}")),
     Option("guid_prefix", "", N_("GUID = prefix + story id; never change it once feeds are public (default: "
                                  "tag:<host>,2025:)"), example='guid_prefix: "tag:xc.jcgaj.intra,2025:"'),
+    Option("tombstone_days", 90, N_("days a withdrawn story is announced to newsrooms, counted from its withdrawal: "
+                                    "a tombstone (RFC 6721) in every Atom feed and an item in the withdrawals "
+                                    "feeds"), "int", 1, 3650),
+    Option("publish_time", "12:00", N_("time of day feeds give a story dated without one (HH:MM, site time), so "
+                                       "that a newsroom system storing UTC never shows the day before; the story "
+                                       "is still published from the start of its day"),
+           example='publish_time: "09:00"'),
 )
 
 SMS_OPTIONS: tuple[Option, ...] = (
@@ -257,6 +267,9 @@ STORY: tuple[Field, ...] = (
           example="2026-03-18"),
     Field("updated", N_("date of the last real change to the content"), "date",
           accepted=N_("a date, as for date"), example="2026-04-01"),
+    Field("withdrawn_date", N_("when the story was withdrawn (with status: withdrawn); newsrooms are told from "
+                               "then (without it: updated, else date)"), "date",
+          accepted=N_("a date, as for date"), example="2026-10-20"),
     Field("status", N_("where the exemplar stands"), "choice", required="yes",
           accepted=N_("seedling, cultivating, recommended, approved, commended or withdrawn (or 苗子/培养/推荐/审批/"
                       "表彰/撤销)"), example="seedling"),
