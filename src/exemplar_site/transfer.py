@@ -23,12 +23,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .cache import load_state, state_path
 from .config import SiteConfig
 from .deploy import read_edition
 from .errors import BuildFailed, Problem
 from .i18n import _, t
 from .outguard import exclusive
+from .pipeline import last_built_at
 
 MANIFEST = "MANIFEST.json"
 MAP = "withdrawn.map"
@@ -57,8 +57,8 @@ def export_edition(config: SiteConfig, archive: Path | None = None) -> Exported:
     source = config.output_dir
     with exclusive(source):
         edition = read_edition(config, source)  # refuses drafts, reports, SMS files and hand edits
-        state = load_state(state_path(source))
-        built_at = state.built_at.isoformat() if state is not None and state.built_at is not None else ""
+        when = last_built_at(source)
+        built_at = when.isoformat() if when is not None else ""
         manifest = {
             "format": FORMAT, "edition": config.edition, "site_url": config.site_url, "built_at": built_at,
             "files": [{"path": p, "size": (source / p).stat().st_size, "sha256": d}
