@@ -1,0 +1,459 @@
+"""Site search: a compact index of the public stories, pages and campaigns, in `.js` files.
+
+The index is written at build time from the index of public objects (taxonomy.SiteIndex, never a
+record), and read by the theme's `static/search.js`, which loads its files with `<script>` on
+demand: it works over http and from a site opened on disk (file://), with no request elsewhere.
+
+Tokens are the same on both sides and need no dictionary: every two neighbouring Han characters
+(overlapping bigrams: 南湖派出所 → 南湖 湖派 派出 出所), every single Han character (for one-character
+queries), and every run of other letters and digits, NFKC-folded and lowercased. A query of two
+or more Han characters thus finds every text that holds it; a multi-character phrase is then
+checked against the text of the results that are shown.
+
+Files, under `search/data/`:
+- `meta.js`: the shard count, which shards exist, the facets (fields, units with their parents,
+  levels, years) and six characters per document for filtering;
+- `i/<hex>.js`: the shards. A token lives in shard `fnv1a(token) % shards`; for each token, the
+  documents that hold it (gaps between their numbers, as variable-length base-64 digits) and one
+  weight character per document: where it occurs (bit 1: title, 2: unit, field, level, kind,
+  tags; 4: summary or body; 8: the exemplar's name) and how often in the body (bits 4-5, at most 3);
+- `d/<n>.js`: one document's title, address, unit, date and plain text, for the result list
+  and its snippet (fetched only for the results shown).
+
+Documents are numbered oldest story first (then campaigns, then pages), so a new story takes the
+next number and a one-story edit changes only the shards of the tokens it gains, loses or weighs
+differently, and its own document file. Every file is a Job keyed by what it is made from.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import re
+import sys
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise, repeat
+from operator import sub
+from typing import Any
+
+import jinja2
+
+from .config import SiteConfig
+from .feedspec import FeedSpec
+from .jobs import CODE_VERSION, Job, key_of, ready
+from .model import Output, PublicStory
+from .pages import PageRenderer
+from .taxonomy import SiteIndex
+from .text import strip_tags
+from .theme import SiteView
+
+PAGE = "search/"  # the search page's site path
+DATA = "search/data/"  # the index files
+FORMAT = 1  # of the files below; search.js checks it
+CALLBACK = "__exemplarSearch"  # the global function every index file calls with its name and data
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+TITLE, META, BODY, NAME = 1, 2, 4, 8  # where a token occurs (weight bits 0-3)
+MAX_TF = 3  # body occurrences counted, in weight bits 4-5
+KINDS = ("story", "campaign", "page")
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_HAN_RUN = re.compile(f"[{_HAN}]+")
+_WORD = re.compile(f"[^\\W_{_HAN}]+")
+_TERM = re.compile(f"[{_HAN}]+|[^\\W_{_HAN}]+")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_COMPAT = re.compile("[\uf900-\ufaff\U0002f800-\U0002fa1f]")  # ideographs that NFKC changes
+_SEP = "\x01"  # joins Han runs: a bigram holding it is no token
+
+
+# ---- tokens: the same rules as search.js ------------------------------------------------------
+
+def normalise(text: str) -> str:
+    """What both sides compare: NFKC (full-width letters and digits → ASCII), lowercased."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def query_terms(query: str) -> list[str]:
+    """A query's terms: its runs of Han characters and its words (all must match)."""
+    out: list[str] = []
+    for term in _TERM.findall(normalise(query)):
+        if term not in out:
+            out.append(term)
+    return out
+
+
+def term_tokens(term: str) -> list[str]:
+    """The tokens a term is looked up by: a Han run's bigrams (or the one character); a word."""
+    if not _HAN_RUN.fullmatch(term):
+        return [term]
+    chars = list(term)
+    if len(chars) == 1:
+        return chars
+    return list(dict.fromkeys(a + b for a, b in pairwise(chars)))
+
+
+def text_tokens(text: str) -> Counter[str]:
+    """Every token of a text with its count (the slow, plain form of `_Tokens`: tests use it)."""
+    found: Counter[str] = Counter()
+    for term in _TERM.findall(normalise(text)):
+        if _HAN_RUN.fullmatch(term):
+            found.update(term)
+            found.update(a + b for a, b in pairwise(term))
+        else:
+            found[term] += 1
+    return found
+
+
+def shard_of(token: str, shards: int) -> int:
+    """FNV-1a over the token's code points (search.js computes the same)."""
+    h = 0x811C9DC5
+    for ch in token:
+        h = ((h ^ ord(ch)) * 0x01000193) & 0xFFFFFFFF
+    return h % shards
+
+
+def _bmp_key(a: str, b: str) -> int | str:
+    """A bigram's key while indexing: two BMP characters as their UTF-16 code units in one int
+    (what `_grams` makes in bulk), anything else as the string."""
+    if a <= "\uffff" and b <= "\uffff":
+        return ord(a) | ord(b) << 16
+    return a + b
+
+
+def _key_text(key: int | str) -> str:
+    return key if isinstance(key, str) else chr(key & 0xFFFF) + chr(key >> 16)
+
+
+def _grams(runs: list[str]) -> Counter[int | str]:
+    """Bigrams of Han runs, counted: in bulk through their UTF-16 code units (a bigram of BMP
+    characters is two neighbouring 16-bit units, read as one 32-bit int at even and at odd
+    offsets), which is some five times faster than making each bigram a string."""
+    joined = _SEP.join(runs)
+    if _ASTRAL.search(joined) or sys.byteorder != "little":
+        slow: Counter[int | str] = Counter()
+        for run in runs:
+            slow.update(_bmp_key(a, b) for a, b in pairwise(run))
+        return slow
+    data = joined.encode("utf-16-le")
+    view = memoryview(data)
+    even = len(data) // 4 * 4
+    odd = 2 + max(0, len(data) - 2) // 4 * 4
+    counted: Counter[int | str] = Counter(view[:even].cast("I"))
+    counted.update(view[2:odd].cast("I"))
+    return counted
+
+
+def _junk(key: int | str) -> bool:
+    """A bigram across two runs (holding the separator)."""
+    return isinstance(key, int) and ((key & 0xFFFF) == 1 or (key >> 16) == 1)
+
+
+class _Tokens:
+    """The tokens of one field of a document: bigram keys with counts, characters, words."""
+
+    def __init__(self, text: str) -> None:
+        if _COMPAT.search(text):
+            text = unicodedata.normalize("NFKC", text)
+        runs = _HAN_RUN.findall(text)
+        self.grams = _grams(runs)
+        self.chars = set(_SEP.join(runs))
+        self.chars.discard(_SEP)
+        self.words: Counter[str] = Counter()
+        for w in _WORD.findall(text):
+            self.words.update(_WORD.findall(normalise(w)))
+
+    def keys(self) -> Iterable[int | str]:
+        yield from self.grams
+        yield from self.chars
+        yield from self.words
+
+
+# ---- documents ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchDoc:
+    """What the index knows of one story, campaign or page (all of it public)."""
+
+    kind: str  # story | campaign | page
+    url: str  # site path
+    title: str
+    name: str  # the exemplar's name (stories)
+    unit: str  # display name (stories)
+    date: str  # ISO date, or ""
+    field: str  # keys, or "" (facets)
+    unit_key: str
+    level: str
+    year: int  # or 0
+    labels: str  # field, level, kind, tags, unit chain: indexed with weight META
+    summary: str
+    body: str  # plain text
+    digest: str  # a story's digest (covers all of the above), or ""
+
+
+def search_docs(index: SiteIndex) -> list[SearchDoc]:
+    """Every public document in index order: stories oldest first, then campaigns, then pages."""
+    stories = sorted((s for s in index.stories if s.draft is None), key=lambda s: (s.date, s.id))
+    docs = [_story_doc(s) for s in stories]
+    for c in sorted(index.campaigns, key=lambda c: (c.date, c.slug)):
+        docs.append(SearchDoc("campaign", c.url, c.title, "", "", c.date.isoformat(), "", "", "", c.date.year,
+                              c.decision, c.summary, strip_tags(c.body_html), ""))
+    for p in sorted(index.pages, key=lambda p: p.slug):
+        docs.append(SearchDoc("page", p.url, p.title, "", "", "", "", "", "", 0, "", p.summary,
+                              strip_tags(p.body_html), ""))
+    return docs
+
+
+def _story_doc(s: PublicStory) -> SearchDoc:
+    labels = " ".join([s.field.name, s.level.name, s.kind_name, *(u.name for u in s.unit_chain),
+                       *(t.name for t in s.tags), *(h.title for h in s.honors)])
+    return SearchDoc("story", s.url, s.title, s.name, s.unit.name, s.date.date().isoformat(), s.field.key,
+                     s.unit.key, s.level.key, s.year, labels, s.summary, strip_tags(s.body_html), s.digest)
+
+
+# ---- the inverted index ------------------------------------------------------------------------
+
+_TF_WEIGHT = [BODY | min(n, MAX_TF) << 4 for n in range(MAX_TF + 1)]
+
+
+@dataclass
+class Postings:
+    """token → [document number × 64 + weight], by document number."""
+
+    lists: dict[str, list[int]]
+    docs: int
+
+    def weights(self, token: str) -> dict[int, int]:
+        return {p >> 6: p & 63 for p in self.lists.get(token, ())}
+
+
+def postings(docs: Sequence[SearchDoc]) -> Postings:
+    found: defaultdict[int | str, list[int]] = defaultdict(list)
+    for d, doc in enumerate(docs):
+        base = d << 6
+        body = _Tokens(doc.summary + "\n" + doc.body)
+        for k, n in body.grams.items():
+            found[k].append(base | _TF_WEIGHT[n if n < MAX_TF else MAX_TF])
+        for lst in map(found.__getitem__, body.chars):
+            lst.append(base | BODY)
+        for w, n in body.words.items():
+            found[w].append(base | _TF_WEIGHT[n if n < MAX_TF else MAX_TF])
+        for text, bit in ((doc.title, TITLE), (doc.name, NAME), (doc.labels, META)):
+            for k in _Tokens(text).keys():
+                lst = found[k]
+                if lst and lst[-1] >> 6 == d:
+                    lst[-1] |= bit
+                else:
+                    lst.append(base | bit)
+    return Postings({_key_text(k): v for k, v in found.items() if not _junk(k)}, len(docs))
+
+
+POSTINGS_PER_SHARD = 4096  # about 12 KB
+MAX_SHARDS = 4096
+
+
+def shard_count(total_postings: int) -> int:
+    """About POSTINGS_PER_SHARD postings a shard, in powers of two: stable while the site grows."""
+    n = 1
+    while n < MAX_SHARDS and n * POSTINGS_PER_SHARD < total_postings:
+        n *= 2
+    return n
+
+
+def _digit_tables(n: int) -> tuple[list[str], list[str]]:
+    """Variable-length base-64 numbers: 5 bits a digit, the last from ALPHABET[:32], the others
+    from ALPHABET[32:]. `enc[i]` encodes i; `gap[i]` encodes i - 1 (a gap between document numbers
+    is at least 1)."""
+    enc = []
+    for i in range(n + 1):
+        digits, rest = [ALPHABET[i & 31]], i >> 5
+        while rest:
+            digits.append(ALPHABET[32 + (rest & 31)])
+            rest >>= 5
+        enc.append("".join(reversed(digits)))
+    return enc, ["", *enc[:-1]]
+
+
+def encode_lists(post: Postings) -> dict[str, tuple[str, str]]:
+    """token → (document numbers as gaps, weights), as written into the shards."""
+    enc, gap = _digit_tables(post.docs)
+    out: dict[str, tuple[str, str]] = {}
+    for token, lst in post.lists.items():
+        ds, ws = zip(*map(divmod, lst, repeat(64)), strict=True)
+        out[token] = (enc[ds[0]] + "".join(map(gap.__getitem__, map(sub, ds[1:], ds[:-1]))),
+                      "".join(map(ALPHABET.__getitem__, ws)))
+    return out
+
+
+def decode_numbers(text: str) -> list[int]:
+    """The inverse of the document-number encoding (tests and the benchmark use it)."""
+    out, value, last = [], 0, -1
+    for ch in text:
+        digit = ALPHABET.index(ch)
+        if digit >= 32:
+            value = value * 32 + digit - 32
+            continue
+        value = value * 32 + digit
+        last = value if last < 0 else last + value + 1
+        out.append(last)
+        value = 0
+    return out
+
+
+def _js(name: str, data: Any) -> bytes:
+    return f"{CALLBACK}({json.dumps(name)},{_json(data)});\n".encode()
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _facets(docs: Sequence[SearchDoc], index: SiteIndex) -> dict[str, Any]:
+    """The filter lists, and six characters a document: kind, field, unit (two), level, year."""
+    def order(family: str) -> list[tuple[str, str, int]]:
+        return [(t.key, t.name, t.depth) for t in index.terms.get(family, ())]
+
+    fields = [(k, n) for k, n, _ in order("fields")]
+    levels = [(k, n) for k, n, _ in order("levels")]
+    units = order("units")
+    parents: dict[str, str] = {}
+    for s in index.stories:
+        for up, down in zip(s.unit_chain, s.unit_chain[1:], strict=False):
+            parents[down.key] = up.key
+    unit_at = {k: i for i, (k, _, _) in enumerate(units)}
+    field_at = {k: i for i, (k, _) in enumerate(fields)}
+    level_at = {k: i for i, (k, _) in enumerate(levels)}
+    years = sorted({d.year for d in docs if d.year}, reverse=True)
+    first = min(years) if years else 0
+    codes = []
+    for d in docs:
+        unit = unit_at.get(d.unit_key, -1) + 1
+        year = d.year - first + 1 if d.year and d.year - first < 62 else 0
+        codes.append(ALPHABET[KINDS.index(d.kind)] + ALPHABET[min(63, field_at.get(d.field, -1) + 1)]
+                     + ALPHABET[unit >> 6 & 63] + ALPHABET[unit & 63]
+                     + ALPHABET[min(63, level_at.get(d.level, -1) + 1)] + ALPHABET[year])
+    return {
+        "fields": fields, "levels": levels, "years": years, "firstYear": first,
+        "units": [(k, n, depth, unit_at.get(parents.get(k, ""), -1)) for k, n, depth in units[:4095]],
+        "codes": "".join(codes),
+    }
+
+
+def doc_data(doc: SearchDoc) -> dict[str, str]:
+    return {"u": doc.url, "k": doc.kind, "t": doc.title, "n": doc.name, "un": doc.unit, "d": doc.date,
+            "l": doc.labels, "s": doc.summary, "b": doc.body}
+
+
+def _doc_file(path: str, name: str, doc: SearchDoc) -> Output:
+    return Output(path, _js(name, doc_data(doc)))
+
+
+def index_files(docs: Sequence[SearchDoc], index: SiteIndex) -> tuple[list[Output], list[Job]]:
+    """The index files: shards and the meta file (as Outputs: keyed by their bytes), and one
+    Job per document file, keyed by the story's digest (made only when it changed)."""
+    post = postings(docs)
+    total = sum(map(len, post.lists.values()))
+    shards = shard_count(total)
+    grouped: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
+    for token, data in sorted(encode_lists(post).items()):
+        grouped[shard_of(token, shards)][token] = data
+    have = bytearray((shards + 7) // 8)
+    outputs = []
+    for n, tokens in sorted(grouped.items()):
+        have[n >> 3] |= 1 << (n & 7)
+        name = f"i/{n:x}"
+        outputs.append(Output(f"{DATA}{name}.js", _js(name, tokens)))
+    meta = {"format": FORMAT, "docs": len(docs), "shards": shards, "have": have.hex(), **_facets(docs, index)}
+    outputs.append(Output(f"{DATA}meta.js", _js("meta", meta)))
+    jobs = []
+    for n, doc in enumerate(docs):
+        name = f"d/{n}"
+        path = f"{DATA}{name}.js"
+        if doc.digest:
+            jobs.append(Job(path, key_of("search-doc", n, doc.digest, CODE_VERSION),
+                            functools.partial(_doc_file, path, name, doc)))
+        else:
+            jobs += ready([Output(path, _js(name, doc_data(doc)))])
+    return outputs, jobs
+
+
+# ---- the search page and every file, as Jobs ---------------------------------------------------
+
+def search_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
+                specs: tuple[FeedSpec, ...]) -> list[Job]:
+    """The search page (search.html) and the index files. A file whose bytes (or, for a story's
+    document file, whose story) are as they were is not written again."""
+    docs = search_docs(index)
+    outputs, jobs = index_files(docs, index)
+    r = PageRenderer(env, config, index, site, specs)
+    page = r.make(r.call("search.html", PAGE, "search", meta=f"{DATA}meta.js"))
+    return ready([page, *outputs]) + jobs
+
+
+# ---- the same ranking as search.js, for tests and the benchmark --------------------------------
+
+def score_term(weights: Sequence[int]) -> float:
+    """A term's score in one document, from the weights of its tokens there: where all of them
+    occur together counts (name 10, title 8, labels 4, body 1 + how often); tokens of the term
+    that occur only in different places score little (the phrase may not be there)."""
+    mask = TITLE | META | BODY | NAME
+    tf = MAX_TF
+    for w in weights:
+        mask &= w
+        tf = min(tf, w >> 4)
+    score = 0.0
+    if mask & NAME:
+        score += 10
+    if mask & TITLE:
+        score += 8
+    if mask & META:
+        score += 4
+    if mask & BODY:
+        score += 1 + math.log2(1 + tf)
+    return score if score else 0.5
+
+
+class Searcher:
+    """The index read back from its files' data, queried like search.js does (before it checks
+    phrases in the shown results' text)."""
+
+    def __init__(self, shards: dict[str, dict[str, list[str]]], meta: dict[str, Any]):
+        self.meta = meta
+        self.tokens: dict[str, dict[int, int]] = {}
+        for data in shards.values():
+            for token, (numbers, weights) in data.items():
+                self.tokens[token] = dict(zip(decode_numbers(numbers), map(ALPHABET.index, weights),
+                                              strict=True))
+
+    def search(self, query: str) -> list[int]:
+        """Document numbers, best first (ties: the newer document first)."""
+        scores: dict[int, float] | None = None
+        for term in query_terms(query):
+            found: dict[int, list[int]] | None = None
+            for token in term_tokens(term):
+                postings = self.tokens.get(token, {})
+                if found is None:
+                    found = {d: [w] for d, w in postings.items()}
+                else:
+                    found = {d: [*ws, postings[d]] for d, ws in found.items() if d in postings}
+            term_scores = {d: score_term(ws) for d, ws in (found or {}).items()}
+            scores = term_scores if scores is None else \
+                {d: s + term_scores[d] for d, s in scores.items() if d in term_scores}
+        return sorted(scores or {}, key=lambda d: (-(scores or {})[d], -d))
+
+
+def read_js(data: bytes) -> tuple[str, Any]:
+    """An index file's name and data."""
+    text = data.decode("utf-8")
+    head = f"{CALLBACK}("
+    assert text.startswith(head) and text.endswith(");\n"), text[:80]
+    name, _, rest = text[len(head):-3].partition(",")
+    return json.loads(name), json.loads(rest)
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()

@@ -1,0 +1,444 @@
+/* Site search for exemplar-site: plain JavaScript, no framework, no eval, no request outside the site.
+ *
+ * The index (written by exemplar_site/search.py) is a set of .js files that call
+ * window.__exemplarSearch(name, data); they are loaded with <script> on demand, so search works
+ * over http and from a site opened on disk (file://). Tokens are the build's: overlapping
+ * bigrams of Han characters, single characters for one-character queries, lowercased words.
+ */
+(function () {
+  "use strict";
+
+  var CALLBACK = "__exemplarSearch";
+  var FORMAT = 1;
+  var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  var HAN = "\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\u{20000}-\\u{3134f}";
+  var TERM_RE = new RegExp("[" + HAN + "]+|(?:(?![" + HAN + "])[\\p{L}\\p{N}])+", "gu");
+  var HAN_RE = new RegExp("^[" + HAN + "]+$", "u");
+  var TITLE = 1, META = 2, BODY = 4, NAME = 8, MAX_TF = 3;
+  var PAGE_SIZE = 10;
+  var KIND_NAMES = { story: "先进典型", campaign: "学习活动", page: "页面" };
+
+  var script = document.currentScript;
+  var base = script.getAttribute("data-index").replace(/meta\.js$/, "");
+  var root = script.getAttribute("data-root").replace(/index\.html$/, "");
+
+  // ---- loading index files ----------------------------------------------------------------
+  var loaded = {};
+  var pending = {};
+
+  window[CALLBACK] = function (name, data) {
+    loaded[name] = data;
+  };
+
+  function load(name) {
+    if (Object.prototype.hasOwnProperty.call(loaded, name)) {
+      return Promise.resolve(loaded[name]);
+    }
+    if (!pending[name]) {
+      pending[name] = new Promise(function (resolve) {
+        var s = document.createElement("script");
+        s.src = base + name + ".js";
+        s.async = true;
+        s.onload = function () {
+          delete pending[name];
+          s.remove();
+          resolve(Object.prototype.hasOwnProperty.call(loaded, name) ? loaded[name] : null);
+        };
+        s.onerror = function () {
+          delete pending[name];
+          s.remove();
+          resolve(null);
+        };
+        document.head.appendChild(s);
+      });
+    }
+    return pending[name];
+  }
+
+  // ---- tokens (the same rules as search.py) -------------------------------------------------
+  function normalise(text) {
+    return text.normalize("NFKC").toLowerCase();
+  }
+
+  function queryTerms(query) {
+    var out = [];
+    (normalise(query).match(TERM_RE) || []).forEach(function (t) {
+      if (out.indexOf(t) < 0) out.push(t);
+    });
+    return out;
+  }
+
+  function termTokens(term) {
+    if (!HAN_RE.test(term)) return [term];
+    var chars = Array.from(term);
+    if (chars.length === 1) return chars;
+    var out = [];
+    for (var i = 0; i + 1 < chars.length; i++) {
+      var t = chars[i] + chars[i + 1];
+      if (out.indexOf(t) < 0) out.push(t);
+    }
+    return out;
+  }
+
+  function shardOf(token, shards) {
+    var h = 0x811c9dc5;
+    for (var ch of token) {
+      h = Math.imul(h ^ ch.codePointAt(0), 0x01000193) >>> 0;
+    }
+    return h % shards;
+  }
+
+  function digit(ch) {
+    return ALPHABET.indexOf(ch);
+  }
+
+  var decoded = {};
+  function postings(shard, token) {
+    var key = shard + "\u0000" + token;
+    if (decoded[key]) return decoded[key];
+    var entry = loaded[shard] && Object.prototype.hasOwnProperty.call(loaded[shard], token)
+      ? loaded[shard][token] : null;
+    var map = new Map();
+    if (entry) {
+      var numbers = entry[0], weights = entry[1];
+      var value = 0, last = -1, k = 0;
+      for (var i = 0; i < numbers.length; i++) {
+        var d = digit(numbers[i]);
+        if (d >= 32) { value = value * 32 + d - 32; continue; }
+        value = value * 32 + d;
+        last = last < 0 ? value : last + value + 1;
+        map.set(last, digit(weights[k++]));
+        value = 0;
+      }
+    }
+    decoded[key] = map;
+    return map;
+  }
+
+  function scoreTerm(weights) {
+    var mask = TITLE | META | BODY | NAME, tf = MAX_TF;
+    for (var i = 0; i < weights.length; i++) {
+      mask &= weights[i];
+      tf = Math.min(tf, weights[i] >> 4);
+    }
+    var score = 0;
+    if (mask & NAME) score += 10;
+    if (mask & TITLE) score += 8;
+    if (mask & META) score += 4;
+    if (mask & BODY) score += 1 + Math.log2(1 + tf);
+    return score || 0.5;
+  }
+
+  // ---- facets -------------------------------------------------------------------------------
+  function facet(meta, n) {
+    var c = meta.codes.substr(n * 6, 6);
+    return {
+      kind: digit(c[0]), field: digit(c[1]) - 1, unit: digit(c[2]) * 64 + digit(c[3]) - 1,
+      level: digit(c[4]) - 1, year: digit(c[5]) ? meta.firstYear + digit(c[5]) - 1 : 0
+    };
+  }
+
+  function indexOfKey(list, key) {
+    for (var i = 0; i < list.length; i++) if (list[i][0] === key) return i;
+    return -1;
+  }
+
+  function passes(meta, n, filters) {
+    if (!filters.field && !filters.unit && !filters.level && !filters.year) return true;
+    var f = facet(meta, n);
+    if (filters.field && f.field !== indexOfKey(meta.fields, filters.field)) return false;
+    if (filters.level && f.level !== indexOfKey(meta.levels, filters.level)) return false;
+    if (filters.year && f.year !== Number(filters.year)) return false;
+    if (filters.unit) {  // the unit or any unit under it
+      var want = indexOfKey(meta.units, filters.unit), u = f.unit, guard = 0;
+      while (u >= 0 && u !== want && guard++ < 64) u = meta.units[u][3];
+      if (u !== want || want < 0) return false;
+    }
+    return true;
+  }
+
+  // ---- the query ----------------------------------------------------------------------------
+  /** Every matching document number, best first (ties: the newer first), and the terms. */
+  function search(query, filters) {
+    var terms = queryTerms(query);
+    if (!terms.length) return Promise.resolve({ terms: terms, docs: [] });
+    return load("meta").then(function (meta) {
+      if (!meta || meta.format !== FORMAT) throw new Error("index");
+      var tokensOf = terms.map(termTokens);
+      var names = {};
+      tokensOf.forEach(function (tokens) {
+        tokens.forEach(function (t) {
+          var n = shardOf(t, meta.shards);
+          if (parseInt(meta.have.substr((n >> 3) * 2, 2), 16) & (1 << (n & 7))) names[t] = "i/" + n.toString(16);
+        });
+      });
+      var wanted = Object.keys(names).map(function (t) { return names[t]; });
+      return Promise.all(wanted.map(load)).then(function () {
+        var scores = null;
+        tokensOf.forEach(function (tokens) {
+          var found = null;
+          tokens.forEach(function (t) {
+            var p = names[t] ? postings(names[t], t) : new Map();
+            if (found === null) {
+              found = new Map();
+              p.forEach(function (w, d) { found.set(d, [w]); });
+            } else {
+              var next = new Map();
+              found.forEach(function (ws, d) {
+                var w = p.get(d);
+                if (w !== undefined) { ws.push(w); next.set(d, ws); }
+              });
+              found = next;
+            }
+          });
+          var next = new Map();
+          found.forEach(function (ws, d) {
+            if (scores === null) next.set(d, scoreTerm(ws));
+            else if (scores.has(d)) next.set(d, scores.get(d) + scoreTerm(ws));
+          });
+          scores = next;
+        });
+        var docs = [];
+        scores.forEach(function (s, d) { if (passes(meta, d, filters)) docs.push([d, s]); });
+        docs.sort(function (a, b) { return b[1] - a[1] || b[0] - a[0]; });
+        return { terms: terms, docs: docs };
+      });
+    });
+  }
+
+  // ---- showing results ----------------------------------------------------------------------
+  function hanTerm(term) { return HAN_RE.test(term); }
+
+  /** Where a term occurs in a text (Han terms as they are; words without case). */
+  function occurrences(text, term) {
+    var hay = hanTerm(term) ? text : text.toLowerCase();
+    var out = [], i = hay.indexOf(term);
+    while (i >= 0 && out.length < 200) { out.push([i, i + term.length]); i = hay.indexOf(term, i + term.length); }
+    return out;
+  }
+
+  /** A document's text holds every term as it is (a phrase, not only its bigrams). */
+  function exact(doc, terms) {
+    var all = [doc.t, doc.n, doc.un, doc.l, doc.s, doc.b].join("\n");
+    return terms.every(function (t) { return !hanTerm(t) || occurrences(all, t).length > 0; });
+  }
+
+  /** The shortest stretch of the body holding every term (phrase proximity), or null. */
+  function bestWindow(text, terms) {
+    var hits = [];
+    terms.forEach(function (t, k) { occurrences(text, t).forEach(function (o) { hits.push([o[0], o[1], k]); }); });
+    if (!hits.length) return null;
+    hits.sort(function (a, b) { return a[0] - b[0]; });
+    var best = null, count = {}, have = 0, lo = 0;
+    for (var hi = 0; hi < hits.length; hi++) {
+      if (!count[hits[hi][2]]) have++;
+      count[hits[hi][2]] = (count[hits[hi][2]] || 0) + 1;
+      while (have === terms.length) {
+        var span = hits[hi][1] - hits[lo][0];
+        if (!best || span < best[1] - best[0]) best = [hits[lo][0], hits[hi][1]];
+        if (--count[hits[lo][2]] === 0) have--;
+        lo++;
+      }
+    }
+    return best || [hits[0][0], hits[0][1]];
+  }
+
+  function marked(parent, text, terms) {
+    var spans = [];
+    terms.forEach(function (t) { spans = spans.concat(occurrences(text, t)); });
+    spans.sort(function (a, b) { return a[0] - b[0] || b[1] - a[1]; });
+    var at = 0;
+    spans.forEach(function (s) {
+      if (s[0] < at) return;
+      parent.appendChild(document.createTextNode(text.slice(at, s[0])));
+      var m = document.createElement("mark");
+      m.textContent = text.slice(s[0], s[1]);
+      parent.appendChild(m);
+      at = s[1];
+    });
+    parent.appendChild(document.createTextNode(text.slice(at)));
+  }
+
+  function snippet(doc, terms) {
+    var text = doc.b || doc.s || "";
+    var w = bestWindow(text, terms);
+    if (!w) return { text: (doc.s || text).slice(0, 110), cut: (doc.s || text).length > 110, start: 0 };
+    var start = Math.max(0, w[0] - 36);
+    var end = Math.min(text.length, Math.max(w[1] + 36, start + 110));
+    return { text: text.slice(start, end), start: start, cut: end < text.length };
+  }
+
+  function item(n, doc, terms, isExact) {
+    var li = document.createElement("li");
+    li.className = "search-result" + (isExact ? "" : " is-loose");
+    li.setAttribute("data-doc", String(n));
+    var h = document.createElement("h2");
+    h.className = "search-result-title";
+    var a = document.createElement("a");
+    a.href = root + doc.u + "index.html";
+    marked(a, doc.t, terms);
+    h.appendChild(a);
+    li.appendChild(h);
+    var meta = document.createElement("p");
+    meta.className = "search-result-meta";
+    var bits = [KIND_NAMES[doc.k] || ""];
+    if (doc.n) bits.push(doc.n);
+    if (doc.un && doc.un !== doc.n) bits.push(doc.un);
+    if (doc.d) bits.push(doc.d.replace(/^(\d+)-0?(\d+)-0?(\d+)$/, "$1年$2月$3日"));
+    meta.textContent = bits.filter(Boolean).join(" · ");
+    li.appendChild(meta);
+    var s = snippet(doc, terms);
+    var p = document.createElement("p");
+    p.className = "search-result-snippet";
+    if (s.start > 0) p.appendChild(document.createTextNode("…"));
+    marked(p, s.text, terms);
+    if (s.cut) p.appendChild(document.createTextNode("…"));
+    li.appendChild(p);
+    if (!isExact) {
+      var note = document.createElement("p");
+      note.className = "search-result-note";
+      note.textContent = "不含完整的检索词，只含其中的字词";
+      li.appendChild(note);
+    }
+    return li;
+  }
+
+  // ---- the page -----------------------------------------------------------------------------
+  var form = document.getElementById("search-form");
+  var input = document.getElementById("search-q");
+  var status = document.getElementById("search-status");
+  var list = document.getElementById("search-results");
+  var more = document.getElementById("search-more");
+  var selects = {
+    field: document.getElementById("search-field"), unit: document.getElementById("search-unit"),
+    level: document.getElementById("search-level"), year: document.getElementById("search-year")
+  };
+  var current = null;  // {query, filters, docs, shown, terms}
+  var serial = 0;
+
+  function filters() {
+    var f = {};
+    Object.keys(selects).forEach(function (k) { f[k] = selects[k] ? selects[k].value : ""; });
+    return f;
+  }
+
+  function option(select, value, label) {
+    var o = document.createElement("option");
+    o.value = value;
+    o.textContent = label;
+    select.appendChild(o);
+  }
+
+  function fillFilters(meta, wanted) {
+    meta.fields.forEach(function (f) { option(selects.field, f[0], f[1]); });
+    meta.units.forEach(function (u) { option(selects.unit, u[0], "\u3000".repeat(Math.min(u[2], 6)) + u[1]); });
+    meta.levels.forEach(function (l) { option(selects.level, l[0], l[1]); });
+    meta.years.forEach(function (y) { option(selects.year, String(y), y + "年"); });
+    Object.keys(selects).forEach(function (k) { if (wanted[k]) selects[k].value = wanted[k]; });
+  }
+
+  function showUrl(query, f) {
+    var params = new URLSearchParams();
+    if (query) params.set("q", query);
+    Object.keys(f).forEach(function (k) { if (f[k]) params.set(k, f[k]); });
+    var search = params.toString();
+    try {
+      history.replaceState(null, "", search ? "?" + search : location.pathname);
+    } catch (e) { /* a page opened from disk may refuse: the query then stays out of the address */ }
+  }
+
+  function showMore() {
+    var c = current;
+    var batch = c.docs.slice(c.shown, c.shown + PAGE_SIZE);
+    c.shown += batch.length;
+    return Promise.all(batch.map(function (r) { return load("d/" + r[0]); })).then(function (docs) {
+      if (c !== current) return;
+      var rows = [];
+      batch.forEach(function (r, i) {
+        var doc = docs[i];
+        if (!doc) return;
+        var isExact = exact(doc, c.terms);
+        var w = bestWindow([doc.t, doc.n, doc.un, doc.l, doc.s, doc.b].join("\n"), c.terms);
+        var near = w ? 1 / (1 + (w[1] - w[0]) / 20) : 0;  // phrase proximity, within the batch
+        rows.push({ n: r[0], doc: doc, exact: isExact, rank: (isExact ? 1000 : 0) + r[1] + near, i: i });
+      });
+      rows.sort(function (a, b) { return b.rank - a.rank || a.i - b.i; });
+      rows.forEach(function (row) { list.appendChild(item(row.n, row.doc, c.terms, row.exact)); });
+      more.hidden = c.shown >= c.docs.length;
+      list.setAttribute("data-query", c.query);
+      list.setAttribute("data-done", String(serial));
+    });
+  }
+
+  function run() {
+    var query = input.value.trim();
+    var f = filters();
+    var mine = ++serial;
+    showUrl(query, f);
+    if (!query) {
+      current = null;
+      list.textContent = "";
+      status.textContent = "请输入姓名、单位、事迹或其中的词语。";
+      more.hidden = true;
+      list.setAttribute("data-query", "");
+      list.setAttribute("data-done", String(mine));
+      return Promise.resolve();
+    }
+    return search(query, f).then(function (found) {
+      if (mine !== serial) return;
+      current = { query: query, docs: found.docs, terms: found.terms, shown: 0 };
+      list.textContent = "";
+      status.textContent = found.docs.length
+        ? "找到 " + found.docs.length + " 篇与“" + query + "”相关的内容。"
+        : "没有找到与“" + query + "”相关的内容，请换个词语或减少筛选条件。";
+      return showMore();
+    }).catch(function () {
+      if (mine !== serial) return;
+      status.textContent = "搜索索引无法读取，请重新生成网站后再试。";
+      list.setAttribute("data-query", query);
+      list.setAttribute("data-error", "1");
+    });
+  }
+
+  window.exemplarSearch = { search: search, run: run, queryTerms: queryTerms, termTokens: termTokens };
+  if (!form || !input || !list) return;
+
+  var params = new URLSearchParams(location.search);
+  var wanted = {};
+  Object.keys(selects).forEach(function (k) { wanted[k] = params.get(k) || ""; });
+  input.value = params.get("q") || "";
+
+  form.addEventListener("submit", function (e) { e.preventDefault(); run(); });
+  input.addEventListener("input", run);
+  Object.keys(selects).forEach(function (k) { if (selects[k]) selects[k].addEventListener("change", run); });
+  more.addEventListener("click", function () {
+    var first = list.children.length;
+    showMore().then(function () {
+      var link = list.children[first] && list.children[first].querySelector("a");
+      if (link) link.focus();
+    });
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown") {
+      var first = list.querySelector("a");
+      if (first) { e.preventDefault(); first.focus(); }
+    } else if (e.key === "Escape") {
+      input.value = "";
+      run();
+    }
+  });
+  list.addEventListener("keydown", function (e) {
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+    var links = Array.prototype.slice.call(list.querySelectorAll(".search-result-title a"));
+    var at = links.indexOf(document.activeElement);
+    if (at < 0) return;
+    e.preventDefault();
+    if (e.key === "ArrowDown" && at + 1 < links.length) links[at + 1].focus();
+    else if (e.key === "ArrowUp") (at > 0 ? links[at - 1] : input).focus();
+  });
+
+  load("meta").then(function (meta) {
+    if (meta && meta.format === FORMAT) fillFilters(meta, wanted);
+    return run();
+  });
+})();

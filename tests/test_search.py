@@ -1,0 +1,271 @@
+"""Site search (search.py and the theme's search.js): tokens, ranking, recall, what the index may
+hold, and that a one-story edit rewrites only what it touches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Site, make_site
+from exemplar_site import search
+from exemplar_site.search import (
+    BODY,
+    META,
+    NAME,
+    TITLE,
+    Searcher,
+    _Tokens,
+    decode_numbers,
+    encode_lists,
+    normalise,
+    postings,
+    query_terms,
+    read_js,
+    score_term,
+    shard_of,
+    term_tokens,
+    text_tokens,
+)
+
+DATA = "search/data/"
+
+
+# ---- tokens ------------------------------------------------------------------------------------
+
+def test_query_terms_split_han_runs_and_words_folded() -> None:
+    assert query_terms("南湖派出所") == ["南湖派出所"]
+    assert query_terms("南湖 派出所") == ["南湖", "派出所"]
+    assert query_terms("“枫桥经验”，APP反诈") == ["枫桥经验", "app", "反诈"]
+    assert query_terms("Ｇ２０峰会") == ["g20", "峰会"]  # full-width letters and digits, NFKC
+    assert query_terms("跳江 跳江") == ["跳江"]
+    assert query_terms("，。！ -_") == []
+
+
+def test_term_tokens_are_overlapping_bigrams_or_the_one_character() -> None:
+    assert term_tokens("跳江救人") == ["跳江", "江救", "救人"]
+    assert term_tokens("雷") == ["雷"]
+    assert term_tokens("哈哈哈") == ["哈哈"]
+    assert term_tokens("110") == ["110"]
+    assert term_tokens("𠀀𠀁中") == ["𠀀𠀁", "𠀁中"]  # characters outside the BMP are one character
+
+
+@pytest.mark.parametrize("text", [
+    "张三跳江救人，群众都说他好。",
+    "南湖派出所 Ｇ２０ APP 反诈 110",
+    "𠀀𠀁中文和𠀂",  # outside the BMP: the slow path
+    "單字兀",  # a compatibility ideograph (兀 U+FA0C) is folded as NFKC does
+    "雷",
+    "",
+    "ab",
+])
+def test_fast_tokens_are_the_plain_ones(text: str) -> None:
+    """The bulk UTF-16 bigram counting gives exactly the tokens and counts of the plain rules."""
+    fast = _Tokens(text)
+    found: Counter[str] = Counter()
+    for key, n in fast.grams.items():
+        if not search._junk(key):
+            found[search._key_text(key)] += n
+    for ch in fast.chars:
+        found[ch] += Counter(normalise(text))[ch]
+    found.update(fast.words)
+    assert found == text_tokens(text)
+
+
+def test_every_substring_of_two_or_more_han_characters_is_found_by_its_bigrams() -> None:
+    text = "民警李四在抗洪抢险中转移被困群众一百余人"
+    tokens = set(text_tokens(text))
+    for i in range(len(text)):
+        for j in range(i + 1, len(text) + 1):
+            assert set(term_tokens(text[i:j])) <= tokens
+
+
+def test_shard_of_is_fnv1a_over_code_points() -> None:
+    """search.js computes the same numbers (the browser tests read them back)."""
+    assert shard_of("", 1 << 32) == 0x811C9DC5
+    assert shard_of("a", 1 << 32) == 0xE40C292C  # FNV-1a 32 of b"a"
+    assert [shard_of(t, 64) for t in ("民警", "枫桥", "110")] == [shard_of(t, 64) for t in ("民警", "枫桥", "110")]
+
+
+def test_document_numbers_round_trip() -> None:
+    docs = [search.SearchDoc("page", f"p{i}/", f"标题{i}", "", "", "", "", "", "", 0, "", "",
+                             "民警" if i % 3 == 0 or i > 2000 else "群众", "") for i in range(3000)]
+    post = postings(docs)
+    encoded = encode_lists(post)
+    for token, (numbers, weights) in encoded.items():
+        assert decode_numbers(numbers) == [p >> 6 for p in post.lists[token]], token
+        assert len(weights) == len(post.lists[token])
+
+
+# ---- ranking -----------------------------------------------------------------------------------
+
+def test_field_weights_name_and_title_over_labels_over_body() -> None:
+    name, title, labels = score_term([NAME]), score_term([TITLE]), score_term([META])
+    body = score_term([BODY | 1 << 4])
+    assert name > title > labels > body
+    assert score_term([BODY | 3 << 4]) > score_term([BODY | 1 << 4])  # more often in the body
+    # bigrams of a term found only in different places: the phrase may not be there at all
+    assert score_term([TITLE, BODY | 1 << 4]) < body
+    assert score_term([TITLE | BODY | 1 << 4, TITLE | BODY | 1 << 4]) > title
+
+
+def populate(site: Site) -> None:
+    site.story("a", "a-1", slug="a", name="李跳江", title="李跳江：跳江救人的好民警", unit="n1",
+               date=dt.date(2026, 1, 5), tags=["见义勇为"], body="他在江边巡逻时跳江救人。群众都说他好。")
+    site.story("b", "b-1", slug="b", name="王五", title="王五的故事", unit="n2", field="jiaojing",
+               date=dt.date(2026, 2, 5), body="王五听说李跳江跳江救人的事迹后，深受感动。南湖派出所的民警都来学习。")
+    site.story("c", "c-1", slug="c", name="赵六", title="赵六扎根南湖", unit="s1", level="provincial",
+               date=dt.date(2025, 3, 5), tags=["枫桥经验"],
+               body="赵六坚持和发展新时代“枫桥经验”，在南湖社区调解纠纷。APP 反诈宣传进社区。")
+    site.story("d", "d-1", slug="d", name="北区分局党委", kind="collective", title="北区分局：警民共建",
+               unit="north", date=dt.date(2025, 4, 5), body="北区分局开展警民共建，群众满意率99%。")
+    site.write("content/pages/about.md", "---\ntitle: 关于本站\nmenu: 1\n---\n本站发布先进典型的事迹。\n")
+    site.write("content/campaigns/learn.md",
+               "---\ntitle: 向李跳江同志学习\ndate: 2026-01-10\ndecision: 学决〔2026〕1号\n---\n学习跳江救人的精神。\n")
+
+
+def load_index(out: Path) -> tuple[Searcher, list[dict[str, Any]]]:
+    shards = {}
+    for p in sorted((out / DATA / "i").glob("*.js")):
+        name, data = read_js(p.read_bytes())
+        shards[name] = data
+    _, meta = read_js((out / DATA / "meta.js").read_bytes())
+    docs = [read_js((out / DATA / f"d/{n}.js").read_bytes())[1] for n in range(meta["docs"])]
+    return Searcher(shards, meta), docs
+
+
+@pytest.fixture
+def built(site: Site) -> Site:
+    populate(site)
+    site.build()
+    return site
+
+
+def test_name_and_title_rank_first(built: Site) -> None:
+    searcher, docs = load_index(built.out)
+
+    def first(q: str) -> str:
+        return str(docs[searcher.search(q)[0]]["t"])
+
+    assert first("李跳江") == "李跳江：跳江救人的好民警"  # name and title beat a body mention
+    assert first("王五") == "王五的故事"
+    assert first("北区分局") == "北区分局：警民共建"
+    assert first("枫桥经验") == "赵六扎根南湖"
+    assert first("关于本站") == "关于本站"
+    assert first("学决") == "向李跳江同志学习"  # a campaign's decision number
+    assert first("app") == "赵六扎根南湖" and first("APP") == "赵六扎根南湖"
+    assert searcher.search("南湖 反诈") == searcher.search("反诈 南湖")  # terms are ANDed
+    assert [docs[d]["t"] for d in searcher.search("南湖 反诈")] == ["赵六扎根南湖"]
+    assert searcher.search("没有的词") == []
+
+
+QUERIES = ["李跳江", "跳江救人", "跳江", "江救", "南湖派出所", "南湖", "派出所的民警", "枫桥经验", "新时代", "社区",
+           "群众", "他好", "救人的", "警民共建", "满意率", "北区", "学习", "事迹", "反诈", "深受感动", "调解纠纷",
+           "雷", "江", "app", "99"]
+
+
+def test_recall_is_complete_for_exact_substrings(built: Site) -> None:
+    """Every document whose text holds a query (a Han substring, or a whole word) is found."""
+    searcher, docs = load_index(built.out)
+    for q in QUERIES:
+        found = set(searcher.search(q))
+        truth = {n for n, d in enumerate(docs)
+                 if all(t in text_tokens(" ".join([d["t"], d["n"], d["un"], d["l"], d["s"], d["b"]]))
+                        or t in normalise(" ".join([d["t"], d["n"], d["l"], d["s"], d["b"]]))
+                        for t in query_terms(q))}
+        assert truth <= found, (q, truth - found)
+        if q not in ("雷",):
+            assert truth, q  # the list only holds queries that occur
+
+
+def test_index_holds_every_public_document_and_its_facets(built: Site) -> None:
+    searcher, docs = load_index(built.out)
+    assert [d["k"] for d in docs] == ["story"] * 4 + ["campaign", "page"]
+    assert [d["u"] for d in docs[:4]] == ["stories/c/", "stories/d/", "stories/a/", "stories/b/"]  # oldest first
+    meta = searcher.meta
+    assert [k for k, _ in meta["fields"]] and meta["years"] == [2026, 2025]
+    units = {u[0]: u for u in meta["units"]}
+    assert units["n1"][3] == [u[0] for u in meta["units"]].index("north")  # parent, for sub-unit filters
+    assert len(meta["codes"]) == 6 * meta["docs"]
+    page = built.html("search/index.html")
+    assert page.xpath("//input[@id='search-q']")
+    assert page.xpath("//script/@data-index") == ["../search/data/meta.js"]
+    home = built.html("index.html")
+    assert home.xpath("//form[contains(@class,'header-search')]/@action") == ["search/index.html"]
+
+
+# ---- what the index may hold -------------------------------------------------------------------
+
+RARE = {  # characters no test text, theme or code uses: any of them in an index file is a leak
+    "held": "㐀㐁㐂",
+    "unvetted": "㐃㐄㐅",
+    "withdrawn": "㐆㐇㐈",
+    "family": "㐉㐊㐋",
+    "notes": "㐌㐍㐎",
+    "phone": "13999887766",
+}
+
+
+def test_no_held_back_withdrawn_or_private_text_in_any_index_file(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "s")
+    private = {"phone": RARE["phone"], "family": f"妻子{RARE['family']}",
+               "assessments": [{"date": dt.date(2026, 6, 30), "result": "优秀", "by": "政治部",
+                                "notes": RARE["notes"]}]}
+    site.story("ok", "ok-1", title="公开的事迹", body="公开的正文。", private=private)
+    site.story("held", "h-1", status="recommended", name=f"张{RARE['held']}", body=f"未审{RARE['held']}正文")
+    site.story("novet", "n-1", vetting=None, title=f"未审核{RARE['unvetted']}", body=RARE["unvetted"])
+    site.story("gone", "w-1", status="withdrawn", slug="gone", name=f"撤{RARE['withdrawn']}",
+               body=f"撤下{RARE['withdrawn']}")
+    site.build()
+    files = sorted((site.out / "search").rglob("*"))
+    assert any(p.name == "meta.js" for p in files)
+    for path in files:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            for what, value in RARE.items():
+                leaked = [ch for ch in (value if what != "phone" else [value]) if ch in text]
+                assert not leaked, f"{what} text in {path}"
+    searcher, docs = load_index(site.out)
+    assert [d["t"] for d in docs] == ["公开的事迹"]
+    assert searcher.search("公开") == [0]
+
+
+def test_drafts_builds_keep_drafts_out_of_search(site: Site) -> None:
+    site.story("ok", "ok-1", title="公开的事迹")
+    site.story("held", "h-1", status="recommended", title=f"草稿{RARE['held']}")
+    site.output = "public-drafts"
+    site.build(drafts=True)
+    for path in (site.out / "search").rglob("*.js"):
+        assert RARE["held"][0] not in path.read_text(encoding="utf-8")
+
+
+# ---- incremental -------------------------------------------------------------------------------
+
+def test_a_one_story_edit_rewrites_only_the_shards_it_touches(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(search, "POSTINGS_PER_SHARD", 16)  # as many shards as a large site has
+    site = make_site(tmp_path / "s")
+    for i in range(60):
+        site.story(f"s{i:02d}", f"s-{i:02d}", name=f"民警{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   body=f"第{i}位民警的事迹。他扎根社区，服务群众。" + "平安建设。" * (i % 5))
+    site.build()
+    before = site.files()
+    site.story("s30", "s-30", name="民警30", date=dt.date(2025, 1, 31),
+               body="第30位民警的事迹。他跳江救人，群众称赞。")
+    site.build()
+    after = site.files()
+    changed = {p for p in after if before.get(p) != after[p]} | (set(before) - set(after))
+    searched = {p for p in changed if p.startswith(DATA)}
+    shards = {p for p in after if p.startswith(DATA + "i/")}
+    assert DATA + "d/30.js" in searched
+    assert not {p for p in searched if p.startswith(DATA + "d/")} - {DATA + "d/30.js"}
+    touched = {p for p in searched if p.startswith(DATA + "i/")}
+    assert touched and len(touched) < len(shards) / 2, (len(touched), len(shards))
+    # exactly the shards of the tokens the story gained, lost or weighs differently
+    old = text_tokens("第30位民警的事迹。他扎根社区，服务群众。")
+    new = text_tokens("第30位民警的事迹。他跳江救人，群众称赞。")
+    differ = {t for t in set(old) | set(new) if min(old[t], 3) != min(new[t], 3)}
+    meta = read_js((site.out / DATA / "meta.js").read_bytes())[1]
+    assert touched == {f"{DATA}i/{shard_of(t, meta['shards']):x}.js" for t in differ}
