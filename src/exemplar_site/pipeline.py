@@ -197,49 +197,8 @@ def _assets(site: LoadedSite, produced: set[str]) -> list[Output]:
         used.update(_SITE_LINK_RE.findall(p.body_html))
     for c in site.gate.campaigns:
         used.update(_SITE_LINK_RE.findall(c.body_html))
-    return [Output(a.out_path, source=a.source) for a in site.assets  # (photos: re-encoded, never copied)
-            if a.out_path in used and a.out_path not in produced and not is_raster(a.out_path)]
-
-
-class ImageLeak(Exception):
-    """An image about to be published holds metadata (images.metadata_in): the build stops."""
-
-    def __init__(self, path: str, found: list[str]):
-        super().__init__(path, found)
-        self.path, self.found = path, found
-
-    def problem(self) -> Problem:
-        return Problem(self.path, None, None,
-                       t("the published image {path} still holds {found}: nothing was published",
-                         path=self.path, found=", ".join(self.found)),
-                       _("report this as a bug of exemplar-site; delete the image store beside the output "
-                         "folder and build again"))
-
-
-def _verified(job: Job) -> Job:
-    """The safety net: whatever made an image file, its bytes are read back before it is written,
-    and metadata in them stops the build."""
-    def make() -> Output:
-        out = job.make()
-        data = out.data if out.data is not None else out.source.read_bytes() if out.source else b""
-        found = metadata_in(data)
-        if found:
-            raise ImageLeak(job.path, found)
-        return out
-    return dataclasses.replace(job, make=make)
-
-
-def verify_images(target: Path, paths: list[str]) -> list[Problem]:
-    """The end of every build that wrote images: each one written is read back from the output."""
-    out = []
-    for path in paths:
-        try:
-            found = metadata_in((target / path).read_bytes())
-        except OSError:
-            continue
-        if found:
-            out.append(ImageLeak(path, found).problem())
-    return out
+    return [Output(a.out_path, source=a.source) for a in site.assets
+            if a.out_path in used and a.out_path not in produced]
 
 
 def last_built_at(output_dir: Path) -> dt.datetime | None:
