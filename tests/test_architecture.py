@@ -20,7 +20,8 @@ PACKAGE = Path(exemplar_site.__file__).parent
 # that follows the layers needs no change to this file.
 LAYERS: list[set[str]] = [
     {"i18n"},  # the message catalogue: every layer speaks through it
-    {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress", "portable"},
+    {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress", "portable",
+     "images"},  # images: bytes + settings → encoded web sizes (Pillow), and the metadata check
     {"model", "safetree", "schema"},  # plain public data; the folder walk; option and field declarations
     {"config", "jobs"},
     {"sources", "cache"},
@@ -30,6 +31,7 @@ LAYERS: list[set[str]] = [
     {"taxonomy", "theme"},
     {"feedspec"},
     {"pages", "feeds", "sms", "wechat"},  # wechat: a story as 公众号 article HTML (inline styles)
+    {"search"},  # the search page and index: renders its page with pages.PageRenderer (base.html's context)
     {"writefail", "treeops"},  # the writer's parts: a failed write for people; file operations
     {"outguard"},  # which folders may be written
     {"manifest"},  # what each generation holds
@@ -50,7 +52,7 @@ LAYER = {m: i for i, layer in enumerate(LAYERS) for m in layer}
 # What reads or holds private data; nothing that renders public output may reach it, even through
 # others (yamlio, the YAML loader the config uses too, holds nothing).
 PRIVATE_STAGES = {"records", "frontmatter", "sources", "gate"}
-RENDERERS = {"taxonomy", "theme", "feedspec", "pages", "feeds", "sms", "writer"}
+RENDERERS = {"taxonomy", "theme", "feedspec", "pages", "feeds", "sms", "search", "writer"}
 
 
 def imports_of(path: Path) -> set[str]:

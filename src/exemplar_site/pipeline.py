@@ -164,6 +164,8 @@ def site_jobs(site: LoadedSite, problems: Problems,
     else:
         jobs = page_jobs(env, config, index, view, specs, tpl)
     jobs += feed_jobs(specs, index, config, local_now(site.options, config))
+    from .search import search_jobs  # (site search: the page and its index files)
+    jobs += search_jobs(env, config, index, view, specs)
     jobs += ready(render_opml(specs, config))
     public = site.gate.public
     jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),
