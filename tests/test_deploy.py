@@ -42,6 +42,9 @@ TYPES = {".html": "text/html", ".rss.xml": "application/rss+xml", ".atom.xml": "
          ".json": "application/json"}  # (JSON Feed, withdrawn.json)
 
 
+TYPES.setdefault(".js", "application/javascript")  # the theme's scripts (static/a11y.js)
+
+
 @contextlib.contextmanager
 def refused(words: str) -> Iterator[None]:
     with pytest.raises(BuildFailed) as info:
