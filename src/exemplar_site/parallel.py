@@ -1,21 +1,57 @@
-"""Spread work over processes (fork) for cold builds.
+"""Spread work over processes for cold builds, and the switch for the portable code paths.
 
-Work functions and their inputs are inherited by the forked workers, never
-pickled; only results come back. Falls back to the calling process when
-there is one worker, little work, or no fork (not Linux/macOS).
+Two ways to start workers, which give the same results:
+
+- **fork** (Linux, macOS): the work function and everything it reads are inherited by the
+  forked workers, never pickled; only results come back. The faster way where it exists.
+- **spawn** (Windows, or forced): each worker is a fresh interpreter. It is given a module-level
+  `setup` function and a picklable context once (pickled a single time in the parent), makes its
+  state from them, then runs a module-level `task(state, item)` on picklable items: nothing relies
+  on inheritance. The caller describes this twin of its work with `Spawned`.
+
+Work runs in the calling process when there is one worker or little work.
+
+The switch: `portable()` is true on Windows, and on any OS when the environment variable
+`EXEMPLAR_SITE_PORTABLE=1` is set. It makes the build take the portable paths everywhere: spawned
+workers here, the folder swap by renames (treeops.swap, never Linux renameat2) and the portable
+lock (outguard.exclusive). CI runs the build tests a second time with it set (Makefile `test`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import pickle
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from . import i18n
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_task: Callable[[Any], Any] | None = None  # set in each worker by _init, never in the parent
+PORTABLE_ENV = "EXEMPLAR_SITE_PORTABLE"
+# Windows waits on at most 63 handles at once: a pool larger than this cannot be managed there
+_MAX_WINDOWS_WORKERS = 60
+
+_task: Callable[[Any], Any] | None = None  # set in each forked worker by _init, never in the parent
+_spawned: tuple[Callable[[Any, Any], Any], Any] | None = None  # (task, state) in each spawned worker
+
+
+def portable() -> bool:
+    """True where the build takes its portable code paths: always on Windows; elsewhere when
+    EXEMPLAR_SITE_PORTABLE=1 (so that Linux CI exercises what Windows runs)."""
+    return os.name == "nt" or os.environ.get(PORTABLE_ENV, "").strip() == "1"
+
+
+def start_method() -> str:
+    """How workers start here: "fork" where it exists and the portable paths are not taken, else "spawn"."""
+    if not portable() and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
 
 
 def default_workers() -> int:
@@ -23,6 +59,44 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Spawned:
+    """The same work for workers that start afresh. `setup(context)` makes a worker's state once;
+    `task(state, item)` does one item. Both are module-level functions (pickled by name);
+    `context` and `items` are picklable, and `items` corresponds one to one with the items given
+    to `run_map`. An item that is None is one the workers cannot do: the calling process does it
+    (with run_map's `task`) while they work."""
+
+    setup: Callable[[Any], Any]
+    context: Any
+    task: Callable[[Any, Any], Any]
+    items: Sequence[Any]
+
+
+def as_state(context: Any) -> Any:
+    """A `Spawned.setup` for workers whose state is their context as given."""
+    return context
+
+
+def run_map(task: Callable[[T], R], items: Sequence[T], workers: int, spawned: Callable[[], Spawned],
+            min_items: int = 64) -> list[R]:
+    """[task(i) for i in items], in order, using up to `workers` processes: forked ones that run
+    `task`, or spawned ones that run what `spawned()` describes (called only then)."""
+    if workers <= 1 or len(items) < min_items:
+        return [task(i) for i in items]
+    if start_method() == "fork":
+        return fork_map(task, items, workers, min_items)
+    plan = spawned()
+    assert len(plan.items) == len(items)
+    return spawn_map(plan, workers, lambda i: task(items[i]))
+
+
+def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
+    n_chunks = min(len(items), workers * 8)
+    size = -(-len(items) // n_chunks)
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _init(task: Callable[[Any], Any]) -> None:
@@ -36,13 +110,76 @@ def _run(chunk: Sequence[Any]) -> list[Any]:
 
 
 def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items: int = 64) -> list[R]:
-    """[task(i) for i in items], in order, using up to `workers` forked processes."""
-    if workers <= 1 or len(items) < min_items or "fork" not in multiprocessing.get_all_start_methods():
+    """[task(i) for i in items], in order, using up to `workers` forked processes (in this
+    process where fork is missing or the portable paths are taken: use run_map there)."""
+    if workers <= 1 or len(items) < min_items or start_method() != "fork":
         return [task(i) for i in items]
-    n_chunks = min(len(items), workers * 8)
-    size = -(-len(items) // n_chunks)
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers, initializer=_init, initargs=(task,)) as pool:
-        results = pool.map(_run, chunks, chunksize=1)
+        results = pool.map(_run, _chunks(items, workers), chunksize=1)
     return [r for chunk in results for r in chunk]
+
+
+def _spawn_init(language: str, setup: Callable[[Any], Any], context: bytes, task: Callable[[Any, Any], Any]) -> None:
+    global _spawned
+    i18n.use(language)  # messages made in a worker speak the parent's language
+    _spawned = (task, setup(pickle.loads(context)))
+
+
+def _spawn_run(chunk: Sequence[Any]) -> list[Any]:
+    assert _spawned is not None
+    task, state = _spawned
+    return [task(state, item) for item in chunk]
+
+
+def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = None) -> list[Any]:
+    """plan.task over plan.items in fresh interpreters (multiprocessing "spawn"), in order; the
+    items that are None by `here(i)` (i: their place), in this process, meanwhile."""
+    remote = [i for i, item in enumerate(plan.items) if item is not None]
+    local = [i for i, item in enumerate(plan.items) if item is None]
+    assert here is not None or not local
+    results: list[Any] = [None] * len(plan.items)
+    if not remote:
+        for i in local:
+            results[i] = here(i) if here is not None else None
+        return results
+    if os.name == "nt":  # pragma: no cover - Windows
+        workers = min(workers, _MAX_WINDOWS_WORKERS)
+    workers = min(workers, len(remote))
+    context = pickle.dumps(plan.context, protocol=pickle.HIGHEST_PROTOCOL)  # once, not once per worker
+    ctx = multiprocessing.get_context("spawn")
+    with _main_not_rerun():
+        pool = ctx.Pool(workers, initializer=_spawn_init,
+                        initargs=(i18n.language(), plan.setup, context, plan.task))
+    with pool:
+        pending = pool.map_async(_spawn_run, _chunks([plan.items[i] for i in remote], workers), chunksize=1)
+        for i in local:
+            results[i] = here(i) if here is not None else None
+        done = [r for chunk in pending.get() for r in chunk]
+    for i, r in zip(remote, done, strict=True):
+        results[i] = r
+    return results
+
+
+@contextlib.contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """A spawned worker normally runs the parent's main script again (as `__mp_main__`), which is
+    why scripts guard their work with `if __name__ == "__main__"`. Our workers need nothing from
+    the main script (their functions live in this package), and `build.py` does its work at the
+    top level: while the workers start, the main module does not name its file, so they skip it."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+def worker_kind(state: object, item: object) -> tuple[int, str]:
+    """(pid, "fork" | "spawn" | "parent"): how the process running it was started. A task for
+    `Spawned` and `run_map` that tests and diagnostics use to see which path was taken."""
+    return os.getpid(), "spawn" if _spawned is not None else "fork" if _task is not None else "parent"
