@@ -11,14 +11,18 @@ two outputs for one path. One build at a time writes a folder (a lock file besid
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
 import os
+import platform
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import BuildFailed, Problem
 from .i18n import N_, _, t
 from .model import Output
+from .parallel import portable
 from .writefail import disk_problem
 
 PUBLIC = "public"
@@ -165,23 +169,183 @@ def _marked(target: Path, kind: str, sub: str) -> Problem:
 
 @contextlib.contextmanager
 def exclusive(target: Path) -> Iterator[None]:
-    """One build at a time per output folder (a lock file beside it)."""
+    """One build at a time per output folder (a lock file beside it, `.<name>.lock`).
+
+    The lock is the operating system's where it has one the build can rely on — fcntl.flock on
+    Linux and macOS, msvcrt.locking on Windows — both let go by the system when the holder ends,
+    however it ends. With the portable paths forced on another OS (EXEMPLAR_SITE_PORTABLE=1), or
+    where neither module exists, the lock is the file itself (`_held_file`): created with
+    O_CREAT|O_EXCL, naming its holder's process, removed when the build ends, and taken over when
+    the process it names has gone (a build that was killed)."""
     lock = target.parent / f".{target.name}.lock"
+    busy = BuildFailed([Problem(str(target), None, None, _("another build is writing this folder"),
+                                _("wait until it has finished, then run again"))])
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # (a read-only disk: opening the lock says what is wrong)
+    kind = _lock_kind()
+    if kind == "file":
+        with _held_file(lock, target, busy):
+            yield
+        return
     with contextlib.ExitStack() as stack:
+        f: BinaryIO
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            f = stack.enter_context(open(lock, "a"))
+            f = stack.enter_context(open(lock, "a+b"))
         except OSError as exc:
             try:  # a read-only disk: a lock all the same (a build that must write fails later, clearly)
-                f = stack.enter_context(open(lock))
+                f = stack.enter_context(open(lock, "rb"))
             except OSError:
                 raise BuildFailed([disk_problem(target, exc)]) from None
+        if kind == "msvcrt":
+            import msvcrt  # (Windows only)
+
+            f.seek(0)  # msvcrt locks bytes from the file position: always the first one
+            try:
+                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+            except OSError:
+                raise busy from None
+            try:
+                yield
+            finally:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+            return
+        import fcntl
+
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise BuildFailed([Problem(str(target), None, None, _("another build is writing this folder"),
-                                       _("wait until it has finished, then run again"))]) from None
+            raise busy from None
         try:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _lock_kind() -> str:
+    """"msvcrt" on Windows; "file" with the portable paths forced elsewhere, or without fcntl;
+    else "fcntl". (The modules are imported only where they are used: fcntl is not on Windows.)"""
+    if os.name == "nt":
+        return "msvcrt"
+    if portable():
+        return "file"
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return "file"
+    return "fcntl"
+
+
+_STALE_EMPTY = 10.0  # seconds: a lock file still empty after this was left by a holder killed as it made it
+
+
+@contextlib.contextmanager
+def _held_file(lock: Path, target: Path, busy: BuildFailed) -> Iterator[None]:
+    """The lock as a file that exists only while a build holds it (O_CREAT|O_EXCL: one process
+    makes it), holding `<pid> <computer>` of its holder. A lock whose process is gone is taken
+    over (`_take_over`)."""
+    mine = f"{os.getpid()} {_host()}\n".encode()
+    for _attempt in range(5):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if not _stale(lock) or not _take_over(lock):
+                raise busy from None
+            continue
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and target.parent.is_dir():
+                # a disk that cannot be written: no build can write this folder either; one that
+                # must write fails later, clearly (as with the system's locks)
+                yield
+                return
+            raise BuildFailed([disk_problem(target, exc)]) from None
+        try:
+            os.write(fd, mine)
+        finally:
+            os.close(fd)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                if lock.read_bytes() == mine:  # (never remove a lock another build has since taken)
+                    lock.unlink()
+        return
+    raise busy
+
+
+def _take_over(lock: Path) -> bool:
+    """Remove a stale lock, one build at a time: a second file, made with O_EXCL too, guards the
+    look and the removal, so that a build that judged the lock stale a moment ago cannot remove
+    the lock another build has just taken. Whether the lock is gone (False: try later)."""
+    guard = lock.with_name(f"{lock.name}.takeover")
+    try:
+        os.close(os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        with contextlib.suppress(OSError):  # left by a build killed while taking over
+            if time.time() - guard.stat().st_mtime > _STALE_EMPTY:
+                guard.unlink()
+        return False
+    except OSError:
+        return False
+    try:
+        if _stale(lock):
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+        return not lock.exists()
+    finally:
+        with contextlib.suppress(OSError):
+            guard.unlink()
+
+
+def _host() -> str:
+    return platform.node()
+
+
+def _stale(lock: Path) -> bool:
+    """True when the lock file names a process of this computer that has ended (or was left
+    empty by a holder killed while making it)."""
+    try:
+        text = lock.read_text(encoding="utf-8", errors="replace")
+        age = time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return True  # (let go meanwhile: try again)
+    except OSError:
+        return False
+    parts = text.split()
+    if not parts:
+        return age > _STALE_EMPTY
+    if len(parts) > 1 and parts[1] != _host():
+        return False  # a build on another computer (a shared folder): it cannot be asked
+    try:
+        pid = int(parts[0])
+    except ValueError:
+        return age > _STALE_EMPTY
+    return not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this computer is running."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # pragma: no cover - Windows
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return bool(ctypes.get_last_error() == 5)  # type: ignore[attr-defined,unused-ignore]  # access denied: it exists
+        try:
+            code = ctypes.c_ulong()
+            kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)  # (signal 0: only asks whether it exists)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True

@@ -12,9 +12,11 @@ import ctypes.util
 import filecmp
 import os
 import shutil
+import time
 from pathlib import Path
 
 from .model import Output
+from .parallel import portable
 
 
 def write_file(path: Path, data: bytes) -> bool:
@@ -53,8 +55,8 @@ def link(source: str, dest: str) -> None:
         pass
     if os.stat(dest).st_ino == os.stat(source).st_ino:
         return  # already the same file (rename() between two links of one file does nothing)
-    head, _, name = dest.rpartition("/")
-    tmp = f"{head}/.{name}.link"
+    head, name = os.path.split(dest)  # (a path may hold both separators on Windows)
+    tmp = os.path.join(head, f".{name}.link")
     try:
         os.unlink(tmp)
     except FileNotFoundError:
@@ -120,19 +122,66 @@ _RENAME_EXCHANGE = 2
 _libc = None
 
 
+def old_dir(target: Path) -> Path:
+    """Where the live tree waits during a swap by renames (`.public.old`)."""
+    return target.parent / f".{target.name}.old"
+
+
 def swap(staging: Path, target: Path) -> None:
-    """Put staging in target's place; afterwards the old target is at staging."""
+    """Put staging in target's place; afterwards the old target is at staging.
+
+    One step where Linux renameat2(RENAME_EXCHANGE) works; else (Windows, other systems, or the
+    portable paths forced: parallel.portable) by renames: target → `.public.old`, staging →
+    target, `.public.old` → staging. A process killed between two of them leaves `.public.old`,
+    which `recover` sorts out before the next build touches anything."""
     if not target.exists():
-        os.rename(staging, target)
+        _rename(staging, target)
         return
-    if _exchange(staging, target):
+    if not portable() and _exchange(staging, target):
         return
-    old = target.parent / f".{target.name}.old"
-    if old.exists():
+    old = old_dir(target)
+    if old.exists():  # (recover has run before every build: only a folder made by hand is here)
         shutil.rmtree(old)
-    os.rename(target, old)
-    os.rename(staging, target)
-    os.rename(old, staging)
+    _rename(target, old)
+    _rename(staging, target)
+    _rename(old, staging)
+
+
+def recover(staging: Path, target: Path) -> None:
+    """Finish or undo a swap by renames that was cut short (the process killed, the power gone).
+
+    - target missing, `.public.old` there: killed after the first rename; the old tree goes back
+      to its place (the new one, at staging, was never live and is not trusted: the manifest
+      still describes the old one);
+    - target there, staging missing: killed after the second; the swap is finished (the old tree
+      becomes the twin);
+    - all three there: `.public.old` is left from something else (a swap cut short while it was
+      being cleared): removed.
+    """
+    old = old_dir(target)
+    if not old.is_dir():
+        return
+    if not target.exists():
+        _rename(old, target)
+    elif not staging.exists():
+        _rename(old, staging)
+    else:
+        shutil.rmtree(old)
+
+
+def _rename(src: Path, dest: Path) -> None:
+    """os.rename, tried again for a moment when refused: on Windows a folder cannot be renamed while
+    another program (a virus scanner, the search indexer, an Explorer window) has a file in it open,
+    which such programs do only briefly."""
+    for wait in (0.05, 0.1, 0.2, 0.4, 0.8, 1.6):
+        try:
+            os.rename(src, dest)
+            return
+        except PermissionError:
+            if os.name != "nt":
+                raise
+            time.sleep(wait)  # pragma: no cover - Windows
+    os.rename(src, dest)  # pragma: no cover - Windows
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -5,8 +5,9 @@ Two trees take turns: the live output (`public/`) and its staging twin
 staging tree up to date — a file whose key matches what staging already has
 is left alone, one that matches the live tree is hard-linked from it, the
 rest are written — removes what is no longer produced, and then swaps the
-two folders atomically (Linux renameat2 RENAME_EXCHANGE; two renames
-elsewhere). Nothing is ever deleted or recreated wholesale, which matters on
+two folders atomically (Linux renameat2 RENAME_EXCHANGE; renames on Windows
+and with the portable paths forced, a swap that the next build finishes or
+undoes if it was cut short: treeops.swap and recover). Nothing is ever deleted or recreated wholesale, which matters on
 file systems where a big delete stalls the next writes, and unchanged files
 keep their mtime, so nginx ETags and newsroom caches stay valid.
 
@@ -68,7 +69,7 @@ from .outguard import (
     exclusive,
     strays,
 )
-from .treeops import link, prune, remove, same, swap, write_file
+from .treeops import link, prune, recover, remove, same, swap, write_file
 from .writefail import WriteFailed, after_swap, as_failed, disk_problem, failed_writes, late_problem
 
 __all__ = [
@@ -115,7 +116,7 @@ def staging_dir(target: Path) -> Path:
 
 
 class Staging:
-    """One build's view of the two trees. Workers (forked processes) may call put()."""
+    """One build's view of the two trees. Workers (forked or spawned processes: it pickles) may call put()."""
 
     def __init__(self, target: Path, kind: str = PUBLIC, in_place: bool = False):
         """in_place: update the live folder file by file (each file atomically) instead of
@@ -133,6 +134,8 @@ class Staging:
 
     def _open(self) -> None:
         t = self.target
+        if not self.in_place:
+            recover(self.dir, t)  # a swap by renames cut short by an earlier build's end
         problems = check_target(t, self.kind)
         if problems:
             raise BuildFailed(problems)
