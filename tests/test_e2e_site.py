@@ -108,7 +108,7 @@ def test_every_internal_link_resolves_on_disk(site: Site) -> None:
                 target = site.out / (rel + "index.html" if rel == "" or rel.endswith("/") else rel)
             else:
                 rel = unquote(urlsplit(link).path)
-                assert rel.endswith((".html", ".css", ".svg", ".png", ".xml", ".opml", ".json")), (path, link)
+                assert rel.endswith((".html", ".css", ".svg", ".png", ".xml", ".opml", ".json", ".js")), (path, link)
                 target = Path(posixpath.normpath(posixpath.join(path.parent.as_posix(), rel)))
             assert target.is_file(), f"{path}: broken link {link}"
             checked += 1
