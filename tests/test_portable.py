@@ -228,6 +228,21 @@ def test_portable_lock_of_a_killed_build_is_taken_over(tmp_path: Path) -> None:
         pass
 
 
+def test_builds_with_and_without_the_switch_exclude_each_other(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "public"
+    for first, second in (("", "1"), ("1", "")):
+        monkeypatch.setenv(PORTABLE_ENV, first)
+        with exclusive(target):
+            old = time.time() - 60  # (a lock file left long ago is not why)
+            os.utime(tmp_path / ".public.lock", (old, old))
+            monkeypatch.setenv(PORTABLE_ENV, second)
+            with pytest.raises(BuildFailed), exclusive(target):
+                pass
+        with exclusive(target):  # free again
+            pass
+
+
 @pytest.mark.usefixtures("forced")
 def test_portable_lock_held_by_a_running_build_in_another_process(site: Site) -> None:
     site.story("a", "a-1")

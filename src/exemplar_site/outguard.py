@@ -17,7 +17,7 @@ import platform
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import BuildFailed, Problem
 from .i18n import N_, _, t
@@ -176,7 +176,9 @@ def exclusive(target: Path) -> Iterator[None]:
     however it ends. With the portable paths forced on another OS (EXEMPLAR_SITE_PORTABLE=1), or
     where neither module exists, the lock is the file itself (`_held_file`): created with
     O_CREAT|O_EXCL, naming its holder's process, removed when the build ends, and taken over when
-    the process it names has gone (a build that was killed)."""
+    the process it names has gone (a build that was killed). (Where fcntl exists, such a build
+    takes the system's lock on that file as well, and never takes over a file another build holds
+    that way: builds with and without the switch exclude each other too.)"""
     lock = target.parent / f".{target.name}.lock"
     busy = BuildFailed([Problem(str(target), None, None, _("another build is writing this folder"),
                                 _("wait until it has finished, then run again"))])
@@ -231,14 +233,10 @@ def _lock_kind() -> str:
         return "msvcrt"
     if portable():
         return "file"
-    try:
-        import fcntl  # noqa: F401
-    except ImportError:
-        return "file"
-    return "fcntl"
+    return "fcntl" if _fcntl() is not None else "file"
 
 
-_STALE_EMPTY = 10.0  # seconds: a lock file still empty after this was left by a holder killed as it made it
+_STALE_EMPTY = 2.0  # seconds: an empty lock file this old is not one being made now (its holder writes at once)
 
 
 @contextlib.contextmanager
@@ -263,16 +261,48 @@ def _held_file(lock: Path, target: Path, busy: BuildFailed) -> Iterator[None]:
             raise BuildFailed([disk_problem(target, exc)]) from None
         try:
             os.write(fd, mine)
+            fcntl = _fcntl()
+            if fcntl is not None:  # (and the system's lock too where there is one: a build that takes
+                try:  # only that one sees this build)
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # such a build opened the file just now: it goes first (the file,
+                    raise busy from None  # which it holds, is not taken over while it does)
+            try:
+                yield
+            finally:
+                with contextlib.suppress(OSError):
+                    if lock.read_bytes() == mine:  # (never remove a lock another build has since taken)
+                        lock.unlink()
         finally:
             os.close(fd)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                if lock.read_bytes() == mine:  # (never remove a lock another build has since taken)
-                    lock.unlink()
         return
     raise busy
+
+
+def _fcntl() -> Any:
+    """The fcntl module, or None where there is none (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    return fcntl
+
+
+def _system_held(lock: Path) -> bool:
+    """Whether a build holds the system's lock (fcntl.flock) on this file now."""
+    fcntl = _fcntl()
+    if fcntl is None:
+        return False
+    try:
+        with open(lock, "rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except OSError:
+        pass
+    return False
 
 
 def _take_over(lock: Path) -> bool:
@@ -313,8 +343,10 @@ def _stale(lock: Path) -> bool:
         return True  # (let go meanwhile: try again)
     except OSError:
         return False
+    if _system_held(lock):  # a build that did not take the portable paths holds it
+        return False
     parts = text.split()
-    if not parts:
+    if not parts:  # (that build's lock file, left, or a holder killed between making it and writing in it)
         return age > _STALE_EMPTY
     if len(parts) > 1 and parts[1] != _host():
         return False  # a build on another computer (a shared folder): it cannot be asked
