@@ -20,6 +20,7 @@ lock (outguard.exclusive). CI runs the build tests a second time with it set (Ma
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import pickle
@@ -124,6 +125,7 @@ def _spawn_init(language: str, setup: Callable[[Any], Any], context: bytes, task
     global _spawned
     i18n.use(language)  # messages made in a worker speak the parent's language
     _spawned = (task, setup(pickle.loads(context)))
+    gc.freeze()  # what it was given lives as long as the worker: the collector need not walk it again
 
 
 def _spawn_run(chunk: Sequence[Any]) -> list[Any]:
