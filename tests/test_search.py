@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Site, make_site
-from exemplar_site import search
+from conftest import NOW, Site, make_site
+from exemplar_site import incremental, search
+from exemplar_site.pipeline import BuildOptions, build_site
 from exemplar_site.search import (
     BODY,
     META,
@@ -269,3 +270,57 @@ def test_a_one_story_edit_rewrites_only_the_shards_it_touches(tmp_path: Path, mo
     differ = {t for t in set(old) | set(new) if min(old[t], 3) != min(new[t], 3)}
     meta = read_js((site.out / DATA / "meta.js").read_bytes())[1]
     assert touched == {f"{DATA}i/{shard_of(t, meta['shards']):x}.js" for t in differ}
+
+
+def test_an_incremental_build_finds_an_edited_storys_new_words_and_retokenises_only_it(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(search, "POSTINGS_PER_SHARD", 16)  # many shards, as a large site has
+    site = make_site(tmp_path / "s")
+    for i in range(24):
+        site.story(f"s{i:02d}", f"s-{i:02d}", name=f"民警{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   body=f"第{i}位民警的事迹。他扎根社区，服务群众。" + ("旧闻甲乙丙。" if i == 5 else "平安建设。"))
+    site.build()
+    texts: list[str] = []
+
+    class Counted(search._Tokens):
+        def __init__(self, text: str) -> None:
+            texts.append(text)
+            super().__init__(text)
+
+    monkeypatch.setattr(search, "_Tokens", Counted)
+    made_all: list[int] = []
+
+    def shards_of(tokens: list[search.DocTokens]) -> search.Shards:
+        made_all.append(len(tokens))
+        return search.shards_of(tokens)
+
+    monkeypatch.setattr(incremental, "shards_of", shards_of)
+    site.story("s05", "s-05", name="民警05", date=dt.date(2025, 1, 6), body="第5位民警的事迹。新闻丁戊己。")
+    site.build()
+    # the edited story alone is tokenised again (its body, title, name and labels); the rest is memoised
+    assert len(texts) == 4 and any("丁戊己" in t for t in texts), texts
+    assert not made_all  # the last build's shards, patched
+    searcher, docs = load_index(site.out)
+    assert [docs[d]["t"] for d in searcher.search("丁戊己")] == [docs[5]["t"]]
+    assert docs[5]["n"] == "民警05"
+    assert searcher.search("甲乙丙") == [] and searcher.search("旧闻") == []
+
+    def clean() -> dict[str, str]:
+        out = tmp_path / "clean"
+        build_site(site.config, BuildOptions(now=NOW, output=out, cache=False))
+        return {p: h for p, h in site.files(out).items() if p.startswith(DATA)}
+
+    assert {p: h for p, h in site.files().items() if p.startswith(DATA)} == clean()
+    # more edits: in place (patched shards), a story added and one removed (every shard made again)
+    for step in range(4):
+        if step == 2:
+            site.story("s99", "s-99", name="新人", date=dt.date(2025, 3, 1), body="新来的民警。")
+        elif step == 3:
+            (site.root / "content/stories/s07.md").unlink()
+        else:
+            site.story(f"s1{step}", f"s-1{step}", name=f"民警1{step}", date=dt.date(2025, 1, 11 + step),
+                       body=f"改写第{step}次。扎根社区。", title=f"改写的标题{step}")
+        made_all.clear()
+        site.build()
+        assert len(made_all) == (step >= 2), step  # a story added or removed renumbers the documents
+        assert {p: h for p, h in site.files().items() if p.startswith(DATA)} == clean(), step

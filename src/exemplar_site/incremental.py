@@ -16,6 +16,8 @@ earlier build already made from the same inputs:
 | its public object (`gate.publish`) | `cache.stories` | `gate.story_digest` + path |
 | related stories (`taxonomy.build_index`) | `cache.memo` | `taxonomy.related_key` |
 | a page's key (`pages.PagePlan.keyed`) | `cache.memo` | `index_shape`, site, templates, its stories |
+| a search document's tokens (`search.doc_tokens`) | `cache.memo` | `search.doc_identity` (a story's digest) |
+| the search shards (`search.shards_of`) | `cache.memo` | the documents' identities, in order (patched) |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 
 Every key covers everything the result is made from, including the code and
@@ -48,7 +50,7 @@ from .jobs import Job, key_of
 from .markup import Markup, Rendered
 from .model import PublicStory
 from .pages import PagePlan
-from .parallel import fork_map
+from .parallel import Spawned, as_state, fork_map, run_map
 from .records import (
     CampaignRecord,
     PageRecord,
@@ -59,6 +61,7 @@ from .records import (
     page_record,
     story_record,
 )
+from .search import DocTokens, SearchDoc, Shards, doc_identity, doc_tokens, shard_count, shards_of, shards_patched
 from .sms import SmsMessage, collect, composed
 from .sources import Entry, SourceFile, Sources, read_entry
 from .sources import read as read_again
@@ -68,6 +71,8 @@ from .theme import sources_digest, template_digests
 
 # Fewer files than this are checked in this process (forking costs more than it saves).
 MIN_PARALLEL = 200
+# More search documents changed in place than this: every shard is made again (search_shards).
+MAX_PATCHED = 64
 # full path → ((size, mtime, ctime, inode), digest, warnings given when it was read)
 Known = dict[str, tuple[tuple[int, int, int, int], str, tuple[Problem, ...]]]
 # a story in a page key's text (`PublicStory.__repr__`, checked on every build: see `_digests_seen`)
@@ -299,6 +304,57 @@ class Incremental:
             made.append((s, hit))
         return collect(made, problems)
 
+    # ---- site search -------------------------------------------------------------------------
+
+    def search_shards(self, docs: list[SearchDoc]) -> Shards:
+        """The search index's shards for the documents (search.search_docs). Each document's tokens
+        (search.doc_tokens) are reused by its identity (`doc_identity`), only new ones are made
+        (over the workers when many). When the documents are the last build's with a few changed
+        in place and the shard count is the same, the last build's shards are kept but those of
+        the tokens that changed (search.shards_patched); else every shard is made from the tokens.
+        Either way the shards are what search.shards_of gives for these documents."""
+        memo = self.cache.memo
+        ids = [doc_identity(doc) for doc in docs]
+        found: list[DocTokens | None] = [memo.get("search-doc\x1f" + i) for i in ids]
+        todo = [k for k, tokens in enumerate(found) if tokens is None]
+
+        def spawned() -> Spawned:
+            return Spawned(as_state, None, _doc_tokens, [docs[k] for k in todo])
+
+        for k, made in zip(todo, run_map(lambda k: doc_tokens(docs[k]), todo, self.workers, spawned,
+                                         min_items=MIN_PARALLEL), strict=True):
+            found[k] = memo["search-doc\x1f" + ids[k]] = made
+        tokens = [t for t in found if t is not None]
+        count = shard_count(sum(len(w) for _, w in tokens))
+        last = memo.get("search-shards")  # the last build's (document identities, shard count)
+        shards = self._patched(last, ids, tokens, count) if last is not None else None
+        if shards is None:
+            shards = shards_of(tokens)
+        for n in range(count):  # (kept unchanged where equal: the cache's journal writes new values only)
+            data = shards.files.get(n, b"")
+            if memo.get(f"search-shard\x1f{n}") != data:
+                memo[f"search-shard\x1f{n}"] = data
+        if last != (state := (tuple(ids), count)):
+            memo["search-shards"] = state
+        return shards
+
+    def _patched(self, last: tuple[tuple[str, ...], int], ids: list[str], tokens: list[DocTokens],
+                 count: int) -> Shards | None:
+        memo = self.cache.memo
+        before, last_count = last
+        if last_count != count or len(before) != len(ids):
+            return None
+        moved = [k for k, (a, b) in enumerate(zip(before, ids, strict=True)) if a != b]
+        if len(moved) > MAX_PATCHED:
+            return None
+        files = [memo.get(f"search-shard\x1f{n}") for n in range(count)]
+        old = [memo.get("search-doc\x1f" + before[k]) for k in moved]
+        if None in files or None in old:
+            return None  # (not kept: make them all)
+        shards = Shards(count, {n: f for n, f in enumerate(files) if f})
+        patch = shards_patched(shards, len(ids), list(zip(moved, old, (tokens[k] for k in moved), strict=True)))
+        return Shards(count, {n: f for n, f in ({**shards.files, **patch}).items() if f})
+
     # ---- page keys ---------------------------------------------------------------------------
 
     def page_jobs(self, plan: PagePlan, index: SiteIndex, specs: tuple[FeedSpec, ...]) -> list[Job]:
@@ -421,6 +477,11 @@ def _digests_seen(index: SiteIndex) -> bool:
         return False
     s = index.stories[0]
     return bool(s.digest) and _STORY_DIGEST.findall(repr((s, "x"))) == [s.digest]
+
+
+def _doc_tokens(_: None, doc: SearchDoc) -> DocTokens:
+    """search.doc_tokens in a spawned worker."""
+    return doc_tokens(doc)
 
 
 class _MemoBytecode(jinja2.BytecodeCache):

@@ -164,8 +164,12 @@ def site_jobs(site: LoadedSite, problems: Problems,
     else:
         jobs = page_jobs(env, config, index, view, specs, tpl)
     jobs += feed_jobs(specs, index, config, local_now(site.options, config))
-    from .search import search_jobs  # (site search: the page and its index files)
-    jobs += search_jobs(env, config, index, view, specs)
+    from .search import search_docs, search_jobs  # (site search: the page and its index files)
+    if layer:  # each document's tokens, and shards no document of which changed, are the last build's
+        docs = search_docs(index)
+        jobs += search_jobs(env, config, index, view, specs, (docs, layer.search_shards(docs)))
+    else:
+        jobs += search_jobs(env, config, index, view, specs)
     jobs += ready(render_opml(specs, config))
     public = site.gate.public
     jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),

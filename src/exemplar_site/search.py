@@ -208,6 +208,12 @@ def search_docs(index: SiteIndex) -> list[SearchDoc]:
     return docs
 
 
+def doc_identity(doc: SearchDoc) -> str:
+    """What a document's tokens are made from: a story's digest (it covers everything the story
+    holds, with the code version), else a hash of the whole document."""
+    return doc.digest or key_of("search-doc", doc, CODE_VERSION)
+
+
 def _story_doc(s: PublicStory) -> SearchDoc:
     labels = " ".join([s.field.name, s.level.name, s.kind_name, *(u.name for u in s.unit_chain),
                        *(t.name for t in s.tags), *(h.title for h in s.honors)])
@@ -231,25 +237,48 @@ class Postings:
         return {p >> 6: p & 63 for p in self.lists.get(token, ())}
 
 
-def postings(docs: Sequence[SearchDoc]) -> Postings:
-    found: defaultdict[int | str, list[int]] = defaultdict(list)
-    for d, doc in enumerate(docs):
+# One document's tokens with their weights, all that the index holds of it: the tokens joined by
+# "\n" (never part of a token) and one weight byte each. Compact, so that the incremental layer
+# can keep it per story (by the story's digest) between builds.
+DocTokens = tuple[str, bytes]
+
+
+def doc_tokens(doc: SearchDoc) -> DocTokens:
+    """A document's tokens and their weights (as `postings` files them)."""
+    found: dict[int | str, int] = {}
+    body = _Tokens(doc.summary + "\n" + doc.body)
+    for k, n in body.grams.items():
+        found[k] = _TF_WEIGHT[n if n < MAX_TF else MAX_TF]
+    for c in body.chars:
+        found[c] = BODY
+    for w, n in body.words.items():
+        found[w] = _TF_WEIGHT[n if n < MAX_TF else MAX_TF]
+    for text, bit in ((doc.title, TITLE), (doc.name, NAME), (doc.labels, META)):
+        for k in _Tokens(text).keys():
+            found[k] = found.get(k, 0) | bit
+    kept = [k for k in found if not _junk(k)]
+    return "\n".join(map(_key_text, kept)), bytes(map(found.__getitem__, kept))
+
+
+def token_weights(tokens: DocTokens) -> dict[str, int]:
+    text, weights = tokens
+    return dict(zip(text.split("\n"), weights, strict=True)) if weights else {}
+
+
+def postings_of(parts: Sequence[DocTokens]) -> Postings:
+    """The inverted lists of documents numbered in order, from their tokens."""
+    found: defaultdict[str, list[int]] = defaultdict(list)
+    for d, (text, weights) in enumerate(parts):
+        if not weights:
+            continue
         base = d << 6
-        body = _Tokens(doc.summary + "\n" + doc.body)
-        for k, n in body.grams.items():
-            found[k].append(base | _TF_WEIGHT[n if n < MAX_TF else MAX_TF])
-        for lst in map(found.__getitem__, body.chars):
-            lst.append(base | BODY)
-        for w, n in body.words.items():
-            found[w].append(base | _TF_WEIGHT[n if n < MAX_TF else MAX_TF])
-        for text, bit in ((doc.title, TITLE), (doc.name, NAME), (doc.labels, META)):
-            for k in _Tokens(text).keys():
-                lst = found[k]
-                if lst and lst[-1] >> 6 == d:
-                    lst[-1] |= bit
-                else:
-                    lst.append(base | bit)
-    return Postings({_key_text(k): v for k, v in found.items() if not _junk(k)}, len(docs))
+        for token, w in zip(text.split("\n"), weights, strict=True):
+            found[token].append(base | w)
+    return Postings(dict(found), len(parts))
+
+
+def postings(docs: Sequence[SearchDoc]) -> Postings:
+    return postings_of([doc_tokens(doc) for doc in docs])
 
 
 POSTINGS_PER_SHARD = 4096  # about 12 KB
@@ -289,11 +318,14 @@ def encode_lists(post: Postings) -> dict[str, tuple[str, str]]:
     return out
 
 
+_DIGIT = {ch: i for i, ch in enumerate(ALPHABET)}
+
+
 def decode_numbers(text: str) -> list[int]:
-    """The inverse of the document-number encoding (tests and the benchmark use it)."""
+    """The inverse of the document-number encoding (patching shards, tests and the benchmark)."""
     out, value, last = [], 0, -1
     for ch in text:
-        digit = ALPHABET.index(ch)
+        digit = _DIGIT[ch]
         if digit >= 32:
             value = value * 32 + digit - 32
             continue
@@ -352,22 +384,74 @@ def _doc_file(path: str, name: str, doc: SearchDoc) -> Output:
     return Output(path, _js(name, doc_data(doc)))
 
 
-def index_files(docs: Sequence[SearchDoc], index: SiteIndex) -> tuple[list[Output], list[Job]]:
-    """The index files: shards and the meta file (as Outputs: keyed by their bytes), and one
-    Job per document file, keyed by the story's digest (made only when it changed)."""
-    post = postings(docs)
-    total = sum(map(len, post.lists.values()))
-    shards = shard_count(total)
+@dataclass(frozen=True)
+class Shards:
+    """The index's shards: how many there are, and the bytes of each that holds tokens."""
+
+    count: int
+    files: dict[int, bytes]
+
+
+def shards_of(parts: Sequence[DocTokens]) -> Shards:
+    """The shard files of documents numbered in order, from their tokens."""
+    post = postings_of(parts)
+    shards = shard_count(sum(map(len, post.lists.values())))
     grouped: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
     for token, data in sorted(encode_lists(post).items()):
         grouped[shard_of(token, shards)][token] = data
-    have = bytearray((shards + 7) // 8)
+    return Shards(shards, {n: _js(f"i/{n:x}", tokens) for n, tokens in sorted(grouped.items())})
+
+
+def shards_patched(shards: Shards, docs: int, changes: Sequence[tuple[int, DocTokens, DocTokens]]) -> dict[int, bytes]:
+    """The shard files that change when the documents numbered as given change their tokens from
+    the old to the new (the number of documents, and so of shards, being the same): only the
+    shards of tokens gained, lost or weighing differently, each made again from its previous
+    file with exactly those tokens' lists changed; b"" for a shard left empty. Equal to the files
+    `shards_of` gives for the changed documents (a token's list is the same function of its
+    documents' weights; the shard's tokens are sorted again)."""
+    delta: defaultdict[str, dict[int, int | None]] = defaultdict(dict)
+    for d, old, new in changes:
+        before, after = token_weights(old), token_weights(new)
+        for token in before.keys() | after.keys():
+            if before.get(token) != after.get(token):
+                delta[token][d] = after.get(token)
+    by_shard: defaultdict[int, list[str]] = defaultdict(list)
+    for token in delta:
+        by_shard[shard_of(token, shards.count)].append(token)
+    out: dict[int, bytes] = {}
+    for n, tokens in sorted(by_shard.items()):
+        previous = shards.files.get(n)
+        data: dict[str, Any] = read_js(previous)[1] if previous else {}
+        lists: dict[str, list[int]] = {}
+        for token in tokens:
+            found = data.pop(token, None)
+            weights = {} if found is None else \
+                dict(zip(decode_numbers(found[0]), map(_DIGIT.__getitem__, found[1]), strict=True))
+            for d, w in delta[token].items():
+                if w is None:
+                    weights.pop(d, None)
+                else:
+                    weights[d] = w
+            if weights:
+                lists[token] = [d << 6 | weights[d] for d in sorted(weights)]
+        data.update(encode_lists(Postings(lists, docs)))
+        out[n] = _js(f"i/{n:x}", dict(sorted(data.items()))) if data else b""
+    return out
+
+
+def index_files(docs: Sequence[SearchDoc], index: SiteIndex,
+                shards: Shards | None = None) -> tuple[list[Output], list[Job]]:
+    """The index files: shards (made from the documents unless given) and the meta file (as
+    Outputs: keyed by their bytes), and one Job per document file, keyed by the story's digest
+    (made only when it changed)."""
+    if shards is None:
+        shards = shards_of([doc_tokens(doc) for doc in docs])
+    have = bytearray((shards.count + 7) // 8)
     outputs = []
-    for n, tokens in sorted(grouped.items()):
+    for n, data in sorted(shards.files.items()):
         have[n >> 3] |= 1 << (n & 7)
-        name = f"i/{n:x}"
-        outputs.append(Output(f"{DATA}{name}.js", _js(name, tokens)))
-    meta = {"format": FORMAT, "docs": len(docs), "shards": shards, "have": have.hex(), **_facets(docs, index)}
+        outputs.append(Output(f"{DATA}i/{n:x}.js", data))
+    meta = {"format": FORMAT, "docs": len(docs), "shards": shards.count, "have": have.hex(), **_facets(docs, index)}
     outputs.append(Output(f"{DATA}meta.js", _js("meta", meta)))
     jobs = []
     for n, doc in enumerate(docs):
@@ -384,11 +468,12 @@ def index_files(docs: Sequence[SearchDoc], index: SiteIndex) -> tuple[list[Outpu
 # ---- the search page and every file, as Jobs ---------------------------------------------------
 
 def search_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-                specs: tuple[FeedSpec, ...]) -> list[Job]:
+                specs: tuple[FeedSpec, ...], made: tuple[list[SearchDoc], Shards] | None = None) -> list[Job]:
     """The search page (search.html) and the index files. A file whose bytes (or, for a story's
-    document file, whose story) are as they were is not written again."""
-    docs = search_docs(index)
-    outputs, jobs = index_files(docs, index)
+    document file, whose story) are as they were is not written again. `made`: the documents
+    (`search_docs`) and their shards, when the caller has them (the incremental layer)."""
+    docs, shards = made if made is not None else (search_docs(index), None)
+    outputs, jobs = index_files(docs, index, shards)
     r = PageRenderer(env, config, index, site, specs)
     page = r.make(r.call("search.html", PAGE, "search", meta=f"{DATA}meta.js"))
     return ready([page, *outputs]) + jobs
