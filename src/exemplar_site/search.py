@@ -191,8 +191,14 @@ class SearchDoc:
     year: int  # or 0
     labels: str  # field, level, kind, tags, unit chain: indexed with weight META
     summary: str
-    body: str  # plain text
+    body_html: str  # as published (its plain text, `body`, made only when it is needed)
     digest: str  # a story's digest (covers all of the above), or ""
+
+    @property
+    def body(self) -> str:
+        """The body as plain text (made when asked for: a document whose tokens are memoised and
+        whose file is as it was never needs it)."""
+        return strip_tags(self.body_html)
 
 
 def search_docs(index: SiteIndex) -> list[SearchDoc]:
@@ -201,10 +207,9 @@ def search_docs(index: SiteIndex) -> list[SearchDoc]:
     docs = [_story_doc(s) for s in stories]
     for c in sorted(index.campaigns, key=lambda c: (c.date, c.slug)):
         docs.append(SearchDoc("campaign", c.url, c.title, "", "", c.date.isoformat(), "", "", "", c.date.year,
-                              c.decision, c.summary, strip_tags(c.body_html), ""))
+                              c.decision, c.summary, c.body_html, ""))
     for p in sorted(index.pages, key=lambda p: p.slug):
-        docs.append(SearchDoc("page", p.url, p.title, "", "", "", "", "", "", 0, "", p.summary,
-                              strip_tags(p.body_html), ""))
+        docs.append(SearchDoc("page", p.url, p.title, "", "", "", "", "", "", 0, "", p.summary, p.body_html, ""))
     return docs
 
 
@@ -218,7 +223,7 @@ def _story_doc(s: PublicStory) -> SearchDoc:
     labels = " ".join([s.field.name, s.level.name, s.kind_name, *(u.name for u in s.unit_chain),
                        *(t.name for t in s.tags), *(h.title for h in s.honors)])
     return SearchDoc("story", s.url, s.title, s.name, s.unit.name, s.date.date().isoformat(), s.field.key,
-                     s.unit.key, s.level.key, s.year, labels, s.summary, strip_tags(s.body_html), s.digest)
+                     s.unit.key, s.level.key, s.year, labels, s.summary, s.body_html, s.digest)
 
 
 # ---- the inverted index ------------------------------------------------------------------------
