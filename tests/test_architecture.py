@@ -24,10 +24,11 @@ LAYERS: list[set[str]] = [
      "images"},  # images: bytes + settings → encoded web sizes (Pillow), and the metadata check
     {"model", "safetree", "schema"},  # plain public data; the folder walk; option and field declarations
     {"config", "jobs"},
-    {"sources", "cache"},
+    {"sources", "cache", "imagestore"},  # imagestore: the processed images beside the output
     {"frontmatter"},
     {"records", "markup"},
     {"gate"},  # the one bridge from private records to public objects
+    {"media"},  # the published images joined to the public objects
     {"taxonomy", "theme"},
     {"feedspec"},
     {"pages", "feeds", "sms", "wechat"},  # wechat: a story as 公众号 article HTML (inline styles)

@@ -139,7 +139,7 @@ def test_story_page_shows_the_exemplar(site: Site) -> None:
     assert doc.xpath("string(//h1)") == "测试典型a-1的先进事迹"
     byline = doc.xpath("string(//p[@class='story-byline'])")
     assert "张a-1" in byline and "北一派出所" in byline and "北区分局" in byline
-    assert doc.xpath("//figure[@class='lead-figure']/img/@alt") == ["替代文字"]
+    assert doc.xpath("//figure[@class='lead-figure']//img/@alt") == ["替代文字"]
     assert doc.xpath("string(//figure[@class='lead-figure']/figcaption)") == "图片说明"
     assert doc.xpath("//nav[@class='prev-next']//a/@rel") == ["prev", "next"]
     assert len(doc.xpath("//main")) == 1 and doc.xpath("//nav[@aria-label]")

@@ -44,6 +44,7 @@ def tables() -> dict[tuple[str, str], str]:
         ("configuration.md", "sms"): schema.options_table(schema.SMS_OPTIONS, zh),
         ("configuration.md", "deploy"): schema.options_table(schema.DEPLOY_OPTIONS, zh),
         ("configuration.md", "editions"): schema.options_table(schema.EDITION_OPTIONS, zh),
+        ("configuration.md", "images"): schema.options_table(schema.IMAGE_OPTIONS, zh),
         ("content-format.md", "story"): schema.fields_table(schema.STORY, zh),
         ("content-format.md", "page"): schema.fields_table(schema.PAGE, zh),
         ("content-format.md", "campaign"): schema.fields_table(schema.CAMPAIGN, zh),

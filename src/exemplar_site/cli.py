@@ -578,8 +578,9 @@ def cmd_wechat(args: argparse.Namespace) -> int:
     print(t("{folder}: article.html to paste, index.html to preview and copy ({chars} characters, {notes} "
             "footnote(s))", folder=out, chars=made.chars, notes=len(made.footnotes)))
     for u in made.uploads:
+        credit = t("photo: {credit}", credit=u.credit) if u.credit else ""
         print("  " + t("picture {n} to upload: {path} {caption} {credit}", n=u.number, path=out / u.path,
-                       caption=u.caption, credit=(_("photo: {name}").format(name=u.credit) if u.credit else "")))
+                       caption=u.caption, credit=credit))
     if made.too_long:
         print(t("warning: {chars} characters; the 公众号 editor takes at most {limit} (and about 1 MB): shorten it "
                 "before pasting", chars=made.chars, limit=LIMIT), file=sys.stderr)

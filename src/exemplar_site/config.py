@@ -23,12 +23,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import i18n, personal, yamlio
 from .errors import BuildFailed, Problem, Problems, did_you_mean
 from .i18n import _, t
+from .images import ImageSettings
 from .personal import normalise_number
 from .schema import (
     DEPLOY_OPTIONS,
     EDITION_OPTIONS,
     FEED_FAMILIES,
     FEED_OPTIONS,
+    IMAGE_OPTIONS,
     SITE_OPTIONS,
     SMS_OPTIONS,
     Option,
@@ -190,6 +192,7 @@ class SiteConfig:
     csv_headers: str = "chinese"  # "chinese" (Excel users) or "english" (scripts)
     press_contact: str = ""  # shown to newsrooms on the media page
     deploy: DeploySettings = DeploySettings()
+    images: ImageSettings = field(default_factory=ImageSettings)
     editions: tuple[Edition, ...] = ()  # the further editions declared (the intranet edition is the config itself)
     edition: str = INTRANET  # the edition this config builds
     external: bool = False  # this edition goes outside: only externally cleared content
@@ -231,6 +234,7 @@ _OPTIONS = options_by_name(SITE_OPTIONS)
 _FEED_OPTIONS = options_by_name(FEED_OPTIONS)
 _SMS_OPTIONS = options_by_name(SMS_OPTIONS)
 _DEPLOY_OPTIONS = options_by_name(DEPLOY_OPTIONS)
+_IMAGE_OPTIONS = options_by_name(IMAGE_OPTIONS)
 _EDITION_OPTIONS = options_by_name(EDITION_OPTIONS)
 _DEFAULT_QUOTAS = (Quota("district", "city", 1), Quota("city", "provincial", 1))
 
@@ -442,6 +446,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     sms = _sms(path, values["sms"], line("sms"), problems)
     quotas = _quotas(path, values["quotas"], line("quotas"), problems)
     deploy = _deploy(path, values["deploy"], line("deploy"), problems)
+    images = _images(path, values["images"], line("images"), problems)
     editions = _editions(path, values["editions"], line("editions"), problems, root, output_dir, reports_dir)
     intranet_hosts = tuple(sorted({urlsplit(u).hostname or "" for u in [base_url]
                                    + [e.base_url for e in editions if not e.external]} - {""}))
@@ -469,7 +474,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         vetting_valid_days=values["vetting_valid_days"],
         units=units, fields=fields, levels=levels, feeds=feeds, sms=sms, quotas=quotas,
         public_numbers=public_numbers, csv_headers=values["csv_headers"], press_contact=text("press_contact"),
-        deploy=deploy,
+        deploy=deploy, images=images,
         editions=editions, intranet_hosts=intranet_hosts,
         listing_style=values["listing_style"],
         digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
@@ -651,6 +656,18 @@ def _sms(path: Path, data: Any, line: int, problems: Problems) -> SmsSettings:
         problems.error(path, at("suffix"), "sms.suffix", _("must be one line without 【】"), _("e.g. 回T退订"))
     return SmsSettings(sig, v["write_signature"], v["max_segments"], v["link"], suffix, v["csv_bom"],
                        v["digest_days"], v["counting"])
+
+
+def _images(path: Path, data: Any, line: int, problems: Problems) -> ImageSettings:
+    v = _values(path, data, line, "images.", _IMAGE_OPTIONS, problems)
+    at = data.line_of if isinstance(data, yamlio.LineDict) else (lambda key: line)
+    widths = v["widths"] or []
+    if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and 16 <= w <= 8000 for w in widths):
+        problems.error(path, at("widths"), "images.widths", _("must be a list of widths in pixels, each 16 to 8000"),
+                       _("e.g. widths: [480, 960, 1600]"))
+        widths = list(ImageSettings().widths)
+    return ImageSettings(tuple(sorted(set(widths))), v["max_bytes"], v["press_width"], v["quality"],
+                         v["webp_quality"], v["press_quality"], v["max_megapixels"])
 
 
 def _deploy(path: Path, data: Any, line: int, problems: Problems) -> DeploySettings:

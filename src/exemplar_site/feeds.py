@@ -80,8 +80,13 @@ def full_html(story: PublicStory, config: SiteConfig) -> str:
     parts = []
     if story.lead_image:
         img = story.lead_image
-        parts.append(f'<figure><img src="{urls.absolute(site, img.src)}" alt="{_attr(img.alt)}">'
-                     + (f"<figcaption>{_text(img.caption)}</figcaption>" if img.caption else "") + "</figure>")
+        shown = img.web.largest if img.web else None
+        size = f' width="{shown.width}" height="{shown.height}"' if shown else ""
+        credit = _("photo: {credit}").format(credit=img.credit) if img.credit else ""
+        words = "　".join(w for w in (img.caption, credit) if w)
+        parts.append(f'<figure><img src="{urls.absolute(site, shown.path if shown else img.src)}" '
+                     f'alt="{_attr(img.alt)}"{size}>'
+                     + (f"<figcaption>{_text(words)}</figcaption>" if words else "") + "</figure>")
     parts.append(body)
     if story.honors:
         parts.append('<h2>荣誉</h2>\n<ul class="honors">' + "".join(_honour(h) for h in story.honors) + "</ul>")
@@ -156,6 +161,8 @@ def _feed_updated(spec: FeedSpec, index: SiteIndex, stones: tuple[WithdrawnNotic
 def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: bool) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    if not atom:
+        fg.load_extension("media", atom=False, rss=True)
     fg.id(f"{config.feeds.guid_prefix}feed/{spec.key}")
     # Atom: type="text" is set on both in _fix_atom; RSS: no markup characters (plain_title)
     fg.title(clean_xml(spec.title) if atom else plain_title(spec.title))
@@ -225,8 +232,25 @@ def _add_entry(fg: FeedGenerator, s: PublicStory, config: SiteConfig, atom: bool
     else:
         fe.content(html, type="CDATA")
         if s.lead_image:
-            img = s.lead_image
-            fe.enclosure(urls.absolute(config.site_url, img.src), str(img.size), img.mime)
+            url, length, mime = _enclosure(s, config)
+            fe.enclosure(url, length, mime)
+            web = s.lead_image.web
+            if web is not None:  # Media RSS: the large web size, and the small one as thumbnail
+                big, small = web.largest, web.smallest
+                fe.media.content({"url": url, "fileSize": length, "type": mime, "medium": "image",
+                                  "width": str(big.width), "height": str(big.height)}, group=None)
+                fe.media.thumbnail({"url": urls.absolute(config.site_url, small.path), "width": str(small.width),
+                                    "height": str(small.height)}, group=None)
+
+
+def _enclosure(s: PublicStory, config: SiteConfig) -> tuple[str, str, str]:
+    """(URL, length, type) of a story's enclosure: the lead image's largest web size (never an original)."""
+    img = s.lead_image
+    assert img is not None
+    if img.web is not None:
+        v = img.web.largest
+        return urls.absolute(config.site_url, v.path), str(v.size), v.mime
+    return urls.absolute(config.site_url, img.src), str(img.size), img.mime
 
 
 def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig, stones: tuple[WithdrawnNotice, ...] = ()) -> bytes:
@@ -250,9 +274,8 @@ def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig, stones: tuple[Wit
             link.set("rel", "alternate")
             link.set("type", "text/html")
         if s is not None and s.lead_image and links:
-            img = s.lead_image
-            enc = etree.Element(f"{_ATOM}link", href=urls.absolute(config.site_url, img.src), rel="enclosure",
-                                type=img.mime, length=str(img.size))
+            url, length, mime = _enclosure(s, config)
+            enc = etree.Element(f"{_ATOM}link", href=url, rel="enclosure", type=mime, length=length)
             enc.tail = links[-1].tail
             links[-1].addnext(enc)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

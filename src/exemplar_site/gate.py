@@ -467,7 +467,7 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
         level=one(Named(lvl.key, lvl.name)), level_rank=lvl.order, date=date, updated=max(updated, date),
         status=r.status, summary=summary, summary_html=summary_html, body_html=rendered.html,
         tags=tuple(one(Named(tag_keys[tag], tag)) for tag in r.tags), campaigns=r.campaigns,
-        images=tuple(Image(i.src, i.caption, i.alt, i.size, i.mime) for i in r.images),
+        images=tuple(Image(i.src, i.caption, i.alt, i.size, i.mime, i.credit) for i in r.images),
         honors=tuple(Honor(h.title, h.by, h.date) for h in r.honors), featured=r.featured,
         sms=r.sms, exemplar_of=r.exemplar_of,
         reading_minutes=textmod.minutes_for(rendered.cjk, rendered.words, config.reading_speed),

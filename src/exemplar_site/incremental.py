@@ -18,12 +18,14 @@ earlier build already made from the same inputs:
 | a page's key (`pages.PagePlan.keyed`) | `cache.memo` | `index_shape`, site, templates, its stories |
 | a search document's tokens (`search.doc_tokens`) | `cache.memo` | `search.doc_identity` (a story's digest) |
 | the search shards (`search.shards_of`) | `cache.memo` | the documents' identities, in order (patched) |
+| an image's web sizes (`images.process`) | `cache.memo` + imagestore.py | image digest + `images.settings_key` |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 
 Every key covers everything the result is made from, including the code and
 library versions (jobs.CODE_VERSION, in the cache file's version), so a
 result found is a result that would be made again. Work that is not found
-is spread over processes (parallel.fork_map) on a cold build.
+is spread over processes (parallel.run_map: forked, or spawned where fork is
+missing or the portable paths are forced) on a cold build.
 
 Only pipeline.py uses this module.
 """
@@ -35,6 +37,7 @@ import hashlib
 import io
 import pickle
 import re
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -46,11 +49,13 @@ from .errors import Problem, Problems
 from .feedspec import FeedSpec
 from .frontmatter import RawDoc, parse
 from .gate import Decisions, publish, render_body
+from .images import ImageSettings, Processed, settings_key
+from .imagestore import ImageStore
 from .jobs import Job, key_of
 from .markup import Markup, Rendered
 from .model import PublicStory
 from .pages import PagePlan
-from .parallel import Spawned, as_state, fork_map, run_map
+from .parallel import Spawned, as_state, run_map
 from .records import (
     CampaignRecord,
     PageRecord,
@@ -152,26 +157,14 @@ class Incremental:
         slugify = self.slugify
         inline = len(todo) < MIN_PARALLEL  # checked in this process: keep the bodies for rendering
 
-        def check(k: int) -> tuple[Any, list[Problem], Any, str | None]:
+        def check(k: int) -> Checked:
             _, src, doc = todo[k]
-            mine = Problems()
-            parsed = None
-            if doc is None:
-                doc = parse(src, mine)
-                if doc is not None and not mine.items and "private" not in doc.meta and src.text is not None:
-                    parsed = (doc.meta, doc.body_line, len(src.text) - len(doc.body))
-            if doc is None:
-                return None, list(mine.items), None, None
-            checked = Problems()
-            if src.kind == "story":
-                record: Any = story_record(doc, config, assets, checked, slugify)
-            elif src.kind == "page":
-                record = page_record(doc, config, checked)
-            else:
-                record = campaign_record(doc, config, checked)
-            return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None
+            return _check((config, assets, slugify, inline), (src, doc))
 
-        results = fork_map(check, range(len(todo)), self.workers, min_items=MIN_PARALLEL)
+        def spawned() -> Spawned:  # (workers started afresh are given the files themselves)
+            return Spawned(as_state, (config, assets, slugify, inline), _check, [(src, doc) for _, src, doc in todo])
+
+        results = run_map(check, range(len(todo)), self.workers, spawned, min_items=MIN_PARALLEL)
         for (i, src, _), (result, found_problems, parsed, body) in zip(todo, results, strict=False):
             problems.extend(found_problems)
             if body is not None and src.kind == "story":
@@ -235,14 +228,14 @@ class Incremental:
             markup = self.markup
 
             def render(i: int) -> tuple[Rendered | None, list[Problem]]:
-                mine = Problems()
                 record = decisions.shown[i].record
-                text = self.bodies.get(record.path)
-                if text is None:  # not read in this process (a cold build checks files in workers)
-                    text = self.body_of(record, mine)
-                return (render_body(text, markup) if text is not None else None), mine.items
+                return _render((config, markup), (record.path, record.digest, self.bodies.get(record.path)))
 
-            for i, (body, found) in zip(todo, fork_map(render, todo, self.workers), strict=False):
+            def spawned() -> Spawned:  # (workers started afresh read the files not read in this process)
+                items = [(r.path, r.digest, self.bodies.get(r.path)) for r in (decisions.shown[i].record for i in todo)]
+                return Spawned(_markup, config, _render, items)
+
+            for i, (body, found) in zip(todo, run_map(render, todo, self.workers, spawned), strict=False):
                 problems.extend(found)
                 if body is not None:
                     rendered[i] = body
@@ -261,9 +254,7 @@ class Incremental:
 
     def body_of(self, record: StoryRecord, problems: Problems) -> str | None:
         """A story's Markdown body, read from its file (which must still be the file validated)."""
-        src = read_again(self.config, SourceFile("story", record.path, None, record.digest), problems)
-        doc = parse(src, problems) if src is not None else None
-        return doc.body if doc is not None else None
+        return _body_of(self.config, record.path, record.digest, problems)
 
     # ---- the index ---------------------------------------------------------------------------
 
@@ -281,6 +272,10 @@ class Incremental:
         """Compiled templates kept in the cache (Jinja's own hook: it checks each against its
         source's checksum and the Python version, so a stale one is never used)."""
         return _MemoBytecode(self.cache.memo)
+
+    def compiled(self) -> dict[str, Any]:
+        """The compiled templates this cache holds (for workers started afresh: `compiled_cache`)."""
+        return {k: v for k, v in self.cache.memo.items() if k.startswith("jinja:")}
 
     def template_digests(self, env: jinja2.Environment, names: tuple[str, ...],
                          also: tuple[str, ...]) -> dict[str, str]:
@@ -385,6 +380,49 @@ class Incremental:
             jobs.append(job)
         return jobs + plan.extra
 
+    # ---- images --------------------------------------------------------------------------------
+
+    def images(self, wanted: dict[str, Path], settings: ImageSettings, store: ImageStore
+               ) -> tuple[dict[str, tuple[str, Processed]], dict[str, tuple[str, str]], int]:
+        """Site path → (key, the web sizes made) for every image wanted, site path → (code,
+        detail) for those that cannot be published, and how many images were processed now. A file
+        whose size, times and inode are as before keeps its digest unread; a key whose files are in
+        the store is not made again."""
+        memo, salt = self.cache.memo, settings_key(settings)
+        made: dict[str, tuple[str, Processed]] = {}
+        todo: list[tuple[Path, str, str]] = []
+        for src, full in sorted(wanted.items()):
+            try:
+                st = full.stat()
+                seen = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                known = memo.get("image-file\x1f" + str(full))
+                if known is None or known[0] != seen:
+                    known = (seen, hashlib.blake2b(full.read_bytes(), digest_size=16).hexdigest())
+                    memo["image-file\x1f" + str(full)] = known
+            except OSError:
+                continue  # (gone since discover: the reference is reported by the check of links)
+            key = hashlib.blake2b(f"{known[1]}|{salt}".encode(), digest_size=16).hexdigest()
+            hit = memo.get("image\x1f" + key)
+            if hit is not None and store.folder(key).is_dir():
+                made[src] = (key, hit)
+                continue
+            loaded = store.load(key)
+            if loaded is not None:
+                memo["image\x1f" + key] = loaded
+                made[src] = (key, loaded)
+            else:
+                todo.append((full, src, key))
+        bad: dict[str, tuple[str, str]] = {}
+        for (_, src, key), (result, failed) in zip(todo, store.make(todo, settings, self.workers), strict=True):
+            if result is not None:
+                memo["image\x1f" + key] = result
+                made[src] = (key, result)
+            elif failed is not None:
+                bad[src] = failed
+        if not bad:
+            store.keep_only({key for key, _ in made.values()})
+        return made, bad, len(todo)
+
     # ---- the end -------------------------------------------------------------------------------
 
     def finish(self) -> None:
@@ -412,6 +450,57 @@ class Incremental:
                 updated.pop(path, None)
         if updated != previous or "page-deps" not in self.cache.memo:
             self.cache.memo["page-deps"] = updated
+
+
+# what checking one file gives: ((record, its problems) or None, the parse's problems, front matter
+# to cache, the Markdown body when it is rendered in this process)
+Checked = tuple[Any, list[Problem], Any, str | None]
+
+
+def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[SourceFile, RawDoc | None]) -> Checked:
+    """Parse one file (unless its front matter is known) and validate it. (A module-level function:
+    a spawned worker runs it too.)"""
+    config, assets, slugify, inline = context
+    src, doc = item
+    mine = Problems()
+    parsed = None
+    if doc is None:
+        doc = parse(src, mine)
+        if doc is not None and not mine.items and "private" not in doc.meta and src.text is not None:
+            parsed = (doc.meta, doc.body_line, len(src.text) - len(doc.body))
+    if doc is None:
+        return None, list(mine.items), None, None
+    checked = Problems()
+    if src.kind == "story":
+        record: Any = story_record(doc, config, assets, checked, slugify)
+    elif src.kind == "page":
+        record = page_record(doc, config, checked)
+    else:
+        record = campaign_record(doc, config, checked)
+    return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None
+
+
+def _markup(config: SiteConfig) -> tuple[SiteConfig, Markup]:
+    """A spawned worker's state for rendering bodies: the config and its own Markdown renderer."""
+    return config, Markup(config.base_path, config.summary_length)
+
+
+def _render(state: tuple[SiteConfig, Markup],
+            item: tuple[str, str, str | None]) -> tuple[Rendered | None, list[Problem]]:
+    """One story's body rendered: (path, digest, its Markdown body if it is at hand, else None:
+    read from the file, which must still be the file validated)."""
+    config, markup = state
+    path, digest, text = item
+    mine = Problems()
+    if text is None:  # not read in this process (a cold build checks files in workers)
+        text = _body_of(config, path, digest, mine)
+    return (render_body(text, markup) if text is not None else None), mine.items
+
+
+def _body_of(config: SiteConfig, path: str, digest: str, problems: Problems) -> str | None:
+    src = read_again(config, SourceFile("story", path, None, digest), problems)
+    doc = parse(src, problems) if src is not None else None
+    return doc.body if doc is not None else None
 
 
 def index_shape(index: SiteIndex, specs: tuple[FeedSpec, ...]) -> str:
@@ -482,6 +571,11 @@ def _digests_seen(index: SiteIndex) -> bool:
 def _doc_tokens(_: None, doc: SearchDoc) -> DocTokens:
     """search.doc_tokens in a spawned worker."""
     return doc_tokens(doc)
+
+
+def compiled_cache(store: dict[str, Any]) -> jinja2.BytecodeCache:
+    """Jinja's bytecode cache over compiled templates (`Incremental.compiled`)."""
+    return _MemoBytecode(store)
 
 
 class _MemoBytecode(jinja2.BytecodeCache):

@@ -15,12 +15,48 @@ from . import urls
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One published size of an image (images.py made it; no original is ever published)."""
+
+    path: str  # site path, e.g. images/a-480w.jpg
+    width: int
+    height: int
+    mime: str
+    size: int  # bytes
+
+
+@dataclass(frozen=True)
+class WebImage:
+    """What was published for one source image: its sizes, smallest first, in its own format
+    (`sizes`) and in WebP (`webp`, empty for a WebP source), and the press copy."""
+
+    src: str  # the site path authors wrote (images/a.heic)
+    path: str  # the largest web size, at the image's own name (images/a.jpg)
+    width: int  # of the largest web size
+    height: int
+    sizes: tuple[Variant, ...]
+    webp: tuple[Variant, ...]
+    press: Variant
+    key: str  # content digest + settings: changes with anything the files are made from
+
+    @property
+    def largest(self) -> Variant:
+        return self.sizes[-1]
+
+    @property
+    def smallest(self) -> Variant:
+        return self.sizes[0]
+
+
+@dataclass(frozen=True)
 class Image:
     src: str  # site path, e.g. images/a.png
     caption: str
     alt: str
-    size: int  # bytes, for feed enclosures
+    size: int  # bytes of the source file (what is published is in `web`)
     mime: str
+    credit: str = ""  # the photographer (摄影)
+    web: WebImage | None = None  # the published sizes (set by media.attach; None for a build without them)
 
 
 @dataclass(frozen=True)
@@ -70,6 +106,7 @@ class PublicStory:
     sms_line: int  # line of the sms field, for messages
     authors: tuple[str, ...] = ()  # bylines (作者/通讯员), in the order written
     draft: str | None = None  # why it would be held back; only set in --drafts builds
+    press: Variant | None = None  # the lead image's press download (press/<id>.jpg), metadata-free
     digest: str = ""  # changes whenever anything this object holds may change (cache keys)
 
     @property

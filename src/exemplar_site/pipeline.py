@@ -15,9 +15,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
+from . import media
 from .cache import BuildCache, BuildState, cache_path, input_signature, load_state, save_state, state_path
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
@@ -26,12 +28,15 @@ from .feedspec import FeedSpec, feed_specs
 from .frontmatter import cacheable as doc_cacheable
 from .frontmatter import parse
 from .gate import decide, decide_all, finish, next_change, public_story, render_body
-from .incremental import Incremental
+from .i18n import _, t
+from .images import is_raster, metadata_in
+from .imagestore import ImageStore, store_path
+from .incremental import Incremental, compiled_cache
 from .jobs import CODE_VERSION, Job, ready
 from .markup import Markup
 from .model import GateResult, HeldBack, Output
-from .pages import CARD, TEMPLATES, page_jobs, page_plan, story_page
-from .parallel import default_workers, fork_map
+from .pages import CARD, TEMPLATES, PagePlan, page_plan, story_page
+from .parallel import Spawned, default_workers, run_map
 from .records import Records, story_record
 from .records import cacheable as records_cacheable
 from .sms import SmsMessage, in_range, messages, sms_files, sms_outputs
@@ -39,6 +44,7 @@ from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index, related_key
 from .theme import make_environment, site_view, static_files, template_digests, theme_dirs, theme_problems
+from .urls import file_of
 from .writer import (
     INTERNAL,
     PUBLIC,
@@ -84,6 +90,8 @@ class LoadedSite:
     index: SiteIndex
     problems: tuple[Problem, ...]  # warnings only (errors raise)
     options: BuildOptions
+    media: dict[str, Path] = field(default_factory=dict)  # published image path → its file in the image store
+    image_work: int = 0  # images processed by this build (the rest came from the store)
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,7 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     decisions = decide_all(records, config, now, problems, options.drafts, layer.slugify)
     stories = layer.publish(decisions, problems)
     gate = finish(records, decisions, stories, config, layer.markup, problems)
+    gate, published, image_work = _media(config, gate, sources.assets, layer, problems)
     key = related_key(gate)
     index = build_index(gate, config, layer.related(key))
     layer.remember_related(key, index)
@@ -146,12 +155,60 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     problems.extend(layer.cache.notices)
     layer.cache.notices.clear()
     return LoadedSite(config, sources.assets, records, gate, index,
-                      tuple(sort_problems(problems.warnings if strict else problems.items)), options)
+                      tuple(sort_problems(problems.warnings if strict else problems.items)), options,
+                      published, image_work)
+
+
+def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], layer: Incremental,
+           problems: Problems) -> tuple[GateResult, dict[str, Path], int]:
+    """Every raster image public output uses, re-encoded (images.py, through the store and the
+    incremental layer) and joined to the public objects (media.py); its problems at the line
+    of each reference. → (the gate's result with its images, published path → store file, images
+    processed now)."""
+    refs = media.references(gate)
+    by_path = {a.out_path: a for a in assets}
+    wanted = {src: by_path[src].source for src in refs if src in by_path}
+    store = ImageStore(store_path(config.output_dir))
+    made, bad, work = layer.images(wanted, config.images, store)
+    for src, (code, detail) in sorted(bad.items()):
+        message, accepted = media.bad_image(src, code, detail)
+        for source, needle in refs[src]:
+            problems.error(source, _line_in(config, source, needle), "images", message, accepted)
+    table = {src: media.web_image(src, key, p) for src, (key, p) in made.items()}
+    notes = {src: p.notes for src, (_, p) in made.items()}
+    sizes = {src: a.size for src, a in by_path.items()}
+    for n in media.notices(gate, sizes, table, notes, config.images.max_bytes, refs):
+        (problems.error if n.error else problems.warning)(n.source, _line_in(config, n.source, n.needle), "images",
+                                                          n.message, n.accepted)
+    gate = media.attach(gate, table)
+    files: dict[str, Path] = {}
+    for src, (key, p) in made.items():
+        for path, m in media.published_files(src, p).items():
+            files[path] = store.file(key, m.name)
+    for s in gate.stories:
+        if s.press is not None and s.images and s.images[0].src in made:
+            key, p = made[s.images[0].src]
+            files[s.press.path] = store.file(key, media.press_file(p).name)
+    return gate, files, work
+
+
+def _line_in(config: SiteConfig, source: str, needle: str) -> int | None:
+    """The first line of a content file that names `needle` (for a problem with a reference)."""
+    try:
+        text = (config.root / source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for no, line in enumerate(text.splitlines(), 1):
+        if needle and needle in line:
+            return no
+    return None
 
 
 def site_jobs(site: LoadedSite, problems: Problems,
-              layer: Incremental | None = None) -> tuple[list[Job], tuple[FeedSpec, ...]]:
-    """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones).
+              layer: Incremental | None = None) -> tuple[list[Job], tuple[FeedSpec, ...], int]:
+    """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones),
+    the feed table, and how many of the jobs, first, are the page plan's recipes (in its order:
+    spawned workers make them again by their number, `_spawned_puts`).
     With the incremental layer, compiled templates, template digests and SMS messages of
     earlier builds are reused."""
     config, index = site.config, site.index
@@ -159,10 +216,12 @@ def site_jobs(site: LoadedSite, problems: Problems,
     view = site_view(config, site.options.drafts)
     specs = feed_specs(index, config)
     tpl = layer.template_digests(env, TEMPLATES, CARD) if layer else template_digests(env, TEMPLATES, CARD)
+    plan = page_plan(env, config, index, view, specs, tpl)
+    recipes = len(plan.recipes)
     if layer:  # the keys of pages whose inputs are as they were are the last build's
-        jobs = layer.page_jobs(page_plan(env, config, index, view, specs, tpl), index, specs)
-    else:
-        jobs = page_jobs(env, config, index, view, specs, tpl)
+        jobs = layer.page_jobs(plan, index, specs)
+    else:  # (as pages.page_jobs)
+        jobs = [plan.keyed(make())[0] for _, make in plan.recipes] + plan.extra
     jobs += feed_jobs(specs, index, config, local_now(site.options, config))
     from .search import search_docs, search_jobs  # (site search: the page and its index files)
     if layer:  # each document's tokens, and shards no document of which changed, are the last build's
@@ -175,15 +234,16 @@ def site_jobs(site: LoadedSite, problems: Problems,
     jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),
                             config))
     jobs += ready([Output(path, source=src) for path, src in static_files(config).items()])
+    jobs += [_verified(job) for job in ready([Output(p, source=f) for p, f in sorted(site.media.items())])]
     jobs += ready(_assets(site, {j.path for j in jobs}))
-    return jobs, specs
+    return jobs, specs, recipes
 
 
 def render_site(site: LoadedSite) -> tuple[list[Output], list[Problem]]:
     """All output files of the public site, rendered now in memory (for `check`), and the problems found."""
     problems = Problems()
     try:
-        jobs, specs = site_jobs(site, problems)
+        jobs, specs, _ = site_jobs(site, problems)
         outputs = [make(job) for job in jobs]
     except TemplateFailed as failed:
         raise BuildFailed([failed.problem(), *problems.items]) from None
@@ -203,8 +263,49 @@ def _assets(site: LoadedSite, produced: set[str]) -> list[Output]:
         used.update(_SITE_LINK_RE.findall(p.body_html))
     for c in site.gate.campaigns:
         used.update(_SITE_LINK_RE.findall(c.body_html))
-    return [Output(a.out_path, source=a.source) for a in site.assets
-            if a.out_path in used and a.out_path not in produced]
+    return [Output(a.out_path, source=a.source) for a in site.assets  # (photos: re-encoded, never copied)
+            if a.out_path in used and a.out_path not in produced and not is_raster(a.out_path)]
+
+
+class ImageLeak(Exception):
+    """An image about to be published holds metadata (images.metadata_in): the build stops."""
+
+    def __init__(self, path: str, found: list[str]):
+        super().__init__(path, found)
+        self.path, self.found = path, found
+
+    def problem(self) -> Problem:
+        return Problem(self.path, None, None,
+                       t("the published image {path} still holds {found}: nothing was published",
+                         path=self.path, found=", ".join(self.found)),
+                       _("report this as a bug of exemplar-site; delete the image store beside the output "
+                         "folder and build again"))
+
+
+def _verified(job: Job) -> Job:
+    """The safety net: whatever made an image file, its bytes are read back before it is written,
+    and metadata in them stops the build."""
+    def make() -> Output:
+        out = job.make()
+        data = out.data if out.data is not None else out.source.read_bytes() if out.source else b""
+        found = metadata_in(data)
+        if found:
+            raise ImageLeak(job.path, found)
+        return out
+    return dataclasses.replace(job, make=make)
+
+
+def verify_images(target: Path, paths: list[str]) -> list[Problem]:
+    """The end of every build that wrote images: each one written is read back from the output."""
+    out = []
+    for path in paths:
+        try:
+            found = metadata_in((target / path).read_bytes())
+        except OSError:
+            continue
+        if found:
+            out.append(ImageLeak(path, found).problem())
+    return out
 
 
 def last_built_at(output_dir: Path) -> dt.datetime | None:
@@ -247,6 +348,8 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
             raise BuildFailed([failed.problem()]) from None
         except jinja2.TemplateError as exc:  # a template that cannot even be compiled
             raise BuildFailed([template_problem(exc)]) from None
+        except ImageLeak as leak:
+            raise BuildFailed([leak.problem()]) from None
 
 
 def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,
@@ -277,7 +380,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         problems.items.append(notice)
     kept = options.cache or memory is not None
     layer = Incremental(cache, config, _workers(options)) if kept else None
-    jobs, specs = site_jobs(site, problems, layer)
+    jobs, specs, recipes = site_jobs(site, problems, layer)
     # a page's key names the story lists its last rendering read (pages.PageRenderer.job)
     deps: dict[str, tuple[str, ...]] = layer.page_deps if layer else {}
     jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
@@ -304,8 +407,9 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
                            for job, o in zip(todo, made, strict=True)]
                 changed = [job.path for job, (wrote, _, _) in zip(todo, results, strict=False) if wrote]
             else:
-                results = fork_map(lambda i: _put(staging, todo[i]), range(len(todo)),
-                                   _workers(options), min_items=200)
+                results = run_map(lambda i: _put(staging, todo[i]), range(len(todo)), _workers(options),
+                                  lambda: _spawned_puts(site, staging, todo, jobs[:recipes], specs, layer),
+                                  min_items=200)
             written = sum(1 for wrote, _, _ in results if wrote)
             rendered = len(todo)
             # a page that read more (or less) than its last rendering did: its key names what it read now
@@ -323,6 +427,12 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         except BaseException:
             staging.abort()
             raise
+        leaked = verify_images(target, [job.path for job in todo if is_raster(job.path)])
+        if leaked:  # (the new output is live: those files go, no state is kept, the next build looks again)
+            for problem in leaked:
+                (target / problem.path).unlink(missing_ok=True)
+            state_path(output).unlink(missing_ok=True)
+            raise BuildFailed(leaked)
     # the new output is live: what fails from here on is a warning, and the next build writes it again
     late = list(report.warnings)
     late += after_swap(withdrawn_map_path(site.config),
@@ -400,6 +510,38 @@ def make(job: Job) -> Output:
 def _put(staging: Staging, job: Job) -> tuple[bool, int, tuple[str, ...]]:
     out = make(job)
     return staging.put(out, job.key), len(out.data) if out.data is not None else 0, out.deps
+
+
+def _spawned_puts(site: LoadedSite, staging: Staging, todo: list[Job], pages: list[Job],
+                  specs: tuple[FeedSpec, ...], layer: Incremental | None) -> Spawned:
+    """`_put` for workers started afresh (spawn: Windows, or EXEMPLAR_SITE_PORTABLE=1), which
+    cannot inherit the jobs. They render the pages (`pages`: the page plan's recipes, in order):
+    each is given, once, what the plan is made from — the config, the index, the feed table (no
+    record: no private block crosses to a renderer), the compiled templates — makes the same plan
+    (pages.page_plan) and is given each page by its number. The other jobs (feeds, search, images,
+    files already in memory) are done in this process meanwhile."""
+    number = {job.path: k for k, job in enumerate(pages)}
+    context = (site.config, site.index, site.options.drafts, specs, layer.compiled() if layer else {}, staging)
+    items = [(number[job.path], job.path, job.key) if job.path in number else None for job in todo]
+    return Spawned(_page_worker, context, _page_put, items)
+
+
+def _page_worker(context: tuple[SiteConfig, SiteIndex, bool, tuple[FeedSpec, ...], dict[str, Any], Staging]
+                 ) -> tuple[Staging, PagePlan]:
+    """A spawned worker's page plan (made as site_jobs makes it; the templates' digests, which only
+    keys need, are left out) and the staging tree it writes into."""
+    config, index, drafts, specs, compiled, staging = context
+    env = make_environment(config, compiled_cache(compiled))
+    return staging, page_plan(env, config, index, site_view(config, drafts), specs, tpl={})
+
+
+def _page_put(state: tuple[Staging, PagePlan], item: tuple[int, str, str]) -> tuple[bool, int, tuple[str, ...]]:
+    staging, plan = state
+    number, path, key = item
+    call = plan.recipes[number][1]()
+    if file_of(call.path) != path:  # (never: the plan is made from the same values)
+        raise RuntimeError(f"page {number} of the plan is {file_of(call.path)}, not {path}")
+    return _put(staging, Job(path, key, lambda: plan.renderer.make(call)))
 
 
 class StoryPreview:

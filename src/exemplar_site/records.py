@@ -84,6 +84,7 @@ class ImageRecord:
     alt: str
     size: int
     mime: str
+    credit: str = ""  # the photographer (摄影)
 
 
 @dataclass(frozen=True)
@@ -707,6 +708,7 @@ def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
         src = r.scalar(item.get("src"), "images.src", at("src"), "images/wang.jpg")
         caption = r.scalar(item.get("caption"), "images.caption", at("caption"), "王建国在社区走访")
         alt = r.scalar(item.get("alt"), "images.alt", at("alt"), "民警与居民交谈") or caption
+        credit = r.scalar(item.get("credit"), "images.credit", at("credit"), "李明")
         if not src:
             r.err("images", _("an image needs 'src'"), example, line=line)
             continue
@@ -724,7 +726,7 @@ def _images(r: _Reader, assets: dict[str, int]) -> tuple[ImageRecord, ...]:
             r.warn("images", t("the image '{src}' has neither alt nor caption: screen readers cannot describe it",
                                src=src), t("e.g. {example}", example="alt: 一句话描述图片内容"), line=line)
         mime = mimetypes.guess_type(site)[0] or "application/octet-stream"
-        out.append(ImageRecord(site, caption, alt, assets[site], mime))
+        out.append(ImageRecord(site, caption, alt, assets[site], mime, credit))
     return tuple(out)
 
 
@@ -781,7 +783,7 @@ def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageReco
               r._accepted("slug"))
     elif slug in RESERVED:
         r.err("slug", t("the address '{value}' is reserved for the site's own pages", value=slug),
-              _("any other name, e.g. about, media"))
+              _("any other name, e.g. about, contact"))
     menu = doc.meta.get("menu")
     if menu is not None and (isinstance(menu, bool) or not isinstance(menu, int)):
         r.err("menu", t("'{name}' must be a whole number, got {value}", name="menu", value=menu), r._accepted("menu"))
@@ -908,7 +910,7 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
     for path, slug in [(c.path, c.slug) for c in campaigns] + [(p.path, p.slug) for p in pages]:
         problem = portable.name_problem(slug)
         if problem:
-            problems.error(path, 1, "slug", problem, _("any other name, e.g. about, media"))
+            problems.error(path, 1, "slug", problem, _("any other name, e.g. about, contact"))
     page_slugs: dict[str, PageRecord] = {}
     for p in pages:
         if p.slug in page_slugs:

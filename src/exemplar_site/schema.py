@@ -160,6 +160,8 @@ SITE_OPTIONS: tuple[Option, ...] = (
            shown_default=N_("none")),
     Option("deploy", {}, N_("publishing to the web server: deploy, rollback, nginx-conf (below)"), "mapping",
            shown_default=N_("see below")),
+    Option("images", {}, N_("how photos are published: web sizes, size limit, press copies (below)"), "mapping",
+           shown_default=N_("see below")),
     Option("quotas", None, N_("yearly selection targets (年内选树); without it: district → city, city → provincial"),
            "list", example="quotas: [{unit_type: district, level: city, min: 1}]", shown_default=N_("built in")),
     Option("public_numbers", [], N_("phone numbers that may appear in public text (public duty lines); every "
@@ -230,6 +232,22 @@ DEPLOY_OPTIONS: tuple[Option, ...] = (
 )
 
 
+IMAGE_OPTIONS: tuple[Option, ...] = (
+    Option("widths", [480, 960, 1600], N_("widths in pixels of the web sizes made of every photo (in its own format "
+                                          "and WebP); never wider than the photo itself"), "list",
+           example="widths: [480, 960, 1600]"),
+    Option("max_bytes", 8388608, N_("a photo file larger than this (bytes) is warned about"), "int", 100000,
+           200000000),
+    Option("press_width", 2560, N_("largest width of the press download offered to newsrooms (press/<id>.jpg)"),
+           "int", 800, 8000),
+    Option("quality", 82, N_("JPEG quality of the web sizes"), "int", 40, 95),
+    Option("webp_quality", 78, N_("WebP quality of the web sizes"), "int", 40, 95),
+    Option("press_quality", 92, N_("JPEG quality of the press download"), "int", 60, 98),
+    Option("max_megapixels", 60, N_("images with more pixels than this (millions) are refused: a decompression "
+                                    "bomb could exhaust the memory"), "int", 1, 89),
+)
+
+
 @dataclass(frozen=True)
 class Field:
     """One front-matter field of a story, page or campaign."""
@@ -293,8 +311,10 @@ STORY: tuple[Field, ...] = (
           accepted=N_("a story id"), example="jc-2025-007"),
     Field("stays_public", N_("true: stays public when another story about the same exemplar is withdrawn "
                              "(usually leave it out)"), "bool", accepted=N_("true or false"), example="true"),
-    Field("images", N_("images: - {src: images/xxx.jpg, caption: caption, alt: what the image shows}"), "list",
-          accepted=N_("a list of {src, caption, alt}; src under content/images/")),
+    Field("images", N_("images: - {src: images/xxx.jpg, caption: caption, alt: what the image shows, credit: "
+                       "photographer}"), "list",
+          accepted=N_("a list of {src, caption, alt, credit}; src under content/images/ (JPEG, PNG, GIF, WebP or "
+                      "HEIC); credit (摄影) is shown in the caption and in feeds")),
     Field("honors", N_("honours: - {title: honour, by: awarded by, date: YYYY-MM-DD}"), "list",
           accepted=N_("a list of {title, by, date}")),
     Field("author", N_("author(s) or correspondent(s) (作者/通讯员): shown on the page and in feeds"), "list",
@@ -338,7 +358,7 @@ CAMPAIGN: tuple[Field, ...] = (
 )
 
 VETTING_FIELDS = ("cleared_by", "date", "ref")
-IMAGE_FIELDS = ("src", "caption", "alt")
+IMAGE_FIELDS = ("src", "caption", "alt", "credit")
 HONOR_FIELDS = ("title", "by", "date")
 ASSESSMENT_FIELDS = ("date", "result", "by", "notes")
 

@@ -1,0 +1,229 @@
+"""The published images joined to the public objects (after the gate, before the index). Pure.
+
+`references` lists every raster image public output uses (story `images:`, images in the bodies of
+public stories, pages and campaigns); the incremental layer has images.py make their web sizes;
+`attach` then gives each public `Image` its `WebImage`, each story its press download, and turns
+every body `<img>` into a `<picture>` with WebP, `srcset`, `sizes`, `width` and `height`. A story's
+digest then also covers the keys of the images it shows, so a replaced photo re-renders the pages
+that show it and nothing else.
+
+`notices` are the checks of issue 15 that need the public objects: a lead image shown again in the
+body, a body image without alt text, a source file over the size limit, a conversion that was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from .i18n import _, t
+from .images import Made, Processed, is_raster, output_format, published, web_path
+from .model import GateResult, Variant, WebImage
+
+_IMG_RE = re.compile(r"<img\b([^>]*)>")
+_SRC_RE = re.compile(r'\ssrc="site:([^"#?]*)"')
+_ALT_RE = re.compile(r'\salt="([^"]*)"')
+_ANY_RE = re.compile(r'="site:([^"#?]*)"')
+# how wide an image is shown, for the browser's choice among the sizes (the theme's CSS agrees)
+BODY_SIZES = "(max-width: 800px) 100vw, 760px"
+CARD_SIZES = "(max-width: 600px) 100vw, 360px"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A problem found here; the pipeline adds the line (the first line of `source` naming `needle`)."""
+
+    source: str
+    needle: str
+    message: str
+    accepted: str
+    error: bool = False
+
+
+def body_images(body_html: str) -> list[str]:
+    return [m for m in _SRC_RE.findall(body_html) if is_raster(m)]
+
+
+def _linked(fragment: str) -> list[str]:
+    """Raster images a fragment shows or links to (a link to a photo publishes it too: processed)."""
+    return [m for m in _ANY_RE.findall(fragment) if is_raster(m)]
+
+
+def references(gate: GateResult) -> dict[str, list[tuple[str, str]]]:
+    """Site path of every raster image public output uses → [(source file, the path as written)]."""
+    refs: dict[str, list[tuple[str, str]]] = {}
+    for s in gate.stories:
+        for i in s.images:
+            if is_raster(i.src):
+                refs.setdefault(i.src, []).append((s.source, i.src.rsplit("/", 1)[-1]))
+        for src in _linked(s.body_html + s.summary_html):
+            refs.setdefault(src, []).append((s.source, src.rsplit("/", 1)[-1]))
+    bodies = [(p.body_html, p.source) for p in gate.pages] + [(c.body_html, c.source) for c in gate.campaigns]
+    for body, source in bodies:
+        for src in _linked(body):
+            refs.setdefault(src, []).append((source, src.rsplit("/", 1)[-1]))
+    return refs
+
+
+def published_files(src: str, made: Processed) -> dict[str, Made]:
+    """Site path → the encoded file it is, for the web sizes of one image (the press copy aside)."""
+    web = [m for m in made.files if not m.name.startswith("press")]
+    top = max(int(m.name.split(".")[0]) for m in web)
+    own = output_format(src)
+    return {web_path(src, int(m.name.split(".")[0]), int(m.name.split(".")[0]) == top,
+                     m.name.endswith(".webp") and own != "WEBP"): m for m in web}
+
+
+def press_file(made: Processed) -> Made:
+    return next(m for m in made.files if m.name.startswith("press"))
+
+
+def web_image(src: str, key: str, made: Processed) -> WebImage:
+    files = published_files(src, made)
+    own = output_format(src)
+    sizes = sorted((Variant(p, m.width, m.height, m.mime, m.size) for p, m in files.items()
+                    if not (m.name.endswith(".webp") and own != "WEBP")), key=lambda v: v.width)
+    webp = sorted((Variant(p, m.width, m.height, m.mime, m.size) for p, m in files.items()
+                   if m.name.endswith(".webp") and own != "WEBP"), key=lambda v: v.width)
+    press = press_file(made)
+    largest = sizes[-1]
+    return WebImage(src, published(src), largest.width, largest.height, tuple(sizes), tuple(webp),
+                    Variant(f"press/{press.name}", press.width, press.height, press.mime, press.size), key)
+
+
+def picture(web: WebImage, alt: str, sizes: str, extra: str = "", lazy: bool = True) -> str:
+    """A `<picture>` for a body (site: links, made relative or absolute by the renderers)."""
+    loading = ' loading="lazy"' if lazy else ""
+    parts = ["<picture>"]
+    if web.webp:
+        parts.append(f'<source type="image/webp" srcset="{_srcset(web.webp)}" sizes="{sizes}">')
+    parts.append(f'<img src="site:{web.path}" srcset="{_srcset(web.sizes)}" sizes="{sizes}" '
+                 f'width="{web.width}" height="{web.height}" alt="{alt}"{extra}{loading}>')
+    parts.append("</picture>")
+    return "".join(parts)
+
+
+def _srcset(variants: tuple[Variant, ...]) -> str:
+    return ", ".join(f"site:{v.path} {v.width}w" for v in variants)
+
+
+def _rewrite(body: str, table: Mapping[str, WebImage]) -> str:
+    def one(m: re.Match[str]) -> str:
+        attrs = m.group(1)
+        found = _SRC_RE.search(" " + attrs)
+        web = table.get(found.group(1)) if found else None
+        if web is None:
+            return m.group(0)
+        alt = _ALT_RE.search(attrs)
+        rest = _ALT_RE.sub("", _SRC_RE.sub("", " " + attrs))
+        rest = re.sub(r'\s(?:width|height|loading)="[^"]*"', "", rest).rstrip(" /")
+        return picture(web, alt.group(1) if alt else "", BODY_SIZES, rest)
+
+    body = _IMG_RE.sub(one, body) if "<img" in body else body
+    for src, web in table.items():  # links to a HEIC photo lead to the JPEG published for it
+        if web.path != src and f'"site:{src}"' in body:
+            body = body.replace(f'"site:{src}"', f'"site:{web.path}"')
+    return body
+
+
+def attach(gate: GateResult, table: Mapping[str, WebImage]) -> GateResult:
+    """The gate's result with every image joined to what was published for it."""
+    if not table:
+        return gate
+    stories = []
+    for s in gate.stories:
+        used = [i.src for i in s.images] + body_images(s.body_html)
+        keys = [table[src].key for src in used if src in table]
+        if not keys:
+            stories.append(s)
+            continue
+        images = tuple(dataclasses.replace(i, web=table.get(i.src)) for i in s.images)
+        lead = images[0].web if images else None
+        press = None
+        if lead is not None:
+            press = dataclasses.replace(lead.press, path=f"press/{s.id}{PurePosixPath(lead.press.path).suffix}")
+        digest = hashlib.blake2b("\x1f".join([s.digest, *keys]).encode("utf-8"), digest_size=16).hexdigest()
+        stories.append(dataclasses.replace(s, images=images, body_html=_rewrite(s.body_html, table), press=press,
+                                           digest=digest))
+    pages = tuple(dataclasses.replace(p, body_html=_rewrite(p.body_html, table)) for p in gate.pages)
+    campaigns = tuple(dataclasses.replace(c, body_html=_rewrite(c.body_html, table)) for c in gate.campaigns)
+    return dataclasses.replace(gate, stories=tuple(stories), pages=pages, campaigns=campaigns)
+
+
+def press_files(gate: GateResult) -> dict[str, str]:
+    """press/<story id>.<ext> → the source image it is made from, for every public story with a lead image."""
+    return {s.press.path: s.images[0].src for s in gate.public if s.press is not None and s.images}
+
+
+def notices(gate: GateResult, source_sizes: Mapping[str, int], table: Mapping[str, WebImage],
+            notes: Mapping[str, tuple[str, ...]], max_bytes: int,
+            refs: Mapping[str, list[tuple[str, str]]]) -> list[Notice]:
+    """Warnings about the images public output uses (see the module docstring)."""
+    out: list[Notice] = []
+    for s in gate.stories:
+        lead = s.images[0].src if s.images else None
+        if lead and lead in body_images(s.body_html):
+            out.append(Notice(s.source, lead.rsplit("/", 1)[-1],
+                              # TRANSLATORS: 原文：题图 {src} 又出现在正文里：页面上会显示两次
+                              t("the lead image {src} is used again in the text: the page would show it twice",
+                                src=lead),
+                              _("remove it from the text, or make another photo the first of images:")))
+        for m in _IMG_RE.finditer(s.body_html):
+            found = _SRC_RE.search(" " + m.group(1))
+            alt = _ALT_RE.search(m.group(1))
+            if found and is_raster(found.group(1)) and not (alt and html.unescape(alt.group(1)).strip()):
+                out.append(Notice(s.source, found.group(1).rsplit("/", 1)[-1],
+                                  # TRANSLATORS: 原文：正文中的图片 {src} 没有替代文字：读屏软件无法描述它
+                                  t("the image {src} in the text has no alt text: screen readers cannot "
+                                    "describe it", src=found.group(1)),
+                                  t("e.g. {example}", example="![民警与居民交谈](images/wang.jpg)")))
+    for src, where in refs.items():
+        source, needle = where[0]
+        size = source_sizes.get(src, 0)
+        if size > max_bytes:
+            out.append(Notice(source, needle,
+                              # TRANSLATORS: 原文：图片 {src} 有 {mb} MB，超过上限 {limit} MB
+                              t("the image {src} is {mb} MB, more than the limit of {limit} MB", src=src,
+                                mb=f"{size / 1048576:.1f}", limit=f"{max_bytes / 1048576:.1f}"),
+                              _("save a smaller copy (a phone photo of 2–4 MB is plenty), or raise "
+                                "images.max_bytes in site_config.yaml")))
+        for note in notes.get(src, ()):
+            out.append(Notice(source, needle, conversion(src, note, table.get(src)),
+                              _("nothing to do if this is what you want; otherwise save the image again as "
+                                "the notes in docs/content-format.md (Images) say")))
+    return out
+
+
+def conversion(src: str, note: str, web: WebImage | None) -> str:
+    if note == "cmyk":
+        # TRANSLATORS: 原文：图片 {src} 是 CMYK 印刷色彩，已转换为 RGB 发布
+        return t("the image {src} is in CMYK (print) colours; it is published converted to RGB", src=src)
+    if note == "16bit":
+        # TRANSLATORS: 原文：图片 {src} 每个颜色 16 位，已降为 8 位发布
+        return t("the image {src} has 16 bits per colour; it is published with 8", src=src)
+    if note == "animated":
+        # TRANSLATORS: 原文：图片 {src} 是动图，只发布第一帧
+        return t("the image {src} is animated; only its first frame is published", src=src)
+    fmt = note.split(":", 1)[-1]
+    # TRANSLATORS: 原文：图片 {src} 实际是 {format} 格式，与文件名不符；按文件名的格式转换后发布
+    return t("the image {src} is really a {format} file, not what its name says; it is published converted "
+             "to the format of its name", src=src, format=fmt)
+
+
+def bad_image(src: str, code: str, detail: str) -> tuple[str, str]:
+    """(message, what is accepted) for an image that cannot be published (images.BadImage)."""
+    if code == "bomb":
+        return (t("the image {src} has too many pixels ({detail}) to be opened safely (a decompression bomb?)",
+                  src=src, detail=detail or "?"),
+                _("save it at a normal size (a phone photo is 12–50 megapixels), or raise images.max_megapixels"))
+    if code == "not-image":
+        return (t("the file {src} is not an image that can be read (JPEG, PNG, GIF, WebP, HEIC)", src=src),
+                _("save the picture again as JPEG or PNG"))
+    return (t("the image {src} is damaged or cut short and cannot be read ({detail})", src=src, detail=detail),
+            _("copy the photo again from the phone or camera, or save it again as JPEG"))
+

@@ -1,0 +1,275 @@
+"""Photos safe to publish and light to load (issue 15): every output image is re-encoded without
+metadata, upright, at web sizes; feeds point to web sizes; bad input gives a clear error; an
+unchanged rebuild does no image work."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from conftest import Site
+from exemplar_site import images
+from exemplar_site.errors import BuildFailed
+from exemplar_site.images import ImageSettings, metadata_in
+from exemplar_site.pipeline import BuildOptions, load_site
+
+PHONE = "13912345678"
+
+
+def phone_jpeg(size: tuple[int, int] = (1200, 900), orientation: int = 6) -> bytes:
+    """A 'phone photo': GPS, camera maker and model, maker notes, XMP, a comment, rotated by EXIF."""
+    im = Image.new("RGB", size, (200, 30, 30))
+    im.paste((30, 30, 200), (0, 0, size[0] // 2, size[1] // 4))  # a blue block top-left, to see the rotation
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "Apple"
+    exif[0x0110] = "iPhone 15"
+    exif.get_ifd(0x8769)[0x927C] = b"maker notes " * 10
+    exif.get_ifd(0x8825).update({1: "N", 2: (31.0, 14.0, 3.0), 3: "E", 4: (121.0, 28.0, 5.0)})
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif, comment=b"shot at the station", xmp=b"<x:xmpmeta>GPS</x:xmpmeta>")
+    return buf.getvalue()
+
+
+def texty_png() -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", f"call {PHONE}")
+    info.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta/>")
+    buf = io.BytesIO()
+    Image.new("RGBA", (700, 500), (0, 128, 0, 255)).save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def add_photo(site: Site, name: str, data: bytes) -> None:
+    (site.root / "content" / "images" / name).write_bytes(data)
+
+
+def image_files(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if p.is_file() and p.suffix.lower() in (".jpg", ".png", ".webp", ".gif")
+            and "static" not in p.parts]
+
+
+def test_the_fixtures_carry_what_must_not_go_out() -> None:
+    assert set(metadata_in(phone_jpeg())) >= {"EXIF", "XMP", "comment"}
+    assert "text chunk" in metadata_in(texty_png())
+
+
+def test_every_output_image_is_clean_upright_and_sized(site: Site) -> None:
+    add_photo(site, "phone.jpg", phone_jpeg())
+    add_photo(site, "sign.png", texty_png())
+    site.story("a", "s1", images=[{"src": "images/phone.jpg", "alt": "民警走访", "caption": "走访", "credit": "李明"}],
+               body="他扎根社区。\n\n![路牌](images/sign.png)\n")
+    site.build()
+    files = image_files(site.out)
+    assert files
+    for f in files:
+        data = f.read_bytes()
+        assert metadata_in(data) == [], f
+        assert PHONE.encode() not in data and b"iPhone" not in data and b"Apple" not in data, f
+        with Image.open(f) as im:
+            assert not im.getexif(), f
+            assert "comment" not in im.info and "xmp" not in im.info, f
+    # orientation 6 (rotate 90° clockwise): 1200×900 becomes 900 wide, 1200 high; the blue block top-right
+    with Image.open(site.out / "images" / "phone.jpg") as im:
+        assert im.size == (900, 1200)
+        pixel = im.convert("RGB").getpixel((im.width - 10, 10))
+        assert isinstance(pixel, tuple)
+        r, b = pixel[0], pixel[2]
+        assert b > 150 and r < 100
+    # web sizes: never enlarged; the original format and WebP
+    names = sorted(p.name for p in (site.out / "images").iterdir())
+    assert names == ["phone-480w.jpg", "phone-480w.jpg.webp", "phone.jpg", "phone.jpg.webp",
+                     "sign-480w.png", "sign-480w.png.webp", "sign.png", "sign.png.webp"]
+    with Image.open(site.out / "images" / "phone-480w.jpg") as im:
+        assert im.size == (480, 640)
+    assert (site.out / "press" / "s1.jpg").is_file()
+
+
+def test_pages_use_srcset_sizes_width_and_height(site: Site) -> None:
+    add_photo(site, "phone.jpg", phone_jpeg((2400, 1800), orientation=1))
+    site.story("a", "s1", images=[{"src": "images/phone.jpg", "alt": "民警走访", "caption": "走访", "credit": "李明"}],
+               body="正文。\n\n![路牌](images/a.png)\n", featured=True)
+    site.build()
+    page = site.html("stories/" + next(p.name for p in (site.out / "stories").iterdir() if p.is_dir()
+                                        and p.name != "page") + "/index.html")
+    lead = page.xpath("//figure[@class='lead-figure']//img")[0]
+    assert lead.get("width") == "1600" and lead.get("height") == "1200"
+    assert "phone-480w.jpg 480w" in lead.get("srcset") and "phone-960w.jpg 960w" in lead.get("srcset")
+    assert lead.get("sizes")
+    assert page.xpath("//figure[@class='lead-figure']//source[@type='image/webp']")
+    assert "摄影：李明" in page.xpath("//figure[@class='lead-figure']//figcaption")[0].text_content()
+    assert page.xpath("//a[contains(@href, 'press/s1.jpg')]")
+    body_img = page.xpath("//div[@class='story-body']//img")[0]
+    assert body_img.get("width") and body_img.get("srcset")
+    home = site.html("index.html")
+    card = home.xpath("//a[@class='card-image']//img")[0]
+    assert card.get("src").endswith("phone-480w.jpg") and card.get("width") == "1600"
+    media = site.html("feeds/index.html")
+    assert media.xpath("//a[contains(@href, 'press/s1.jpg')]")
+
+
+def test_feeds_reference_web_sizes_with_real_length(site: Site) -> None:
+    import feedparser
+    add_photo(site, "phone.jpg", phone_jpeg((2400, 1800), orientation=1))
+    site.story("a", "s1", images=[{"src": "images/phone.jpg", "alt": "民警走访", "credit": "李明"}])
+    site.build()
+    rss = site.text_of("feeds/all.rss.xml")
+    feed = feedparser.parse(rss)
+    enc = feed.entries[0].enclosures[0]
+    published = site.out / "images" / "phone.jpg"
+    assert enc.href.endswith("/images/phone.jpg") and int(enc.length) == published.stat().st_size
+    assert enc.type == "image/jpeg"
+    assert 'media:thumbnail url="http://test.example/pub/images/phone-480w.jpg"' in rss
+    assert "摄影：李明" in rss or "photo: 李明" in rss
+    atom = site.text_of("feeds/all.atom.xml")
+    assert f'length="{published.stat().st_size}"' in atom
+
+
+def test_a_rebuild_with_nothing_changed_does_no_image_work(site: Site) -> None:
+    for n in range(3):
+        add_photo(site, f"p{n}.jpg", phone_jpeg((1000 + n, 800)))
+        site.story(f"s{n}", f"s{n}", images=[{"src": f"images/p{n}.jpg", "alt": "照片"}])
+    options = BuildOptions(now=__import__("conftest").NOW)
+    first = load_site(site.config, options)
+    assert first.image_work == 3
+    site.build()
+    before = site.files()
+    # a rebuild that loads the site (an edited story): the photos come from the store
+    site.story("s0", "s0", images=[{"src": "images/p0.jpg", "alt": "照片"}], title="改过的标题")
+    from exemplar_site.cache import BuildCache, cache_path
+    cache, _ = BuildCache.load(cache_path(site.out))
+    again = load_site(site.config, options, cache)
+    assert again.image_work == 0
+    site.build()
+    after = site.files()
+    assert {k: v for k, v in after.items() if k.startswith(("images/", "press/"))} == \
+        {k: v for k, v in before.items() if k.startswith(("images/", "press/"))}
+
+
+def test_incremental_equals_clean_when_a_photo_changes(site: Site, tmp_path: Path) -> None:
+    add_photo(site, "p.jpg", phone_jpeg((1000, 800)))
+    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
+    site.build()
+    add_photo(site, "p.jpg", phone_jpeg((1300, 800), orientation=1))
+    site.build()
+    incremental = site.files()
+    import shutil
+    shutil.rmtree(site.out)
+    for stale in site.root.glob(".public*"):
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    site.build()
+    assert site.files() == incremental
+
+
+def _bad(site: Site, name: str, data: bytes) -> BuildFailed:
+    add_photo(site, name, data)
+    site.story("s1", "s1", images=[{"src": f"images/{name}", "alt": "照片"}])
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    return failed.value
+
+
+def test_a_truncated_photo_is_an_error_with_file_and_line(site: Site) -> None:
+    failed = _bad(site, "cut.jpg", phone_jpeg()[:3000])
+    p = next(p for p in failed.problems if "cut.jpg" in p.message)
+    assert p.path.endswith("s1.md") and p.line is not None and "damaged" in p.message
+
+
+def test_a_file_that_is_not_an_image(site: Site) -> None:
+    failed = _bad(site, "fake.jpg", b"<html>not a photo</html>")
+    assert any("not an image" in p.message for p in failed.problems)
+
+
+def test_a_decompression_bomb_is_refused(site: Site) -> None:
+    buf = io.BytesIO()
+    Image.new("1", (10000, 10000)).save(buf, "PNG")  # 100 megapixels, a few kilobytes
+    failed = _bad(site, "bomb.png", buf.getvalue())
+    assert any("too many pixels" in p.message for p in failed.problems)
+
+
+@pytest.mark.parametrize("kind", ["cmyk", "16bit", "animated", "format"])
+def test_documented_conversions_warn_and_publish(site: Site, kind: str) -> None:
+    buf = io.BytesIO()
+    name = "x.png"
+    if kind == "cmyk":
+        name = "x.jpg"
+        Image.new("CMYK", (300, 200), (0, 100, 200, 0)).save(buf, "JPEG")
+    elif kind == "16bit":
+        Image.new("I;16", (300, 200), 40000).save(buf, "PNG")
+    elif kind == "animated":
+        name = "x.gif"
+        frames = [Image.new("RGB", (60, 40), (80 * i, 0, 0)) for i in range(3)]
+        frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    else:
+        name = "x.jpg"
+        Image.new("RGB", (300, 200)).save(buf, "PNG")
+    add_photo(site, name, buf.getvalue())
+    site.story("s1", "s1", images=[{"src": f"images/{name}", "alt": "照片"}])
+    report = site.build()
+    assert any(name in w.message and w.line for w in report.warnings), report.warnings
+    with Image.open(site.out / "images" / name) as im:
+        assert im.mode in ("RGB", "L", "P", "RGBA")
+        assert getattr(im, "n_frames", 1) == 1
+        assert im.format == images.output_format(f"images/{name}")
+    if kind == "16bit":
+        with Image.open(site.out / "images" / name) as im:
+            assert im.getpixel((0, 0)) == 40000 // 256
+
+
+def test_heic_is_published_as_jpeg(site: Site) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    heif = pillow_heif.from_pillow(Image.new("RGB", (640, 480), (10, 200, 10)))
+    buf = io.BytesIO()
+    heif.save(buf, quality=60)
+    add_photo(site, "iphone.heic", buf.getvalue())
+    site.story("s1", "s1", images=[{"src": "images/iphone.heic", "alt": "照片"}])
+    site.build()
+    assert not (site.out / "images" / "iphone.heic").exists()
+    with Image.open(site.out / "images" / "iphone.jpg") as im:
+        assert im.format == "JPEG" and im.size == (640, 480)
+
+
+def test_warnings_lead_repeated_missing_alt_size_limit(site: Site) -> None:
+    add_photo(site, "p.jpg", phone_jpeg((800, 600)))
+    site.write("site_config.yaml", site.config.read_text(encoding="utf-8") + "images: {max_bytes: 100000}\n")
+    add_photo(site, "big.png", _noise_png())
+    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}],
+               body="正文。\n\n![](images/p.jpg)\n\n![大图](images/big.png)\n")
+    report = site.build()
+    text = "\n".join(w.message for w in report.warnings)
+    assert "used again in the text" in text
+    assert "no alt text" in text
+    assert "more than the limit" in text
+
+
+def _noise_png() -> bytes:
+    buf = io.BytesIO()
+    Image.effect_noise((700, 700), 120).convert("RGB").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_the_safety_net_stops_a_build_whose_image_holds_metadata(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_photo(site, "p.jpg", phone_jpeg((800, 600)))
+    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
+    real = images.process
+
+    def leaky(data: bytes, src: str, settings: ImageSettings) -> images.Processed:
+        made = real(data, src, settings)
+        return images.Processed(made.width, made.height, made.files, made.notes,
+                                tuple(phone_jpeg((40, 30)) for _ in made.data))
+
+    monkeypatch.setattr("exemplar_site.imagestore.process", leaky)
+    with pytest.raises(BuildFailed) as failed:
+        site.build(workers=1)
+    assert any("still holds" in p.message for p in failed.value.problems)
+    assert not site.out.exists() or not any(site.out.rglob("p*.jpg"))
+
+
+def test_process_never_enlarges() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 200)).save(buf, "JPEG")
+    made = images.process(buf.getvalue(), "images/small.jpg", ImageSettings())
+    assert max(m.width for m in made.files) == 300
