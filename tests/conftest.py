@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import os
 import shutil
 import socket
@@ -169,3 +170,12 @@ def wait_until(predicate: Callable[[], object], timeout: float = 15) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def load_tool(name: str) -> Any:
+    """A maintainer script of tools/ (catalog.py, docs.py, bundle.py) as a module, for the tests."""
+    spec = importlib.util.spec_from_file_location(f"{name}_tool", REPO / "tools" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

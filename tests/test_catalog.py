@@ -3,25 +3,20 @@ Chinese, the placeholders survive translation, and the compiled catalogue is the
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
 
-from conftest import REPO
+from conftest import REPO, load_tool
 from exemplar_site import i18n
 
 PO = REPO / "src" / "exemplar_site" / "locale" / "zh_CN" / "LC_MESSAGES" / "exemplar_site.po"
 
 
 def _tool() -> Any:
-    spec = importlib.util.spec_from_file_location("catalog_tool", REPO / "tools" / "catalog.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("catalog")
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,13 @@ tests hold them together."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import REPO, make_site
+from conftest import REPO, load_tool, make_site
 from exemplar_site import config as config_module
 from exemplar_site import records, scaffold, schema
 from exemplar_site.config import load_config
@@ -34,11 +33,7 @@ def _keys_in_yaml(text: str) -> set[str]:
 
 
 def _docs_tool() -> Any:
-    spec = importlib.util.spec_from_file_location("docs_tool", REPO / "tools" / "docs.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("docs")
 
 
 def test_the_docs_tables_are_the_declarations() -> None:

@@ -9,7 +9,6 @@ the cache lacks a wheel and PyPI cannot be reached either.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -19,11 +18,11 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_tool
 from exemplar_site import cli, init_site, launch
 from exemplar_site.theme import BUILTIN_DEFAULT
 
@@ -31,12 +30,8 @@ NOW = "2026-12-01"  # the --now of every build compared here
 PACKAGE = REPO / "src" / "exemplar_site"
 
 
-def _load_bundle_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bundle_tool", REPO / "tools" / "bundle.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _load_bundle_tool() -> Any:
+    return load_tool("bundle")
 
 
 bundle_tool = _load_bundle_tool()
