@@ -178,3 +178,14 @@ def test_import_refuses_a_tampered_archive_and_changes_nothing(tmp_path: Path, c
     assert words in capsys.readouterr().err
     assert {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()} == before
     assert not (tmp_path / "outside.txt").exists() and not (tmp_path / "www" / "outside.txt").exists()
+
+
+def test_an_imported_edition_can_be_deployed(tmp_path: Path) -> None:
+    site, archive = _exported(tmp_path)
+    outside = tmp_path / "www" / "import"
+    assert main(["import", str(archive), str(outside)]) == 0
+    target = tmp_path / "srv"
+    assert main(["deploy", "--config", str(site.config), str(target), "--from", str(outside)]) == 0
+    served = target / "current"
+    got = {str(p.relative_to(served)): p.read_bytes() for p in served.rglob("*") if p.is_file()}
+    assert got and all(_net(site)[k] == v for k, v in got.items() if k in _net(site))

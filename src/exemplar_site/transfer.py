@@ -27,7 +27,8 @@ from .config import SiteConfig
 from .deploy import read_edition
 from .errors import BuildFailed, Problem
 from .i18n import _, t
-from .outguard import exclusive
+from .manifest import Manifest, identity, save_manifest
+from .outguard import MARKER, exclusive
 from .pipeline import last_built_at
 
 MANIFEST = "MANIFEST.json"
@@ -161,6 +162,10 @@ def import_edition(archive: Path, folder: Path) -> Imported:
             map_bytes = z.read(MAP) if MAP in z.namelist() else b""
             (folder.parent / f"{folder.name}-withdrawn.map").write_bytes(map_bytes)
             _replace(staging, folder)
+            # described like a build's own output, so that `deploy --source DIR` can release it
+            inode, mtime = identity(folder)
+            save_manifest(folder, Manifest({rel: f"sha256:{files[rel][1]}" for rel in files if rel != MARKER},
+                                           {}, inode, 0, mtime))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
