@@ -11,7 +11,7 @@ import shutil
 import socket
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,14 +140,35 @@ def site(tmp_path: Path) -> Site:
     return make_site(tmp_path / "site")
 
 
-@pytest.fixture
-def sample(tmp_path: Path) -> Site:
-    """A copy of the repository's own sample site."""
-    root = tmp_path / "sample"
-    root.mkdir()
+def copy_sample(root: Path) -> Site:
+    """A copy of the repository's own sample site (its config and content) in `root`."""
+    root.mkdir(parents=True)
     shutil.copy(REPO / "site_config.yaml", root / "site_config.yaml")
     shutil.copytree(REPO / "content", root / "content")
     return Site(root)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Site:
+    """A copy of the repository's own sample site."""
+    return copy_sample(tmp_path / "sample")
+
+
+# ---- a real browser (headless Chromium through Playwright; tests skip themselves without it) ----
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()
 
 
 def dedent(text: str) -> str:

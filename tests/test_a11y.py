@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 import yaml
 from test_browser import ARGS, CHROMIUM
 
-from conftest import REPO, Site, free_port
+from conftest import REPO, Site, copy_sample, free_port
 
 TOOLS = REPO / ".test-tools" / "node_modules"
 AXE = TOOLS / "axe-core" / "axe.min.js"
@@ -42,10 +41,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Site:
     """The repository's sample, built once, with its listings as dense lists in a second edition
     of the config (list/…) so that both listing styles are checked."""
     root = tmp_path_factory.mktemp("a11y") / "sample"
-    root.mkdir()
-    shutil.copy(REPO / "site_config.yaml", root / "site_config.yaml")
-    shutil.copytree(REPO / "content", root / "content")
-    site = Site(root)
+    site = copy_sample(root)
     site.build(workers=1)
     config = yaml.safe_load(site.config.read_text(encoding="utf-8"))
     config["listing_style"] = "list"

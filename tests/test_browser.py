@@ -6,35 +6,16 @@ Chromium when it can).
 
 from __future__ import annotations
 
-import shutil
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from conftest import NOW, Site
+from conftest import BROWSER_ARGS as ARGS  # (other browser tests import these names from here)
+from conftest import CHROMIUM, NOW, Site, free_port
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+__all__ = ["ARGS", "CHROMIUM"]
 
 
 def test_live_reload_and_error_overlay_in_a_browser(site: Site, browser: Any) -> None:

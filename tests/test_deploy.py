@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, REPO, Site, free_port, make_site, wait_until
+from conftest import NOW, Site, copy_sample, free_port, make_site, wait_until
 from exemplar_site import cli
 from exemplar_site import deploy as dep
 from exemplar_site.config import DeploySettings, SiteConfig, load_config
@@ -138,10 +138,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         pytest.skip("nginx is not installed (.ci/run installs it from Debian)")
     base = tmp_path_factory.mktemp("deploy")
     root = base / "sample"
-    root.mkdir()
-    shutil.copy(REPO / "site_config.yaml", root / "site_config.yaml")
-    shutil.copytree(REPO / "content", root / "content")
-    site = Site(root)
+    site = copy_sample(root)
     site.build(workers=1)
     target = base / "srv"
     config = load_config(site.config)

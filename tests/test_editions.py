@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
 import feedparser
 import pytest
 
-from conftest import NOW, REPO, Site, make_site
+from conftest import NOW, Site, copy_sample, make_site
 from exemplar_site.cli import main
 from exemplar_site.config import load_config
 from exemplar_site.errors import BuildFailed
@@ -109,9 +108,7 @@ def test_all_editions_and_unknown_editions_on_the_command_line(tmp_path: Path,
 
 
 def test_the_sample_site_has_both_editions(tmp_path: Path) -> None:
-    sample = tmp_path / "sample"
-    shutil.copytree(REPO / "content", sample / "content")
-    shutil.copy(REPO / "site_config.yaml", sample / "site_config.yaml")
+    sample = copy_sample(tmp_path / "sample").root
     when = dt.datetime(2026, 11, 24, 10, 0)
     inside = build_site(sample / "site_config.yaml", BuildOptions(now=when))
     outside = build_site(sample / "site_config.yaml", BuildOptions(now=when, edition="internet"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Site, make_site
+from conftest import REPO, Site, copy_sample, make_site
 
 VNU = REPO / ".test-tools" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 JAVA = shutil.which("java")
@@ -23,10 +23,7 @@ JAVA = shutil.which("java")
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Site:
     root = tmp_path_factory.mktemp("valid") / "sample"
-    root.mkdir()
-    shutil.copy(REPO / "site_config.yaml", root / "site_config.yaml")
-    shutil.copytree(REPO / "content", root / "content")
-    site = Site(root)
+    site = copy_sample(root)
     site.build(workers=1)
     return site
 
