@@ -79,3 +79,12 @@ def test_every_page_and_campaign_field_is_in_the_new_templates() -> None:
     assert set(re.findall(r"^#?\s?([a-z_]+):", campaign, re.MULTILINE)) == set(records.CAMPAIGN_FIELDS)
     documented = _keys_in_yaml(_section(CONTENT_DOC, "## Campaigns"))
     assert set(records.CAMPAIGN_FIELDS) - {"slug"} <= documented
+
+
+@pytest.mark.parametrize("value", [None, {}])
+def test_a_required_option_left_empty_is_refused_at_its_line(tmp_path: Path, value: object) -> None:
+    site = make_site(tmp_path / "s", units=value)
+    with pytest.raises(BuildFailed) as info:
+        load_config(site.config)
+    (p,) = [p for p in info.value.problems if p.field == "units"]
+    assert p.line and site.config.read_text(encoding="utf-8").splitlines()[p.line - 1].startswith("units:")

@@ -85,6 +85,8 @@ def typed(option: Option, value: Any) -> tuple[Any, str | None]:
     is checked where they are read."""
     shown = repr(value) if not isinstance(value, str) else value
     fallback = None if option.required else option.default
+    if option.required and value in (None, "", {}, []):
+        return None, _("this option is required and cannot be left empty")
     if option.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int) \
                 or not (option.low or 0) <= value <= (option.high if option.high is not None else value):
@@ -107,7 +109,7 @@ def typed(option: Option, value: Any) -> tuple[Any, str | None]:
         return value, None
     if option.kind == "mapping":
         if value is None or value == {}:
-            return (value if option.required else fallback), None
+            return fallback, None
         if not isinstance(value, dict):
             return fallback, _("must be a mapping of options (lines like 'key: value' indented under it)")
         return value, None
