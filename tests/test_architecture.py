@@ -21,10 +21,11 @@ PACKAGE = Path(exemplar_site.__file__).parent
 LAYERS: list[set[str]] = [
     {"i18n"},  # the message catalogue: every layer speaks through it
     {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress", "portable",
-     "images"},  # images: bytes + settings → encoded web sizes (Pillow), and the metadata check
+     "images", "dates"},  # images: bytes + settings → encoded web sizes (Pillow), and the metadata check
     {"model", "safetree", "schema"},  # plain public data; the folder walk; option and field declarations
     {"config", "jobs"},
-    {"sources", "cache", "imagestore"},  # imagestore: the processed images beside the output
+    {"sources", "cache", "imagestore", "runs"},  # imagestore: the processed images beside the output;
+    # runs: what a build is asked and answers (BuildOptions, BuildReport)
     {"frontmatter"},
     {"records", "markup"},
     {"gate"},  # the one bridge from private records to public objects
@@ -36,7 +37,7 @@ LAYERS: list[set[str]] = [
     {"writefail", "treeops"},  # the writer's parts: a failed write for people; file operations
     {"outguard"},  # which folders may be written
     {"manifest"},  # what each generation holds
-    {"writer"},
+    {"writer", "nochange"},  # nochange: the build with nothing to do, answered without the stages
     {"incremental"},  # the one layer that remembers: beside the stages, used by pipeline only
     {"pipeline"},
     {"deploy"},  # releases on the web server: copy, verify, switch, roll back
@@ -114,6 +115,6 @@ def test_public_model_has_no_private_field() -> None:
 def test_only_the_pipeline_uses_the_cache_and_the_incremental_layer() -> None:
     """Stages are plain functions: none of them knows that a cache exists."""
     for path in sorted(PACKAGE.glob("*.py")):
-        if path.stem in ("pipeline", "incremental", "serve", "cache"):
+        if path.stem in ("pipeline", "incremental", "serve", "cache", "nochange"):  # (nochange: the skipped build)
             continue
         assert not imports_of(path) & {"cache", "incremental"}, path.stem

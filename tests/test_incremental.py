@@ -122,6 +122,39 @@ def test_nothing_changed_renders_nothing(site: Site) -> None:
     assert again.public == first.public and again.held == first.held
 
 
+def test_the_command_line_answers_nothing_changed_without_loading_the_stages(site: Site) -> None:
+    """`build` with nothing changed reports the last build (same summary, no file written) from a
+    process that never imports the pipeline, Markdown or Jinja; after an edit it builds again."""
+    import subprocess
+    import sys
+
+    site.story("a", "a-1", title="第一版标题")
+    site.story("held", "b-1", status="recommended")  # (held back: the summary lists it again)
+    probe = ("import sys; from exemplar_site.cli import main; code = main(sys.argv[1:]); "
+             "heavy = ('exemplar_site.pipeline', 'markdown', 'jinja2'); "
+             "print('LOADED', sorted(m for m in heavy if m in sys.modules)); raise SystemExit(code)")
+    args = [sys.executable, "-c", probe, "build", "--config", str(site.config), "--now", NOW.isoformat(),
+            "--lang", "en"]
+
+    def run() -> str:
+        done = subprocess.run(args, capture_output=True, text=True, check=True, cwd=site.root)
+        return done.stdout
+
+    first = run()
+    assert "LOADED ['exemplar_site.pipeline', 'jinja2', 'markdown']" in first
+    before = {p: p.stat().st_mtime_ns for p in site.out.rglob("*") if p.is_file()}
+    again = run()
+    assert "LOADED []" in again
+    assert {p: p.stat().st_mtime_ns for p in site.out.rglob("*") if p.is_file()} == before
+    summary = [line for line in first.splitlines() if not line.startswith(("Built", "LOADED", "  files"))]
+    assert summary == [line for line in again.splitlines() if not line.startswith(("Built", "LOADED", "  files"))]
+    assert "held back" in again and "0 rendered" in again
+    site.story("a", "a-1", title="第二版标题")
+    third = run()
+    assert "LOADED ['exemplar_site.pipeline', 'jinja2', 'markdown']" in third
+    assert any("第二版标题" in p.read_text(encoding="utf-8") for p in site.out.rglob("*.html"))
+
+
 def test_one_edit_renders_only_what_shows_that_story(site: Site) -> None:
     for i in range(30):
         site.story(f"s{i}", f"s-{i}", slug=f"slug-{i}", date=dt.date(2025, 1, 1) + dt.timedelta(days=7 * i),

@@ -18,15 +18,17 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from . import i18n
 from .config import load_config
+from .dates import parse_datetime
 from .errors import BuildFailed, Problem
-from .gate import REASONS
 from .i18n import N_, _, ngettext, t
-from .pipeline import BuildOptions, BuildReport, build_site, export_sms
+from .model import REASONS
+from .nochange import skipped_build
 from .progress import Progress
-from .records import parse_datetime
+from .runs import BuildOptions, BuildReport
 
 COMMANDS = ("build", "serve", "new", "check", "sms", "report", "init", "deploy", "rollback", "nginx-conf", "export",
             "import", "wechat", "pdf")
@@ -231,6 +233,12 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pipeline() -> ModuleType:
+    """The stages (Markdown, Jinja, feedgen…), imported when a command has work for them."""
+    from . import pipeline
+    return pipeline
+
+
 def print_problems(problems: Sequence[Problem], out: object = None) -> None:
     stream = out or sys.stderr
     errors = [p for p in problems if p.is_error]
@@ -295,7 +303,8 @@ def _build_one(args: argparse.Namespace, edition: str | None) -> int:
                            drafts=args.drafts, workers=args.jobs, one_off=True, edition=edition)
     progress = Progress()
     try:
-        report = build_site(args.config, options, progress)
+        # nothing changed since the last build: answered without loading the pipeline
+        report = skipped_build(args.config, options) or _pipeline().build_site(args.config, options, progress)
     except BuildFailed as failed:
         progress.done()
         print_problems(failed.problems)
@@ -392,7 +401,7 @@ def _date_arg(value: str | None, flag: str) -> dt.date | None:
 def cmd_sms(args: argparse.Namespace) -> int:
     since, until = _date_arg(args.since, "--since"), _date_arg(args.until, "--until")
     try:
-        result = export_sms(args.config, BuildOptions(now=_now(args.now)), since, until,
+        result = _pipeline().export_sms(args.config, BuildOptions(now=_now(args.now)), since, until,
                             Path(args.output) if args.output else None)
     except BuildFailed as failed:
         print_problems(failed.problems)

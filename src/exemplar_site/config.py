@@ -50,6 +50,8 @@ LEVELS: tuple[tuple[str, str], ...] = (
 UNIT_TYPES = ("city", "district", "station", "department", "community")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
+BUILTIN_DEFAULT = Path(__file__).resolve().parent / "themes" / "default"  # package data: ships in the wheel
+
 
 @dataclass(frozen=True)
 class Category:
@@ -709,3 +711,16 @@ def _quotas(path: Path, data: Any, line: int, problems: Problems) -> tuple[Quota
             mn = 1
         out.append(Quota(str(ut), str(lv), mn))
     return tuple(out)
+
+
+def theme_dirs(config: SiteConfig) -> list[Path]:
+    """Theme folders, most specific first, without duplicates."""
+    candidates = []
+    if config.theme != "default":
+        candidates.append(config.themes_dir / config.theme)
+    candidates += [config.themes_dir / "default", BUILTIN_DEFAULT]
+    out: list[Path] = []
+    for c in candidates:
+        if c.is_dir() and c.resolve() not in [o.resolve() for o in out]:
+            out.append(c)
+    return out

@@ -25,24 +25,12 @@ from . import text as textmod
 from . import urls
 from .config import SiteConfig
 from .errors import Problems
-from .i18n import N_, _, t
+from .i18n import _, t
 from .jobs import CODE_VERSION
 from .markup import Markup, Rendered
-from .model import Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
+from .model import REASONS, Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
 from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
 
-# why a story is held back, by reason (message ids: shown with `_(REASONS[reason])`)
-REASONS = {
-    "status": N_("not yet selected (status)"),
-    "no-vetting": N_("no discipline-inspection vetting"),
-    "vetting-expired": N_("vetting out of date"),
-    "vetting-incomplete": N_("vetting record blank or a placeholder"),
-    "vetting-future": N_("vetting dated after the build date"),
-    "exemplar-withdrawn": N_("the exemplar's earlier story was withdrawn"),
-    "scheduled": N_("scheduled for a later date"),
-    "withdrawn": N_("withdrawn"),
-    "internal-only": N_("not cleared for outside publicity (external:)"),
-}
 # the vetting record a story needs, as it is written in the front matter
 _VETTING_EXAMPLE = "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}"
 

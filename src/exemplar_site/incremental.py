@@ -19,6 +19,8 @@ earlier build already made from the same inputs:
 | a search document's tokens (`search.doc_tokens`) | `cache.memo` | `search.doc_identity` (a story's digest) |
 | the search shards (`search.shards_of`) | `cache.memo` | the documents' identities, in order (patched) |
 | an image's web sizes (`images.process`) | `cache.memo` + imagestore.py | image digest + `images.settings_key` |
+| what a story says about images (`media.story_media`) | `cache.memo` | `gate.story_digest` |
+| the line a problem names (`sources.line_naming`) | `cache.memo` | `gate.story_digest` + the name looked for |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 
 Every key covers everything the result is made from, including the code and
@@ -53,7 +55,8 @@ from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
 from .jobs import Job, key_of
 from .markup import Markup, Rendered
-from .model import PublicStory
+from .media import StoryMedia, story_media
+from .model import GateResult, PublicStory
 from .pages import PagePlan
 from .parallel import Spawned, as_state, run_map
 from .records import (
@@ -68,7 +71,7 @@ from .records import (
 )
 from .search import DocTokens, SearchDoc, Shards, doc_identity, doc_tokens, shard_count, shards_of, shards_patched
 from .sms import SmsMessage, collect, composed
-from .sources import Entry, SourceFile, Sources, read_entry
+from .sources import Entry, SourceFile, Sources, line_naming, read_entry
 from .sources import read as read_again
 from .taxonomy import SiteIndex, Term, related_ids_of
 from .text import Slugs
@@ -422,6 +425,30 @@ class Incremental:
         if not bad:
             store.keep_only({key for key, _ in made.values()})
         return made, bad, len(todo)
+
+    # ---- images joined to the public objects ---------------------------------------------------
+
+    def story_media(self, gate: GateResult) -> dict[str, StoryMedia]:
+        """media.story_media of every story (by source file), reused by the story's digest."""
+        memo, out = self.cache.memo, {}
+        for s in gate.stories:
+            hit = memo.get("media\x1f" + s.digest) if s.digest else None
+            if hit is None:
+                hit = story_media(s)
+                if s.digest:
+                    memo["media\x1f" + s.digest] = hit
+            out[s.source] = hit
+        return out
+
+    def line_in(self, source: str, needle: str, digest: str = "") -> int | None:
+        """sources.line_naming, reused by the digest of the story in `source` (which covers its text)."""
+        if not digest:
+            return line_naming(self.config, source, needle)
+        key = f"line\x1f{digest}\x1f{needle}"
+        hit = self.cache.memo.get(key)
+        if hit is None:
+            hit = self.cache.memo[key] = (line_naming(self.config, source, needle),)
+        return hit[0]  # type: ignore[no-any-return]
 
     # ---- the end -------------------------------------------------------------------------------
 

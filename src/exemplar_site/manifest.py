@@ -12,11 +12,12 @@ import hashlib
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from .outguard import MARKERS
 from .treeops import write_file
 
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # (3: a header of its own, then the file lists)
 
 
 @dataclass
@@ -41,21 +42,31 @@ def file_key(path: Path) -> str:
     return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
+def _header(f: BinaryIO) -> dict[str, Any] | None:
+    head = pickle.load(f)
+    return head if isinstance(head, dict) and head.get("version") == MANIFEST_VERSION else None
+
+
 def load_manifest(target: Path) -> Manifest:
     try:
-        data = pickle.loads(manifest_path(target).read_bytes())
-        if data.get("version") == MANIFEST_VERSION:
-            return Manifest(data["live"], data["staged"], data["live_inode"], data["staged_inode"],
-                            data.get("live_mtime", 0))
+        with manifest_path(target).open("rb") as f:
+            head = _header(f)
+            if head is not None:
+                lists = pickle.load(f)
+                return Manifest(lists["live"], lists["staged"], head["live_inode"], head["staged_inode"],
+                                head["live_mtime"])
     except Exception:  # noqa: BLE001 - a manifest that cannot be read (any way) is none: everything is written
         pass
     return Manifest()
 
 
 def save_manifest(target: Path, m: Manifest) -> None:
-    data = {"version": MANIFEST_VERSION, "live": m.live, "staged": m.staged, "live_inode": m.live_inode,
-            "staged_inode": m.staged_inode, "live_mtime": m.live_mtime}
-    write_file(manifest_path(target), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    """A small header (what `intact` reads), then the file lists."""
+    head = {"version": MANIFEST_VERSION, "live_inode": m.live_inode, "staged_inode": m.staged_inode,
+            "live_mtime": m.live_mtime, "live_files": len(m.live)}
+    lists = {"live": m.live, "staged": m.staged}
+    write_file(manifest_path(target), pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL)
+               + pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def identity(tree: Path) -> tuple[int, int]:
@@ -82,6 +93,12 @@ def unchanged(target: Path, keys: dict[str, str]) -> bool:
 
 
 def intact(target: Path) -> bool:
-    """True when the live output is the tree the manifest describes (nothing added at its top)."""
-    m = load_manifest(target)
-    return bool(m.live) and m.live_inode != 0 and identity(target) == (m.live_inode, m.live_mtime)
+    """True when the live output is the tree the manifest describes (nothing added at its top).
+    Reads the manifest's header only."""
+    try:
+        with manifest_path(target).open("rb") as f:
+            head = _header(f)
+    except Exception:  # noqa: BLE001 - (as load_manifest)
+        return False
+    return head is not None and head["live_files"] > 0 and head["live_inode"] != 0 \
+        and identity(target) == (head["live_inode"], head["live_mtime"])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import urls
+from .i18n import N_
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,20 @@ class WithdrawnNotice:
     @property
     def url(self) -> str:
         return urls.story(self.slug)
+
+
+# why a story is held back (HeldBack.reason) → what the build summary says (a catalogue message id)
+REASONS = {
+    "status": N_("not yet selected (status)"),
+    "no-vetting": N_("no discipline-inspection vetting"),
+    "vetting-expired": N_("vetting out of date"),
+    "vetting-incomplete": N_("vetting record blank or a placeholder"),
+    "vetting-future": N_("vetting dated after the build date"),
+    "exemplar-withdrawn": N_("the exemplar's earlier story was withdrawn"),
+    "scheduled": N_("scheduled for a later date"),
+    "withdrawn": N_("withdrawn"),
+    "internal-only": N_("not cleared for outside publicity (external:)"),
+}
 
 
 @dataclass(frozen=True)

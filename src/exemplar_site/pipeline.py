@@ -19,8 +19,8 @@ from typing import Any
 
 import jinja2
 
-from . import media
-from .cache import BuildCache, BuildState, cache_path, input_signature, load_state, save_state, state_path
+from . import media, nochange
+from .cache import BuildCache, BuildState, cache_path, load_state, save_state, state_path
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
 from .feeds import feed_jobs, feed_size_warnings, render_opml
@@ -32,32 +32,33 @@ from .i18n import _, t
 from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
 from .incremental import Incremental, compiled_cache
-from .jobs import CODE_VERSION, Job, ready
+from .jobs import Job, ready
 from .markup import Markup
-from .model import GateResult, HeldBack, Output
+from .model import GateResult, Output
 from .pages import CARD, TEMPLATES, PagePlan, page_plan, story_page
 from .parallel import Spawned, default_workers, run_map
 from .records import Records, story_record
 from .records import cacheable as records_cacheable
+from .runs import BuildOptions as BuildOptions  # (re-exported: callers and tests import them from here)
+from .runs import BuildReport as BuildReport
+from .runs import WriteReport, local_now
 from .sms import SmsMessage, in_range, messages, sms_files, sms_outputs
 from .sources import Asset, SourceFile, discover, display_path
 from .sources import read as read_source
 from .taxonomy import SiteIndex, build_index, related_key
-from .theme import make_environment, site_view, static_files, template_digests, theme_dirs, theme_problems
+from .theme import make_environment, site_view, static_files, template_digests, theme_problems
 from .urls import file_of
 from .writer import (
     INTERNAL,
     PUBLIC,
     SMS,
     Staging,
-    WriteReport,
     after_swap,
     check_path,
     check_target,
     drafts_folder,
     exclusive,
     failed_writes,
-    intact,
     late_problem,
     unchanged,
     write_file,
@@ -65,18 +66,6 @@ from .writer import (
 )
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    now: dt.datetime  # the one clock reading of a run, injected by the caller; naive = site time zone
-    output: Path | None = None
-    drafts: bool = False
-    workers: int = 1  # processes for cold builds; 0 = one per core
-    cache: bool = True  # keep parsed files and rendered bodies beside the output for the next build
-    in_place: bool = False  # update the output file by file instead of swapping trees (preview server only)
-    one_off: bool = False  # the process ends after this build (the CLI): it may freeze the garbage collector
-    edition: str | None = None  # one of the config's editions (None: the intranet edition)
 
 
 @dataclass(frozen=True)
@@ -94,34 +83,11 @@ class LoadedSite:
     image_work: int = 0  # images processed by this build (the rest came from the store)
 
 
-@dataclass(frozen=True)
-class BuildReport:
-    output_dir: Path
-    stories_read: int
-    public: int
-    held: tuple[HeldBack, ...]
-    pages: int  # HTML files
-    files: int  # all files
-    write: WriteReport | None
-    warnings: tuple[Problem, ...]
-    drafts: bool = False
-    rendered: int = 0  # outputs rendered this time (the rest were reused from the last build)
-    changed: tuple[str, ...] = ()  # files written with new bytes (in-place builds only: the preview server)
-    extra: dict[str, int] = field(default_factory=dict)
-
-
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
-
-
-def local_now(options: BuildOptions, config: SiteConfig) -> dt.datetime:
-    """The run's clock reading in the site's time zone (a naive --now means site time)."""
-    if options.now.tzinfo is None:
-        return options.now.replace(tzinfo=config.tz)
-    return options.now.astimezone(config.tz)
 
 
 def _workers(options: BuildOptions) -> int:
@@ -165,43 +131,34 @@ def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], laye
     incremental layer) and joined to the public objects (media.py); its problems at the line
     of each reference. → (the gate's result with its images, published path → store file, images
     processed now)."""
-    refs = media.references(gate)
+    per_story = layer.story_media(gate)
+    refs = media.references(gate, per_story)
     by_path = {a.out_path: a for a in assets}
     wanted = {src: by_path[src].source for src in refs if src in by_path}
     store = ImageStore(store_path(config.output_dir))
     made, bad, work = layer.images(wanted, config.images, store)
+    digests = {s.source: s.digest for s in gate.stories}
     for src, (code, detail) in sorted(bad.items()):
         message, accepted = media.bad_image(src, code, detail)
         for source, needle in refs[src]:
-            problems.error(source, _line_in(config, source, needle), "images", message, accepted)
+            problems.error(source, layer.line_in(source, needle, digests.get(source, "")), "images", message,
+                           accepted)
     table = {src: media.web_image(src, key, p) for src, (key, p) in made.items()}
     notes = {src: p.notes for src, (_, p) in made.items()}
     sizes = {src: a.size for src, a in by_path.items()}
-    for n in media.notices(gate, sizes, table, notes, config.images.max_bytes, refs):
-        (problems.error if n.error else problems.warning)(n.source, _line_in(config, n.source, n.needle), "images",
-                                                          n.message, n.accepted)
-    gate = media.attach(gate, table)
+    for n in media.notices(gate, sizes, table, notes, config.images.max_bytes, refs, per_story):
+        (problems.error if n.error else problems.warning)(
+            n.source, layer.line_in(n.source, n.needle, digests.get(n.source, "")), "images", n.message, n.accepted)
+    gate = media.attach(gate, table, per_story)
     files: dict[str, Path] = {}
     for src, (key, p) in made.items():
         for path, m in media.published_files(src, p).items():
             files[path] = store.file(key, m.name)
+    press = {src: store.file(key, media.press_file(p).name) for src, (key, p) in made.items()}
     for s in gate.stories:
-        if s.press is not None and s.images and s.images[0].src in made:
-            key, p = made[s.images[0].src]
-            files[s.press.path] = store.file(key, media.press_file(p).name)
+        if s.press is not None and s.images and s.images[0].src in press:
+            files[s.press.path] = press[s.images[0].src]
     return gate, files, work
-
-
-def _line_in(config: SiteConfig, source: str, needle: str) -> int | None:
-    """The first line of a content file that names `needle` (for a problem with a reference)."""
-    try:
-        text = (config.root / source).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None
-    for no, line in enumerate(text.splitlines(), 1):
-        if needle and needle in line:
-            return no
-    return None
 
 
 def site_jobs(site: LoadedSite, problems: Problems,
@@ -359,14 +316,9 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     now = local_now(options, config)
     signature = ""
     if options.cache:
-        inputs = [config.path, config.content_dir, *theme_dirs(config)]
-        signature = input_signature(inputs, f"{config.digest}|{options.drafts}|{output}|{CODE_VERSION}")
-        state = load_state(state_path(output))
-        if state is not None and state.signature == signature and state.built_at is not None \
-                and state.built_at <= now < state.valid_until and intact(output):
-            # nothing any output depends on has changed: the live site already is this build
-            skipped: BuildReport = dataclasses.replace(state.report, write=WriteReport(0, state.report.files, 0),
-                                                       rendered=0)
+        signature = nochange.signature(config, options)
+        skipped = nochange.unchanged_report(config, options, signature)
+        if skipped is not None:  # nothing any output depends on has changed: the live site already is this build
             return skipped
     if memory is not None:
         cache, notice = memory, None

@@ -34,8 +34,9 @@ from .errors import BuildFailed, Problem
 from .gate import decide
 from .i18n import N_, _, t
 from .model import Output
-from .pipeline import BuildOptions, LoadedSite, load_site, local_now, template_problem
+from .pipeline import BuildOptions, LoadedSite, load_site, template_problem
 from .records import PUBLIC_STATUSES, STATUSES, StoryRecord
+from .runs import local_now
 from .text import csv_cell
 from .theme import make_environment
 from .writer import INTERNAL, WriteReport, check_target, write_site

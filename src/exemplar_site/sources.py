@@ -87,6 +87,18 @@ def display_path(config: SiteConfig, path: Path) -> str:
     return full
 
 
+def line_naming(config: SiteConfig, source: str, needle: str) -> int | None:
+    """The first line of a content file that names `needle` (for a problem with a reference)."""
+    try:
+        text = (config.root / source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for no, line in enumerate(text.splitlines(), 1):
+        if needle and needle in line:
+            return no
+    return None
+
+
 def discover(config: SiteConfig, problems: Problems) -> Sources:
     """Every source file (not read) and asset under content/, in a stable order."""
     entries: list[Entry] = []

@@ -23,24 +23,12 @@ import jinja2.meta
 from markupsafe import Markup as Safe
 
 from . import safetree, urls
+from .config import BUILTIN_DEFAULT as BUILTIN_DEFAULT  # (re-exported: where the default theme is)
 from .config import SiteConfig
+from .config import theme_dirs as theme_dirs
 from .errors import Problem
 
-BUILTIN_DEFAULT = Path(__file__).resolve().parent / "themes" / "default"  # package data: ships in the wheel
 WEEKDAYS = "一二三四五六日"
-
-
-def theme_dirs(config: SiteConfig) -> list[Path]:
-    """Theme folders, most specific first, without duplicates."""
-    candidates = []
-    if config.theme != "default":
-        candidates.append(config.themes_dir / config.theme)
-    candidates += [config.themes_dir / "default", BUILTIN_DEFAULT]
-    out: list[Path] = []
-    for c in candidates:
-        if c.is_dir() and c.resolve() not in [o.resolve() for o in out]:
-            out.append(c)
-    return out
 
 
 def static_files(config: SiteConfig) -> dict[str, Path]:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import WARNING, BuildFailed, Problem
@@ -69,6 +68,7 @@ from .outguard import (
     exclusive,
     strays,
 )
+from .runs import WriteReport
 from .treeops import link, prune, recover, remove, same, swap, write_file
 from .writefail import WriteFailed, after_swap, as_failed, disk_problem, failed_writes, late_problem
 
@@ -101,14 +101,6 @@ __all__ = [
     "write_file",
     "write_site",
 ]
-
-
-@dataclass(frozen=True)
-class WriteReport:
-    written: int  # new or changed files
-    unchanged: int
-    removed: int  # files of the previous output no longer produced (and files it never produced)
-    warnings: tuple[Problem, ...] = ()  # after the swap: the output is live, but some bookkeeping failed
 
 
 def staging_dir(target: Path) -> Path:

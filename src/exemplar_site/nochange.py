@@ -1,0 +1,53 @@
+"""The build that has nothing to do: when no input any output depends on has changed since the
+last build (the same files, config, theme, code, drafts switch and output folder, and the clock
+before the next gate decision that flips), the live output already is this build's.
+
+Light to import: the command line asks here first and loads the pipeline (Markdown, Jinja,
+feedgen, the stages) only when there is something to build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from .cache import input_signature, load_state, state_path
+from .config import SiteConfig, load_config, theme_dirs
+from .jobs import CODE_VERSION
+from .manifest import intact
+from .outguard import exclusive
+from .runs import BuildOptions, BuildReport, WriteReport, local_now
+
+
+def signature(config: SiteConfig, options: BuildOptions) -> str:
+    """A fingerprint of every input of a build (cache.input_signature) and what it was asked."""
+    inputs = [config.path, config.content_dir, *theme_dirs(config)]
+    return input_signature(inputs, f"{config.digest}|{options.drafts}|{config.output_dir}|{CODE_VERSION}")
+
+
+def unchanged_report(config: SiteConfig, options: BuildOptions, sig: str) -> BuildReport | None:
+    """The last build's report (nothing written, nothing rendered) when its state has this
+    signature, was built no later than now, is valid until after now, and the live output is
+    intact; else None. Call with the output's lock held."""
+    output, now = config.output_dir, local_now(options, config)
+    state = load_state(state_path(output))
+    if state is not None and state.signature == sig and state.built_at is not None \
+            and state.built_at <= now < state.valid_until and intact(output):
+        report: BuildReport = dataclasses.replace(state.report, write=WriteReport(0, state.report.files, 0),
+                                                  rendered=0)
+        return report
+    return None
+
+
+def skipped_build(config_path: str | Path, options: BuildOptions) -> BuildReport | None:
+    """unchanged_report for a public build of the command line (a drafts build goes to a folder of
+    its own and is left to the pipeline); None whenever anything is in doubt (a config that does not
+    load, a lock that cannot be taken): the pipeline then builds and says what is wrong."""
+    if options.drafts or not options.cache:
+        return None
+    try:
+        config = load_config(config_path, options.output, options.edition)
+        with exclusive(config.output_dir):
+            return unchanged_report(config, options, signature(config, options))
+    except Exception:  # noqa: BLE001 - the pipeline meets the same problem and reports it
+        return None
