@@ -125,6 +125,56 @@ def test_files_the_build_did_not_produce_leave_the_output(site: Site, tmp_path: 
     assert not (site.out / "robots-old.txt").exists()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="folder stamps are used on POSIX systems only")
+def test_folders_whose_stamps_are_unchanged_are_not_walked_and_strays_are_still_found(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once both trees have settled, a build looks only into the folders whose stamps changed
+    (outguard.settled): files, folders, links and another kind's marker dropped deep into the live
+    tree are found as a walk of every folder finds them, and never published."""
+    import time
+
+    from exemplar_site import outguard
+    from exemplar_site.manifest import load_manifest
+
+    if outguard.portable():
+        pytest.skip("the portable paths walk every folder")
+    for i in range(12):
+        site.story(f"s{i}", f"s-{i}", slug=f"hero-{i}", tags=[f"标签{i % 3}"])
+    for step in range(5):  # both trees written, then left alone long enough to settle
+        site.story("s0", "s-0", slug="hero-0", tags=["标签0"], title=f"第{step}次修改")
+        site.build()
+        time.sleep(0.25)
+    m = load_manifest(site.out)
+    assert m.live_dirs and outguard.settled(site.out, m.live_dirs, m.stamped_at)
+    deep = site.out / "stories/hero-7"
+    (deep / "old.html").write_text("stale")
+    (site.out / "tags" / "extra").mkdir()
+    (site.out / "tags" / "extra" / "x.html").write_text("x")
+    os.symlink("/etc/passwd", site.out / "stories/hero-3/passwd")
+    walked = outguard._scan(site.out, m.live, outguard.PUBLIC)
+    looked = outguard.strays(site.out, outguard.PUBLIC, m.live,
+                             outguard.settled(site.out, m.live_dirs, m.stamped_at), m.live_dirs)
+    assert sorted(looked) == sorted(walked[0]) == ["stories/hero-3/passwd", "stories/hero-7/old.html",
+                                                   "tags/extra/x.html"]
+    full_walks: list[Path] = []
+    monkeypatch.setattr(outguard, "_scan", lambda tree, *a: full_walks.append(tree) or walked)
+    site.story("s1", "s-1", slug="hero-1", tags=["标签1"], title="再改一次")
+    report = site.build()
+    assert full_walks == []  # (only the changed folders were looked into)
+    files = {p.relative_to(site.out).as_posix() for p in site.out.rglob("*") if p.is_file() or p.is_symlink()}
+    assert files == clean_files(site, tmp_path, "clean")
+    assert any("old.html" in w.message for w in report.warnings)
+    # another kind's output put inside is refused, not removed, however it is found
+    monkeypatch.undo()
+    time.sleep(0.25)
+    site.build()  # (settles the tree just written)
+    (site.out / "units" / ".exemplar-sms").write_text("")
+    site.story("s2", "s-2", slug="hero-2", tags=["标签2"], title="又改一次")
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    assert "units" in failed.value.problems[0].path
+
+
 def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
     site.story("h", "h-1", status="seedling")

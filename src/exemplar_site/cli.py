@@ -304,7 +304,8 @@ def _build_one(args: argparse.Namespace, edition: str | None) -> int:
     progress = Progress()
     try:
         # nothing changed since the last build: answered without loading the pipeline
-        report = skipped_build(args.config, options) or _pipeline().build_site(args.config, options, progress)
+        skipped, signature = skipped_build(args.config, options)
+        report = skipped or _pipeline().build_site(args.config, options, progress, signature=signature)
     except BuildFailed as failed:
         progress.done()
         print_problems(failed.problems)

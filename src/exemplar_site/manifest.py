@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from .outguard import MARKERS
 from .treeops import write_file
 
-MANIFEST_VERSION = 3  # (3: a header of its own, then the file lists)
+MANIFEST_VERSION = 4  # (3: a header of its own, then the file lists; 4: folder stamps)
 
 
 @dataclass
@@ -27,6 +27,12 @@ class Manifest:
     live_inode: int = 0  # identity of the folder the manifest describes
     staged_inode: int = 0
     live_mtime: int = 0  # the live folder's mtime (ns) after the build: a file dropped in at its top changes it
+    # each folder's stamp (outguard.Stamps) in the live tree after the build, and in the twin where
+    # the build saw them unchanged, stamped at `stamped_at` (ns): an entry added to or removed from a
+    # folder changes its stamp, so a folder whose stamp is as recorded holds what it held
+    live_dirs: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    staged_dirs: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    stamped_at: int = 0
 
 
 def manifest_path(target: Path) -> Path:
@@ -54,7 +60,7 @@ def load_manifest(target: Path) -> Manifest:
             if head is not None:
                 lists = pickle.load(f)
                 return Manifest(lists["live"], lists["staged"], head["live_inode"], head["staged_inode"],
-                                head["live_mtime"])
+                                head["live_mtime"], lists["live_dirs"], lists["staged_dirs"], head["stamped_at"])
     except Exception:  # noqa: BLE001 - a manifest that cannot be read (any way) is none: everything is written
         pass
     return Manifest()
@@ -63,8 +69,8 @@ def load_manifest(target: Path) -> Manifest:
 def save_manifest(target: Path, m: Manifest) -> None:
     """A small header (what `intact` reads), then the file lists."""
     head = {"version": MANIFEST_VERSION, "live_inode": m.live_inode, "staged_inode": m.staged_inode,
-            "live_mtime": m.live_mtime, "live_files": len(m.live)}
-    lists = {"live": m.live, "staged": m.staged}
+            "live_mtime": m.live_mtime, "live_files": len(m.live), "stamped_at": m.stamped_at}
+    lists = {"live": m.live, "staged": m.staged, "live_dirs": m.live_dirs, "staged_dirs": m.staged_dirs}
     write_file(manifest_path(target), pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL)
                + pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
 

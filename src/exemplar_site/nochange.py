@@ -39,15 +39,17 @@ def unchanged_report(config: SiteConfig, options: BuildOptions, sig: str) -> Bui
     return None
 
 
-def skipped_build(config_path: str | Path, options: BuildOptions) -> BuildReport | None:
-    """unchanged_report for a public build of the command line (a drafts build goes to a folder of
-    its own and is left to the pipeline); None whenever anything is in doubt (a config that does not
-    load, a lock that cannot be taken): the pipeline then builds and says what is wrong."""
+def skipped_build(config_path: str | Path, options: BuildOptions) -> tuple[BuildReport | None, str]:
+    """(unchanged_report, the input signature) for a public build of the command line (a drafts
+    build goes to a folder of its own and is left to the pipeline: no signature); no report whenever
+    anything is in doubt (a config that does not load, a lock that cannot be taken): the pipeline
+    then builds and says what is wrong. The pipeline may reuse the signature (build_site)."""
     if options.drafts or not options.cache:
-        return None
+        return None, ""
     try:
         config = load_config(config_path, options.output, options.edition)
         with exclusive(config.output_dir):
-            return unchanged_report(config, options, signature(config, options))
+            sig = signature(config, options)
+            return unchanged_report(config, options, sig), sig
     except Exception:  # noqa: BLE001 - the pipeline meets the same problem and reports it
-        return None
+        return None, ""

@@ -14,8 +14,9 @@ import contextlib
 import errno
 import os
 import platform
+import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -117,11 +118,20 @@ def check_target(target: Path, kind: str, configured: Iterable[tuple[str, Path]]
     return []
 
 
-def strays(target: Path, kind: str, known: dict[str, str]) -> list[str]:
-    """One walk of a live output folder: what `known` (the manifest) does not list — files, and
-    empty folders with a trailing / — to be removed from it. A folder inside holding another
-    kind's marker is refused (BuildFailed), naming it."""
-    found, marked = _scan(target, known, kind)
+def strays(target: Path, kind: str, known: dict[str, str], settled_dirs: set[str] | None = None,
+           known_dirs: Iterable[str] = ()) -> list[str]:
+    """What `known` (the manifest) does not list in a live output folder — files, and empty
+    folders with a trailing / — to be removed from it. A folder inside holding another kind's
+    marker is refused (BuildFailed), naming it.
+
+    With `settled_dirs` (the folders of `known_dirs`, every folder the last build left, whose
+    stamps are as it recorded them: `settled`), only the other folders are looked into: a settled
+    folder holds the entries it held. Otherwise the whole tree is walked."""
+    if settled_dirs is not None:
+        every = set(known_dirs)
+        found, marked = _scan_changed(target, known, kind, every, ["", *(d for d in every if d not in settled_dirs)])
+    else:
+        found, marked = _scan(target, known, kind)
     if marked:
         raise BuildFailed([_marked(target, kind, sub) for sub in marked])
     return found
@@ -131,6 +141,11 @@ def _scan(tree: Path, known: dict[str, str], kind: str) -> tuple[list[str], list
     """What `known` does not list, and the folders inside that hold another kind's marker."""
     found: list[str] = []
     marked: list[str] = []
+    _walker(known, kind, found, marked)(str(tree), "")
+    return found, marked
+
+
+def _walker(known: dict[str, str], kind: str, found: list[str], marked: list[str]) -> Callable[[str, str], bool]:
     own = MARKERS[kind]
 
     def walk(path: str, prefix: str) -> bool:  # True: the folder is empty
@@ -152,8 +167,102 @@ def _scan(tree: Path, known: dict[str, str], kind: str) -> tuple[list[str], list
                     found.append(rel)  # (a link is removed, never followed)
         return empty
 
-    walk(str(tree), "")
+    return walk
+
+
+def _scan_changed(tree: Path, known: dict[str, str], kind: str, every: set[str], changed: list[str]
+                  ) -> tuple[list[str], list[str]]:
+    """_scan, looking only into the folders in `changed` ("" the tree itself) and into folders
+    that `every` (the folders the last build left) does not name, which are walked whole."""
+    found: list[str] = []
+    marked: list[str] = []
+    walk = _walker(known, kind, found, marked)
+    own = MARKERS[kind]
+    top = str(tree)
+    for rel in changed:
+        path = os.path.join(top, rel) if rel else top
+        try:
+            if rel and not stat.S_ISDIR(os.lstat(path).st_mode):
+                continue  # (replaced by a file or a link: its parent has changed too and names it)
+            entries = list(os.scandir(path))
+        except FileNotFoundError:
+            continue  # (gone: nothing in it to remove)
+        prefix = rel + "/" if rel else ""
+        for e in entries:
+            name = e.name
+            sub = prefix + name
+            if e.is_dir(follow_symlinks=False):
+                if sub in every:
+                    continue  # (looked into itself if it changed)
+                if walk(e.path, sub + "/"):
+                    found.append(sub + "/")
+                continue
+            if sub in known:
+                continue
+            if prefix and name in KIND_OF and name != own:
+                marked.append(rel)
+            elif prefix or name != own:
+                found.append(sub)
     return found, marked
+
+
+# A folder's stamp: its mtime, ctime and inode (ns). Adding, removing or renaming an entry in it
+# changes its mtime and ctime; ctime cannot be set back by anyone. A folder changed less than one
+# tick of the file system's clock before it was stamped could change again within that tick and
+# keep its stamp (git's "racy" index entries): such a stamp is never trusted. The tick: the
+# kernel's coarse clock (a few ms) where times have nanoseconds, 2 s where they are whole seconds
+# (FAT, some network file systems); RACY_NS is more than either.
+Stamp = tuple[int, int, int]
+RACY_NS = 100_000_000
+RACY_COARSE_NS = 2_000_000_000
+
+
+def stamps_usable() -> bool:
+    """Folder stamps stand for folder contents on POSIX systems. Elsewhere (Windows, whose FAT
+    drives do not update a folder's time, and the portable paths when forced) every folder is
+    looked into on every build."""
+    return os.name == "posix" and not portable()
+
+
+def folders_of(paths: Iterable[str]) -> set[str]:
+    """Every folder (relative, without the tree itself) that holds one of `paths`."""
+    out: set[str] = set()
+    for p in paths:
+        parent = p.rpartition("/")[0]
+        while parent and parent not in out:
+            out.add(parent)
+            parent = parent.rpartition("/")[0]
+    return out
+
+
+def stamp(tree: Path, folders: Iterable[str]) -> dict[str, Stamp]:
+    """The stamp of each folder of `tree` that is a folder (not a link) now."""
+    out: dict[str, Stamp] = {}
+    top = str(tree) + os.sep
+    lstat, is_dir = os.lstat, stat.S_ISDIR
+    for rel in folders:
+        try:
+            st = lstat(top + rel)
+        except OSError:
+            continue
+        if is_dir(st.st_mode):
+            out[rel] = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return out
+
+
+def settled(tree: Path, recorded: dict[str, Stamp], at: int) -> set[str]:
+    """The folders of `recorded` (stamped at `at`, ns) whose stamps are as recorded and were not
+    racy then: each holds exactly the entries it held at `at`."""
+    if not recorded or not stamps_usable():
+        return set()
+    now = stamp(tree, recorded)
+    return {rel for rel, st in recorded.items() if now.get(rel) == st and _settled_at(st, at)}
+
+
+def _settled_at(st: Stamp, at: int) -> bool:
+    coarse = st[0] % 1_000_000_000 == 0 and st[1] % 1_000_000_000 == 0
+    limit = at - (RACY_COARSE_NS if coarse else RACY_NS)
+    return st[0] < limit and st[1] < limit
 
 
 def _marked(target: Path, kind: str, sub: str) -> Problem:

@@ -286,12 +286,14 @@ def withdrawn_map(site: LoadedSite) -> bytes:
 
 
 def build_site(config_path: str | Path, options: BuildOptions, progress: Progress = _no_progress,
-               memory: BuildCache | None = None, loaded: Callable[[LoadedSite], None] | None = None) -> BuildReport:
+               memory: BuildCache | None = None, loaded: Callable[[LoadedSite], None] | None = None,
+               signature: str = "") -> BuildReport:
     """Load, decide, render what changed, write atomically. Raises BuildFailed before writing on any error.
 
     `memory`: a cache kept in memory between builds by a long-running caller (serve),
     instead of the one stored beside the output; `loaded` is then given the site
-    that was built.
+    that was built. `signature`: the input signature this run already took for this public build
+    (nochange.skipped_build); taken before anything is read, it is never newer than the inputs.
     """
     config = load_config(config_path, options.output, options.edition)
     if options.drafts:  # never into the public output: a preview folder of its own (<output_dir>-drafts)
@@ -300,7 +302,8 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
         config = load_config(config_path, options.output, options.edition)
     with exclusive(config.output_dir), failed_writes(config.output_dir):
         try:
-            return _build(config_path, config, options, progress, memory, loaded)
+            return _build(config_path, config, options, progress, memory, loaded,
+                          "" if options.drafts else signature)
         except TemplateFailed as failed:
             raise BuildFailed([failed.problem()]) from None
         except jinja2.TemplateError as exc:  # a template that cannot even be compiled
@@ -310,13 +313,14 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
 
 
 def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,
-           memory: BuildCache | None, loaded: Callable[[LoadedSite], None] | None = None) -> BuildReport:
+           memory: BuildCache | None, loaded: Callable[[LoadedSite], None] | None = None,
+           taken: str = "") -> BuildReport:
     progress("reading", 0, 1)
     output = config.output_dir
     now = local_now(options, config)
     signature = ""
     if options.cache:
-        signature = nochange.signature(config, options)
+        signature = taken or nochange.signature(config, options)
         skipped = nochange.unchanged_report(config, options, signature)
         if skipped is not None:  # nothing any output depends on has changed: the live site already is this build
             return skipped

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 from .errors import WARNING, BuildFailed, Problem
@@ -66,6 +67,10 @@ from .outguard import (
     check_target,
     drafts_folder,
     exclusive,
+    folders_of,
+    settled,
+    stamp,
+    stamps_usable,
     strays,
 )
 from .runs import WriteReport
@@ -136,8 +141,11 @@ class Staging:
             m.live = {}
         # what is in the live folder besides the last build's files: removed from it by the swap
         self._strays: list[str] = []
+        # folders of the live tree whose stamps say they hold what the last build left (outguard.settled)
+        self._live_ok = settled(t, m.live_dirs, m.stamped_at) if m.live else set()
         if not self.in_place and (t / self.marker).exists():
-            found = strays(t, self.kind, m.live)  # (refuses another kind's folder inside)
+            found = strays(t, self.kind, m.live, self._live_ok if m.live_dirs else None,
+                           m.live_dirs)  # (refuses another kind's folder inside)
             # nothing known to compare with: the twin is pruned by a walk next time
             self._strays = found if m.live else []
         if self.in_place:
@@ -149,6 +157,8 @@ class Staging:
             m.staged = {}
             if self.dir.exists():
                 shutil.rmtree(self.dir)  # unknown state: start the twin afresh
+        # folders of the twin that hold what the manifest says (no file of theirs need be looked for)
+        self._twin_ok = settled(self.dir, m.staged_dirs, m.stamped_at) if m.staged else set()
         self.empty = not self.dir.exists() or not os.listdir(self.dir)  # nothing to prune at the end
         # nothing to compare with or link from either: files are written straight away
         self.fresh = self.empty and not self.in_place and (not t.exists() or not os.listdir(t))
@@ -172,10 +182,11 @@ class Staging:
                 self.keys[path] = key
                 return True
             return False
-        if self.manifest.staged.get(path) == key and os.path.exists(self._dir_s + path):
+        folder = path.rpartition("/")[0]
+        if self.manifest.staged.get(path) == key and (folder in self._twin_ok or os.path.exists(self._dir_s + path)):
             self.keys[path] = key
             return True
-        if self.manifest.live.get(path) == key and os.path.exists(self._target_s + path):
+        if self.manifest.live.get(path) == key and (folder in self._live_ok or os.path.exists(self._target_s + path)):
             try:
                 self._link_live(path)
             except OSError as exc:
@@ -280,7 +291,11 @@ class Staging:
                 previous_live = {}  # the twin holds files the manifest does not list: a walk prunes it next time
             warnings += failed
         ino, mtime = identity(self.target)
-        self.manifest = Manifest(dict(keys), previous_live, ino, inode(self.dir), mtime)
+        # the old live tree's folders this build saw unchanged are the twin's now (where no stray was removed)
+        twin = {} if self._strays else {d: st for d, st in self.manifest.live_dirs.items() if d in self._live_ok}
+        at = time.time_ns()  # (before the folders are stamped: a change from now on is seen as one)
+        live = stamp(self.target, folders_of(keys)) if stamps_usable() else {}
+        self.manifest = Manifest(dict(keys), previous_live, ino, inode(self.dir), mtime, live, twin, at)
         warnings += after_swap(manifest_path(self.target), lambda: save_manifest(self.target, self.manifest))
         return WriteReport(written, len(keys) - written, removed, tuple(warnings))
 
