@@ -22,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -65,7 +66,9 @@ def _pss_kb(pid: int) -> int:
 def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict[str, Any]:
     """Run cmd; wall and CPU time (with its children), peak PSS of the process tree, files written."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # (stderr to a file, not a pipe: a build's warnings can fill a pipe nobody reads until it ends)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
     peak = 0
     done = threading.Event()
 
@@ -81,7 +84,9 @@ def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict[str, Any]:
     wall = time.perf_counter() - start
     done.set()
     t.join()
-    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    log.seek(0)
+    err = log.read().decode("utf-8", "replace")
+    log.close()
     if status != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
     files = sum(1 for p in out_dir.rglob("*") if p.is_file()) if out_dir and out_dir.exists() else 0
@@ -141,7 +146,7 @@ def serve_latency(corpus: Path, n: int) -> tuple[float, float]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([PY, str(REPO / "build.py"), "serve", "--config", str(corpus / "site_config.yaml"),
-                             "--port", str(port), "--now", NOW], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--port", str(port), "--now", NOW, "--lang", "en"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     rebuilt: list[float] = []
 
@@ -153,8 +158,8 @@ def serve_latency(corpus: Path, n: int) -> tuple[float, float]:
 
     try:
         assert proc.stdout is not None
+        threading.Thread(target=read_log, daemon=True).start()  # (first: the first build's warnings)
         proc.stdout.readline()  # "Serving …" once the first build is up
-        threading.Thread(target=read_log, daemon=True).start()
         path = sorted((corpus / "content" / "stories").rglob("*.md"))[3]
         slug = next(line.split(":", 1)[1].strip() for line in path.read_text(encoding="utf-8").splitlines()
                     if line.startswith("slug:"))
