@@ -146,8 +146,8 @@ def serve_latency(corpus: Path, n: int) -> tuple[float, float]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([PY, str(REPO / "build.py"), "serve", "--config", str(corpus / "site_config.yaml"),
-                             "--port", str(port), "--now", NOW, "--lang", "en"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--port", str(port), "--now", NOW, "--lang", "en"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     rebuilt: list[float] = []
 
     def read_log() -> None:
