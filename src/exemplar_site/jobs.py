@@ -96,15 +96,18 @@ def key_of(*parts: object) -> str:
 def ready(outputs: Iterable[Output]) -> list[Job]:
     """Jobs for outputs already in memory (cheap ones): keyed by their bytes."""
     out = []
+    files: dict[Path, str] = {}  # (one file published under many names, as each story's press copy: one stat)
     for o in outputs:
         if o.data is not None:
             data = o.data
             out.append(Job(o.path, "b:" + hashlib.blake2b(data, digest_size=16).hexdigest(), _given(o)))
         else:
             assert o.source is not None
-            st = o.source.stat()  # ctime and inode too: a copy "preserving times" still changes them
-            out.append(Job(o.path, f"f:{o.source}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}",
-                           _given(o)))
+            key = files.get(o.source)
+            if key is None:
+                st = o.source.stat()  # ctime and inode too: a copy "preserving times" still changes them
+                key = files[o.source] = f"f:{o.source}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+            out.append(Job(o.path, key, _given(o)))
     return out
 
 
