@@ -200,6 +200,7 @@ class SiteConfig:
     external: bool = False  # this edition goes outside: only externally cleared content
     intranet_hosts: tuple[str, ...] = ()  # hosts of the internal editions: never in an external one
     listing_style: str = "cards"  # listing pages: cards, or list (the dense titles and dates of government sites)
+    search: bool = True  # site search: the search page, the header's box, the index files
     digest: str = ""  # hash of the config file: part of every output's cache key
     line_of: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -478,7 +479,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         public_numbers=public_numbers, csv_headers=values["csv_headers"], press_contact=text("press_contact"),
         deploy=deploy, images=images,
         editions=editions, intranet_hosts=intranet_hosts,
-        listing_style=values["listing_style"],
+        listing_style=values["listing_style"], search=values["search"],
         digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
                                digest_size=16).hexdigest(),
         line_of=dict(data.lines),

@@ -180,12 +180,13 @@ def site_jobs(site: LoadedSite, problems: Problems,
     else:  # (as pages.page_jobs)
         jobs = [plan.keyed(make())[0] for _, make in plan.recipes] + plan.extra
     jobs += feed_jobs(specs, index, config, local_now(site.options, config))
-    from .search import search_docs, search_jobs  # (site search: the page and its index files)
-    if layer:  # each document's tokens, and shards no document of which changed, are the last build's
-        docs = search_docs(index)
-        jobs += search_jobs(env, config, index, view, specs, (docs, layer.search_shards(docs)))
-    else:
-        jobs += search_jobs(env, config, index, view, specs)
+    if config.search:  # (site search: the page and its index files; none with `search: false`)
+        from .search import search_docs, search_jobs
+        if layer:  # each document's tokens, and shards no document of which changed, are the last build's
+            docs = search_docs(index)
+            jobs += search_jobs(env, config, index, view, specs, (docs, layer.search_shards(docs)))
+        else:
+            jobs += search_jobs(env, config, index, view, specs)
     jobs += ready(render_opml(specs, config))
     public = site.gate.public
     jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),

@@ -145,6 +145,8 @@ SITE_OPTIONS: tuple[Option, ...] = (
     Option("listing_style", "cards", N_("how listing pages show their stories: cards (picture, summary) or list "
                                         "(the dense title-and-date list of government sites)"),
            "choice", choices=("cards", "list"), example="listing_style: list"),
+    Option("search", True, N_("site search: a search page, a search box in the header and the index files under "
+                              "search/; false for none of them"), "bool", example="search: false"),
     Option("summary_length", 120, N_("characters in a summary derived from the body"), "int", 20, 1000),
     Option("reading_speed", 400, N_("Chinese characters read per minute, for the reading time"), "int", 50, 5000),
     Option("vetting_valid_days", 365, N_("days a vetting clearance stays valid, counted to the build date"),

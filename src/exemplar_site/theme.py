@@ -201,8 +201,9 @@ class SiteView:
     url: str  # absolute site URL
     drafts: bool
     listing_style: str = "cards"  # listing pages: cards, or list (dense titles and dates)
+    search: bool = True  # site search (the `search` option): the header's box leads to it
 
 
 def site_view(config: SiteConfig, drafts: bool) -> SiteView:
     return SiteView(config.title, config.subtitle, config.description, config.organisation,
-                    config.language, config.base_path, config.site_url, drafts, config.listing_style)
+                    config.language, config.base_path, config.site_url, drafts, config.listing_style, config.search)
