@@ -12,7 +12,9 @@ query of a fixed list, in headless Chromium (/usr/bin/chromium) with a fresh bro
 results with snippets in the page; Pagefind: `search()` plus `data()` of the first ten), bytes
 downloaded for it (counted by the benchmark's own HTTP server, page and scripts excluded), and
 recall against the stories whose text holds the query (all results, not only the first ten).
-Writes bench/search-results-<N>.json.
+Then (after the browser, as Playwright hangs in a process that forked workers) the time of
+`search.shards_of` in one process and over two workers. The collector runs with the CLI's
+thresholds (cli.main), as in a build. Writes bench/search-results-<N>.json.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import gc
 import http.server
 import json
 import shutil
@@ -128,6 +131,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-pagefind", action="store_true")
     args = ap.parse_args()
+    gc.set_threshold(100_000, 50, 1000)  # as cli.main does for a build
     work = REPO / "bench" / "work" / f"search-{args.size}"
     corpus = REPO / "bench" / "work" / f"corpus-{args.size}"
     if not (corpus / "site_config.yaml").exists():
@@ -229,6 +233,14 @@ def main() -> None:
         browser.close()
     server.shutdown()
 
+    parts = [search.doc_tokens(doc) for doc in docs]
+    shard_times: dict[str, float] = {}
+    for workers in (1, 2):
+        t0 = time.perf_counter()
+        made_shards = search.shards_of(parts, workers)
+        shard_times[str(workers)] = time.perf_counter() - t0
+    print(f"shards_of: {shard_times} ({len(made_shards.files)} shards)", flush=True)
+
     def med(tool: str, key: str) -> float:
         return float(statistics.median(r[tool][key] for r in rows))
 
@@ -236,7 +248,7 @@ def main() -> None:
         return statistics.fmean(r[tool][key] for r in rows)
 
     summary = {"size": args.size, "ours": {"build_s": statistics.median(build_times), "bytes": ours_bytes,
-                                           "files": ours_files, "shards": shards,
+                                           "files": ours_files, "shards": shards, "shards_of_s": shard_times,
                                            "ms_median": med("ours", "ms"), "ms_max": max(r["ours"]["ms"] for r in rows),
                                            "bytes_median": med("ours", "bytes"),
                                            "bytes_max": max(r["ours"]["bytes"] for r in rows),

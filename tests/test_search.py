@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import NOW, Site, make_site
-from exemplar_site import incremental, search
+from exemplar_site import incremental, parallel, search
 from exemplar_site.pipeline import BuildOptions, build_site
 from exemplar_site.search import (
     BODY,
@@ -290,9 +290,9 @@ def test_an_incremental_build_finds_an_edited_storys_new_words_and_retokenises_o
     monkeypatch.setattr(search, "_Tokens", Counted)
     made_all: list[int] = []
 
-    def shards_of(tokens: list[search.DocTokens]) -> search.Shards:
+    def shards_of(tokens: list[search.DocTokens], workers: int = 1) -> search.Shards:
         made_all.append(len(tokens))
-        return search.shards_of(tokens)
+        return search.shards_of(tokens, workers)
 
     monkeypatch.setattr(incremental, "shards_of", shards_of)
     site.story("s05", "s-05", name="民警05", date=dt.date(2025, 1, 6), body="第5位民警的事迹。新闻丁戊己。")
@@ -324,3 +324,66 @@ def test_an_incremental_build_finds_an_edited_storys_new_words_and_retokenises_o
         site.build()
         assert len(made_all) == (step >= 2), step  # a story added or removed renumbers the documents
         assert {p: h for p, h in site.files().items() if p.startswith(DATA)} == clean(), step
+
+
+# ---- shards over workers -----------------------------------------------------------------------
+
+def many_docs(n: int) -> list[search.SearchDoc]:
+    """Documents with tokens in every one, in many and in few (long, gapped and short lists)."""
+    words = ["民警", "社区", "群众", "抗洪抢险", "调解纠纷", "反诈", "巡逻", "见义勇为", "枫桥经验", "110"]
+    return [search.SearchDoc("story", f"s/{i}/", f"第{i}位民警", f"民警{i}", "南湖派出所", "2025-01-01", "f", "u", "l",
+                             2025, "刑侦 县区级", "扎根社区。",
+                             f"<p>{words[i % 10]}{words[i * 7 % 10]}，{'平安' * (i % 4)}{i}号。</p>", "")
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_shards_made_over_workers_are_the_serial_ones(monkeypatch: Any, portable: bool) -> None:
+    """search.shards_of over two workers (forked, or spawned as on Windows) gives the same files as
+    in one process, and those hold exactly every token's postings."""
+    monkeypatch.setattr(search, "POSTINGS_PER_SHARD", 8)  # more shards than MIN_PARALLEL_SHARDS
+    if portable:
+        monkeypatch.setenv("EXEMPLAR_SITE_PORTABLE", "1")
+    else:
+        monkeypatch.delenv("EXEMPLAR_SITE_PORTABLE", raising=False)
+    used: list[int] = []
+    real = parallel.run_map
+
+    def run_map(task: Any, items: Any, workers: int, spawned: Any, min_items: int = 64) -> Any:
+        used.append(workers)
+        assert len(items) >= min_items  # (the workers are used)
+        return real(task, items, workers, spawned, min_items)
+
+    monkeypatch.setattr(search, "run_map", run_map)
+    parts = [search.doc_tokens(d) for d in many_docs(400)]
+    serial = search.shards_of(parts)
+    spread = search.shards_of(parts, workers=2)
+    assert used == [1, 2]
+    assert spread == serial and serial.count >= search.MIN_PARALLEL_SHARDS
+    post = search.postings_of(parts)
+    back: dict[str, list[int]] = {}
+    for n, data in serial.files.items():
+        name, tokens = read_js(data)
+        assert name == f"i/{n:x}" and list(tokens) == sorted(tokens)
+        for token, (numbers, weights) in tokens.items():
+            assert shard_of(token, serial.count) == n
+            back[token] = [d << 6 | search.ALPHABET.index(w) for d, w in zip(decode_numbers(numbers), weights,
+                                                                             strict=True)]
+    assert back == post.lists
+
+
+def test_a_cold_build_without_the_cache_makes_the_shards_over_the_workers(tmp_path: Path, monkeypatch: Any) -> None:
+    """A cold build (cache or not, one worker or two) writes the same search files."""
+    monkeypatch.setattr(search, "POSTINGS_PER_SHARD", 4)
+    site = make_site(tmp_path / "s")
+    populate(site)
+    for i in range(40):
+        site.story(f"m{i:02d}", f"m-{i:02d}", name=f"民警{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   body=f"第{i}位民警扎根社区。" + "平安建设。" * (i % 3))
+    outs = {}
+    for name, cache, workers in (("one", False, 1), ("two", False, 2), ("cached", True, 2)):
+        out = tmp_path / name
+        build_site(site.config, BuildOptions(now=NOW, output=out, cache=cache, workers=workers))
+        outs[name] = {p: h for p, h in site.files(out).items() if p.startswith("search/")}
+    assert len([p for p in outs["one"] if p.startswith(DATA + "i/")]) >= search.MIN_PARALLEL_SHARDS
+    assert outs["one"] == outs["two"] == outs["cached"]

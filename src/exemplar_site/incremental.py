@@ -309,7 +309,8 @@ class Incremental:
         (search.doc_tokens) are reused by its identity (`doc_identity`), only new ones are made
         (over the workers when many). When the documents are the last build's with a few changed
         in place and the shard count is the same, the last build's shards are kept but those of
-        the tokens that changed (search.shards_patched); else every shard is made from the tokens.
+        the tokens that changed (search.shards_patched); else every shard is made from the tokens
+        (over the workers too).
         Either way the shards are what search.shards_of gives for these documents."""
         memo = self.cache.memo
         ids = [doc_identity(doc) for doc in docs]
@@ -327,7 +328,7 @@ class Incremental:
         last = memo.get("search-shards")  # the last build's (document identities, shard count)
         shards = self._patched(last, ids, tokens, count) if last is not None else None
         if shards is None:
-            shards = shards_of(tokens)
+            shards = shards_of(tokens, self.workers)
         for n in range(count):  # (kept unchanged where equal: the cache's journal writes new values only)
             data = shards.files.get(n, b"")
             if memo.get(f"search-shard\x1f{n}") != data:

@@ -186,7 +186,7 @@ def site_jobs(site: LoadedSite, problems: Problems,
             docs = search_docs(index)
             jobs += search_jobs(env, config, index, view, specs, (docs, layer.search_shards(docs)))
         else:
-            jobs += search_jobs(env, config, index, view, specs)
+            jobs += search_jobs(env, config, index, view, specs, workers=_workers(site.options))
     jobs += ready(render_opml(specs, config))
     public = site.gate.public
     jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),

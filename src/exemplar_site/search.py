@@ -34,11 +34,11 @@ import math
 import re
 import sys
 import unicodedata
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise, repeat
-from operator import sub
+from itertools import pairwise
 from typing import Any
 
 import jinja2
@@ -48,6 +48,7 @@ from .feedspec import FeedSpec
 from .jobs import CODE_VERSION, Job, key_of, ready
 from .model import Output, PublicStory
 from .pages import PageRenderer
+from .parallel import Spawned, as_state, run_map
 from .taxonomy import SiteIndex
 from .text import strip_tags
 from .theme import SiteView
@@ -298,6 +299,7 @@ def shard_count(total_postings: int) -> int:
     return n
 
 
+@functools.lru_cache(maxsize=4)
 def _digit_tables(n: int) -> tuple[list[str], list[str]]:
     """Variable-length base-64 numbers: 5 bits a digit, the last from ALPHABET[:32], the others
     from ALPHABET[32:]. `enc[i]` encodes i; `gap[i]` encodes i - 1 (a gap between document numbers
@@ -312,15 +314,24 @@ def _digit_tables(n: int) -> tuple[list[str], list[str]]:
     return enc, ["", *enc[:-1]]
 
 
+_WEIGHT_CHARS = bytes(range(256)).translate(bytes.maketrans(bytes(range(64)), ALPHABET.encode()))
+
+
+def encode_list(lst: Sequence[int], docs: int) -> tuple[str, str]:
+    """One token's postings (document number × 64 + weight, by number) as written into a shard:
+    the first number and the gaps after it, and one weight character a document."""
+    enc, gap = _digit_tables(docs)
+    weights = bytes([p & 63 for p in lst]).translate(_WEIGHT_CHARS).decode("ascii")
+    first, last = lst[0] >> 6, lst[-1] >> 6
+    if last - first == len(lst) - 1:  # consecutive documents (a token in nearly every one): gaps of 1
+        return enc[first] + gap[1] * (len(lst) - 1), weights
+    ds = [p >> 6 for p in lst]
+    return enc[first] + "".join([gap[b - a] for a, b in pairwise(ds)]), weights
+
+
 def encode_lists(post: Postings) -> dict[str, tuple[str, str]]:
     """token → (document numbers as gaps, weights), as written into the shards."""
-    enc, gap = _digit_tables(post.docs)
-    out: dict[str, tuple[str, str]] = {}
-    for token, lst in post.lists.items():
-        ds, ws = zip(*map(divmod, lst, repeat(64)), strict=True)
-        out[token] = (enc[ds[0]] + "".join(map(gap.__getitem__, map(sub, ds[1:], ds[:-1]))),
-                      "".join(map(ALPHABET.__getitem__, ws)))
-    return out
+    return {token: encode_list(lst, post.docs) for token, lst in post.lists.items()}
 
 
 _DIGIT = {ch: i for i, ch in enumerate(ALPHABET)}
@@ -397,14 +408,38 @@ class Shards:
     files: dict[int, bytes]
 
 
-def shards_of(parts: Sequence[DocTokens]) -> Shards:
-    """The shard files of documents numbered in order, from their tokens."""
+MIN_PARALLEL_SHARDS = 64  # fewer shards than this (a site of a few hundred stories): made in this process
+
+
+def shards_of(parts: Sequence[DocTokens], workers: int = 1) -> Shards:
+    """The shard files of documents numbered in order, from their tokens. The inverted lists are
+    made here; each shard's lists are encoded and written out over up to `workers` processes
+    (parallel.run_map) when there are MIN_PARALLEL_SHARDS shards or more: the same bytes as in
+    one process."""
     post = postings_of(parts)
     shards = shard_count(sum(map(len, post.lists.values())))
-    grouped: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
-    for token, data in sorted(encode_lists(post).items()):
-        grouped[shard_of(token, shards)][token] = data
-    return Shards(shards, {n: _js(f"i/{n:x}", tokens) for n, tokens in sorted(grouped.items())})
+    grouped: defaultdict[int, list[str]] = defaultdict(list)
+    for token in sorted(post.lists):
+        grouped[shard_of(token, shards)].append(token)
+    numbers = sorted(grouped)
+    # as machine integers: a forked worker reading them then touches no object of this process
+    # (reading a list's ints would write their reference counts, copying every page they are on)
+    spread = workers > 1 and len(numbers) >= MIN_PARALLEL_SHARDS
+    lists = {t: array("q", lst) for t, lst in post.lists.items()} if spread else post.lists
+    del post  # (the lists of ints, when copied)
+
+    def spawned() -> Spawned:  # (workers started afresh are given each shard's lists)
+        return Spawned(as_state, len(parts), _shard_file, [(n, [(t, lists[t]) for t in grouped[n]]) for n in numbers])
+
+    files = run_map(lambda n: _shard_file(len(parts), (n, [(t, lists[t]) for t in grouped[n]])),
+                    numbers, workers, spawned, min_items=MIN_PARALLEL_SHARDS)
+    return Shards(shards, dict(zip(numbers, files, strict=True)))
+
+
+def _shard_file(docs: int, shard: tuple[int, list[tuple[str, Sequence[int]]]]) -> bytes:
+    """One shard's file from its tokens' lists, in token order (also a task for spawned workers)."""
+    n, lists = shard
+    return _js(f"i/{n:x}", {token: encode_list(lst, docs) for token, lst in lists})
 
 
 def shards_patched(shards: Shards, docs: int, changes: Sequence[tuple[int, DocTokens, DocTokens]]) -> dict[int, bytes]:
@@ -444,13 +479,13 @@ def shards_patched(shards: Shards, docs: int, changes: Sequence[tuple[int, DocTo
     return out
 
 
-def index_files(docs: Sequence[SearchDoc], index: SiteIndex,
-                shards: Shards | None = None) -> tuple[list[Output], list[Job]]:
+def index_files(docs: Sequence[SearchDoc], index: SiteIndex, shards: Shards | None = None,
+                workers: int = 1) -> tuple[list[Output], list[Job]]:
     """The index files: shards (made from the documents unless given) and the meta file (as
     Outputs: keyed by their bytes), and one Job per document file, keyed by the story's digest
     (made only when it changed)."""
     if shards is None:
-        shards = shards_of([doc_tokens(doc) for doc in docs])
+        shards = shards_of([doc_tokens(doc) for doc in docs], workers)
     have = bytearray((shards.count + 7) // 8)
     outputs = []
     for n, data in sorted(shards.files.items()):
@@ -473,12 +508,14 @@ def index_files(docs: Sequence[SearchDoc], index: SiteIndex,
 # ---- the search page and every file, as Jobs ---------------------------------------------------
 
 def search_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
-                specs: tuple[FeedSpec, ...], made: tuple[list[SearchDoc], Shards] | None = None) -> list[Job]:
+                specs: tuple[FeedSpec, ...], made: tuple[list[SearchDoc], Shards] | None = None,
+                workers: int = 1) -> list[Job]:
     """The search page (search.html) and the index files. A file whose bytes (or, for a story's
     document file, whose story) are as they were is not written again. `made`: the documents
-    (`search_docs`) and their shards, when the caller has them (the incremental layer)."""
+    (`search_docs`) and their shards, when the caller has them (the incremental layer); else the
+    shards are made over up to `workers` processes."""
     docs, shards = made if made is not None else (search_docs(index), None)
-    outputs, jobs = index_files(docs, index, shards)
+    outputs, jobs = index_files(docs, index, shards, workers)
     r = PageRenderer(env, config, index, site, specs)
     page = r.make(r.call("search.html", PAGE, "search", meta=f"{DATA}meta.js"))
     return ready([page, *outputs]) + jobs
