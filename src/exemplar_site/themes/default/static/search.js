@@ -88,39 +88,64 @@
     return h % shards;
   }
 
+  var DIGITS = new Int8Array(128).fill(-1);
+  for (var a = 0; a < ALPHABET.length; a++) DIGITS[ALPHABET.charCodeAt(a)] = a;
+
   function digit(ch) {
-    return ALPHABET.indexOf(ch);
+    return DIGITS[ch.charCodeAt(0)];
   }
 
+  /** A token's postings: its document numbers, ascending, and their weights (typed arrays). */
   var decoded = {};
   function postings(shard, token) {
     var key = shard + "\u0000" + token;
     if (decoded[key]) return decoded[key];
     var entry = loaded[shard] && Object.prototype.hasOwnProperty.call(loaded[shard], token)
       ? loaded[shard][token] : null;
-    var map = new Map();
-    if (entry) {
-      var numbers = entry[0], weights = entry[1];
-      var value = 0, last = -1, k = 0;
-      for (var i = 0; i < numbers.length; i++) {
-        var d = digit(numbers[i]);
-        if (d >= 32) { value = value * 32 + d - 32; continue; }
-        value = value * 32 + d;
-        last = last < 0 ? value : last + value + 1;
-        map.set(last, digit(weights[k++]));
-        value = 0;
-      }
+    var numbers = entry ? entry[0] : "", weights = entry ? entry[1] : "";
+    var docs = new Int32Array(weights.length), w = new Uint8Array(weights.length);
+    var value = 0, last = -1, k = 0;
+    for (var i = 0; i < numbers.length; i++) {
+      var d = DIGITS[numbers.charCodeAt(i)];
+      if (d >= 32) { value = value * 32 + d - 32; continue; }
+      value = value * 32 + d;
+      last = last < 0 ? value : last + value + 1;
+      docs[k] = last;
+      w[k] = DIGITS[weights.charCodeAt(k)];
+      k++;
+      value = 0;
     }
-    decoded[key] = map;
-    return map;
+    decoded[key] = { docs: docs, w: w };
+    return decoded[key];
   }
 
-  function scoreTerm(weights) {
-    var mask = TITLE | META | BODY | NAME, tf = MAX_TF;
-    for (var i = 0; i < weights.length; i++) {
-      mask &= weights[i];
-      tf = Math.min(tf, weights[i] >> 4);
+  /** The documents holding every token of a term, with the places all of them share (mask) and
+   * the least count in the body (tf): merging the sorted lists, no map. */
+  function termMatches(lists) {
+    var docs = lists[0].docs, mask = new Uint8Array(docs.length), tf = new Uint8Array(docs.length);
+    for (var i = 0; i < docs.length; i++) { mask[i] = lists[0].w[i] & 15; tf[i] = lists[0].w[i] >> 4; }
+    for (var t = 1; t < lists.length; t++) {
+      var other = lists[t], n = 0, j = 0;
+      var nd = new Int32Array(Math.min(docs.length, other.docs.length));
+      var nm = new Uint8Array(nd.length), nt = new Uint8Array(nd.length);
+      for (i = 0; i < docs.length && j < other.docs.length; i++) {
+        while (j < other.docs.length && other.docs[j] < docs[i]) j++;
+        if (j < other.docs.length && other.docs[j] === docs[i]) {
+          var w = other.w[j];
+          nd[n] = docs[i];
+          nm[n] = mask[i] & w;
+          nt[n] = Math.min(tf[i], w >> 4);
+          n++;
+        }
+      }
+      docs = nd.subarray(0, n); mask = nm.subarray(0, n); tf = nt.subarray(0, n);
     }
+    var scores = new Float64Array(docs.length);
+    for (i = 0; i < docs.length; i++) scores[i] = scoreOf(mask[i], tf[i]);
+    return { docs: docs, scores: scores };
+  }
+
+  function scoreOf(mask, tf) {
     var score = 0;
     if (mask & NAME) score += 10;
     if (mask & TITLE) score += 8;
@@ -173,33 +198,26 @@
         });
       });
       var wanted = Object.keys(names).map(function (t) { return names[t]; });
+      var none = { docs: new Int32Array(0), w: new Uint8Array(0) };
       return Promise.all(wanted.map(load)).then(function () {
-        var scores = null;
+        var all = null;  // documents holding every term (ascending), and their scores summed
         tokensOf.forEach(function (tokens) {
-          var found = null;
-          tokens.forEach(function (t) {
-            var p = names[t] ? postings(names[t], t) : new Map();
-            if (found === null) {
-              found = new Map();
-              p.forEach(function (w, d) { found.set(d, [w]); });
-            } else {
-              var next = new Map();
-              found.forEach(function (ws, d) {
-                var w = p.get(d);
-                if (w !== undefined) { ws.push(w); next.set(d, ws); }
-              });
-              found = next;
+          var m = termMatches(tokens.map(function (t) { return names[t] ? postings(names[t], t) : none; }));
+          if (all === null) { all = m; return; }
+          var n = 0, j = 0, docs = new Int32Array(Math.min(all.docs.length, m.docs.length));
+          var scores = new Float64Array(docs.length);
+          for (var i = 0; i < all.docs.length && j < m.docs.length; i++) {
+            while (j < m.docs.length && m.docs[j] < all.docs[i]) j++;
+            if (j < m.docs.length && m.docs[j] === all.docs[i]) {
+              docs[n] = all.docs[i]; scores[n] = all.scores[i] + m.scores[j]; n++;
             }
-          });
-          var next = new Map();
-          found.forEach(function (ws, d) {
-            if (scores === null) next.set(d, scoreTerm(ws));
-            else if (scores.has(d)) next.set(d, scores.get(d) + scoreTerm(ws));
-          });
-          scores = next;
+          }
+          all = { docs: docs.subarray(0, n), scores: scores.subarray(0, n) };
         });
         var docs = [];
-        scores.forEach(function (s, d) { if (passes(meta, d, filters)) docs.push([d, s]); });
+        for (var i = 0; i < all.docs.length; i++) {
+          if (passes(meta, all.docs[i], filters)) docs.push([all.docs[i], all.scores[i]]);
+        }
         docs.sort(function (a, b) { return b[1] - a[1] || b[0] - a[0]; });
         return { terms: terms, docs: docs };
       });
