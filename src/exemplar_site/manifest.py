@@ -91,10 +91,10 @@ def inode(tree: Path) -> int:
     return identity(tree)[0]
 
 
-def unchanged(target: Path, keys: dict[str, str]) -> bool:
+def unchanged(target: Path, keys: dict[str, str], m: Manifest | None = None) -> bool:
     """True when the live output already is exactly this build: nothing to write at all
-    (and nothing was added at its top since: that would be removed)."""
-    m = load_manifest(target)
+    (and nothing was added at its top since: that would be removed). `m`: the manifest, if loaded."""
+    m = m or load_manifest(target)
     return bool(m.live) and m.live == keys and m.live_inode != 0 and identity(target) == (m.live_inode, m.live_mtime)
 
 

@@ -33,6 +33,7 @@ from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
 from .incremental import Incremental, compiled_cache
 from .jobs import Job, ready
+from .manifest import load_manifest
 from .markup import Markup
 from .model import GateResult, Output
 from .pages import CARD, TEMPLATES, PagePlan, page_plan, story_page
@@ -351,10 +352,11 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     target = site.config.output_dir
     written = rendered = 0
     changed: list[str] = []
-    if unchanged(target, keys):
+    manifest = load_manifest(target)
+    if unchanged(target, keys, manifest):
         report = WriteReport(0, len(keys), 0)
     else:
-        staging = Staging(target, in_place=options.in_place)
+        staging = Staging(target, in_place=options.in_place, manifest=manifest)
         try:
             todo = [job for job in jobs if not staging.keep(job.path, job.key)]
             progress("pages", 0, len(todo))

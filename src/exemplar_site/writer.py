@@ -115,10 +115,12 @@ def staging_dir(target: Path) -> Path:
 class Staging:
     """One build's view of the two trees. Workers (forked or spawned processes: it pickles) may call put()."""
 
-    def __init__(self, target: Path, kind: str = PUBLIC, in_place: bool = False):
+    def __init__(self, target: Path, kind: str = PUBLIC, in_place: bool = False, manifest: Manifest | None = None):
         """in_place: update the live folder file by file (each file atomically) instead of
         swapping whole trees; for the preview server, where nobody else reads the folder.
+        `manifest`: the target's manifest as the caller has just loaded it (not read again).
         Raises BuildFailed for a folder that may not hold this output, WriteFailed if the disk fails."""
+        self._given = manifest
         self.target = target.resolve() if target.exists() else target.absolute()
         self.kind = kind
         self.in_place = in_place
@@ -136,7 +138,7 @@ class Staging:
         problems = check_target(t, self.kind)
         if problems:
             raise BuildFailed(problems)
-        self.manifest = m = load_manifest(t)
+        self.manifest = m = self._given or load_manifest(t)
         if inode(t) != m.live_inode or not m.live_inode:
             m.live = {}
         # what is in the live folder besides the last build's files: removed from it by the swap
