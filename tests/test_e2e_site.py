@@ -132,6 +132,36 @@ def test_links_work_under_base_path_and_absolute_urls_use_it(site: Site) -> None
     assert not any("gone-story" in loc for loc in locs)
 
 
+def test_a_sitemap_over_the_protocol_limit_becomes_an_index_of_sitemaps(site: Site) -> None:
+    """sitemaps.org allows 50,000 addresses a file: past that, sitemap.xml is a sitemap index of
+    numbered sitemaps holding, together, exactly the addresses one file would (shown here with a
+    limit of 5)."""
+    from exemplar_site.pages import sitemap
+    from exemplar_site.pipeline import BuildOptions, load_site
+
+    for i in range(7):
+        site.story(f"s{i}", f"s-{i}", slug=f"s{i}", tags=[f"标签{i}"])
+    loaded = load_site(site.config, BuildOptions(now=NOW))
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+    def locs(data: bytes | None, path: str) -> list[str]:
+        return [str(x) for x in cast("list[str]", etree.fromstring(data or b"").xpath(path, namespaces=ns))]
+
+    (whole,) = sitemap(loaded.config, loaded.index)
+    assert whole.path == "sitemap.xml"
+    every = locs(whole.data, "//s:url/s:loc/text()")
+    assert len(every) > 10
+    split = {o.path: o.data for o in sitemap(loaded.config, loaded.index, per_file=5)}
+    index = split.pop("sitemap.xml")
+    assert etree.QName(etree.fromstring(index or b"")).localname == "sitemapindex"
+    named = locs(index, "//s:sitemap/s:loc/text()")
+    assert named == [f"http://test.example/pub/sitemap-{n}.xml" for n in range(1, len(split) + 1)]
+    assert sorted(split) == sorted(loc.rsplit("/", 1)[1] for loc in named)
+    parts = [locs(split[f"sitemap-{n}.xml"], "//s:url/s:loc/text()") for n in range(1, len(split) + 1)]
+    assert all(0 < len(part) <= 5 for part in parts)
+    assert [loc for part in parts for loc in part] == every
+
+
 def test_story_page_shows_the_exemplar(site: Site) -> None:
     populate(site)
     site.build()

@@ -387,7 +387,7 @@ def page_plan(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, sit
     recipes += [(None, functools.partial(r.page, p)) for p in idx.pages]
     recipes += [(None, functools.partial(r.withdrawn, w.url)) for w in idx.withdrawn]
     recipes.append((None, functools.partial(r.withdrawn, "withdrawn.html")))  # served by nginx with 410 (README)
-    return PagePlan(r, g, tpl, recipes, ready([sitemap(config, index), robots(config, site.drafts)]))
+    return PagePlan(r, g, tpl, recipes, ready([*sitemap(config, index), robots(config, site.drafts)]))
 
 
 def page_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
@@ -407,7 +407,15 @@ def story_page(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, si
     return r.make(r.story(story))
 
 
-def sitemap(config: SiteConfig, index: SiteIndex) -> Output:
+# The sitemap protocol's limit per file (sitemaps.org: 50,000 URLs, 50 MB): a larger site's
+# sitemap.xml is an index of sitemap-1.xml, sitemap-2.xml… of at most this many URLs each.
+SITEMAP_URLS = 50_000
+_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def sitemap(config: SiteConfig, index: SiteIndex, per_file: int = SITEMAP_URLS) -> list[Output]:
+    """sitemap.xml (what robots.txt names): every public page's address; over `per_file`
+    addresses, an index of numbered sitemaps."""
     public = [s for s in index.stories if s.draft is None]
     entries: list[tuple[str, str | None]] = [("", public[0].updated.date().isoformat() if public else None)]
     entries += [(s.url, s.updated.date().isoformat()) for s in public]
@@ -417,13 +425,26 @@ def sitemap(config: SiteConfig, index: SiteIndex) -> Output:
         entries += [(t.url, None) for t in index.terms.get(family, ()) if any(s.draft is None for s in t.stories)
                     or family == "campaigns"]
     entries += [(p.url, None) for p in index.pages]
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for path, lastmod in entries:
-        lines.append(f"  <url><loc>{html_escape(urls.absolute(config.site_url, path), quote=False)}</loc>"
-                     + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "") + "</url>")
-    lines.append("</urlset>\n")
-    return Output("sitemap.xml", "\n".join(lines).encode("utf-8"))
+
+    def urlset(part: list[tuple[str, str | None]]) -> bytes:
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{_SITEMAP_NS}">']
+        for path, lastmod in part:
+            lines.append(f"  <url><loc>{html_escape(urls.absolute(config.site_url, path), quote=False)}</loc>"
+                         + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "") + "</url>")
+        lines.append("</urlset>\n")
+        return "\n".join(lines).encode("utf-8")
+
+    if len(entries) <= per_file:
+        return [Output("sitemap.xml", urlset(entries))]
+    parts = [entries[i:i + per_file] for i in range(0, len(entries), per_file)]
+    out = [Output(f"sitemap-{n}.xml", urlset(part)) for n, part in enumerate(parts, 1)]
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<sitemapindex xmlns="{_SITEMAP_NS}">']
+    for n, part in enumerate(parts, 1):
+        newest = max((lastmod for _, lastmod in part if lastmod), default=None)
+        lines.append(f"  <sitemap><loc>{html_escape(urls.absolute(config.site_url, f'sitemap-{n}.xml'), quote=False)}"
+                     f"</loc>" + (f"<lastmod>{newest}</lastmod>" if newest else "") + "</sitemap>")
+    lines.append("</sitemapindex>\n")
+    return [Output("sitemap.xml", "\n".join(lines).encode("utf-8")), *out]
 
 
 def robots(config: SiteConfig, drafts: bool) -> Output:
