@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, PngImagePlugin
 
-from conftest import Site
+from conftest import NOW, Site
 from exemplar_site import images
 from exemplar_site.errors import BuildFailed
 from exemplar_site.images import ImageSettings, metadata_in
-from exemplar_site.pipeline import BuildOptions, load_site
+from exemplar_site.pipeline import BuildOptions, build_site, load_site
 
 PHONE = "13912345678"
 
@@ -149,19 +150,47 @@ def test_a_rebuild_with_nothing_changed_does_no_image_work(site: Site) -> None:
         {k: v for k, v in before.items() if k.startswith(("images/", "press/"))}
 
 
-def test_incremental_equals_clean_when_a_photo_changes(site: Site, tmp_path: Path) -> None:
-    add_photo(site, "p.jpg", phone_jpeg((1000, 800)))
-    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
-    site.build()
-    add_photo(site, "p.jpg", phone_jpeg((1300, 800), orientation=1))
-    site.build()
-    incremental = site.files()
+def test_incremental_equals_clean_when_a_photo_changes(site: Site, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stories are kept in the cache with their images joined (Incremental.attach): a replaced
+    photo, an edit elsewhere, and the photo back again each give what a clean build gives."""
     import shutil
-    shutil.rmtree(site.out)
-    for stale in site.root.glob(".public*"):
-        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+
+    def clean() -> dict[str, str]:
+        copy = tmp_path / f"clean{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(site.root, copy, ignore=shutil.ignore_patterns("public", ".public*"))
+        build_site(copy / "site_config.yaml", BuildOptions(now=NOW))
+        return site.files(copy / "public")
+
+    first = phone_jpeg((1000, 800))
+    add_photo(site, "p.jpg", first)
+    add_photo(site, "q.jpg", phone_jpeg((900, 700)))
+    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
+    site.story("s2", "s2", body="他扎根社区多年。\n\n![巡逻途中](images/p.jpg)\n\n![社区](images/q.jpg)")
+    site.story("s3", "s3", images=[{"src": "images/q.jpg", "alt": "另一张"}])
     site.build()
-    assert site.files() == incremental
+    from exemplar_site import incremental, media
+    joined: list[str] = []
+    real = media.attach_story
+
+    def counted(s: Any, *args: Any) -> Any:
+        joined.append(s.source)
+        return real(s, *args)
+
+    monkeypatch.setattr(incremental, "attach_story", counted)
+    for step in ("photo", "edit", "back"):
+        joined.clear()
+        if step == "photo":
+            add_photo(site, "p.jpg", phone_jpeg((1300, 800), orientation=1))
+        elif step == "edit":
+            site.story("s3", "s3", images=[{"src": "images/q.jpg", "alt": "另一张"}], title="改过的标题")
+        else:
+            add_photo(site, "p.jpg", first)
+        site.build()
+        # only the stories whose text or images changed were joined to their images again
+        assert sorted(joined) == (["content/stories/s3.md"] if step == "edit" else
+                                  ["content/stories/s1.md", "content/stories/s2.md"]), step
+        assert site.files() == clean(), step
 
 
 def _bad(site: Site, name: str, data: bytes) -> BuildFailed:

@@ -20,6 +20,7 @@ earlier build already made from the same inputs:
 | the search shards (`search.shards_of`) | `cache.memo` | the documents' identities, in order (patched) |
 | an image's web sizes (`images.process`) | `cache.memo` + imagestore.py | image digest + `images.settings_key` |
 | what a story says about images (`media.story_media`) | `cache.memo` | `gate.story_digest` |
+| a story with its images joined (`media.attach_story`) | `cache.stories` (in its place) | + its images' keys |
 | the line a problem names (`sources.line_naming`) | `cache.memo` | `gate.story_digest` + the name looked for |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 
@@ -39,6 +40,7 @@ import hashlib
 import io
 import pickle
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +52,13 @@ from .config import SiteConfig
 from .errors import Problem, Problems
 from .feedspec import FeedSpec
 from .frontmatter import RawDoc, parse
-from .gate import Decisions, publish, render_body
+from .gate import Decisions, Shown, publish, render_body
 from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
 from .jobs import Job, key_of
 from .markup import Markup, Rendered
-from .media import StoryMedia, story_media
-from .model import GateResult, PublicStory
+from .media import StoryMedia, attach_others, attach_story, shown_keys, story_media
+from .model import GateResult, PublicStory, WebImage
 from .pages import PagePlan
 from .parallel import Spawned, as_state, run_map
 from .records import (
@@ -98,6 +100,11 @@ class Incremental:
         self.render_salt = f"{config.base_path}|{config.summary_length}"
         self.seen: Known = {}
         self.bodies: dict[str, str] = {}  # story path → Markdown body, for files checked in this process
+        # publishing: each shown story by path, its gate digest, whether its public object may be kept,
+        # and for a story reused with its images already joined, the keys of those images
+        self.shown: dict[str, tuple[Shown, dict[str, str]]] = {}
+        self.cacheable: set[str] = set()
+        self.attached: dict[str, tuple[str, ...]] = {}
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -210,10 +217,19 @@ class Incremental:
         stories: list[PublicStory | None] = []
         missing: list[int] = []
         for i, shown in enumerate(decisions.shown):
-            hit = cache.stories.get(shown.digest + shown.record.path)
+            path = shown.record.path
+            self.shown[path] = (shown, decisions.tag_keys)
+            hit = cache.stories.get(shown.digest + path)
+            if isinstance(hit, tuple):  # (the keys of its images, the story with them joined: see attach)
+                if config.external:  # (an edition that goes outside changes its stories after this: none kept)
+                    hit = None
+                else:
+                    self.attached[path], hit = hit
             stories.append(hit)
             if hit is None:
                 missing.append(i)
+            else:
+                self.cacheable.add(path)
         keys = [body_key(r.record.digest, self.render_salt) for r in decisions.shown]
         # stories reused whole were made from cached front matter and renderings: keep those cached
         cache.still_used([r.record.digest for r in decisions.shown], keys)
@@ -252,6 +268,7 @@ class Incremental:
                 stories[i] = story
                 if not rendered[i].external:  # (an error: never reused, so it is reported until fixed)
                     cache.stories[shown.digest + shown.record.path] = story
+                    self.cacheable.add(shown.record.path)
         self.bodies.clear()
         return [s for s in stories if s is not None]
 
@@ -429,17 +446,54 @@ class Incremental:
 
     # ---- images joined to the public objects ---------------------------------------------------
 
-    def story_media(self, gate: GateResult) -> dict[str, StoryMedia]:
-        """media.story_media of every story (by source file), reused by the story's digest."""
+    def story_media(self, gate: GateResult, problems: Problems) -> dict[str, StoryMedia]:
+        """media.story_media of every story (by source file), reused by the story's gate digest."""
         memo, out = self.cache.memo, {}
         for s in gate.stories:
-            hit = memo.get("media\x1f" + s.digest) if s.digest else None
+            digest = self.shown[s.source][0].digest if s.source in self.shown else s.digest
+            hit = memo.get("media\x1f" + digest) if digest else None
             if hit is None:
-                hit = story_media(s)
-                if s.digest:
-                    memo["media\x1f" + s.digest] = hit
+                hit = story_media(self._unattached(s, problems))
+                if digest:
+                    memo["media\x1f" + digest] = hit
             out[s.source] = hit
         return out
+
+    def attach(self, gate: GateResult, table: Mapping[str, WebImage], per_story: Mapping[str, StoryMedia],
+               problems: Problems) -> GateResult:
+        """media.attach: a story reused with its images already joined (publish) is kept when the
+        images it shows have the keys they had; every other story is joined now, and kept in the
+        cache so (in place of the story without them: `_unattached` makes that again when needed)."""
+        stories = []
+        for given in gate.stories:
+            known = per_story[given.source]
+            keys = shown_keys(known, table)
+            then = self.attached.get(given.source)
+            if then is not None and then == keys:
+                stories.append(given)
+                continue
+            s = self._unattached(given, problems)
+            made = attach_story(s, table, known)
+            stories.append(made)
+            if made is not s and s.source in self.cacheable and s.source in self.shown:
+                self.cache.stories[self.shown[s.source][0].digest + s.source] = (keys, made)
+        return attach_others(dataclasses.replace(gate, stories=tuple(stories)), table)
+
+    def _unattached(self, s: PublicStory, problems: Problems) -> PublicStory:
+        """A story as the gate publishes it, before media.attach_story: itself, or for a story
+        reused with its images joined, published again from its rendered body."""
+        if s.source not in self.attached:
+            return s
+        shown, tag_keys = self.shown[s.source]
+        record = shown.record
+        rendered = self.cache.bodies.get(body_key(record.digest, self.render_salt))
+        if rendered is None:
+            rendered, found = _render((self.config, self.markup), (record.path, record.digest, None))
+            problems.extend(found)
+            if rendered is None:  # (the file changed under the build: its error is among the problems)
+                return s
+        del self.attached[s.source]
+        return publish(shown, self.config, rendered, tag_keys, Problems(), {})
 
     def line_in(self, source: str, needle: str, digest: str = "") -> int | None:
         """sources.line_naming, reused by the digest of the story in `source` (which covers its text)."""

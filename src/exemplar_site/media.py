@@ -157,25 +157,39 @@ def attach(gate: GateResult, table: Mapping[str, WebImage],
     for references)."""
     if not table:
         return gate
-    stories = []
-    for s in gate.stories:
-        known = per_story.get(s.source) if per_story is not None else None
-        used = known.shown if known is not None else [i.src for i in s.images] + body_images(s.body_html)
-        keys = [table[src].key for src in used if src in table]
-        if not keys:
-            stories.append(s)
-            continue
-        images = tuple(_replaced(i, web=table.get(i.src)) for i in s.images)
-        lead = images[0].web if images else None
-        press = None
-        if lead is not None:
-            press = _replaced(lead.press, path=f"press/{s.id}{posixpath.splitext(lead.press.path)[1]}")
-        digest = hashlib.blake2b("\x1f".join([s.digest, *keys]).encode("utf-8"), digest_size=16).hexdigest()
-        stories.append(_replaced(s, images=images, body_html=_rewrite(s.body_html, table), press=press,
-                                 digest=digest))
+    stories = tuple(attach_story(s, table, per_story.get(s.source) if per_story is not None else None)
+                    for s in gate.stories)
+    return attach_others(dataclasses.replace(gate, stories=stories), table)
+
+
+def shown_keys(known: StoryMedia, table: Mapping[str, WebImage]) -> tuple[str, ...]:
+    """The keys of the published images a story shows: what attach_story makes of it depends on
+    nothing else but the story."""
+    return tuple(table[src].key for src in known.shown if src in table)
+
+
+def attach_story(s: PublicStory, table: Mapping[str, WebImage], known: StoryMedia | None = None) -> PublicStory:
+    """One story with its images joined to what was published for them (`known`: its story_media)."""
+    used = known.shown if known is not None else [i.src for i in s.images] + body_images(s.body_html)
+    keys = [table[src].key for src in used if src in table]
+    if not keys:
+        return s
+    images = tuple(_replaced(i, web=table.get(i.src)) for i in s.images)
+    lead = images[0].web if images else None
+    press = None
+    if lead is not None:
+        press = _replaced(lead.press, path=f"press/{s.id}{posixpath.splitext(lead.press.path)[1]}")
+    digest = hashlib.blake2b("\x1f".join([s.digest, *keys]).encode("utf-8"), digest_size=16).hexdigest()
+    return _replaced(s, images=images, body_html=_rewrite(s.body_html, table), press=press, digest=digest)
+
+
+def attach_others(gate: GateResult, table: Mapping[str, WebImage]) -> GateResult:
+    """attach for the pages and campaigns."""
+    if not table:
+        return gate
     pages = tuple(dataclasses.replace(p, body_html=_rewrite(p.body_html, table)) for p in gate.pages)
     campaigns = tuple(dataclasses.replace(c, body_html=_rewrite(c.body_html, table)) for c in gate.campaigns)
-    return dataclasses.replace(gate, stories=tuple(stories), pages=pages, campaigns=campaigns)
+    return dataclasses.replace(gate, pages=pages, campaigns=campaigns)
 
 
 def _replaced(s: T, **changes: Any) -> T:

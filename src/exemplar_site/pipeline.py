@@ -132,7 +132,7 @@ def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], laye
     incremental layer) and joined to the public objects (media.py); its problems at the line
     of each reference. → (the gate's result with its images, published path → store file, images
     processed now)."""
-    per_story = layer.story_media(gate)
+    per_story = layer.story_media(gate, problems)
     refs = media.references(gate, per_story)
     by_path = {a.out_path: a for a in assets}
     wanted = {src: by_path[src].source for src in refs if src in by_path}
@@ -150,7 +150,7 @@ def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], laye
     for n in media.notices(gate, sizes, table, notes, config.images.max_bytes, refs, per_story):
         (problems.error if n.error else problems.warning)(
             n.source, layer.line_in(n.source, n.needle, digests.get(n.source, "")), "images", n.message, n.accepted)
-    gate = media.attach(gate, table, per_story)
+    gate = layer.attach(gate, table, per_story, problems)
     files: dict[str, Path] = {}
     for src, (key, p) in made.items():
         for path, m in media.published_files(src, p).items():
