@@ -24,6 +24,7 @@ DEFAULT = "zh_CN"
 ENV = "EXEMPLAR_SITE_LANG"
 
 _state: dict[str, gettext.NullTranslations | str] = {}
+_seen: dict[str, str] = {}  # message → its translation in the current language (emptied by `use`)
 
 
 def normalise(value: str | None) -> str | None:
@@ -52,6 +53,7 @@ def use(lang: str | None) -> str:
     if _state.get("name") != name:
         _state["translations"] = _load(name)
         _state["name"] = name
+        _seen.clear()
     return name
 
 
@@ -88,7 +90,10 @@ def _translations() -> gettext.NullTranslations:
 
 def _(message: str) -> str:
     """The message in the chosen language."""
-    return _translations().gettext(message)
+    found = _seen.get(message)
+    if found is None:
+        found = _seen[message] = _translations().gettext(message)
+    return found
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
