@@ -15,6 +15,7 @@ import datetime as dt
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,6 +178,38 @@ def test_folders_whose_stamps_are_unchanged_are_not_walked_and_strays_are_still_
     with pytest.raises(BuildFailed) as failed:
         site.build()
     assert "units" in failed.value.problems[0].path
+
+
+def test_an_in_place_build_cut_short_leaves_no_file_trusted_that_it_may_have_changed(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preview server writes the live folder file by file. A build of it that dies after
+    rewriting a page, followed by the edit being undone, must not keep the rewritten page as if
+    it were the old one (the manifest is distrusted before the first file changes)."""
+    from exemplar_site import writer
+
+    site.story("a", "a-1", slug="hero-a", title="原来的标题")
+    site.build(in_place=True)
+    site.story("a", "a-1", slug="hero-a", title="改了一半的标题")
+    real = writer.Staging.put
+    done: list[str] = []
+
+    def dies(self: writer.Staging, o: Any, key: str) -> bool:
+        if done:
+            raise KeyboardInterrupt  # (the process stops here: nothing after this runs)
+        done.append(o.path)
+        return real(self, o, key)
+
+    monkeypatch.setattr(writer.Staging, "put", dies)
+    with pytest.raises(KeyboardInterrupt):
+        site.build(in_place=True, workers=1)
+    monkeypatch.undo()
+    assert done  # (a file was rewritten with the new title)
+    site.story("a", "a-1", slug="hero-a", title="原来的标题")  # the edit undone
+    site.build(in_place=True)
+    fresh = tmp_path / "fresh"
+    build_site(site.config, BuildOptions(now=NOW, output=fresh, cache=False))
+    for rel in {p.relative_to(fresh).as_posix() for p in fresh.rglob("*") if p.is_file()}:
+        assert (site.out / rel).read_bytes() == (fresh / rel).read_bytes(), rel
 
 
 def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,9 @@ that cannot be read, or that describes another folder, is none: everything is wr
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any, BinaryIO
 from .outguard import MARKERS
 from .treeops import write_file
 
-MANIFEST_VERSION = 4  # (3: a header of its own, then the file lists; 4: folder stamps)
+MANIFEST_VERSION = 5  # (3: a header, then the file lists; 4: folder stamps; 5: the lists in a file of their own)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Manifest:
     live_dirs: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     staged_dirs: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     stamped_at: int = 0
+    token: str = ""  # names the file lists saved with the header (save_manifest)
 
 
 def manifest_path(target: Path) -> Path:
@@ -48,31 +51,58 @@ def file_key(path: Path) -> str:
     return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
+def lists_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.manifest.lists"
+
+
 def _header(f: BinaryIO) -> dict[str, Any] | None:
     head = pickle.load(f)
     return head if isinstance(head, dict) and head.get("version") == MANIFEST_VERSION else None
 
 
 def load_manifest(target: Path) -> Manifest:
+    """The header, and the file lists it names (by their token: lists written by another save
+    than the header's are none of its)."""
     try:
         with manifest_path(target).open("rb") as f:
             head = _header(f)
-            if head is not None:
-                lists = pickle.load(f)
+        if head is not None:
+            lists = pickle.loads(lists_path(target).read_bytes())
+            if lists.get("token") == head["token"]:
                 return Manifest(lists["live"], lists["staged"], head["live_inode"], head["staged_inode"],
-                                head["live_mtime"], lists["live_dirs"], lists["staged_dirs"], head["stamped_at"])
+                                head["live_mtime"], lists["live_dirs"], lists["staged_dirs"], head["stamped_at"],
+                                head["token"])
     except Exception:  # noqa: BLE001 - a manifest that cannot be read (any way) is none: everything is written
         pass
     return Manifest()
 
 
 def save_manifest(target: Path, m: Manifest) -> None:
-    """A small header (what `intact` reads), then the file lists."""
+    """The file lists (`.<name>.manifest.lists`, under a new token), then the small header
+    (`.<name>.manifest`: what `intact` reads, naming that token)."""
+    m.token = os.urandom(8).hex()
+    lists = {"token": m.token, "live": m.live, "staged": m.staged, "live_dirs": m.live_dirs,
+             "staged_dirs": m.staged_dirs}
+    write_file(lists_path(target), pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
+    _save_header(target, m)
+
+
+def distrust(target: Path, m: Manifest, live: bool = False) -> None:
+    """Before a build changes the twin (or, `live`, the live tree in place): the saved header says
+    the manifest no longer describes it, so a build that dies half-way leaves nothing trusted
+    that it touched. Only the header is written; the lists stay as they are."""
+    head = dataclasses.replace(m, staged_inode=0, live_inode=0 if live else m.live_inode)
+    if not m.token:  # (no lists saved yet: nothing to distrust but a fresh save is as cheap)
+        save_manifest(target, head)
+        m.token = head.token
+        return
+    _save_header(target, head)
+
+
+def _save_header(target: Path, m: Manifest) -> None:
     head = {"version": MANIFEST_VERSION, "live_inode": m.live_inode, "staged_inode": m.staged_inode,
-            "live_mtime": m.live_mtime, "live_files": len(m.live), "stamped_at": m.stamped_at}
-    lists = {"live": m.live, "staged": m.staged, "live_dirs": m.live_dirs, "staged_dirs": m.staged_dirs}
-    write_file(manifest_path(target), pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL)
-               + pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
+            "live_mtime": m.live_mtime, "live_files": len(m.live), "stamped_at": m.stamped_at, "token": m.token}
+    write_file(manifest_path(target), pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def identity(tree: Path) -> tuple[int, int]:

@@ -43,6 +43,7 @@ from .manifest import (
     MANIFEST_VERSION,
     Manifest,
     content_key,
+    distrust,
     file_key,
     identity,
     inode,
@@ -152,9 +153,8 @@ class Staging:
             self._strays = found if m.live else []
         if self.in_place:
             self.dir.mkdir(parents=True, exist_ok=True)
-            live, m.live, m.staged = m.live, {}, {}
-            save_manifest(t, m)  # files are about to change under the manifest
-            m.live = live
+            distrust(t, m, live=True)  # files are about to change under the manifest
+            m.staged = {}
         elif inode(self.dir) != m.staged_inode or not m.staged_inode:
             m.staged = {}
             if self.dir.exists():
@@ -165,10 +165,8 @@ class Staging:
         # nothing to compare with or link from either: files are written straight away
         self.fresh = self.empty and not self.in_place and (not t.exists() or not os.listdir(t))
         self.dir.mkdir(parents=True, exist_ok=True)
-        # the twin is about to change: if this build dies, the next one must not trust it
-        staged, m.staged = m.staged, {}
-        save_manifest(t, m)
-        m.staged = staged
+        if not self.in_place:  # the twin is about to change: if this build dies, the next one must not trust it
+            distrust(t, m)  # (in place, the live tree was distrusted above)
         self.keys: dict[str, str] = {}
         self._made: set[str] = set()
         self._dir_s, self._target_s = str(self.dir) + os.sep, str(self.target) + os.sep
