@@ -294,10 +294,20 @@ class Staging:
         # the old live tree's folders this build saw unchanged are the twin's now (where no stray was removed)
         twin = {} if self._strays else {d: st for d, st in self.manifest.live_dirs.items() if d in self._live_ok}
         at = time.time_ns()  # (before the folders are stamped: a change from now on is seen as one)
-        live = stamp(self.target, folders_of(keys)) if stamps_usable() else {}
+        live = self._stamps(folders_of(keys)) if stamps_usable() else {}
         self.manifest = Manifest(dict(keys), previous_live, ino, inode(self.dir), mtime, live, twin, at)
         warnings += after_swap(manifest_path(self.target), lambda: save_manifest(self.target, self.manifest))
         return WriteReport(written, len(keys) - written, removed, tuple(warnings))
+
+    def _stamps(self, folders: set[str]) -> dict[str, tuple[int, int, int]]:
+        """The stamps of the new live tree's folders, after the swap: a folder of the twin that was
+        settled when this build began and that it wrote nothing into keeps the stamp it was
+        verified with (the rename of the tree leaves its folders' stamps as they are); the others are
+        stamped now. (A folder changed anyway — by the pruning, say — no longer matches the stamp
+        kept for it, so the next build looks into it: a kept stamp can cost a look, never miss one.)"""
+        kept = self.manifest.staged_dirs
+        reuse = {d: kept[d] for d in folders if d in self._twin_ok and d not in self._made and d in kept}
+        return {**reuse, **stamp(self.target, [d for d in folders if d not in reuse])}
 
     def abort(self) -> None:
         """The live tree is untouched; the twin is already recorded as untrusted."""
