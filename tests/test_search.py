@@ -128,6 +128,18 @@ def populate(site: Site) -> None:
                "---\ntitle: 向李跳江同志学习\ndate: 2026-01-10\ndecision: 学决〔2026〕1号\n---\n学习跳江救人的精神。\n")
 
 
+def cards_of(out: Path, meta: dict[str, Any]) -> list[list[str]]:
+    """Every card, in document order, from the card files (one a block of meta["cards"])."""
+    blocks = -(-meta["docs"] // meta["cards"])
+    assert sorted(p.name for p in (out / DATA / "c").iterdir()) == sorted(f"{b:x}.js" for b in range(blocks))
+    cards: list[list[str]] = []
+    for b in range(blocks):
+        name, block = read_js((out / DATA / f"c/{b:x}.js").read_bytes())
+        assert name == f"c/{b:x}" and len(block) == min(meta["cards"], meta["docs"] - len(cards))
+        cards += block
+    return cards
+
+
 def load_index(out: Path) -> tuple[Searcher, list[dict[str, Any]]]:
     shards = {}
     for p in sorted((out / DATA / "i").glob("*.js")):
@@ -191,11 +203,32 @@ def test_index_holds_every_public_document_and_its_facets(built: Site) -> None:
     units = {u[0]: u for u in meta["units"]}
     assert units["n1"][3] == [u[0] for u in meta["units"]].index("north")  # parent, for sub-unit filters
     assert len(meta["codes"]) == 6 * meta["docs"]
+    # the cards: what the result list shows before the snippets, every document in its block
+    assert meta["cards"] == search.CARD_BLOCK
+    cards = cards_of(built.out, meta)
+    assert cards == [[d["u"], d["t"], d["n"], d["un"], d["d"]] for d in docs]
     page = built.html("search/index.html")
     assert page.xpath("//input[@id='search-q']")
     assert page.xpath("//script/@data-index") == ["../search/data/meta.js"]
     home = built.html("index.html")
     assert home.xpath("//form[contains(@class,'header-search')]/@action") == ["search/index.html"]
+
+
+def test_cards_come_in_blocks_and_an_edit_rewrites_only_its_block(site: Site, monkeypatch: Any) -> None:
+    monkeypatch.setattr(search, "CARD_BLOCK", 2)
+    populate(site)
+    site.build()
+    searcher, docs = load_index(site.out)
+    assert searcher.meta["cards"] == 2
+    assert [c[0] for c in cards_of(site.out, searcher.meta)] == [d["u"] for d in docs]  # three files
+    before = site.files()
+    site.story("a", "a-1", slug="a", name="李跳江", title="李跳江：跳江救人", unit="n1",  # the third document
+               date=dt.date(2026, 1, 5), tags=["见义勇为"], body="他在江边巡逻时跳江救人。群众都说他好。")
+    site.build()
+    after = site.files()
+    changed = {p for p in after if before.get(p) != after[p]}
+    assert {p for p in changed if p.startswith(DATA + "c/")} == {DATA + "c/1.js"}
+    assert read_js((site.out / DATA / "c/1.js").read_bytes())[1][0][1] == "李跳江：跳江救人"
 
 
 # ---- what the index may hold -------------------------------------------------------------------
@@ -223,6 +256,7 @@ def test_no_held_back_withdrawn_or_private_text_in_any_index_file(tmp_path: Path
     site.build()
     files = sorted((site.out / "search").rglob("*"))
     assert any(p.name == "meta.js" for p in files)
+    assert site.out / DATA / "c/0.js" in files  # the card files too (titles, names, units: public only)
     for path in files:
         if path.is_file():
             text = path.read_text(encoding="utf-8")
@@ -231,6 +265,7 @@ def test_no_held_back_withdrawn_or_private_text_in_any_index_file(tmp_path: Path
                 assert not leaked, f"{what} text in {path}"
     searcher, docs = load_index(site.out)
     assert [d["t"] for d in docs] == ["公开的事迹"]
+    assert [c[1] for c in cards_of(site.out, searcher.meta)] == ["公开的事迹"]
     assert searcher.search("公开") == [0]
 
 

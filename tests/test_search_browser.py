@@ -124,3 +124,56 @@ def test_typing_a_query_on_the_site_opened_from_disk(site: Site, browser: Any) -
     assert type_query(page, "雷") == []
     assert "没有找到" in page.locator("#search-status").inner_text()
     assert not problems, problems
+
+
+def test_results_are_listed_before_their_snippets_arrive(served: tuple[Site, str], browser: Any) -> None:
+    """The titles come from the card files as soon as the shards answer; each snippet is filled
+    when its document file arrives (held back here until the list is checked). The document
+    files of the results are all requested at once, when the list is shown."""
+    _site, url = served
+    page = browser.new_page()
+    problems = watch(page)
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    page.route("**/search/data/d/*.js", hold)
+    page.goto(url + "search/index.html")
+    page.wait_for_selector("#search-results[data-done]", state="attached", timeout=10000)
+    page.locator("#search-q").fill("李跳江")  # (one input event: one query's files)
+    page.wait_for_selector("#search-results[data-shown='李跳江']", state="attached", timeout=10000)
+    titles = page.locator(".search-result-title").all_inner_texts()
+    assert set(titles) == {"李跳江：跳江救人的好民警", "王五的故事", "向李跳江同志学习"}
+    assert page.locator(".search-result-meta").first.inner_text()  # kind, name, unit, date
+    assert page.locator(".search-result-snippet.is-pending").count() == 3
+    assert page.locator(".search-result-snippet mark").count() == 0
+    assert page.get_attribute("#search-results", "data-query") != "李跳江"
+    assert page.get_attribute("#search-results", "aria-busy") == "true"
+    page.wait_for_timeout(100)  # (a request still to come would be held too)
+    assert sorted(r.request.url.rsplit("/", 1)[1] for r in held) == ["2.js", "3.js", "4.js"]
+    # the keyboard works on the listed results, and the focus stays put when the snippets come
+    page.locator("#search-q").press("ArrowDown")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused in titles
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("#search-results[data-query='李跳江']", state="attached", timeout=10000)
+    assert page.locator(".search-result-snippet.is-pending").count() == 0
+    assert page.locator(".search-result-snippet mark").first.inner_text() == "李跳江"
+    assert page.locator(".search-result-title").first.inner_text() == "李跳江：跳江救人的好民警"
+    assert page.evaluate("document.activeElement.textContent") == focused
+    assert page.get_attribute("#search-results", "aria-busy") is None
+    assert not problems, problems
+
+
+def test_results_are_listed_from_the_documents_when_a_card_file_is_missing(
+        served: tuple[Site, str], browser: Any) -> None:
+    site, url = served
+    (site.out / "search/data/c/0.js").unlink()  # (three results in one block: it would be loaded)
+    page = browser.new_page()
+    page.goto(url + "search/index.html?q=%E6%9D%8E%E8%B7%B3%E6%B1%9F")
+    page.wait_for_selector("#search-results[data-query='李跳江']", state="attached", timeout=10000)
+    assert page.locator(".search-result-title").first.inner_text() == "李跳江：跳江救人的好民警"
+    assert page.locator(".search-result").count() == 3
+    assert page.locator(".search-result-snippet mark").first.inner_text() == "李跳江"

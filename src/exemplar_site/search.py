@@ -17,12 +17,17 @@ Files, under `search/data/`:
   documents that hold it (gaps between their numbers, as variable-length base-64 digits) and one
   weight character per document: where it occurs (bit 1: title, 2: unit, field, level, kind,
   tags; 4: summary or body; 8: the exemplar's name) and how often in the body (bits 4-5, at most 3);
-- `d/<n>.js`: one document's title, address, unit, date and plain text, for the result list
-  and its snippet (fetched only for the results shown).
+- `c/<block>.js`: the result cards of CARD_BLOCK documents numbered together (block = number //
+  CARD_BLOCK): address, title, name, unit and date, all a result list shows but the snippet. A
+  query loads the blocks of the results it shows (most often one or two: ties rank the newest
+  first) and lists them as soon as those arrive;
+- `d/<n>.js`: one document's title, address, unit, date and plain text, for its snippet and the
+  phrase check (fetched, all at once with the cards, only for the results shown).
 
 Documents are numbered oldest story first (then campaigns, then pages), so a new story takes the
 next number and a one-story edit changes only the shards of the tokens it gains, loses or weighs
-differently, and its own document file. Every file is a Job keyed by what it is made from.
+differently, its own document file, and its card block if its card changed. Every file is a
+Job keyed by what it is made from.
 """
 
 from __future__ import annotations
@@ -396,6 +401,19 @@ def doc_data(doc: SearchDoc) -> dict[str, str]:
             "l": doc.labels, "s": doc.summary, "b": doc.body}
 
 
+CARD_BLOCK = 64  # documents a card file: ~9 KB; the ten results of a query are in 1 to 7 of them
+
+
+def card_data(doc: SearchDoc) -> list[str]:
+    """What a result shows before its snippet (its kind is in the meta file's codes)."""
+    return [doc.url, doc.title, doc.name, doc.unit, doc.date]
+
+
+def card_files(docs: Sequence[SearchDoc]) -> list[Output]:
+    return [Output(f"{DATA}c/{b:x}.js", _js(f"c/{b:x}", [card_data(d) for d in docs[start:start + CARD_BLOCK]]))
+            for b, start in enumerate(range(0, len(docs), CARD_BLOCK))]
+
+
 def _doc_file(path: str, name: str, doc: SearchDoc) -> Output:
     return Output(path, _js(name, doc_data(doc)))
 
@@ -481,8 +499,8 @@ def shards_patched(shards: Shards, docs: int, changes: Sequence[tuple[int, DocTo
 
 def index_files(docs: Sequence[SearchDoc], index: SiteIndex, shards: Shards | None = None,
                 workers: int = 1) -> tuple[list[Output], list[Job]]:
-    """The index files: shards (made from the documents unless given) and the meta file (as
-    Outputs: keyed by their bytes), and one Job per document file, keyed by the story's digest
+    """The index files: shards (made from the documents unless given), the meta file and the card
+    files (as Outputs: keyed by their bytes), and one Job per document file, keyed by the story's digest
     (made only when it changed)."""
     if shards is None:
         shards = shards_of([doc_tokens(doc) for doc in docs], workers)
@@ -491,8 +509,10 @@ def index_files(docs: Sequence[SearchDoc], index: SiteIndex, shards: Shards | No
     for n, data in sorted(shards.files.items()):
         have[n >> 3] |= 1 << (n & 7)
         outputs.append(Output(f"{DATA}i/{n:x}.js", data))
-    meta = {"format": FORMAT, "docs": len(docs), "shards": shards.count, "have": have.hex(), **_facets(docs, index)}
+    meta = {"format": FORMAT, "docs": len(docs), "shards": shards.count, "have": have.hex(), "cards": CARD_BLOCK,
+            **_facets(docs, index)}
     outputs.append(Output(f"{DATA}meta.js", _js("meta", meta)))
+    outputs += card_files(docs)
     jobs = []
     for n, doc in enumerate(docs):
         name = f"d/{n}"

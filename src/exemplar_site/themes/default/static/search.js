@@ -25,9 +25,14 @@
   // ---- loading index files ----------------------------------------------------------------
   var loaded = {};
   var pending = {};
+  var resolvers = {};
 
   window[CALLBACK] = function (name, data) {
     loaded[name] = data;
+    if (resolvers[name]) {  // at once, as the file runs (its load event is one task later)
+      resolvers[name](data);
+      delete resolvers[name];
+    }
   };
 
   function load(name) {
@@ -36,16 +41,19 @@
     }
     if (!pending[name]) {
       pending[name] = new Promise(function (resolve) {
+        resolvers[name] = resolve;
         var s = document.createElement("script");
         s.src = base + name + ".js";
         s.async = true;
         s.onload = function () {
           delete pending[name];
+          delete resolvers[name];
           s.remove();
           resolve(Object.prototype.hasOwnProperty.call(loaded, name) ? loaded[name] : null);
         };
         s.onerror = function () {
           delete pending[name];
+          delete resolvers[name];
           s.remove();
           resolve(null);
         };
@@ -286,39 +294,62 @@
     return { text: text.slice(start, end), start: start, cut: end < text.length };
   }
 
-  function item(n, doc, terms, isExact) {
+  var KINDS = ["story", "campaign", "page"];
+
+  /** What a result shows before its snippet: from its card block (meta.cards documents a file),
+   * or from its document file (a result alone in its block, whose document is smaller than the
+   * block and fetched anyway; an index without cards; a block that did not load). */
+  function cardOf(meta, n, alone) {
+    if (!meta.cards || alone) return load("d/" + n);
+    var block = Math.floor(n / meta.cards);
+    return load("c/" + block.toString(16)).then(function (cards) {
+      var c = cards && cards[n - block * meta.cards];
+      if (!c) return load("d/" + n);
+      return { u: c[0], k: KINDS[facet(meta, n).kind], t: c[1], n: c[2], un: c[3], d: c[4] };
+    });
+  }
+
+  /** A result as listed: its title (a link), kind, name, unit and date; its snippet comes later. */
+  function item(n, card, terms) {
     var li = document.createElement("li");
-    li.className = "search-result" + (isExact ? "" : " is-loose");
+    li.className = "search-result";
     li.setAttribute("data-doc", String(n));
     var h = document.createElement("h2");
     h.className = "search-result-title";
     var a = document.createElement("a");
-    a.href = root + doc.u + "index.html";
-    marked(a, doc.t, terms);
+    a.href = root + card.u + "index.html";
+    marked(a, card.t, terms);
     h.appendChild(a);
     li.appendChild(h);
     var meta = document.createElement("p");
     meta.className = "search-result-meta";
-    var bits = [KIND_NAMES[doc.k] || ""];
-    if (doc.n) bits.push(doc.n);
-    if (doc.un && doc.un !== doc.n) bits.push(doc.un);
-    if (doc.d) bits.push(doc.d.replace(/^(\d+)-0?(\d+)-0?(\d+)$/, "$1年$2月$3日"));
+    var bits = [KIND_NAMES[card.k] || ""];
+    if (card.n) bits.push(card.n);
+    if (card.un && card.un !== card.n) bits.push(card.un);
+    if (card.d) bits.push(card.d.replace(/^(\d+)-0?(\d+)-0?(\d+)$/, "$1年$2月$3日"));
     meta.textContent = bits.filter(Boolean).join(" · ");
     li.appendChild(meta);
-    var s = snippet(doc, terms);
     var p = document.createElement("p");
-    p.className = "search-result-snippet";
+    p.className = "search-result-snippet is-pending";
+    li.appendChild(p);
+    return li;
+  }
+
+  /** A listed result's snippet, from its document, and the note when it lacks the whole phrase. */
+  function fill(li, doc, terms, isExact) {
+    var p = li.querySelector(".search-result-snippet");
+    p.classList.remove("is-pending");
+    var s = snippet(doc, terms);
     if (s.start > 0) p.appendChild(document.createTextNode("…"));
     marked(p, s.text, terms);
     if (s.cut) p.appendChild(document.createTextNode("…"));
-    li.appendChild(p);
     if (!isExact) {
+      li.classList.add("is-loose");
       var note = document.createElement("p");
       note.className = "search-result-note";
       note.textContent = "不含完整的检索词，只含其中的字词";
       li.appendChild(note);
     }
-    return li;
   }
 
   // ---- the page -----------------------------------------------------------------------------
@@ -365,27 +396,63 @@
     } catch (e) { /* a page opened from disk may refuse: the query then stays out of the address */ }
   }
 
+  /** The next ten results: listed as soon as their cards arrive (the card files of blocks holding
+   * two or more of them, or the document of a result alone in its block), each snippet filled
+   * when its document arrives (the other documents are all requested once the list is shown: on
+   * a slow server, requests made at the same time would delay the cards); once all have, the
+   * ten are put in order (whole phrase first, then score and phrase proximity). The list's data-shown is the query once listed, data-query once complete.
+   * Returns {shown, done}. */
   function showMore() {
     var c = current;
+    var first = c.shown === 0;  // (the list of the last query stays until this one's cards are in)
     var batch = c.docs.slice(c.shown, c.shown + PAGE_SIZE);
     c.shown += batch.length;
-    return Promise.all(batch.map(function (r) { return load("d/" + r[0]); })).then(function (docs) {
+    var meta = loaded.meta;
+    var inBlock = {};
+    batch.forEach(function (r) { var b = Math.floor(r[0] / meta.cards); inBlock[b] = (inBlock[b] || 0) + 1; });
+    var cards = batch.map(function (r) { return cardOf(meta, r[0], inBlock[Math.floor(r[0] / meta.cards)] < 2); });
+    var items = [];
+    var shown = Promise.all(cards).then(function (found) {
       if (c !== current) return;
-      var rows = [];
+      if (first) list.textContent = "";
       batch.forEach(function (r, i) {
-        var doc = docs[i];
-        if (!doc) return;
+        if (!found[i]) return;
+        items[i] = item(r[0], found[i], c.terms);
+        list.appendChild(items[i]);
+      });
+      more.hidden = c.shown >= c.docs.length;
+      if (batch.length) list.setAttribute("aria-busy", "true");
+      list.setAttribute("data-shown", c.query);
+    });
+    var rows = batch.map(function (r, i) {
+      return shown.then(function () { return c === current ? load("d/" + r[0]) : null; }).then(function (doc) {
+        if (c !== current || !items[i]) return null;
+        if (!doc) { items[i].querySelector(".search-result-snippet").classList.remove("is-pending"); return null; }
         var isExact = exact(doc, c.terms);
+        fill(items[i], doc, c.terms, isExact);
         var w = bestWindow([doc.t, doc.n, doc.un, doc.l, doc.s, doc.b].join("\n"), c.terms);
         var near = w ? 1 / (1 + (w[1] - w[0]) / 20) : 0;  // phrase proximity, within the batch
-        rows.push({ n: r[0], doc: doc, exact: isExact, rank: (isExact ? 1000 : 0) + r[1] + near, i: i });
+        return { li: items[i], rank: (isExact ? 1000 : 0) + batch[i][1] + near, i: i };
       });
-      rows.sort(function (a, b) { return b.rank - a.rank || a.i - b.i; });
-      rows.forEach(function (row) { list.appendChild(item(row.n, row.doc, c.terms, row.exact)); });
-      more.hidden = c.shown >= c.docs.length;
+    });
+    var done = Promise.all(rows).then(function (all) {
+      if (c !== current) return;
+      var placed = items.filter(Boolean);
+      all = all.filter(Boolean).sort(function (a, b) { return b.rank - a.rank || a.i - b.i; });
+      var order = all.map(function (row) { return row.li; });
+      placed.forEach(function (li) { if (order.indexOf(li) < 0) order.push(li); });  // (no document: last)
+      if (order.some(function (li, k) { return li !== placed[k]; })) {
+        var focused = document.activeElement;
+        var after = placed.length ? placed[placed.length - 1].nextSibling : null;
+        while (after && order.indexOf(after) >= 0) after = after.nextSibling;
+        order.forEach(function (li) { list.insertBefore(li, after); });
+        if (focused && list.contains(focused) && document.activeElement !== focused) focused.focus();
+      }
+      list.removeAttribute("aria-busy");
       list.setAttribute("data-query", c.query);
       list.setAttribute("data-done", String(serial));
     });
+    return { shown: shown, done: done };
   }
 
   function run() {
@@ -398,6 +465,8 @@
       list.textContent = "";
       status.textContent = "请输入姓名、单位、事迹或其中的词语。";
       more.hidden = true;
+      list.removeAttribute("aria-busy");
+      list.setAttribute("data-shown", "");
       list.setAttribute("data-query", "");
       list.setAttribute("data-done", String(mine));
       return Promise.resolve();
@@ -405,14 +474,14 @@
     return search(query, f).then(function (found) {
       if (mine !== serial) return;
       current = { query: query, docs: found.docs, terms: found.terms, shown: 0 };
-      list.textContent = "";
       status.textContent = found.docs.length
         ? "找到 " + found.docs.length + " 篇与“" + query + "”相关的内容。"
         : "没有找到与“" + query + "”相关的内容，请换个词语或减少筛选条件。";
-      return showMore();
+      return showMore().done;
     }).catch(function () {
       if (mine !== serial) return;
       status.textContent = "搜索索引无法读取，请重新生成网站后再试。";
+      list.textContent = "";
       list.setAttribute("data-query", query);
       list.setAttribute("data-error", "1");
     });
@@ -431,7 +500,7 @@
   Object.keys(selects).forEach(function (k) { if (selects[k]) selects[k].addEventListener("change", run); });
   more.addEventListener("click", function () {
     var first = list.children.length;
-    showMore().then(function () {
+    showMore().shown.then(function () {
       var link = list.children[first] && list.children[first].querySelector("a");
       if (link) link.focus();
     });
