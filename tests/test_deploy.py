@@ -186,6 +186,33 @@ def test_every_page_and_feed_is_served_with_its_type_withdrawn_410_unknown_404(s
 
 
 @needs_nginx
+def test_text_is_served_compressed_to_a_client_that_asks(served: Served) -> None:
+    """Pages, feeds, styles and the search index's scripts come gzip-compressed to a browser that
+    accepts it (Vary: Accept-Encoding), and decompress to the file's bytes; photos are sent as
+    they are; a client that does not ask gets the file itself."""
+    import gzip
+
+    asked = {"Accept-Encoding": "gzip"}
+    texts = [rel for rel, data in served.first.items() if len(data) > 2048 and not rel.startswith(".")
+             and rel.endswith((".html", ".xml", ".css", ".js", ".json"))]
+    kinds = {rel.rsplit(".", 1)[1] for rel in texts}
+    assert {"html", "xml", "css", "js", "json"} <= kinds and any(r.startswith("search/data/") for r in texts)
+    for rel in texts:
+        status, headers, body = served.nginx.get("/publicity/" + rel, asked)
+        if status == 410:
+            continue  # (a withdrawn story's page: the notice)
+        assert status == 200 and headers.get("content-encoding") == "gzip", rel
+        assert "accept-encoding" in headers.get("vary", "").lower(), rel
+        assert gzip.decompress(body) == served.first[rel], rel
+        assert len(body) < len(served.first[rel]), rel
+    photo = next(rel for rel in served.first if rel.endswith((".jpg", ".png", ".webp")))
+    status, headers, body = served.nginx.get("/publicity/" + photo, asked)
+    assert status == 200 and "content-encoding" not in headers and body == served.first[photo]
+    status, headers, body = served.nginx.get("/publicity/index.html")
+    assert "content-encoding" not in headers and body == served.first["index.html"]
+
+
+@needs_nginx
 def test_edit_deploy_under_load_304s_rollback_and_bad_releases(served: Served) -> None:
     site, target, ngx = served.site, served.target, served.nginx
     r1 = current_of(target)
@@ -383,7 +410,8 @@ def test_nginx_conf_text(tmp_path: Path) -> None:
                  "error_page 404 /pub/404.html;", "error_page 410 /pub/withdrawn.html;",
                  "location = /pub/withdrawn.html {", "default_type application/atom+xml;",
                  "default_type application/rss+xml;", "default_type text/x-opml;", "default_type application/json;",
-                 "map_hash_bucket_size 256;", "server_name test.example;", "open_file_cache"):
+                 "map_hash_bucket_size 256;", "server_name test.example;", "open_file_cache", "gzip on;",
+                 "gzip_vary on;"):
         assert line in text, line
     notice = text[text.index("location = /pub/withdrawn.html"):text.index("location /pub/ {")]
     assert "if (" not in notice
