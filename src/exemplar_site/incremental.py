@@ -446,11 +446,17 @@ class Incremental:
 
     # ---- images joined to the public objects ---------------------------------------------------
 
+    def _gate_digest(self, source: str) -> str:
+        """The digest the gate gave the story in `source` (gate.story_digest: its file, path and
+        config), whether its public object came with its images joined or not; "" if none."""
+        shown = self.shown.get(source)
+        return shown[0].digest if shown is not None else ""
+
     def story_media(self, gate: GateResult, problems: Problems) -> dict[str, StoryMedia]:
         """media.story_media of every story (by source file), reused by the story's gate digest."""
         memo, out = self.cache.memo, {}
         for s in gate.stories:
-            digest = self.shown[s.source][0].digest if s.source in self.shown else s.digest
+            digest = self._gate_digest(s.source)
             hit = memo.get("media\x1f" + digest) if digest else None
             if hit is None:
                 hit = story_media(self._unattached(s, problems))
@@ -461,9 +467,10 @@ class Incremental:
 
     def attach(self, gate: GateResult, table: Mapping[str, WebImage], per_story: Mapping[str, StoryMedia],
                problems: Problems) -> GateResult:
-        """media.attach: a story reused with its images already joined (publish) is kept when the
-        images it shows have the keys they had; every other story is joined now, and kept in the
-        cache so (in place of the story without them: `_unattached` makes that again when needed)."""
+        """The images joined to the stories (media.attach_story) and to the pages and campaigns: a
+        story reused with its images already joined (publish) is kept when the images it shows have
+        the keys they had; every other story is joined now, and kept in the cache so (in place of
+        the story without them: `_unattached` makes that again when needed)."""
         stories = []
         for given in gate.stories:
             known = per_story[given.source]
@@ -475,8 +482,8 @@ class Incremental:
             s = self._unattached(given, problems)
             made = attach_story(s, table, known)
             stories.append(made)
-            if made is not s and s.source in self.cacheable and s.source in self.shown:
-                self.cache.stories[self.shown[s.source][0].digest + s.source] = (keys, made)
+            if made is not s and s.source in self.cacheable and self._gate_digest(s.source):
+                self.cache.stories[self._gate_digest(s.source) + s.source] = (keys, made)
         return attach_others(dataclasses.replace(gate, stories=tuple(stories)), table)
 
     def _unattached(self, s: PublicStory, problems: Problems) -> PublicStory:
@@ -495,8 +502,10 @@ class Incremental:
         del self.attached[s.source]
         return publish(shown, self.config, rendered, tag_keys, Problems(), {})
 
-    def line_in(self, source: str, needle: str, digest: str = "") -> int | None:
-        """sources.line_naming, reused by the digest of the story in `source` (which covers its text)."""
+    def line_in(self, source: str, needle: str) -> int | None:
+        """sources.line_naming, reused by the gate digest of the story in `source` (which covers its
+        text); looked up afresh for a page or campaign."""
+        digest = self._gate_digest(source)
         if not digest:
             return line_naming(self.config, source, needle)
         key = f"line\x1f{digest}\x1f{needle}"

@@ -2,8 +2,10 @@
 
 `references` lists every raster image public output uses (story `images:`, images in the bodies of
 public stories, pages and campaigns); the incremental layer has images.py make their web sizes;
-`attach` then gives each public `Image` its `WebImage`, each story its press download, and turns
-every body `<img>` into a `<picture>` with WebP, `srcset`, `sizes`, `width` and `height`. A story's
+`attach_story` (each story, through the incremental layer, which keeps the result) and
+`attach_others` (pages and campaigns) then give each public `Image` its `WebImage`, each story its
+press download, and turn every body `<img>` into a `<picture>` with WebP, `srcset`, `sizes`,
+`width` and `height`. A story's
 digest then also covers the keys of the images it shows, so a replaced photo re-renders the pages
 that show it and nothing else.
 
@@ -74,14 +76,12 @@ def story_media(s: PublicStory) -> StoryMedia:
     return StoryMedia(tuple(refs), tuple([i.src for i in s.images] + in_body), tuple(_story_notices(s, in_body)))
 
 
-def references(gate: GateResult, per_story: Mapping[str, StoryMedia] | None = None
-               ) -> dict[str, list[tuple[str, str]]]:
+def references(gate: GateResult, per_story: Mapping[str, StoryMedia]) -> dict[str, list[tuple[str, str]]]:
     """Site path of every raster image public output uses → [(source file, the path as written)].
-    `per_story`: story_media of the stories by source file, where already known."""
+    `per_story`: story_media of each story, by its source file."""
     refs: dict[str, list[tuple[str, str]]] = {}
     for s in gate.stories:
-        known = per_story.get(s.source) if per_story is not None else None
-        for src, needle in (known or story_media(s)).refs:
+        for src, needle in per_story[s.source].refs:
             refs.setdefault(src, []).append((s.source, needle))
     bodies = [(p.body_html, p.source) for p in gate.pages] + [(c.body_html, c.source) for c in gate.campaigns]
     for body, source in bodies:
@@ -151,27 +151,16 @@ def _rewrite(body: str, table: Mapping[str, WebImage]) -> str:
     return body
 
 
-def attach(gate: GateResult, table: Mapping[str, WebImage],
-           per_story: Mapping[str, StoryMedia] | None = None) -> GateResult:
-    """The gate's result with every image joined to what was published for it (`per_story`: as
-    for references)."""
-    if not table:
-        return gate
-    stories = tuple(attach_story(s, table, per_story.get(s.source) if per_story is not None else None)
-                    for s in gate.stories)
-    return attach_others(dataclasses.replace(gate, stories=stories), table)
-
-
 def shown_keys(known: StoryMedia, table: Mapping[str, WebImage]) -> tuple[str, ...]:
     """The keys of the published images a story shows: what attach_story makes of it depends on
     nothing else but the story."""
     return tuple(table[src].key for src in known.shown if src in table)
 
 
-def attach_story(s: PublicStory, table: Mapping[str, WebImage], known: StoryMedia | None = None) -> PublicStory:
-    """One story with its images joined to what was published for them (`known`: its story_media)."""
-    used = known.shown if known is not None else [i.src for i in s.images] + body_images(s.body_html)
-    keys = [table[src].key for src in used if src in table]
+def attach_story(s: PublicStory, table: Mapping[str, WebImage], known: StoryMedia) -> PublicStory:
+    """One story with its images joined to what was published for them (`known`: its story_media).
+    (The incremental layer joins the stories, attach_others the pages and campaigns.)"""
+    keys = shown_keys(known, table)
     if not keys:
         return s
     images = tuple(_replaced(i, web=table.get(i.src)) for i in s.images)
@@ -209,13 +198,12 @@ def press_files(gate: GateResult) -> dict[str, str]:
 def notices(gate: GateResult, source_sizes: Mapping[str, int], table: Mapping[str, WebImage],
             notes: Mapping[str, tuple[str, ...]], max_bytes: int,
             refs: Mapping[str, list[tuple[str, str]]],
-            per_story: Mapping[str, StoryMedia] | None = None) -> list[Notice]:
+            per_story: Mapping[str, StoryMedia]) -> list[Notice]:
     """Warnings about the images public output uses (see the module docstring; `per_story`: as
     for references)."""
     out: list[Notice] = []
     for s in gate.stories:
-        known = per_story.get(s.source) if per_story is not None else None
-        out += known.notices if known is not None else _story_notices(s, body_images(s.body_html))
+        out += per_story[s.source].notices
     for src, where in refs.items():
         source, needle = where[0]
         size = source_sizes.get(src, 0)

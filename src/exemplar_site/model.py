@@ -57,7 +57,7 @@ class Image:
     size: int  # bytes of the source file (what is published is in `web`)
     mime: str
     credit: str = ""  # the photographer (摄影)
-    web: WebImage | None = None  # the published sizes (set by media.attach; None for a build without them)
+    web: WebImage | None = None  # the published sizes (set by media.attach_story; None for a build without them)
 
 
 @dataclass(frozen=True)

@@ -138,18 +138,16 @@ def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], laye
     wanted = {src: by_path[src].source for src in refs if src in by_path}
     store = ImageStore(store_path(config.output_dir))
     made, bad, work = layer.images(wanted, config.images, store)
-    digests = {s.source: s.digest for s in gate.stories}
     for src, (code, detail) in sorted(bad.items()):
         message, accepted = media.bad_image(src, code, detail)
         for source, needle in refs[src]:
-            problems.error(source, layer.line_in(source, needle, digests.get(source, "")), "images", message,
-                           accepted)
+            problems.error(source, layer.line_in(source, needle), "images", message, accepted)
     table = {src: media.web_image(src, key, p) for src, (key, p) in made.items()}
     notes = {src: p.notes for src, (_, p) in made.items()}
     sizes = {src: a.size for src, a in by_path.items()}
     for n in media.notices(gate, sizes, table, notes, config.images.max_bytes, refs, per_story):
         (problems.error if n.error else problems.warning)(
-            n.source, layer.line_in(n.source, n.needle, digests.get(n.source, "")), "images", n.message, n.accepted)
+            n.source, layer.line_in(n.source, n.needle), "images", n.message, n.accepted)
     gate = layer.attach(gate, table, per_story, problems)
     files: dict[str, Path] = {}
     for src, (key, p) in made.items():
