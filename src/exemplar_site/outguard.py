@@ -145,7 +145,10 @@ def _scan(tree: Path, known: dict[str, str], kind: str) -> tuple[list[str], list
     return found, marked
 
 
-def _walker(known: dict[str, str], kind: str, found: list[str], marked: list[str]) -> Callable[[str, str], bool]:
+def _walker(known: dict[str, str], kind: str, found: list[str], marked: list[str],
+            skip: frozenset[str] | set[str] = frozenset()) -> Callable[[str, str], bool]:
+    """walk(folder, its relative path with a trailing /) adds to `found` and `marked` what is in
+    it and below it; a folder named in `skip` is not gone into (another walk looks at it)."""
     own = MARKERS[kind]
 
     def walk(path: str, prefix: str) -> bool:  # True: the folder is empty
@@ -155,6 +158,8 @@ def _walker(known: dict[str, str], kind: str, found: list[str], marked: list[str
                 empty = False
                 name = e.name
                 if e.is_dir(follow_symlinks=False):
+                    if prefix + name in skip:
+                        continue
                     if walk(e.path, prefix + name + "/"):
                         found.append(prefix + name + "/")
                     continue
@@ -172,37 +177,22 @@ def _walker(known: dict[str, str], kind: str, found: list[str], marked: list[str
 
 def _scan_changed(tree: Path, known: dict[str, str], kind: str, every: set[str], changed: list[str]
                   ) -> tuple[list[str], list[str]]:
-    """_scan, looking only into the folders in `changed` ("" the tree itself) and into folders
-    that `every` (the folders the last build left) does not name, which are walked whole."""
+    """_scan, looking only into the folders in `changed` ("" the tree itself) and, whole, into
+    folders that `every` (the folders the last build left) does not name."""
     found: list[str] = []
     marked: list[str] = []
-    walk = _walker(known, kind, found, marked)
-    own = MARKERS[kind]
+    walk = _walker(known, kind, found, marked, skip=every)  # (a folder of `every` is looked into if it changed)
     top = str(tree)
     for rel in changed:
         path = os.path.join(top, rel) if rel else top
         try:
-            if rel and not stat.S_ISDIR(os.lstat(path).st_mode):
-                continue  # (replaced by a file or a link: its parent has changed too and names it)
-            entries = list(os.scandir(path))
+            mode = os.lstat(path).st_mode
         except FileNotFoundError:
             continue  # (gone: nothing in it to remove)
-        prefix = rel + "/" if rel else ""
-        for e in entries:
-            name = e.name
-            sub = prefix + name
-            if e.is_dir(follow_symlinks=False):
-                if sub in every:
-                    continue  # (looked into itself if it changed)
-                if walk(e.path, sub + "/"):
-                    found.append(sub + "/")
-                continue
-            if sub in known:
-                continue
-            if prefix and name in KIND_OF and name != own:
-                marked.append(rel)
-            elif prefix or name != own:
-                found.append(sub)
+        if rel and not stat.S_ISDIR(mode):
+            continue  # (replaced by a file or a link: its parent has changed too and names it)
+        if walk(path, rel + "/" if rel else "") and rel:
+            found.append(rel + "/")  # (emptied: as the walk of every folder finds it)
     return found, marked
 
 
