@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 from . import i18n
 from .config import load_config
@@ -233,12 +232,6 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pipeline() -> ModuleType:
-    """The stages (Markdown, Jinja, feedgen…), imported when a command has work for them."""
-    from . import pipeline
-    return pipeline
-
-
 def print_problems(problems: Sequence[Problem], out: object = None) -> None:
     stream = out or sys.stderr
     errors = [p for p in problems if p.is_error]
@@ -303,9 +296,11 @@ def _build_one(args: argparse.Namespace, edition: str | None) -> int:
                            drafts=args.drafts, workers=args.jobs, one_off=True, edition=edition)
     progress = Progress()
     try:
-        # nothing changed since the last build: answered without loading the pipeline
-        skipped, signature = skipped_build(args.config, options)
-        report = skipped or _pipeline().build_site(args.config, options, progress, signature=signature)
+        # nothing changed since the last build: answered without loading the pipeline (Markdown, Jinja…)
+        report, signature = skipped_build(args.config, options)
+        if report is None:
+            from .pipeline import build_site
+            report = build_site(args.config, options, progress, signature=signature)
     except BuildFailed as failed:
         progress.done()
         print_problems(failed.problems)
@@ -402,7 +397,8 @@ def _date_arg(value: str | None, flag: str) -> dt.date | None:
 def cmd_sms(args: argparse.Namespace) -> int:
     since, until = _date_arg(args.since, "--since"), _date_arg(args.until, "--until")
     try:
-        result = _pipeline().export_sms(args.config, BuildOptions(now=_now(args.now)), since, until,
+        from .pipeline import export_sms
+        result = export_sms(args.config, BuildOptions(now=_now(args.now)), since, until,
                             Path(args.output) if args.output else None)
     except BuildFailed as failed:
         print_problems(failed.problems)
