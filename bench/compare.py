@@ -9,6 +9,16 @@ with nothing changed, and one story edited (three edits a round, each version ed
 copy of the corpus the same way). Prints the medians and the ratio after/before. The "after"
 version is this checkout's src/ (or --after). Output trees of the two versions are compared byte for byte
 after the cold builds (they must be identical unless the change meant to alter output).
+
+To weigh a restructuring alone against a version without later features, give the new version
+the options that turn those features off and a corpus without them, e.g.
+
+    .venv/bin/python bench/generate.py 10000 /tmp/corpus-plain          # no photos
+    .venv/bin/python bench/compare.py --before /tmp/before/src --corpus /tmp/corpus-plain \
+        --after-config "search: false"
+
+Builds run as a user's would: bytecode is written and read, output is buffered (the
+PYTHONDONTWRITEBYTECODE and PYTHONUNBUFFERED of a development shell are dropped).
 """
 
 from __future__ import annotations
@@ -29,7 +39,8 @@ NOW = "2026-11-24"
 
 
 def run(src: Path, corpus: Path, out: Path) -> float:
-    env = dict(os.environ, PYTHONPATH=str(src))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
+    env["PYTHONPATH"] = str(src)
     start = time.perf_counter()
     subprocess.run([PY, "-c", "from exemplar_site.cli import main; raise SystemExit(main())",
                     "build", "--config", str(corpus / "site_config.yaml"), "--output", str(out), "--now", NOW],
@@ -71,10 +82,14 @@ def main() -> int:
     ap.add_argument("--sizes", default="10000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--work", type=Path, default=REPO / "bench" / "work")
+    ap.add_argument("--corpus", type=Path,
+                    help="the corpus to build (default: <work>/corpus-<size>, made when missing)")
+    ap.add_argument("--after-config", default="",
+                    help="lines added to the new version's copy of site_config.yaml (e.g. \"search: false\")")
     args = ap.parse_args()
     versions = {"before": args.before.resolve(), "after": args.after.resolve()}
     for n in [int(x) for x in args.sizes.split(",")]:
-        base = args.work / f"corpus-{n}"
+        base = args.corpus or args.work / f"corpus-{n}"
         if not base.exists():
             subprocess.run([PY, str(REPO / "bench" / "generate.py"), str(n), str(base)], check=True)
         corpora = {}
@@ -83,6 +98,9 @@ def main() -> int:
             if corpora[name].exists():
                 shutil.rmtree(corpora[name])
             shutil.copytree(base, corpora[name])
+        if args.after_config:
+            with (corpora["after"] / "site_config.yaml").open("a", encoding="utf-8") as f:
+                f.write("\n" + args.after_config.replace("\\n", "\n") + "\n")
         figures: dict[tuple[str, str], list[float]] = {}
         edits = 0
         for round_no in range(args.repeat):

@@ -102,7 +102,9 @@ def hugo_site(corpus: Path, out: Path) -> Path:
     (layouts / "single.html").write_text(HUGO_SINGLE, encoding="utf-8")
     (layouts / "list.html").write_text(HUGO_LIST, encoding="utf-8")
     (layouts / "rss.xml").write_text(HUGO_RSS, encoding="utf-8")
-    shutil.copy(corpus / "content" / "images" / "photo.png", out / "static" / "images" / "photo.png")
+    for name in ("photo.png", "scene.png"):  # (corpora made before scene.png have photo.png only)
+        if (corpus / "content" / "images" / name).exists():
+            shutil.copy(corpus / "content" / "images" / name, out / "static" / "images" / name)
     for path, meta, chain, body in _stories(corpus):
         front = {"title": meta["title"], "date": str(meta["date"]), "slug": meta["slug"], "id": meta["id"],
                  "name": meta["name"], "tags": meta["tags"], "fields": [meta["field"]], "units": chain,
@@ -146,7 +148,9 @@ def pelican_site(corpus: Path, out: Path) -> Path:
     (out / "content" / "stories").mkdir(parents=True)
     (out / "content" / "images").mkdir(parents=True)
     (out / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
-    shutil.copy(corpus / "content" / "images" / "photo.png", out / "content" / "images" / "photo.png")
+    for name in ("photo.png", "scene.png"):  # (corpora made before scene.png have photo.png only)
+        if (corpus / "content" / "images" / name).exists():
+            shutil.copy(corpus / "content" / "images" / name, out / "content" / "images" / name)
     for path, meta, _chain, body in _stories(corpus):
         tags = [*meta["tags"], meta["level"]]
         header = (f"Title: {meta['title']}\nDate: {meta['date']}\nSlug: {meta['slug']}\n"
