@@ -23,8 +23,15 @@ _BAD = re.compile(r'[<>:"|?*\\\x00-\x1f]')
 MAX_RELATIVE = 180
 
 
+# What sends a name (or a path) to the full check: a character Windows refuses, a name ending
+# in a dot or a space, a name that may start with a reserved device name (a superset: the check decides)
+_SUSPECT = re.compile(r'[<>:"|?*\\\x00-\x1f]|[. ](?:/|$)|(?:^|/)\s*(?:con|prn|aux|nul|com|lpt)', re.IGNORECASE)
+
+
 def name_problem(name: str) -> str | None:
     """Why one file or folder name does not work on Windows, or None."""
+    if not _SUSPECT.search(name):
+        return None
     bad = _BAD.search(name)
     if bad:
         shown = repr(bad.group()) if bad.group() < " " else bad.group()
@@ -39,6 +46,8 @@ def name_problem(name: str) -> str | None:
 
 def path_problem(relative: str) -> str | None:
     """Why a '/'-separated path inside the site (or the output) does not work on Windows, or None."""
+    if len(relative) <= MAX_RELATIVE and not _SUSPECT.search(relative):
+        return None  # (most paths: one search instead of one per name)
     for part in relative.split("/"):
         problem = name_problem(part)
         if problem:

@@ -1,0 +1,50 @@
+"""portable.name_problem and path_problem: the one-search shortcut for ordinary names and paths
+never lets a bad name through."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from exemplar_site import portable
+
+
+def _bad_name(name: str) -> bool:
+    """Windows' rules written out plainly (no shortcut): a refused character, a trailing dot or
+    space, a reserved device name before the first dot (any case, spaces around it)."""
+    return any(c in '<>:"|?*\\' or ord(c) < 32 for c in name) or name.endswith((".", " ")) \
+        or name.split(".", 1)[0].strip().lower() in portable.RESERVED
+
+
+def _name_by_name(relative: str) -> bool:
+    """Is any name of the path bad, or the path too long?"""
+    return any(_bad_name(part) for part in relative.split("/")) or len(relative) > portable.MAX_RELATIVE
+
+
+@pytest.mark.parametrize("path", ["con", "a/CON.txt", "x/ nul", "stories/com¹.md", "conin$", "LPT3/a.md", "a/b.",
+                                  "a /b", "a/b:c.md", "a/b\tc.md", "images/aux.png", "a/" + "长" * 181])
+def test_bad_paths_are_refused(path: str) -> None:
+    assert portable.path_problem(path) is not None
+
+
+@pytest.mark.parametrize("path", ["content/stories/2024/bm-04000.md", "content/images/con-x.png", "comics/a.md",
+                                  "images/console.png", "stories/王芳：派出所.md".replace("：", "-")])
+def test_ordinary_paths_pass(path: str) -> None:
+    assert portable.path_problem(path) is None
+
+
+def test_the_shortcut_agrees_with_the_name_by_name_check() -> None:
+    chars = list("aBcoCONnprulxtmiPRAUXLT1¹$./ :\t\x01中\u3000\u00a0-_")
+    rng = random.Random(20261129)
+    for _ in range(60_000):
+        path = "".join(rng.choice(chars) for _ in range(rng.randint(0, 14)))
+        assert (portable.path_problem(path) is not None) == _name_by_name(path), repr(path)
+
+
+def test_the_shortcut_agrees_for_single_names() -> None:
+    chars = list("aBcoCONnprulxtmiPRAUXLT1¹²$. :\t\x1f中\u3000-_")
+    rng = random.Random(1129)
+    for _ in range(60_000):
+        name = "".join(rng.choice(chars) for _ in range(rng.randint(0, 9)))
+        assert (portable.name_problem(name) is not None) == _bad_name(name), repr(name)
