@@ -466,3 +466,26 @@ def test_page_keys_kept_between_builds_are_those_a_clean_computation_gives(tmp_p
         assert tree(site.out) == clean_build(site, tmp_path), f"step {step}: title"
     # a title edit keys again only the pages holding that story
     assert any(used < total // 2 for used, total in counts)
+
+
+def test_the_command_lines_build_runs_without_the_cyclic_collector_and_gives_it_back(tmp_path: Path) -> None:
+    """BuildOptions.one_off (the CLI): the collector is off while the build runs (forked workers
+    inherit that) and on again after it; the same files either way; a caller that keeps running
+    (serve, tests) builds with it on."""
+    import gc
+
+    seen: dict[str, bool] = {}
+    outputs = []
+    for one_off in (True, False):
+        site = make_site(tmp_path / str(one_off))
+        site.story("2026/a", "jc-1")
+        assert gc.isenabled()
+
+        def during(_: object, key: str = str(one_off)) -> None:
+            seen[key] = gc.isenabled()
+
+        build_site(site.config, BuildOptions(now=NOW, one_off=one_off), loaded=during)
+        assert gc.isenabled()
+        outputs.append(site.files())
+    assert seen == {"True": False, "False": True}
+    assert outputs[0] == outputs[1]

@@ -236,8 +236,8 @@ def print_problems(problems: Sequence[Problem], out: object = None) -> None:
     stream = out or sys.stderr
     errors = [p for p in problems if p.is_error]
     warnings = [p for p in problems if not p.is_error]
-    for p in errors + warnings:
-        print(p.format(), file=stream)  # type: ignore[arg-type]
+    if errors or warnings:  # one write: a site with many warnings is not printed line by line
+        print("\n".join(p.format() for p in errors + warnings), file=stream)  # type: ignore[arg-type]
 
 
 def format_report(report: BuildReport, seconds: float) -> str:
