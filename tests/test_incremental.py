@@ -149,6 +149,9 @@ def test_the_command_line_answers_nothing_changed_without_loading_the_stages(sit
     summary = [line for line in first.splitlines() if not line.startswith(("Built", "LOADED", "  files"))]
     assert summary == [line for line in again.splitlines() if not line.startswith(("Built", "LOADED", "  files"))]
     assert "held back" in again and "0 rendered" in again
+    # the same config file named another way (relative to the folder the command runs in) is the same input
+    relative = [a if a != str(site.config) else site.config.name for a in args]
+    assert "LOADED []" in subprocess.run(relative, capture_output=True, text=True, check=True, cwd=site.root).stdout
     site.story("a", "a-1", title="第二版标题")
     third = run()
     assert "LOADED ['exemplar_site.pipeline', 'jinja2', 'markdown']" in third

@@ -21,7 +21,8 @@ from .runs import BuildOptions, BuildReport, WriteReport, local_now
 
 def signature(config: SiteConfig, options: BuildOptions) -> str:
     """A fingerprint of every input of a build (cache.input_signature) and what it was asked."""
-    inputs = [config.path, config.content_dir, *theme_dirs(config)]
+    # (the config file by its full name: `--config site_config.yaml` and its absolute path are one input)
+    inputs = [config.root / Path(config.path).name, config.content_dir, *theme_dirs(config)]
     return input_signature(inputs, f"{config.digest}|{options.drafts}|{config.output_dir}|{CODE_VERSION}")
 
 
