@@ -4,6 +4,7 @@ with real parsers (lxml.html for pages, feedparser for feeds)."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import importlib.util
 import os
@@ -32,6 +33,14 @@ os.environ[i18n.ENV] = "en"
 @pytest.fixture(autouse=True)
 def _english_messages() -> None:
     i18n.use("en")
+
+
+@pytest.fixture(autouse=True)
+def _one_off_builds_unfrozen() -> Iterator[None]:
+    """Tests call the command line's main() in this process: what its one-off build leaves frozen
+    (pipeline._collector_off, for a process that ends) is made collectable again after each test."""
+    yield
+    gc.unfreeze()
 
 REPO = Path(__file__).resolve().parents[1]
 TZ = dt.timezone(dt.timedelta(hours=8))

@@ -5,6 +5,7 @@ names the intranet (issue 16)."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import zipfile
 from pathlib import Path
@@ -97,11 +98,20 @@ def story_body_line(site: Site, name: str) -> int:
     return [i for i, line in enumerate(lines, 1) if line == "---"][1] + 1
 
 
-def test_all_editions_and_unknown_editions_on_the_command_line(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_editions_and_unknown_editions_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     site = _site(tmp_path)
     args = ["build", "--config", str(site.config), "--now", "2026-11-24"]
+    collected: list[bool] = []  # (what one edition's build left frozen is collected before the next)
+    real_collect = gc.collect
+
+    def collect(generation: int = 2) -> int:
+        collected.append(gc.isenabled())
+        return real_collect(generation)
+
+    monkeypatch.setattr(gc, "collect", collect)
     assert main([*args, "--all-editions"]) == 0
+    assert collected == [True]
     assert (site.out / "index.html").exists() and (site.root / "public-net" / "index.html").exists()
     assert main([*args, "--edition", "internt"]) == 1
     assert "internet" in capsys.readouterr().err  # did you mean

@@ -282,7 +282,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         except BuildFailed as failed:
             print_problems(failed.problems)
             return 1
-        for name in names:
+        for k, name in enumerate(names):
+            if k:  # what the last edition's build left frozen (pipeline._collector_off) is collected first
+                gc.unfreeze()
+                gc.collect()
             code = _build_one(args, name)
             if code:
                 return code
