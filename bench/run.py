@@ -38,6 +38,9 @@ import peers  # noqa: E402
 
 PY = sys.executable
 NOW = "2026-11-24"
+# every tool runs as in a user's shell: bytecode written and read, output buffered (a development
+# shell's PYTHONDONTWRITEBYTECODE makes every run of ours compile its modules again)
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
 
 
 def _children(pid: int) -> list[int]:
@@ -68,7 +71,7 @@ def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict[str, Any]:
     start = time.perf_counter()
     # (stderr to a file, not a pipe: a build's warnings can fill a pipe nobody reads until it ends)
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log, env=ENV)
     peak = 0
     done = threading.Event()
 
