@@ -38,7 +38,7 @@ def _english_messages() -> None:
 @pytest.fixture(autouse=True)
 def _one_off_builds_unfrozen() -> Iterator[None]:
     """Tests call the command line's main() in this process: what its one-off build leaves frozen
-    (pipeline._collector_off, for a process that ends) is made collectable again after each test."""
+    (cli._collector_off, for a process that ends) is made collectable again after each test."""
     yield
     gc.unfreeze()
 

@@ -471,24 +471,38 @@ def test_page_keys_kept_between_builds_are_those_a_clean_computation_gives(tmp_p
     assert any(used < total // 2 for used, total in counts)
 
 
-def test_the_command_lines_build_runs_without_the_cyclic_collector_and_gives_it_back(tmp_path: Path) -> None:
-    """BuildOptions.one_off (the CLI): the collector is off while the build runs (forked workers
-    inherit that) and on again after it; the same files either way; a caller that keeps running
-    (serve, tests) builds with it on."""
+def test_the_command_lines_build_runs_without_the_cyclic_collector_and_gives_it_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line's build (cli._collector_off): the collector is off while the build runs
+    (forked workers inherit that) and on again after it; the same files either way; the library
+    called directly (serve, tests) builds with it on."""
     import gc
+
+    from exemplar_site import pipeline
+    from exemplar_site.cli import main
 
     seen: dict[str, bool] = {}
     outputs = []
+    real_build = pipeline.build_site
+
+    def during(_: object, key: str) -> None:
+        seen[key] = gc.isenabled()
+
+    def build_from_the_command_line(*args: Any, **kwargs: Any) -> Any:
+        kwargs["loaded"] = lambda site: during(site, "True")
+        return real_build(*args, **kwargs)
+
     for one_off in (True, False):
         site = make_site(tmp_path / str(one_off))
         site.story("2026/a", "jc-1")
         assert gc.isenabled()
-
-        def during(_: object, key: str = str(one_off)) -> None:
-            seen[key] = gc.isenabled()
-
         try:
-            build_site(site.config, BuildOptions(now=NOW, one_off=one_off), loaded=during)
+            if one_off:
+                with monkeypatch.context() as m:
+                    m.setattr(pipeline, "build_site", build_from_the_command_line)
+                    assert main(["build", "--config", str(site.config), "--now", NOW.isoformat()]) == 0
+            else:
+                build_site(site.config, BuildOptions(now=NOW), loaded=lambda site: during(site, "False"))
             assert gc.isenabled()
         finally:
             gc.unfreeze()  # (the test process goes on: what the one-off build froze is collectable again)

@@ -7,13 +7,11 @@ written; with any error, BuildFailed is raised and the output is untouched.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,7 +299,7 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
         public = load_config(config_path, None, options.edition).output_dir if options.output else config.output_dir
         options = dataclasses.replace(options, output=drafts_folder(public, options.output))
         config = load_config(config_path, options.output, options.edition)
-    with exclusive(config.output_dir), failed_writes(config.output_dir), _collector_off(options.one_off):
+    with exclusive(config.output_dir), failed_writes(config.output_dir):
         try:
             return _build(config_path, config, options, progress, memory, loaded,
                           "" if options.drafts else signature)
@@ -311,28 +309,6 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
             raise BuildFailed([template_problem(exc)]) from None
         except ImageLeak as leak:
             raise BuildFailed([leak.problem()]) from None
-
-
-@contextlib.contextmanager
-def _collector_off(one_off: bool) -> Iterator[None]:
-    """The CLI's build (BuildOptions.one_off) runs without Python's cyclic garbage collector: a
-    build makes millions of objects that live to its end and few reference cycles (Markdown
-    leaves ~1 KB of cyclic garbage per body it renders; a cold 10,000-story build peaks at the
-    same memory with and without the collector), and collecting takes a tenth of a one-story edit.
-    Forked workers inherit it. The collector is back after the build, with everything the build
-    left frozen: its first pass would otherwise walk all of it (cycles still hold the site model
-    until then), which is the time saved. The process ends after it; the CLI building several
-    editions unfreezes and collects between them. (A long-running caller, `serve`, keeps it.)"""
-    was = gc.isenabled()
-    if one_off:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if one_off:
-            gc.freeze()
-        if was:
-            gc.enable()
 
 
 def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,

@@ -21,7 +21,6 @@ class BuildOptions:
     workers: int = 1  # processes for cold builds; 0 = one per core
     cache: bool = True  # keep parsed files and rendered bodies beside the output for the next build
     in_place: bool = False  # update the output file by file instead of swapping trees (preview server only)
-    one_off: bool = False  # the process ends after this build (the CLI): it builds without the cyclic collector
     edition: str | None = None  # one of the config's editions (None: the intranet edition)
 
 
