@@ -39,7 +39,7 @@ PYTHONS = ("3.11", "3.12", "3.13")
 _MANYLINUX = (*(f"manylinux_2_{minor}_x86_64" for minor in range(28, 4, -1)),
               "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
 PLATFORMS = {"win_amd64": ("win_amd64",), "manylinux_x86_64": _MANYLINUX}
-BUILD_REQUIRES = ("setuptools>=68", "wheel")  # as [build-system] in pyproject.toml
+BUILD_REQUIRES = ("setuptools>=77", "wheel")  # as [build-system] in pyproject.toml
 EPOCH = 1577836800  # 2020-01-01 00:00 UTC: every timestamp in the wheel and the zip
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 # what the wheel is built from (copied to a temporary folder: the checkout's build/ is never used)
