@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import make_site
 from exemplar_site import yamlio
 from exemplar_site.config import load_config
 from exemplar_site.errors import Problems
-from exemplar_site.frontmatter import parse
+from exemplar_site.frontmatter import body_of, parse
 from exemplar_site.markup import Markup
 from exemplar_site.parallel import fork_map
 from exemplar_site.sources import SourceFile, discover
@@ -34,6 +36,29 @@ def test_front_matter_split_and_body_line() -> None:
 def test_front_matter_dashes_inside_the_body_are_not_a_fence() -> None:
     doc = parse(SourceFile("story", "x.md", "---\nid: a\n---\n正文\n\n---\n\n分隔线之后\n"), Problems())
     assert doc is not None and "分隔线之后" in doc.body and doc.meta == {"id": "a"}
+
+
+@pytest.mark.parametrize("text", [
+    "---\nid: a\ntitle: 标题\n---\n正文第一行\n第二行\n",
+    "---\nid: a\n---\n正文\n\n---\n\n分隔线之后\n---\n",
+    "---  \nid: a\n---\t\n正文",  # trailing blanks on the fences
+    "---\n---\n",  # nothing at all
+    "---\nid: a\nprivate:\n  phone: '13900001111'\n---\n---\n正文\n",  # a stray fence after a private block
+])
+def test_body_of_splits_a_file_where_parse_does(text: str) -> None:
+    """frontmatter.body_of (rendering reads a validated file again for its body alone) splits a
+    file where parse does, on every file parse accepts; and on the sample site's files."""
+    doc = parse(SourceFile("story", "x.md", text), Problems())
+    assert doc is not None and body_of(text) == doc.body
+    sample = Path(__file__).resolve().parents[1] / "content"
+    for path in sorted(sample.rglob("*.md")):
+        found = parse(SourceFile("story", path.name, path.read_text(encoding="utf-8")), Problems())
+        assert found is not None and body_of(path.read_text(encoding="utf-8")) == found.body
+
+
+def test_the_body_is_not_split_off_a_file_parse_refuses() -> None:
+    assert body_of("正文，没有字段\n") is None
+    assert body_of("---\nid: a\n正文\n") is None
 
 
 def test_markup_marks_internal_links_cleans_html_and_counts_chinese() -> None:

@@ -27,15 +27,27 @@ class RawDoc:
 _DASHES = re.compile(r"^---[ \t]*$\n?", re.MULTILINE)  # a '---' line (trailing spaces are invisible)
 
 
+def _split(text: str) -> tuple[re.Match[str] | None, re.Match[str] | None]:
+    """The front matter's opening '---' line, and its closing one (each None if missing)."""
+    opening = _DASHES.match(text)
+    return opening, _DASHES.search(text, opening.end()) if opening is not None else None
+
+
+def body_of(text: str) -> str | None:
+    """The body of a file's text, split off as `parse` splits it but without reading the front
+    matter (for a file `parse` already accepted: rendering reads it again); None without one."""
+    closing = _split(text)[1]
+    return text[closing.end():] if closing is not None else None
+
+
 def parse(source: SourceFile, problems: Problems) -> RawDoc | None:
     text = source.text
     assert text is not None
     example = _("a first line '---', fields such as 'title: 标题', then a line '---', then the story")
-    opening = _DASHES.match(text)
+    opening, closing = _split(text)
     if opening is None:
         problems.error(source.path, 1, None, _("the file must start with a front-matter block"), example)
         return None
-    closing = _DASHES.search(text, opening.end())
     if closing is None:
         problems.error(source.path, 1, None, _("the front matter is not closed: no line '---' after the fields"),
                        example)

@@ -51,8 +51,9 @@ from .cache import BuildCache, body_key
 from .config import SiteConfig
 from .errors import Problem, Problems
 from .feedspec import FeedSpec
-from .frontmatter import RawDoc, parse
+from .frontmatter import RawDoc, body_of, parse
 from .gate import Decisions, Shown, publish, render_body
+from .i18n import _
 from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
 from .jobs import Job, key_of
@@ -175,7 +176,7 @@ class Incremental:
             return Spawned(as_state, (config, assets, slugify, inline), _check, [(src, doc) for _, src, doc in todo])
 
         results = run_map(check, range(len(todo)), self.workers, spawned, min_items=MIN_PARALLEL)
-        for (i, src, _), (result, found_problems, parsed, body) in zip(todo, results, strict=False):
+        for (i, src, _doc), (result, found_problems, parsed, body) in zip(todo, results, strict=False):
             problems.extend(found_problems)
             if body is not None and src.kind == "story":
                 self.bodies[src.path] = body
@@ -271,10 +272,6 @@ class Incremental:
                     self.cacheable.add(shown.record.path)
         self.bodies.clear()
         return [s for s in stories if s is not None]
-
-    def body_of(self, record: StoryRecord, problems: Problems) -> str | None:
-        """A story's Markdown body, read from its file (which must still be the file validated)."""
-        return _body_of(self.config, record.path, record.digest, problems)
 
     # ---- the index ---------------------------------------------------------------------------
 
@@ -434,7 +431,7 @@ class Incremental:
             else:
                 todo.append((full, src, key))
         bad: dict[str, tuple[str, str]] = {}
-        for (_, src, key), (result, failed) in zip(todo, store.make(todo, settings, self.workers), strict=True):
+        for (_full, src, key), (result, failed) in zip(todo, store.make(todo, settings, self.workers), strict=True):
             if result is not None:
                 memo["image\x1f" + key] = result
                 made[src] = (key, result)
@@ -589,9 +586,16 @@ def _render(state: tuple[SiteConfig, Markup],
 
 
 def _body_of(config: SiteConfig, path: str, digest: str, problems: Problems) -> str | None:
+    """The Markdown body of the file validated with this digest (read_again refuses a file that
+    changed since), split off without reading its front matter again: the file is one that
+    frontmatter.parse accepted, and body_of splits it at the same line."""
     src = read_again(config, SourceFile("story", path, None, digest), problems)
-    doc = parse(src, problems) if src is not None else None
-    return doc.body if doc is not None else None
+    if src is None or src.text is None:
+        return None
+    body = body_of(src.text)
+    if body is None:  # (never for a digest that was validated; an error rather than a story left out)
+        problems.error(path, None, None, _("the file changed while the site was being built"), _("run the build again"))
+    return body
 
 
 def index_shape(index: SiteIndex, specs: tuple[FeedSpec, ...]) -> str:
