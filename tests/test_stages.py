@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import make_site
+from conftest import dedent, make_site
 from exemplar_site import yamlio
 from exemplar_site.config import load_config
 from exemplar_site.errors import Problems
 from exemplar_site.frontmatter import body_of, parse
 from exemplar_site.markup import Markup
-from exemplar_site.parallel import fork_map
+from exemplar_site.parallel import PORTABLE_ENV, fork_map
 from exemplar_site.sources import SourceFile, discover
 from exemplar_site.theme import static_files, theme_dirs
 
@@ -99,6 +102,30 @@ def test_fork_map_keeps_order_and_matches_serial() -> None:
     data = list(range(500))
     assert fork_map(lambda i: data[i] * data[i], range(500), workers=2) == [i * i for i in data]
     assert fork_map(lambda i: i, range(3), workers=2) == [0, 1, 2]  # small: no processes
+
+
+def test_forked_workers_end_at_once_whatever_signal_handler_their_parent_has() -> None:
+    """The pool ends its workers with SIGTERM. `serve` turns SIGTERM into KeyboardInterrupt for its
+    own clean stop; workers that inherited that raised it inside the pool's queue locks (and a
+    preview's first build of 10,000 stories hung, one worker waiting for a lock a dead one held)."""
+    if sys.platform == "win32":
+        pytest.skip("fork: not on Windows")
+    code = dedent("""
+        import signal
+        from exemplar_site.parallel import fork_map
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, stop)
+        for _ in range(10):
+            assert fork_map(lambda i: i * i, range(2000), workers=2, min_items=10) == [i * i for i in range(2000)]
+        print("done")
+    """)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env.pop(PORTABLE_ENV, None)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                         check=False)
+    assert run.returncode == 0 and run.stdout.strip() == "done", run.stderr[-2000:]
+    assert "KeyboardInterrupt" not in run.stderr, run.stderr[-2000:]
 
 
 def test_one_story_through_the_stages_without_any_cache_gives_the_built_page(tmp_path: Path) -> None:

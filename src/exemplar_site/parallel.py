@@ -24,6 +24,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,11 @@ def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
 def _init(task: Callable[[Any], Any]) -> None:
     global _task
     _task = task
+    # the pool ends its workers with SIGTERM: a forked worker must end at once, whatever handler its
+    # parent installed (serve turns SIGTERM into KeyboardInterrupt for a clean stop; a worker that
+    # inherited it raised that while holding the pool's task-queue lock, and the other worker
+    # waited for the lock, and the parent for that worker, for ever)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _run(chunk: Sequence[Any]) -> list[Any]:
