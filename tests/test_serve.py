@@ -313,3 +313,126 @@ def test_the_error_overlay_speaks_the_users_language() -> None:
         i18n.use("en")
     assert overlay.get("lang") == "zh-CN"
     assert overlay.xpath("string(.//*[@class='beo-accepted'])") == "可填写：n1, n2"
+
+
+# ---- the first build: from the last build's cache, on every core -------------------------------
+
+def _cache_files(site: Site) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(site.root.glob(".public.cache*"))}
+
+
+def test_the_preview_starts_from_the_last_builds_cache_and_leaves_it_as_it_was(site: Site, monkeypatch: Any) -> None:
+    """After `build`, the preview renders again only the story edited since (its cache is read from
+    beside the public output, never written), and serves the pages the build made."""
+    from exemplar_site import incremental, serve
+
+    for i in range(6):
+        site.story(f"s{i}", f"s-{i}", slug=f"s{i}", title=f"第{i}篇的标题")
+    site.build()
+    site.story("s2", "s-2", slug="s2", title="改过的标题")
+    built = site.files()
+    on_disk = _cache_files(site)
+    assert ".public.cache" in on_disk and ".public.cache.bodies" in on_disk
+    rendered: list[str] = []
+    real = incremental.render_body
+
+    def render_body(text: str, markup: Any) -> Any:
+        rendered.append(text)
+        return real(text, markup)
+
+    monkeypatch.setattr(incremental, "render_body", render_body)
+    monkeypatch.setattr(serve.threading, "active_count", lambda: 2)  # (one process: the count is seen here)
+    srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)
+    srv.start()
+    try:
+        assert len(rendered) == 1  # the story edited since the build, and nothing else
+        status, page = get(srv.url + "stories/s2/")
+        assert status == 200 and "改过的标题" in page
+        served = {p.relative_to(srv.output).as_posix(): p.read_bytes() for p in srv.output.rglob("*.html")}
+        site.build()
+        rebuilt = site.files()
+        assert rebuilt != built
+        for rel, data in served.items():  # the preview's pages are the build's
+            assert (site.out / rel).read_bytes() == data, rel
+    finally:
+        srv.stop()
+    assert on_disk != _cache_files(site)  # (the second build above wrote it; the preview did not)
+    site.story("s3", "s-3", slug="s3", title="又一处改动")
+    before = _cache_files(site)
+    srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)
+    srv.start()
+    srv.stop()
+    assert _cache_files(site) == before
+
+
+def test_a_cache_the_preview_cannot_trust_is_left_where_it_is(site: Site) -> None:
+    site.story("a", "a-1", slug="a", title="标题")
+    site.build()
+    for name in (".public.cache", ".public.cache.bodies"):
+        (site.root / name).write_bytes(b"not a cache")
+    before = _cache_files(site)
+    srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)
+    srv.start()
+    try:
+        status, page = get(srv.url + "stories/a/")
+        assert status == 200 and "标题" in page
+    finally:
+        srv.stop()
+    assert _cache_files(site) == before
+
+
+@pytest.mark.parametrize("threads, first", [(1, 0), (3, 1)])
+def test_the_first_build_is_a_new_tree_on_every_core_only_in_a_process_without_other_threads(
+        site: Site, monkeypatch: Any, threads: int, first: int) -> None:
+    """The first build writes a new tree as `build` does (over forked workers when no other thread
+    runs: no watcher or server thread has started yet); later ones update the folder in place in
+    this process. The pages are the same either way."""
+    from exemplar_site import serve_build
+
+    site.story("a", "a-1", slug="a", title="第一版标题")
+    site.story("b", "b-1", slug="b", title="另一篇")
+    made: list[tuple[int, bool]] = []
+    real = PreviewServer._build_site
+
+    def build(self: PreviewServer, options: Any, loaded: Any) -> Any:
+        made.append((options.workers, options.in_place))
+        return real(self, options, loaded)
+
+    monkeypatch.setattr(PreviewServer, "_build_site", build)
+    monkeypatch.setattr(serve_build.threading, "active_count", lambda: threads)
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.2, now=lambda: NOW)
+    srv.start()
+    try:
+        assert made == [(first, False)]
+        site.story("a", "a-1", slug="a", title="第二版标题")
+        assert wait_until(lambda: len(made) == 2)
+        assert made[1] == (1, True)
+        assert wait_until(lambda: "第二版标题" in get(srv.url + "stories/a/")[1])
+        site.build()
+        for p in site.out.rglob("*.html"):
+            assert (srv.output / p.relative_to(site.out)).read_bytes() == p.read_bytes(), p
+    finally:
+        srv.stop()
+
+
+def test_a_save_while_the_first_build_runs_is_not_missed(site: Site, monkeypatch: Any) -> None:
+    """The watcher starts after the first build; a file saved meanwhile is seen by its signature."""
+    site.story("a", "a-1", slug="a", title="第一版标题")
+    real = PreviewServer._build_site
+    calls: list[int] = []
+
+    def build(self: PreviewServer, options: Any, loaded: Any) -> Any:
+        report = real(self, options, loaded)
+        if not calls:
+            site.story("a", "a-1", slug="a", title="构建时保存的标题")
+        calls.append(1)
+        return report
+
+    monkeypatch.setattr(PreviewServer, "_build_site", build)
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.2, now=lambda: NOW)
+    srv.start()
+    try:
+        assert len(calls) == 2
+        assert "构建时保存的标题" in get(srv.url + "stories/a/")[1]
+    finally:
+        srv.stop()

@@ -194,6 +194,7 @@ class BuildCache:
 
     path: Path | None
     notices: list[Problem] = field(default_factory=list)
+    read_only: bool = False  # read from its files, never written to them (see load)
 
     def __post_init__(self) -> None:
         self._main = _Store(self.path, MAIN_PARTS, keep_all=("slugs",))
@@ -201,9 +202,14 @@ class BuildCache:
         self._lazy_loaded = self.path is None
 
     @classmethod
-    def load(cls, path: Path | None) -> tuple[BuildCache, Problem | None]:
-        cache = cls(path)
+    def load(cls, path: Path | None, read_only: bool = False) -> tuple[BuildCache, Problem | None]:
+        """The cache stored at `path`. read_only: for a reader that is not the build owning the
+        files (the preview server starting from the last build's cache): they are never saved,
+        and a file that cannot be trusted is left where it is, the cache returned empty."""
+        cache = cls(path, read_only=read_only)
         notice = cache._main.load()
+        if notice is not None and read_only:
+            return cls(None), notice
         if notice is not None:  # the two files are written together: distrust both
             cache._drop_lazy_files()
         return cache, notice
@@ -273,7 +279,7 @@ class BuildCache:
     def save(self, scrub: Scrub | None = None) -> None:
         """Write what this build added; compact a file when its journal or unused entries pass a quarter.
         `scrub`: part name → what to store of a value, e.g. a record without its private block."""
-        if self.path is None:
+        if self.path is None or self.read_only:
             return
         self._main.save(scrub)
         lazy = self._lazy

@@ -201,7 +201,9 @@ class SiteConfig:
     intranet_hosts: tuple[str, ...] = ()  # hosts of the internal editions: never in an external one
     listing_style: str = "cards"  # listing pages: cards, or list (the dense titles and dates of government sites)
     search: bool = True  # site search: the search page, the header's box, the index files
-    digest: str = ""  # hash of the config file: part of every output's cache key
+    # hash of the config file (and the edition chosen): part of every output's cache key. Not where the
+    # output goes: no output's bytes depend on it (so the preview server can start from a build's cache)
+    digest: str = ""
     line_of: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -292,7 +294,7 @@ def _edition(config: SiteConfig, name: str, output_override: str | Path | None, 
     return dataclasses.replace(
         config, base_url=chosen.base_url, base_path=chosen.base_path, output_dir=output_dir,
         title=config.title + chosen.title_suffix, edition=chosen.name, external=chosen.external,
-        digest=hashlib.blake2b(f"{config.digest}|{chosen}|{output_dir}".encode(), digest_size=16).hexdigest())
+        digest=hashlib.blake2b(f"{config.digest}|{chosen}".encode(), digest_size=16).hexdigest())
 
 
 def _guid_host(prefix: str) -> str:
@@ -480,8 +482,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         deploy=deploy, images=images,
         editions=editions, intranet_hosts=intranet_hosts,
         listing_style=values["listing_style"], search=values["search"],
-        digest=hashlib.blake2b(source_text.encode("utf-8") + str(output_dir).encode("utf-8"),
-                               digest_size=16).hexdigest(),
+        digest=hashlib.blake2b(source_text.encode("utf-8"), digest_size=16).hexdigest(),
         line_of=dict(data.lines),
     )
     return None if problems else config

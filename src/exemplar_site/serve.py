@@ -3,6 +3,10 @@
 - The site is built into a private folder (never the public output) with the
   normal atomic writer, so a failed rebuild leaves the last good site being
   served.
+- The first build starts from what the site's last `build` cached beside
+  its output (read, never written: results are found by the digests of
+  what they were made from, so only what changed since is made again) and
+  uses every core; later ones keep their cache in memory.
 - watchdog watches content/, themes/ and the config; a burst of saves is
   debounced into one rebuild.
 - A saved story is shown at once: its page is rendered against the last good
@@ -42,8 +46,9 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from .cache import BuildCache
+from .cache import BuildCache, cache_path
 from .config import SiteConfig, load_config
+from .nochange import signature
 from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview, build_site
 from .serve_build import Rebuilder
 from .serve_http import Connections, HTTPServer, HttpSite, host_allowed, make_handler
@@ -52,6 +57,15 @@ from .serve_reload import BuildState, page_file, reload_events, reload_script
 from .serve_watch import SourceWatcher
 
 __all__ = ["PreviewServer", "host_allowed"]
+
+
+def starting_cache(config: SiteConfig) -> BuildCache:
+    """The cache a preview starts from: the one the site's last `build` stored beside its output,
+    read only (never saved, nothing beside the output changed; an unreadable or foreign one is left
+    where it is), else an empty one. A result in it is found only under the digests of the inputs it
+    was made from (the cache's own rule), so whatever changed since that build is made again."""
+    cache, notice = BuildCache.load(cache_path(config.output_dir), read_only=True)
+    return cache if notice is None else BuildCache(None)
 
 
 class PreviewServer:
@@ -71,7 +85,7 @@ class PreviewServer:
         self.root = Path(tempfile.mkdtemp(prefix="exemplar-preview-"))
         self.output = self.root / "site"
         self.state = BuildState()  # what every part below reads or publishes
-        self.cache = BuildCache(None)  # parsed files and rendered bodies, kept in memory between rebuilds
+        self.cache = starting_cache(config)  # parsed files and rendered bodies, kept in memory between rebuilds
         self._stopping = threading.Event()
         self._builder = Rebuilder(self.config_path, config, self.output, self.state, self._build_site,
                                   drafts=drafts, now=self.now, log=self.log)
@@ -154,8 +168,16 @@ class PreviewServer:
     # ---- lifecycle ----------------------------------------------------------------
 
     def start(self) -> None:
-        self.rebuild()
+        # the first build, before the watcher's and the server's threads start (Rebuilder.rebuild:
+        # on every core); what is saved while it runs is seen by comparing the inputs' signature
+        # (nochange.signature) before it with the one after the watcher has started
+        config = self.config
+        options = BuildOptions(now=self.now(), output=self.output, drafts=self.drafts)
+        before = signature(config, options)
+        self._builder.rebuild(first=True)
         self._watcher.start()
+        if signature(config, options) != before:
+            self.rebuild()
         for target in (self.httpd.serve_forever, self._watcher.run):
             t = threading.Thread(target=target, daemon=True)
             t.start()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,9 +42,13 @@ class Rebuilder:
         self.log = log
         self.story_preview: StoryPreview | None = None  # the last good build, to show one edited story at once
 
-    def rebuild(self, previewed: dict[Path, bytes | None] | None = None) -> None:
+    def rebuild(self, previewed: dict[Path, bytes | None] | None = None, first: bool = False) -> None:
         """The full build. `previewed`: files a preview wrote just before, with their earlier bytes,
-        put back if this build fails (the last good build is what stays served)."""
+        put back if this build fails (the last good build is what stays served).
+        Later builds update the folder in place, file by file, in this process (the server's threads
+        run beside them); the `first`, which makes every page, is written as `build` writes a new
+        tree (into the staging folder, then swapped in) and, when no other thread runs in this
+        process yet, on every core (forked workers)."""
         start = time.perf_counter()
         try:
             self.config = load_config(self.config_path)  # base_path or folders may have changed
@@ -51,8 +56,9 @@ class Rebuilder:
             pass  # reported by the build below
         site: list[LoadedSite] = []
         try:
+            workers = 0 if first and threading.active_count() == 1 else 1
             report = self.build(BuildOptions(now=self.now(), output=self.output, drafts=self.drafts, cache=False,
-                                             in_place=True), site.append)
+                                             in_place=not first, workers=workers), site.append)
         except Exception as exc:  # noqa: BLE001 - any failure is shown in the overlay; the preview keeps serving
             for target, data in (previewed or {}).items():
                 write_atomic(target, data)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from .config import SiteConfig
 
@@ -29,7 +30,7 @@ class SourceWatcher(FileSystemEventHandler):
         self.changed = changed
         self.debounce = debounce
         self.stopping = stopping
-        self.observer = Observer()
+        self.observer: BaseObserver | None = None  # made by start(): its thread starts with it (PreviewServer.start)
         self.watched: set[str] = set()  # folders watched recursively
         self._pending: set[str] = set()  # paths changed since the last call of `changed`
         self._pending_lock = threading.Lock()
@@ -40,16 +41,19 @@ class SourceWatcher(FileSystemEventHandler):
         # content/ and themes/ recursively; the site folder itself only at its top level (it may hold
         # public/ with thousands of folders), where a themes/ folder created later is noticed
         config = self.config()
+        self.observer = Observer()
         for folder in (config.content_dir, config.themes_dir):
             self._watch(folder)
         self.observer.schedule(self, str(self.config_path.parent), recursive=False)
         self.observer.start()
 
     def stop(self) -> None:
-        self.observer.stop()
+        if self.observer is not None:
+            self.observer.stop()
 
     def join(self, timeout: float) -> None:
-        self.observer.join(timeout=timeout)
+        if self.observer is not None:
+            self.observer.join(timeout=timeout)
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -73,6 +77,7 @@ class SourceWatcher(FileSystemEventHandler):
             self._on_change(str(dest))
 
     def _watch(self, folder: Path) -> None:
+        assert self.observer is not None  # (started: events come only then)
         if folder.is_dir() and str(folder) not in self.watched:
             self.watched.add(str(folder))
             self.observer.schedule(self, str(folder), recursive=True)
