@@ -146,7 +146,7 @@ def touch_template(corpus: Path, n: int) -> None:
         cfg.write_text(cfg.read_text(encoding="utf-8") + "theme: bench\n", encoding="utf-8")
 
 
-def serve_latency(corpus: Path, n: int) -> tuple[float, float]:
+def serve_latency(corpus: Path, n: int, n_stories: int = 0) -> tuple[float, float]:
     """Seconds from saving a story to the server answering with the new text, and to the full
     rebuild (every page showing the story) being done."""
     with socket.socket() as s:
@@ -178,18 +178,21 @@ def serve_latency(corpus: Path, n: int) -> tuple[float, float]:
         start = time.perf_counter()
         path.write_text(text.replace("title: ", f"title: {marker}·", 1), encoding="utf-8")
         served = None
-        while time.perf_counter() - start < 120:
+        while time.perf_counter() - start < max(120, n_stories / 50):  # (the full rebuild grows with the site)
             if served is None:
-                with urllib.request.urlopen(url, timeout=30) as r:
+                with urllib.request.urlopen(url, timeout=120) as r:
                     if marker in r.read().decode("utf-8"):
                         served = time.perf_counter() - start
             if served is not None and len(rebuilt) > before:
                 return served, rebuilt[before] - start
             time.sleep(0.01)
         raise SystemExit("serve never showed the change")
-    finally:
+    finally:  # (a build under way ends first: a large site's takes minutes)
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=900)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def median(runs: list[dict[str, Any]], key: str) -> float:
@@ -222,7 +225,9 @@ def bench_size(n: int, repeat: int, tools: list[str], work: Path) -> dict[str, A
                 fresh(pelican_dir / "output")
                 cold[tool].append(measure([str(Path(PY).parent / "pelican"), "content", "-o", "output", "-s",
                                            "pelicanconf.py", "-q"], pelican_dir, pelican_dir / "output"))
-            print(f"  N={n} run {r + 1} {tool} cold: {cold[tool][-1]['wall']:.2f} s", flush=True)
+            last = cold[tool][-1]
+            print(f"  N={n} run {r + 1} {tool} cold: {last['wall']:.2f} s, {last['cpu']:.1f} CPU-s, "
+                  f"peak {last['peak_mib']:.0f} MiB", flush=True)
     scenarios: dict[str, list[dict[str, Any]]] = {"nochange": [], "edit": [], "template": []}
     serve: list[float] = []
     serve_all: list[float] = []
@@ -237,12 +242,13 @@ def bench_size(n: int, repeat: int, tools: list[str], work: Path) -> dict[str, A
                 scenarios["edit"].append(measure(ours_cmd(corpus, out), REPO, out))
             touch_template(corpus, r)
             scenarios["template"].append(measure(ours_cmd(corpus, out), REPO, out))
-            served, complete = serve_latency(corpus, r)
-            serve.append(served)
-            serve_all.append(complete)
             print(f"  N={n} run {r + 1} ours: nochange {scenarios['nochange'][-1]['wall']:.2f} s, "
                   f"edit {scenarios['edit'][-1]['wall']:.2f} s, template {scenarios['template'][-1]['wall']:.2f} s, "
-                  f"serve {serve[-1]:.2f} s (all pages {serve_all[-1]:.2f} s)", flush=True)
+                  f"peak {max(x['peak_mib'] for x in scenarios['edit'][-3:]):.0f} MiB an edit", flush=True)
+            served, complete = serve_latency(corpus, r, n)
+            serve.append(served)
+            serve_all.append(complete)
+            print(f"  N={n} run {r + 1} ours serve: {serve[-1]:.2f} s (all pages {serve_all[-1]:.2f} s)", flush=True)
     result = {"n": n, "repeat": repeat, "machine": machine(),
               "cold": {t: {k: median(v, k) for k in ("wall", "cpu", "peak_mib", "files")} for t, v in cold.items()},
               "ours": {s: {k: median(v, k) for k in ("wall", "cpu", "peak_mib", "files")}
