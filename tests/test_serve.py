@@ -324,7 +324,7 @@ def _cache_files(site: Site) -> dict[str, tuple[bytes, int]]:
 def test_the_preview_starts_from_the_last_builds_cache_and_leaves_it_as_it_was(site: Site, monkeypatch: Any) -> None:
     """After `build`, the preview renders again only the story edited since (its cache is read from
     beside the public output, never written), and serves the pages the build made."""
-    from exemplar_site import incremental, serve
+    from exemplar_site.gate import render_body as real
 
     for i in range(6):
         site.story(f"s{i}", f"s-{i}", slug=f"s{i}", title=f"第{i}篇的标题")
@@ -334,14 +334,14 @@ def test_the_preview_starts_from_the_last_builds_cache_and_leaves_it_as_it_was(s
     on_disk = _cache_files(site)
     assert ".public.cache" in on_disk and ".public.cache.bodies" in on_disk
     rendered: list[str] = []
-    real = incremental.render_body
 
     def render_body(text: str, markup: Any) -> Any:
         rendered.append(text)
         return real(text, markup)
 
-    monkeypatch.setattr(incremental, "render_body", render_body)
-    monkeypatch.setattr(serve.threading, "active_count", lambda: 2)  # (one process: the count is seen here)
+    monkeypatch.setattr("exemplar_site.incremental.render_body", render_body)
+    monkeypatch.setenv("EXEMPLAR_SITE_PORTABLE", "")  # (forked workers if any: the count is seen in here)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # (no workers: every rendering is seen here)
     srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)
     srv.start()
     try:
@@ -387,8 +387,6 @@ def test_the_first_build_is_a_new_tree_on_every_core_only_in_a_process_without_o
     """The first build writes a new tree as `build` does (over forked workers when no other thread
     runs: no watcher or server thread has started yet); later ones update the folder in place in
     this process. The pages are the same either way."""
-    from exemplar_site import serve_build
-
     site.story("a", "a-1", slug="a", title="第一版标题")
     site.story("b", "b-1", slug="b", title="另一篇")
     made: list[tuple[int, bool]] = []
@@ -399,7 +397,8 @@ def test_the_first_build_is_a_new_tree_on_every_core_only_in_a_process_without_o
         return real(self, options, loaded)
 
     monkeypatch.setattr(PreviewServer, "_build_site", build)
-    monkeypatch.setattr(serve_build.threading, "active_count", lambda: threads)
+    monkeypatch.setenv("EXEMPLAR_SITE_PORTABLE", "")  # (forked workers: the threads count; spawned ones never mind)
+    monkeypatch.setattr(threading, "active_count", lambda: threads)
     srv = PreviewServer(site.config, port=free_port(), debounce=0.2, now=lambda: NOW)
     srv.start()
     try:
@@ -436,3 +435,21 @@ def test_a_save_while_the_first_build_runs_is_not_missed(site: Site, monkeypatch
         assert "构建时保存的标题" in get(srv.url + "stories/a/")[1]
     finally:
         srv.stop()
+
+
+def test_a_cache_read_only_is_never_written(site: Site) -> None:
+    from exemplar_site.cache import BuildCache, cache_path
+
+    site.story("a", "a-1", slug="a", title="标题")
+    site.build()
+    before = _cache_files(site)
+    cache, notice = BuildCache.load(cache_path(site.out), read_only=True)
+    assert notice is None and cache.records
+    cache.memo["something new"] = "x"
+    cache.put_body("new", "x")
+    cache.save()
+    assert _cache_files(site) == before
+    writable, _ = BuildCache.load(cache_path(site.out))
+    writable.memo["something new"] = "x"
+    writable.save()
+    assert _cache_files(site) != before  # (the same steps do write a cache that is not read only)

@@ -357,10 +357,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    server.start()
-    shown = _("drafts shown") if args.drafts else _("drafts hidden")
-    print(t("Serving {url}  ({drafts}; Ctrl-C to stop)", url=server.url, drafts=shown), flush=True)
-    try:
+    try:  # (Ctrl-C during the first build stops cleanly too: the preview folder is removed)
+        server.start()
+        shown = _("drafts shown") if args.drafts else _("drafts hidden")
+        print(t("Serving {url}  ({drafts}; Ctrl-C to stop)", url=server.url, drafts=shown), flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

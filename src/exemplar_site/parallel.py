@@ -109,6 +109,9 @@ def _init(task: Callable[[Any], Any]) -> None:
     # inherited it raised that while holding the pool's task-queue lock, and the other worker
     # waited for the lock, and the parent for that worker, for ever)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Ctrl-C reaches every process of the terminal: the parent stops the pool (SIGTERM, above);
+    # a worker's own KeyboardInterrupt would only print its traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run(chunk: Sequence[Any]) -> list[Any]:

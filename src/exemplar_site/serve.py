@@ -188,7 +188,8 @@ class PreviewServer:
         with self.state.cond:
             self.state.cond.notify_all()  # wake the live-reload streams
         self._watcher.stop()
-        self.httpd.shutdown()
+        if self._threads:  # (shutdown waits for serve_forever: only once it has run)
+            self.httpd.shutdown()
         self._connections.close_all(timeout=5)
         self.httpd.server_close()
         self._watcher.join(timeout=5)

@@ -22,6 +22,7 @@ from pathlib import Path
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem
 from .i18n import ngettext, t
+from .parallel import start_method
 from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview
 from .serve_reload import BuildState, changed_pages
 
@@ -47,8 +48,9 @@ class Rebuilder:
         put back if this build fails (the last good build is what stays served).
         Later builds update the folder in place, file by file, in this process (the server's threads
         run beside them); the `first`, which makes every page, is written as `build` writes a new
-        tree (into the staging folder, then swapped in) and, when no other thread runs in this
-        process yet, on every core (forked workers)."""
+        tree (into the staging folder, then swapped in) and on every core: spawned workers, or forked
+        ones when no other thread runs in this process yet (a launcher's thread waiting to open the
+        browser keeps it in this process)."""
         start = time.perf_counter()
         try:
             self.config = load_config(self.config_path)  # base_path or folders may have changed
@@ -56,7 +58,8 @@ class Rebuilder:
             pass  # reported by the build below
         site: list[LoadedSite] = []
         try:
-            workers = 0 if first and threading.active_count() == 1 else 1
+            # (workers started afresh mind no thread; forked ones only where no other thread runs)
+            workers = 0 if first and (start_method() == "spawn" or threading.active_count() == 1) else 1
             report = self.build(BuildOptions(now=self.now(), output=self.output, drafts=self.drafts, cache=False,
                                              in_place=not first, workers=workers), site.append)
         except Exception as exc:  # noqa: BLE001 - any failure is shown in the overlay; the preview keeps serving
