@@ -64,8 +64,7 @@ def starting_cache(config: SiteConfig) -> BuildCache:
     read only (never saved, nothing beside the output changed; an unreadable or foreign one is left
     where it is), else an empty one. A result in it is found only under the digests of the inputs it
     was made from (the cache's own rule), so whatever changed since that build is made again."""
-    cache, notice = BuildCache.load(cache_path(config.output_dir), read_only=True)
-    return cache if notice is None else BuildCache(None)
+    return BuildCache.load(cache_path(config.output_dir), read_only=True)[0]  # (empty when not trusted)
 
 
 class PreviewServer:
