@@ -105,11 +105,11 @@ def test_fork_map_keeps_order_and_matches_serial() -> None:
 
 
 def test_forked_workers_end_at_once_whatever_signal_handler_their_parent_has() -> None:
-    """The pool ends its workers with SIGTERM. `serve` turns SIGTERM into KeyboardInterrupt for its
-    own clean stop; workers that inherited that raised it inside the pool's queue locks (and a
-    preview's first build of 10,000 stories hung, one worker waiting for a lock a dead one held)."""
-    if sys.platform == "win32":
-        pytest.skip("fork: not on Windows")
+    """The parent ends its workers with SIGTERM (on Ctrl-C, or an error). `serve` turns SIGTERM into
+    KeyboardInterrupt for its own clean stop; workers that inherited it raised it in the middle of
+    their work (and, with multiprocessing's pool, inside its queue locks: a preview's first build
+    of 10,000 stories hung, one worker waiting for a lock a dead one held)."""
+    _forking_only()
     code = dedent("""
         import signal
         from exemplar_site.parallel import fork_map
@@ -120,12 +120,92 @@ def test_forked_workers_end_at_once_whatever_signal_handler_their_parent_has() -
             assert fork_map(lambda i: i * i, range(2000), workers=2, min_items=10) == [i * i for i in range(2000)]
         print("done")
     """)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    env.pop(PORTABLE_ENV, None)
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
-                         check=False)
+    run = _in_python(code)
     assert run.returncode == 0 and run.stdout.strip() == "done", run.stderr[-2000:]
     assert "KeyboardInterrupt" not in run.stderr, run.stderr[-2000:]
+
+
+def _forking_only() -> None:
+    if sys.platform == "win32" or os.environ.get(PORTABLE_ENV) == "1":
+        pytest.skip("fork: not on Windows, nor with the portable paths")
+
+
+def _in_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env.pop(PORTABLE_ENV, None)
+    return subprocess.run([sys.executable, "-c", dedent(code)], capture_output=True, text=True, timeout=timeout,
+                          env=env, check=False)
+
+
+def test_each_chunk_gets_a_fresh_worker_whose_collector_never_walks_the_parent() -> None:
+    """A worker that lived through all its chunks kept a copy of every page of the parent it had
+    read (reading writes reference counts) and, with the collector off, all its cyclic garbage:
+    the page workers of a cold 10,000-story build grew to ~280 MB each. Now every chunk has a
+    worker forked for it; what the parent had is frozen, so a worker's collector skips it."""
+    _forking_only()
+    import gc
+
+    def seen(i: int) -> tuple[int, int, int]:
+        return os.getpid(), gc.get_freeze_count(), i
+
+    frozen_before = gc.get_freeze_count()
+    out = fork_map(seen, range(160), workers=2, min_items=10)
+    assert [i for *_, i in out] == list(range(160))
+    pids = [pid for pid, *_ in out]
+    chunks = [pids[k:k + 10] for k in range(0, 160, 10)]  # (16 chunks of 10: two workers × 8)
+    assert all(len(set(c)) == 1 for c in chunks) and len(set(pids)) == 16 and os.getpid() not in pids
+    assert all(frozen > 0 for _, frozen, _ in out)
+    assert gc.get_freeze_count() == frozen_before  # (the parent's collector is as it was)
+
+
+def test_a_worker_that_dies_fails_the_map_at_once_and_an_error_in_one_is_raised_in_the_parent() -> None:
+    """A worker killed in the middle of its chunk (a signal to the whole process group, the
+    out-of-memory killer) made the pool wait for ever; now the map fails, and the other workers
+    are ended."""
+    _forking_only()
+    run = _in_python("""
+        import multiprocessing, os, signal, time
+        from exemplar_site.parallel import WorkerDied, fork_map
+        def task(i):
+            if i == 37:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(0.001 if i < 40 else 5)
+            return i
+        start = time.monotonic()
+        try:
+            fork_map(task, range(400), workers=2, min_items=10)
+        except WorkerDied as died:
+            print("died", "-9" in str(died), round(time.monotonic() - start) < 30)
+        assert not multiprocessing.active_children()
+        def fails(i):
+            if i == 300:
+                raise ValueError("item 300")
+            return i
+        try:
+            fork_map(fails, range(400), workers=2, min_items=10)
+        except ValueError as exc:
+            print("raised", exc, "in fails" in str(exc.__cause__))
+        assert not multiprocessing.active_children()
+    """)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[:2] == ["died True True", "raised item 300 True"], run.stdout
+
+
+def test_ctrl_c_in_the_parent_ends_the_workers_at_once() -> None:
+    _forking_only()
+    run = _in_python("""
+        import multiprocessing, os, signal, threading, time
+        from exemplar_site.parallel import fork_map
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        start = time.monotonic()
+        try:
+            fork_map(lambda i: time.sleep(0.5), range(400), workers=2, min_items=10)
+        except KeyboardInterrupt:
+            print("stopped", round(time.monotonic() - start) < 10, multiprocessing.active_children())
+    """)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "stopped True []", run.stdout + run.stderr[-2000:]
+    assert "Traceback" not in run.stderr, run.stderr[-2000:]
 
 
 def test_one_story_through_the_stages_without_any_cache_gives_the_built_page(tmp_path: Path) -> None:

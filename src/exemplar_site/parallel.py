@@ -26,8 +26,10 @@ import os
 import pickle
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 from . import i18n
@@ -39,7 +41,7 @@ PORTABLE_ENV = "EXEMPLAR_SITE_PORTABLE"
 # Windows waits on at most 63 handles at once: a pool larger than this cannot be managed there
 _MAX_WINDOWS_WORKERS = 60
 
-_task: Callable[[Any], Any] | None = None  # set in each forked worker by _init, never in the parent
+_task: Callable[[Any], Any] | None = None  # set in each forked worker, never in the parent
 _spawned: tuple[Callable[[Any, Any], Any], Any] | None = None  # (task, state) in each spawned worker
 
 
@@ -101,33 +103,94 @@ def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _init(task: Callable[[Any], Any]) -> None:
+class WorkerDied(RuntimeError):
+    """A forked worker ended without giving back its results (killed, out of memory)."""
+
+
+def _forked(task: Callable[[Any], Any], chunk: Sequence[Any], send: Connection) -> None:
+    """A forked worker: one chunk, its results (or what it raised) sent back, then it ends."""
     global _task
     _task = task
-    # the pool ends its workers with SIGTERM: a forked worker must end at once, whatever handler its
-    # parent installed (serve turns SIGTERM into KeyboardInterrupt for a clean stop; a worker that
-    # inherited it raised that while holding the pool's task-queue lock, and the other worker
-    # waited for the lock, and the parent for that worker, for ever)
+    # a worker ends at once on SIGTERM, whatever handler its parent installed (serve turns SIGTERM
+    # into KeyboardInterrupt for a clean stop: inherited, a worker raised it in the middle of its work)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    # Ctrl-C reaches every process of the terminal: the parent stops the pool (SIGTERM, above);
+    # Ctrl-C reaches every process of the terminal: the parent stops the workers (SIGTERM, above);
     # a worker's own KeyboardInterrupt would only print its traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result: tuple[bool, Any, str] = (True, [task(item) for item in chunk], "")
+    except BaseException as exc:  # noqa: BLE001 - whatever the task raised is raised again in the parent
+        result = (False, exc, traceback.format_exc())
+    try:
+        send.send(result)
+    except Exception as exc:  # noqa: BLE001 - an exception (or result) that cannot be pickled
+        send.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"), result[2]))
+    send.close()
 
 
-def _run(chunk: Sequence[Any]) -> list[Any]:
-    assert _task is not None
-    return [_task(item) for item in chunk]
+class WorkerTraceback(Exception):
+    """Where in a worker the exception raised in the parent came from (its __cause__)."""
 
 
 def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items: int = 64) -> list[R]:
     """[task(i) for i in items], in order, using up to `workers` forked processes (in this
-    process where fork is missing or the portable paths are taken: use run_map there)."""
+    process where fork is missing or the portable paths are taken: use run_map there).
+
+    Each chunk of the items gets a worker forked for it alone, which ends when its chunk is done.
+    A worker shares the parent's memory until it writes to it, and merely reading an object writes
+    its reference count; and with the collector off (as the command line builds) it keeps its
+    cyclic garbage (Jinja leaves ~470 objects of it a listing page: its macros imported "with
+    context"). A worker that lived through every chunk ended up with its own copy of every page
+    of the parent it ever read and all its garbage: the page workers of a cold 10,000-story build
+    grew to ~280 MB each. A fresh worker per chunk holds what one chunk reads and leaves.
+    The parent freezes its objects for the collector before forking, so a worker whose collector
+    is on (a caller that keeps it on, as `serve`) walks only what the worker made, never copying
+    the parent's pages for it.
+    A worker that dies without its results raises WorkerDied here (never a hang, as with
+    multiprocessing's pool); an exception in a worker is raised again here; on any exception
+    here (Ctrl-C) the workers are ended."""
     if workers <= 1 or len(items) < min_items or start_method() != "fork":
         return [task(i) for i in items]
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers, initializer=_init, initargs=(task,)) as pool:
-        results = pool.map(_run, _chunks(items, workers), chunksize=1)
-    return [r for chunk in results for r in chunk]
+    chunks = _chunks(items, workers)
+    results: list[list[R] | None] = [None] * len(chunks)
+    running: dict[Connection, tuple[multiprocessing.process.BaseProcess, int]] = {}
+    started = 0
+    thaw = gc.get_freeze_count() == 0  # (what a caller froze itself stays frozen)
+    gc.freeze()
+    try:
+        while started < len(chunks) or running:
+            while started < len(chunks) and len(running) < workers:
+                receive, send = ctx.Pipe(duplex=False)
+                worker = ctx.Process(target=_forked, args=(task, chunks[started], send), daemon=True)
+                worker.start()
+                send.close()  # (the worker's end: a worker that dies leaves this pipe at its end)
+                running[receive] = (worker, started)
+                started += 1
+            for ready in wait(list(running)):
+                assert isinstance(ready, Connection)
+                process, k = running.pop(ready)
+                try:
+                    ok, value, where = ready.recv()
+                except EOFError:
+                    process.join()
+                    raise WorkerDied(f"a worker ended without its results (exit code {process.exitcode})") from None
+                finally:
+                    ready.close()
+                process.join()
+                if not ok:
+                    raise value from WorkerTraceback(where)
+                results[k] = value
+    except BaseException:
+        for process, _ in running.values():
+            process.terminate()
+        for process, _ in running.values():
+            process.join()
+        raise
+    finally:
+        if thaw:
+            gc.unfreeze()
+    return [r for chunk in results for r in (chunk or ())]
 
 
 def _spawn_init(language: str, setup: Callable[[Any], Any], context: bytes, task: Callable[[Any, Any], Any]) -> None:
