@@ -41,7 +41,7 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -239,9 +239,11 @@ _TF_WEIGHT = [BODY | min(n, MAX_TF) << 4 for n in range(MAX_TF + 1)]
 
 @dataclass
 class Postings:
-    """token → [document number × 64 + weight], by document number."""
+    """token → [document number × 64 + weight], by document number (machine integers: an
+    array("q"), 8 bytes a posting, where a list of ints costs ~40; a cold 10,000-story build has ~8
+    million postings, and the lists of them were its peak memory)."""
 
-    lists: dict[str, list[int]]
+    lists: Mapping[str, Sequence[int]]
     docs: int
 
     def weights(self, token: str) -> dict[int, int]:
@@ -278,7 +280,7 @@ def token_weights(tokens: DocTokens) -> dict[str, int]:
 
 def postings_of(parts: Sequence[DocTokens]) -> Postings:
     """The inverted lists of documents numbered in order, from their tokens."""
-    found: defaultdict[str, list[int]] = defaultdict(list)
+    found: defaultdict[str, array[int]] = defaultdict(functools.partial(array, "q"))
     for d, (text, weights) in enumerate(parts):
         if not weights:
             continue
@@ -440,11 +442,9 @@ def shards_of(parts: Sequence[DocTokens], workers: int = 1) -> Shards:
     for token in sorted(post.lists):
         grouped[shard_of(token, shards)].append(token)
     numbers = sorted(grouped)
-    # as machine integers: a forked worker reading them then touches no object of this process
-    # (reading a list's ints would write their reference counts, copying every page they are on)
-    spread = workers > 1 and len(numbers) >= MIN_PARALLEL_SHARDS
-    lists = {t: array("q", lst) for t, lst in post.lists.items()} if spread else post.lists
-    del post  # (the lists of ints, when copied)
+    # (machine integers: a forked worker reading them touches no object of this process, where
+    # reading a list's ints would write their reference counts, copying every page they are on)
+    lists = post.lists
 
     def spawned() -> Spawned:  # (workers started afresh are given each shard's lists)
         return Spawned(as_state, len(parts), _shard_file, [(n, [(t, lists[t]) for t in grouped[n]]) for n in numbers])
