@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import NOW, Site, make_site
-from exemplar_site.cache import cache_path, lazy_path
+from exemplar_site.cache import cache_path, lazy_path, state_path
 from exemplar_site.pipeline import BuildOptions, build_site
 from exemplar_site.theme import BUILTIN_DEFAULT
 
@@ -217,6 +217,49 @@ def test_corrupted_bodies_cache_is_discarded_with_a_notice(site: Site, tmp_path:
     report = site.build()
     assert any("build cache unreadable" in w.message for w in report.warnings)
     assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_renderings_are_written_and_let_go_of_before_any_page_is_rendered(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold build held every story's front matter and rendering (needed only to read and publish
+    stories) until its very end, through the page rendering: a tenth of its peak memory. They are
+    written beside the output as soon as the stories are published, and dropped."""
+    import exemplar_site.pipeline as pipeline
+    for i in range(4):
+        site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", body=f"第{i}篇的正文。")
+    seen: list[tuple[bool, int, bool]] = []
+    real = pipeline.site_jobs
+
+    def jobs(loaded: Any, problems: Any, layer: Any = None) -> Any:
+        assert layer is not None
+        held = sum(len(part) for part in layer.cache._lazy.data.values())
+        with lazy_path(cache_path(site.out)).open("rb") as f:
+            head = pickle.load(f)
+            parts = {name: pickle.load(f) for name in head["parts"]}
+        bodies = [r.html for r in parts["bodies"].values()]
+        seen.append((layer.cache._lazy_loaded, held, all(any(f"第{i}篇的正文" in b for b in bodies)
+                                                         for i in range(4))))
+        return real(loaded, problems, layer)
+
+    monkeypatch.setattr(pipeline, "site_jobs", jobs)
+    site.build()
+    assert seen == [(False, 0, True)]
+    monkeypatch.undo()
+    site.story("s1", "s-1", slug="s-1", body="第1篇改过的正文。")
+    site.build()
+    assert "第1篇改过的正文" in site.text_of("stories/s-1/index.html")
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_renderings_that_cannot_be_written_are_a_warning_and_the_next_build_runs(site: Site) -> None:
+    site.story("a", "a-1", slug="a-1")
+    bodies = lazy_path(cache_path(site.out))
+    bodies.mkdir(parents=True)  # (no file can be written where it goes, nor its journal beside it)
+    bodies.with_name(bodies.name + ".journal").mkdir()
+    report = site.build()
+    assert (site.out / "stories" / "a-1" / "index.html").exists()
+    assert any(w.path == str(cache_path(site.out)) for w in report.warnings), report.warnings
+    assert not state_path(site.out).exists()  # (the next build is never skipped as "nothing changed")
 
 
 def test_unchanged_files_are_not_read_again(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -282,6 +282,21 @@ class BuildCache:
         if self.path is None or self.read_only:
             return
         self._main.save(scrub)
+        self._save_lazy(scrub)
+
+    def save_lazy(self, scrub: Scrub | None = None) -> None:
+        """Write the front matter and renderings now, and let go of them: a build needs them only
+        while it reads and publishes stories, and a cold build's renderings held until the end were
+        a tenth of its peak memory. They are loaded again if asked for; `save` writes what was added
+        since."""
+        if self.path is None or self.read_only:
+            return
+        self._save_lazy(scrub)
+        assert self._lazy.path is not None
+        self._lazy = _Store(self._lazy.path, LAZY_PARTS)
+        self._lazy_loaded = False
+
+    def _save_lazy(self, scrub: Scrub | None) -> None:
         lazy = self._lazy
         if not self._lazy_loaded:
             if not any(lazy.data[name] for name in LAZY_PARTS):

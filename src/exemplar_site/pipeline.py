@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 
 from . import media, nochange
-from .cache import BuildCache, BuildState, cache_path, load_state, save_state, state_path
+from .cache import BuildCache, BuildState, Scrub, cache_path, load_state, save_state, state_path
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
 from .feeds import feed_jobs, feed_size_warnings, render_opml
@@ -66,6 +66,8 @@ from .writer import (
 )
 
 _SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
+# what is stored beside the output of a record and of front matter: never their private block
+_SCRUB: Scrub = {"records": records_cacheable, "docs": doc_cacheable}
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,9 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     problems = Problems()
     if notice:
         problems.items.append(notice)
+    # the front matter and renderings are not needed past this point: written now, not held through
+    # rendering (a write that fails is a warning, as the rest of the cache's, after the swap)
+    early = after_swap(cache_path(output), lambda: cache.save_lazy(_SCRUB)) if memory is None else []
     kept = options.cache or memory is not None
     layer = Incremental(cache, config, _workers(options)) if kept else None
     jobs, specs, recipes = site_jobs(site, problems, layer)
@@ -388,12 +393,11 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             state_path(output).unlink(missing_ok=True)
             raise BuildFailed(leaked)
     # the new output is live: what fails from here on is a warning, and the next build writes it again
-    late = list(report.warnings)
+    late = early + list(report.warnings)
     late += after_swap(withdrawn_map_path(site.config),
                        lambda: write_file(withdrawn_map_path(site.config), withdrawn_map(site)))
     if memory is None:  # what is stored beside the output holds no private block
-        late += after_swap(cache_path(output), lambda: cache.save(scrub={"records": records_cacheable,
-                                                                          "docs": doc_cacheable}))
+        late += after_swap(cache_path(output), lambda: cache.save(scrub=_SCRUB))
     else:
         cache.forget_unused()
     retry = len(late) > len(report.warnings)
