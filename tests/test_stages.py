@@ -137,18 +137,22 @@ def _in_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[s
                           env=env, check=False)
 
 
-def test_each_chunk_gets_a_fresh_worker_whose_collector_never_walks_the_parent() -> None:
+def test_a_worker_that_has_written_too_much_memory_is_replaced_by_a_fresh_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that lived through all its chunks kept a copy of every page of the parent it had
     read (reading writes reference counts) and, with the collector off, all its cyclic garbage:
-    the page workers of a cold 10,000-story build grew to ~280 MB each. Now every chunk has a
-    worker forked for it; what the parent had is frozen, so a worker's collector skips it."""
+    the page workers of a cold 10,000-story build grew to ~280 MB each. A worker past
+    RECYCLE_MB after a chunk is ended and a fresh one forked; what the parent had is frozen, so a
+    worker's collector skips it."""
     _forking_only()
     import gc
+
+    from exemplar_site import parallel
 
     def seen(i: int) -> tuple[int, int, int]:
         return os.getpid(), gc.get_freeze_count(), i
 
     frozen_before = gc.get_freeze_count()
+    monkeypatch.setattr(parallel, "RECYCLE_MB", 0)  # (every worker is past it: a fresh one for each chunk)
     out = fork_map(seen, range(160), workers=2, min_items=10)
     assert [i for *_, i in out] == list(range(160))
     pids = [pid for pid, *_ in out]
@@ -156,6 +160,8 @@ def test_each_chunk_gets_a_fresh_worker_whose_collector_never_walks_the_parent()
     assert all(len(set(c)) == 1 for c in chunks) and len(set(pids)) == 16 and os.getpid() not in pids
     assert all(frozen > 0 for _, frozen, _ in out)
     assert gc.get_freeze_count() == frozen_before  # (the parent's collector is as it was)
+    monkeypatch.setattr(parallel, "RECYCLE_MB", 1 << 20)  # (none is: the two workers do every chunk)
+    assert len({pid for pid, *_ in fork_map(seen, range(160), workers=2, min_items=10)}) == 2
 
 
 def test_a_worker_that_dies_fails_the_map_at_once_and_an_error_in_one_is_raised_in_the_parent() -> None:

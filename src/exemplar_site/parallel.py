@@ -107,8 +107,27 @@ class WorkerDied(RuntimeError):
     """A forked worker ended without giving back its results (killed, out of memory)."""
 
 
-def _forked(task: Callable[[Any], Any], chunk: Sequence[Any], send: Connection) -> None:
-    """A forked worker: one chunk, its results (or what it raised) sent back, then it ends."""
+# A forked worker whose own memory (pages it has written: copies of the parent's it read, its own
+# objects, its uncollected garbage) has passed this after a chunk is ended, and a fresh one forked.
+RECYCLE_MB = 64
+
+
+def _own_memory_mb() -> int:
+    """This process's private written memory (Linux: /proc's Private_Dirty), in MB; where it cannot
+    be read, a figure past any budget (each chunk then gets a fresh worker)."""
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Private_Dirty:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError):
+        pass
+    return 1 << 30
+
+
+def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: Connection) -> None:
+    """A forked worker: the chunks it is given by number, each one's results (or what it raised)
+    sent back with the worker's own memory after it, until it is told to end (None)."""
     global _task
     _task = task
     # a worker ends at once on SIGTERM, whatever handler its parent installed (serve turns SIGTERM
@@ -117,15 +136,16 @@ def _forked(task: Callable[[Any], Any], chunk: Sequence[Any], send: Connection) 
     # Ctrl-C reaches every process of the terminal: the parent stops the workers (SIGTERM, above);
     # a worker's own KeyboardInterrupt would only print its traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        result: tuple[bool, Any, str] = (True, [task(item) for item in chunk], "")
-    except BaseException as exc:  # noqa: BLE001 - whatever the task raised is raised again in the parent
-        result = (False, exc, traceback.format_exc())
-    try:
-        send.send(result)
-    except Exception as exc:  # noqa: BLE001 - an exception (or result) that cannot be pickled
-        send.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"), result[2]))
-    send.close()
+    while (k := conn.recv()) is not None:
+        try:
+            result: tuple[bool, Any, str, int] = (True, [task(item) for item in chunks[k]], "", _own_memory_mb())
+        except BaseException as exc:  # noqa: BLE001 - whatever the task raised is raised again in the parent
+            result = (False, exc, traceback.format_exc(), 0)
+        try:
+            conn.send(result)
+        except Exception as exc:  # noqa: BLE001 - an exception (or result) that cannot be pickled
+            conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"), result[2], 0))
+    conn.close()
 
 
 class WorkerTraceback(Exception):
@@ -136,58 +156,85 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
     """[task(i) for i in items], in order, using up to `workers` forked processes (in this
     process where fork is missing or the portable paths are taken: use run_map there).
 
-    Each chunk of the items gets a worker forked for it alone, which ends when its chunk is done.
-    A worker shares the parent's memory until it writes to it, and merely reading an object writes
-    its reference count; and with the collector off (as the command line builds) it keeps its
-    cyclic garbage (Jinja leaves ~470 objects of it a listing page: its macros imported "with
-    context"). A worker that lived through every chunk ended up with its own copy of every page
-    of the parent it ever read and all its garbage: the page workers of a cold 10,000-story build
-    grew to ~280 MB each. A fresh worker per chunk holds what one chunk reads and leaves.
+    Workers are given chunks of the items one at a time; one whose own memory has passed
+    RECYCLE_MB after a chunk is ended and a fresh one forked for the next. A worker shares the
+    parent's memory until it writes to it, and merely reading an object writes its reference
+    count; with the collector off (as the command line builds) it also keeps its cyclic garbage
+    (Jinja leaves ~470 objects of it a listing page: its macros imported "with context"). Kept
+    to the end, the page workers of a cold 10,000-story build grew to ~280 MB each; workers that
+    write little (reading, Markdown) live through every chunk, as forking costs time.
     The parent freezes its objects for the collector before forking, so a worker whose collector
     is on (a caller that keeps it on, as `serve`) walks only what the worker made, never copying
     the parent's pages for it.
     A worker that dies without its results raises WorkerDied here (never a hang, as with
-    multiprocessing's pool); an exception in a worker is raised again here; on any exception
-    here (Ctrl-C) the workers are ended."""
+    multiprocessing's pool); an exception in a worker is raised again here, with the worker's
+    traceback as its cause; on any exception here (Ctrl-C) the workers are ended."""
     if workers <= 1 or len(items) < min_items or start_method() != "fork":
         return [task(i) for i in items]
     ctx = multiprocessing.get_context("fork")
     chunks = _chunks(items, workers)
     results: list[list[R] | None] = [None] * len(chunks)
-    running: dict[Connection, tuple[multiprocessing.process.BaseProcess, int]] = {}
-    started = 0
+    running: dict[Connection, multiprocessing.process.BaseProcess] = {}
+    given = 0  # chunks handed out
+
+    def fork() -> Connection:
+        mine, theirs = ctx.Pipe()
+        worker = ctx.Process(target=_forked, args=(task, chunks, theirs), daemon=True)
+        worker.start()
+        theirs.close()  # (the worker's end: a worker that dies leaves this pipe at its end)
+        running[mine] = worker
+        return mine
+
+    def end(conn: Connection) -> None:
+        worker = running.pop(conn)
+        try:
+            conn.send(None)
+        except OSError:
+            pass
+        conn.close()
+        worker.join()
+
     thaw = gc.get_freeze_count() == 0  # (what a caller froze itself stays frozen)
     gc.freeze()
     try:
-        while started < len(chunks) or running:
-            while started < len(chunks) and len(running) < workers:
-                receive, send = ctx.Pipe(duplex=False)
-                worker = ctx.Process(target=_forked, args=(task, chunks[started], send), daemon=True)
-                worker.start()
-                send.close()  # (the worker's end: a worker that dies leaves this pipe at its end)
-                running[receive] = (worker, started)
-                started += 1
-            for ready in wait(list(running)):
+        pending: dict[Connection, int] = {}
+        for _ in range(min(workers, len(chunks))):
+            conn = fork()
+            conn.send(given)
+            pending[conn] = given
+            given += 1
+        while pending:
+            for ready in wait(list(pending)):
                 assert isinstance(ready, Connection)
-                process, k = running.pop(ready)
+                k = pending.pop(ready)
                 try:
-                    ok, value, where = ready.recv()
+                    ok, value, where, memory = ready.recv()
                 except EOFError:
-                    process.join()
-                    raise WorkerDied(f"a worker ended without its results (exit code {process.exitcode})") from None
-                finally:
-                    ready.close()
-                process.join()
+                    worker = running.pop(ready)
+                    worker.join()
+                    raise WorkerDied(f"a worker ended without its results (exit code {worker.exitcode})") from None
                 if not ok:
                     raise value from WorkerTraceback(where)
                 results[k] = value
+                if given == len(chunks):
+                    end(ready)
+                    continue
+                conn = ready
+                if memory > RECYCLE_MB:
+                    end(ready)
+                    conn = fork()
+                conn.send(given)
+                pending[conn] = given
+                given += 1
     except BaseException:
-        for process, _ in running.values():
-            process.terminate()
-        for process, _ in running.values():
-            process.join()
+        for worker in running.values():
+            worker.terminate()
+        for worker in running.values():
+            worker.join()
         raise
     finally:
+        for conn in running:
+            conn.close()
         if thaw:
             gc.unfreeze()
     return [r for chunk in results for r in (chunk or ())]
