@@ -223,7 +223,10 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
                 if memory > RECYCLE_MB:
                     end(ready)
                     conn = fork()
-                conn.send(given)
+                try:
+                    conn.send(given)
+                except OSError:  # (it ended after its last results: the next wait would not see it)
+                    raise WorkerDied("a worker ended between two chunks") from None
                 pending[conn] = given
                 given += 1
     except BaseException:
