@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -195,6 +197,63 @@ def test_a_worker_that_dies_fails_the_map_at_once_and_an_error_in_one_is_raised_
     """)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split("\n")[:2] == ["died True True", "raised item 300 True"], run.stdout
+
+
+class _Odd(Exception):
+    """Pickles, but cannot be unpickled (its __init__ takes other arguments than its args)."""
+
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__(a)
+
+
+def test_an_exception_the_parent_could_not_unpickle_arrives_as_a_runtime_error_naming_it() -> None:
+    _forking_only()
+
+    def task(i: int) -> int:
+        if i == 50:
+            raise _Odd(1, 2)
+        return i
+
+    with pytest.raises(RuntimeError, match="_Odd") as raised:
+        fork_map(task, range(100), workers=2, min_items=10)
+    assert "raise _Odd" in str(raised.value.__cause__)
+
+
+_KILLED_PARENT = "\n".join([
+    "import os, time",
+    "from exemplar_site.parallel import fork_map",
+    "def task(i):",
+    "    print(os.getpid(), flush=True)",
+    "    time.sleep(0.02)",
+    "    return i",
+    "fork_map(task, range(2000), workers=2, min_items=10)",  # (chunks of 125 items: 2.5 s each)
+])
+
+
+def test_workers_end_when_their_parent_is_killed() -> None:
+    """Each worker closes the parent's ends of the pipes it inherited: when the parent dies
+    (SIGKILL, the out-of-memory killer) its workers see their pipe end and stop, instead of
+    waiting for ever with the output folder's lock they inherited."""
+    _forking_only()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env.pop(PORTABLE_ENV, None)
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT], stdout=subprocess.PIPE, text=True, env=env)
+    assert child.stdout is not None
+    workers = {int(child.stdout.readline()) for _ in range(40)}
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+
+    def alive(pid: int) -> bool:
+        try:
+            return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 60
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert workers and not [p for p in workers if alive(p)]
 
 
 def test_ctrl_c_in_the_parent_ends_the_workers_at_once() -> None:

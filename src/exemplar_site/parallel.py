@@ -125,27 +125,49 @@ def _own_memory_mb() -> int:
     return 1 << 30
 
 
-def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: Connection) -> None:
+def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: Connection,
+            others: Sequence[Connection]) -> None:
     """A forked worker: the chunks it is given by number, each one's results (or what it raised)
-    sent back with the worker's own memory after it, until it is told to end (None)."""
+    sent back with the worker's own memory after it, until it is told to end (None) or the
+    parent has gone (its pipe at its end)."""
     global _task
     _task = task
+    # the parent's ends of this worker's pipe and of the other workers': were they kept open here,
+    # no worker would see the end of its pipe when the parent dies (killed, out of memory), and
+    # each would wait for ever, holding what it inherited (the output folder's lock among it)
+    for other in others:
+        other.close()
     # a worker ends at once on SIGTERM, whatever handler its parent installed (serve turns SIGTERM
     # into KeyboardInterrupt for a clean stop: inherited, a worker raised it in the middle of its work)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Ctrl-C reaches every process of the terminal: the parent stops the workers (SIGTERM, above);
     # a worker's own KeyboardInterrupt would only print its traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while (k := conn.recv()) is not None:
-        try:
-            result: tuple[bool, Any, str, int] = (True, [task(item) for item in chunks[k]], "", _own_memory_mb())
-        except BaseException as exc:  # noqa: BLE001 - whatever the task raised is raised again in the parent
-            result = (False, exc, traceback.format_exc(), 0)
-        try:
-            conn.send(result)
-        except Exception as exc:  # noqa: BLE001 - an exception (or result) that cannot be pickled
-            conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"), result[2], 0))
+    try:
+        while (k := conn.recv()) is not None:
+            try:
+                result: tuple[bool, Any, str, int] = (True, [task(item) for item in chunks[k]], "",
+                                                      _own_memory_mb())
+            except BaseException as exc:  # noqa: BLE001 - whatever the task raised is raised again in the parent
+                result = (False, _portable_exception(exc), traceback.format_exc(), 0)
+            try:
+                conn.send(result)
+            except (EOFError, OSError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a result that cannot be pickled
+                conn.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"), result[2], 0))
+    except (EOFError, OSError):  # the parent has gone: nothing to give the results to
+        pass
     conn.close()
+
+
+def _portable_exception(exc: BaseException) -> BaseException:
+    """The exception itself if the parent can unpickle it, else a RuntimeError naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
+        return exc
+    except Exception:  # noqa: BLE001 - e.g. an __init__ whose arguments differ from its args
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 class WorkerTraceback(Exception):
@@ -179,11 +201,20 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
 
     def fork() -> Connection:
         mine, theirs = ctx.Pipe()
-        worker = ctx.Process(target=_forked, args=(task, chunks, theirs), daemon=True)
+        worker = ctx.Process(target=_forked, args=(task, chunks, theirs, [mine, *running]), daemon=True)
+        running[mine] = worker  # (before it starts: stopped whatever happens next)
         worker.start()
         theirs.close()  # (the worker's end: a worker that dies leaves this pipe at its end)
-        running[mine] = worker
         return mine
+
+    def give(conn: Connection) -> None:
+        nonlocal given
+        try:
+            conn.send(given)
+        except OSError:  # (it has ended: the next wait would not see it)
+            raise WorkerDied("a worker ended before it was given its work") from None
+        pending[conn] = given
+        given += 1
 
     def end(conn: Connection) -> None:
         worker = running.pop(conn)
@@ -194,23 +225,23 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
         conn.close()
         worker.join()
 
-    thaw = gc.get_freeze_count() == 0  # (what a caller froze itself stays frozen)
-    gc.freeze()
+    pending: dict[Connection, int] = {}
+    # (what a caller froze itself stays frozen, and nothing more is: what it made since is collected)
+    thaw = gc.get_freeze_count() == 0
+    if thaw:
+        gc.freeze()
     try:
-        pending: dict[Connection, int] = {}
         for _ in range(min(workers, len(chunks))):
-            conn = fork()
-            conn.send(given)
-            pending[conn] = given
-            given += 1
+            give(fork())
         while pending:
             for ready in wait(list(pending)):
                 assert isinstance(ready, Connection)
                 k = pending.pop(ready)
                 try:
                     ok, value, where, memory = ready.recv()
-                except EOFError:
+                except (EOFError, OSError):  # (EOF, or a reset when it died with its work unread)
                     worker = running.pop(ready)
+                    ready.close()
                     worker.join()
                     raise WorkerDied(f"a worker ended without its results (exit code {worker.exitcode})") from None
                 if not ok:
@@ -218,22 +249,18 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
                 results[k] = value
                 if given == len(chunks):
                     end(ready)
-                    continue
-                conn = ready
-                if memory > RECYCLE_MB:
+                elif memory > RECYCLE_MB:
                     end(ready)
-                    conn = fork()
-                try:
-                    conn.send(given)
-                except OSError:  # (it ended after its last results: the next wait would not see it)
-                    raise WorkerDied("a worker ended between two chunks") from None
-                pending[conn] = given
-                given += 1
+                    give(fork())
+                else:
+                    give(ready)
     except BaseException:
         for worker in running.values():
-            worker.terminate()
+            if worker.pid is not None:
+                worker.terminate()
         for worker in running.values():
-            worker.join()
+            if worker.pid is not None:
+                worker.join()
         raise
     finally:
         for conn in running:
