@@ -552,3 +552,23 @@ def test_the_command_lines_build_runs_without_the_cyclic_collector_and_gives_it_
         outputs.append(site.files())
     assert seen == {"True": False, "False": True}
     assert outputs[0] == outputs[1]
+
+
+def test_renderings_read_again_after_they_were_let_go_of_are_all_kept(site: Site, tmp_path: Path) -> None:
+    """After save_lazy, what the build used of the renderings is no longer known: were they read
+    again, the next save must not compact the file down to what was read since."""
+    from exemplar_site.cache import BuildCache
+    for i in range(4):
+        site.story(f"s{i}", f"s-{i}", slug=f"s-{i}")
+    site.build()
+    cache, _ = BuildCache.load(cache_path(site.out))
+    assert len(cache.bodies) == 4
+    cache.still_used([], list(cache.bodies))  # (as a build that published the four stories)
+    cache.save_lazy()
+    cache.put_body("new|x", None)
+    first = next(iter(cache.bodies))  # (loaded again: one looked up, the new one stored)
+    assert cache.bodies.get(first) is not None
+    cache._lazy.rewrite = True  # (as a long journal would: the file is compacted)
+    cache.save()
+    again, _ = BuildCache.load(cache_path(site.out))
+    assert len(again.bodies) == 5

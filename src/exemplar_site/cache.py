@@ -200,6 +200,7 @@ class BuildCache:
         self._main = _Store(self.path, MAIN_PARTS, keep_all=("slugs",))
         self._lazy = _Store(lazy_path(self.path) if self.path else None, LAZY_PARTS)
         self._lazy_loaded = self.path is None
+        self._lazy_released = False  # (save_lazy has written the lazy parts and let go of them)
 
     @classmethod
     def load(cls, path: Path | None, read_only: bool = False) -> tuple[BuildCache, Problem | None]:
@@ -246,6 +247,10 @@ class BuildCache:
             notice = self._lazy.load()
             if notice is not None:
                 self.notices.append(notice)
+            if self._lazy_released:  # (loaded again after save_lazy: what this build used before is
+                # not known any more, so a compaction must keep everything)
+                for part in self._lazy.data.values():
+                    part.used |= set(part)
 
     @property
     def docs(self) -> Tracked:  # file digest → (front matter, body line, body offset)
@@ -294,7 +299,7 @@ class BuildCache:
         self._save_lazy(scrub)
         assert self._lazy.path is not None
         self._lazy = _Store(self._lazy.path, LAZY_PARTS)
-        self._lazy_loaded = False
+        self._lazy_loaded, self._lazy_released = False, True
 
     def _save_lazy(self, scrub: Scrub | None) -> None:
         lazy = self._lazy
