@@ -12,42 +12,23 @@ another version (docs/performance.md, session 8).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 
-
-def tree(pid: int) -> list[int]:
-    """The process and all its descendants."""
-    out = [pid]
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
-                for child in f.read().split():
-                    out += tree(int(child))
-    except OSError:
-        pass
-    return out
+from run import ENV, _children, rollup_kb  # noqa: E402  (bench/run.py's own sampler)
 
 
 def memory(pid: int) -> tuple[int, int]:
     """(PSS, Private_Dirty) in MiB; (0, 0) for a process that has gone."""
-    pss = dirty = 0
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    pss = int(line.split()[1]) // 1024
-                elif line.startswith("Private_Dirty:"):
-                    dirty = int(line.split()[1]) // 1024
-    except (OSError, ValueError):
-        pass
-    return pss, dirty
+    pss, dirty = rollup_kb(pid, "Pss", "Private_Dirty")
+    return pss // 1024, dirty // 1024
 
 
 def main() -> int:
@@ -56,14 +37,13 @@ def main() -> int:
     ap.add_argument("output")
     ap.add_argument("--now", default="2026-11-24")
     args = ap.parse_args()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
     start = time.perf_counter()
     build = subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--config", args.config,
                               "--output", args.output, "--now", args.now],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples: list[tuple[float, int, list[tuple[int, int]]]] = []
     while build.poll() is None:
-        each = [memory(pid) for pid in tree(build.pid)]
+        each = [memory(pid) for pid in _children(build.pid)]
         samples.append((time.perf_counter() - start, sum(p for p, _ in each), each))
         time.sleep(0.25)
     wall = time.perf_counter() - start

@@ -55,15 +55,22 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _pss_kb(pid: int) -> int:
+def rollup_kb(pid: int, *fields: str) -> list[int]:
+    """Figures of /proc/<pid>/smaps_rollup (e.g. "Pss", "Private_Dirty") in KiB; 0 for a process gone."""
+    found = dict.fromkeys(fields, 0)
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
+                name, _, rest = line.partition(":")
+                if name in found:
+                    found[name] = int(rest.split()[0])
+    except (OSError, ValueError):
         pass
-    return 0
+    return [found[name] for name in fields]
+
+
+def _pss_kb(pid: int) -> int:
+    return rollup_kb(pid, "Pss")[0]
 
 
 def measure(cmd: list[str], cwd: Path, out_dir: Path | None) -> dict[str, Any]:
