@@ -223,7 +223,7 @@ _KILLED_PARENT = "\n".join([
     "import os, time",
     "from exemplar_site.parallel import fork_map",
     "def task(i):",
-    "    print(os.getpid(), flush=True)",
+    "    os.write(1, b'%d\\n' % os.getpid())",  # one write: two workers' lines never interleave
     "    time.sleep(0.02)",
     "    return i",
     "fork_map(task, range(2000), workers=2, min_items=10)",  # (chunks of 125 items: 2.5 s each)
@@ -239,10 +239,12 @@ def test_workers_end_when_their_parent_is_killed() -> None:
     env.pop(PORTABLE_ENV, None)
     child = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT], stdout=subprocess.PIPE, text=True, env=env)
     assert child.stdout is not None
-    workers = {int(child.stdout.readline()) for _ in range(40)}
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    child.stdout.close()
+    try:
+        workers = {int(child.stdout.readline()) for _ in range(40)}
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
 
     def alive(pid: int) -> bool:
         try:
