@@ -122,6 +122,66 @@ def test_nothing_changed_renders_nothing(site: Site) -> None:
     assert again.public == first.public and again.held == first.held
 
 
+def test_the_input_fingerprint_sees_every_change_a_build_would(tmp_path: Path) -> None:
+    """The nothing-changed shortcut's fingerprint (its own walk, not the build's): every edit,
+    addition, removal, link retargeted and file changed behind a link changes it; nothing else does;
+    a link loop, a dangling link and an unreadable folder do not stop it."""
+    from exemplar_site.cache import input_signature
+
+    top = tmp_path / "content"
+    (top / "a").mkdir(parents=True)
+    (top / "a/x.md").write_text("一", encoding="utf-8")
+    (top / "b").mkdir()
+    (top / "b/y.md").write_text("二", encoding="utf-8")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "z.md").write_text("三", encoding="utf-8")
+    os.symlink(linked, top / "a/link")
+    config = tmp_path / "site_config.yaml"
+    config.write_text("title: 甲\n", encoding="utf-8")
+    inputs = [config, top]
+    seen = [input_signature(inputs, "x")]
+
+    def changed() -> bool:
+        sig = input_signature(inputs, "x")
+        assert sig == input_signature(inputs, "x")  # (nothing in between: the same)
+        fresh = sig != seen[-1]
+        seen.append(sig)
+        return fresh
+
+    assert not changed()
+    assert input_signature(inputs, "y") != seen[0]  # what the build was asked
+    stat = (top / "a/x.md").stat()
+    (top / "a/x.md").write_text("乙", encoding="utf-8")  # same size,
+    os.utime(top / "a/x.md", ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same mtime: ctime moved
+    assert changed()
+    (linked / "z.md").write_text("三三", encoding="utf-8")  # behind the link
+    assert changed()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "z.md").write_text("三三", encoding="utf-8")
+    (top / "a/link").unlink()
+    os.symlink(other, top / "a/link")  # retargeted to a copy
+    assert changed()
+    (top / "b/new.md").write_text("四", encoding="utf-8")
+    assert changed()
+    (top / "b/new.md").unlink()
+    assert changed() and seen[-1] == seen[-3]  # (the same files as before: the same fingerprint)
+    config.write_text("title: 乙\n", encoding="utf-8")
+    assert changed()
+    os.symlink(top, top / "b/loop")  # a loop and a dangling link: fingerprinted, not followed for ever
+    os.symlink(tmp_path / "gone", top / "b/dangling")
+    assert changed()
+    (top / "b/loop").unlink()
+    (top / "b/dangling").unlink()
+    if os.geteuid() != 0:  # (root reads any folder)
+        (top / "b").chmod(0)
+        try:
+            assert changed()
+        finally:
+            (top / "b").chmod(0o755)
+
+
 def test_the_command_line_answers_nothing_changed_without_loading_the_stages(site: Site) -> None:
     """`build` with nothing changed reports the last build (same summary, no file written) from a
     process that never imports the pipeline, Markdown or Jinja; after an edit it builds again."""
@@ -198,7 +258,7 @@ def test_version_mismatched_cache_is_discarded_with_a_notice(site: Site, tmp_pat
             pickle.dump(item, f)
     site.story("a", "a-1", title="另一个标题")
     report = site.build()
-    assert any("from another version" in w.message for w in report.warnings)
+    assert any("left by another version" in w.message for w in report.warnings)
     assert tree(site.out) == clean_build(site, tmp_path)
 
 
@@ -404,7 +464,7 @@ def test_an_upgraded_library_means_nothing_cached_is_reused(site: Site, tmp_path
     done = subprocess.run([sys.executable, "-c", fake], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] != CODE_VERSION
-    assert "cache from another version" in done.stderr + done.stdout
+    assert "cache left by another version" in done.stderr + done.stdout
     assert not re.search(r"(?<!\d)0 rendered", done.stdout)  # (not "40 rendered")
 
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import i18n, safetree
+from . import i18n
 from .errors import Problem
-from .i18n import t
+from .i18n import _, t
 from .jobs import CODE_VERSION
 
 CACHE_VERSION = 3
@@ -104,10 +104,13 @@ class _Store:
             with self.path.open("rb") as f:  # a header, then each part on its own (see save)
                 head = pickle.load(f)
                 if not isinstance(head, dict) or head.get("version") != _version():
-                    found = head.get("version") if isinstance(head, dict) else "unknown"
+                    # (what the version is made of, a tuple of digests, means nothing to a user)
                     return Problem(str(self.path), None, None,
-                                   t("build cache from another version ({version}) discarded; this build "
-                                     "renders everything", version=found), severity="warning")
+                                   # TRANSLATORS: 原文：生成网站的缓存是另一个版本的程序（或它用的库、另一种界面语言）
+                                   # 留下的，已经丢弃；这次会重新读取全部稿件，用时比平时长
+                                   _("build cache left by another version of the program (or of its libraries, "
+                                     "or another language) discarded; this build reads every story again and "
+                                     "takes longer"), severity="warning")
                 parts = {name: pickle.load(f) for name in head["parts"]}
             parts = {name: parts[name] for name in self.parts}
             entries = 0
@@ -334,21 +337,54 @@ def input_signature(paths: list[Path], extra: str) -> str:
 
     ctime cannot be set by tools that copy files "preserving times", so any
     write to a file changes the signature.
+
+    Its own walk, leaner than the build's (safetree.walk: a nothing-changed build is this walk and
+    little else; at 100,000 stories it was 0.7 s of 0.85): links are followed as the build follows
+    them and each one's target is part of the fingerprint (a link retargeted, or turned into one
+    leading out of the site, changes it; the build then says what is wrong and saves no state); an
+    entry that cannot be read is part of it by its error. Entries are taken in the order the
+    folder lists them, not sorted: an unchanged folder lists them in the same order, and a folder
+    whose order changed only costs a build.
     """
     h = hashlib.blake2b(extra.encode("utf-8"), digest_size=16)
     for top in paths:
+        lines: list[str] = []
         if top.is_file():
             st = top.stat()
-            h.update(f"{top}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n".encode())
-            continue
-        # the same walk as the build's (links inside the folder followed, so a change in a linked
-        # folder is seen; links out of it are errors the build reports, so no state is saved)
-        files, trouble = safetree.walk(str(top))
-        h.update(f"{top}|{len(trouble)}\n".encode())
-        lines = [f"{f.path}|{f.stat.st_size}|{f.stat.st_mtime_ns}|{f.stat.st_ctime_ns}|{f.stat.st_ino}\n"
-                 for f in files]
-        h.update("".join(lines).encode())  # (one update: the same hash as one per line)
+            lines.append(f"{top}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n")
+        else:
+            lines.append(f"{top}/\n")
+            _fingerprint_lines(str(top), {os.path.realpath(top)}, lines)
+        h.update("".join(lines).encode("utf-8", "surrogateescape"))  # (one update: as one per line)
     return h.hexdigest()
+
+
+def _fingerprint_lines(folder: str, active: set[str], lines: list[str]) -> None:
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except OSError as exc:
+        lines.append(f"!{folder}|{exc.errno}\n")
+        return
+    for entry in entries:
+        path = entry.path
+        try:
+            if entry.is_symlink():
+                real = os.path.realpath(path)
+                lines.append(f"@{path}|{real}\n")
+                if os.path.isdir(real):
+                    if real not in active:  # (a link to a folder above it: the build's error, once)
+                        active.add(real)
+                        _fingerprint_lines(path, active, lines)
+                        active.discard(real)
+                    continue
+            elif entry.is_dir(follow_symlinks=False):
+                _fingerprint_lines(path, active, lines)
+                continue
+            st = entry.stat()
+            lines.append(f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n")
+        except OSError as exc:
+            lines.append(f"!{path}|{exc.errno}\n")
 
 
 @dataclass(frozen=True)
