@@ -70,6 +70,51 @@ def test_forced_workers_are_spawned_processes() -> None:
     assert os.getpid() not in {pid for pid, _ in found}
 
 
+_DYING_TASK = """
+import os, signal, time
+def task(state, item):
+    if item == state:
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # (Windows: TerminateProcess)
+    time.sleep(0.01)
+    return item
+def fail(state, item):
+    if item == state:
+        raise ValueError("item %d" % item)
+    time.sleep(0.01)
+    return item
+"""
+
+
+@pytest.mark.parametrize("case", ["killed", "raises"])
+def test_a_spawned_worker_that_dies_or_fails_ends_the_map(tmp_path: Path, case: str) -> None:
+    """The Windows path: a spawned worker killed mid-chunk (a crash in a native library, the
+    out-of-memory killer) fails the map at once with WorkerDied, and an exception in a task is
+    raised with the worker's traceback; the other workers are ended, nothing is left waiting
+    (multiprocessing's pool waited for a dead worker's chunk for ever)."""
+    (tmp_path / "dying.py").write_text(_DYING_TASK, encoding="utf-8")
+    script = textwrap.dedent(f"""
+        import os, time, multiprocessing
+        from exemplar_site.parallel import Spawned, WorkerDied, spawn_map
+        import dying
+        if __name__ == "__main__":
+            start = time.monotonic()
+            try:
+                plan = Spawned(int, 37, dying.{'task' if case == 'killed' else 'fail'}, list(range(400)))
+                spawn_map(plan, 2)
+                print("finished")
+            except WorkerDied:
+                print("died", time.monotonic() - start < 60, multiprocessing.active_children())
+            except ValueError as exc:
+                print("raised", exc, type(exc.__cause__).__name__, multiprocessing.active_children())
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(tmp_path)])}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180,
+                         cwd=tmp_path, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    want = "died True []" if case == "killed" else "raised item 37 _RemoteTraceback []"
+    assert run.stdout.strip() == want, run.stdout + run.stderr[-3000:]
+
+
 @pytest.mark.usefixtures("native")
 def test_native_workers_are_forked() -> None:
     items = list(range(40))

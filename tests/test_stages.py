@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -256,6 +258,46 @@ def test_workers_end_when_their_parent_is_killed() -> None:
     while any(alive(p) for p in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert workers and not [p for p in workers if alive(p)]
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_a_build_whose_worker_dies_fails_in_plain_words_and_keeps_the_live_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, portable: bool) -> None:
+    """A page worker killed mid-build (the out-of-memory killer): the build fails with a message a
+    user can act on, never a traceback or a hang, and the site already published is untouched."""
+    from exemplar_site import parallel, pipeline
+    from exemplar_site.errors import BuildFailed
+
+    if portable:
+        monkeypatch.setenv(PORTABLE_ENV, "1")
+    site = make_site(tmp_path / "s")
+    for i in range(3):
+        site.story(f"s{i}", f"s-{i}", slug=f"s{i}")
+    site.build()
+    before = {p: p.read_bytes() for p in sorted(site.out.rglob("*")) if p.is_file()}
+    site.story("new", "n-1", slug="new")
+    parent, real_map = os.getpid(), parallel.run_map
+    if portable:  # (spawned workers inherit nothing: these die as they start, os._exit(3) as their setup)
+        monkeypatch.setattr(pipeline, "_spawned_puts",
+                            lambda *a: parallel.Spawned(os._exit, 3, os.kill, [0] * len(a[2])))
+
+    def dying(task: Callable[[int], object], items: Sequence[int], workers: int,
+              spawned: Callable[[], parallel.Spawned], min_items: int = 64) -> list[object]:
+        def killer(i: int) -> object:
+            if os.getpid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return task(i)
+        return real_map(killer, items, 2, spawned, min_items=1)
+
+    monkeypatch.setattr(pipeline, "run_map", dying)
+    faulthandler.dump_traceback_later(300, exit=True)  # (a hang, as multiprocessing's pool had: fail loudly)
+    try:
+        with pytest.raises(BuildFailed) as failed:
+            site.build(workers=2)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert "helper process of the build ended unexpectedly" in str(failed.value.problems[0].message)
+    assert {p: p.read_bytes() for p in sorted(site.out.rglob("*")) if p.is_file()} == before
 
 
 def test_ctrl_c_in_the_parent_ends_the_workers_at_once() -> None:

@@ -9,7 +9,8 @@ Two ways to start workers, which give the same results:
   state from them, then runs a module-level `task(state, item)` on picklable items: nothing relies
   on inheritance. The caller describes this twin of its work with `Spawned`.
 
-Work runs in the calling process when there is one worker or little work.
+Work runs in the calling process when there is one worker or little work. On both paths a
+worker that dies without its results makes the map raise `WorkerDied` (never a wait for ever).
 
 The switch: `portable()` is true on Windows, and on any OS when the environment variable
 `EXEMPLAR_SITE_PORTABLE=1` is set. It makes the build take the portable paths everywhere: spawned
@@ -28,6 +29,8 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
@@ -104,7 +107,7 @@ def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
 
 
 class WorkerDied(RuntimeError):
-    """A forked worker ended without giving back its results (killed, out of memory)."""
+    """A worker ended without giving back its results (killed, out of memory, crashed)."""
 
 
 # A forked worker whose own memory (pages it has written: copies of the parent's it read, its own
@@ -298,18 +301,36 @@ def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = N
         workers = min(workers, _MAX_WINDOWS_WORKERS)
     workers = min(workers, len(remote))
     context = pickle.dumps(plan.context, protocol=pickle.HIGHEST_PROTOCOL)  # once, not once per worker
-    ctx = multiprocessing.get_context("spawn")
-    with _main_not_rerun():
-        pool = ctx.Pool(workers, initializer=_spawn_init,
-                        initargs=(i18n.language(), plan.setup, context, plan.task))
-    with pool:
-        pending = pool.map_async(_spawn_run, _chunks([plan.items[i] for i in remote], workers), chunksize=1)
+    # concurrent.futures' pool, not multiprocessing's: a worker that dies (a crash in a native
+    # library, the out-of-memory killer, a kill) breaks it at once (BrokenProcessPool), where
+    # multiprocessing's pool replaced the worker and waited for the lost chunk for ever
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_spawn_init, initargs=(i18n.language(), plan.setup, context, plan.task))
+    try:
+        with _main_not_rerun():  # (the workers start as the work is handed out)
+            pending = pool.map(_spawn_run, _chunks([plan.items[i] for i in remote], workers))
         for i in local:
             results[i] = here(i) if here is not None else None
-        done = [r for chunk in pending.get() for r in chunk]
+        done = [r for chunk in pending for r in chunk]
+    except BrokenProcessPool as exc:
+        _stop(pool)
+        raise WorkerDied(f"a worker ended without its results ({exc})") from None
+    except BaseException:  # an error in a task, Ctrl-C: the others' work is not waited for
+        _stop(pool)
+        raise
+    pool.shutdown()
     for i, r in zip(remote, done, strict=True):
         results[i] = r
     return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool's workers now (shutdown alone would wait for the chunks they are doing)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # (no public way to reach them)
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager

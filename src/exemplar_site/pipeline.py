@@ -36,7 +36,7 @@ from .manifest import load_manifest
 from .markup import Markup
 from .model import GateResult, Output
 from .pages import CARD, TEMPLATES, PagePlan, page_plan, story_page
-from .parallel import Spawned, default_workers, run_map
+from .parallel import Spawned, WorkerDied, default_workers, run_map
 from .records import Records, story_record
 from .records import cacheable as records_cacheable
 from .runs import BuildOptions as BuildOptions  # (re-exported: callers and tests import them from here)
@@ -311,6 +311,20 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
             raise BuildFailed([template_problem(exc)]) from None
         except ImageLeak as leak:
             raise BuildFailed([leak.problem()]) from None
+        except WorkerDied:  # (nothing was swapped in: the live site is the last build's)
+            raise BuildFailed([worker_died(config)]) from None
+
+
+def worker_died(config: SiteConfig) -> Problem:
+    """The message for a worker that died (parallel.WorkerDied; its own text is for developers)."""
+    return Problem(str(config.output_dir), None, None,
+                   # TRANSLATORS: 原文：生成网站的一个辅助进程意外结束了，多半是电脑内存不够，
+                   # 或者它被别的程序结束了；已发布的网站没有改动
+                   _("a helper process of the build ended unexpectedly: most often the computer ran out of "
+                     "memory, or another program ended it; the site already published is unchanged"),
+                   # TRANSLATORS: 原文：关掉占内存多的程序后再生成一次，或者少用几个辅助进程（--jobs 1）
+                   _("close programs that use much memory and build again, or use fewer helper processes "
+                     "(--jobs 1)"))
 
 
 def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,
