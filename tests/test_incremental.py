@@ -8,6 +8,7 @@ import pickle
 import random
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ def test_the_input_fingerprint_sees_every_change_a_build_would(tmp_path: Path) -
     (top / "a/x.md").write_text("一", encoding="utf-8")
     (top / "b").mkdir()
     (top / "b/y.md").write_text("二", encoding="utf-8")
-    linked = tmp_path / "linked"
+    linked = top / "archive"  # (a link is followed when it leads to a folder inside the inputs)
     linked.mkdir()
     (linked / "z.md").write_text("三", encoding="utf-8")
     os.symlink(linked, top / "a/link")
@@ -157,7 +158,7 @@ def test_the_input_fingerprint_sees_every_change_a_build_would(tmp_path: Path) -
     assert changed()
     (linked / "z.md").write_text("三三", encoding="utf-8")  # behind the link
     assert changed()
-    other = tmp_path / "other"
+    other = top / "other"
     other.mkdir()
     (other / "z.md").write_text("三三", encoding="utf-8")
     (top / "a/link").unlink()
@@ -174,6 +175,25 @@ def test_the_input_fingerprint_sees_every_change_a_build_would(tmp_path: Path) -
     assert changed()
     (top / "b/loop").unlink()
     (top / "b/dangling").unlink()
+    assert changed() and seen[-1] == seen[-3]
+    # links to folders above them, several in one folder: each is a loop, none followed (in every
+    # order, 8 of them took minutes); a link out of the site is fingerprinted, never walked
+    deep = top / "b/c/d"
+    deep.mkdir(parents=True)
+    for i in range(8):
+        os.symlink(top / "b" if i % 2 else top / "b/c", deep / f"up{i}")
+    outside = tmp_path / "outside"
+    (outside / "x").mkdir(parents=True)
+    (outside / "x/secret.txt").write_text("外", encoding="utf-8")
+    os.symlink(outside, top / "b/out")
+    start = time.monotonic()
+    assert changed()
+    assert time.monotonic() - start < 5
+    (outside / "x/secret.txt").write_text("外外外", encoding="utf-8")  # (not an input: the build refuses the link)
+    assert not changed()
+    (top / "b/out").unlink()
+    os.symlink(outside / "x", top / "b/out")  # retargeted: seen
+    assert changed()
     if os.geteuid() != 0:  # (root reads any folder)
         (top / "b").chmod(0)
         try:

@@ -111,7 +111,7 @@ def test_a_spawned_worker_that_dies_or_fails_ends_the_map(tmp_path: Path, case: 
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180,
                          cwd=tmp_path, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
-    want = "died True []" if case == "killed" else "raised item 37 _RemoteTraceback []"
+    want = "died True []" if case == "killed" else "raised item 37 WorkerTraceback []"
     assert run.stdout.strip() == want, run.stdout + run.stderr[-3000:]
 
 

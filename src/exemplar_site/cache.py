@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import i18n
+from . import i18n, safetree
 from .errors import Problem
 from .i18n import _, t
 from .jobs import CODE_VERSION
@@ -339,12 +339,14 @@ def input_signature(paths: list[Path], extra: str) -> str:
     write to a file changes the signature.
 
     Its own walk, leaner than the build's (safetree.walk: a nothing-changed build is this walk and
-    little else; at 100,000 stories it was 0.7 s of 0.85): links are followed as the build follows
-    them and each one's target is part of the fingerprint (a link retargeted, or turned into one
-    leading out of the site, changes it; the build then says what is wrong and saves no state); an
-    entry that cannot be read is part of it by its error. Entries are taken in the order the
-    folder lists them, not sorted: an unchanged folder lists them in the same order, and a folder
-    whose order changed only costs a build.
+    little else; at 100,000 stories it was 0.7 s of 0.85), with the same rules: a link's target
+    is part of the fingerprint (a link retargeted changes it); a folder reached through a link (or
+    a Windows junction) is walked when it lies inside the input folder and is not one the walk is
+    already in, else it is the build's error (no state is saved) and is not walked (a link to `/`
+    would be walked whole, and links to folders above them in every order); an entry that cannot
+    be read is part of it by its error. Entries are taken in the order the folder lists them, not
+    sorted: every line names its full path, so the same lines in another order can only cost a
+    build, never hide a change.
     """
     h = hashlib.blake2b(extra.encode("utf-8"), digest_size=16)
     for top in paths:
@@ -354,12 +356,13 @@ def input_signature(paths: list[Path], extra: str) -> str:
             lines.append(f"{top}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n")
         else:
             lines.append(f"{top}/\n")
-            _fingerprint_lines(str(top), {os.path.realpath(top)}, lines)
+            real = os.path.realpath(top)
+            _fingerprint_lines(str(top), real, {real}, lines)
         h.update("".join(lines).encode("utf-8", "surrogateescape"))  # (one update: as one per line)
     return h.hexdigest()
 
 
-def _fingerprint_lines(folder: str, active: set[str], lines: list[str]) -> None:
+def _fingerprint_lines(folder: str, top_real: str, active: set[str], lines: list[str]) -> None:
     try:
         with os.scandir(folder) as it:
             entries = list(it)
@@ -369,18 +372,18 @@ def _fingerprint_lines(folder: str, active: set[str], lines: list[str]) -> None:
     for entry in entries:
         path = entry.path
         try:
-            if entry.is_symlink():
+            link = entry.is_symlink()
+            if entry.is_dir():  # (through a link too)
                 real = os.path.realpath(path)
-                lines.append(f"@{path}|{real}\n")
-                if os.path.isdir(real):
-                    if real not in active:  # (a link to a folder above it: the build's error, once)
-                        active.add(real)
-                        _fingerprint_lines(path, active, lines)
-                        active.discard(real)
-                    continue
-            elif entry.is_dir(follow_symlinks=False):
-                _fingerprint_lines(path, active, lines)
+                lines.append(f"@{path}|{real}\n")  # (folders are few: each with where it really is)
+                if real in active or not safetree.inside(real, top_real):
+                    continue  # (a loop, or outside: the build's error, fingerprinted by the line above)
+                active.add(real)
+                _fingerprint_lines(path, top_real, active, lines)
+                active.discard(real)
                 continue
+            if link:
+                lines.append(f"@{path}|{os.path.realpath(path)}\n")
             st = entry.stat()
             lines.append(f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n")
         except OSError as exc:

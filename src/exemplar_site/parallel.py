@@ -29,8 +29,6 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
@@ -140,6 +138,31 @@ def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: C
     # each would wait for ever, holding what it inherited (the output folder's lock among it)
     for other in others:
         other.close()
+    _serve(conn, lambda k: [task(item) for item in chunks[k]], _own_memory_mb)
+
+
+def _spawned_worker(conn: Connection, language: str, setup: Callable[[Any], Any], context: bytes,
+                    task: Callable[[Any, Any], Any]) -> None:
+    """A spawned worker: its state made once from what it was given (an error in that is the
+    answer to its first chunk, raised in the parent as any task's), then the chunks it is sent,
+    item by item, as `_forked`."""
+    i18n.use(language)  # messages made in a worker speak the parent's language
+
+    def run(chunk: Sequence[Any]) -> list[Any]:
+        global _spawned
+        if _spawned is None:
+            _spawned = (task, setup(pickle.loads(context)))
+            gc.freeze()  # what it was given lives as long as the worker: the collector need not walk it again
+        state = _spawned[1]
+        return [task(state, item) for item in chunk]
+
+    _serve(conn, run, lambda: 0)
+
+
+def _serve(conn: Connection, run: Callable[[Any], list[Any]], memory: Callable[[], int]) -> None:
+    """A worker's loop: each message (a chunk, or its number) run and answered with its results
+    (or what it raised, with the traceback) and the worker's memory, until it is told to end
+    (None) or the parent has gone (its pipe at its end)."""
     # a worker ends at once on SIGTERM, whatever handler its parent installed (serve turns SIGTERM
     # into KeyboardInterrupt for a clean stop: inherited, a worker raised it in the middle of its work)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -147,10 +170,9 @@ def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: C
     # a worker's own KeyboardInterrupt would only print its traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        while (k := conn.recv()) is not None:
+        while (message := conn.recv()) is not None:
             try:
-                result: tuple[bool, Any, str, int] = (True, [task(item) for item in chunks[k]], "",
-                                                      _own_memory_mb())
+                result: tuple[bool, Any, str, int] = (True, run(message), "", memory())
             except BaseException as exc:  # noqa: BLE001 - whatever the task raised is raised again in the parent
                 result = (False, _portable_exception(exc), traceback.format_exc(), 0)
             try:
@@ -198,11 +220,8 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
         return [task(i) for i in items]
     ctx = multiprocessing.get_context("fork")
     chunks = _chunks(items, workers)
-    results: list[list[R] | None] = [None] * len(chunks)
-    running: dict[Connection, multiprocessing.process.BaseProcess] = {}
-    given = 0  # chunks handed out
 
-    def fork() -> Connection:
+    def start(running: dict[Connection, multiprocessing.process.BaseProcess]) -> Connection:
         mine, theirs = ctx.Pipe()
         worker = ctx.Process(target=_forked, args=(task, chunks, theirs, [mine, *running]), daemon=True)
         running[mine] = worker  # (before it starts: stopped whatever happens next)
@@ -210,10 +229,38 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
         theirs.close()  # (the worker's end: a worker that dies leaves this pipe at its end)
         return mine
 
+    # (what a caller froze itself stays frozen, and nothing more is: what it made since is collected)
+    thaw = gc.get_freeze_count() == 0
+    if thaw:
+        gc.freeze()
+    try:
+        done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k: k, recycle=True)
+    finally:
+        if thaw:
+            gc.unfreeze()
+    return [r for chunk in done for r in chunk]
+
+
+def _drive(n_chunks: int, workers: int,
+           start: Callable[[dict[Connection, multiprocessing.process.BaseProcess]], Connection],
+           message: Callable[[int], Any], recycle: bool, meanwhile: Callable[[], None] = lambda: None
+           ) -> list[list[Any]]:
+    """The parent's side of both ways: `workers` workers started by `start` (which registers each
+    in the dict it is given before starting it), each given `message(k)` for chunk k, one chunk
+    at a time, and a fresh one started when a worker's memory is past RECYCLE_MB (`recycle`);
+    `meanwhile` runs here once they are all at work. → each chunk's results, in order.
+    A worker that dies without its results raises WorkerDied; an exception raised in a worker is
+    raised here with the worker's traceback as its cause; on any exception (Ctrl-C) the workers
+    are ended."""
+    results: list[list[Any] | None] = [None] * n_chunks
+    running: dict[Connection, multiprocessing.process.BaseProcess] = {}
+    pending: dict[Connection, int] = {}
+    given = 0  # chunks handed out
+
     def give(conn: Connection) -> None:
         nonlocal given
         try:
-            conn.send(given)
+            conn.send(message(given))
         except OSError:  # (it has ended: the next wait would not see it)
             raise WorkerDied("a worker ended before it was given its work") from None
         pending[conn] = given
@@ -228,14 +275,12 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
         conn.close()
         worker.join()
 
-    pending: dict[Connection, int] = {}
-    # (what a caller froze itself stays frozen, and nothing more is: what it made since is collected)
-    thaw = gc.get_freeze_count() == 0
-    if thaw:
-        gc.freeze()
     try:
-        for _ in range(min(workers, len(chunks))):
-            give(fork())
+        # all started before any is given its work: a spawned worker reads its chunk only once it
+        # has started (~1 s), and a large chunk waits in the pipe until then
+        for conn in [start(running) for _ in range(workers)]:
+            give(conn)
+        meanwhile()
         while pending:
             for ready in wait(list(pending)):
                 assert isinstance(ready, Connection)
@@ -250,11 +295,11 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
                 if not ok:
                     raise value from WorkerTraceback(where)
                 results[k] = value
-                if given == len(chunks):
+                if given == n_chunks:
                     end(ready)
-                elif memory > RECYCLE_MB:
+                elif recycle and memory > RECYCLE_MB:
                     end(ready)
-                    give(fork())
+                    give(start(running))
                 else:
                     give(ready)
     except BaseException:
@@ -268,69 +313,51 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
     finally:
         for conn in running:
             conn.close()
-        if thaw:
-            gc.unfreeze()
-    return [r for chunk in results for r in (chunk or ())]
-
-
-def _spawn_init(language: str, setup: Callable[[Any], Any], context: bytes, task: Callable[[Any, Any], Any]) -> None:
-    global _spawned
-    i18n.use(language)  # messages made in a worker speak the parent's language
-    _spawned = (task, setup(pickle.loads(context)))
-    gc.freeze()  # what it was given lives as long as the worker: the collector need not walk it again
-
-
-def _spawn_run(chunk: Sequence[Any]) -> list[Any]:
-    assert _spawned is not None
-    task, state = _spawned
-    return [task(state, item) for item in chunk]
+    return [chunk or [] for chunk in results]
 
 
 def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = None) -> list[Any]:
     """plan.task over plan.items in fresh interpreters (multiprocessing "spawn"), in order; the
-    items that are None by `here(i)` (i: their place), in this process, meanwhile."""
+    items that are None by `here(i)` (i: their place), in this process, meanwhile.
+
+    The same driver as the forked workers' (`_drive`), not multiprocessing's pool: that pool
+    replaces a worker that dies and waits for its chunk for ever, and starts workers whose setup
+    fails for ever; concurrent.futures' pool can hang on Python before 3.11.7 when a worker dies,
+    or a task fails, while a large chunk is being sent (CPython gh-94777)."""
     remote = [i for i, item in enumerate(plan.items) if item is not None]
     local = [i for i, item in enumerate(plan.items) if item is None]
     assert here is not None or not local
     results: list[Any] = [None] * len(plan.items)
-    if not remote:
+
+    def meanwhile() -> None:
         for i in local:
             results[i] = here(i) if here is not None else None
+
+    if not remote:
+        meanwhile()
         return results
     if os.name == "nt":  # pragma: no cover - Windows
         workers = min(workers, _MAX_WINDOWS_WORKERS)
-    workers = min(workers, len(remote))
+    chunks = _chunks([plan.items[i] for i in remote], workers)
     context = pickle.dumps(plan.context, protocol=pickle.HIGHEST_PROTOCOL)  # once, not once per worker
-    # concurrent.futures' pool, not multiprocessing's: a worker that dies (a crash in a native
-    # library, the out-of-memory killer, a kill) breaks it at once (BrokenProcessPool), where
-    # multiprocessing's pool replaced the worker and waited for the lost chunk for ever
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_spawn_init, initargs=(i18n.language(), plan.setup, context, plan.task))
-    try:
-        with _main_not_rerun():  # (the workers start as the work is handed out)
-            pending = pool.map(_spawn_run, _chunks([plan.items[i] for i in remote], workers))
-        for i in local:
-            results[i] = here(i) if here is not None else None
-        done = [r for chunk in pending for r in chunk]
-    except BrokenProcessPool as exc:
-        _stop(pool)
-        raise WorkerDied(f"a worker ended without its results ({exc})") from None
-    except BaseException:  # an error in a task, Ctrl-C: the others' work is not waited for
-        _stop(pool)
-        raise
-    pool.shutdown()
-    for i, r in zip(remote, done, strict=True):
+    ctx = multiprocessing.get_context("spawn")
+    language = i18n.language()
+
+    def start(running: dict[Connection, multiprocessing.process.BaseProcess]) -> Connection:
+        mine, theirs = ctx.Pipe()
+        worker = ctx.Process(target=_spawned_worker, args=(theirs, language, plan.setup, context, plan.task),
+                             daemon=True)
+        running[mine] = worker  # (before it starts: stopped whatever happens next)
+        with _main_not_rerun():
+            worker.start()
+        theirs.close()
+        return mine
+
+    done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k: chunks[k], recycle=False,
+                  meanwhile=meanwhile)
+    for i, r in zip(remote, (r for chunk in done for r in chunk), strict=True):
         results[i] = r
     return results
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """End a pool's workers now (shutdown alone would wait for the chunks they are doing)."""
-    workers = list((getattr(pool, "_processes", None) or {}).values())  # (no public way to reach them)
-    for worker in workers:
-        with contextlib.suppress(Exception):
-            worker.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager

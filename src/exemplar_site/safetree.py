@@ -98,6 +98,9 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
             is_dir = entry.is_dir()
             if is_dir:
                 real_dir = os.path.realpath(path)
+                if not inside(real_dir, root_real):  # (not a link, yet outside: a Windows junction)
+                    problems.append(_outside(path, real_dir, shown_base))
+                    continue
                 if real_dir in active:
                     problems.append(Problem(_shown(path, shown_base), None, None,
                                             # TRANSLATORS: 原文：这个文件夹链接绕成了一个圈（指向它上层的文件夹）
