@@ -140,7 +140,7 @@ def test_the_input_fingerprint_sees_every_change_a_build_would(tmp_path: Path) -
     os.symlink(linked, top / "a/link")
     config = tmp_path / "site_config.yaml"
     config.write_text("title: 甲\n", encoding="utf-8")
-    inputs = [config, top]
+    inputs = [(config, config), (top, top)]
     seen = [input_signature(inputs, "x")]
 
     def changed() -> bool:
@@ -194,12 +194,42 @@ def test_the_input_fingerprint_sees_every_change_a_build_would(tmp_path: Path) -
     (top / "b/out").unlink()
     os.symlink(outside / "x", top / "b/out")  # retargeted: seen
     assert changed()
+    for i in range(7):  # folders linking to each other: each walked once (in every order: minutes)
+        (top / f"m{i}").mkdir()
+    for i in range(7):
+        for j in range(7):
+            if i != j:
+                os.symlink(top / f"m{j}", top / f"m{i}/to{j}")
+    start = time.monotonic()
+    assert changed()
+    assert time.monotonic() - start < 5
+    (top / "m3/new.md").write_text("五", encoding="utf-8")
+    assert changed()
     if os.geteuid() != 0:  # (root reads any folder)
         (top / "b").chmod(0)
         try:
             assert changed()
         finally:
             (top / "b").chmod(0o755)
+
+
+def test_a_theme_file_behind_a_link_to_another_theme_folder_is_seen(site: Site) -> None:
+    """A site theme may link to a folder elsewhere in themes/ (the build follows such links): the
+    nothing-changed shortcut must see an edit there, as the build would."""
+    shared = site.root / "themes/shared/css"
+    shared.mkdir(parents=True)
+    (shared / "x.css").write_text("body{color:red}", encoding="utf-8")
+    (site.root / "themes/mine/static").mkdir(parents=True)
+    os.symlink(shared, site.root / "themes/mine/static/css")
+    config = site.root / "site_config.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    site.story("a", "a-1")
+    site.build()
+    assert site.text_of("static/css/x.css") == "body{color:red}"
+    (shared / "x.css").write_text("body{color:blue}", encoding="utf-8")
+    report = site.build()
+    assert report.rendered > 0
+    assert site.text_of("static/css/x.css") == "body{color:blue}"
 
 
 def test_the_command_line_answers_nothing_changed_without_loading_the_stages(site: Site) -> None:

@@ -715,6 +715,12 @@ def _quotas(path: Path, data: Any, line: int, problems: Problems) -> tuple[Quota
     return tuple(out)
 
 
+def theme_root(config: SiteConfig, folder: Path) -> Path:
+    """The folder a theme's files may not lead out of: the site's themes/ for the site's own themes
+    (a theme folder linked in from elsewhere counts as leading out), the package for the built-in one."""
+    return config.themes_dir if folder.parent == config.themes_dir else folder
+
+
 def theme_dirs(config: SiteConfig) -> list[Path]:
     """Theme folders, most specific first, without duplicates."""
     candidates = []

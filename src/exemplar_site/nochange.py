@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from .cache import input_signature, load_state, state_path
-from .config import SiteConfig, load_config, theme_dirs
+from .config import SiteConfig, load_config, theme_dirs, theme_root
 from .jobs import CODE_VERSION
 from .manifest import intact
 from .outguard import exclusive
@@ -22,7 +22,10 @@ from .runs import BuildOptions, BuildReport, WriteReport, local_now
 def signature(config: SiteConfig, options: BuildOptions) -> str:
     """A fingerprint of every input of a build (cache.input_signature) and what it was asked."""
     # (the config file by its full name: `--config site_config.yaml` and its absolute path are one input)
-    inputs = [config.root / Path(config.path).name, config.content_dir, *theme_dirs(config)]
+    # each folder with the folder its links may lead into, as the build walks it (sources, theme)
+    config_file = config.root / Path(config.path).name
+    inputs = [(config_file, config_file), (config.content_dir, config.content_dir),
+              *((folder, theme_root(config, folder)) for folder in theme_dirs(config))]
     return input_signature(inputs, f"{config.digest}|{options.drafts}|{config.output_dir}|{CODE_VERSION}")
 
 

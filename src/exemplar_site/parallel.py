@@ -141,16 +141,20 @@ def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: C
     _serve(conn, lambda k: [task(item) for item in chunks[k]], _own_memory_mb)
 
 
-def _spawned_worker(conn: Connection, language: str, setup: Callable[[Any], Any], context: bytes,
+def _spawned_worker(conn: Connection, language: str, setup: Callable[[Any], Any],
                     task: Callable[[Any, Any], Any]) -> None:
-    """A spawned worker: its state made once from what it was given (an error in that is the
-    answer to its first chunk, raised in the parent as any task's), then the chunks it is sent,
-    item by item, as `_forked`."""
+    """A spawned worker: its state made once from the context that comes with its first chunk (an
+    error in that is the answer to that chunk, raised in the parent as any task's), then the
+    chunks it is sent, item by item, as `_forked`. (The context is not among the process's
+    arguments: those are written to it as it starts, and a large context written to a process that
+    dies starting would wait for ever.)"""
     i18n.use(language)  # messages made in a worker speak the parent's language
 
-    def run(chunk: Sequence[Any]) -> list[Any]:
+    def run(message: tuple[bytes | None, Sequence[Any]]) -> list[Any]:
         global _spawned
+        context, chunk = message
         if _spawned is None:
+            assert context is not None
             _spawned = (task, setup(pickle.loads(context)))
             gc.freeze()  # what it was given lives as long as the worker: the collector need not walk it again
         state = _spawned[1]
@@ -170,6 +174,9 @@ def _serve(conn: Connection, run: Callable[[Any], list[Any]], memory: Callable[[
     # a worker's own KeyboardInterrupt would only print its traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        # "started": on Windows the parent holds a copy of this end of the pipe until the worker has
+        # taken it over, so no end of the pipe would tell it that a worker died before that
+        conn.send(None)
         while (message := conn.recv()) is not None:
             try:
                 result: tuple[bool, Any, str, int] = (True, run(message), "", memory())
@@ -234,7 +241,7 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
     if thaw:
         gc.freeze()
     try:
-        done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k: k, recycle=True)
+        done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k, first: k, recycle=True)
     finally:
         if thaw:
             gc.unfreeze()
@@ -243,12 +250,13 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
 
 def _drive(n_chunks: int, workers: int,
            start: Callable[[dict[Connection, multiprocessing.process.BaseProcess]], Connection],
-           message: Callable[[int], Any], recycle: bool, meanwhile: Callable[[], None] = lambda: None
+           message: Callable[[int, bool], Any], recycle: bool, meanwhile: Callable[[], bool] = lambda: False
            ) -> list[list[Any]]:
     """The parent's side of both ways: `workers` workers started by `start` (which registers each
-    in the dict it is given before starting it), each given `message(k)` for chunk k, one chunk
-    at a time, and a fresh one started when a worker's memory is past RECYCLE_MB (`recycle`);
-    `meanwhile` runs here once they are all at work. → each chunk's results, in order.
+    in the dict it is given before starting it), each given `message(k, first)` for chunk k
+    (`first`: the first it is given), one chunk at a time, and a fresh one started when a
+    worker's memory is past RECYCLE_MB (`recycle`); `meanwhile()` does one piece of the caller's
+    own work (False: none left) whenever no worker has an answer. → each chunk's results, in order.
     A worker that dies without its results raises WorkerDied; an exception raised in a worker is
     raised here with the worker's traceback as its cause; on any exception (Ctrl-C) the workers
     are ended."""
@@ -257,10 +265,28 @@ def _drive(n_chunks: int, workers: int,
     pending: dict[Connection, int] = {}
     given = 0  # chunks handed out
 
-    def give(conn: Connection) -> None:
+    def died(conn: Connection) -> WorkerDied:
+        worker = running.pop(conn)
+        conn.close()
+        worker.join()
+        return WorkerDied(f"a worker ended without its results (exit code {worker.exitcode})")
+
+    def started(conn: Connection) -> Connection:
+        """Its "started" read (its end of the pipe is its own from then on), or WorkerDied."""
+        worker = running[conn]
+        while not conn.poll():
+            if worker.sentinel in wait([conn, worker.sentinel]) and not conn.poll():
+                raise died(conn)
+        try:
+            conn.recv()
+        except (EOFError, OSError):
+            raise died(conn) from None
+        return conn
+
+    def give(conn: Connection, first: bool = False) -> None:
         nonlocal given
         try:
-            conn.send(message(given))
+            conn.send(message(given, first))
         except OSError:  # (it has ended: the next wait would not see it)
             raise WorkerDied("a worker ended before it was given its work") from None
         pending[conn] = given
@@ -276,22 +302,32 @@ def _drive(n_chunks: int, workers: int,
         worker.join()
 
     try:
-        # all started before any is given its work: a spawned worker reads its chunk only once it
-        # has started (~1 s), and a large chunk waits in the pipe until then
+        # all started before any is given its work: a spawned worker reads only once it has
+        # started (~1 s), and a large chunk waits in the pipe until then
         for conn in [start(running) for _ in range(workers)]:
-            give(conn)
-        meanwhile()
+            give(started(conn), first=True)
+        more = True  # the caller's own work, done while the workers work
         while pending:
-            for ready in wait(list(pending)):
-                assert isinstance(ready, Connection)
+            sentinels = {running[conn].sentinel: conn for conn in pending}
+            ready_ones = wait([*pending, *sentinels], timeout=0 if more else None)
+            if not ready_ones:
+                more = meanwhile()
+                continue
+            for ready in ready_ones:
+                if not isinstance(ready, Connection):  # a worker ended: an answer it left is read first
+                    assert isinstance(ready, int)
+                    conn = sentinels[ready]
+                    if conn in pending and not conn.poll():
+                        pending.pop(conn)
+                        raise died(conn)
+                    continue
+                if ready not in pending:
+                    continue
                 k = pending.pop(ready)
                 try:
                     ok, value, where, memory = ready.recv()
                 except (EOFError, OSError):  # (EOF, or a reset when it died with its work unread)
-                    worker = running.pop(ready)
-                    ready.close()
-                    worker.join()
-                    raise WorkerDied(f"a worker ended without its results (exit code {worker.exitcode})") from None
+                    raise died(ready) from None
                 if not ok:
                     raise value from WorkerTraceback(where)
                 results[k] = value
@@ -299,9 +335,11 @@ def _drive(n_chunks: int, workers: int,
                     end(ready)
                 elif recycle and memory > RECYCLE_MB:
                     end(ready)
-                    give(start(running))
+                    give(started(start(running)), first=True)
                 else:
                     give(ready)
+        while more:
+            more = meanwhile()
     except BaseException:
         for worker in running.values():
             if worker.pid is not None:
@@ -329,12 +367,17 @@ def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = N
     assert here is not None or not local
     results: list[Any] = [None] * len(plan.items)
 
-    def meanwhile() -> None:
-        for i in local:
+    left = iter(local)
+
+    def meanwhile() -> bool:  # one item of this process's own, while the workers work
+        i = next(left, None)
+        if i is not None:
             results[i] = here(i) if here is not None else None
+        return i is not None
 
     if not remote:
-        meanwhile()
+        while meanwhile():
+            pass
         return results
     if os.name == "nt":  # pragma: no cover - Windows
         workers = min(workers, _MAX_WINDOWS_WORKERS)
@@ -345,16 +388,17 @@ def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = N
 
     def start(running: dict[Connection, multiprocessing.process.BaseProcess]) -> Connection:
         mine, theirs = ctx.Pipe()
-        worker = ctx.Process(target=_spawned_worker, args=(theirs, language, plan.setup, context, plan.task),
-                             daemon=True)
+        worker = ctx.Process(target=_spawned_worker, args=(theirs, language, plan.setup, plan.task), daemon=True)
         running[mine] = worker  # (before it starts: stopped whatever happens next)
         with _main_not_rerun():
             worker.start()
         theirs.close()
         return mine
 
-    done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k: chunks[k], recycle=False,
-                  meanwhile=meanwhile)
+    def message(k: int, first: bool) -> tuple[bytes | None, Sequence[Any]]:
+        return context if first else None, chunks[k]
+
+    done = _drive(len(chunks), min(workers, len(chunks)), start, message, recycle=False, meanwhile=meanwhile)
     for i, r in zip(remote, (r for chunk in done for r in chunk), strict=True):
         results[i] = r
     return results

@@ -24,7 +24,7 @@ from markupsafe import Markup as Safe
 
 from . import safetree, urls
 from .config import BUILTIN_DEFAULT as BUILTIN_DEFAULT  # (re-exported: where the default theme is)
-from .config import SiteConfig
+from .config import SiteConfig, theme_root
 from .config import theme_dirs as theme_dirs
 from .errors import Problem
 
@@ -55,9 +55,7 @@ def theme_problems(config: SiteConfig) -> list[Problem]:
 
 
 def _theme_root(config: SiteConfig, folder: Path) -> str:
-    """The folder a theme's files may not lead out of: the site's themes/ for the site's own themes
-    (a theme folder linked in from elsewhere counts as leading out), the package for the built-in one."""
-    return str(config.themes_dir) if folder.parent == config.themes_dir else str(folder)
+    return str(theme_root(config, folder))
 
 
 def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = ()) -> dict[str, str]:
