@@ -97,13 +97,12 @@ def test_a_spawned_worker_that_dies_or_fails_ends_the_map(tmp_path: Path, case: 
         from exemplar_site.parallel import Spawned, WorkerDied, spawn_map
         import dying
         if __name__ == "__main__":
-            start = time.monotonic()
             try:
                 plan = Spawned(int, 37, dying.{'task' if case == 'killed' else 'fail'}, list(range(400)))
                 spawn_map(plan, 2)
                 print("finished")
             except WorkerDied:
-                print("died", time.monotonic() - start < 60, multiprocessing.active_children())
+                print("died", multiprocessing.active_children())
             except ValueError as exc:
                 print("raised", exc, type(exc.__cause__).__name__, multiprocessing.active_children())
     """)
@@ -111,7 +110,7 @@ def test_a_spawned_worker_that_dies_or_fails_ends_the_map(tmp_path: Path, case: 
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180,
                          cwd=tmp_path, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
-    want = "died True []" if case == "killed" else "raised item 37 WorkerTraceback []"
+    want = "died []" if case == "killed" else "raised item 37 WorkerTraceback []"
     assert run.stdout.strip() == want, run.stdout + run.stderr[-3000:]
 
 
