@@ -260,6 +260,23 @@ def test_workers_end_when_their_parent_is_killed() -> None:
     assert workers and not [p for p in workers if alive(p)]
 
 
+def _dying_map() -> Callable[..., list[object]]:
+    """A run_map whose workers kill themselves (SIGKILL, as the out-of-memory killer) at their first item."""
+    from exemplar_site import parallel
+
+    parent, real_map = os.getpid(), parallel.run_map
+
+    def dying(task: Callable[[int], object], items: Sequence[int], workers: int,
+              spawned: Callable[[], parallel.Spawned], min_items: int = 64) -> list[object]:
+        def killer(i: int) -> object:
+            if os.getpid() != parent:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return task(i)
+        return real_map(killer, items, 2, spawned, min_items=1)
+
+    return dying
+
+
 @pytest.mark.parametrize("portable", [False, True])
 def test_a_build_whose_worker_dies_fails_in_plain_words_and_keeps_the_live_site(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, portable: bool) -> None:
@@ -276,20 +293,11 @@ def test_a_build_whose_worker_dies_fails_in_plain_words_and_keeps_the_live_site(
     site.build()
     before = {p: p.read_bytes() for p in sorted(site.out.rglob("*")) if p.is_file()}
     site.story("new", "n-1", slug="new")
-    parent, real_map = os.getpid(), parallel.run_map
     if portable:  # (spawned workers inherit nothing: these die as they start, os._exit(3) as their setup)
         monkeypatch.setattr(pipeline, "_spawned_puts",
                             lambda *a: parallel.Spawned(os._exit, 3, os.kill, [0] * len(a[2])))
 
-    def dying(task: Callable[[int], object], items: Sequence[int], workers: int,
-              spawned: Callable[[], parallel.Spawned], min_items: int = 64) -> list[object]:
-        def killer(i: int) -> object:
-            if os.getpid() != parent:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return task(i)
-        return real_map(killer, items, 2, spawned, min_items=1)
-
-    monkeypatch.setattr(pipeline, "run_map", dying)
+    monkeypatch.setattr(pipeline, "run_map", _dying_map())
     faulthandler.dump_traceback_later(300, exit=True)  # (a hang, as multiprocessing's pool had: fail loudly)
     try:
         with pytest.raises(BuildFailed) as failed:
@@ -298,6 +306,25 @@ def test_a_build_whose_worker_dies_fails_in_plain_words_and_keeps_the_live_site(
         faulthandler.cancel_dump_traceback_later()
     assert "helper process of the build ended unexpectedly" in str(failed.value.problems[0].message)
     assert {p: p.read_bytes() for p in sorted(site.out.rglob("*")) if p.is_file()} == before
+
+
+def test_check_whose_reading_worker_dies_reports_it_in_plain_words(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` (and every command that loads the site) says what `build` says when a worker dies."""
+    from conftest import NOW
+    from exemplar_site import incremental
+    from exemplar_site.check import check_site
+    from exemplar_site.pipeline import BuildOptions
+
+    site = make_site(tmp_path / "s")
+    for i in range(3):
+        site.story(f"s{i}", f"s-{i}", slug=f"s{i}")
+    monkeypatch.delenv(PORTABLE_ENV, raising=False)
+    monkeypatch.setattr(incremental, "run_map", _dying_map())
+    result = check_site(site.config, BuildOptions(now=NOW, workers=2))
+    said = ("a helper process of the build ended unexpectedly: most often the computer ran out of memory, or "
+            "another program ended it; the site already published is unchanged")
+    assert [p.message for p in result.errors] == [said]
 
 
 def test_ctrl_c_in_the_parent_ends_the_workers_at_once() -> None:

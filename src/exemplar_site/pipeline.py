@@ -7,11 +7,12 @@ written; with any error, BuildFailed is raised and the output is untouched.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,11 @@ def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache 
     Any error raises BuildFailed; with strict=False (for `check`, which writes nothing) the site
     is returned with the errors among its problems, as far as it could be loaded."""
     config = load_config(config_path, options.output, options.edition)
+    with workers_watched(config):
+        return _load_site(config, options, cache, strict)
+
+
+def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | None, strict: bool) -> LoadedSite:
     now = local_now(options, config)
     problems = Problems()
     layer = Incremental(cache or BuildCache(None), config, _workers(options))
@@ -301,7 +307,7 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
         public = load_config(config_path, None, options.edition).output_dir if options.output else config.output_dir
         options = dataclasses.replace(options, output=drafts_folder(public, options.output))
         config = load_config(config_path, options.output, options.edition)
-    with exclusive(config.output_dir), failed_writes(config.output_dir):
+    with exclusive(config.output_dir), failed_writes(config.output_dir), workers_watched(config):
         try:
             return _build(config_path, config, options, progress, memory, loaded,
                           "" if options.drafts else signature)
@@ -311,12 +317,20 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
             raise BuildFailed([template_problem(exc)]) from None
         except ImageLeak as leak:
             raise BuildFailed([leak.problem()]) from None
-        except WorkerDied:  # (nothing was swapped in: the live site is the last build's)
-            raise BuildFailed([worker_died(config)]) from None
+
+
+@contextlib.contextmanager
+def workers_watched(config: SiteConfig) -> Iterator[None]:
+    """A worker that died (parallel.WorkerDied, whose own text is for developers) as the error a
+    user can act on. Every command that runs workers passes here: build (nothing was swapped in,
+    the live site is the last build's), check, reports and the SMS export (through load_site)."""
+    try:
+        yield
+    except WorkerDied:
+        raise BuildFailed([worker_died(config)]) from None
 
 
 def worker_died(config: SiteConfig) -> Problem:
-    """The message for a worker that died (parallel.WorkerDied; its own text is for developers)."""
     return Problem(str(config.output_dir), None, None,
                    # TRANSLATORS: 原文：生成网站的一个辅助进程意外结束了，多半是电脑内存不够，
                    # 或者它被别的程序结束了；已发布的网站没有改动

@@ -39,7 +39,7 @@ def static_files(config: SiteConfig) -> dict[str, Path]:
         static = folder / "static"
         if not static.is_dir():
             continue
-        files, _ = safetree.walk(str(static), _theme_root(config, folder), lambda name: name.startswith("."))
+        files, _ = safetree.walk(str(static), str(theme_root(config, folder)), lambda name: name.startswith("."))
         for f in files:
             found["static/" + Path(f.path).relative_to(static).as_posix()] = Path(f.path)
     return dict(sorted(found.items()))
@@ -50,12 +50,8 @@ def theme_problems(config: SiteConfig) -> list[Problem]:
     static file must be the theme's own, never a server file reached through a link."""
     problems: list[Problem] = []
     for folder in theme_dirs(config):
-        problems.extend(safetree.walk(str(folder), _theme_root(config, folder), shown_base=str(config.root))[1])
+        problems.extend(safetree.walk(str(folder), str(theme_root(config, folder)), shown_base=str(config.root))[1])
     return problems
-
-
-def _theme_root(config: SiteConfig, folder: Path) -> str:
-    return str(theme_root(config, folder))
 
 
 def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = ()) -> dict[str, str]:
