@@ -425,6 +425,32 @@ def test_parallel_cold_build_equals_serial(tmp_path: Path) -> None:
     assert tree(one) == tree(two)
 
 
+def test_tags_keyed_in_the_reading_workers_as_in_one_process_and_pinyin_stays_out_of_the_main_one(
+        tmp_path: Path) -> None:
+    """A cold build reads its stories in workers, which also make each tag's pinyin for the gate:
+    the tag addresses (look-alike tags whose pinyin collides included) are those of a build in one
+    process, and the main process never loads pypinyin's dictionaries (~50 MB that every page
+    worker forked afterwards would share)."""
+    import subprocess
+    import sys
+
+    site = make_site(tmp_path / "s")
+    tags = ["公安", "攻按", "社区民警", "交通安全"]  # 公安 and 攻按 are both gong-an
+    for i in range(220):  # enough files for the reading to be spread over workers
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   tags=[tags[i % 4], tags[(i + 1) % 4]])
+    one, two = tmp_path / "serial", tmp_path / "parallel"
+    build_site(site.config, BuildOptions(now=NOW, output=one, cache=False, workers=1))
+    probe = ("import sys, datetime as dt; from exemplar_site.pipeline import BuildOptions, build_site; "
+             f"build_site(sys.argv[1], BuildOptions(now=dt.datetime.fromisoformat({NOW.isoformat()!r}), "
+             "output=sys.argv[2], workers=2)); print('PINYIN', 'pypinyin' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe, str(site.config), str(two)], capture_output=True,
+                          text=True, timeout=300, check=True)
+    assert "PINYIN False" in done.stdout, done.stdout + done.stderr
+    assert tree(one) == tree(two)
+    assert (two / "tags/gong-an/index.html").exists() and (two / "tags/gong-an-2/index.html").exists()
+
+
 def test_cache_journal_grows_then_compacts_and_a_torn_journal_is_discarded(tmp_path: Path) -> None:
     site = make_site(tmp_path / "s")
     for i in range(12):

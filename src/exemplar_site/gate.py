@@ -394,6 +394,14 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
                            _("delete the link (the words may stay)"))
 
 
+TAG_SLUG_LENGTH = 40
+
+
+def tag_slug(tag: str, slugify: Callable[..., str]) -> str:
+    """A tag's pinyin, the start of its URL key (`_tag_keys`)."""
+    return slugify(tag, max_length=TAG_SLUG_LENGTH)
+
+
 def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], problems: Problems) -> dict[str, str]:
     """Tag → URL key (pinyin), the same in every build: of tags whose pinyin collides (look-alikes,
     traditional and simplified forms, homophones), the one first used (by its earliest approved
@@ -411,7 +419,7 @@ def _tag_keys(stories: tuple[StoryRecord, ...], slugify: Callable[..., str], pro
     out: dict[str, str] = {}
     owner: dict[str, str] = {}
     for tag in sorted(first, key=lambda name: (first[name][:3], name)):
-        key = slugify(tag, max_length=40)
+        key = tag_slug(tag, slugify)
         n = 2
         candidate = key
         while candidate in owner:

@@ -52,7 +52,7 @@ from .config import SiteConfig
 from .errors import Problem, Problems
 from .feedspec import FeedSpec
 from .frontmatter import RawDoc, body_of, parse
-from .gate import Decisions, Shown, publish, render_body
+from .gate import TAG_SLUG_LENGTH, Decisions, Shown, publish, render_body, tag_slug
 from .i18n import _
 from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
@@ -176,8 +176,9 @@ class Incremental:
             return Spawned(as_state, (config, assets, slugify, inline), _check, [(src, doc) for _, src, doc in todo])
 
         results = run_map(check, range(len(todo)), self.workers, spawned, min_items=MIN_PARALLEL)
-        for (i, src, _doc), (result, found_problems, parsed, body) in zip(todo, results, strict=False):
+        for (i, src, _doc), (result, found_problems, parsed, body, learned) in zip(todo, results, strict=False):
             problems.extend(found_problems)
+            slugify.known.update(learned)
             if body is not None and src.kind == "story":
                 self.bodies[src.path] = body
             if parsed is not None:
@@ -541,8 +542,8 @@ class Incremental:
 
 
 # what checking one file gives: ((record, its problems) or None, the parse's problems, front matter
-# to cache, the Markdown body when it is rendered in this process)
-Checked = tuple[Any, list[Problem], Any, str | None]
+# to cache, the Markdown body when it is rendered in this process, the pinyin of its tags)
+Checked = tuple[Any, list[Problem], Any, str | None, dict[tuple[str, int], str]]
 
 
 def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[SourceFile, RawDoc | None]) -> Checked:
@@ -557,15 +558,21 @@ def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[
         if doc is not None and not mine.items and "private" not in doc.meta and src.text is not None:
             parsed = (doc.meta, doc.body_line, len(src.text) - len(doc.body))
     if doc is None:
-        return None, list(mine.items), None, None
+        return None, list(mine.items), None, None, {}
     checked = Problems()
+    learned: dict[tuple[str, int], str] = {}
     if src.kind == "story":
         record: Any = story_record(doc, config, assets, checked, slugify)
+        # the gate keys tags by their pinyin: made here, in the worker that has loaded pypinyin for
+        # the title's slug anyway, so that the main process need not load its dictionaries (~50 MB
+        # shared by every page worker a build forks later)
+        for tag in record.tags if record is not None else ():
+            learned[(tag, TAG_SLUG_LENGTH)] = tag_slug(tag, slugify)
     elif src.kind == "page":
         record = page_record(doc, config, checked)
     else:
         record = campaign_record(doc, config, checked)
-    return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None
+    return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None, learned
 
 
 def _markup(config: SiteConfig) -> tuple[SiteConfig, Markup]:
