@@ -355,12 +355,12 @@ def test_renderings_are_written_and_let_go_of_before_any_page_is_rendered(
 
     def jobs(loaded: Any, problems: Any, layer: Any = None) -> Any:
         assert layer is not None
-        held = sum(len(part) for part in layer.cache._lazy.data.values())
+        held = sum(len(part) for part in layer.cache._lazy.store.data.values())
         with lazy_path(cache_path(site.out)).open("rb") as f:
             head = pickle.load(f)
             parts = {name: pickle.load(f) for name in head["parts"]}
         bodies = [r.html for r in parts["bodies"].values()]
-        seen.append((layer.cache._lazy_loaded, held, all(any(f"第{i}篇的正文" in b for b in bodies)
+        seen.append((layer.cache._lazy.loaded, held, all(any(f"第{i}篇的正文" in b for b in bodies)
                                                          for i in range(4))))
         return real(loaded, problems, layer)
 
@@ -371,6 +371,55 @@ def test_renderings_are_written_and_let_go_of_before_any_page_is_rendered(
     site.story("s1", "s-1", slug="s-1", body="第1篇改过的正文。")
     site.build()
     assert "第1篇改过的正文" in site.text_of("stories/s-1/index.html")
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_search_tokens_are_written_and_let_go_of_before_any_page_is_rendered(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every search document's tokens are needed only to make the search index (~40 MB at 10,000
+    stories): written beside the output once it is made, and dropped before the pages are rendered.
+    The next build reads them back and makes only the edited story's again."""
+    import exemplar_site.incremental as incremental
+    import exemplar_site.pipeline as pipeline
+    from exemplar_site.cache import BuildCache, search_path
+
+    for i in range(4):
+        site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", body=f"第{i}篇的正文，讲述守护平安的故事。")
+    caches: list[BuildCache] = []
+    real_save = BuildCache.save_search
+
+    def save_search(self: BuildCache) -> None:
+        caches.append(self)
+        real_save(self)
+
+    seen: list[tuple[bool, int, int]] = []
+    from exemplar_site.parallel import run_map as real_map  # (what pipeline.run_map is)
+
+    def run_map(*args: Any, **kwargs: Any) -> Any:  # (the pages: the only map of the pipeline module)
+        cache = caches[-1]
+        with search_path(cache_path(site.out)).open("rb") as f:
+            head = pickle.load(f)
+            parts = {name: pickle.load(f) for name in head["parts"]}
+        seen.append((cache._search.loaded, sum(len(p) for p in cache._search.store.data.values()),
+                     len(parts["tokens"])))
+        return real_map(*args, **kwargs)
+
+    monkeypatch.setattr(BuildCache, "save_search", save_search)
+    monkeypatch.setattr(pipeline, "run_map", run_map)
+    site.build()
+    assert len(seen) == 1 and seen[0][:2] == (False, 0) and seen[0][2] >= 4, seen
+    monkeypatch.undo()
+    made: list[Any] = []
+    from exemplar_site.search import doc_tokens as real_tokens  # (what incremental.doc_tokens is)
+
+    def tokens(doc: Any) -> Any:
+        made.append(doc)
+        return real_tokens(doc)
+
+    monkeypatch.setattr(incremental, "doc_tokens", tokens)
+    site.story("s1", "s-1", slug="s-1", body="第1篇改过的正文，讲述见义勇为的故事。")
+    site.build()
+    assert [doc.url for doc in made] == ["stories/s-1/"]
     assert tree(site.out) == clean_build(site, tmp_path)
 
 
@@ -717,7 +766,7 @@ def test_renderings_read_again_after_they_were_let_go_of_are_all_kept(site: Site
     cache.put_body("new|x", None)
     first = next(iter(cache.bodies))  # (loaded again: one looked up, the new one stored)
     assert cache.bodies.get(first) is not None
-    cache._lazy.rewrite = True  # (as a long journal would: the file is compacted)
+    cache._lazy.store.rewrite = True  # (as a long journal would: the file is compacted)
     cache.save()
     again, _ = BuildCache.load(cache_path(site.out))
     assert len(again.bodies) == 5

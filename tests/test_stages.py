@@ -233,12 +233,14 @@ _KILLED_PARENT = "\n".join([
 ])
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_free_memory_is_given_back_before_workers_are_forked() -> None:
     """What Python freed in the middle of the C heap stays in the process, and forked workers would
     share it (counted in every process's share of memory): fork_map hands it back first."""
-    import subprocess
+    from exemplar_site import parallel
 
+    _forking_only()
+    if parallel._malloc_trim() is None:
+        pytest.skip("no malloc_trim in this C library (glibc only)")
     probe = (
         "import sys\n"
         "from exemplar_site import parallel\n"
@@ -254,13 +256,16 @@ def test_free_memory_is_given_back_before_workers_are_forked() -> None:
     assert before - after > 50, (before, after)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_forked_worker_collects_its_cyclic_garbage_with_the_collector_off() -> None:
     """The command line builds with the collector off; Jinja leaves cyclic garbage on every page.
     A worker collects it as it goes, instead of growing by all of it until its chunk ends."""
     import gc
 
     from exemplar_site import parallel
+
+    _forking_only()
+    if parallel._own_memory_mb() == 1 << 30:
+        pytest.skip("a process's own memory cannot be read here (/proc/self/smaps_rollup)")
 
     def task(i: int) -> int:
         cycle: list[Any] = [bytearray(500_000)]  # half a MB, reachable only from itself
@@ -278,13 +283,26 @@ def test_a_forked_worker_collects_its_cyclic_garbage_with_the_collector_off() ->
 
 
 def test_giving_memory_back_is_skipped_where_there_is_no_such_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows and macOS have no malloc_trim, nor has musl (Alpine): nothing is done, and work is
+    spread over workers as anywhere else."""
+    import ctypes
+
     from exemplar_site import parallel
 
+    _forking_only()
+
+    class NoTrim:  # a C library without the call (musl)
+        def __init__(self, name: object) -> None:
+            pass
+
     parallel._malloc_trim.cache_clear()
-    monkeypatch.setattr(sys, "platform", "win32")
     try:
+        monkeypatch.setattr(ctypes, "CDLL", NoTrim)
         assert parallel.give_back_free_memory() is False
-        assert fork_map(lambda i: i * 2, range(5), workers=2) == [0, 2, 4, 6, 8]
+        assert fork_map(lambda i: (i * 2, os.getpid()), range(300), workers=2, min_items=1)[-1][1] != os.getpid()
+        parallel._malloc_trim.cache_clear()
+        monkeypatch.setattr(sys, "platform", "darwin")
+        assert parallel.give_back_free_memory() is False
     finally:
         parallel._malloc_trim.cache_clear()
 

@@ -1,7 +1,7 @@
 """The persistent build cache: what earlier builds read, parsed and rendered.
 
 Stored beside the output, keyed by content hashes, so it can never serve
-something stale: a changed file has a new hash. Two files:
+something stale: a changed file has a new hash. Three files:
 
 - `.public.cache`: loaded by every build that has something to do. Validated
   story records, public stories, pinyin slugs, SMS messages, the size/time
@@ -10,10 +10,13 @@ something stale: a changed file has a new hash. Two files:
 - `.public.cache.bodies`: parsed front matter and rendered Markdown, loaded
   only when a build needs them (after a config change, say), never for a
   build that changes a few stories.
+- `.public.cache.search`: each search document's tokens, loaded when the
+  search index is made, written and let go of as soon as it is made (a
+  cold build would otherwise hold them through the page rendering).
 
 Each file has a journal of what later builds added; it is versioned by the
 package's code hash. A file from another version, or one that cannot be
-read, is discarded with a notice. Deleting either is always safe.
+read, is discarded with a notice. Deleting any of them is always safe.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ CACHE_VERSION = 3
 Scrub = dict[str, Callable[[Any], Any]]
 MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
 LAZY_PARTS = ("docs", "bodies")
+SEARCH_PARTS = ("tokens",)
 # Cached records and warnings hold messages for people: the language they were written in, and
 # the catalogue they came from, are part of what a cached result was made from.
 _CATALOGUE = hashlib.blake2b(b"".join(p.read_bytes() for p in sorted(i18n.LOCALE_DIR.rglob("*.mo"))),
@@ -191,6 +195,60 @@ def _stored(scrub: Scrub | None, name: str, entries: dict[Any, Any]) -> dict[Any
     return {k: f(v) for k, v in entries.items()} if f else entries
 
 
+class _Lazy:
+    """A store loaded on first use, which a build can write and let go of once it no longer needs
+    it (`release`); loaded again if asked for after that."""
+
+    def __init__(self, path: Path | None, parts: tuple[str, ...], notices: list[Problem]):
+        self.store = _Store(path, parts)
+        self.loaded = path is None
+        self.released = False  # (written and let go of: what this build used is not known any more)
+        self.notices = notices
+
+    def part(self, name: str) -> Tracked:
+        self.need()
+        return self.store.data[name]
+
+    def unloaded(self, name: str) -> Tracked:
+        """A part to store into or mark without loading the file (what is stored wins over it)."""
+        return self.store.data[name]
+
+    def need(self) -> None:
+        if not self.loaded:
+            self.loaded = True
+            notice = self.store.load()
+            if notice is not None:
+                self.notices.append(notice)
+            if self.released:  # (loaded again after a release: a compaction must keep everything)
+                for part in self.store.data.values():
+                    part.used |= set(part)
+
+    def save(self, scrub: Scrub | None) -> None:
+        store = self.store
+        if not self.loaded:
+            if not any(store.data[name] for name in store.parts):
+                return
+            assert store.path is not None
+            if store.path.exists() and not store.journal_too_long():
+                store.append(store.data, scrub)  # what this build added, without loading the rest
+                return
+            self.need()  # no base yet, or a long journal: load, then compact
+            store.rewrite = True
+        store.save(scrub)
+
+    def release(self, scrub: Scrub | None) -> None:
+        self.save(scrub)
+        assert self.store.path is not None
+        self.store = _Store(self.store.path, self.store.parts)
+        self.loaded, self.released = False, True
+
+    def drop_files(self) -> None:
+        if self.store.path is not None:
+            for p in (self.store.path, self.store.journal):
+                if p.exists():
+                    p.unlink()
+
+
 @dataclass
 class BuildCache:
     """Every part is a dict keyed by content hashes. `path` None: kept in memory, never saved."""
@@ -201,9 +259,8 @@ class BuildCache:
 
     def __post_init__(self) -> None:
         self._main = _Store(self.path, MAIN_PARTS, keep_all=("slugs",))
-        self._lazy = _Store(lazy_path(self.path) if self.path else None, LAZY_PARTS)
-        self._lazy_loaded = self.path is None
-        self._lazy_released = False  # (save_lazy has written the lazy parts and let go of them)
+        self._lazy = _Lazy(lazy_path(self.path) if self.path else None, LAZY_PARTS, self.notices)
+        self._search = _Lazy(search_path(self.path) if self.path else None, SEARCH_PARTS, self.notices)
 
     @classmethod
     def load(cls, path: Path | None, read_only: bool = False) -> tuple[BuildCache, Problem | None]:
@@ -214,8 +271,9 @@ class BuildCache:
         notice = cache._main.load()
         if notice is not None and read_only:
             return cls(None), notice
-        if notice is not None:  # the two files are written together: distrust both
-            cache._drop_lazy_files()
+        if notice is not None:  # the files are written together: distrust them all
+            cache._lazy.drop_files()
+            cache._search.drop_files()
         return cache, notice
 
     # main parts: loaded with the cache
@@ -244,42 +302,33 @@ class BuildCache:
         return self._main.data["memo"]
 
     # lazy parts: loaded on first use
-    def _need_lazy(self) -> None:
-        if not self._lazy_loaded:
-            self._lazy_loaded = True
-            notice = self._lazy.load()
-            if notice is not None:
-                self.notices.append(notice)
-            if self._lazy_released:  # (loaded again after save_lazy: what this build used before is
-                # not known any more, so a compaction must keep everything)
-                for part in self._lazy.data.values():
-                    part.used |= set(part)
-
     @property
     def docs(self) -> Tracked:  # file digest → (front matter, body line, body offset)
-        self._need_lazy()
-        return self._lazy.data["docs"]
+        return self._lazy.part("docs")
 
     @property
     def bodies(self) -> Tracked:  # body_key → Rendered
-        self._need_lazy()
-        return self._lazy.data["bodies"]
+        return self._lazy.part("bodies")
+
+    @property
+    def search_tokens(self) -> Tracked:  # search document identity → its tokens (search.doc_tokens)
+        return self._search.part("tokens")
 
     def put_doc(self, digest: str, doc: Any) -> None:
         """Store without loading the lazy file."""
-        self._lazy.data["docs"][digest] = doc
+        self._lazy.unloaded("docs")[digest] = doc
 
     def put_body(self, key: str, rendered: Any) -> None:
-        self._lazy.data["bodies"][key] = rendered
+        self._lazy.unloaded("bodies")[key] = rendered
 
     def still_used(self, digests: list[str], body_keys: list[str]) -> None:
         """Front matter and bodies this build relies on without looking them up: keep them."""
-        self._lazy.data["docs"].used.update(digests)
-        self._lazy.data["bodies"].used.update(body_keys)
+        self._lazy.unloaded("docs").used.update(digests)
+        self._lazy.unloaded("bodies").used.update(body_keys)
 
     def forget_unused(self) -> None:
         """Drop what the last build did not use (a long-running server's cache stays bounded)."""
-        for store in (self._main, self._lazy):
+        for store in (self._main, self._lazy.store, self._search.store):
             for name, part in store.data.items():
                 if name not in store.keep_all:
                     part.forget_unused()
@@ -290,7 +339,8 @@ class BuildCache:
         if self.path is None or self.read_only:
             return
         self._main.save(scrub)
-        self._save_lazy(scrub)
+        self._lazy.save(scrub)
+        self._search.save(scrub)
 
     def save_lazy(self, scrub: Scrub | None = None) -> None:
         """Write the front matter and renderings now, and let go of them: a build needs them only
@@ -299,33 +349,22 @@ class BuildCache:
         since."""
         if self.path is None or self.read_only:
             return
-        self._save_lazy(scrub)
-        assert self._lazy.path is not None
-        self._lazy = _Store(self._lazy.path, LAZY_PARTS)
-        self._lazy_loaded, self._lazy_released = False, True
+        self._lazy.release(scrub)
 
-    def _save_lazy(self, scrub: Scrub | None) -> None:
-        lazy = self._lazy
-        if not self._lazy_loaded:
-            if not any(lazy.data[name] for name in LAZY_PARTS):
-                return
-            assert lazy.path is not None
-            if lazy.path.exists() and not lazy.journal_too_long():
-                lazy.append(lazy.data, scrub)  # what this build added, without loading the rest
-                return
-            self._need_lazy()  # no base yet, or a long journal: load, then compact
-            lazy.rewrite = True
-        lazy.save(scrub)
-
-    def _drop_lazy_files(self) -> None:
-        if self._lazy.path is not None:
-            for p in (self._lazy.path, self._lazy.journal):
-                if p.exists():
-                    p.unlink()
+    def save_search(self) -> None:
+        """Write the search documents' tokens now, and let go of them: a build needs them only to
+        make the search index (~40 MB at 10,000 stories, held through the page rendering before)."""
+        if self.path is None or self.read_only:
+            return
+        self._search.release(None)
 
 
 def lazy_path(path: Path) -> Path:
     return path.with_name(path.name + ".bodies")
+
+
+def search_path(path: Path) -> Path:
+    return path.with_name(path.name + ".search")
 
 
 def cache_path(output_dir: Path) -> Path:

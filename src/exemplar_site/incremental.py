@@ -16,7 +16,7 @@ earlier build already made from the same inputs:
 | its public object (`gate.publish`) | `cache.stories` | `gate.story_digest` + path |
 | related stories (`taxonomy.build_index`) | `cache.memo` | `taxonomy.related_key` |
 | a page's key (`pages.PagePlan.keyed`) | `cache.memo` | `index_shape`, site, templates, its stories |
-| a search document's tokens (`search.doc_tokens`) | `cache.memo` | `search.doc_identity` (a story's digest) |
+| a search document's tokens (`search.doc_tokens`) | `cache.search_tokens` | `search.doc_identity` (a story's digest) |
 | the search shards (`search.shards_of`) | `cache.memo` | the documents' identities, in order (patched) |
 | an image's web sizes (`images.process`) | `cache.memo` + imagestore.py | image digest + `images.settings_key` |
 | what a story says about images (`media.story_media`) | `cache.memo` | `gate.story_digest` |
@@ -178,7 +178,8 @@ class Incremental:
         results = run_map(check, range(len(todo)), self.workers, spawned, min_items=MIN_PARALLEL)
         for (i, src, _doc), (result, found_problems, parsed, body, learned) in zip(todo, results, strict=False):
             problems.extend(found_problems)
-            slugify.known.update(learned)
+            for key, slug in learned.items():  # (a known entry keeps its object: the cache writes new ones again)
+                slugify.known.setdefault(key, slug)
             if body is not None and src.kind == "story":
                 self.bodies[src.path] = body
             if parsed is not None:
@@ -327,9 +328,9 @@ class Incremental:
         the tokens that changed (search.shards_patched); else every shard is made from the tokens
         (over the workers too).
         Either way the shards are what search.shards_of gives for these documents."""
-        memo = self.cache.memo
+        memo, known = self.cache.memo, self.cache.search_tokens
         ids = [doc_identity(doc) for doc in docs]
-        found: list[DocTokens | None] = [memo.get("search-doc\x1f" + i) for i in ids]
+        found: list[DocTokens | None] = [known.get(i) for i in ids]
         todo = [k for k, tokens in enumerate(found) if tokens is None]
 
         def spawned() -> Spawned:
@@ -337,7 +338,7 @@ class Incremental:
 
         for k, made in zip(todo, run_map(lambda k: doc_tokens(docs[k]), todo, self.workers, spawned,
                                          min_items=MIN_PARALLEL), strict=True):
-            found[k] = memo["search-doc\x1f" + ids[k]] = made
+            found[k] = known[ids[k]] = made
         tokens = [t for t in found if t is not None]
         count = shard_count(sum(len(w) for _, w in tokens))
         last = memo.get("search-shards")  # the last build's (document identities, shard count)
@@ -362,7 +363,7 @@ class Incremental:
         if len(moved) > MAX_PATCHED:
             return None
         files = [memo.get(f"search-shard\x1f{n}") for n in range(count)]
-        old = [memo.get("search-doc\x1f" + before[k]) for k in moved]
+        old = [self.cache.search_tokens.get(before[k]) for k in moved]
         if None in files or None in old:
             return None  # (not kept: make them all)
         shards = Shards(count, {n: f for n, f in enumerate(files) if f})

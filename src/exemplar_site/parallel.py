@@ -141,12 +141,15 @@ def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: C
     for other in others:
         other.close()
 
+    gc.freeze()  # what it inherited is never walked by its collections (whatever its parent froze)
+
     def run(k: int) -> list[Any]:
         out = []
         for n, item in enumerate(chunks[k], 1):
             out.append(task(item))
             if n % COLLECT_EVERY == 0:
                 collect_young()
+        collect_young()  # (before its memory is measured: what is left is what it holds)
         return out
 
     _serve(conn, run, _own_memory_mb)
@@ -155,14 +158,14 @@ def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: C
 # A forked worker collects its cyclic garbage after this many items: with the collector off (as the
 # command line builds), Jinja leaves ~60 objects of it a story page and ~470 a listing page (the
 # theme's macros imported "with context": a module a render), ~50 MB of a cold 10,000-story
-# build's peak, for ~0.6 CPU-s of collecting.
+# build's peak, for ~1 CPU-s of collecting.
 COLLECT_EVERY = 100
 
 
 def collect_young() -> None:
     """Collect what this process made since it was forked or last collected, then freeze what is
-    left: the next collection walks only what is newer (never the parent's objects, frozen before
-    forking, whose pages it would copy)."""
+    left: the next collection walks only what is newer (never the parent's objects, frozen as the
+    worker starts: walking them would copy their pages)."""
     gc.collect()
     gc.freeze()
 
@@ -291,13 +294,14 @@ def give_back_free_memory() -> bool:
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _malloc_trim() -> Any:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        found: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # (the C library the interpreter runs on)
-    except (OSError, AttributeError):
+        found = ctypes.CDLL(None).malloc_trim  # (the C library the interpreter runs on; none in musl)
+    except (OSError, AttributeError, TypeError):
         return None
+    found.argtypes, found.restype = [ctypes.c_size_t], ctypes.c_int
     return found
 
 

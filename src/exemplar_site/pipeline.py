@@ -367,6 +367,8 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     kept = options.cache or memory is not None
     layer = Incremental(cache, config, _workers(options)) if kept else None
     jobs, specs, recipes = site_jobs(site, problems, layer)
+    if memory is None:  # the search documents' tokens made the index: written now, not held through rendering
+        early += after_swap(cache_path(output), cache.save_search)
     # a page's key names the story lists its last rendering read (pages.PageRenderer.job)
     deps: dict[str, tuple[str, ...]] = layer.page_deps if layer else {}
     jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
