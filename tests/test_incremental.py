@@ -342,6 +342,23 @@ def test_corrupted_bodies_cache_is_discarded_with_a_notice(site: Site, tmp_path:
     assert tree(site.out) == clean_build(site, tmp_path)
 
 
+def test_corrupted_search_cache_is_discarded_with_a_notice_in_the_same_build(site: Site, tmp_path: Path) -> None:
+    """The search tokens' file is first read while the search index is made, after the other
+    cache files: a torn one is still reported by the build that found it, and not trusted."""
+    from exemplar_site.cache import search_path
+
+    for i in range(3):
+        site.story(f"s{i}", f"s-{i}", body=f"第{i}篇的正文。")
+    site.build()
+    tokens = search_path(cache_path(site.out))
+    tokens.write_bytes(tokens.read_bytes()[: tokens.stat().st_size // 2])
+    site.story("s1", "s-1", body="第1篇改过的正文。")
+    report = site.build()
+    assert [w.path for w in report.warnings if "build cache unreadable" in w.message] == [str(tokens)]
+    assert tree(site.out) == clean_build(site, tmp_path)
+    assert not site.build().warnings  # (written again whole)
+
+
 def test_renderings_are_written_and_let_go_of_before_any_page_is_rendered(
         site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cold build held every story's front matter and rendering (needed only to read and publish

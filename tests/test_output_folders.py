@@ -264,7 +264,8 @@ def test_failures_after_the_swap_are_warnings(
     site.story("w", "w-1", status="withdrawn")
     site.build()
     site.story("a", "a-1", slug="hero-a", title="换了标题")
-    beside = {".public.manifest", "public-withdrawn.map", ".public.state", ".public.cache", ".public.cache.bodies"}
+    beside = {".public.manifest", "public-withdrawn.map", ".public.state", ".public.cache", ".public.cache.bodies",
+              ".public.cache.search"}
     real = os.replace
 
     def failing(src: str | os.PathLike[str], dst: str | os.PathLike[str], **kw: object) -> None:

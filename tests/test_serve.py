@@ -368,7 +368,7 @@ def test_the_preview_starts_from_the_last_builds_cache_and_leaves_it_as_it_was(s
 def test_a_cache_the_preview_cannot_trust_is_left_where_it_is(site: Site) -> None:
     site.story("a", "a-1", slug="a", title="标题")
     site.build()
-    for name in (".public.cache", ".public.cache.bodies"):
+    for name in (".public.cache", ".public.cache.bodies", ".public.cache.search"):
         (site.root / name).write_bytes(b"not a cache")
     before = _cache_files(site)
     srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)

@@ -369,6 +369,8 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     jobs, specs, recipes = site_jobs(site, problems, layer)
     if memory is None:  # the search documents' tokens made the index: written now, not held through rendering
         early += after_swap(cache_path(output), cache.save_search)
+    problems.extend(cache.notices)  # (the tokens' file is first read while the index is made: told now)
+    cache.notices.clear()
     # a page's key names the story lists its last rendering read (pages.PageRenderer.job)
     deps: dict[str, tuple[str, ...]] = layer.page_deps if layer else {}
     jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
@@ -448,7 +450,11 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         loaded(site)
     if options.cache and not retry:
         try:
-            save_state(state_path(output), BuildState(signature, next_change(site.records, config, now), result, now))
+            # (a notice that a cache file was discarded is about this run: a build skipped later says none)
+            about_site = dataclasses.replace(result, warnings=tuple(
+                w for w in result.warnings if not w.path.startswith(str(cache_path(output)))))
+            save_state(state_path(output),
+                       BuildState(signature, next_change(site.records, config, now), about_site, now))
         except OSError as exc:
             late.append(late_problem(state_path(output), exc))
             retry = True
