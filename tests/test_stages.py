@@ -146,7 +146,7 @@ def test_a_worker_that_has_written_too_much_memory_is_replaced_by_a_fresh_one(mo
     """A worker that lived through all its chunks kept a copy of every page of the parent it had
     read (reading writes reference counts) and, with the collector off, all its cyclic garbage:
     the page workers of a cold 10,000-story build grew to ~280 MB each. A worker past
-    RECYCLE_MB after a chunk is ended and a fresh one forked; what the parent had is frozen, so a
+    RECYCLE_MB after a chunk is ended and a fresh one forked; what a worker inherited is frozen, so a
     worker's collector skips it."""
     _forking_only()
     import gc

@@ -276,6 +276,13 @@ class BuildCache:
             cache._search.drop_files()
         return cache, notice
 
+    def take_notices(self) -> list[Problem]:
+        """The notices of files discarded since they were last taken (a file loaded on first use
+        can be discarded at any point of a build)."""
+        taken = list(self.notices)
+        self.notices.clear()  # (in place: the stores loaded on first use add to this list)
+        return taken
+
     # main parts: loaded with the cache
     @property
     def slugs(self) -> Tracked:  # (title, max length) → pinyin slug

@@ -178,8 +178,8 @@ class Incremental:
         results = run_map(check, range(len(todo)), self.workers, spawned, min_items=MIN_PARALLEL)
         for (i, src, _doc), (result, found_problems, parsed, body, learned) in zip(todo, results, strict=False):
             problems.extend(found_problems)
-            for key, slug in learned.items():  # (a known entry keeps its object: the cache writes new ones again)
-                slugify.known.setdefault(key, slug)
+            for tag, slug in learned.items():
+                slugify.remember(tag, TAG_SLUG_LENGTH, slug)
             if body is not None and src.kind == "story":
                 self.bodies[src.path] = body
             if parsed is not None:
@@ -544,7 +544,7 @@ class Incremental:
 
 # what checking one file gives: ((record, its problems) or None, the parse's problems, front matter
 # to cache, the Markdown body when it is rendered in this process, the pinyin of its tags)
-Checked = tuple[Any, list[Problem], Any, str | None, dict[tuple[str, int], str]]
+Checked = tuple[Any, list[Problem], Any, str | None, dict[str, str]]
 
 
 def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[SourceFile, RawDoc | None]) -> Checked:
@@ -561,14 +561,14 @@ def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[
     if doc is None:
         return None, list(mine.items), None, None, {}
     checked = Problems()
-    learned: dict[tuple[str, int], str] = {}
+    learned: dict[str, str] = {}
     if src.kind == "story":
         record: Any = story_record(doc, config, assets, checked, slugify)
         # the gate keys tags by their pinyin: made here, in the worker that has loaded pypinyin for
         # the title's slug anyway, so that the main process need not load its dictionaries (~50 MB
         # shared by every page worker a build forks later)
         for tag in record.tags if record is not None else ():
-            learned[(tag, TAG_SLUG_LENGTH)] = tag_slug(tag, slugify)
+            learned[tag] = tag_slug(tag, slugify)
     elif src.kind == "page":
         record = page_record(doc, config, checked)
     else:

@@ -141,7 +141,7 @@ def _forked(task: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], conn: C
     for other in others:
         other.close()
 
-    gc.freeze()  # what it inherited is never walked by its collections (whatever its parent froze)
+    gc.freeze()  # what it inherited is never walked by its collections (a walk would copy its pages)
 
     def run(k: int) -> list[Any]:
         out = []
@@ -247,8 +247,9 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
     10,000-story build grew to ~280 MB each; workers that write little (reading, Markdown) live
     through every chunk, as forking costs time.
     Before forking, the parent gives the C heap's free pages back to the system
-    (`give_back_free_memory`) and freezes its objects for the collector, so a worker's collection
-    walks only what the worker made, never copying the parent's pages for it.
+    (`give_back_free_memory`); each worker freezes what it inherited for the collector as it
+    starts, so its collections walk only what it made, never copying the parent's pages for it
+    (the parent's collector is left as it was).
     A worker that dies without its results raises WorkerDied here (never a hang, as with
     multiprocessing's pool); an exception in a worker is raised again here, with the worker's
     traceback as its cause; on any exception here (Ctrl-C) the workers are ended."""
@@ -266,15 +267,7 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
         return mine
 
     give_back_free_memory()
-    # (what a caller froze itself stays frozen, and nothing more is: what it made since is collected)
-    thaw = gc.get_freeze_count() == 0
-    if thaw:
-        gc.freeze()
-    try:
-        done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k, first: k, recycle=True)
-    finally:
-        if thaw:
-            gc.unfreeze()
+    done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k, first: k, recycle=True)
     return [r for chunk in done for r in chunk]
 
 

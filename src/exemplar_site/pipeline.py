@@ -126,8 +126,7 @@ def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | No
     if problems.errors and strict:
         raise BuildFailed(problems.items)
     layer.finish()
-    problems.extend(layer.cache.notices)
-    layer.cache.notices.clear()
+    problems.extend(layer.cache.take_notices())
     return LoadedSite(config, sources.assets, records, gate, index,
                       tuple(sort_problems(problems.warnings if strict else problems.items)), options,
                       published, image_work)
@@ -369,8 +368,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     jobs, specs, recipes = site_jobs(site, problems, layer)
     if memory is None:  # the search documents' tokens made the index: written now, not held through rendering
         early += after_swap(cache_path(output), cache.save_search)
-    problems.extend(cache.notices)  # (the tokens' file is first read while the index is made: told now)
-    cache.notices.clear()
+    problems.extend(cache.take_notices())  # (the tokens' file is first read while the index is made)
     # a page's key names the story lists its last rendering read (pages.PageRenderer.job)
     deps: dict[str, tuple[str, ...]] = layer.page_deps if layer else {}
     jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps

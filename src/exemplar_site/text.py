@@ -78,6 +78,11 @@ class Slugs:
             slug = self.known[key] = slugify(title, max_length)
         return slug
 
+    def remember(self, title: str, max_length: int, slug: str) -> None:
+        """A slug made elsewhere (by a worker process) for this memo. A known entry keeps its object:
+        a cache that stores the memo writes an entry again when its value is another object."""
+        self.known.setdefault((title, max_length), slug)
+
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
