@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from exemplar_site.text import cut_at_sentence, reading_minutes, slugify, strip_tags, truncate_html
 
 
@@ -47,3 +49,22 @@ def test_strip_tags_and_reading_time() -> None:
     assert reading_minutes("字" * 401) == 2
     assert reading_minutes("字" * 1200, 400) == 3
     assert reading_minutes("word " * 300, 400) == 3
+
+
+def test_the_fast_paths_count_and_fold_as_their_definitions() -> None:
+    """strip_tags folds whitespace as `\\s+` → " " and strip() would (every space Python knows,
+    the ideographic space among them); cjk_and_words counts ideographs one by one, in runs or not;
+    the personal-data scan folds each foldable character as NFKC does."""
+    import unicodedata
+
+    from exemplar_site import personal
+    from exemplar_site.text import cjk_and_words
+
+    messy = "<p>\u3000 甲\xa0乙\u2003\u2028</p>\n\t<p>丙 a-b 𠀀丁&nbsp;</p>\x1c "
+    assert strip_tags(messy) == "甲 乙 丙 a-b 𠀀丁"
+    assert strip_tags(messy) == re.sub(r"\s+", " ", "\u3000 甲\xa0乙\u2003\u2028\n\t丙 a-b 𠀀丁\xa0\x1c ").strip()
+    assert cjk_and_words("甲乙，丙 word 𠀀丁 two-part x") == (5, 3)
+    every = "".join(f"甲{chr(c)}" for c in personal._FOLD) + "\u00b9\u2460\u2474\u2488\u24ea\u2776\U0001f101"
+    folded = unicodedata.normalize("NFKC", every)  # (each of these characters alone, as NFKC folds it)
+    assert personal.normalise(every) == re.sub(r"[\s().]", "", folded)
+    assert personal.normalise("电话：１３８\u200b００１３８０００") == "电话:13800138000"

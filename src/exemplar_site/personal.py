@@ -56,12 +56,18 @@ def _folding() -> dict[int, str]:
 
 _FOLD = _folding()
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_FOLD)) + "]")
+_FOLDED = {chr(c): folded for c, folded in _FOLD.items()}
+
+
+def _fold(m: re.Match[str]) -> str:
+    return _FOLDED[m.group()]
 
 
 def normalise(text: str) -> str:
     """The text as a number-matcher should see it (see the module docstring)."""
-    if _FOLDABLE.search(text):
-        text = text.translate(_FOLD)
+    # (as text.translate(_FOLD), several times faster: a story has a few such characters, the
+    # full-width colon above all, and translate looks every character up in the table)
+    text = _FOLDABLE.sub(_fold, text)
     text = _INVISIBLE.sub("", text)
     text = _TEL.sub("", text)
     return _SEPARATORS.sub("", text)

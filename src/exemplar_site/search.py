@@ -258,19 +258,19 @@ DocTokens = tuple[str, bytes]
 
 def doc_tokens(doc: SearchDoc) -> DocTokens:
     """A document's tokens and their weights (as `postings` files them)."""
-    found: dict[int | str, int] = {}
+    # (~600 keys a story: the loops over them are written out, as _junk and _key_text inline; one
+    # function call a key was a third of this function's time)
     body = _Tokens(doc.summary + "\n" + doc.body)
-    for k, n in body.grams.items():
-        found[k] = _TF_WEIGHT[n if n < MAX_TF else MAX_TF]
-    for c in body.chars:
-        found[c] = BODY
-    for w, n in body.words.items():
-        found[w] = _TF_WEIGHT[n if n < MAX_TF else MAX_TF]
+    weight = _TF_WEIGHT
+    found: dict[int | str, int] = {k: weight[n if n < MAX_TF else MAX_TF] for k, n in body.grams.items()}
+    found.update(dict.fromkeys(body.chars, BODY))
+    found.update({w: weight[n if n < MAX_TF else MAX_TF] for w, n in body.words.items()})
     for text, bit in ((doc.title, TITLE), (doc.name, NAME), (doc.labels, META)):
         for k in _Tokens(text).keys():
             found[k] = found.get(k, 0) | bit
-    kept = [k for k in found if not _junk(k)]
-    return "\n".join(map(_key_text, kept)), bytes(map(found.__getitem__, kept))
+    kept = [k for k in found if isinstance(k, str) or (k & 0xFFFF != 1 and k >> 16 != 1)]  # (not _junk)
+    texts = [k if isinstance(k, str) else chr(k & 0xFFFF) + chr(k >> 16) for k in kept]  # (_key_text)
+    return "\n".join(texts), bytes(map(found.__getitem__, kept))
 
 
 def token_weights(tokens: DocTokens) -> dict[str, int]:
