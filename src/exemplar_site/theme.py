@@ -111,6 +111,14 @@ def date_cn(value: dt.date | dt.datetime | None, with_weekday: bool = False) -> 
     return text
 
 
+def _text_var(context: Any, name: str) -> str | None:
+    """A text variable of the page (link_base, root_mark), or None when it is unset or not text.
+    (As context.get, without the KeyError it raises inside for a variable most pages do not set:
+    the `rel` filter runs some fifty times a page.)"""
+    value = context.resolve_or_missing(name)
+    return value if isinstance(value, str) else None
+
+
 @jinja2.pass_context
 def _rel(context: Any, path: str) -> str:
     """Link from the page being rendered to a site path.
@@ -118,10 +126,10 @@ def _rel(context: Any, path: str) -> str:
     Relative by default; pages served at any depth (404.html) get links from
     `link_base` (the base_path) instead.
     """
-    base: str | None = context.get("link_base")
+    base = _text_var(context, "link_base")
     if base:
         return base + path
-    mark: str | None = context.get("root_mark")
+    mark = _text_var(context, "root_mark")
     if mark:  # a fragment reused at several depths: the caller puts the way up in place of the mark
         return mark + urls.relative("", path)
     return urls.relative(context["page_path"], path)
@@ -130,7 +138,7 @@ def _rel(context: Any, path: str) -> str:
 @jinja2.pass_context
 def _site_links(context: Any, fragment: str) -> Safe:
     """Turn a body's site: links into links relative to the current page."""
-    here, base, mark = context["page_path"], context.get("link_base"), context.get("root_mark")
+    here, base, mark = context["page_path"], _text_var(context, "link_base"), _text_var(context, "root_mark")
     if base:
         return Safe(urls.rewrite_site_links(fragment, lambda p: base + p))
     if mark:
@@ -173,6 +181,10 @@ def make_environment(config: SiteConfig, bytecode_cache: jinja2.BytecodeCache | 
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=bytecode_cache,
+        # an environment serves one build (or one preview of a build), whose keys hold the templates
+        # as they were read at its start: never looked at again (the default stats each template
+        # file, some eight times a page, whenever a page imports or extends it)
+        auto_reload=False,
     )
     env.filters["rel"] = _rel
     env.filters["site_links"] = _site_links

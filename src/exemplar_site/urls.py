@@ -58,10 +58,10 @@ def relative(from_path: str, to_path: str) -> str:
     if "#" in to_path:
         to_path, frag = to_path.split("#", 1)
         fragment = "#" + frag
-    target = file_of(to_path)
-    if not _SAFE_RE.match(target):
+    target = to_path + "index.html" if to_path == "" or to_path.endswith("/") else to_path  # (file_of, up:
+    if not _SAFE_RE.match(target):  # written out, as this runs some fifty times a page)
         target = quote(target, safe="/#%:@!$&'()*+,;=-._~")
-    return up(from_path) + target + fragment
+    return "../" * from_path.count("/") + target + fragment
 
 
 def absolute(site_url: str, path: str) -> str:
