@@ -480,6 +480,22 @@ def test_a_broken_theme_template_is_a_clear_error(site: Site, template: str,
     assert code == 1 and "Traceback" not in err and "主题模板出错" in err, err
 
 
+@pytest.mark.parametrize("template", ["{% set root_mark = nope %}{{ 'x/' | rel }}",
+                                      "{% set link_base = site.base_pth %}<a href=\"{{ 'x/' | rel }}\">x</a>"])
+def test_a_theme_mistake_in_the_link_variables_fails_the_build(site: Site, template: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A template that sets the variables the `rel` filter reads to something undefined fails as any
+    undefined name does (not links quietly made another way)."""
+    templates = site.root / "themes/mine/templates"
+    templates.mkdir(parents=True)
+    (templates / "story.html").write_text(template, encoding="utf-8")
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    site.story("a", "a-1")
+    code = main(["build", "--config", str(site.config), "--now", "2026-11-24"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and "主题模板出错" in err, err
+
+
 def test_control_characters_written_as_escapes_and_odd_theme_files(site: Site) -> None:
     (site.root / "themes/mine/templates").mkdir(parents=True)
     (site.root / "themes/mine/templates/Thumbs.db").write_bytes(b"\xff\xfe\x00\x81junk")

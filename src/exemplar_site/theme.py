@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 import jinja2.bccache
 import jinja2.meta
+from jinja2.utils import missing
 from markupsafe import Markup as Safe
 
 from . import safetree, urls
@@ -111,12 +112,13 @@ def date_cn(value: dt.date | dt.datetime | None, with_weekday: bool = False) -> 
     return text
 
 
-def _text_var(context: Any, name: str) -> str | None:
-    """A text variable of the page (link_base, root_mark), or None when it is unset or not text.
-    (As context.get, without the KeyError it raises inside for a variable most pages do not set:
-    the `rel` filter runs some fifty times a page.)"""
+def _page_var(context: Any, name: str) -> Any:
+    """A variable of the page (link_base, root_mark), None when it is not set. (As context.get,
+    without the KeyError it raises inside for a variable most pages do not set: the `rel` filter
+    runs some fifty times a page. Any value set is returned as it is, an undefined one included,
+    so that a theme's mistake fails the build as before.)"""
     value = context.resolve_or_missing(name)
-    return value if isinstance(value, str) else None
+    return None if value is missing else value
 
 
 @jinja2.pass_context
@@ -126,10 +128,10 @@ def _rel(context: Any, path: str) -> str:
     Relative by default; pages served at any depth (404.html) get links from
     `link_base` (the base_path) instead.
     """
-    base = _text_var(context, "link_base")
+    base: str | None = _page_var(context, "link_base")
     if base:
         return base + path
-    mark = _text_var(context, "root_mark")
+    mark: str | None = _page_var(context, "root_mark")
     if mark:  # a fragment reused at several depths: the caller puts the way up in place of the mark
         return mark + urls.relative("", path)
     return urls.relative(context["page_path"], path)
@@ -138,7 +140,7 @@ def _rel(context: Any, path: str) -> str:
 @jinja2.pass_context
 def _site_links(context: Any, fragment: str) -> Safe:
     """Turn a body's site: links into links relative to the current page."""
-    here, base, mark = context["page_path"], _text_var(context, "link_base"), _text_var(context, "root_mark")
+    here, base, mark = context["page_path"], _page_var(context, "link_base"), _page_var(context, "root_mark")
     if base:
         return Safe(urls.rewrite_site_links(fragment, lambda p: base + p))
     if mark:
@@ -181,9 +183,9 @@ def make_environment(config: SiteConfig, bytecode_cache: jinja2.BytecodeCache | 
         lstrip_blocks=True,
         keep_trailing_newline=True,
         bytecode_cache=bytecode_cache,
-        # an environment serves one build (or one preview of a build), whose keys hold the templates
-        # as they were read at its start: never looked at again (the default stats each template
-        # file, some eight times a page, whenever a page imports or extends it)
+        # an environment serves one build (or one preview after it): a template compiled when a page
+        # first uses it is not looked at again (the default stats each template file, some eight
+        # times a page, whenever a page imports or extends it)
         auto_reload=False,
     )
     env.filters["rel"] = _rel
