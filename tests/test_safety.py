@@ -243,6 +243,7 @@ def test_vetting_that_is_not_vetting_holds_the_story_back(site: Site, vetting: d
 BAD_FRONT_MATTER = {
     "impossible-date": ("date: 2026-02-30\n", "is not a date", 2),
     "alias-bomb": ('x: &a ["lol","lol","lol"]\ny: &b [*a,*a,*a]\nz: [*b,*b,*b]\n', "reference", 2),
+    "text-alias": ("x: &a 王警官\ny: *a\n", "reference", 2),  # (a text value is refused the same way)
     "long-key": ("k" * 5000 + ": 1\n", "line", 2),
     "deep-nesting": ("a: " + "[" * 900 + "]" * 900 + "\n", "nested", 2),
 }

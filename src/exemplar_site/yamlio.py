@@ -58,6 +58,9 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
     return mapping
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
     """Every node is built once: a second visit is an alias (`*name`), refused, since a few
     hundred bytes of anchors and aliases can expand to gigabytes."""
@@ -65,6 +68,9 @@ def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
         raise _Refused(
             None, None, _("a value starts with & or *, which YAML reads as a reference; put the value in "
                           "quotation marks"), node.start_mark)
+    if node.tag == _STR and type(node) is yaml.ScalarNode:  # (most values: what the constructor makes of
+        value = loader.constructed_objects[node] = node.value  # them, without its Python-level steps)
+        return value
     try:
         return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
     except (ValueError, OverflowError) as exc:  # e.g. a 5,000-digit number
