@@ -58,8 +58,9 @@ def relative(from_path: str, to_path: str) -> str:
     if "#" in to_path:
         to_path, frag = to_path.split("#", 1)
         fragment = "#" + frag
-    target = to_path + "index.html" if to_path == "" or to_path.endswith("/") else to_path  # (file_of, up:
-    if not _SAFE_RE.match(target):  # written out, as this runs some fifty times a page)
+    # (file_of and up written out: this runs some fifty times a page)
+    target = to_path + "index.html" if to_path == "" or to_path.endswith("/") else to_path
+    if not _SAFE_RE.match(target):
         target = quote(target, safe="/#%:@!$&'()*+,;=-._~")
     return "../" * from_path.count("/") + target + fragment
 

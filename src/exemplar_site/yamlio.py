@@ -68,8 +68,10 @@ def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
         raise _Refused(
             None, None, _("a value starts with & or *, which YAML reads as a reference; put the value in "
                           "quotation marks"), node.start_mark)
-    if node.tag == _STR and type(node) is yaml.ScalarNode:  # (most values: what the constructor makes of
-        value = loader.constructed_objects[node] = node.value  # them, without its Python-level steps)
+    if node.tag == _STR and type(node) is yaml.ScalarNode:
+        # (most values: what the constructor makes of one, without its Python-level steps; recorded
+        # as it records what it makes, so that a second visit is refused above)
+        value = loader.constructed_objects[node] = node.value
         return value
     try:
         return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
