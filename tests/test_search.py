@@ -67,9 +67,9 @@ def test_fast_tokens_are_the_plain_ones(text: str) -> None:
     """The bulk UTF-16 bigram counting gives exactly the tokens and counts of the plain rules."""
     fast = _Tokens(text)
     found: Counter[str] = Counter()
-    for key, n in fast.grams.items():
-        if not search._junk(key):
-            found[search._key_text(key)] += n
+    kept = search._kept(fast.grams)
+    for key, key_text in zip(kept, search._key_texts(kept), strict=True):
+        found[key_text] += fast.grams[key]
     for ch in fast.chars:
         found[ch] += Counter(normalise(text))[ch]
     found.update(fast.words)

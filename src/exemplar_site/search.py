@@ -131,8 +131,10 @@ def _bmp_key(a: str, b: str) -> int | str:
     return a + b
 
 
-def _key_text(key: int | str) -> str:
-    return key if isinstance(key, str) else chr(key & 0xFFFF) + chr(key >> 16)
+def _key_texts(keys: Iterable[int | str]) -> list[str]:
+    """Each key as its text (a whole list at a time: ~600 keys a story, and a function call each
+    was a third of `doc_tokens`)."""
+    return [k if isinstance(k, str) else chr(k & 0xFFFF) + chr(k >> 16) for k in keys]
 
 
 def _grams(runs: list[str]) -> Counter[int | str]:
@@ -154,9 +156,9 @@ def _grams(runs: list[str]) -> Counter[int | str]:
     return counted
 
 
-def _junk(key: int | str) -> bool:
-    """A bigram across two runs (holding the separator)."""
-    return isinstance(key, int) and ((key & 0xFFFF) == 1 or (key >> 16) == 1)
+def _kept(keys: Iterable[int | str]) -> list[int | str]:
+    """The keys that are tokens: all but the bigrams across two runs (holding the separator)."""
+    return [k for k in keys if isinstance(k, str) or (k & 0xFFFF != 1 and k >> 16 != 1)]
 
 
 class _Tokens:
@@ -258,8 +260,6 @@ DocTokens = tuple[str, bytes]
 
 def doc_tokens(doc: SearchDoc) -> DocTokens:
     """A document's tokens and their weights (as `postings` files them)."""
-    # (~600 keys a story: the loops over them are written out, as _junk and _key_text inline; one
-    # function call a key was a third of this function's time)
     body = _Tokens(doc.summary + "\n" + doc.body)
     weight = _TF_WEIGHT
     found: dict[int | str, int] = {k: weight[n if n < MAX_TF else MAX_TF] for k, n in body.grams.items()}
@@ -268,9 +268,8 @@ def doc_tokens(doc: SearchDoc) -> DocTokens:
     for text, bit in ((doc.title, TITLE), (doc.name, NAME), (doc.labels, META)):
         for k in _Tokens(text).keys():
             found[k] = found.get(k, 0) | bit
-    kept = [k for k in found if isinstance(k, str) or (k & 0xFFFF != 1 and k >> 16 != 1)]  # (not _junk)
-    texts = [k if isinstance(k, str) else chr(k & 0xFFFF) + chr(k >> 16) for k in kept]  # (_key_text)
-    return "\n".join(texts), bytes(map(found.__getitem__, kept))
+    kept = _kept(found)
+    return "\n".join(_key_texts(kept)), bytes(map(found.__getitem__, kept))
 
 
 def token_weights(tokens: DocTokens) -> dict[str, int]:

@@ -58,11 +58,10 @@ def relative(from_path: str, to_path: str) -> str:
     if "#" in to_path:
         to_path, frag = to_path.split("#", 1)
         fragment = "#" + frag
-    # (file_of and up written out: this runs some fifty times a page)
-    target = to_path + "index.html" if to_path == "" or to_path.endswith("/") else to_path
+    target = file_of(to_path)
     if not _SAFE_RE.match(target):
         target = quote(target, safe="/#%:@!$&'()*+,;=-._~")
-    return "../" * from_path.count("/") + target + fragment
+    return up(from_path) + target + fragment
 
 
 def absolute(site_url: str, path: str) -> str:
