@@ -98,3 +98,22 @@ def test_two_builds_of_one_folder_never_interleave(tmp_path: Path) -> None:
             site.build()
     assert "another build is writing this folder" in info.value.problems[0].message
     site.build()  # free again
+
+
+def test_the_manifest_reads_back_what_was_saved(tmp_path: Path) -> None:
+    """The twin's list is stored as its difference from the live tree's: files changed, added,
+    gone, an empty twin and an empty live list all read back as they were."""
+    from exemplar_site.manifest import Manifest, load_manifest, save_manifest
+    target = tmp_path / "public"
+    live = {f"stories/s{n}/index.html": f"b:{n}" for n in range(50)}
+    staged = {p: k for p, k in live.items() if not p.startswith("stories/s1")}  # gone
+    staged["stories/s2/index.html"] = "b:changed"
+    staged["only-in-twin.html"] = "b:new"
+    dirs = {"stories/s2": (1, 2, 3)}
+    for live_list, staged_list in ((live, staged), (live, {}), ({}, staged), ({}, {}), (live, dict(live))):
+        m = Manifest(dict(live_list), dict(staged_list), 11, 12, 13, dirs, {"stories": (4, 5, 6)}, 14)
+        save_manifest(target, m)
+        back = load_manifest(target)
+        assert (back.live, back.staged, back.live_inode, back.staged_inode, back.live_mtime, back.live_dirs,
+                back.staged_dirs, back.stamped_at) == (live_list, staged_list, 11, 12, 13, dirs,
+                                                       {"stories": (4, 5, 6)}, 14)

@@ -19,7 +19,9 @@ from typing import Any, BinaryIO
 from .outguard import MARKERS
 from .treeops import write_file
 
-MANIFEST_VERSION = 5  # (3: a header, then the file lists; 4: folder stamps; 5: the lists in a file of their own)
+# (3: a header, then the file lists; 4: folder stamps; 5: the lists in a file of their own; 6: the twin's list
+# stored as its difference from the live tree's)
+MANIFEST_VERSION = 6
 
 
 @dataclass
@@ -69,7 +71,7 @@ def load_manifest(target: Path) -> Manifest:
         if head is not None:
             lists = pickle.loads(lists_path(target).read_bytes())
             if lists.get("token") == head["token"]:
-                return Manifest(lists["live"], lists["staged"], head["live_inode"], head["staged_inode"],
+                return Manifest(lists["live"], _staged(lists), head["live_inode"], head["staged_inode"],
                                 head["live_mtime"], lists["live_dirs"], lists["staged_dirs"], head["stamped_at"],
                                 head["token"])
     except Exception:  # noqa: BLE001 - a manifest that cannot be read (any way) is none: everything is written
@@ -81,10 +83,23 @@ def save_manifest(target: Path, m: Manifest) -> None:
     """The file lists (`.<name>.manifest.lists`, under a new token), then the small header
     (`.<name>.manifest`: what `intact` reads, naming that token)."""
     m.token = os.urandom(8).hex()
-    lists = {"token": m.token, "live": m.live, "staged": m.staged, "live_dirs": m.live_dirs,
+    live, staged = m.live, m.staged
+    # the twin holds the previous generation, the live tree's files but those the last build changed:
+    # stored as what differs (a tenth of a 10,000-story site's lists, a third of their bytes)
+    lists = {"token": m.token, "live": live, "staged_changed": {p: k for p, k in staged.items() if live.get(p) != k},
+             "staged_gone": [p for p in live if p not in staged], "live_dirs": m.live_dirs,
              "staged_dirs": m.staged_dirs}
     write_file(lists_path(target), pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
     _save_header(target, m)
+
+
+def _staged(lists: dict[str, Any]) -> dict[str, str]:
+    """The twin's list, from the live tree's and what differs (save_manifest)."""
+    staged: dict[str, str] = dict(lists["live"])
+    for p in lists["staged_gone"]:
+        del staged[p]
+    staged.update(lists["staged_changed"])
+    return staged
 
 
 def distrust(target: Path, m: Manifest, live: bool = False) -> None:
