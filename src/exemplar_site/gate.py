@@ -84,8 +84,11 @@ def placeholder_ref(ref: str) -> bool:
     the template's '文号', words that say it is still to come (待定, 暂无, TBD…), a number left as
     XX/××, or an empty number after the year bracket (〔2026〕号)."""
     r = ref.strip()
-    return r.lower() in _PLACEHOLDER_REFS or not re.search(r"\d", r) \
-        or bool(re.search(r"(?i)xx|××|待|暂无|未定|未知|tbd|todo|〔\s*〕|\[\s*\]|〕\s*号|\]\s*号", r))
+    return r.lower() in _PLACEHOLDER_REFS or not _DIGIT.search(r) or bool(_PLACEHOLDER_MARKS.search(r))
+
+
+_DIGIT = re.compile(r"\d")
+_PLACEHOLDER_MARKS = re.compile(r"(?i)xx|××|待|暂无|未定|未知|tbd|todo|〔\s*〕|\[\s*\]|〕\s*号|\]\s*号")
 
 
 def at_publish_time(value: dt.datetime, written_without_time: bool, config: SiteConfig) -> dt.datetime:
