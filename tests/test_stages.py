@@ -33,6 +33,27 @@ def test_yaml_keeps_file_lines_and_reports_duplicates() -> None:
     assert data.duplicates == [("id", 6)]
 
 
+def test_yaml_nesting_is_refused_at_one_depth_whatever_the_callers_stack() -> None:
+    """Values nested up to MAX_DEPTH are read, one level more is refused at its line, however deep
+    the caller's own stack already is (Python's recursion limit used to decide); nesting past
+    libyaml's own limit gets the same words, not "a bracket is never closed"."""
+    def flow(levels: int) -> str:  # a mapping holding lists `levels - 1` deep
+        return "\n\na: " + "[" * (levels - 1) + "1" + "]" * (levels - 1) + "\n"
+
+    def deep_call(frames: int, text: str) -> tuple[object, yamlio.YamlError | None]:
+        return yamlio.load(text) if frames == 0 else deep_call(frames - 1, text)
+
+    for frames in (0, 300):
+        data, err = deep_call(frames, flow(yamlio.MAX_DEPTH))
+        assert err is None and isinstance(data, dict)
+        data, err = deep_call(frames, flow(yamlio.MAX_DEPTH + 1))
+        assert data is None and err is not None and "nested" in err.message and err.line == 3
+    block = "a:\n" + "".join("  " * i + "-\n" for i in range(1, 1100)) + "  " * 1100 + "- x\n"
+    for text in ("a: " + "[" * 5000 + "]" * 5000 + "\n", block):
+        data, err = yamlio.load(text)
+        assert data is None and err is not None and "nested" in err.message
+
+
 def test_front_matter_split_and_body_line() -> None:
     problems = Problems()
     doc = parse(SourceFile("story", "x.md", "---\nid: a\ntitle: 标题\n---\n正文第一行\n第二行\n"), problems)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .i18n import _
+from .i18n import N_, _
 
 try:
     _Base: type = yaml.CSafeLoader
@@ -32,7 +32,13 @@ class LineDict(dict):  # type: ignore[type-arg]
 
 
 class _LineLoader(_Base):  # type: ignore[misc]  # a base class chosen at run time: mypy cannot type it
-    pass
+    depth = 0  # lists and mappings being built, one inside the other (_construct_object)
+
+
+# Front matter is a few levels deep (vetting:, private:, honors: lists of mappings). Deeper values
+# are refused at the line of the first one too deep, the same however deep the caller's own stack is
+# (Python's recursion limit used to decide, a few hundred levels in); libyaml stops at 1,000.
+MAX_DEPTH = 64
 
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
@@ -73,6 +79,10 @@ def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
         # as it records what it makes, so that a second visit is refused above)
         value = loader.constructed_objects[node] = node.value
         return value
+    collection = type(node) is not yaml.ScalarNode
+    if collection and loader.depth >= MAX_DEPTH:  # (before Python's recursion limit decides, wherever called from)
+        raise _Refused(None, None, _(_TOO_DEEP), node.start_mark)
+    loader.depth += collection
     try:
         return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
     except (ValueError, OverflowError) as exc:  # e.g. a 5,000-digit number
@@ -82,6 +92,8 @@ def _construct_object(loader: Any, node: yaml.Node, deep: bool = False) -> Any:
             None, None, _("this value cannot be read (a number far too long, or a value of an unknown kind); "
                           "put it in quotation marks"),
             node.start_mark) from None
+    finally:
+        loader.depth -= collection
 
 
 def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
@@ -95,6 +107,9 @@ def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
 _LineLoader.construct_object = _construct_object
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+_TOO_DEEP = N_("the fields are nested far too deeply (lists in lists in lists…)")
 
 
 class _Refused(yaml.constructor.ConstructorError):
@@ -125,13 +140,15 @@ def load(text: str, first_line: int = 1) -> tuple[Any, YamlError | None]:
         return None, YamlError(line, _explain(context, exc.problem or ""))
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         return None, YamlError(None, _explain("", str(exc)))
-    except RecursionError:
-        return None, YamlError(first_line + 1, _("the fields are nested far too deeply (lists in lists in lists…)"))
+    except RecursionError:  # (not from a document: MAX_DEPTH stops those first; a caller already very deep)
+        return None, YamlError(first_line + 1, _(_TOO_DEEP))
 
 
 def _explain(context: str, problem: str) -> str:
     """PyYAML's English diagnosis → what a writer can do about it."""
     both = f"{context} {problem}"
+    if "maximum nesting depth" in problem:  # (libyaml's own limit: brackets or indentation 1,000 deep)
+        return _(_TOO_DEEP)
     if "quoted scalar" in context:
         text = _("a quotation mark opened on this line is never closed")
         hint = _('close it on the same line, e.g. title: "标题"; or leave out the quotation marks')
