@@ -25,6 +25,11 @@ from xml.etree import ElementTree as etree
 import markdown
 import nh3
 from markdown.extensions import toc
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import TocTreeprocessor, slugify_unicode
 from markdown.treeprocessors import InlineProcessor
 
@@ -160,10 +165,12 @@ class Markup:
         if md is None:
             md = self._instance = markdown.Markdown(
                 # "extra" minus abbr/def_list/md_in_html, and no smarty: it doubles the cost and
-                # does nothing for Chinese punctuation.
-                extensions=["tables", "fenced_code", "attr_list", "footnotes", "sane_lists", "toc"],
-                extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
-                                   "tables": {"use_align_attribute": True}},  # align="right", not style
+                # does nothing for Chinese punctuation. Given as the extensions themselves, not by
+                # name: a name is looked up among the entry points of every installed package
+                # (~30 ms the first time in a process, and a package could register its own "toc").
+                extensions=[TableExtension(use_align_attribute=True),  # align="right", not style
+                            FencedCodeExtension(), AttrListExtension(), FootnoteExtension(), SaneListExtension(),
+                            toc.TocExtension(slugify=slugify_unicode, permalink=False)],
                 output_format="html",
             )
             if QUICK_PASSES:  # same names and priorities as the stock passes
