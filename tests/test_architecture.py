@@ -19,7 +19,7 @@ PACKAGE = Path(exemplar_site.__file__).parent
 # modules of one layer never import each other. Nothing here is a permission list: a new import
 # that follows the layers needs no change to this file.
 LAYERS: list[set[str]] = [
-    {"i18n"},  # the message catalogue: every layer speaks through it
+    {"i18n", "versions"},  # the message catalogue: every layer speaks through it; the libraries installed
     {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress", "portable",
      "images", "dates"},  # images: bytes + settings → encoded web sizes (Pillow), and the metadata check
     {"model", "safetree", "schema"},  # plain public data; the folder walk; option and field declarations

@@ -611,8 +611,11 @@ def test_an_upgraded_library_means_nothing_cached_is_reused(site: Site, tmp_path
     assert all(f"{name}=" in library_versions() for name in LIBRARIES)
     site.story("a", "a-1")
     site.build()
-    fake = ("import importlib.metadata as m; real = m.version\n"
-            "m.version = lambda name: '99.0' if name == 'markdown' else real(name)\n"
+    newer = tmp_path / "newer"  # a Markdown 99.0 installed where Python looks first
+    (newer / "markdown-99.0.dist-info").mkdir(parents=True)
+    (newer / "markdown-99.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: Markdown\n"
+                                                                "Version: 99.0\n")
+    fake = (f"import sys; sys.path.insert(0, {str(newer)!r})\n"
             "from exemplar_site.jobs import CODE_VERSION; print(CODE_VERSION)\n"
             "from exemplar_site.cli import main\n"
             f"raise SystemExit(main(['build', '--config', {str(site.config)!r}, '--now', '2026-11-24']))\n")
@@ -787,3 +790,37 @@ def test_renderings_read_again_after_they_were_let_go_of_are_all_kept(site: Site
     cache.save()
     again, _ = BuildCache.load(cache_path(site.out))
     assert len(again.bodies) == 5
+
+
+def test_library_versions_are_found_as_importlib_metadata_finds_them(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The versions in the code version (versions.installed) are read without importlib.metadata:
+    for every installed distribution, and for newer ones placed first on sys.path (a folder with a
+    dist-info, an egg-info folder and an egg-info file, a zip), they are the ones it gives."""
+    import sys
+    import zipfile
+    from importlib import metadata
+
+    from exemplar_site.versions import installed
+
+    first = tmp_path / "first"
+    (first / "Markdown-99.1.dist-info").mkdir(parents=True)
+    (first / "Markdown-99.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: Markdown\n"
+                                                                "Version: 99.1\n\nVersion: 0\n")
+    (first / "nh3-0.0.1-py3.11.egg-info").write_text("Metadata-Version: 1.0\nName: nh3\nversion: 0.0.1\n")
+    (first / "Jinja2.egg-info").mkdir()
+    (first / "Jinja2.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: Jinja2\nVersion: 7.0\n")
+    libs = tmp_path / "libs.zip"
+    with zipfile.ZipFile(libs, "w") as z:
+        z.writestr("feedgen-5.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: feedgen\nVersion: 5.0\n")
+    for path in ([str(first), str(libs), *sys.path], list(sys.path)):
+        monkeypatch.setattr(sys, "path", path)
+        names = [d.metadata["Name"] for d in metadata.distributions()] + ["no-such-library"]
+        for name in dict.fromkeys(names):
+            try:
+                expected = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                expected = "-"
+            assert installed((name,)) == f"{name}={expected}"
+    monkeypatch.setattr(sys, "path", [str(first), str(libs), *sys.path])
+    assert installed(("markdown", "nh3", "jinja2", "feedgen")) == "markdown=99.1,nh3=0.0.1,jinja2=7.0,feedgen=5.0"

@@ -27,6 +27,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .versions import installed
+
 # Source formats by file suffix → (Pillow's format names for it, the format published)
 FORMATS: dict[str, tuple[tuple[str, ...], str]] = {
     ".jpg": (("JPEG", "MPO"), "JPEG"),
@@ -119,14 +121,7 @@ def settings_key(settings: ImageSettings) -> str:
 
 
 def _library_versions() -> str:
-    from importlib import metadata
-    found = []
-    for name in ("pillow", "pillow-heif"):
-        try:
-            found.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name}=-")
-    return ",".join(found)
+    return installed(("pillow", "pillow-heif"))
 
 
 _heif_ready = False

@@ -19,13 +19,13 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from exemplar_site import __version__
 
 from .model import Output
+from .versions import installed
 
 # Libraries whose output ends up in cached renderings, slugs, pages or feeds: an upgrade of any
 # of them must not let an incremental build reuse what the old version made.
@@ -34,13 +34,7 @@ LIBRARIES = ("markdown", "nh3", "jinja2", "markupsafe", "feedgen", "pypinyin", "
 
 
 def library_versions() -> str:
-    found = []
-    for name in LIBRARIES:
-        try:
-            found.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name}=-")
-    return ",".join(found)
+    return installed(LIBRARIES)
 
 
 def _code_version() -> str:
