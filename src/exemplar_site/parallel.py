@@ -112,7 +112,12 @@ class WorkerDied(RuntimeError):
 
 # A forked worker whose own memory (pages it has written: copies of the parent's it read, its own
 # objects, its uncollected garbage) has passed this after a chunk is ended, and a fresh one forked.
-RECYCLE_MB = 64
+# A fresh worker copies again every page of the parent it reads (each copy a page fault, ~10 µs
+# on these machines) and renders again the story cards it shows: at 64 MB a cold 10,000-story
+# build's page workers were replaced after every chunk (33 forks, 1.09 million page faults); at
+# 96 after every other (16 forks, 0.71 million; 4–5 s less of the build's wall and system time),
+# with the same peak memory within 10 MiB (docs/performance.md, session 12).
+RECYCLE_MB = 96
 
 
 def _own_memory_mb() -> int:
