@@ -796,7 +796,8 @@ def test_library_versions_are_found_as_importlib_metadata_finds_them(tmp_path: P
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The versions in the code version (versions.installed) are read without importlib.metadata:
     for every installed distribution, and for newer ones placed first on sys.path (a folder with a
-    dist-info, an egg-info folder and an egg-info file, a zip), they are the ones it gives."""
+    dist-info, an egg-info folder and an egg-info file, a zip, an .egg folder and an .egg zip),
+    they are the ones it gives."""
     import sys
     import zipfile
     from importlib import metadata
@@ -813,7 +814,14 @@ def test_library_versions_are_found_as_importlib_metadata_finds_them(tmp_path: P
     libs = tmp_path / "libs.zip"
     with zipfile.ZipFile(libs, "w") as z:
         z.writestr("feedgen-5.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: feedgen\nVersion: 5.0\n")
-    for path in ([str(first), str(libs), *sys.path], list(sys.path)):
+    egg = tmp_path / "pyPinyin-9.9-py3.11.egg"  # (setup.py install, buildout: a folder or a zip on sys.path)
+    (egg / "EGG-INFO").mkdir(parents=True)
+    (egg / "EGG-INFO" / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: pypinyin\nVersion: 9.9\n")
+    zipped_egg = tmp_path / "lxml-8.0-py3.11.egg"
+    with zipfile.ZipFile(zipped_egg, "w") as z:
+        z.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: lxml\nVersion: 8.0\n")
+    newer = [str(first), str(libs), str(egg), str(zipped_egg), str(tmp_path / "missing.zip")]
+    for path in ([*newer, *sys.path], list(sys.path)):
         monkeypatch.setattr(sys, "path", path)
         names = [d.metadata["Name"] for d in metadata.distributions()] + ["no-such-library"]
         for name in dict.fromkeys(names):
@@ -822,5 +830,6 @@ def test_library_versions_are_found_as_importlib_metadata_finds_them(tmp_path: P
             except metadata.PackageNotFoundError:
                 expected = "-"
             assert installed((name,)) == f"{name}={expected}"
-    monkeypatch.setattr(sys, "path", [str(first), str(libs), *sys.path])
-    assert installed(("markdown", "nh3", "jinja2", "feedgen")) == "markdown=99.1,nh3=0.0.1,jinja2=7.0,feedgen=5.0"
+    monkeypatch.setattr(sys, "path", [*newer, *sys.path])
+    assert installed(("markdown", "nh3", "jinja2", "feedgen", "pypinyin", "lxml")) == \
+        "markdown=99.1,nh3=0.0.1,jinja2=7.0,feedgen=5.0,pypinyin=9.9,lxml=8.0"

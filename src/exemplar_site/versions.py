@@ -18,18 +18,26 @@ def installed(names: tuple[str, ...]) -> str:
     `.egg-info`) on sys.path, in the order of sys.path and of each folder's listing, as
     importlib.metadata.version gives it; "-" for one not installed."""
     wanted = {_normal(n): n for n in names}
+    legacy = {n.lower().replace("-", "_"): _normal(n) for n in names}  # (how an .egg's name is compared)
     found: dict[str, str] = {}
     for entry in sys.path:
         if len(found) == len(wanted):
             break
         listed, read = _listing(entry or ".")
+        egg = os.path.basename(entry).lower()
+        egg_info = False
         for name in listed:
             low = name.lower()
-            if not low.endswith((".dist-info", ".egg-info")):
-                continue
-            key = _normal(low.rpartition(".")[0].partition("-")[0])
-            if key in wanted and key not in found:  # (the first found is the one, whatever it says)
-                found[key] = str(_version(read(name)))
+            if low.endswith((".dist-info", ".egg-info")):
+                key = _normal(low.rpartition(".")[0].partition("-")[0])
+                if key in wanted and key not in found:  # (the first found is the one, whatever it says)
+                    found[key] = str(_version(read(name)))
+            elif low == "egg-info" and egg.endswith(".egg"):
+                egg_info = True
+        if egg_info:  # an .egg folder or zip (setup.py install, buildout): its EGG-INFO, after the rest
+            egg_key = legacy.get(egg.rpartition(".")[0].partition("-")[0].replace("-", "_"))
+            if egg_key is not None and egg_key not in found:
+                found[egg_key] = str(_version(read("EGG-INFO")))
     return ",".join(f"{name}={found.get(key, '-')}" for key, name in wanted.items())
 
 
@@ -59,10 +67,8 @@ def _listing(entry: str) -> tuple[list[str], Read]:
     the file itself)."""
     try:
         names = os.listdir(entry)
-    except NotADirectoryError:
-        return _zip_listing(entry)
-    except OSError:  # (missing or unreadable: importlib.metadata finds nothing there either)
-        return [], lambda name: ""
+    except OSError:  # (a file: importlib.metadata reads it as a zip; nothing else can be read there)
+        return _zip_listing(entry) if os.path.isfile(entry) else ([], lambda name: "")
 
     def read(name: str) -> str:
         for file in _FILES:
