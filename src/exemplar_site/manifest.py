@@ -85,16 +85,22 @@ def save_manifest(target: Path, m: Manifest) -> None:
     m.token = os.urandom(8).hex()
     live, staged = m.live, m.staged
     # the twin holds the previous generation, the live tree's files but those the last build changed:
-    # stored as what differs (a tenth of a 10,000-story site's lists, a third of their bytes)
-    lists = {"token": m.token, "live": live, "staged_changed": {p: k for p, k in staged.items() if live.get(p) != k},
-             "staged_gone": [p for p in live if p not in staged], "live_dirs": m.live_dirs,
-             "staged_dirs": m.staged_dirs}
+    # stored as what differs (a third of a 10,000-story site's lists' bytes), unless that is longer
+    # (an empty twin: after a first build, or in place)
+    changed = {p: k for p, k in staged.items() if live.get(p) != k}
+    gone = [p for p in live if p not in staged]
+    lists = {"token": m.token, "live": live, "live_dirs": m.live_dirs, "staged_dirs": m.staged_dirs,
+             **({"staged": staged} if len(changed) + len(gone) > len(staged) else
+                {"staged_changed": changed, "staged_gone": gone})}
     write_file(lists_path(target), pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
     _save_header(target, m)
 
 
 def _staged(lists: dict[str, Any]) -> dict[str, str]:
-    """The twin's list, from the live tree's and what differs (save_manifest)."""
+    """The twin's list, whole or from the live tree's and what differs (save_manifest)."""
+    if "staged" in lists:
+        whole: dict[str, str] = lists["staged"]
+        return whole
     staged: dict[str, str] = dict(lists["live"])
     for p in lists["staged_gone"]:
         del staged[p]
