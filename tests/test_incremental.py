@@ -833,3 +833,13 @@ def test_library_versions_are_found_as_importlib_metadata_finds_them(tmp_path: P
     monkeypatch.setattr(sys, "path", [*newer, *sys.path])
     assert installed(("markdown", "nh3", "jinja2", "feedgen", "pypinyin", "lxml")) == \
         "markdown=99.1,nh3=0.0.1,jinja2=7.0,feedgen=5.0,pypinyin=9.9,lxml=8.0"
+    # metadata written by hand, read as the email parser importlib.metadata uses reads it
+    odd = ["Name: foo\nVersion: 1.0  \n", "Name: foo\nVersion: 1.0\n .post1\n", "Name: foo\n  \nVersion: 1.0\n",
+           "Name: foo\nnot a header\nVersion: 1.0\n", "\ufeffName: foo\nVersion: 1.0\n", "Name: foo\x0cVersion: 9\n"
+           "Version: 1.0\n", "From x\nName: foo\r\nVERSION:\t2.0\r\n", "Name: foo\nVersion : 1.0\n", "Name: foo\n"]
+    for n, text in enumerate(odd):
+        folder = tmp_path / f"odd{n}"
+        (folder / "foo-1.0.dist-info").mkdir(parents=True)
+        (folder / "foo-1.0.dist-info" / "METADATA").write_text(text, encoding="utf-8", newline="")
+        monkeypatch.setattr(sys, "path", [str(folder), *sys.path[1:]] if n else [str(folder), *sys.path])
+        assert installed(("foo",)) == f"foo={metadata.version('foo')}", text

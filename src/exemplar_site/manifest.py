@@ -20,7 +20,7 @@ from .outguard import MARKERS
 from .treeops import write_file
 
 # (3: a header, then the file lists; 4: folder stamps; 5: the lists in a file of their own; 6: the twin's list
-# stored as its difference from the live tree's)
+# stored as its difference from the live tree's, or whole when that is shorter)
 MANIFEST_VERSION = 6
 
 

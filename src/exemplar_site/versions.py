@@ -46,14 +46,39 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+# the lines of metadata as the email parser splits them (with their ends), and what starts a line
+# of its headers (email.feedparser's headerRE: a name and a colon, or a folded line's space)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")
+
+
 def _version(text: str) -> str | None:
-    """The Version header of metadata (its first; names of headers are read in any case)."""
-    for line in text.splitlines():
-        if not line.strip():
-            break  # (the end of the headers)
-        if line[:8].lower() == "version:":
-            return line[8:].strip()
-    return None
+    """The first Version header of metadata as the email parser that importlib.metadata uses
+    reads it: the headers end at the first line that is not one (an empty line, say); a name in
+    any case; the value without the spaces after the colon, folded lines kept, the line end not."""
+    lines = [m.group() for m in _LINE.finditer(text) if m.group()]
+    value: list[str] | None = None
+    for k, line in enumerate(lines):
+        if k == 0 and line.startswith("From "):
+            continue  # (a Unix "From " line: not a header)
+        if not _HEADER_LINE.match(line):
+            break
+        if line[0] in " \t":
+            if value is not None:
+                value.append(line)
+            continue
+        if value is not None:
+            break  # (the Version header has ended)
+        name, colon, rest = line.partition(":")
+        if colon and name.lower() == "version":
+            value = [rest.lstrip(" \t")]
+    if value is None:
+        return None
+    text = "".join(value).rstrip("\r\n")
+    if "\n" in text:  # (importlib.metadata's own repair of a folded value, _adapters.Message)
+        import textwrap
+        text = textwrap.dedent(" " * 8 + text)
+    return text
 
 
 # where importlib.metadata looks for the text of a distribution's metadata, in its order (an
@@ -92,9 +117,9 @@ def _zip_listing(entry: str) -> tuple[list[str], Read]:
         return [], lambda name: ""
 
     def read(name: str) -> str:
-        for file in _FILES:
+        for file in _FILES[:2]:  # (an egg-info file in a zip is not read as metadata by importlib.metadata)
             try:
-                text = archive.read(f"{name}/{file}" if file else name).decode("utf-8", "replace")
+                text = archive.read(f"{name}/{file}").decode("utf-8", "replace")
             except KeyError:
                 continue
             if text:
