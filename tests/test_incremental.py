@@ -834,9 +834,17 @@ def test_library_versions_are_found_as_importlib_metadata_finds_them(tmp_path: P
     assert installed(("markdown", "nh3", "jinja2", "feedgen", "pypinyin", "lxml")) == \
         "markdown=99.1,nh3=0.0.1,jinja2=7.0,feedgen=5.0,pypinyin=9.9,lxml=8.0"
     # metadata written by hand, read as the email parser importlib.metadata uses reads it
-    odd = ["Name: foo\nVersion: 1.0  \n", "Name: foo\nVersion: 1.0\n .post1\n", "Name: foo\n  \nVersion: 1.0\n",
-           "Name: foo\nnot a header\nVersion: 1.0\n", "\ufeffName: foo\nVersion: 1.0\n", "Name: foo\x0cVersion: 9\n"
-           "Version: 1.0\n", "From x\nName: foo\r\nVERSION:\t2.0\r\n", "Name: foo\nVersion : 1.0\n", "Name: foo\n"]
+    odd = [
+        "Name: foo\nVersion: 1.0  \n",  # spaces after the value
+        "Name: foo\nVersion: 1.0\n .post1\n",  # a folded value
+        "Name: foo\n  \nVersion: 1.0\n",  # a line of spaces (a folded line, not the end of the headers)
+        "Name: foo\nnot a header\nVersion: 1.0\n",  # the headers end before Version
+        "\ufeffName: foo\nVersion: 1.0\n",  # a byte-order mark: no headers at all
+        "Name: foo\x0cVersion: 9\nVersion: 1.0\n",  # a form feed does not end a line
+        "From x\nName: foo\r\nVERSION:\t2.0\r\n",  # a Unix From line, CRLF, a name in capitals
+        "Name: foo\nVersion : 1.0\n",  # not a header
+        "Name: foo\n",  # no Version
+    ]
     for n, text in enumerate(odd):
         folder = tmp_path / f"odd{n}"
         (folder / "foo-1.0.dist-info").mkdir(parents=True)
