@@ -15,8 +15,8 @@ Read = Callable[[str], str]
 
 def installed(names: tuple[str, ...]) -> str:
     """"name=version" of each library: the Version of the first `<name>-<version>.dist-info` (or
-    `.egg-info`) on sys.path, in the order of sys.path and of each folder's listing, as
-    importlib.metadata.version gives it; "-" for one not installed."""
+    `.egg-info`, or an `.egg`'s EGG-INFO) on sys.path, in the order of sys.path and of each
+    folder's listing, as importlib.metadata.version gives it; "-" for one not installed."""
     wanted = {_normal(n): n for n in names}
     legacy = {n.lower().replace("-", "_"): _normal(n) for n in names}  # (how an .egg's name is compared)
     found: dict[str, str] = {}
