@@ -101,8 +101,9 @@ def test_two_builds_of_one_folder_never_interleave(tmp_path: Path) -> None:
 
 
 def test_the_manifest_reads_back_what_was_saved(tmp_path: Path) -> None:
-    """The twin's list is stored as its difference from the live tree's: files changed, added,
-    gone, an empty twin and an empty live list all read back as they were."""
+    """The twin's list is stored as its difference from the live tree's, or whole when that is
+    shorter: files changed, added, gone, an empty twin and an empty live list all read back as
+    they were."""
     from exemplar_site.manifest import Manifest, load_manifest, save_manifest
     target = tmp_path / "public"
     live = {f"stories/s{n}/index.html": f"b:{n}" for n in range(50)}

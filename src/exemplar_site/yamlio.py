@@ -39,6 +39,7 @@ class _LineLoader(_Base):  # type: ignore[misc]  # a base class chosen at run ti
 # are refused at the line of the first one too deep, the same however deep the caller's own stack is
 # (Python's recursion limit used to decide, a few hundred levels in); libyaml stops at 1,000.
 MAX_DEPTH = 64
+_TOO_DEEP = N_("the fields are nested far too deeply (lists in lists in lists…)")
 
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode) -> LineDict:
@@ -107,9 +108,6 @@ def _construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
 _LineLoader.construct_object = _construct_object
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-
-
-_TOO_DEEP = N_("the fields are nested far too deeply (lists in lists in lists…)")
 
 
 class _Refused(yaml.constructor.ConstructorError):
