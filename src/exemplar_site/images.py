@@ -116,12 +116,8 @@ def settings_key(settings: ImageSettings) -> str:
     h.update(repr((settings.widths, settings.press_width, settings.quality, settings.webp_quality,
                    settings.press_quality, settings.max_megapixels)).encode())
     h.update(Path(__file__).read_bytes())
-    h.update(_library_versions().encode())
+    h.update(installed(("pillow", "pillow-heif")).encode())
     return h.hexdigest()
-
-
-def _library_versions() -> str:
-    return installed(("pillow", "pillow-heif"))
 
 
 _heif_ready = False
