@@ -428,6 +428,9 @@ def test_ctrl_c_in_the_parent_ends_the_workers_at_once() -> None:
     run = _in_python("""
         import multiprocessing, os, signal, threading, time
         from exemplar_site.parallel import fork_map
+        # Ctrl-C as a terminal delivers it to a program in the foreground; started in the background
+        # by a shell without job control (`make test &`, nohup), the tests inherit SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
         start = time.monotonic()
         try:
