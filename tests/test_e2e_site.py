@@ -268,6 +268,25 @@ def test_held_back_story_images_are_not_published(tmp_path: Path) -> None:
     assert not (site.out / "images/a.png").exists()  # not used by any public page either
 
 
+def test_attachments_are_published_only_when_a_public_page_links_them(tmp_path: Path) -> None:
+    """An attachment (not a photo: copied as it is) goes out only when a public story, page or
+    campaign links it; one linked only from a held-back story stays home, as does one nobody links."""
+    site = make_site(tmp_path / "s")
+    files = site.root / "content" / "files"
+    files.mkdir()
+    for name in ("public.pdf", "held.pdf", "unused.pdf"):
+        (files / name).write_bytes(b"%PDF-1.4 " + name.encode())
+    site.story("h", "h-1", status="seedling", body="见[内部通报](/files/held.pdf)。")
+    site.build()  # no public page links any attachment
+    assert not (site.out / "files").exists()
+    site.story("a", "a-1", body="见[表彰决定](/files/public.pdf)。")
+    site.build()
+    assert (site.out / "files/public.pdf").read_bytes() == b"%PDF-1.4 public.pdf"
+    assert not (site.out / "files/held.pdf").exists() and not (site.out / "files/unused.pdf").exists()
+    page = site.html("stories/ce-shi-dian-xing-a-1-de-xian-jin-shi-ji/index.html")
+    assert set(page.xpath("//a[text()='表彰决定']/@href")) == {"../../files/public.pdf"}
+
+
 def test_site_theme_overrides_one_template_and_falls_back(site: Site) -> None:
     site.story("a", "a-1")
     theme = site.root / "themes" / "bureau" / "templates"
