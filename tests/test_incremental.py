@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import pickle
 import random
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +400,7 @@ def test_search_tokens_are_written_and_let_go_of_before_any_page_is_rendered(
     The next build reads them back and makes only the edited story's again."""
     import exemplar_site.incremental as incremental
     import exemplar_site.pipeline as pipeline
-    from exemplar_site.cache import BuildCache, search_path
+    from exemplar_site.cache import BuildCache, _Table, search_path
 
     for i in range(4):
         site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", body=f"第{i}篇的正文，讲述守护平安的故事。")
@@ -409,22 +411,19 @@ def test_search_tokens_are_written_and_let_go_of_before_any_page_is_rendered(
         caches.append(self)
         real_save(self)
 
-    seen: list[tuple[bool, int, int]] = []
+    seen: list[tuple[int, int]] = []
     from exemplar_site.parallel import run_map as real_map  # (what pipeline.run_map is)
 
     def run_map(*args: Any, **kwargs: Any) -> Any:  # (the pages: the only map of the pipeline module)
-        cache = caches[-1]
-        with search_path(cache_path(site.out)).open("rb") as f:
-            head = pickle.load(f)
-            parts = {name: pickle.load(f) for name in head["parts"]}
-        seen.append((cache._search.loaded, sum(len(p) for p in cache._search.store.data.values()),
-                     len(parts["tokens"])))
+        with contextlib.closing(sqlite3.connect(search_path(cache_path(site.out)))) as db:
+            (stored,) = db.execute("SELECT count(*) FROM entries").fetchone()
+        seen.append((len(caches[-1]._search.held), stored))
         return real_map(*args, **kwargs)
 
     monkeypatch.setattr(BuildCache, "save_search", save_search)
     monkeypatch.setattr(pipeline, "run_map", run_map)
     site.build()
-    assert len(seen) == 1 and seen[0][:2] == (False, 0) and seen[0][2] >= 4, seen
+    assert len(seen) == 1 and seen[0][0] == 0 and seen[0][1] >= 4, seen
     monkeypatch.undo()
     made: list[Any] = []
     from exemplar_site.search import doc_tokens as real_tokens  # (what incremental.doc_tokens is)
@@ -434,9 +433,123 @@ def test_search_tokens_are_written_and_let_go_of_before_any_page_is_rendered(
         return real_tokens(doc)
 
     monkeypatch.setattr(incremental, "doc_tokens", tokens)
+    read: list[int | None] = []  # how many entries each read of the file asked for
+    real_read = _Table._read
+
+    def reading(self: _Table, keys: list[str] | None, values: bool = True) -> Any:
+        read.append(None if keys is None else len(keys))
+        return real_read(self, keys, values)
+
+    monkeypatch.setattr(_Table, "_read", reading)
     site.story("s1", "s-1", slug="s-1", body="第1篇改过的正文，讲述见义勇为的故事。")
     site.build()
     assert [doc.url for doc in made] == ["stories/s-1/"]
+    # the edited story's old tokens, its new ones (not found), the one shard (of this small site) they change
+    assert read == [1, 1, 1]
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def _stored_tokens(site: Site) -> set[str]:
+    from exemplar_site.cache import search_path
+
+    with contextlib.closing(sqlite3.connect(search_path(cache_path(site.out)))) as db:
+        return {k for (k,) in db.execute("SELECT key FROM entries")}
+
+
+def test_the_preview_reads_the_search_tokens_without_changing_the_file(tmp_path: Path) -> None:
+    """Read only (the preview server starting from the last build's cache), in a folder whose name
+    a URI must escape: every stored entry is read, and the file is left as it was."""
+    from exemplar_site.cache import BuildCache, search_path
+
+    site = make_site(tmp_path / "预览 #1?x=%20")
+    for i in range(3):
+        site.story(f"s{i}", f"s-{i}", body=f"第{i}篇的正文。")
+    site.build()
+    stored = _stored_tokens(site)
+    before = search_path(cache_path(site.out)).read_bytes()
+    cache, notice = BuildCache.load(cache_path(site.out), read_only=True)
+    assert notice is None
+    assert set(cache.search_entries(stored)) == stored == cache.search_has([*stored, "other"]) and len(stored) >= 3
+    cache.put_search_entries({"new": ("新", b"\x01")})
+    cache.save()
+    assert search_path(cache_path(site.out)).read_bytes() == before
+
+
+def test_search_tokens_of_old_versions_do_not_pile_up(site: Site, tmp_path: Path) -> None:
+    """Each edit stores the edited document's new tokens; the old ones go once they pass a quarter
+    of the file, so the file does not grow with the number of edits."""
+    for i in range(8):
+        site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", body=f"第{i}篇的正文，讲述守护平安的故事。")
+    site.build()
+    docs = len(_stored_tokens(site))
+    for n in range(12):
+        site.story("s1", "s-1", slug="s-1", body=f"第1篇第{n}次改过的正文。")
+        site.build()
+        assert len(_stored_tokens(site)) <= docs + docs // 4 + 1
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_search_tokens_of_another_version_are_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
+    from exemplar_site.cache import search_path
+
+    for i in range(3):
+        site.story(f"s{i}", f"s-{i}", body=f"第{i}篇的正文。")
+    site.build()
+    tokens = search_path(cache_path(site.out))
+    with contextlib.closing(sqlite3.connect(tokens)) as db, db:
+        db.execute("UPDATE meta SET value = 'an older program' WHERE key = 'version'")
+        db.execute("UPDATE entries SET value = ?", (pickle.dumps(("假的词", b"\x01")),))
+    site.story("s1", "s-1", body="第1篇改过的正文。")
+    report = site.build()
+    assert [w.path for w in report.warnings if "another version" in w.message] == [str(tokens)]
+    assert tree(site.out) == clean_build(site, tmp_path)
+    assert not site.build().warnings
+
+
+def test_a_build_killed_while_storing_search_tokens_leaves_them_as_they_were(site: Site, tmp_path: Path) -> None:
+    """Killed in the middle of writing the tokens' file (its pages half written, SQLite's rollback
+    journal beside it), the next build finds the file as it was before and builds what a clean
+    build does."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from exemplar_site.cache import search_path
+
+    for i in range(40):
+        site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", body=f"第{i}篇的正文，讲述守护平安的故事。" * 20)
+    site.build()
+    before = _stored_tokens(site)
+    for i in range(40):
+        site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", body=f"第{i}篇改过的正文，讲述见义勇为的故事。" * 20)
+    killed = textwrap.dedent(f"""
+        import os, sys
+        from exemplar_site import cache
+        from exemplar_site.cli import main
+        real_update, real_rows = cache._Table._update, cache._Table._rows
+
+        def update(self, db):
+            db.execute("PRAGMA cache_size = 1")  # (pages written to the file before the commit)
+            real_update(self, db)
+
+        def rows(self):
+            for n, row in enumerate(real_rows(self)):
+                if n == 30:
+                    os._exit(9)  # (as a kill: nothing cleaned up)
+                yield row
+
+        cache._Table._update, cache._Table._rows = update, rows
+        sys.exit(main(["build", "--config", {str(site.config)!r}, "--now", "2026-11-24 10:00", "--jobs", "1"]))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", killed], check=False, env=env, capture_output=True, timeout=300)
+    assert done.returncode == 9, done.stderr.decode()
+    tokens = search_path(cache_path(site.out))
+    assert tokens.with_name(tokens.name + "-journal").exists()  # (the case this test is about)
+    report = site.build()
+    assert not [w for w in report.warnings if "cache" in w.message], report.warnings
+    assert not tokens.with_name(tokens.name + "-journal").exists()
+    assert len(_stored_tokens(site)) == len(before)  # (rolled back, the new tokens added, the old dropped)
     assert tree(site.out) == clean_build(site, tmp_path)
 
 

@@ -361,6 +361,54 @@ def test_an_incremental_build_finds_an_edited_storys_new_words_and_retokenises_o
         assert {p: h for p, h in site.files().items() if p.startswith(DATA)} == clean(), step
 
 
+@pytest.mark.parametrize("lost", [False, True])
+def test_shards_kept_by_their_keys_are_written_from_the_cache_when_their_files_are_gone(
+        tmp_path: Path, monkeypatch: Any, lost: bool) -> None:
+    """An edit keeps the shards it does not change by their keys, without reading them. When their
+    files have to be written all the same (the output folder deleted by hand), their bytes are read
+    from the cache; and if the cache has lost them meanwhile (`lost`), every shard is made again
+    from the documents. Either way the index is a clean build's."""
+    import contextlib
+    import shutil
+    import sqlite3
+
+    from exemplar_site.cache import BuildCache, cache_path, search_path
+
+    monkeypatch.setattr(search, "POSTINGS_PER_SHARD", 16)  # many shards, as a large site has
+    site = make_site(tmp_path / "s")
+    for i in range(24):
+        site.story(f"s{i:02d}", f"s-{i:02d}", name=f"民警{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   body=f"第{i}位民警的事迹。他扎根社区，服务群众。")
+    site.build()
+    shutil.rmtree(site.out)
+    site.story("s05", "s-05", name="民警05", date=dt.date(2025, 1, 6), body="第5位民警的事迹。新闻丁戊己。")
+    made_all: list[int] = []
+
+    def shards_of(tokens: list[search.DocTokens], workers: int = 1) -> search.Shards:
+        made_all.append(len(tokens))
+        return search.shards_of(tokens, workers)
+
+    monkeypatch.setattr(incremental, "shards_of", shards_of)
+    if lost:
+        real_save = BuildCache.save_search
+
+        def save_search(self: BuildCache) -> None:  # (after the shards are decided, before any is written)
+            real_save(self)
+            with contextlib.closing(sqlite3.connect(search_path(cache_path(site.out)))) as db, db:
+                db.execute("DELETE FROM entries WHERE key LIKE 'shard%'")
+
+        monkeypatch.setattr(BuildCache, "save_search", save_search)
+    site.build()
+    assert len(made_all) == lost  # (made again, from every document, only when the cache lost them)
+    out = tmp_path / "clean"
+    build_site(site.config, BuildOptions(now=NOW, output=out, cache=False))
+    ours = {p: h for p, h in site.files().items() if p.startswith(DATA)}
+    assert ours == {p: h for p, h in site.files(out).items() if p.startswith(DATA)}
+    assert sum(p.startswith(DATA + "i/") for p in ours) > 8
+    searcher, docs = load_index(site.out)
+    assert [docs[d]["t"] for d in searcher.search("丁戊己")] == [docs[5]["t"]]
+
+
 # ---- shards over workers -----------------------------------------------------------------------
 
 def many_docs(n: int) -> list[search.SearchDoc]:

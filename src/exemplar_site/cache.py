@@ -10,21 +10,29 @@ something stale: a changed file has a new hash. Three files:
 - `.public.cache.bodies`: parsed front matter and rendered Markdown, loaded
   only when a build needs them (after a config change, say), never for a
   build that changes a few stories.
-- `.public.cache.search`: each search document's tokens, loaded when the
-  search index is made, written and let go of as soon as it is made (a
-  cold build would otherwise hold them through the page rendering).
+- `.public.cache.search`: each search document's tokens, by the document's
+  identity, and each shard file of the search index, by its bytes' key, in a
+  SQLite file (`_Table`): a build reads only the entries it asks for (a
+  one-story edit: that story's old and new tokens and the few shards they
+  change, not the 420 + 126 MB of them all at 100,000 stories), and writes
+  what it made as soon as the search index is made.
 
-Each file has a journal of what later builds added; it is versioned by the
-package's code hash. A file from another version, or one that cannot be
-read, is discarded with a notice. Deleting any of them is always safe.
+The first two files each have a journal of what later builds added; every
+file is versioned by the package's code hash. A file from another version,
+or one that cannot be read, is discarded with a notice. Deleting any of them
+is always safe.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import pickle
-from collections.abc import Callable, Mapping
+import sqlite3
+import urllib.parse
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +46,6 @@ CACHE_VERSION = 3
 Scrub = dict[str, Callable[[Any], Any]]
 MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
 LAZY_PARTS = ("docs", "bodies")
-SEARCH_PARTS = ("tokens",)
 # Cached records and warnings hold messages for people: the language they were written in, and
 # the catalogue they came from, are part of what a cached result was made from.
 _CATALOGUE = hashlib.blake2b(b"".join(p.read_bytes() for p in sorted(i18n.LOCALE_DIR.rglob("*.mo"))),
@@ -108,13 +115,7 @@ class _Store:
             with self.path.open("rb") as f:  # a header, then each part on its own (see save)
                 head = pickle.load(f)
                 if not isinstance(head, dict) or head.get("version") != _version():
-                    # (what the version is made of, a tuple of digests, means nothing to a user)
-                    return Problem(str(self.path), None, None,
-                                   # TRANSLATORS: 原文：生成网站的缓存是另一个版本的程序（或它用的库、另一种界面语言）
-                                   # 留下的，已经丢弃；这次会重新读取全部稿件，用时比平时长
-                                   _("build cache left by another version of the program (or of its libraries, "
-                                     "or another language) discarded; this build reads every story again and "
-                                     "takes longer"), severity="warning")
+                    return _foreign(self.path)
                 parts = {name: pickle.load(f) for name in head["parts"]}
             parts = {name: parts[name] for name in self.parts}
             entries = 0
@@ -128,9 +129,7 @@ class _Store:
                             parts[name].update(entry[name])
                             entries += len(entry[name])
         except Exception as exc:  # noqa: BLE001 - corrupted, truncated, unreadable, any unpickling error: never trust it
-            return Problem(str(self.path), None, None,
-                           t("build cache unreadable ({reason}) discarded; this build renders everything",
-                             reason=type(exc).__name__), severity="warning")
+            return _unreadable(self.path, exc)
         for name in self.parts:
             self.written[name] = dict(parts[name])
             added = self.data[name]  # what this build stored before the load wins
@@ -187,6 +186,22 @@ class _Store:
         """A journal past a quarter of its base file: time to compact."""
         assert self.path is not None
         return self.journal.exists() and self.journal.stat().st_size > self.path.stat().st_size // 4
+
+
+def _foreign(path: Path) -> Problem:
+    # (what the version is made of, a tuple of digests, means nothing to a user)
+    return Problem(str(path), None, None,
+                   # TRANSLATORS: 原文：生成网站的缓存是另一个版本的程序（或它用的库、另一种界面语言）
+                   # 留下的，已经丢弃；这次会重新读取全部稿件，用时比平时长
+                   _("build cache left by another version of the program (or of its libraries, "
+                     "or another language) discarded; this build reads every story again and "
+                     "takes longer"), severity="warning")
+
+
+def _unreadable(path: Path, exc: Exception) -> Problem:
+    return Problem(str(path), None, None,
+                   t("build cache unreadable ({reason}) discarded; this build renders everything",
+                     reason=type(exc).__name__), severity="warning")
 
 
 def _stored(scrub: Scrub | None, name: str, entries: dict[Any, Any]) -> dict[Any, Any]:
@@ -249,6 +264,197 @@ class _Lazy:
                     p.unlink()
 
 
+# Values asked for at once up to this many are looked up by key; more, and the whole table is read
+# through. (Keys alone are always looked up: the index on them answers without reading the table.)
+_LOOKUP = 2000
+_CHUNK = 500  # keys in one query (SQLite's limit on a query's parameters is 999 in older versions)
+# SQLite's primary result codes (an error's `sqlite_errorcode` & 0xff) → the errno a warning names
+_SQLITE_ERRNO = {13: errno.ENOSPC, 10: errno.EIO, 8: errno.EACCES, 3: errno.EACCES, 14: errno.EACCES}
+
+
+class _Table:
+    """A cache file of many entries of which a build reads a few, by key: a SQLite file holding
+    one table, key → pickled value (the search index's parts: its documents' tokens by identity,
+    its shard files by key; a one-story edit reads that story's old and new tokens and the shards
+    they change instead of all of them).
+
+    `held` holds the entries this build made and has not written yet; or everything, when there is
+    no file to read from (`whole`: a cache kept in memory, or one read only, whose file is read
+    whole the first time it is asked for, as the preview server keeps its cache between builds).
+
+    Written without SQLite's syncs: a build killed at any point leaves the file as it was or as
+    its last transaction made it (the rollback journal beside it, `<name>-journal`, is rolled back
+    by the next build); a crash of the whole machine may leave it unreadable, and an unreadable
+    file is discarded with a notice, as the other cache files are. A new file is made under
+    another name and renamed into place."""
+
+    def __init__(self, path: Path | None, notices: list[Problem], read_only: bool = False):
+        self.path, self.notices, self.read_only = path, notices, read_only
+        self.held: dict[str, Any] = {}
+        self.whole = path is None  # `held` is all there is
+        self.fresh = False  # the file is not to be read from (there is none, or it was discarded)
+        self.checked = False  # its version was checked by this build
+        self.in_use: set[str] | None = None  # every key this build needs, once it says (`keep`)
+
+    def get(self, keys: Collection[str]) -> dict[str, Any]:
+        """The entries of those keys that there are."""
+        found = {k: self.held[k] for k in keys if k in self.held}
+        rest = [k for k in keys if k not in found]
+        if rest and not self.whole:
+            if self.read_only:
+                self.held = {**self._read(None), **self.held}
+                self.whole = True
+                return {k: self.held[k] for k in keys if k in self.held}
+            found.update(self._read(rest))
+        return found
+
+    def has(self, keys: Collection[str]) -> set[str]:
+        """Which of those keys have an entry (their values are not read)."""
+        found = {k for k in keys if k in self.held}
+        rest = [k for k in keys if k not in found]
+        if rest and not self.whole:
+            if self.read_only:
+                self.get(rest)  # (read whole, as `get` does)
+                return {k for k in keys if k in self.held}
+            found |= self._read(rest, values=False).keys()
+        return found
+
+    def put(self, entries: Mapping[str, Any]) -> None:
+        self.held.update(entries)
+
+    def keep(self, keys: Collection[str]) -> None:
+        """Every key this build needs: the others are dropped once they pass a quarter of the file."""
+        self.in_use = set(keys)
+
+    def forget_unused(self) -> None:
+        """(A cache kept in memory) drop what the last build did not need."""
+        if self.whole and self.in_use is not None:
+            self.held = {k: v for k, v in self.held.items() if k in self.in_use}
+        self.in_use = None
+
+    def _open(self) -> sqlite3.Connection | None:
+        """The file, its version checked (once a build); None when there is none, or it was
+        discarded (a notice)."""
+        if self.path is None or self.fresh or not self.path.exists():
+            self.fresh = True
+            return None
+        if self.read_only:  # (a URI: the one way to open it read only; a hot journal is then not rolled back)
+            where = self.path.resolve().as_posix()  # (/home/…, C:/…, or //server/share/… for a Windows share)
+            db = sqlite3.connect(f"file://{'' if where.startswith('/') else '/'}{urllib.parse.quote(where)}?mode=ro",
+                                 uri=True, timeout=10)
+        else:
+            db = sqlite3.connect(self.path, timeout=10)
+        if self.checked:
+            return db
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        except sqlite3.DatabaseError as exc:  # not a database, malformed, torn
+            db.close()
+            self._discard(_unreadable(self.path, exc))
+            return None
+        except BaseException:
+            db.close()
+            raise
+        if row is None or row[0] != repr(_version()):
+            db.close()
+            self._discard(_foreign(self.path))
+            return None
+        self.checked = True
+        return db
+
+    def _read(self, keys: list[str] | None, values: bool = True) -> dict[str, Any]:
+        """The stored entries of those keys (None: all of them); values False: each key's value
+        is None, and no value is read (SQLite answers from the keys' index)."""
+        assert self.path is not None
+        found: dict[str, Any] = {}
+        columns = "key, value" if values else "key, NULL"
+        try:
+            db = self._open()
+            if db is None:
+                return found
+            with contextlib.closing(db):
+                if keys is None or (values and len(keys) > _LOOKUP):
+                    wanted = None if keys is None else set(keys)
+                    for k, v in db.execute(f"SELECT {columns} FROM entries"):
+                        if wanted is None or k in wanted:
+                            found[k] = v if v is None else pickle.loads(v)
+                else:
+                    for i in range(0, len(keys), _CHUNK):
+                        chunk = keys[i:i + _CHUNK]
+                        query = f"SELECT {columns} FROM entries WHERE key IN ({','.join('?' * len(chunk))})"
+                        found.update((k, v if v is None else pickle.loads(v)) for k, v in db.execute(query, chunk))
+        except Exception as exc:  # noqa: BLE001 - not a database, malformed, torn, any unpickling error: never trust it
+            self._discard(_unreadable(self.path, exc))
+            return {}
+        return found
+
+    def _discard(self, notice: Problem) -> None:
+        self.notices.append(notice)
+        self.fresh = True
+        if not self.read_only:
+            self.drop_files()
+
+    def save(self) -> None:
+        """Write the entries made since the last save (into a new file when there is none or it was
+        discarded), and drop the entries not in use once they pass a quarter of the file. A failure
+        is an OSError (the build's warning names the file and what to do)."""
+        if self.path is None or self.read_only or (not self.held and self.in_use is None):
+            return
+        try:
+            db = self._open()
+            if db is None:
+                if self.held:
+                    self._write_new()
+            else:
+                with contextlib.closing(db):
+                    self._update(db)
+        except sqlite3.Error as exc:
+            code = _SQLITE_ERRNO.get(getattr(exc, "sqlite_errorcode", 0) & 0xFF, errno.EIO)
+            raise OSError(code, str(exc), str(self.path)) from exc
+        self.held, self.in_use = {}, None
+
+    def _rows(self) -> Iterator[tuple[str, bytes]]:
+        return ((k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in self.held.items())
+
+    def _write_new(self) -> None:
+        assert self.path is not None
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        for p in (tmp, _rollback_journal(tmp)):
+            p.unlink(missing_ok=True)
+        with contextlib.closing(sqlite3.connect(tmp)) as db:
+            db.execute("PRAGMA journal_mode = OFF")  # (a file no one reads until it is renamed)
+            db.execute("PRAGMA synchronous = OFF")
+            db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            db.execute("CREATE TABLE entries (key TEXT PRIMARY KEY, value BLOB)")
+            db.execute("INSERT INTO meta VALUES ('version', ?)", (repr(_version()),))
+            db.executemany("INSERT INTO entries VALUES (?, ?)", self._rows())
+            db.commit()
+        _rollback_journal(self.path).unlink(missing_ok=True)  # (never rolled into the new file)
+        os.replace(tmp, self.path)
+        self.fresh, self.checked = False, True
+
+    def _update(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA synchronous = OFF")
+        with db:  # one transaction: all of it, or (killed) none of it
+            db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", self._rows())
+            if self.in_use is not None:
+                (rows,) = db.execute("SELECT count(*) FROM entries").fetchone()
+                if rows - len(self.in_use) > len(self.in_use) // 4:
+                    db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
+                    db.executemany("INSERT OR IGNORE INTO used VALUES (?)", ((k,) for k in self.in_use))
+                    db.execute("DELETE FROM entries WHERE key NOT IN (SELECT key FROM used)")
+
+    def drop_files(self) -> None:
+        if self.path is not None:
+            # (with the journal of the pickled file this one replaced, which earlier versions wrote)
+            for p in (self.path, _rollback_journal(self.path), self.path.with_name(self.path.name + ".journal")):
+                p.unlink(missing_ok=True)
+
+
+def _rollback_journal(path: Path) -> Path:
+    return path.with_name(path.name + "-journal")
+
+
 @dataclass
 class BuildCache:
     """Every part is a dict keyed by content hashes. `path` None: kept in memory, never saved."""
@@ -260,7 +466,7 @@ class BuildCache:
     def __post_init__(self) -> None:
         self._main = _Store(self.path, MAIN_PARTS, keep_all=("slugs",))
         self._lazy = _Lazy(lazy_path(self.path) if self.path else None, LAZY_PARTS, self.notices)
-        self._search = _Lazy(search_path(self.path) if self.path else None, SEARCH_PARTS, self.notices)
+        self._search = _Table(search_path(self.path) if self.path else None, self.notices, self.read_only)
 
     @classmethod
     def load(cls, path: Path | None, read_only: bool = False) -> tuple[BuildCache, Problem | None]:
@@ -317,9 +523,21 @@ class BuildCache:
     def bodies(self) -> Tracked:  # body_key → Rendered
         return self._lazy.part("bodies")
 
-    @property
-    def search_tokens(self) -> Tracked:  # search document identity → its tokens (search.doc_tokens)
-        return self._search.part("tokens")
+    # the search index's parts (its documents' tokens, its shard files), read by key
+    def search_entries(self, keys: Collection[str]) -> dict[str, Any]:
+        """The entries stored under those keys (the others are not there)."""
+        return self._search.get(keys)
+
+    def search_has(self, keys: Collection[str]) -> set[str]:
+        """Which of those keys have an entry stored (nothing else read)."""
+        return self._search.has(keys)
+
+    def put_search_entries(self, entries: Mapping[str, Any]) -> None:
+        self._search.put(entries)
+
+    def search_in_use(self, keys: Collection[str]) -> None:
+        """Every key this build's search index is made of: the others are dropped in time."""
+        self._search.keep(keys)
 
     def put_doc(self, digest: str, doc: Any) -> None:
         """Store without loading the lazy file."""
@@ -335,10 +553,11 @@ class BuildCache:
 
     def forget_unused(self) -> None:
         """Drop what the last build did not use (a long-running server's cache stays bounded)."""
-        for store in (self._main, self._lazy.store, self._search.store):
+        for store in (self._main, self._lazy.store):
             for name, part in store.data.items():
                 if name not in store.keep_all:
                     part.forget_unused()
+        self._search.forget_unused()
 
     def save(self, scrub: Scrub | None = None) -> None:
         """Write what this build added; compact a file when its journal or unused entries pass a quarter.
@@ -347,7 +566,7 @@ class BuildCache:
             return
         self._main.save(scrub)
         self._lazy.save(scrub)
-        self._search.save(scrub)
+        self._search.save()
 
     def save_lazy(self, scrub: Scrub | None = None) -> None:
         """Write the front matter and renderings now, and let go of them: a build needs them only
@@ -359,11 +578,11 @@ class BuildCache:
         self._lazy.release(scrub)
 
     def save_search(self) -> None:
-        """Write the search documents' tokens now, and let go of them: a build needs them only to
-        make the search index (~40 MB at 10,000 stories, held through the page rendering before)."""
+        """Write the search documents' tokens made by this build now, and let go of them: a build
+        needs them only to make the search index (~40 MB at 10,000 stories on a cold build)."""
         if self.path is None or self.read_only:
             return
-        self._search.release(None)
+        self._search.save()
 
 
 def lazy_path(path: Path) -> Path:

@@ -16,8 +16,8 @@ earlier build already made from the same inputs:
 | its public object (`gate.publish`) | `cache.stories` | `gate.story_digest` + path |
 | related stories (`taxonomy.build_index`) | `cache.memo` | `taxonomy.related_key` |
 | a page's key (`pages.PagePlan.keyed`) | `cache.memo` | `index_shape`, site, templates, its stories |
-| a search document's tokens (`search.doc_tokens`) | `cache.search_tokens` | `search.doc_identity` (a story's digest) |
-| the search shards (`search.shards_of`) | `cache.memo` | the documents' identities, in order (patched) |
+| a search document's tokens (`search.doc_tokens`) | `cache.search_entries` | `search.doc_identity` (a story's digest) |
+| the search shards (`search.shards_of`) | `cache.memo`, `cache.search_entries` | the documents, in order (patched) |
 | an image's web sizes (`images.process`) | `cache.memo` + imagestore.py | image digest + `images.settings_key` |
 | what a story says about images (`media.story_media`) | `cache.memo` | `gate.story_digest` |
 | a story with its images joined (`media.attach_story`) | `cache.stories` (in its place) | + its images' keys |
@@ -40,7 +40,7 @@ import hashlib
 import io
 import pickle
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ from .gate import TAG_SLUG_LENGTH, Decisions, Shown, publish, render_body, tag_s
 from .i18n import _
 from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
-from .jobs import Job, key_of
+from .jobs import Job, bytes_key, key_of
 from .markup import Markup, Rendered
 from .media import StoryMedia, attach_others, attach_story, shown_keys, story_media
 from .model import GateResult, PublicStory, WebImage
@@ -72,7 +72,17 @@ from .records import (
     page_record,
     story_record,
 )
-from .search import DocTokens, SearchDoc, Shards, doc_identity, doc_tokens, shard_count, shards_of, shards_patched
+from .search import (
+    DocTokens,
+    SearchDoc,
+    Shards,
+    doc_identity,
+    doc_tokens,
+    shard_count,
+    shards_of,
+    shards_patched,
+    shards_touched,
+)
 from .sms import SmsMessage, collect, composed
 from .sources import Entry, SourceFile, Sources, line_naming, read_entry
 from .sources import read as read_again
@@ -84,6 +94,7 @@ from .theme import sources_digest, template_digests
 MIN_PARALLEL = 200
 # More search documents changed in place than this: every shard is made again (search_shards).
 MAX_PATCHED = 64
+_SHARD = "shard\x1f"  # a search shard file's bytes in the cache, by its key (jobs.bytes_key)
 # full path → ((size, mtime, ctime, inode), digest, warnings given when it was read)
 Known = dict[str, tuple[tuple[int, int, int, int], str, tuple[Problem, ...]]]
 # a story in a page key's text (`PublicStory.__repr__`, checked on every build: see `_digests_seen`)
@@ -106,6 +117,10 @@ class Incremental:
         self.shown: dict[str, tuple[Shown, dict[str, str]]] = {}
         self.cacheable: set[str] = set()
         self.attached: dict[str, tuple[str, ...]] = {}
+        # site search: this build's documents (their identities, and each shard's key), and the
+        # bytes of the shards kept by their keys, once one has been asked for (kept_shard)
+        self._search_made: tuple[list[str], list[SearchDoc], tuple[str, ...]] | None = None
+        self._kept: dict[int, bytes] | None = None
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -322,53 +337,92 @@ class Incremental:
 
     def search_shards(self, docs: list[SearchDoc]) -> Shards:
         """The search index's shards for the documents (search.search_docs). Each document's tokens
-        (search.doc_tokens) are reused by its identity (`doc_identity`), only new ones are made
-        (over the workers when many). When the documents are the last build's with a few changed
-        in place and the shard count is the same, the last build's shards are kept but those of
-        the tokens that changed (search.shards_patched); else every shard is made from the tokens
-        (over the workers too).
-        Either way the shards are what search.shards_of gives for these documents."""
-        memo, known = self.cache.memo, self.cache.search_tokens
+        (search.doc_tokens) are stored by its identity (`doc_identity`) and made only when not
+        found (over the workers when many), and each shard file by its key. When the documents
+        are the last build's with a few changed in place and the shard count stays the same, the
+        shards of the tokens that changed are made again from their last files (search.shards_patched)
+        and the others are kept, by their keys: only the changed documents' old and new tokens and
+        those shards are read, and the shard count comes from the last build's number of postings.
+        Else every shard is made from every document's tokens (over the workers too). Either way
+        the shards are what search.shards_of gives for these documents; a kept one's bytes are read
+        only if its file has to be written (`kept_shard`)."""
+        memo = self.cache.memo
         ids = [doc_identity(doc) for doc in docs]
-        found: list[DocTokens | None] = [known.get(i) for i in ids]
-        todo = [k for k, tokens in enumerate(found) if tokens is None]
+        # the last build's (document identities, shard count, postings, each shard's key or "")
+        last = memo.get("search-shards")
+        made = self._patched(last, ids, docs) if last is not None else None
+        if made is None:
+            tokens = self._tokens(ids, docs, range(len(docs)))
+            made = shards_of(tokens, self.workers), sum(len(w) for _, w in tokens)
+        shards, postings = made
+        new = {n: bytes_key(data) for n, data in shards.files.items()}
+        # (every shard made again, as when a story is added: most are stored already)
+        stored = self.cache.search_has([_SHARD + k for k in new.values()]) if len(new) > MAX_PATCHED else set()
+        self.cache.put_search_entries({_SHARD + k: shards.files[n] for n, k in new.items()
+                                       if _SHARD + k not in stored})
+        keys = tuple(new.get(n) or shards.kept.get(n, "") for n in range(shards.count))
+        self.cache.search_in_use([*ids, *(_SHARD + k for k in keys if k)])
+        if last != (state := (tuple(ids), shards.count, postings, keys)):
+            memo["search-shards"] = state
+        self._search_made, self._kept = (ids, docs, keys), None
+        return shards
+
+    def kept_shard(self, n: int) -> bytes:
+        """The bytes of a shard `search_shards` kept by its key (search.index_files' `kept`): read
+        from the cache, every kept shard at once the first time one is needed (its file was not in
+        the output: deleted by hand, say); if one is not found there, every shard is made again
+        from the documents' tokens."""
+        if self._kept is None:
+            assert self._search_made is not None
+            ids, docs, keys = self._search_made
+            wanted = {_SHARD + k for k in keys if k}
+            found = self.cache.search_entries(wanted)
+            if len(found) == len(wanted):
+                self._kept = {n: found[_SHARD + k] for n, k in enumerate(keys) if k}
+            else:
+                self._kept = shards_of(self._tokens(ids, docs, range(len(docs))), 1).files
+        return self._kept[n]
+
+    def _tokens(self, ids: list[str], docs: list[SearchDoc], numbers: Sequence[int]) -> list[DocTokens]:
+        """The tokens of the documents numbered so: read from the cache, the others made (and stored)."""
+        found = self.cache.search_entries({ids[k] for k in numbers})
+        todo = [k for k in numbers if ids[k] not in found]
 
         def spawned() -> Spawned:
             return Spawned(as_state, None, _doc_tokens, [docs[k] for k in todo])
 
-        for k, made in zip(todo, run_map(lambda k: doc_tokens(docs[k]), todo, self.workers, spawned,
-                                         min_items=MIN_PARALLEL), strict=True):
-            found[k] = known[ids[k]] = made
-        tokens = [t for t in found if t is not None]
-        count = shard_count(sum(len(w) for _, w in tokens))
-        last = memo.get("search-shards")  # the last build's (document identities, shard count)
-        shards = self._patched(last, ids, tokens, count) if last is not None else None
-        if shards is None:
-            shards = shards_of(tokens, self.workers)
-        for n in range(count):  # (kept unchanged where equal: the cache's journal writes new values only)
-            data = shards.files.get(n, b"")
-            if memo.get(f"search-shard\x1f{n}") != data:
-                memo[f"search-shard\x1f{n}"] = data
-        if last != (state := (tuple(ids), count)):
-            memo["search-shards"] = state
-        return shards
+        made = dict(zip((ids[k] for k in todo), run_map(lambda k: doc_tokens(docs[k]), todo, self.workers, spawned,
+                                                         min_items=MIN_PARALLEL), strict=True))
+        self.cache.put_search_entries(made)
+        found.update(made)
+        return [found[ids[k]] for k in numbers]
 
-    def _patched(self, last: tuple[tuple[str, ...], int], ids: list[str], tokens: list[DocTokens],
-                 count: int) -> Shards | None:
-        memo = self.cache.memo
-        before, last_count = last
-        if last_count != count or len(before) != len(ids):
+    def _patched(self, last: tuple[tuple[str, ...], int, int, tuple[str, ...]], ids: list[str],
+                 docs: list[SearchDoc]) -> tuple[Shards, int] | None:
+        before, count, postings, keys = last
+        if len(before) != len(ids):
             return None
         moved = [k for k, (a, b) in enumerate(zip(before, ids, strict=True)) if a != b]
         if len(moved) > MAX_PATCHED:
             return None
-        files = [memo.get(f"search-shard\x1f{n}") for n in range(count)]
-        old = [self.cache.search_tokens.get(before[k]) for k in moved]
-        if None in files or None in old:
+        found = self.cache.search_entries({before[k] for k in moved})
+        if any(before[k] not in found for k in moved):
             return None  # (not kept: make them all)
-        shards = Shards(count, {n: f for n, f in enumerate(files) if f})
-        patch = shards_patched(shards, len(ids), list(zip(moved, old, (tokens[k] for k in moved), strict=True)))
-        return Shards(count, {n: f for n, f in ({**shards.files, **patch}).items() if f})
+        old = [found[before[k]] for k in moved]
+        new = self._tokens(ids, docs, moved)
+        postings += sum(len(w) for _, w in new) - sum(len(w) for _, w in old)
+        if shard_count(postings) != count:
+            return None
+        changes = list(zip(moved, old, new, strict=True))
+        touched = shards_touched(count, changes)
+        previous = self.cache.search_entries({_SHARD + keys[n] for n in touched if keys[n]})
+        kept = {n: k for n, k in enumerate(keys) if k and n not in touched}
+        stored = self.cache.search_has({_SHARD + k for k in kept.values()})
+        if any(_SHARD + keys[n] not in previous for n in touched if keys[n]) or len(stored) < len(kept):
+            return None
+        files = {n: previous[_SHARD + keys[n]] for n in touched if keys[n]}
+        patch = shards_patched(Shards(count, files), len(ids), changes)
+        return Shards(count, {n: data for n, data in patch.items() if data}, kept), postings
 
     # ---- page keys ---------------------------------------------------------------------------
 

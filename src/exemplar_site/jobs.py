@@ -87,14 +87,18 @@ def key_of(*parts: object) -> str:
     return "k:" + hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
+def bytes_key(data: bytes) -> str:
+    """The key of an output by its bytes (what `ready` gives it)."""
+    return "b:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def ready(outputs: Iterable[Output]) -> list[Job]:
     """Jobs for outputs already in memory (cheap ones): keyed by their bytes."""
     out = []
     files: dict[Path, str] = {}  # (one file published under many names, as each story's press copy: one stat)
     for o in outputs:
         if o.data is not None:
-            data = o.data
-            out.append(Job(o.path, "b:" + hashlib.blake2b(data, digest_size=16).hexdigest(), _given(o)))
+            out.append(Job(o.path, bytes_key(o.data), _given(o)))
         else:
             assert o.source is not None
             key = files.get(o.source)

@@ -189,7 +189,8 @@ def site_jobs(site: LoadedSite, problems: Problems,
         from .search import search_docs, search_jobs
         if layer:  # each document's tokens, and shards no document of which changed, are the last build's
             docs = search_docs(index)
-            jobs += search_jobs(env, config, index, view, specs, (docs, layer.search_shards(docs)))
+            jobs += search_jobs(env, config, index, view, specs, (docs, layer.search_shards(docs)),
+                                kept=layer.kept_shard)
         else:
             jobs += search_jobs(env, config, index, view, specs, workers=_workers(site.options))
     jobs += ready(render_opml(specs, config))

@@ -41,8 +41,8 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -415,16 +415,23 @@ def card_files(docs: Sequence[SearchDoc]) -> list[Output]:
             for b, start in enumerate(range(0, len(docs), CARD_BLOCK))]
 
 
+def _kept_file(path: str, n: int, kept: Callable[[int], bytes]) -> Output:
+    return Output(path, kept(n))
+
+
 def _doc_file(path: str, name: str, doc: SearchDoc) -> Output:
     return Output(path, _js(name, doc_data(doc)))
 
 
 @dataclass(frozen=True)
 class Shards:
-    """The index's shards: how many there are, and the bytes of each that holds tokens."""
+    """The index's shards: how many there are, and the bytes of each that holds tokens (`files`),
+    or for a shard kept as the last build made it, its key (`kept`: jobs.bytes_key of its bytes,
+    which `index_files` is given a way to read when the file has to be written)."""
 
     count: int
     files: dict[int, bytes]
+    kept: dict[int, str] = field(default_factory=dict)
 
 
 MIN_PARALLEL_SHARDS = 64  # fewer shards than this (a site of a few hundred stories): made in this process
@@ -459,6 +466,24 @@ def _shard_file(docs: int, shard: tuple[int, list[tuple[str, Sequence[int]]]]) -
     return _js(f"i/{n:x}", {token: encode_list(lst, docs) for token, lst in lists})
 
 
+def _delta(changes: Sequence[tuple[int, DocTokens, DocTokens]]) -> dict[str, dict[int, int | None]]:
+    """token → {document number: its new weight, None where it lost the token}, for the tokens
+    that the changes gain, lose or weigh differently."""
+    delta: defaultdict[str, dict[int, int | None]] = defaultdict(dict)
+    for d, old, new in changes:
+        before, after = token_weights(old), token_weights(new)
+        for token in before.keys() | after.keys():
+            if before.get(token) != after.get(token):
+                delta[token][d] = after.get(token)
+    return delta
+
+
+def shards_touched(count: int, changes: Sequence[tuple[int, DocTokens, DocTokens]]) -> set[int]:
+    """The shards `shards_patched` makes again for those changes (the only ones whose previous
+    files it reads)."""
+    return {shard_of(token, count) for token in _delta(changes)}
+
+
 def shards_patched(shards: Shards, docs: int, changes: Sequence[tuple[int, DocTokens, DocTokens]]) -> dict[int, bytes]:
     """The shard files that change when the documents numbered as given change their tokens from
     the old to the new (the number of documents, and so of shards, being the same): only the
@@ -466,12 +491,7 @@ def shards_patched(shards: Shards, docs: int, changes: Sequence[tuple[int, DocTo
     file with exactly those tokens' lists changed; b"" for a shard left empty. Equal to the files
     `shards_of` gives for the changed documents (a token's list is the same function of its
     documents' weights; the shard's tokens are sorted again)."""
-    delta: defaultdict[str, dict[int, int | None]] = defaultdict(dict)
-    for d, old, new in changes:
-        before, after = token_weights(old), token_weights(new)
-        for token in before.keys() | after.keys():
-            if before.get(token) != after.get(token):
-                delta[token][d] = after.get(token)
+    delta = _delta(changes)
     by_shard: defaultdict[int, list[str]] = defaultdict(list)
     for token in delta:
         by_shard[shard_of(token, shards.count)].append(token)
@@ -497,22 +517,28 @@ def shards_patched(shards: Shards, docs: int, changes: Sequence[tuple[int, DocTo
 
 
 def index_files(docs: Sequence[SearchDoc], index: SiteIndex, shards: Shards | None = None,
-                workers: int = 1) -> tuple[list[Output], list[Job]]:
+                workers: int = 1, kept: Callable[[int], bytes] | None = None) -> tuple[list[Output], list[Job]]:
     """The index files: shards (made from the documents unless given), the meta file and the card
     files (as Outputs: keyed by their bytes), and one Job per document file, keyed by the story's digest
-    (made only when it changed)."""
+    (made only when it changed). A shard given by its key (`Shards.kept`) is a Job under that key,
+    whose bytes `kept` reads when the file has to be written."""
     if shards is None:
         shards = shards_of([doc_tokens(doc) for doc in docs], workers)
     have = bytearray((shards.count + 7) // 8)
     outputs = []
-    for n, data in sorted(shards.files.items()):
+    jobs = []
+    for n in sorted(shards.files.keys() | shards.kept.keys()):
         have[n >> 3] |= 1 << (n & 7)
-        outputs.append(Output(f"{DATA}i/{n:x}.js", data))
+        path = f"{DATA}i/{n:x}.js"
+        if n in shards.files:
+            outputs.append(Output(path, shards.files[n]))
+        else:
+            assert kept is not None
+            jobs.append(Job(path, shards.kept[n], functools.partial(_kept_file, path, n, kept)))
     meta = {"format": FORMAT, "docs": len(docs), "shards": shards.count, "have": have.hex(), "cards": CARD_BLOCK,
             **_facets(docs, index)}
     outputs.append(Output(f"{DATA}meta.js", _js("meta", meta)))
     outputs += card_files(docs)
-    jobs = []
     for n, doc in enumerate(docs):
         name = f"d/{n}"
         path = f"{DATA}{name}.js"
@@ -528,13 +554,13 @@ def index_files(docs: Sequence[SearchDoc], index: SiteIndex, shards: Shards | No
 
 def search_jobs(env: jinja2.Environment, config: SiteConfig, index: SiteIndex, site: SiteView,
                 specs: tuple[FeedSpec, ...], made: tuple[list[SearchDoc], Shards] | None = None,
-                workers: int = 1) -> list[Job]:
+                workers: int = 1, kept: Callable[[int], bytes] | None = None) -> list[Job]:
     """The search page (search.html) and the index files. A file whose bytes (or, for a story's
     document file, whose story) are as they were is not written again. `made`: the documents
-    (`search_docs`) and their shards, when the caller has them (the incremental layer); else the
-    shards are made over up to `workers` processes."""
+    (`search_docs`) and their shards, when the caller has them (the incremental layer, which gives
+    `kept` too: see `index_files`); else the shards are made over up to `workers` processes."""
     docs, shards = made if made is not None else (search_docs(index), None)
-    outputs, jobs = index_files(docs, index, shards, workers)
+    outputs, jobs = index_files(docs, index, shards, workers, kept)
     r = PageRenderer(env, config, index, site, specs)
     page = r.make(r.call("search.html", PAGE, "search", meta=f"{DATA}meta.js"))
     return ready([page, *outputs]) + jobs
