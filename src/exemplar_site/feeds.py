@@ -37,10 +37,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
-
-from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from . import urls
 from .config import SiteConfig
@@ -51,6 +49,11 @@ from .jobs import CODE_VERSION, Job, deep_fingerprint, fingerprint, key_of, read
 from .model import Honor, Output, PublicStory, WithdrawnNotice
 from .taxonomy import FAMILY_NAMES, SiteIndex
 from .text import XML_ILLEGAL
+
+if TYPE_CHECKING:  # (feedgen and lxml are imported when a feed is written: ~30 ms that an edit
+    # which changes no feed does without)
+    from feedgen.feed import FeedGenerator
+    from lxml import etree
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
@@ -159,6 +162,8 @@ def _feed_updated(spec: FeedSpec, index: SiteIndex, stones: tuple[WithdrawnNotic
 
 
 def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: bool) -> FeedGenerator:
+    from feedgen.feed import FeedGenerator
+
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     if not atom:
@@ -256,6 +261,8 @@ def _enclosure(s: PublicStory, config: SiteConfig) -> tuple[str, str, str]:
 def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig, stones: tuple[WithdrawnNotice, ...] = ()) -> bytes:
     """Restore rel/type/length on entry links and add the enclosure (feedgen 1.0.0 drops them);
     mark every title and the subtitle type="text" (feedgen cannot); add the tombstones."""
+    from lxml import etree
+
     root = etree.fromstring(data)
     _add_tombstones(root, config, stones)
     for name in ("title", "subtitle"):
@@ -285,6 +292,8 @@ def _add_tombstones(root: etree._Element, config: SiteConfig, stones: tuple[With
     """RFC 6721: <at:deleted-entry ref="GUID" when="…"> after the entries, one per withdrawal."""
     if not stones:
         return
+    from lxml import etree
+
     entries = root.findall(f"{_ATOM}entry")
     last = entries[-1] if entries else root[-1]
     for w in reversed(stones):  # (each is put right after the last entry: newest first in the end)
@@ -302,6 +311,8 @@ def _fix_rss(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
     edited = {guid(config, s.id): s.updated for s in spec.stories if s.updated != s.date}
     if not edited:
         return data
+    from lxml import etree
+
     root = etree.fromstring(data, etree.XMLParser(strip_cdata=False))
     for item in root.iter("item"):
         when = edited.get(item.findtext("guid") or "")
