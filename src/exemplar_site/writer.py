@@ -197,8 +197,8 @@ class Staging:
 
     # ---- writing (any process) ------------------------------------------------------
 
-    def _parent(self, path: str) -> Path:
-        dest = self.dir / path
+    def _parent(self, path: str) -> None:
+        """The folder `path` goes into, made in the twin if it is not there yet."""
         parent = path.rpartition("/")[0]
         if parent and parent not in self._made:
             try:
@@ -208,7 +208,6 @@ class Staging:
             except FileNotFoundError:
                 os.makedirs(self._dir_s + parent, exist_ok=True)
             self._made.add(parent)
-        return dest
 
     def _link_live(self, path: str) -> None:
         self._parent(path)
@@ -219,7 +218,8 @@ class Staging:
         Raises WriteFailed (which crosses from a worker) when the disk fails."""
         tmp = None
         try:
-            dest = self._parent(o.path)
+            self._parent(o.path)
+            dest = self.dir / o.path
             if not self.fresh:  # (a new private tree with no live one: nothing to compare or link)
                 if same(o, dest):
                     return False
