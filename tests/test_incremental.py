@@ -514,7 +514,7 @@ def test_a_build_killed_while_storing_search_tokens_leaves_them_as_they_were(sit
     import sys
     import textwrap
 
-    from exemplar_site.cache import search_path
+    from exemplar_site.cache import BuildCache, search_path
 
     for i in range(40):
         site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", body=f"第{i}篇的正文，讲述守护平安的故事。" * 20)
@@ -545,7 +545,21 @@ def test_a_build_killed_while_storing_search_tokens_leaves_them_as_they_were(sit
     done = subprocess.run([sys.executable, "-c", killed], check=False, env=env, capture_output=True, timeout=300)
     assert done.returncode == 9, done.stderr.decode()
     tokens = search_path(cache_path(site.out))
-    assert tokens.with_name(tokens.name + "-journal").exists()  # (the case this test is about)
+    journal = tokens.with_name(tokens.name + "-journal")
+    assert journal.exists()  # (the case this test is about)
+    left = (tokens.read_bytes(), journal.read_bytes())
+    # the preview, read only, can neither roll it back nor trust it: a notice, both files left as they are
+    preview, _ = BuildCache.load(cache_path(site.out), read_only=True)
+    assert preview.search_entries(before) == {}
+    assert [n.path for n in preview.take_notices()] == [str(tokens)]
+    assert (tokens.read_bytes(), journal.read_bytes()) == left
+    # rolled back (in a copy), the file holds what it held before the killed build
+    copy = tmp_path / "copy" / tokens.name
+    copy.parent.mkdir()
+    shutil.copy(tokens, copy)
+    shutil.copy(journal, copy.with_name(journal.name))
+    with contextlib.closing(sqlite3.connect(copy)) as db:
+        assert {k for (k,) in db.execute("SELECT key FROM entries")} == before
     report = site.build()
     assert not [w for w in report.warnings if "cache" in w.message], report.warnings
     assert not tokens.with_name(tokens.name + "-journal").exists()

@@ -361,18 +361,10 @@ def test_an_incremental_build_finds_an_edited_storys_new_words_and_retokenises_o
         assert {p: h for p, h in site.files().items() if p.startswith(DATA)} == clean(), step
 
 
-@pytest.mark.parametrize("lost", [False, True])
-def test_shards_kept_by_their_keys_are_written_from_the_cache_when_their_files_are_gone(
-        tmp_path: Path, monkeypatch: Any, lost: bool) -> None:
-    """An edit keeps the shards it does not change by their keys, without reading them. When their
-    files have to be written all the same (the output folder deleted by hand), their bytes are read
-    from the cache; and if the cache has lost them meanwhile (`lost`), every shard is made again
-    from the documents. Either way the index is a clean build's."""
-    import contextlib
-    import shutil
-    import sqlite3
-
-    from exemplar_site.cache import BuildCache, cache_path, search_path
+def test_an_edit_reads_only_the_shards_it_changes(tmp_path: Path, monkeypatch: Any) -> None:
+    """The edited story's old and new tokens and the previous files of the shards they change are
+    read from the cache; the other shards are only looked up by key (that they are stored)."""
+    from exemplar_site.cache import _Table
 
     monkeypatch.setattr(search, "POSTINGS_PER_SHARD", 16)  # many shards, as a large site has
     site = make_site(tmp_path / "s")
@@ -380,8 +372,44 @@ def test_shards_kept_by_their_keys_are_written_from_the_cache_when_their_files_a
         site.story(f"s{i:02d}", f"s-{i:02d}", name=f"民警{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
                    body=f"第{i}位民警的事迹。他扎根社区，服务群众。")
     site.build()
-    shutil.rmtree(site.out)
+    shards = len(list((site.out / DATA / "i").glob("*.js")))
+    asked: list[int] = []  # entries whose values each read of the cache asked for
+    real = _Table._read
+
+    def reading(self: _Table, keys: list[str] | None, values: bool = True) -> Any:
+        if values:
+            asked.append(-1 if keys is None else len(keys))
+        return real(self, keys, values)
+
+    monkeypatch.setattr(_Table, "_read", reading)
     site.story("s05", "s-05", name="民警05", date=dt.date(2025, 1, 6), body="第5位民警的事迹。新闻丁戊己。")
+    site.build()
+    assert shards > 16 and asked[:2] == [1, 1] and 0 < sum(asked[2:]) < shards / 2, (shards, asked)
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_shards_kept_by_their_keys_are_written_from_the_cache_when_their_files_are_gone(
+        tmp_path: Path, monkeypatch: Any, lost: bool) -> None:
+    """An edit keeps the shards it does not change by their keys, without reading them. When their
+    files have to be written all the same (the output folder deleted by hand), their bytes are read
+    from the cache; and if the cache has lost them meanwhile (`lost`: their stored values torn),
+    every shard is made again from the documents, in the worker that needed them. Either way the
+    index is a clean build's."""
+    import contextlib
+    import shutil
+    import sqlite3
+
+    from exemplar_site.cache import BuildCache, search_path
+
+    monkeypatch.setattr(search, "POSTINGS_PER_SHARD", 16)  # many shards, as a large site has
+    site = make_site(tmp_path / "s")
+    # (lost: more documents than incremental.MIN_PARALLEL, whose tokens a build would make over workers)
+    for i in range(210 if lost else 24):
+        site.story(f"s{i:03d}", f"s-{i:03d}", name=f"民警{i:03d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   body=f"第{i}位民警的事迹。他扎根社区，服务群众。")
+    site.build()
+    shutil.rmtree(site.out)
+    site.story("s005", "s-005", name="民警005", date=dt.date(2025, 1, 6), body="第5位民警的事迹。新闻丁戊己。")
     made_all: list[int] = []
 
     def shards_of(tokens: list[search.DocTokens], workers: int = 1) -> search.Shards:
@@ -394,12 +422,15 @@ def test_shards_kept_by_their_keys_are_written_from_the_cache_when_their_files_a
 
         def save_search(self: BuildCache) -> None:  # (after the shards are decided, before any is written)
             real_save(self)
-            with contextlib.closing(sqlite3.connect(search_path(cache_path(site.out)))) as db, db:
-                db.execute("DELETE FROM entries WHERE key LIKE 'shard%'")
+            if self.path is not None:  # (not the clean build's, below)
+                with contextlib.closing(sqlite3.connect(search_path(self.path))) as db, db:
+                    db.execute("UPDATE entries SET value = ? WHERE key LIKE 'shard%'", (b"torn",))
 
         monkeypatch.setattr(BuildCache, "save_search", save_search)
-    site.build()
-    assert len(made_all) == lost  # (made again, from every document, only when the cache lost them)
+    report = site.build(workers=2)  # (forked page workers write the shards, on Linux: 200 files and more)
+    assert report.files > 200
+    if not lost:  # (when they are lost, a page worker makes them again, out of this process's sight)
+        assert made_all == []
     out = tmp_path / "clean"
     build_site(site.config, BuildOptions(now=NOW, output=out, cache=False))
     ours = {p: h for p, h in site.files().items() if p.startswith(DATA)}

@@ -264,12 +264,26 @@ class _Lazy:
                     p.unlink()
 
 
-# Values asked for at once up to this many are looked up by key; more, and the whole table is read
-# through. (Keys alone are always looked up: the index on them answers without reading the table.)
-_LOOKUP = 2000
 _CHUNK = 500  # keys in one query (SQLite's limit on a query's parameters is 999 in older versions)
 # SQLite's primary result codes (an error's `sqlite_errorcode` & 0xff) → the errno a warning names
-_SQLITE_ERRNO = {13: errno.ENOSPC, 10: errno.EIO, 8: errno.EACCES, 3: errno.EACCES, 14: errno.EACCES}
+_SQLITE_ERRNO = {13: errno.ENOSPC, 10: errno.EIO, 8: errno.EACCES, 3: errno.EACCES, 14: errno.EACCES,
+                 5: errno.EBUSY, 6: errno.EBUSY}
+_DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB: a file to discard, not a write to retry
+_SUM = 8  # bytes of the checksum each stored value starts with
+
+
+def _sealed(value: Any) -> bytes:
+    """A value as stored: a checksum, then its pickle (a file that SQLite reads without an error
+    can still hold a torn value after the machine itself crashed: such a value is never trusted)."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.blake2b(data, digest_size=_SUM).digest() + data
+
+
+def _unsealed(stored: bytes) -> Any:
+    data = memoryview(stored)[_SUM:]
+    if hashlib.blake2b(data, digest_size=_SUM).digest() != stored[:_SUM]:
+        raise ValueError("stored value does not match its checksum")
+    return pickle.loads(data)
 
 
 class _Table:
@@ -284,9 +298,11 @@ class _Table:
 
     Written without SQLite's syncs: a build killed at any point leaves the file as it was or as
     its last transaction made it (the rollback journal beside it, `<name>-journal`, is rolled back
-    by the next build); a crash of the whole machine may leave it unreadable, and an unreadable
-    file is discarded with a notice, as the other cache files are. A new file is made under
-    another name and renamed into place."""
+    by the next build; the preview, reading only, cannot and does not trust the file then). A
+    crash of the whole machine may leave it damaged: every value is stored with a checksum
+    (`_sealed`), and a file SQLite cannot read, or a value whose checksum or pickle is wrong, is
+    discarded with a notice, as the other cache files are. A new file is made under another name
+    and renamed into place."""
 
     def __init__(self, path: Path | None, notices: list[Problem], read_only: bool = False):
         self.path, self.notices, self.read_only = path, notices, read_only
@@ -373,17 +389,17 @@ class _Table:
             if db is None:
                 return found
             with contextlib.closing(db):
-                if keys is None or (values and len(keys) > _LOOKUP):
-                    wanted = None if keys is None else set(keys)
-                    for k, v in db.execute(f"SELECT {columns} FROM entries"):
-                        if wanted is None or k in wanted:
-                            found[k] = v if v is None else pickle.loads(v)
+                if keys is None:
+                    rows = list(db.execute(f"SELECT {columns} FROM entries"))
                 else:
+                    rows = []
                     for i in range(0, len(keys), _CHUNK):
                         chunk = keys[i:i + _CHUNK]
-                        query = f"SELECT {columns} FROM entries WHERE key IN ({','.join('?' * len(chunk))})"
-                        found.update((k, v if v is None else pickle.loads(v)) for k, v in db.execute(query, chunk))
-        except Exception as exc:  # noqa: BLE001 - not a database, malformed, torn, any unpickling error: never trust it
+                        rows += db.execute(f"SELECT {columns} FROM entries WHERE key IN ({','.join('?' * len(chunk))})",
+                                           chunk)
+                for k, v in rows:
+                    found[k] = v if v is None else _unsealed(v)
+        except Exception as exc:  # noqa: BLE001 - not a database, malformed, torn, a checksum or pickle error: never trust it
             self._discard(_unreadable(self.path, exc))
             return {}
         return found
@@ -392,7 +408,8 @@ class _Table:
         self.notices.append(notice)
         self.fresh = True
         if not self.read_only:
-            self.drop_files()
+            with contextlib.suppress(OSError):  # (one that cannot be removed is replaced at the save)
+                self.drop_files()
 
     def save(self) -> None:
         """Write the entries made since the last save (into a new file when there is none or it was
@@ -401,20 +418,26 @@ class _Table:
         if self.path is None or self.read_only or (not self.held and self.in_use is None):
             return
         try:
-            db = self._open()
-            if db is None:
+            try:
+                db = self._open()
+                if db is not None:
+                    with contextlib.closing(db):
+                        self._update(db)
+                elif self.held:
+                    self._write_new()
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _DAMAGED:
+                    raise
+                self._discard(_unreadable(self.path, exc))  # (a new file, of what this build has, in its place)
                 if self.held:
                     self._write_new()
-            else:
-                with contextlib.closing(db):
-                    self._update(db)
         except sqlite3.Error as exc:
             code = _SQLITE_ERRNO.get(getattr(exc, "sqlite_errorcode", 0) & 0xFF, errno.EIO)
             raise OSError(code, str(exc), str(self.path)) from exc
         self.held, self.in_use = {}, None
 
     def _rows(self) -> Iterator[tuple[str, bytes]]:
-        return ((k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in self.held.items())
+        return ((k, _sealed(v)) for k, v in self.held.items())
 
     def _write_new(self) -> None:
         assert self.path is not None

@@ -375,24 +375,25 @@ class Incremental:
         if self._kept is None:
             assert self._search_made is not None
             ids, docs, keys = self._search_made
-            wanted = {_SHARD + k for k in keys if k}
-            found = self.cache.search_entries(wanted)
-            if len(found) == len(wanted):
+            found = self.cache.search_entries({_SHARD + k for k in keys if k})
+            if all(_SHARD + k in found and bytes_key(found[_SHARD + k]) == k for k in keys if k):
                 self._kept = {n: found[_SHARD + k] for n, k in enumerate(keys) if k}
-            else:
-                self._kept = shards_of(self._tokens(ids, docs, range(len(docs))), 1).files
+            else:  # (in this process alone: it may be a page worker, which cannot start workers of its own)
+                self._kept = shards_of(self._tokens(ids, docs, range(len(docs)), workers=1), 1).files
         return self._kept[n]
 
-    def _tokens(self, ids: list[str], docs: list[SearchDoc], numbers: Sequence[int]) -> list[DocTokens]:
-        """The tokens of the documents numbered so: read from the cache, the others made (and stored)."""
+    def _tokens(self, ids: list[str], docs: list[SearchDoc], numbers: Sequence[int],
+                workers: int | None = None) -> list[DocTokens]:
+        """The tokens of the documents numbered so: read from the cache, the others made (and stored)
+        over up to `workers` processes (the layer's own number unless given)."""
         found = self.cache.search_entries({ids[k] for k in numbers})
         todo = [k for k in numbers if ids[k] not in found]
 
         def spawned() -> Spawned:
             return Spawned(as_state, None, _doc_tokens, [docs[k] for k in todo])
 
-        made = dict(zip((ids[k] for k in todo), run_map(lambda k: doc_tokens(docs[k]), todo, self.workers, spawned,
-                                                         min_items=MIN_PARALLEL), strict=True))
+        made = dict(zip((ids[k] for k in todo), run_map(lambda k: doc_tokens(docs[k]), todo, workers or self.workers,
+                                                         spawned, min_items=MIN_PARALLEL), strict=True))
         self.cache.put_search_entries(made)
         found.update(made)
         return [found[ids[k]] for k in numbers]
@@ -418,7 +419,9 @@ class Incremental:
         previous = self.cache.search_entries({_SHARD + keys[n] for n in touched if keys[n]})
         kept = {n: k for n, k in enumerate(keys) if k and n not in touched}
         stored = self.cache.search_has({_SHARD + k for k in kept.values()})
-        if any(_SHARD + keys[n] not in previous for n in touched if keys[n]) or len(stored) < len(kept):
+        if len(stored) < len(kept) or not all(_SHARD + keys[n] in previous
+                                              and bytes_key(previous[_SHARD + keys[n]]) == keys[n]
+                                              for n in touched if keys[n]):
             return None
         files = {n: previous[_SHARD + keys[n]] for n in touched if keys[n]}
         patch = shards_patched(Shards(count, files), len(ids), changes)

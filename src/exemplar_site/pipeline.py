@@ -436,6 +436,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         late += after_swap(cache_path(output), lambda: cache.save(scrub=_SCRUB))
     else:
         cache.forget_unused()
+    problems.extend(cache.take_notices())  # (a cache file found unreadable while writing or saving: said too)
     retry = len(late) > len(report.warnings)
     result = BuildReport(
         output_dir=site.config.output_dir,
