@@ -361,6 +361,32 @@ def test_an_incremental_build_finds_an_edited_storys_new_words_and_retokenises_o
         assert {p: h for p, h in site.files().items() if p.startswith(DATA)} == clean(), step
 
 
+def test_a_damaged_shard_in_the_cache_is_discarded_not_trusted(tmp_path: Path) -> None:
+    """A stored shard that SQLite and pickle read without complaint but that is not what was
+    stored (a machine crash without syncs): the cache is discarded with a warning and the index made
+    again, as a clean build makes it."""
+    import contextlib
+    import pickle
+    import sqlite3
+
+    from exemplar_site.cache import cache_path, search_path
+
+    site = make_site(tmp_path / "s")
+    for i in range(6):
+        site.story(f"s{i}", f"s-{i}", name=f"民警{i}", body=f"第{i}位民警的事迹。扎根社区。")
+    site.build()
+    with contextlib.closing(sqlite3.connect(search_path(cache_path(site.out)))) as db, db:
+        db.execute("UPDATE entries SET value = ? WHERE key LIKE 'shard%'", (pickle.dumps(b"torn \x00 page"),))
+    site.story("s1", "s-1", name="民警1", body="第1位民警的事迹。新闻丁戊己。")
+    report = site.build()
+    assert [w.path for w in report.warnings if "build cache unreadable" in w.message] == \
+        [str(search_path(cache_path(site.out)))]
+    out = tmp_path / "clean"
+    build_site(site.config, BuildOptions(now=NOW, output=out, cache=False))
+    assert {p: h for p, h in site.files().items() if p.startswith(DATA)} == \
+        {p: h for p, h in site.files(out).items() if p.startswith(DATA)}
+
+
 def test_an_edit_reads_only_the_shards_it_changes(tmp_path: Path, monkeypatch: Any) -> None:
     """The edited story's old and new tokens and the previous files of the shards they change are
     read from the cache; the other shards are only looked up by key (that they are stored)."""
