@@ -389,16 +389,12 @@ class _Table:
             if db is None:
                 return found
             with contextlib.closing(db):
-                if keys is None:
-                    rows = list(db.execute(f"SELECT {columns} FROM entries"))
-                else:
-                    rows = []
-                    for i in range(0, len(keys), _CHUNK):
-                        chunk = keys[i:i + _CHUNK]
-                        rows += db.execute(f"SELECT {columns} FROM entries WHERE key IN ({','.join('?' * len(chunk))})",
-                                           chunk)
-                for k, v in rows:
-                    found[k] = v if v is None else _unsealed(v)
+                queries = [(f"SELECT {columns} FROM entries", [])] if keys is None else \
+                    [(f"SELECT {columns} FROM entries WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                     for chunk in (keys[i:i + _CHUNK] for i in range(0, len(keys), _CHUNK))]
+                for query, args in queries:  # (row by row: never every stored value at once besides the found ones)
+                    for k, v in db.execute(query, args):
+                        found[k] = v if v is None else _unsealed(v)
         except Exception as exc:  # noqa: BLE001 - not a database, malformed, torn, a checksum or pickle error: never trust it
             self._discard(_unreadable(self.path, exc))
             return {}
