@@ -88,8 +88,15 @@ def key_of(*parts: object) -> str:
 
 
 def bytes_key(data: bytes) -> str:
-    """The key of an output by its bytes (what `ready` gives it)."""
+    """The key of an output by its bytes (what `ready` and the writer give it)."""
     return "b:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_key(path: Path) -> str:
+    """The key of an output copied from a file: the file's name, size, times and inode (ctime and
+    inode too: a copy "preserving times" still changes them)."""
+    st = path.stat()
+    return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def ready(outputs: Iterable[Output]) -> list[Job]:
@@ -103,8 +110,7 @@ def ready(outputs: Iterable[Output]) -> list[Job]:
             assert o.source is not None
             key = files.get(o.source)
             if key is None:
-                st = o.source.stat()  # ctime and inode too: a copy "preserving times" still changes them
-                key = files[o.source] = f"f:{o.source}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+                key = files[o.source] = file_key(o.source)
             out.append(Job(o.path, key, _given(o)))
     return out
 

@@ -9,7 +9,6 @@ that cannot be read, or that describes another folder, is none: everything is wr
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -42,15 +41,6 @@ class Manifest:
 
 def manifest_path(target: Path) -> Path:
     return target.parent / f".{target.name}.manifest"
-
-
-def content_key(data: bytes) -> str:
-    return "b:" + hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def file_key(path: Path) -> str:
-    st = path.stat()
-    return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 def lists_path(target: Path) -> Path:

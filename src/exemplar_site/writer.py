@@ -39,12 +39,11 @@ from pathlib import Path
 
 from .errors import WARNING, BuildFailed, Problem
 from .i18n import _, t
+from .jobs import bytes_key, file_key
 from .manifest import (
     MANIFEST_VERSION,
     Manifest,
-    content_key,
     distrust,
-    file_key,
     identity,
     inode,
     intact,
@@ -93,12 +92,10 @@ __all__ = [
     "check_outputs",
     "check_path",
     "check_target",
-    "content_key",
     "disk_problem",
     "drafts_folder",
     "exclusive",
     "failed_writes",
-    "file_key",
     "intact",
     "late_problem",
     "manifest_path",
@@ -326,7 +323,7 @@ def write_site(outputs: list[Output], target: Path, kind: str = PUBLIC) -> Write
         try:
             for o in sorted(outputs, key=lambda o: o.path):
                 try:
-                    keys[o.path] = content_key(o.data) if o.data is not None else file_key(o.source)  # type: ignore[arg-type]
+                    keys[o.path] = bytes_key(o.data) if o.data is not None else file_key(o.source)  # type: ignore[arg-type]
                 except OSError as exc:
                     raise as_failed(exc) from None
                 if staging.put(o, keys[o.path]):
