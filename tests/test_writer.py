@@ -118,3 +118,51 @@ def test_the_manifest_reads_back_what_was_saved(tmp_path: Path) -> None:
         assert (back.live, back.staged, back.live_inode, back.staged_inode, back.live_mtime, back.live_dirs,
                 back.staged_dirs, back.stamped_at) == (live_list, staged_list, 11, 12, 13, dirs,
                                                        {"stories": (4, 5, 6)}, 14)
+
+
+def _generation(target: Path, outputs: list[Output]) -> list[str]:
+    """One build's write as the pipeline does it (keep what is there, put the rest, commit);
+    the paths it had to put."""
+    from exemplar_site.jobs import bytes_key
+    from exemplar_site.writer import Staging
+    keys = {o.path: bytes_key(o.data or b"") for o in outputs}
+    staging = Staging(target)
+    todo = [o for o in outputs if not staging.keep(o.path, keys[o.path])]
+    written = sum(staging.put(o, keys[o.path]) for o in todo)
+    staging.commit(keys, written)
+    return [o.path for o in todo]
+
+
+def test_a_folder_its_stamp_cannot_vouch_for_is_listed_once_not_looked_at_file_by_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (the search documents' and SMS folders of an edited site are written just before the stamps
+    # are taken, so the next build cannot trust them: it used to stat each of their files)
+    target = tmp_path / "public"
+    outputs = [Output(f"d/{i}.txt", f"{i}".encode()) for i in range(300)] + [Output("index.html", b"I")]
+    for _ in range(3):  # (the twin now holds the same generation as the live tree)
+        _generation(target, outputs)
+    twin = tmp_path / ".public.staging"
+    for tree in (target, twin):  # a folder changed since its stamp: not settled in either tree
+        (tree / "d" / "x.tmp").write_bytes(b"")
+        (tree / "d" / "x.tmp").unlink()
+    (twin / "d" / "7.txt").unlink()  # gone from the twin: linked again from the live tree
+    (twin / "d" / "8.txt").unlink()
+    (twin / "d" / "8.txt").symlink_to(target / "d" / "8.txt")  # a link is not the file it names
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        listed.append(path)
+        return real_scandir(path)
+
+    def no_stat(path: object) -> bool:
+        raise AssertionError(f"looked at one file: {path}")
+
+    monkeypatch.setattr(os, "scandir", scandir)  # (the writer's os is this one)
+    monkeypatch.setattr(os.path, "exists", no_stat)
+    assert _generation(target, outputs) == []  # every file kept: from the twin, or linked from the live tree
+    monkeypatch.undo()
+    assert listed.count(str(twin / "d")) == 1  # (the live one is also walked for files dropped in by hand)
+    assert not (twin / "d" / "8.txt").is_symlink() and not (target / "d" / "8.txt").is_symlink()
+    assert sorted(p.name for p in (target / "d").iterdir()) == sorted(f"{i}.txt" for i in range(300))
+    assert all((target / "d" / f"{i}.txt").read_bytes() == f"{i}".encode() for i in range(300))

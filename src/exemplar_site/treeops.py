@@ -53,7 +53,7 @@ def link(source: str, dest: str) -> None:
         return
     except FileExistsError:
         pass
-    if os.stat(dest).st_ino == os.stat(source).st_ino:
+    if os.lstat(dest).st_ino == os.stat(source).st_ino:  # (a symbolic link at dest is not the file it names)
         return  # already the same file (rename() between two links of one file does nothing)
     head, name = os.path.split(dest)  # (a path may hold both separators on Windows)
     tmp = os.path.join(head, f".{name}.link")

@@ -166,6 +166,7 @@ class Staging:
             distrust(t, m)  # (in place, the live tree was distrusted above)
         self.keys: dict[str, str] = {}
         self._made: set[str] = set()
+        self._listed: dict[tuple[str, str], frozenset[str]] = {}  # (tree, folder) → its files (`_files`)
         self._dir_s, self._target_s = str(self.dir) + os.sep, str(self.target) + os.sep
 
     # ---- decisions (parent process) -------------------------------------------------
@@ -179,11 +180,13 @@ class Staging:
                 self.keys[path] = key
                 return True
             return False
-        folder = path.rpartition("/")[0]
-        if self.manifest.staged.get(path) == key and (folder in self._twin_ok or os.path.exists(self._dir_s + path)):
+        folder, _sep, name = path.rpartition("/")
+        if self.manifest.staged.get(path) == key and (folder in self._twin_ok or
+                                                        name in self._files(self._dir_s, folder)):
             self.keys[path] = key
             return True
-        if self.manifest.live.get(path) == key and (folder in self._live_ok or os.path.exists(self._target_s + path)):
+        if self.manifest.live.get(path) == key and (folder in self._live_ok or
+                                                      name in self._files(self._target_s, folder)):
             try:
                 self._link_live(path)
             except OSError as exc:
@@ -191,6 +194,28 @@ class Staging:
             self.keys[path] = key
             return True
         return False
+
+    def _files(self, top: str, folder: str) -> frozenset[str]:
+        """The names of the regular files (not links) in `folder` of a tree, listed once a build:
+        a folder whose stamp cannot vouch for it (outguard.settled: changed by hand, or written
+        just before the last build's stamps were taken, as the search index's and the SMS
+        folders are on every edit) is looked into once instead of once a file (10,000 `stat`s
+        per edit for the search documents of a 10,000-story site). The keep decisions all come
+        before anything is written, and a link put into a folder meanwhile adds only the name
+        it was kept for."""
+        found = self._listed.get((top, folder))
+        if found is None:
+            try:
+                with os.scandir(top + folder) as entries:
+                    found = frozenset(e.name for e in entries if e.is_file(follow_symlinks=False))
+            except OSError:  # (not there, or not a folder: nothing in it to keep)
+                found = frozenset()
+            self._listed[(top, folder)] = found
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a spawned worker receives: the listings stay in this process (put never reads them)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_listed"} | {"_listed": {}}
 
     # ---- writing (any process) ------------------------------------------------------
 
