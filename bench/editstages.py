@@ -36,7 +36,7 @@ STAGES = [
     ("search", "search_jobs"), ("incremental", "Incremental.sms_messages"), ("sms", "sms_files"),
     ("pipeline", "_assets"), ("manifest", "load_manifest"), ("manifest", "save_manifest"),
     ("writer", "Staging._open"), ("writer", "Staging.commit"), ("parallel", "run_map"),
-    ("gate", "next_change"), ("pipeline", "_build"),
+    ("gate", "next_change"), ("gate", "finish"), ("pipeline", "_build"),
     # (added in session 13: parts of a 100,000-story edit that py-spy found outside the stages above)
     ("cache", "_Lazy.need"), ("cache", "BuildCache.save_search"), ("writer", "Staging.__init__"),
     ("outguard", "settled"), ("search", "index_files"), ("pages", "sitemap"),

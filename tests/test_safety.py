@@ -315,6 +315,22 @@ def test_a_public_link_to_a_withdrawn_story_stops_the_build(site: Site) -> None:
     assert any(e.startswith("content/pages/p.md:4") for e in errors), errors
 
 
+def test_a_link_to_a_story_withdrawn_later_stops_the_next_build(site: Site) -> None:
+    # (the linking stories are not read again: their links come with what the last build kept of them)
+    site.story("gone", "g-1", slug="gone")
+    site.story("a", "a-1", slug="a", body="正文。\n\n参见[他的事迹](/stories/gone/)。")
+    site.story("b", "b-1", slug="b", body="正文。\n\n参见[他](http://test.example/pub/stories/gone/index.html#top)。")
+    site.story("c", "c-1", slug="c", body="正文。\n\n参见[别人](/stories/gone-2/)。")
+    site.build()
+    assert site.html("stories/a/index.html").xpath('//main//p/a[@href="../../stories/gone/index.html"]')
+    site.story("gone", "g-1", slug="gone", status="withdrawn")
+    errors = _failed(site)
+    assert sorted(e.split(":")[0] for e in errors) == ["content/stories/a.md", "content/stories/b.md"], errors
+    assert all("stories/gone/" in e for e in errors)
+    # (nothing was written)
+    assert site.html("stories/a/index.html").xpath('//main//p/a[@href="../../stories/gone/index.html"]')
+
+
 # ---- 7. addresses never move under subscribers -------------------------------------------------
 
 @pytest.mark.parametrize("newcomer", ["社区警務", "社區警务", "射区警务", "社区\u200b警务"])

@@ -108,6 +108,9 @@ class PublicStory:
     authors: tuple[str, ...] = ()  # bylines (作者/通讯员), in the order written
     draft: str | None = None  # why it would be held back; only set in --drafts builds
     press: Variant | None = None  # the lead image's press download (press/<id>.jpg), metadata-free
+    # the stories its text links to ('stories/x', sorted), read once from the rendered body: what the
+    # gate checks against withdrawn ones on every build
+    story_links: tuple[str, ...] = ()
     digest: str = ""  # changes whenever anything this object holds may change (cache keys)
 
     @property
