@@ -318,7 +318,7 @@ def test_a_public_link_to_a_withdrawn_story_stops_the_build(site: Site) -> None:
 def test_a_link_to_a_story_withdrawn_later_stops_the_next_build(site: Site) -> None:
     # (the linking stories are not read again: their links come with what the last build kept of them)
     site.story("gone", "g-1", slug="gone")
-    site.story("a", "a-1", slug="a", body="正文。\n\n参见[他的事迹](/stories/gone/)。")
+    site.story("a", "a-1", slug="a", body="正文。\n\n第二段。\n\n参见[他的事迹](/stories/gone/)。")
     site.story("b", "b-1", slug="b", body="正文。\n\n参见[他](http://test.example/pub/stories/gone/index.html#top)。")
     site.story("c", "c-1", slug="c", body="正文。\n\n参见[别人](/stories/gone-2/)。")
     site.build()
@@ -327,6 +327,11 @@ def test_a_link_to_a_story_withdrawn_later_stops_the_next_build(site: Site) -> N
     errors = _failed(site)
     assert sorted(e.split(":")[0] for e in errors) == ["content/stories/a.md", "content/stories/b.md"], errors
     assert all("stories/gone/" in e for e in errors)
+    # each names the line the link is on, though neither file was read again
+    for file in ("a", "b"):
+        lines = (site.root / f"content/stories/{file}.md").read_text(encoding="utf-8").split("\n")
+        (error,) = [e for e in errors if e.startswith(f"content/stories/{file}.md:")]
+        assert "stories/gone" in lines[int(error.split(":")[1]) - 1], (error, lines)
     # (nothing was written)
     assert site.html("stories/a/index.html").xpath('//main//p/a[@href="../../stories/gone/index.html"]')
 

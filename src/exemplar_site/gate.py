@@ -16,7 +16,7 @@ import hashlib
 import html
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -215,9 +215,12 @@ def publish(shown: Shown, config: SiteConfig, rendered: Rendered, tag_keys: dict
 
 
 def finish(records: Records, decisions: Decisions, stories: list[PublicStory], config: SiteConfig, markup: Markup,
-           problems: Problems, bodies: dict[str, str] | None = None) -> GateResult:
+           problems: Problems, bodies: dict[str, str] | None = None,
+           line_in: Callable[[str, str], int | None] | None = None) -> GateResult:
     """The gate's result: the stories published, pages and campaigns rendered, and no public body
-    linking to a withdrawn story. `bodies` (path → Markdown, where at hand) only sharpen line numbers."""
+    linking to a withdrawn story. `bodies` (path → Markdown, where at hand) and `line_in` (the first
+    line of a content file that names a text, or None: sources.line_naming, for a story whose body
+    is not at hand) only sharpen the line numbers of errors."""
     pages, campaigns = [], []
     if config.external:  # an edition that goes outside holds only what was cleared for it
         records = Records(records.stories, tuple(p for p in records.pages if p.external),
@@ -230,9 +233,10 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
         rendered_campaign = markup.render(c.body)
         _external_media(c.path, c.body_line, rendered_campaign, problems)
         campaigns.append(_campaign(c, rendered_campaign))
-    _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, records, config, problems, bodies or {})
+    where = _Lines(records, bodies or {}, line_in)
+    _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, config, problems, where)
     if config.external:
-        stories, pages, campaigns = _outside(stories, pages, campaigns, records, config, problems, bodies or {})
+        stories, pages, campaigns = _outside(stories, pages, campaigns, records, config, problems, where)
     return GateResult(tuple(stories), decisions.held, decisions.withdrawn, tuple(pages), tuple(campaigns))
 
 
@@ -241,7 +245,7 @@ _ANCHOR_RE = re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 
 def _outside(stories: list[PublicStory], pages: list[Page], campaigns: list[Campaign], records: Records,
              config: SiteConfig, problems: Problems,
-             texts: dict[str, str]) -> tuple[list[PublicStory], list[Page], list[Campaign]]:
+             where: _Lines) -> tuple[list[PublicStory], list[Page], list[Campaign]]:
     """An edition that goes outside: a link to what is not in it becomes plain text (its words
     stay), and an intranet host name anywhere in public text is an error."""
     inside = {urls.story(s.slug).strip("/") for s in stories} | {p.url.strip("/") for p in pages} \
@@ -262,16 +266,12 @@ def _outside(stories: list[PublicStory], pages: list[Page], campaigns: list[Camp
 
         return _ANCHOR_RE.sub(one, fragment), tuple(dropped)
 
-    bodies: dict[str, tuple[str | None, int]] = {r.path: (texts.get(r.path), r.body_line) for r in records.stories}
-    bodies.update({p.path: (p.body, p.body_line) for p in records.pages})
-    bodies.update({c.path: (c.body, c.body_line) for c in records.campaigns})
     hosts = [h for h in config.intranet_hosts if h]
 
     def leaks(source: str, *fragments: str) -> None:
         for host in hosts:
             if any(host in f.lower() for f in fragments):
-                body, line = bodies.get(source, (None, 1))
-                problems.error(source, _line_in(body, line, host), None,
+                problems.error(source, where.line(source, host), None,
                                t("the intranet address {host} appears in a story cleared for the '{edition}' "
                                  "edition, which goes outside", host=host, edition=config.edition),
                                _("remove the intranet address, or link to the story itself (site: links are "
@@ -325,6 +325,32 @@ def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
         if r.status == "withdrawn":
             cause.setdefault(find(r.id), r)
     return {r.id: cause[find(r.id)] for r in stories if find(r.id) in cause and r.status != "withdrawn"}
+
+
+class _Lines:
+    """The line of a content file an error names: the first line of its body that holds the text
+    the error is about, else the body's first line."""
+
+    def __init__(self, records: Records, texts: Mapping[str, str],
+                 line_in: Callable[[str, str], int | None] | None) -> None:
+        self.records, self.texts, self.line_in = records, texts, line_in
+        self.body_line: dict[str, int] = {}  # (made at the first error: most builds have none)
+
+    def line(self, source: str, needle: str) -> int:
+        r = self.records
+        if not self.body_line:
+            self.body_line = {x.path: x.body_line for x in r.stories}
+            self.body_line.update({x.path: x.body_line for x in r.pages})
+            self.body_line.update({x.path: x.body_line for x in r.campaigns})
+        first = self.body_line.get(source, 1)
+        body = self.texts.get(source)
+        if body is None:  # (a page's or a campaign's is always at hand)
+            body = next((x.body for x in r.pages if x.path == source), None) or \
+                next((x.body for x in r.campaigns if x.path == source), None)
+        if body is not None:
+            return _line_in(body, first, needle)
+        found = self.line_in(source, needle) if self.line_in and needle else None
+        return found if found is not None and found >= first else first  # (not one of its front matter)
 
 
 def _line_in(body: str | None, body_line: int, needle: str) -> int:
@@ -384,8 +410,7 @@ _STORIES = urls.story("x")[: -len("x/")]  # ('stories/': where every story's add
 
 
 def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],
-                        campaigns: list[Campaign], records: Records, config: SiteConfig, problems: Problems,
-                        texts: dict[str, str]) -> None:
+                        campaigns: list[Campaign], config: SiteConfig, problems: Problems, where: _Lines) -> None:
     """A public body may not link to a withdrawn story: the link would lead readers to the exemplar."""
     gone = {w.url.strip("/") for w in notices}
     if not gone:
@@ -395,16 +420,9 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
     found = [(s.source, s.story_links) for s in stories if s.draft is None]
     found += [(p.source, story_links(p.body_html, config)) for p in pages]
     found += [(c.source, story_links(c.body_html, config)) for c in campaigns]
-    bodies: dict[str, tuple[str | None, int]] = {}
     for source, linked in found:
-        hits = [p for p in linked if p in gone]
-        if hits and not bodies:  # (where the texts are: for the line of each error)
-            bodies = {r.path: (texts.get(r.path), r.body_line) for r in records.stories}
-            bodies.update({p.path: (p.body, p.body_line) for p in records.pages})
-            bodies.update({c.path: (c.body, c.body_line) for c in records.campaigns})
-        for url in hits:
-            body, line = bodies.get(source, (None, 1))
-            problems.error(source, _line_in(body, line, url.rsplit("/", 1)[-1]), None,
+        for url in (p for p in linked if p in gone):
+            problems.error(source, where.line(source, url.rsplit("/", 1)[-1]), None,
                            # TRANSLATORS: 原文：正文链接到已撤下的稿件 {url}/：撤下的典型不能再从任何公开页面链接过去
                            t("the text links to the withdrawn story {url}/: no public page may link to a "
                              "withdrawn exemplar any more", url=url),

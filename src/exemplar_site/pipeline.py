@@ -118,7 +118,7 @@ def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | No
     records = layer.records(layer.read(sources, problems), assets, problems)
     decisions = decide_all(records, config, now, problems, options.drafts, layer.slugify)
     stories = layer.publish(decisions, problems)
-    gate = finish(records, decisions, stories, config, layer.markup, problems)
+    gate = finish(records, decisions, stories, config, layer.markup, problems, line_in=layer.line_in)
     gate, published, image_work = _media(config, gate, sources.assets, layer, problems)
     key = related_key(gate)
     index = build_index(gate, config, layer.related(key))
