@@ -285,6 +285,13 @@ def test_attachments_are_published_only_when_a_public_page_links_them(tmp_path: 
     assert not (site.out / "files/held.pdf").exists() and not (site.out / "files/unused.pdf").exists()
     page = site.html("stories/ce-shi-dian-xing-a-1-de-xian-jin-shi-ji/index.html")
     assert set(page.xpath("//a[text()='表彰决定']/@href")) == {"../../files/public.pdf"}
+    # the next builds do not read the linking story again: what it links comes with what was kept of it
+    site.story("b", "b-1", body="见[通报](/files/unused.pdf)。")
+    site.build()
+    assert sorted(p.name for p in (site.out / "files").iterdir()) == ["public.pdf", "unused.pdf"]
+    site.story("a", "a-1", status="seedling", body="见[表彰决定](/files/public.pdf)。")
+    site.build()
+    assert sorted(p.name for p in (site.out / "files").iterdir()) == ["unused.pdf"]
 
 
 def test_site_theme_overrides_one_template_and_falls_back(site: Site) -> None:

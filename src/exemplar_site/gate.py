@@ -26,10 +26,12 @@ from . import urls
 from .config import SiteConfig
 from .errors import Problems
 from .i18n import _, t
+from .images import is_raster
 from .jobs import CODE_VERSION
 from .markup import Markup, Rendered
 from .model import REASONS, Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
 from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
+from .sources import ASSET_DIRS
 
 # the vetting record a story needs, as it is written in the front matter
 _VETTING_EXAMPLE = "vetting: {cleared_by: 市局纪委, date: 2026-03-01, ref: 镇公纪〔2026〕12号}"
@@ -409,6 +411,16 @@ def story_links(body_html: str, config: SiteConfig) -> tuple[str, ...]:
 _STORIES = urls.story("x")[: -len("x/")]  # ('stories/': where every story's address begins)
 
 
+def site_files(html_text: str) -> tuple[str, ...]:
+    """The files of the site's media folders other than images (attachments) that a rendered text
+    links to or loads by site: links ('files/a.pdf', sorted, each once): those are published."""
+    return tuple(sorted({p for p in SITE_LINK_RE.findall(html_text) if p.startswith(_MEDIA) and not is_raster(p)}))
+
+
+SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')  # (the site path a site: link leads to, as written)
+_MEDIA = tuple(f"{folder}/" for folder in ASSET_DIRS)
+
+
 def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],
                         campaigns: list[Campaign], config: SiteConfig, problems: Problems, where: _Lines) -> None:
     """A public body may not link to a withdrawn story: the link would lead readers to the exemplar."""
@@ -504,7 +516,8 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
         sms=r.sms, exemplar_of=r.exemplar_of,
         reading_minutes=textmod.minutes_for(rendered.cjk, rendered.words, config.reading_speed),
         char_count=rendered.chars, source=r.path, sms_line=r.line_of("sms"), authors=r.authors, draft=draft,
-        story_links=story_links(rendered.html, config), digest=story_digest(r, config, draft, tag_keys),
+        story_links=story_links(rendered.html, config), site_files=site_files(rendered.html),
+        digest=story_digest(r, config, draft, tag_keys),
     )
 
 

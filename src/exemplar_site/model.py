@@ -111,6 +111,9 @@ class PublicStory:
     # the stories its text links to ('stories/x', sorted), read once from the rendered body: what the
     # gate checks against withdrawn ones on every build
     story_links: tuple[str, ...] = ()
+    # the site's files other than images its text links to by site: links ('files/a.pdf', sorted): the
+    # attachments published with it, read from the rendered body once
+    site_files: tuple[str, ...] = ()
     digest: str = ""  # changes whenever anything this object holds may change (cache keys)
 
     @property

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import re
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from .feeds import feed_jobs, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import cacheable as doc_cacheable
 from .frontmatter import parse
-from .gate import decide, decide_all, finish, next_change, public_story, render_body
+from .gate import SITE_LINK_RE, decide, decide_all, finish, next_change, public_story, render_body
 from .i18n import _, t
 from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
@@ -66,7 +65,6 @@ from .writer import (
     write_site,
 )
 
-_SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')
 # what is stored beside the output of a record and of front matter: never their private block
 _SCRUB: Scrub = {"records": records_cacheable, "docs": doc_cacheable}
 
@@ -226,13 +224,13 @@ def _assets(site: LoadedSite, produced: set[str]) -> list[Output]:
     if not candidates:
         return []
     used: set[str] = set()
-    for s in site.gate.stories:
+    for s in site.gate.stories:  # (what a story's text links to was read when its body was rendered)
         used.update(i.src for i in s.images)
-        used.update(_SITE_LINK_RE.findall(s.body_html))
+        used.update(s.site_files)
     for p in site.gate.pages:
-        used.update(_SITE_LINK_RE.findall(p.body_html))
+        used.update(SITE_LINK_RE.findall(p.body_html))
     for c in site.gate.campaigns:
-        used.update(_SITE_LINK_RE.findall(c.body_html))
+        used.update(SITE_LINK_RE.findall(c.body_html))
     return [Output(a.out_path, source=a.source) for a in candidates if a.out_path in used]
 
 
