@@ -166,3 +166,20 @@ def test_a_folder_its_stamp_cannot_vouch_for_is_listed_once_not_looked_at_file_b
     assert not (twin / "d" / "8.txt").is_symlink() and not (target / "d" / "8.txt").is_symlink()
     assert sorted(p.name for p in (target / "d").iterdir()) == sorted(f"{i}.txt" for i in range(300))
     assert all((target / "d" / f"{i}.txt").read_bytes() == f"{i}".encode() for i in range(300))
+
+
+def test_the_quick_check_of_all_paths_says_what_the_one_by_one_check_says() -> None:
+    import itertools
+    import random
+
+    from exemplar_site.writer import check_path, check_paths
+    parts = ["a.html", "d/b.html", "x..y.html", "..", "../e.html", "d/../e", "", "/abs", "a//b", "dir/", "d/./c",
+             "stories/x/index.html", "f/", "/", "a/b/"]
+    rng = random.Random(15)
+    lists = [list(c) for n in range(4) for c in itertools.product(parts, repeat=n)]
+    lists += [[rng.choice(parts) for _ in range(rng.randint(1, 12))] for _ in range(2000)]
+    for paths in lists:
+        seen: set[str] = set()
+        expected = [p.format() for path in paths for p in check_path(path, seen)]
+        assert [p.format() for p in check_paths(paths)] == expected, paths
+    assert check_paths([f"stories/{i}/index.html" for i in range(1000)]) == []

@@ -54,7 +54,7 @@ from .writer import (
     SMS,
     Staging,
     after_swap,
-    check_path,
+    check_paths,
     check_target,
     drafts_folder,
     exclusive,
@@ -377,9 +377,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     deps: dict[str, tuple[str, ...]] = layer.page_deps if layer else {}
     jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
             else job for job in jobs]
-    seen: set[str] = set()
-    for job in jobs:
-        problems.extend(check_path(job.path, seen))
+    problems.extend(check_paths([job.path for job in jobs]))
     if problems.errors:
         raise BuildFailed(problems.items + list(site.problems))
     keys = {job.path: job.key for job in jobs}
