@@ -183,3 +183,34 @@ def test_the_quick_check_of_all_paths_says_what_the_one_by_one_check_says() -> N
         expected = [p.format() for path in paths for p in check_path(path, seen)]
         assert [p.format() for p in check_paths(paths)] == expected, paths
     assert check_paths([f"stories/{i}/index.html" for i in range(1000)]) == []
+
+
+def test_a_symbolic_link_in_the_twin_is_never_published(tmp_path: Path) -> None:
+    target = tmp_path / "public"
+    one = [Output("d/x.txt", b"1"), Output("index.html", b"I")]
+    two = [Output("d/x.txt", b"2"), Output("index.html", b"I")]
+    _generation(target, one)
+    _generation(target, two)  # the twin now holds generation one: x = "1"
+    twin = tmp_path / ".public.staging"
+    assert (twin / "d/x.txt").read_bytes() == b"1"
+    outside = tmp_path / "elsewhere.txt"  # a file of the server that happens to hold the same bytes
+    outside.write_bytes(b"1")
+    (twin / "d/x.txt").unlink()
+    (twin / "d/x.txt").symlink_to(outside)
+    _generation(target, one)  # x = "1" again: the twin's key matches, the live tree's does not
+    assert not (target / "d/x.txt").is_symlink() and (target / "d/x.txt").read_bytes() == b"1"
+
+
+def test_a_symbolic_link_in_the_live_tree_is_not_linked_into_the_next_one(tmp_path: Path) -> None:
+    target = tmp_path / "public"
+    one = [Output("d/x.txt", b"1"), Output("index.html", b"I")]
+    two = [Output("d/x.txt", b"2"), Output("index.html", b"I")]
+    _generation(target, two)
+    _generation(target, one)  # live: x = "1"; twin: x = "2"
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_bytes(b"1")
+    (target / "d/x.txt").unlink()
+    (target / "d/x.txt").symlink_to(outside)
+    _generation(target, one)
+    assert not (target / "d/x.txt").is_symlink()
+    assert (target / "d/x.txt").stat().st_ino != outside.stat().st_ino  # not the outside file itself

@@ -12,6 +12,7 @@ import ctypes.util
 import filecmp
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -33,10 +34,13 @@ def write_file(path: Path, data: bytes) -> bool:
 
 
 def same(o: Output, old: Path) -> bool:
-    """True when the file `old` already holds exactly the bytes of `o`."""
+    """True when the file `old` already holds exactly the bytes of `o` (a symbolic link does not:
+    it is not a file of the tree, whatever it leads to)."""
     try:
-        st = old.stat()
+        st = old.lstat()
     except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
         return False
     if o.data is not None:
         if st.st_size != len(o.data):
