@@ -89,8 +89,19 @@ def test_an_intranet_address_typed_into_a_cleared_story_stops_the_internet_build
         build_site(site.config, BuildOptions(now=NOW, edition="internet"))
     (p,) = [p for p in info.value.problems if p.is_error]
     start = story_body_line(site, "leak")
-    assert p.path == "content/stories/leak.md" and p.line in (start, start + 2)
+    assert p.path == "content/stories/leak.md" and p.line == start + 2  # (the line the address is on)
     site.build()  # the intranet edition does not mind
+
+
+def test_an_intranet_address_in_a_cleared_storys_sms_text_names_that_line(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    site.story("leak", "leak-1", slug="leak", external=CLEARED, sms="详见 test.example/pub/ 内网。")
+    with pytest.raises(BuildFailed) as info:
+        build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    (p,) = [p for p in info.value.problems if p.is_error]
+    lines = (site.root / "content/stories/leak.md").read_text(encoding="utf-8").split("\n")
+    assert p.path == "content/stories/leak.md" and p.line is not None
+    assert lines[p.line - 1].startswith("sms:"), (p.line, lines)
 
 
 def story_body_line(site: Site, name: str) -> int:

@@ -336,6 +336,20 @@ def test_a_link_to_a_story_withdrawn_later_stops_the_next_build(site: Site) -> N
     assert site.html("stories/a/index.html").xpath('//main//p/a[@href="../../stories/gone/index.html"]')
 
 
+def test_a_link_to_a_withdrawn_story_is_named_at_its_line_when_its_address_is_in_the_front_matter_too(
+        site: Site) -> None:
+    # (a photo named after the exemplar: the address's last part appears in the front matter first)
+    (site.root / "content/images/gone.png").write_bytes((site.root / "content/images/a.png").read_bytes())
+    site.story("gone", "g-1", slug="gone")
+    site.story("a", "a-1", slug="a", images=[{"src": "images/gone.png", "alt": "他的照片"}],
+               body="正文。\n\n第二段。\n\n参见[他的事迹](/stories/gone/)。")
+    site.build()
+    site.story("gone", "g-1", slug="gone", status="withdrawn")
+    (error,) = [e for e in _failed(site) if e.startswith("content/stories/a.md:")]
+    lines = (site.root / "content/stories/a.md").read_text(encoding="utf-8").split("\n")
+    assert "stories/gone" in lines[int(error.split(":")[1]) - 1], (error, lines)
+
+
 # ---- 7. addresses never move under subscribers -------------------------------------------------
 
 @pytest.mark.parametrize("newcomer", ["社区警務", "社區警务", "射区警务", "社区\u200b警务"])

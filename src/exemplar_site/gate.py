@@ -218,11 +218,11 @@ def publish(shown: Shown, config: SiteConfig, rendered: Rendered, tag_keys: dict
 
 def finish(records: Records, decisions: Decisions, stories: list[PublicStory], config: SiteConfig, markup: Markup,
            problems: Problems, bodies: dict[str, str] | None = None,
-           line_in: Callable[[str, str], int | None] | None = None) -> GateResult:
+           line_in: Callable[[str, str, int], int | None] | None = None) -> GateResult:
     """The gate's result: the stories published, pages and campaigns rendered, and no public body
-    linking to a withdrawn story. `bodies` (path → Markdown, where at hand) and `line_in` (the first
-    line of a content file that names a text, or None: sources.line_naming, for a story whose body
-    is not at hand) only sharpen the line numbers of errors."""
+    linking to a withdrawn story. `line_in` (the first line of a content file, from a given line on,
+    that names a text, or None: sources.line_naming) and `bodies` (path → Markdown, where at hand,
+    when there is no `line_in`) only sharpen the line numbers of errors."""
     pages, campaigns = [], []
     if config.external:  # an edition that goes outside holds only what was cleared for it
         records = Records(records.stories, tuple(p for p in records.pages if p.external),
@@ -273,7 +273,7 @@ def _outside(stories: list[PublicStory], pages: list[Page], campaigns: list[Camp
     def leaks(source: str, *fragments: str) -> None:
         for host in hosts:
             if any(host in f.lower() for f in fragments):
-                problems.error(source, where.line(source, host), None,
+                problems.error(source, where.line(source, host, in_body=False), None,
                                t("the intranet address {host} appears in a story cleared for the '{edition}' "
                                  "edition, which goes outside", host=host, edition=config.edition),
                                _("remove the intranet address, or link to the story itself (site: links are "
@@ -330,33 +330,33 @@ def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
 
 
 class _Lines:
-    """The line of a content file an error names: the first line of its body that holds the text
-    the error is about, else the body's first line."""
+    """The line of a content file an error names: the first line that holds the text the error is
+    about (in the body only, for a link: `in_body`), else the body's first line."""
 
     def __init__(self, records: Records, texts: Mapping[str, str],
-                 line_in: Callable[[str, str], int | None] | None) -> None:
+                 line_in: Callable[[str, str, int], int | None] | None) -> None:
         self.records, self.texts, self.line_in = records, texts, line_in
         self.body_line: dict[str, int] = {}  # (made at the first error: most builds have none)
 
-    def line(self, source: str, needle: str) -> int:
+    def line(self, source: str, needle: str, in_body: bool = True) -> int:
         r = self.records
         if not self.body_line:
             self.body_line = {x.path: x.body_line for x in r.stories}
             self.body_line.update({x.path: x.body_line for x in r.pages})
             self.body_line.update({x.path: x.body_line for x in r.campaigns})
         first = self.body_line.get(source, 1)
+        found = self.line_in(source, needle, first if in_body else 1) if self.line_in and needle else None
+        if found is not None:
+            return found
         body = self.texts.get(source)
         if body is None:  # (a page's or a campaign's is always at hand)
             body = next((x.body for x in r.pages if x.path == source), None) or \
                 next((x.body for x in r.campaigns if x.path == source), None)
-        if body is not None:
-            return _line_in(body, first, needle)
-        found = self.line_in(source, needle) if self.line_in and needle else None
-        return found if found is not None and found >= first else first  # (not one of its front matter)
+        return _line_in(body or "", first, needle)
 
 
-def _line_in(body: str | None, body_line: int, needle: str) -> int:
-    for i, line in enumerate((body or "").split("\n")):
+def _line_in(body: str, body_line: int, needle: str) -> int:
+    for i, line in enumerate(body.split("\n")):
         if needle and needle in line:
             return body_line + i
     return body_line

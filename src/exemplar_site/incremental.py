@@ -558,16 +558,16 @@ class Incremental:
         del self.attached[s.source]
         return publish(shown, self.config, rendered, tag_keys, Problems(), {})
 
-    def line_in(self, source: str, needle: str) -> int | None:
+    def line_in(self, source: str, needle: str, start: int = 1) -> int | None:
         """sources.line_naming, reused by the gate digest of the story in `source` (which covers its
         text); looked up afresh for a page or campaign."""
         digest = self._gate_digest(source)
         if not digest:
-            return line_naming(self.config, source, needle)
-        key = f"line\x1f{digest}\x1f{needle}"
+            return line_naming(self.config, source, needle, start)
+        key = f"line\x1f{digest}\x1f{needle}" + (f"\x1f{start}" if start != 1 else "")
         hit = self.cache.memo.get(key)
         if hit is None:
-            hit = self.cache.memo[key] = (line_naming(self.config, source, needle),)
+            hit = self.cache.memo[key] = (line_naming(self.config, source, needle, start),)
         return hit[0]  # type: ignore[no-any-return]
 
     # ---- the end -------------------------------------------------------------------------------

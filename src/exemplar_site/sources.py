@@ -87,14 +87,15 @@ def display_path(config: SiteConfig, path: Path) -> str:
     return full
 
 
-def line_naming(config: SiteConfig, source: str, needle: str) -> int | None:
-    """The first line of a content file that names `needle` (for a problem with a reference)."""
+def line_naming(config: SiteConfig, source: str, needle: str, start: int = 1) -> int | None:
+    """The first line of a content file, from line `start` on, that names `needle` (for a problem
+    with a reference)."""
     try:
         text = (config.root / source).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
     for no, line in enumerate(text.splitlines(), 1):
-        if needle and needle in line:
+        if no >= start and needle and needle in line:
             return no
     return None
 
