@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
+import pytest
 from lxml import etree
 
 from conftest import NOW, Site, make_site
@@ -292,6 +293,24 @@ def test_attachments_are_published_only_when_a_public_page_links_them(tmp_path: 
     site.story("a", "a-1", status="seedling", body="见[表彰决定](/files/public.pdf)。")
     site.build()
     assert sorted(p.name for p in (site.out / "files").iterdir()) == ["unused.pdf"]
+
+
+@pytest.mark.parametrize("name,link", [("a&b.pdf", "/files/a&b.pdf"), ("通报.pdf", "/files/%E9%80%9A%E6%8A%A5.pdf"),
+                                       ("a'b.pdf", "/files/a'b.pdf"), ("表彰决定.pdf", "/files/表彰决定.pdf?v=2#p3")])
+def test_an_attachment_is_published_whatever_its_link_escapes(site: Site, name: str, link: str) -> None:
+    (site.root / "content/files").mkdir()
+    (site.root / "content/files" / name).write_bytes(b"%PDF x")
+    site.story("a", "a-1", slug="a", body=f"见[附件]({link})。")
+    site.build()
+    assert (site.out / "files" / name).read_bytes() == b"%PDF x"
+
+
+def test_an_attachment_named_only_in_a_title_is_not_published(site: Site) -> None:
+    (site.root / "content/files").mkdir()
+    (site.root / "content/files/secret.pdf").write_bytes(b"%PDF secret")
+    site.story("a", "a-1", slug="a", body='正文<abbr title="site:files/secret.pdf">缩写</abbr>。')
+    site.build()
+    assert not (site.out / "files/secret.pdf").exists()
 
 
 def test_site_theme_overrides_one_template_and_falls_back(site: Site) -> None:

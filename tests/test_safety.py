@@ -350,6 +350,26 @@ def test_a_link_to_a_withdrawn_story_is_named_at_its_line_when_its_address_is_in
     assert "stories/gone" in lines[int(error.split(":")[1]) - 1], (error, lines)
 
 
+@pytest.mark.parametrize("form", ["http://test.example/pub/stories\\gone/", "/stories\\gone/",
+                                  "http://test.example/pub/stories/gone\\", "http://test.example/pub/sto&#9;ries/gone/"])
+def test_a_link_a_browser_reads_as_the_withdrawn_storys_address_stops_the_build(site: Site, form: str) -> None:
+    # (a browser drops tabs and line breaks from an address and takes '\\' for '/')
+    site.story("gone", "g-1", slug="gone", status="withdrawn")
+    site.story("b", "b-1", slug="b", body=f'正文。\n\n参见<a href="{form}">他</a>。')
+    errors = _failed(site)
+    assert any(e.startswith("content/stories/b.md:") and "stories/gone/" in e for e in errors), errors
+
+
+def test_a_link_to_another_editions_address_of_a_withdrawn_story_stops_the_build(tmp_path: Path) -> None:
+    internet = {"base_url": "https://www.test.gov.cn", "base_path": "/xj/", "output_dir": "public-net",
+                "title_suffix": "（互联网版）", "external": True}
+    site = make_site(tmp_path / "s", feeds={"guid_prefix": "tag:test.gov.cn,2025:"}, editions={"internet": internet})
+    site.story("g", "g-1", slug="gone", status="withdrawn")
+    site.story("b", "b-1", slug="b", body="参见[他](https://www.test.gov.cn/xj/stories/gone/)。")
+    errors = _failed(site)
+    assert any(e.startswith("content/stories/b.md:") and "stories/gone/" in e for e in errors), errors
+
+
 # ---- 7. addresses never move under subscribers -------------------------------------------------
 
 @pytest.mark.parametrize("newcomer", ["社区警務", "社區警务", "射区警务", "社区\u200b警务"])

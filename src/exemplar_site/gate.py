@@ -255,11 +255,13 @@ def _outside(stories: list[PublicStory], pages: list[Page], campaigns: list[Camp
     internal = {urls.story(r.slug).strip("/") for r in records.stories} | {f"{p.slug}" for p in records.pages} \
         | {f"campaigns/{c.slug}" for c in records.campaigns}
 
+    own = _addresses(config)
+
     def unlink(fragment: str) -> tuple[str, tuple[str, ...]]:
         dropped: list[str] = []
 
         def one(m: re.Match[str]) -> str:
-            target = _story_path(m.group(1), config)
+            target = _story_path(m.group(1), own)
             if target is not None and target not in inside and (target in internal or target.startswith(
                     ("stories/", "campaigns/"))):
                 dropped.append(target)
@@ -376,24 +378,47 @@ def _external_media(path: str, body_line: int, rendered: Rendered, problems: Pro
 _HREF_RE = re.compile(r'\s(?:href|src)="([^"]*)"')
 
 
-def _story_path(href: str, config: SiteConfig) -> str | None:
+Address = tuple[str, int | None, str, str]  # host, port, scheme, base path
+
+
+def _addresses(config: SiteConfig) -> tuple[Address, ...]:
+    """Every address the site is served at: this edition's and each other edition's (a link to a
+    story's address in another edition leads to that story as much)."""
+    out = []
+    for base_url, base_path in [(config.base_url, config.base_path), *((e.base_url, e.base_path)
+                                                                       for e in config.editions)]:
+        own = urlsplit(base_url)
+        out.append((own.hostname or "", own.port or _PORTS.get(own.scheme), own.scheme, base_path))
+    return tuple(out)
+
+
+_PORTS = {"http": 80, "https": 443}
+_URL_IGNORED = re.compile(r"[\t\n\r]")  # (what a browser drops anywhere in an address)
+_URL_STRIPPED = "".join(map(chr, range(0x21)))  # (and at its ends: controls and spaces)
+
+
+def _story_path(href: str, own: tuple[Address, ...]) -> str | None:
     """The site path a link in a rendered body leads to ('stories/x'), from a site: link or an
-    absolute link to this site's own host; None for anything else."""
-    target = unquote(html.unescape(href))
+    absolute link to one of the site's addresses (`_addresses`); None for anything else. Read as
+    a browser reads it: tabs and line breaks dropped, '\\' taken for '/'."""
+    target = _URL_IGNORED.sub("", html.unescape(href)).strip(_URL_STRIPPED).replace("\\", "/")
+    target = unquote(target)
     if target.startswith(urls.SITE_SCHEME):
         target = target[len(urls.SITE_SCHEME):]
     else:
         parts = urlsplit(target if "//" in target[:8] or target.startswith("//") else "")
-        own = urlsplit(config.base_url)
-        default = {"http": 80, "https": 443}
-        try:
-            port = parts.port or default.get(parts.scheme or own.scheme)
-        except ValueError:
+        if not parts.hostname:
             return None
-        if not parts.hostname or parts.hostname != own.hostname \
-                or port != (own.port or default.get(own.scheme)) or not parts.path.startswith(config.base_path):
+        for host, port, scheme, base_path in own:
+            try:
+                given = parts.port or _PORTS.get(parts.scheme or scheme)
+            except ValueError:
+                return None
+            if parts.hostname == host and given == port and parts.path.startswith(base_path):
+                target = parts.path[len(base_path):]
+                break
+        else:
             return None
-        target = parts.path[len(config.base_path):]
     target = re.split(r"[?#]", target, maxsplit=1)[0]
     target = posixpath.normpath("/" + target).lstrip("/")  # stories/./x/, stories/y/../x/
     if target.endswith("index.html"):
@@ -403,8 +428,9 @@ def _story_path(href: str, config: SiteConfig) -> str | None:
 
 def story_links(body_html: str, config: SiteConfig) -> tuple[str, ...]:
     """The stories a rendered body links to or loads from ('stories/x', sorted, each once): its
-    site: links and absolute links to this site's own host, in any spelling `_story_path` reads."""
-    found = {p for p in (_story_path(h, config) for h in _HREF_RE.findall(body_html)) if p and p.startswith(_STORIES)}
+    site: links and absolute links to the site's addresses, in any spelling `_story_path` reads."""
+    own = _addresses(config)
+    found = {p for p in (_story_path(h, own) for h in _HREF_RE.findall(body_html)) if p and p.startswith(_STORIES)}
     return tuple(sorted(found))
 
 
@@ -413,11 +439,14 @@ _STORIES = urls.story("x")[: -len("x/")]  # ('stories/': where every story's add
 
 def site_files(html_text: str) -> tuple[str, ...]:
     """The files of the site's media folders other than images (attachments) that a rendered text
-    links to or loads by site: links ('files/a.pdf', sorted, each once): those are published."""
-    return tuple(sorted({p for p in SITE_LINK_RE.findall(html_text) if p.startswith(_MEDIA) and not is_raster(p)}))
+    links to or loads by site: links ('files/a.pdf', sorted, each once): those are published. Only
+    links and sources count (an address written into a title is not a link), read as the browser
+    and the web server will: entities and percent escapes decoded."""
+    found = {unquote(html.unescape(raw).split("#", 1)[0].split("?", 1)[0]) for raw in _SITE_LINK_RE.findall(html_text)}
+    return tuple(sorted(p for p in found if p.startswith(_MEDIA) and not is_raster(p)))
 
 
-SITE_LINK_RE = re.compile(r'="site:([^"#?]*)')  # (the site path a site: link leads to, as written)
+_SITE_LINK_RE = re.compile(r'\s(?:href|src|poster)="site:([^"]*)"')  # (a site: link's path, as written in HTML)
 _MEDIA = tuple(f"{folder}/" for folder in ASSET_DIRS)
 
 

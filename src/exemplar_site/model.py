@@ -105,15 +105,13 @@ class PublicStory:
     char_count: int
     source: str  # content file, for messages
     sms_line: int  # line of the sms field, for messages
+    # what its text links to, read once from the rendered body (gate.public_story) and kept in the cache
+    # with the story; no default, since a story made without them would escape the checks they feed
+    story_links: tuple[str, ...]  # stories ('stories/x', sorted): checked against withdrawn ones every build
+    site_files: tuple[str, ...]  # attachments ('files/a.pdf', sorted): published with it
     authors: tuple[str, ...] = ()  # bylines (作者/通讯员), in the order written
     draft: str | None = None  # why it would be held back; only set in --drafts builds
     press: Variant | None = None  # the lead image's press download (press/<id>.jpg), metadata-free
-    # the stories its text links to ('stories/x', sorted), read once from the rendered body: what the
-    # gate checks against withdrawn ones on every build
-    story_links: tuple[str, ...] = ()
-    # the site's files other than images its text links to by site: links ('files/a.pdf', sorted): the
-    # attachments published with it, read from the rendered body once
-    site_files: tuple[str, ...] = ()
     digest: str = ""  # changes whenever anything this object holds may change (cache keys)
 
     @property

@@ -26,7 +26,7 @@ from .feeds import feed_jobs, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import cacheable as doc_cacheable
 from .frontmatter import parse
-from .gate import SITE_LINK_RE, decide, decide_all, finish, next_change, public_story, render_body
+from .gate import decide, decide_all, finish, next_change, public_story, render_body, site_files
 from .i18n import _, t
 from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
@@ -228,9 +228,9 @@ def _assets(site: LoadedSite, produced: set[str]) -> list[Output]:
         used.update(i.src for i in s.images)
         used.update(s.site_files)
     for p in site.gate.pages:
-        used.update(SITE_LINK_RE.findall(p.body_html))
+        used.update(site_files(p.body_html))
     for c in site.gate.campaigns:
-        used.update(SITE_LINK_RE.findall(c.body_html))
+        used.update(site_files(c.body_html))
     return [Output(a.out_path, source=a.source) for a in candidates if a.out_path in used]
 
 
