@@ -302,3 +302,33 @@ def test_process_never_enlarges() -> None:
     Image.new("RGB", (300, 200)).save(buf, "JPEG")
     made = images.process(buf.getvalue(), "images/small.jpg", ImageSettings())
     assert max(m.width for m in made.files) == 300
+
+
+def test_image_paths_are_those_a_path_object_gives() -> None:
+    # (the site paths of images are worked out by string operations: the same as PurePosixPath's)
+    import itertools
+    from pathlib import PurePosixPath
+
+    def published(src: str) -> str:
+        p = PurePosixPath(src)
+        return str(p.with_suffix(".jpg")) if p.suffix.lower() in (".heic", ".heif") else src
+
+    def web_path(src: str, width: int, largest: bool, webp: bool) -> str:
+        p = PurePosixPath(published(src))
+        base = str(p) if largest else str(p.with_name(f"{p.stem}-{width}w{p.suffix}"))
+        own = images.FORMATS[PurePosixPath(src).suffix.lower()][1]
+        return base + ".webp" if webp and own != "WEBP" else base
+
+    folders = ["", "images/", "/images/", "images/2026/", "./images/", "images//x/", "images/./", "a.b/", "../"]
+    names = ["a.jpg", "照片.JPG", "a.b.png", ".hidden.png", "a.heic", "b.HEIF", "x.webp", "noext", "a.", "a..png"]
+    ends = ["", "/", "/."]
+    for folder, name, end in itertools.product(folders, names, ends):
+        src = folder + name + end
+        suffix = PurePosixPath(src).suffix.lower()
+        assert images.is_raster(src) == (suffix in images.FORMATS), src
+        if suffix not in images.FORMATS:
+            continue
+        assert images.published(src) == published(src), src
+        assert images.output_format(src) == images.FORMATS[suffix][1], src
+        for width, largest, webp in itertools.product((480, 960), (False, True), (False, True)):
+            assert images.web_path(src, width, largest, webp) == web_path(src, width, largest, webp), src

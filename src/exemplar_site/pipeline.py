@@ -146,7 +146,8 @@ def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], laye
         message, accepted = media.bad_image(src, code, detail)
         for source, needle in refs[src]:
             problems.error(source, layer.line_in(source, needle), "images", message, accepted)
-    table = {src: media.web_image(src, key, p) for src, (key, p) in made.items()}
+    published = {src: media.published_files(src, p) for src, (_key, p) in made.items()}
+    table = {src: media.web_image(src, key, p, published[src]) for src, (key, p) in made.items()}
     notes = {src: p.notes for src, (_, p) in made.items()}
     sizes = {src: a.size for src, a in by_path.items()}
     for n in media.notices(gate, sizes, table, notes, config.images.max_bytes, refs, per_story):
@@ -154,9 +155,10 @@ def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], laye
             n.source, layer.line_in(n.source, n.needle), "images", n.message, n.accepted)
     gate = layer.attach(gate, table, per_story, problems)
     files: dict[str, Path] = {}
-    for src, (key, p) in made.items():
-        for path, m in media.published_files(src, p).items():
-            files[path] = store.file(key, m.name)
+    for src, (key, _made) in made.items():
+        folder = store.folder(key)
+        for path, m in published[src].items():
+            files[path] = folder / m.name
     press = {src: store.file(key, media.press_file(p).name) for src, (key, p) in made.items()}
     for s in gate.stories:
         if s.press is not None and s.images and s.images[0].src in press:
