@@ -342,19 +342,14 @@ class _Lines:
 
     def line(self, source: str, needle: str, in_body: bool = True) -> int:
         r = self.records
-        if not self.body_line:
+        if not self.body_line:  # (a page's or a campaign's text is always at hand)
             self.body_line = {x.path: x.body_line for x in r.stories}
             self.body_line.update({x.path: x.body_line for x in r.pages})
             self.body_line.update({x.path: x.body_line for x in r.campaigns})
+            self.texts = {**self.texts, **{x.path: x.body for x in r.pages}, **{x.path: x.body for x in r.campaigns}}
         first = self.body_line.get(source, 1)
         found = self.line_in(source, needle, first if in_body else 1) if self.line_in and needle else None
-        if found is not None:
-            return found
-        body = self.texts.get(source)
-        if body is None:  # (a page's or a campaign's is always at hand)
-            body = next((x.body for x in r.pages if x.path == source), None) or \
-                next((x.body for x in r.campaigns if x.path == source), None)
-        return _line_in(body or "", first, needle)
+        return found if found is not None else _line_in(self.texts.get(source, ""), first, needle)
 
 
 def _line_in(body: str, body_line: int, needle: str) -> int:
@@ -442,11 +437,9 @@ def site_files(html_text: str) -> tuple[str, ...]:
     links to or loads by site: links ('files/a.pdf', sorted, each once): those are published. Only
     links and sources count (an address written into a title is not a link), read as the browser
     and the web server will: entities and percent escapes decoded."""
-    found = {unquote(html.unescape(raw).split("#", 1)[0].split("?", 1)[0]) for raw in _SITE_LINK_RE.findall(html_text)}
-    return tuple(sorted(p for p in found if p.startswith(_MEDIA) and not is_raster(p)))
+    return tuple(sorted(p for p in urls.site_paths(html_text) if p.startswith(_MEDIA) and not is_raster(p)))
 
 
-_SITE_LINK_RE = re.compile(r'\s(?:href|src|poster)="site:([^"]*)"')  # (a site: link's path, as written in HTML)
 _MEDIA = tuple(f"{folder}/" for folder in ASSET_DIRS)
 
 

@@ -103,9 +103,8 @@ def press_file(made: Processed) -> Made:
     return next(m for m in made.files if m.name.startswith("press"))
 
 
-def web_image(src: str, key: str, made: Processed, files: dict[str, Made] | None = None) -> WebImage:
-    """`files`: published_files(src, made), if the caller has it already."""
-    files = published_files(src, made) if files is None else files
+def web_image(src: str, key: str, made: Processed, files: dict[str, Made]) -> WebImage:
+    """`files`: published_files(src, made)."""
     own = output_format(src)
     sizes = sorted((Variant(p, m.width, m.height, m.mime, m.size) for p, m in files.items()
                     if not (m.name.endswith(".webp") and own != "WEBP")), key=lambda v: v.width)

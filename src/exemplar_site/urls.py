@@ -12,9 +12,10 @@ them into relative (pages) or absolute (feeds) links.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 SITE_SCHEME = "site:"
 _SAFE_RE = re.compile(r"^[A-Za-z0-9/._~-]*$")
@@ -86,6 +87,13 @@ def normalise_internal(url: str, base_path: str) -> str | None:
     if path.startswith("content/"):
         path = path[len("content/"):]
     return path
+
+
+def site_paths(fragment: str) -> set[str]:
+    """The site path of every href/src="site:<path>" of a fragment (those rewrite_site_links
+    rewrites), as the browser and the web server read it: entities and percent escapes decoded,
+    without its #fragment or ?query."""
+    return {unquote(html.unescape(raw).split("#", 1)[0].split("?", 1)[0]) for _, raw in _SITE_ATTR_RE.findall(fragment)}
 
 
 def rewrite_site_links(fragment: str, convert: Callable[[str], str]) -> str:
