@@ -303,6 +303,8 @@ def test_an_attachment_is_published_whatever_its_link_escapes(site: Site, name: 
     site.story("a", "a-1", slug="a", body=f"见[附件]({link})。")
     site.build()
     assert (site.out / "files" / name).read_bytes() == b"%PDF x"
+    href = site.html("stories/a/index.html").xpath("//a[text()='附件']/@href")[0]  # (the browser's address)
+    assert (site.out / "stories/a" / unquote(urlsplit(href).path)).resolve() == (site.out / "files" / name).resolve()
 
 
 def test_an_attachment_named_only_in_a_title_is_not_published(site: Site) -> None:

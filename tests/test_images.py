@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 from PIL import Image, PngImagePlugin
 
 from conftest import NOW, Site
@@ -332,3 +333,80 @@ def test_image_paths_are_those_a_path_object_gives() -> None:
         assert images.output_format(src) == images.FORMATS[suffix][1], src
         for width, largest, webp in itertools.product((480, 960), (False, True), (False, True)):
             assert images.web_path(src, width, largest, webp) == web_path(src, width, largest, webp), src
+
+
+def _image_urls(img: Any) -> list[str]:
+    """Every address an <img> (and the <source>s of its <picture>) makes the browser fetch."""
+    found = [img.get("src")]
+    for el in [img, *img.xpath("ancestor::picture[1]//source")]:
+        found += [c.strip().split(" ")[0] for c in (el.get("srcset") or "").split(",") if c.strip()]
+    return found
+
+
+@pytest.mark.parametrize("name,link", [
+    ("a&b.png", "images/a&b.png"),
+    ("a&copy.png", "images/a&copy.png"),
+    ("a'b.png", "images/a'b.png"),
+    ("工作照 (1).png", "<images/工作照 (1).png>"),
+    ("通报.png", "images/%E9%80%9A%E6%8A%A5.png"),
+    ("sign.png", "images/sign.png?v=2"),
+])
+def test_a_photo_in_the_text_is_published_whatever_its_name_or_link_escapes(site: Site, name: str,
+                                                                             link: str) -> None:
+    """The photo an author's link names is the one published, clean, at every address the page and
+    the feed make the browser fetch (the picture's srcset included); `check` agrees."""
+    from urllib.parse import unquote, urlsplit
+
+    import feedparser
+
+    from exemplar_site.check import check_site
+
+    add_photo(site, name, texty_png())
+    add_photo(site, f"lead {name}", texty_png())  # (and as the story's own photo, named in its front matter)
+    site.story("a", "a-1", slug="a", body=f"正文。\n\n![路牌]({link})\n",
+               images=[{"src": f"images/lead {name}", "alt": "题图"}])
+    site.build()
+    page = site.html("stories/a/index.html")
+    img = page.xpath("//div[@class='story-body']//img")[0]
+    addresses = _image_urls(img)
+    assert len(addresses) == 5, addresses  # src, two sizes, two WebP sizes
+    addresses += _image_urls(page.xpath("//figure[@class='lead-figure']//img")[0])
+    for address in addresses:
+        file = site.out / "stories/a" / unquote(urlsplit(address).path)
+        assert file.resolve().is_file(), address
+        assert metadata_in(file.read_bytes()) == [], address
+    assert (site.out / "images" / name).is_file()
+    entry = feedparser.parse(site.text_of("feeds/all.atom.xml")).entries[0]
+    content: Any = etree.HTML(entry.content[0].value)
+    lead, in_text = content.xpath("//img")
+    lead_src = str(lead.get("src"))
+    assert unquote(lead_src).endswith(f"/images/lead {name}"), lead_src
+    for address in [lead_src, *_image_urls(in_text)]:
+        assert address.startswith("http://test.example/pub/"), address
+        assert (site.out / unquote(urlsplit(address).path)[len("/pub/"):]).is_file(), address
+    result = check_site(site.config, BuildOptions(now=NOW, workers=1))
+    assert not result.errors, result.errors
+
+
+def test_a_photo_named_only_in_a_title_is_not_published(site: Site) -> None:
+    add_photo(site, "secret.png", texty_png())
+    site.story("a", "a-1", slug="a", body='正文<abbr title="site:images/secret.png">缩写</abbr>。')
+    site.build()
+    assert (site.out / "stories/a/index.html").is_file()
+    assert not [p for p in site.out.rglob("*") if "secret" in p.name]
+
+
+@pytest.mark.parametrize("name", ["c#1.png", "100%.png"])
+def test_a_name_a_web_address_cannot_hold_is_refused(site: Site, name: str) -> None:
+    """`#` and `%` are allowed by Windows, but an address cannot name the file as written: build
+    and check both refuse it, naming the file (whether a page uses it or not)."""
+    from exemplar_site.check import check_site
+
+    add_photo(site, name, texty_png())
+    site.story("a", "a-1", slug="a")
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    assert [p.path for p in failed.value.problems if p.is_error] == [f"content/images/{name}"]
+    assert "web address" in failed.value.problems[0].message
+    assert [p.path for p in check_site(site.config, BuildOptions(now=NOW, workers=1)).errors] == \
+        [f"content/images/{name}"]

@@ -34,3 +34,37 @@ def test_rewrite_site_links() -> None:
     html = '<a href="site:stories/x/">x</a><img src="site:images/a.png">'
     out = urls.rewrite_site_links(html, lambda p: "/abs/" + p)
     assert out == '<a href="/abs/stories/x/">x</a><img src="/abs/images/a.png">'
+
+
+def test_a_query_stays_a_query() -> None:
+    assert urls.relative("stories/a/", "files/a.pdf?v=2#p3") == "../../files/a.pdf?v=2#p3"
+    assert urls.relative("stories/a/", "stories/b/?from=a") == "../../stories/b/index.html?from=a"
+    assert urls.absolute("http://h/pub/", "files/a.pdf?v=2") == "http://h/pub/files/a.pdf?v=2"
+
+
+def test_a_path_written_into_an_attribute_reads_back_as_itself() -> None:
+    """attribute_path → (the HTML parser's entities, relative's escapes, the browser's decoding)
+    → the same path; and site_path reads it back the same."""
+    import html
+    from urllib.parse import unquote, urlsplit
+
+    for name in ["a.png", "a&b.png", "a&copy.png", "a'b.png", 'a"b.png', "工作照 (1).png", "c#1.png",
+                 "100%.png", "100%41.png", "a?b.png", "<x>.png", "a b,c.png"]:
+        path = f"images/{name}"
+        written = urls.attribute_path(path)
+        assert urls.site_path(written) == path, name
+        assert not any(c in written for c in ' #?"<>'), written  # (one item of a srcset, inside quotes)
+        fragment = f'<img src="site:{written}" srcset="site:{written} 480w">'
+        assert urls.site_links(fragment) == [path]
+        out = urls.rewrite_site_links(fragment, lambda p: urls.relative("stories/a/", p))
+        for address in [out.split('src="', 1)[1].split('"', 1)[0],
+                        out.split('srcset="', 1)[1].split(" ", 1)[0]]:
+            browser = unquote(urlsplit(html.unescape(address)).path)
+            assert browser == "../../" + path, (name, address)
+
+
+def test_site_links_are_the_three_link_attributes_decoded() -> None:
+    fragment = ('<a href="site:files/a&amp;b.pdf?v=2#p">x</a><abbr title="site:images/t.png">t</abbr>'
+                '<video poster="site:images/%E5%9B%BE.png"></video>'
+                '<img alt="site:images/u.png" src="site:images/v.png">')
+    assert urls.site_links(fragment) == ["files/a&b.pdf", "images/图.png", "images/v.png"]

@@ -78,6 +78,21 @@ def test_wechat_article_is_inline_styled_with_links_footnoted(tmp_path: Path, ca
     assert "warning" not in printed.err
 
 
+def test_wechat_copies_a_picture_in_the_text_whatever_its_name(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site(tmp_path / "s")
+    shutil.copyfile(site.root / "content/images/a.png", site.root / "content/images/工作照 (1)&.png")
+    site.story("a", "a-1", slug="a", body="他扎根社区。\n\n![路牌](<images/工作照 (1)&.png>)\n")
+    site.build()
+    out = tmp_path / "wx"
+    assert main(["wechat", "a-1", "--config", str(site.config), "--output", str(out), "--now", "2026-11-24",
+                 "--lang", "en"]) == 0
+    printed = capsys.readouterr()
+    assert "not in the built site" not in printed.out + printed.err
+    assert (out / "images" / "工作照 (1)&.png").is_file()
+    assert "picture 1 to upload" in printed.out
+
+
 def test_wechat_warns_above_the_editors_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = make_site(tmp_path / "s")
     site.story("a", "a-1", slug="a", body="\n\n".join("群众都说他是贴心人，事事办在心坎上。" * 40 for _ in range(40)))

@@ -11,7 +11,6 @@ Errors and warnings are kept apart; any error gives a non-zero exit.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from .errors import BuildFailed, Problem, Problems, sort_problems
 from .i18n import _, t
 from .personal import valid_id_number as valid_id_number  # re-exported for scripts that used it here
 from .pipeline import BuildOptions, LoadedSite, load_site, render_site
-
-_LINK_RE = re.compile(r'(?:href|src)="site:([^"#?]*)')
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,9 @@ def _check_links(site: LoadedSite, produced: set[str], problems: Problems) -> No
     withdrawn = {w.url for w in site.gate.withdrawn}
     for source, body in bodies:
         path = site.config.root / source
-        for target in _LINK_RE.findall(body):
+        for target in urls.site_links(body):  # (read as the browser reads them, as the build does)
+            if not target:
+                continue  # (a link to the same page's #part)
             file = urls.file_of(target)
             if target in withdrawn:
                 continue  # an error of the build itself (gate.py), already among the problems

@@ -87,7 +87,7 @@ def full_html(story: PublicStory, config: SiteConfig) -> str:
         size = f' width="{shown.width}" height="{shown.height}"' if shown else ""
         credit = _("photo: {credit}").format(credit=img.credit) if img.credit else ""
         words = "　".join(w for w in (img.caption, credit) if w)
-        parts.append(f'<figure><img src="{urls.absolute(site, shown.path if shown else img.src)}" '
+        parts.append(f'<figure><img src="{_attr(urls.absolute(site, shown.path if shown else img.src))}" '
                      f'alt="{_attr(img.alt)}"{size}>'
                      + (f"<figcaption>{_text(words)}</figcaption>" if words else "") + "</figure>")
     parts.append(body)

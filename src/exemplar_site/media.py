@@ -28,11 +28,11 @@ from typing import Any, TypeVar
 from .i18n import _, t
 from .images import Made, Processed, is_raster, output_format, published, web_path
 from .model import GateResult, PublicStory, Variant, WebImage
+from .urls import SITE_SCHEME, attribute_path, rewrite_site_links, site_links, site_path
 
 _IMG_RE = re.compile(r"<img\b([^>]*)>")
-_SRC_RE = re.compile(r'\ssrc="site:([^"#?]*)"')
+_SRC_RE = re.compile(r'\ssrc="site:([^"]*)"')  # (as written: urls.site_path reads it)
 _ALT_RE = re.compile(r'\salt="([^"]*)"')
-_ANY_RE = re.compile(r'="site:([^"#?]*)"')
 # how wide an image is shown, for the browser's choice among the sizes (the theme's CSS agrees)
 T = TypeVar("T")
 BODY_SIZES = "(max-width: 800px) 100vw, 760px"
@@ -51,12 +51,14 @@ class Notice:
 
 
 def body_images(body_html: str) -> list[str]:
-    return [m for m in _SRC_RE.findall(body_html) if is_raster(m)]
+    """The site path of each raster image a body shows (<img src>), as the browser reads it."""
+    return [p for p in map(site_path, _SRC_RE.findall(body_html)) if is_raster(p)]
 
 
 def _linked(fragment: str) -> list[str]:
-    """Raster images a fragment shows or links to (a link to a photo publishes it too: processed)."""
-    return [m for m in _ANY_RE.findall(fragment) if is_raster(m)]
+    """Raster images a fragment shows or links to (a link to a photo publishes it too: processed),
+    by its href, src and poster attributes only, as the browser reads them (urls.site_links)."""
+    return [p for p in site_links(fragment) if is_raster(p)]
 
 
 @dataclass(frozen=True)
@@ -122,21 +124,21 @@ def picture(web: WebImage, alt: str, sizes: str, extra: str = "", lazy: bool = T
     parts = ["<picture>"]
     if web.webp:
         parts.append(f'<source type="image/webp" srcset="{_srcset(web.webp)}" sizes="{sizes}">')
-    parts.append(f'<img src="site:{web.path}" srcset="{_srcset(web.sizes)}" sizes="{sizes}" '
+    parts.append(f'<img src="site:{attribute_path(web.path)}" srcset="{_srcset(web.sizes)}" sizes="{sizes}" '
                  f'width="{web.width}" height="{web.height}" alt="{alt}"{extra}{loading}>')
     parts.append("</picture>")
     return "".join(parts)
 
 
 def _srcset(variants: tuple[Variant, ...]) -> str:
-    return ", ".join(f"site:{v.path} {v.width}w" for v in variants)
+    return ", ".join(f"site:{attribute_path(v.path)} {v.width}w" for v in variants)
 
 
 def _rewrite(body: str, table: Mapping[str, WebImage]) -> str:
     def one(m: re.Match[str]) -> str:
         attrs = m.group(1)
         found = _SRC_RE.search(" " + attrs)
-        web = table.get(found.group(1)) if found else None
+        web = table.get(site_path(found.group(1))) if found else None
         if web is None:
             return m.group(0)
         alt = _ALT_RE.search(attrs)
@@ -145,9 +147,12 @@ def _rewrite(body: str, table: Mapping[str, WebImage]) -> str:
         return picture(web, alt.group(1) if alt else "", BODY_SIZES, rest)
 
     body = _IMG_RE.sub(one, body) if "<img" in body else body
-    for src, web in table.items():  # links to a HEIC photo lead to the JPEG published for it
-        if web.path != src and f'"site:{src}"' in body:
-            body = body.replace(f'"site:{src}"', f'"site:{web.path}"')
+    if any(web.path != src for src, web in table.items()):  # links to a HEIC photo lead to the JPEG published for it
+        def to_published(raw: str) -> str:
+            web = table.get(site_path(raw))
+            return SITE_SCHEME + (attribute_path(web.path) if web is not None and web.path != web.src else raw)
+
+        body = rewrite_site_links(body, to_published)
     return body
 
 
@@ -232,12 +237,13 @@ def _story_notices(s: PublicStory, in_body: list[str]) -> list[Notice]:
                           _("remove it from the text, or make another photo the first of images:")))
     for m in _IMG_RE.finditer(s.body_html):
         found = _SRC_RE.search(" " + m.group(1))
+        src = site_path(found.group(1)) if found else ""
         alt = _ALT_RE.search(m.group(1))
-        if found and is_raster(found.group(1)) and not (alt and html.unescape(alt.group(1)).strip()):
-            out.append(Notice(s.source, found.group(1).rsplit("/", 1)[-1],
+        if src and is_raster(src) and not (alt and html.unescape(alt.group(1)).strip()):
+            out.append(Notice(s.source, src.rsplit("/", 1)[-1],
                               # TRANSLATORS: 原文：正文中的图片 {src} 没有替代文字：读屏软件无法描述它
                               t("the image {src} in the text has no alt text: screen readers cannot "
-                                "describe it", src=found.group(1)),
+                                "describe it", src=src),
                               t("e.g. {example}", example="![民警与居民交谈](images/wang.jpg)")))
     return out
 

@@ -133,6 +133,16 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                                # TRANSLATORS: 原文：图片请存为 PNG 或 JPEG，文档请存为 PDF
                                _("save images as PNG or JPEG and documents as PDF"))
                 continue
+            if "#" in rel or "%" in rel:  # (Windows allows both; a web address cannot name such a file as written)
+                char = "#" if "#" in rel else "%"
+                problems.error(shown, None, None,
+                               # TRANSLATORS: 原文：名称里有 {char}：它在网址里另有含义（井号之后是页内位置，
+                               # 百分号引出编码），网站上这张图片或这个附件会打不开
+                               t("the name holds {char}, which means something else in a web address (what follows "
+                                 "a hash sign is a place in the page, a percent sign starts an escape): the image or "
+                                 "attachment would not open on the site", char=char),
+                               _("rename the file or folder: letters, digits, Chinese characters, '-' and '_'"))
+                continue
             if suffix in TEXT_TYPES:
                 _scan_attachment(found.path, shown, frozenset(config.public_numbers), problems)
             assets.append(Asset(path, rel, found.stat.st_size, found.stat.st_mtime_ns))

@@ -22,6 +22,9 @@ _SAFE_RE = re.compile(r"^[A-Za-z0-9/._~-]*$")
 _SITE_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="site:([^"]*)"')
 _SRCSET_RE = re.compile(r'(\ssrcset)="([^"]*site:[^"]*)"')
 _SRCSET_ITEM_RE = re.compile(r"site:(\S+)")
+_ATTR_UNSAFE_RE = re.compile(r'[% #?&<>"]')
+_ATTR_ESCAPES = str.maketrans({"%": "%25", " ": "%20", "#": "%23", "?": "%3F", "&": "&amp;", "<": "&lt;", ">": "&gt;",
+                               '"': "&quot;"})
 
 
 def story(slug: str) -> str:
@@ -59,6 +62,9 @@ def relative(from_path: str, to_path: str) -> str:
     if "#" in to_path:
         to_path, frag = to_path.split("#", 1)
         fragment = "#" + frag
+    if "?" in to_path:  # a query is the author's (images/a.png?v=2): the file is the path before it
+        to_path, query = to_path.split("?", 1)
+        fragment = "?" + query + fragment
     target = file_of(to_path)
     if not _SAFE_RE.match(target):
         target = quote(target, safe="/#%:@!$&'()*+,;=-._~")
@@ -67,7 +73,7 @@ def relative(from_path: str, to_path: str) -> str:
 
 def absolute(site_url: str, path: str) -> str:
     """Absolute pretty URL: site_url ends in '/', path is a site path."""
-    return site_url + quote(path, safe="/#%:@!$&'()*+,;=-._~")
+    return site_url + quote(path, safe="/#%:@!$&'()*+,;=?-._~")  # (a query is kept, as relative keeps it)
 
 
 def normalise_internal(url: str, base_path: str) -> str | None:
@@ -89,11 +95,37 @@ def normalise_internal(url: str, base_path: str) -> str | None:
     return path
 
 
+def site_path(raw: str) -> str:
+    """A site: link as it stands in an attribute ('images/a&amp;b.png?v=2') → the site path the
+    browser and the web server read from it ('images/a&b.png'): entities and percent escapes
+    decoded, without its #fragment or ?query. Every reader of site: links goes through this, so
+    the image that is published, the attachment that is copied, the link `check` follows and the
+    address the browser asks for are one and the same."""
+    if "&" not in raw and "%" not in raw and "#" not in raw and "?" not in raw:
+        return raw
+    return unquote(html.unescape(raw).split("#", 1)[0].split("?", 1)[0])
+
+
+def site_links(fragment: str) -> list[str]:
+    """The site path (site_path) of every href/src/poster="site:<path>" of a fragment, in order:
+    those rewrite_site_links rewrites. (Other attributes, a title say, link nothing.)"""
+    if "site:" not in fragment:
+        return []
+    return [site_path(raw) for _, raw in _SITE_ATTR_RE.findall(fragment)]
+
+
 def site_paths(fragment: str) -> set[str]:
-    """The site path of every href/src="site:<path>" of a fragment (those rewrite_site_links
-    rewrites), as the browser and the web server read it: entities and percent escapes decoded,
-    without its #fragment or ?query."""
-    return {unquote(html.unescape(raw).split("#", 1)[0].split("?", 1)[0]) for _, raw in _SITE_ATTR_RE.findall(fragment)}
+    """site_links, each once."""
+    return set(site_links(fragment))
+
+
+def attribute_path(path: str) -> str:
+    """A file's site path as written after site: into a double-quoted attribute, srcset included:
+    what the browser would read otherwise (%, space, #, ?) percent-escaped, and &, <, >, " as
+    entities, so that site_path reads back `path` itself."""
+    if not _ATTR_UNSAFE_RE.search(path):
+        return path
+    return path.translate(_ATTR_ESCAPES)
 
 
 def rewrite_site_links(fragment: str, convert: Callable[[str], str]) -> str:

@@ -112,7 +112,8 @@ def _body_images(body: str, config: SiteConfig, start: int) -> tuple[str, list[U
     def keep(m: re.Match[str]) -> str:
         src = m.group(1)
         prefix = config.site_url
-        path = src[len(prefix):] if src.startswith(prefix) else src
+        # (the file's site path, as the browser reads the address: 工作照 (1).png, not %E5…%20(1).png)
+        path = urls.site_path(src[len(prefix):]) if src.startswith(prefix) else src
         alt = re.search(r'\salt="([^"]*)"', m.group(0))
         found.append(Upload(start + len(found) + 1, path, "", "", html.unescape(alt.group(1)) if alt else ""))
         return m.group(0)
