@@ -24,13 +24,15 @@ def _name_by_name(relative: str) -> bool:
 
 
 @pytest.mark.parametrize("path", ["con", "a/CON.txt", "x/ nul", "stories/com¹.md", "conin$", "LPT3/a.md", "a/b.",
-                                  "a /b", "a/b:c.md", "a/b\tc.md", "images/aux.png", "a/" + "长" * 181])
+                                  "a /b", "a/b:c.md", "a/b\tc.md", "images/aux.png", "a/" + "长" * 181,
+                                  "a/CONOUT$.txt", "\u3000conin$ .md", "x/COM²/a.md", "lpt³", "Nul .txt/a"])
 def test_bad_paths_are_refused(path: str) -> None:
     assert portable.path_problem(path) is not None
 
 
 @pytest.mark.parametrize("path", ["content/stories/2024/bm-04000.md", "content/images/con-x.png", "comics/a.md",
-                                  "images/console.png", "stories/王芳：派出所.md".replace("：", "-")])
+                                  "images/console.png", "stories/王芳：派出所.md".replace("：", "-"),
+                                  "contact/a.md", "com/lpt.md", "a/con x.md", "auxiliary.png", "com10.md"])
 def test_ordinary_paths_pass(path: str) -> None:
     assert portable.path_problem(path) is None
 
@@ -45,3 +47,15 @@ def test_the_shortcut_agrees_with_the_rules(check: Callable[[str], str | None], 
     for _ in range(60_000):
         text = "".join(rng.choice(chars) for _ in range(rng.randint(0, longest)))
         assert (check(text) is not None) == rules(text), repr(text)
+
+
+def test_the_search_of_many_paths_agrees_with_each_path_alone() -> None:
+    """path_problems' one search over the joined paths finds what path_problem finds path by path."""
+    rng = random.Random(20261130)
+    chars = "aBcoCONnprulxtmiPRAUXLT1¹²$./ :\t中\u3000-_"
+    for _ in range(3_000):
+        paths = ["".join(rng.choice(chars) for _ in range(rng.randint(1, 12))) for _ in range(rng.randint(1, 6))]
+        paths = [p.strip("/") or "a" for p in paths]
+        expected = [(p, why) for p in paths if (why := portable.path_problem(p)) is not None]
+        assert portable.path_problems(paths) == expected, paths
+    assert portable.path_problems(["a/b.md", "x" * (portable.MAX_RELATIVE + 1)])[0][0] == "x" * 181

@@ -152,11 +152,9 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
 
 def _portable_names(shown: list[str], problems: Problems) -> None:
     """File names that would not survive a copy to Windows: refused on every platform."""
-    for path in shown:
-        problem = portable.path_problem(path)
-        if problem:
-            problems.error(path, None, None, problem,
-                           _("rename the file or folder: letters, digits, Chinese characters, '-' and '_'"))
+    for path, problem in portable.path_problems(shown):
+        problems.error(path, None, None, problem,
+                       _("rename the file or folder: letters, digits, Chinese characters, '-' and '_'"))
     for earlier, later in portable.collisions(shown):
         problems.error(later, None, None,
                        t("differs from {other} only in upper and lower case: on Windows both are one file",
