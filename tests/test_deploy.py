@@ -498,3 +498,21 @@ def test_deploy_options_are_checked_at_their_lines(tmp_path: Path) -> None:
     assert all(fields[f].line for f in ("deploy.keep", "deploy.tagret", "deploy.reload"))
     ok = load_config(make_site(tmp_path / "t", config={"deploy": {"keep": 3, "target": "web@h:/srv/x"}}).config)
     assert ok.deploy == DeploySettings("web@h:/srv/x", 3, "")
+
+
+def test_the_release_check_follows_srcset_and_poster(tmp_path: Path) -> None:
+    """A picture's sizes and a video's poster are links too: one leading nowhere is found; the
+    site's own pictures (a name with a comma and a space) are not taken for one."""
+    root = tmp_path / "r"
+    (root / "images").mkdir(parents=True)
+    for name in ("a,b 1-480w.png", "a,b 1.png"):
+        (root / "images" / name).write_bytes(b"x")
+    good = ('<img src="images/a%2Cb%201.png" srcset="images/a,b%201-480w.png 480w, images/a,b%201.png 640w">'
+            '<video poster="images/a,b%201.png"></video>')
+    (root / "index.html").write_text(good, encoding="utf-8")
+    files = ["index.html", "images/a,b 1-480w.png", "images/a,b 1.png"]
+    assert dep.broken_links(root, files, "/") == []
+    for bad in ('<img src="images/a,b%201.png" srcset="images/gone-480w.png 480w">', '<video poster="gone.png">'):
+        (root / "index.html").write_text(good + bad, encoding="utf-8")
+        assert [p.message for p in dep.broken_links(root, files, "/")] == \
+            [f"broken internal link: no file at {'images/gone-480w.png' if 'srcset' in bad else 'gone.png'}"]

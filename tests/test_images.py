@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from lxml import etree
@@ -350,13 +351,12 @@ def _image_urls(img: Any) -> list[str]:
     ("工作照 (1).png", "<images/工作照 (1).png>"),
     ("通报.png", "images/%E9%80%9A%E6%8A%A5.png"),
     ("sign.png", "images/sign.png?v=2"),
+    ("工作照\u3000(2).png", "<images/工作照\u3000(2).png>"),
 ])
 def test_a_photo_in_the_text_is_published_whatever_its_name_or_link_escapes(site: Site, name: str,
                                                                              link: str) -> None:
     """The photo an author's link names is the one published, clean, at every address the page and
     the feed make the browser fetch (the picture's srcset included); `check` agrees."""
-    from urllib.parse import unquote, urlsplit
-
     import feedparser
 
     from exemplar_site.check import check_site
@@ -398,8 +398,12 @@ def test_a_photo_named_only_in_a_title_is_not_published(site: Site) -> None:
 
 @pytest.mark.parametrize("name", ["c#1.png", "100%.png"])
 def test_a_name_a_web_address_cannot_hold_is_refused(site: Site, name: str) -> None:
-    """`#` and `%` are allowed by Windows, but an address cannot name the file as written: build
-    and check both refuse it, naming the file (whether a page uses it or not)."""
+    """`#` and `%` are allowed by Windows, but the addresses of a photo's sizes cannot hold them as
+    written: build and check both refuse it, naming the file (whether a page uses it or not). An
+    attachment, linked only as its author writes the link, is published."""
+    (site.root / "content/files").mkdir()
+    (site.root / "content/files/100%满意.pdf").write_bytes(b"%PDF x")
+    site.story("b", "b-1", slug="b", body="见[附件](files/100%25满意.pdf)。")
     from exemplar_site.check import check_site
 
     add_photo(site, name, texty_png())
@@ -410,3 +414,82 @@ def test_a_name_a_web_address_cannot_hold_is_refused(site: Site, name: str) -> N
     assert "web address" in failed.value.problems[0].message
     assert [p.path for p in check_site(site.config, BuildOptions(now=NOW, workers=1)).errors] == \
         [f"content/images/{name}"]
+
+
+def _heic() -> bytes:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    heif = pillow_heif.from_pillow(Image.new("RGB", (640, 480), (10, 200, 10)))
+    buf = io.BytesIO()
+    heif.save(buf, quality=60)
+    return buf.getvalue()
+
+
+def test_a_path_in_text_publishes_nothing_and_stays_text(site: Site) -> None:
+    """A code sample or a sentence that writes out an <img src="…"> is text: the photo it names
+    (here a held-back story's) is not published, and the text is shown as written."""
+    from exemplar_site.check import check_site
+
+    add_photo(site, "secret.png", texty_png())
+    (site.root / "content/files").mkdir()
+    (site.root / "content/files/内部.pdf").write_bytes(b"%PDF inside")
+    site.story("h", "h-1", status="recommended", images=[{"src": "images/secret.png", "alt": "x"}])
+    site.story("a", "a-1", slug="a", summary='摘要 src="site:images/secret.png"',
+               body='示例代码：\n\n```html\n<img src="images/secret.png" alt="">\n'
+                    '<a href="files/内部.pdf">附件</a>\n```\n\n'
+                    '正文 src="site:images/secret.png" 和 `src="images/secret.png"`。\n')
+    site.build()
+    assert not [p for p in site.out.rglob("*") if "secret" in p.name or "内部" in p.name]
+    page = site.html("stories/a/index.html")
+    code = page.xpath("//pre//text()")
+    assert '<img src="images/secret.png" alt="">' in "".join(code)
+    assert 'src="site:images/secret.png"' in page.xpath("string(//div[@class='story-body'])")
+    assert not check_site(site.config, BuildOptions(now=NOW, workers=1)).errors
+
+
+def test_a_heic_photo_only_linked_leads_to_its_jpeg(site: Site) -> None:
+    """A link to a HEIC photo, a video's poster and a photo at the top of the text (the story's
+    summary) lead to the JPEG published for it, in the page and the feed; check agrees."""
+    import feedparser
+
+    from exemplar_site.check import check_site
+
+    add_photo(site, "照 片.heic", _heic())
+    add_photo(site, "p.heic", _heic())
+    add_photo(site, "top.heic", _heic())
+    (site.root / "content/media").mkdir()
+    (site.root / "content/media/v.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    site.story("a", "a-1", slug="a", body='![开头](images/top.heic)\n\n正文。[看大图](<images/照 片.heic>)\n\n'
+                                          '<video src="media/v.mp4" poster="images/p.heic" controls></video>\n')
+    site.build()
+    page = site.html("stories/a/index.html")
+    found = [str(a) for a in page.xpath("//a[text()='看大图']/@href | //video/@poster | //img/@src")]
+    assert len(found) >= 4 and not any(".heic" in f for f in found), found
+    for address in found:
+        assert (site.out / "stories/a" / unquote(urlsplit(address).path)).resolve().is_file(), address
+    atom = site.text_of("feeds/all.atom.xml")
+    assert ".heic" not in feedparser.parse(atom).entries[0].content[0].value
+    assert not check_site(site.config, BuildOptions(now=NOW, workers=1)).errors
+
+
+@pytest.mark.parametrize("link", ["images/sub/../sign.png", "images/./sign.png", "images/%2e/sign.png",
+                                  "images\\sign.png", "/images//sign.png"])
+def test_a_link_the_browser_tidies_is_the_photo_it_names(site: Site, link: str) -> None:
+    from exemplar_site.check import check_site
+
+    add_photo(site, "sign.png", texty_png())
+    site.story("a", "a-1", slug="a", body=f"正文。\n\n![路牌]({link})\n")
+    site.build()
+    img = site.html("stories/a/index.html").xpath("//div[@class='story-body']//img")[0]
+    for address in _image_urls(img):
+        file = site.out / "stories/a" / unquote(urlsplit(address).path)
+        assert file.resolve().is_file(), address
+    assert not check_site(site.config, BuildOptions(now=NOW, workers=1)).errors
+
+
+def test_an_attachment_whose_name_holds_a_percent_sign_is_published(site: Site) -> None:
+    (site.root / "content/files").mkdir()
+    (site.root / "content/files/100%满意.pdf").write_bytes(b"%PDF x")
+    site.story("b", "b-1", slug="b", body="见[附件](files/100%25满意.pdf)。")
+    site.build()
+    href = site.html("stories/b/index.html").xpath("//a[text()='附件']/@href")[0]
+    assert (site.out / "stories/b" / unquote(urlsplit(href).path)).resolve() == (site.out / "files/100%满意.pdf")

@@ -68,3 +68,19 @@ def test_site_links_are_the_three_link_attributes_decoded() -> None:
                 '<video poster="site:images/%E5%9B%BE.png"></video>'
                 '<img alt="site:images/u.png" src="site:images/v.png">')
     assert urls.site_links(fragment) == ["files/a&b.pdf", "images/图.png", "images/v.png"]
+
+
+def test_a_link_to_this_page_stays_on_it() -> None:
+    assert urls.relative("stories/a/", "?page=2") == "?page=2"
+    assert urls.relative("stories/a/", "?page=2#top") == "?page=2#top"
+
+
+def test_site_path_resolves_what_the_browser_resolves() -> None:
+    assert urls.site_path("images/sub/../a.png") == "images/a.png"
+    assert urls.site_path("images/./a.png") == "images/a.png"
+    assert urls.site_path("images/%2e/a.png") == "images/a.png"
+    assert urls.site_path("images//a.png") == "images/a.png"
+    assert urls.site_path("stories/a/./") == "stories/a/"
+    assert urls.site_path("stories/a/..") == "stories/"
+    assert urls.site_path("../../etc/passwd").startswith("../")
+    assert urls.normalise_internal("images\\a.png", "/") == "images/a.png"

@@ -93,6 +93,22 @@ def test_wechat_copies_a_picture_in_the_text_whatever_its_name(tmp_path: Path,
     assert "picture 1 to upload" in printed.out
 
 
+def test_wechat_copies_only_pictures_the_site_publishes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A link that climbs out of the site (escaped or not) names no picture to upload: nothing is
+    copied from content/ (an original, metadata and all) nor written outside the export folder."""
+    site = make_site(tmp_path / "s")
+    shutil.copyfile(site.root / "content/images/a.png", site.root / "content/images/secret.png")
+    site.story("a", "a-1", slug="a", body="正文。\n\n![图](images/a.png)\n\n"
+                                         "![x](images/..%2F..%2Fcontent%2Fimages%2Fsecret.png)\n\n"
+                                         "![y](images/../../content/images/secret.png)\n")
+    site.build()
+    out = tmp_path / "wx" / "a-1"
+    main(["wechat", "a-1", "--config", str(site.config), "--output", str(out), "--now", "2026-11-24", "--lang", "en"])
+    capsys.readouterr()
+    assert not [p for p in tmp_path.rglob("*secret*") if not p.is_relative_to(site.root / "content")]
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*.png")] == ["images/a.png"]
+
+
 def test_wechat_warns_above_the_editors_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = make_site(tmp_path / "s")
     site.story("a", "a-1", slug="a", body="\n\n".join("群众都说他是贴心人，事事办在心坎上。" * 40 for _ in range(40)))

@@ -598,9 +598,10 @@ def cmd_wechat(args: argparse.Namespace) -> int:
     (out / "article.html").write_text(made.html, encoding="utf-8")
     (out / "index.html").write_text(preview(made, env), encoding="utf-8")
     for u in made.uploads:
-        source = config.output_dir / u.path
-        source = source if source.is_file() else Path(getattr(site, "media", {}).get(u.path, source))
-        if source.is_file():
+        # only a picture the site publishes (re-encoded, without metadata, at a path of the site): never
+        # a file a link names by other means (images/../../content/images/x.jpg, escaped or not)
+        source = site.media.get(u.path)
+        if source is not None and source.is_file():
             (out / u.path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, out / u.path)
         else:

@@ -190,7 +190,8 @@ def read_edition(config: SiteConfig, source: Path) -> Edition:
 
 # ---- verification -----------------------------------------------------------------------------
 
-_LINK_RE = re.compile(rb'(?:href|src)\s*=\s*"([^"]*)"')
+_LINK_RE = re.compile(rb'(?:href|src|poster)\s*=\s*"([^"]*)"')
+_SRCSET_RE = re.compile(rb'srcset\s*=\s*"([^"]*)"')  # (each of its candidates: an address, then a width)
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -202,7 +203,12 @@ def broken_links(root: Path, files: Sequence[str], base_path: str) -> list[Probl
         if not page.endswith(".html"):
             continue
         folder = posixpath.dirname(page)
-        for raw in _LINK_RE.findall((root / page).read_bytes()):
+        data = (root / page).read_bytes()
+        links = _LINK_RE.findall(data)
+        for srcset in _SRCSET_RE.findall(data):
+            # (a candidate ends at a comma followed by a space: an address may hold a comma, never a space)
+            links += [c.split()[0] for c in re.split(rb",\s+", srcset.strip()) if c.strip()]
+        for raw in links:
             href = html.unescape(raw.decode("utf-8", "replace")).split("#", 1)[0].split("?", 1)[0]
             if not href or href.startswith("//") or _SCHEME_RE.match(href):
                 continue

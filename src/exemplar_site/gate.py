@@ -517,7 +517,7 @@ def public_story(r: StoryRecord, config: SiteConfig, rendered: Rendered, tag_key
 
     if r.summary:
         summary = r.summary
-        summary_html = html.escape(r.summary, quote=False)
+        summary_html = textmod.escape_text(r.summary)
     else:
         summary_html = rendered.lead_html
         summary = textmod.strip_tags(summary_html)

@@ -56,6 +56,11 @@ _ALLOWED_ATTRS = {
     "source": {"src", "type"},
 }
 _URL_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="([^"]*)"')
+# nh3 writes what it keeps as the HTML serialiser does: no raw '<' in text (it is &lt;), attribute
+# values in double quotes with no raw '"' in them (&quot;). So a tag with attributes is '<' up to the
+# first '>' outside quotes, and any other '"' is text: escaped here, no text can pass for an
+# attribute (a code sample `<img src="images/x.jpg">` published x.jpg, and had its text rewritten).
+_TAG_OR_QUOTE_RE = re.compile(r'<[^>"]*"[^"]*"(?:[^>"]*"[^"]*")*[^>"]*>|"')
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # What Python-Markdown's footnotes extension writes: <sup id="fnref:1"> (fnref2:1 for a second
 # reference) holding <a class="footnote-ref">, <div class="footnote"> with <li id="fn:1"> and
@@ -201,7 +206,11 @@ class Markup:
             (images if attr.strip() in ("src", "poster") else links).append(site.split("#")[0])
             return f'{attr}="{urls.SITE_SCHEME}{html.escape(site, quote=True)}"'
 
-        out = _URL_ATTR_RE.sub(fix, clean)
+        def piece(m: re.Match[str]) -> str:
+            found = m.group(0)
+            return "&quot;" if found == '"' else _URL_ATTR_RE.sub(fix, found)
+
+        out = _TAG_OR_QUOTE_RE.sub(piece, clean) if '"' in clean else clean
         plain = textmod.strip_tags(out)
         cjk, words = textmod.cjk_and_words(plain)
         lead, _ = textmod.truncate_html(_first_paragraphs(out), self.summary_length)

@@ -157,9 +157,12 @@ def _rewrite(body: str, table: Mapping[str, WebImage]) -> str:
 
 
 def shown_keys(known: StoryMedia, table: Mapping[str, WebImage]) -> tuple[str, ...]:
-    """The keys of the published images a story shows: what attach_story makes of it depends on
-    nothing else but the story."""
-    return tuple(table[src].key for src in known.shown if src in table)
+    """The keys of the published images a story shows, and of those it only links (a link, a
+    video's poster) that are published under another name (HEIC as JPEG): what attach_story makes
+    of it depends on nothing else but the story."""
+    keys = [table[src].key for src in known.shown if src in table]
+    renamed = {src for src, _ in known.refs if src in table and table[src].path != src and src not in known.shown}
+    return tuple(keys + [table[src].key for src in sorted(renamed)])
 
 
 def attach_story(s: PublicStory, table: Mapping[str, WebImage], known: StoryMedia) -> PublicStory:
@@ -174,7 +177,8 @@ def attach_story(s: PublicStory, table: Mapping[str, WebImage], known: StoryMedi
     if lead is not None:
         press = _replaced(lead.press, path=f"press/{s.id}{posixpath.splitext(lead.press.path)[1]}")
     digest = hashlib.blake2b("\x1f".join([s.digest, *keys]).encode("utf-8"), digest_size=16).hexdigest()
-    return _replaced(s, images=images, body_html=_rewrite(s.body_html, table), press=press, digest=digest)
+    return _replaced(s, images=images, body_html=_rewrite(s.body_html, table),
+                     summary_html=_rewrite(s.summary_html, table), press=press, digest=digest)
 
 
 def attach_others(gate: GateResult, table: Mapping[str, WebImage]) -> GateResult:

@@ -15,6 +15,7 @@ from . import personal, portable, safetree
 from .config import SiteConfig
 from .errors import Problems
 from .i18n import _, t
+from .images import is_raster
 from .safetree import Found
 from .text import XML_ILLEGAL
 
@@ -133,7 +134,9 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                                # TRANSLATORS: 原文：图片请存为 PNG 或 JPEG，文档请存为 PDF
                                _("save images as PNG or JPEG and documents as PDF"))
                 continue
-            if "#" in rel or "%" in rel:  # (Windows allows both; a web address cannot name such a file as written)
+            # a photo's addresses are made from its name (its sizes, the theme's links, the feeds): Windows
+            # allows both, a web address cannot hold them as written (an attachment's link is the author's own)
+            if ("#" in rel or "%" in rel) and is_raster(rel):
                 char = "#" if "#" in rel else "%"
                 problems.error(shown, None, None,
                                # TRANSLATORS: 原文：名称里有 {char}：它在网址里另有含义（井号之后是页内位置，

@@ -126,6 +126,12 @@ _BLOCK_TAG_RE = re.compile(r"<(?:p|br|li|h[1-6]|tr|td|th|div|blockquote|figcapti
 _TAG_RE = re.compile(r"<[^>]*>")
 
 
+def escape_text(text: str) -> str:
+    """Text for an HTML fragment's text: &, <, > and " escaped (a '"' left raw in text would let
+    a reader of attributes take `src="…"` in the text for one)."""
+    return html.escape(text, quote=False).replace('"', "&quot;")
+
+
 def strip_tags(fragment: str) -> str:
     """Visible text of an HTML fragment, entities decoded, whitespace folded.
 
@@ -200,11 +206,11 @@ class _Truncator(HTMLParser):
         start = 0
         for i, ch in enumerate(data):
             if ch in SENTENCE_ENDS:
-                self.out.append(html.escape(data[start:i + 1], quote=False))
+                self.out.append(escape_text(data[start:i + 1]))
                 start = i + 1
                 self.sentence_mark = (len(self.out), list(self.stack), self.count + i + 1)
         if start < len(data):
-            self.out.append(html.escape(data[start:], quote=False))
+            self.out.append(escape_text(data[start:]))
         self.count += len(data)
 
     def result(self, ellipsis: str) -> str:

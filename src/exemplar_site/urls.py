@@ -13,6 +13,7 @@ them into relative (pages) or absolute (feeds) links.
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 from collections.abc import Callable
 from urllib.parse import quote, unquote
@@ -21,7 +22,7 @@ SITE_SCHEME = "site:"
 _SAFE_RE = re.compile(r"^[A-Za-z0-9/._~-]*$")
 _SITE_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="site:([^"]*)"')
 _SRCSET_RE = re.compile(r'(\ssrcset)="([^"]*site:[^"]*)"')
-_SRCSET_ITEM_RE = re.compile(r"site:(\S+)")
+_SRCSET_ITEM_RE = re.compile(r"site:(\S+)", re.ASCII)  # (a srcset's items are split at ASCII spaces only)
 _ATTR_UNSAFE_RE = re.compile(r'[% #?&<>"]')
 _ATTR_ESCAPES = str.maketrans({"%": "%25", " ": "%20", "#": "%23", "?": "%3F", "&": "&amp;", "<": "&lt;", ">": "&gt;",
                                '"': "&quot;"})
@@ -56,7 +57,7 @@ def relative(from_path: str, to_path: str) -> str:
     Always up to the root and down again ("../../stories/b/index.html"): correct
     from any depth, cheap, and the same for every page at one depth.
     """
-    if to_path.startswith("#"):
+    if to_path.startswith(("#", "?")):  # (this page, another part or query of it)
         return to_path
     fragment = ""
     if "#" in to_path:
@@ -85,7 +86,7 @@ def normalise_internal(url: str, base_path: str) -> str | None:
     if not url or url.startswith(("#", "//", "mailto:", "tel:", "data:")) \
             or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url):
         return None
-    path = url
+    path = url.replace("\\", "/")  # (as a browser reads a web address)
     if path.startswith(base_path) and base_path != "/":
         path = path[len(base_path):]
     while path.startswith(("../", "./", "/")):
@@ -98,12 +99,25 @@ def normalise_internal(url: str, base_path: str) -> str | None:
 def site_path(raw: str) -> str:
     """A site: link as it stands in an attribute ('images/a&amp;b.png?v=2') → the site path the
     browser and the web server read from it ('images/a&b.png'): entities and percent escapes
-    decoded, without its #fragment or ?query. Every reader of site: links goes through this, so
-    the image that is published, the attachment that is copied, the link `check` follows and the
-    address the browser asks for are one and the same."""
+    decoded, without its #fragment or ?query, '.' and '..' segments resolved. Every reader of
+    site: links goes through this, so the image that is published, the attachment that is copied,
+    the link `check` follows and the address the browser asks for are one and the same."""
     if "&" not in raw and "%" not in raw and "#" not in raw and "?" not in raw:
-        return raw
-    return unquote(html.unescape(raw).split("#", 1)[0].split("?", 1)[0])
+        return _without_dots(raw)
+    return _without_dots(unquote(html.unescape(raw).split("#", 1)[0].split("?", 1)[0]))
+
+
+def _without_dots(path: str) -> str:
+    """A path with its '.' and '..' segments and empty ones resolved, as the browser resolves them
+    ('images/sub/../a.png' → 'images/a.png'; a folder keeps its '/'; one that climbs out of the site
+    keeps its leading '..')."""
+    if not ("./" in path or "//" in path or path.endswith(("/.", "/..")) or path in (".", "..")):
+        return path
+    folder = path.endswith(("/", "/.", "/..")) or path in (".", "..")
+    norm = posixpath.normpath(path)
+    if norm == ".":
+        return ""
+    return norm + "/" if folder else norm
 
 
 def site_links(fragment: str) -> list[str]:
