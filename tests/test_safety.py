@@ -160,6 +160,24 @@ def test_mobile_numbers_in_any_disguise_stop_the_build(site: Site, written: str)
     assert not any("0013" in e for e in errors)  # the number is never echoed
 
 
+@pytest.mark.parametrize(("written", "kind"), [
+    ("居民求助电话 13905111234 13905111235", "mobile phone number"),  # two numbers side by side
+    ("联系电话：0511-85551234 / 13905111234", "mobile phone number"),  # after a landline
+    ("身份证号 320102197305120033 1 号楼", "ID card number"),  # followed by other digits
+    ("电话 021.6543.2100 139.0511.1234", "mobile phone number"),
+])
+def test_a_number_beside_other_digits_stops_the_build(site: Site, written: str, kind: str) -> None:
+    site.story("a", "a-1", body=f"群众都说他好。\n\n{written}。\n")
+    errors = _failed(site)
+    assert any("content/stories/a.md" in e and kind in e for e in errors), errors
+
+
+def test_digits_in_groups_that_are_no_number_pass(site: Site) -> None:
+    site.story("a", "a-1", slug="a", body="2019.03 至 2022-01-22，2019 2020 2021 连续三年，电话 0511-85551234。")
+    site.build()
+    assert "0511-85551234" in site.text_of("stories/a/index.html")
+
+
 def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> None:
     site.story("a", "a-1", body="身份证 110105 19491231 002X。")
     site.story("b", "b-1", summary="旧身份证号110105491231002。")

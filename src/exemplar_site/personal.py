@@ -31,7 +31,13 @@ _INVISIBLE = re.compile(
     "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0001\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】〔〕]+")
+_SEPARATOR = r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】〔〕]"
+_SEPARATORS = re.compile(_SEPARATOR + "+")
+# digits in groups apart (139 0511 1234, 0511-85551234 / 13905111234): removing what parts them
+# makes one run of the groups, where two numbers side by side are a run of no known length
+_CHAIN = re.compile(r"\d+(?:" + _SEPARATOR + r"+\d+)+[Xx]?")
+_GROUP = re.compile(r"\d+")
+_LONGEST = 22  # digits of the longest number looked for: 0086 and 18
 _TEL = re.compile(r"tel:", re.IGNORECASE)
 _RUN = re.compile(r"\d{11,}[Xx]?")  # whole runs (scanning goes left to right); digits of any script
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -66,10 +72,14 @@ def normalise(text: str) -> str:
     """The text as a number-matcher should see it (see the module docstring)."""
     # (one pass replacing the few such characters a story has, the full-width colon above all:
     # several times faster than str.translate, which looks every character up in the table)
+    return _SEPARATORS.sub("", _spaced(text))
+
+
+def _spaced(text: str) -> str:
+    """normalise, with what parts digits kept."""
     text = _FOLDABLE.sub(_fold, text)
     text = _INVISIBLE.sub("", text)
-    text = _TEL.sub("", text)
-    return _SEPARATORS.sub("", text)
+    return _TEL.sub("", text)
 
 
 def _ascii(digits: str) -> str:
@@ -110,25 +120,43 @@ class Finding:
 def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tuple[str, str]] = ()) -> list[Finding]:
     """Personal data in one piece of public text. `allowed`: normalised public numbers that may
     appear. `private`: (label, normalised value) pairs of the story's own private block."""
-    flat = normalise(text)
+    spaced = _spaced(text)
+    flat = _SEPARATORS.sub("", spaced)  # (normalise)
     out: list[Finding] = []
     for m in _RUN.finditer(flat):
-        run = m.group()
-        if len(run) == 18 and valid_id_number(run):
-            out.append(Finding("id", N_("an ID card number")))
-        elif len(run) == 15 and valid_id_number(run):
-            out.append(Finding("id", N_("an ID card number (15 digits)")))
-        number = _ascii(run)
-        for prefix in ("", "86", "0086"):  # (+86: the '+' is not a digit)
-            mobile = number[len(prefix):]
-            if number.startswith(prefix) and len(mobile) == 11 and mobile[0] == "1" and mobile[1] in "3456789":
-                if mobile not in allowed:
-                    out.append(Finding("mobile", N_("a mobile phone number")))
-                break
+        out += _numbers(m.group(), allowed)
+    if _CHAIN.search(spaced):  # groups apart: every run of whole neighbouring groups is looked at too
+        for m in _CHAIN.finditer(spaced):
+            groups, x = _GROUP.findall(m.group()), m.group()[-1] in "Xx"
+            for i in range(len(groups)):
+                digits = ""
+                for j in range(i, len(groups)):
+                    digits += groups[j]
+                    if len(digits) > _LONGEST:
+                        break
+                    if (i, j) != (0, len(groups) - 1) and len(digits) >= 11:  # (the whole chain: a run above)
+                        out += _numbers(digits + ("X" if x and j == len(groups) - 1 else ""), allowed)
     if private:
         for label, value in private:
             if value and value in flat:
                 out.append(Finding("private", label))
+    return out
+
+
+def _numbers(run: str, allowed: frozenset[str]) -> list[Finding]:
+    """The ID or mobile number a run of digits is (none, or one of each)."""
+    out = []
+    if len(run) == 18 and valid_id_number(run):
+        out.append(Finding("id", N_("an ID card number")))
+    elif len(run) == 15 and valid_id_number(run):
+        out.append(Finding("id", N_("an ID card number (15 digits)")))
+    number = _ascii(run)
+    for prefix in ("", "86", "0086"):  # (+86: the '+' is not a digit)
+        mobile = number[len(prefix):]
+        if number.startswith(prefix) and len(mobile) == 11 and mobile[0] == "1" and mobile[1] in "3456789":
+            if mobile not in allowed:
+                out.append(Finding("mobile", N_("a mobile phone number")))
+            break
     return out
 
 
