@@ -493,3 +493,44 @@ def test_an_attachment_whose_name_holds_a_percent_sign_is_published(site: Site) 
     site.build()
     href = site.html("stories/b/index.html").xpath("//a[text()='附件']/@href")[0]
     assert (site.out / "stories/b" / unquote(urlsplit(href).path)).resolve() == (site.out / "files/100%满意.pdf")
+
+
+def _tiff_with_gps() -> bytes:
+    im = Image.new("RGB", (800, 600), (200, 30, 30))
+    exif = im.getexif()
+    exif[0x010F] = "Apple"
+    exif.get_ifd(0x8825).update({1: "N", 2: (31.0, 14.0, 3.0), 3: "E", 4: (121.0, 28.0, 5.0)})
+    buf = io.BytesIO()
+    im.save(buf, "TIFF", exif=exif)
+    return buf.getvalue()
+
+
+def _bmp() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 200), (0, 0, 200)).save(buf, "BMP")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("name", "data", "published"), [
+    ("download.jfif", phone_jpeg, "download.jpg"), ("scan.JPE", phone_jpeg, "scan.jpg"),
+    ("scan.tif", _tiff_with_gps, "scan.jpg"), ("scan.tiff", _tiff_with_gps, "scan.jpg"), ("old.bmp", _bmp, "old.png"),
+])
+def test_photos_under_other_names_are_re_encoded_never_copied(site: Site, name: str, data: Any,
+                                                              published: str) -> None:
+    """A photo saved as .jfif (Windows' name for a downloaded JPEG), .jpe, TIFF or BMP is published
+    re-encoded (JPEG or PNG) without its metadata, in the text and as a story's own photo: never
+    the file as it is."""
+    add_photo(site, name, data())
+    add_photo(site, f"lead-{name}", data())
+    site.story("a", "a-1", slug="a", body=f"正文。\n\n![照片](images/{name})\n\n[原图](images/{name})\n",
+               images=[{"src": f"images/lead-{name}", "alt": "题图"}])
+    site.build()
+    assert not (site.out / "images" / name).exists() and not (site.out / "images" / f"lead-{name}").exists()
+    for f in image_files(site.out):
+        assert metadata_in(f.read_bytes()) == [], f
+    assert (site.out / "images" / published).is_file() and (site.out / "images" / f"lead-{published}").is_file()
+    page = site.html("stories/a/index.html")
+    found = [str(a) for a in page.xpath("//a[text()='原图']/@href | //img/@src")]
+    assert found and not any(a.lower().endswith(name.rsplit(".", 1)[1].lower()) for a in found), found
+    for address in found:
+        assert (site.out / "stories/a" / unquote(urlsplit(address).path)).resolve().is_file(), address

@@ -38,7 +38,17 @@ FORMATS: dict[str, tuple[tuple[str, ...], str]] = {
     ".webp": (("WEBP",), "WEBP"),
     ".heic": (("HEIF",), "JPEG"),
     ".heif": (("HEIF",), "JPEG"),
+    # other names photos come with (Windows saves a downloaded JPEG as .jfif; scanners write TIFF,
+    # old tools BMP): re-encoded like the rest, never copied as they are (EXIF, GPS and all)
+    ".jfif": (("JPEG", "MPO"), "JPEG"),
+    ".jpe": (("JPEG", "MPO"), "JPEG"),
+    ".tif": (("TIFF",), "JPEG"),
+    ".tiff": (("TIFF",), "JPEG"),
+    ".bmp": (("BMP",), "PNG"),
 }
+# the suffix an image is published under, where it is not its own
+_PUBLISHED_SUFFIX = {".heic": ".jpg", ".heif": ".jpg", ".jfif": ".jpg", ".jpe": ".jpg", ".tif": ".jpg",
+                     ".tiff": ".jpg", ".bmp": ".png"}
 RASTER = tuple(FORMATS)
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 EXT = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp"}
@@ -112,12 +122,15 @@ def is_raster(path: str) -> bool:
 
 
 def published(src: str) -> str:
-    """The site path an image is published at: its own, but a HEIC/HEIF photo becomes .jpg."""
+    """The site path an image is published at: its own, but a HEIC/HEIF, JFIF or TIFF photo
+    becomes .jpg and a BMP .png (_PUBLISHED_SUFFIX)."""
     if not _plain(src):
         p = PurePosixPath(src)
-        return str(p.with_suffix(".jpg")) if p.suffix.lower() in (".heic", ".heif") else src
+        renamed = _PUBLISHED_SUFFIX.get(p.suffix.lower())
+        return str(p.with_suffix(renamed)) if renamed else src
     folder, stem, suffix = _split(src)
-    return f"{folder}{stem}.jpg" if suffix.lower() in (".heic", ".heif") else src
+    renamed = _PUBLISHED_SUFFIX.get(suffix.lower())
+    return f"{folder}{stem}{renamed}" if renamed else src
 
 
 def output_format(src: str) -> str:
