@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -577,3 +578,19 @@ def test_control_characters_written_as_escapes_and_odd_theme_files(site: Site) -
     site.write("content/stories/a.md", story("a-1", tags=["标\u0001签"]).replace("标\x01签", '"标\\u0001签"'))
     report = site.build()
     assert report.public == 1
+
+
+@pytest.mark.parametrize("held", [{"status": "recommended"}, {"date": dt.date(2026, 12, 10)}])
+def test_a_link_to_a_story_not_yet_public_stops_the_build(site: Site, held: dict[str, Any],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Its address (the title in pinyin) would give it away before it is public; build and check
+    agree, naming the line of the link (a drafts build, which shows it, links it)."""
+    site.story("h", "h-1", slug="zhao-xiao-long", **held)
+    site.story("a", "a-1", slug="a", body="第一段。\n\n见[明日发布](/stories/zhao-xiao-long/)。\n")
+    errors = _failed(site)
+    assert any("content/stories/a.md" in e and "not public" in e for e in errors), errors
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24"]) == 1
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    assert out.count("zhao-xiao-long") == 1, out  # one error, not a second one for a broken link
+    site.build(drafts=True)

@@ -236,7 +236,13 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
         _external_media(c.path, c.body_line, rendered_campaign, problems)
         campaigns.append(_campaign(c, rendered_campaign))
     where = _Lines(records, bodies or {}, line_in)
-    _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, config, problems, where)
+    # the addresses of stories held back for now (not public, not withdrawn: a drafts build shows them;
+    # a story only an edition that goes outside leaves out is public inside: _outside unlinks it)
+    shown = {s.record.path for s in decisions.shown}
+    slugs = {r.path: r.slug for r in records.stories}
+    hidden = {urls.story(slugs[h.source]).strip("/") for h in decisions.held if h.source in slugs
+              and h.source not in shown and h.reason not in ("withdrawn", "exemplar-withdrawn", "internal-only")}
+    _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, config, problems, where, hidden)
     if config.external:
         stories, pages, campaigns = _outside(stories, pages, campaigns, records, config, problems, where)
     return GateResult(tuple(stories), decisions.held, decisions.withdrawn, tuple(pages), tuple(campaigns))
@@ -444,10 +450,13 @@ _MEDIA = tuple(f"{folder}/" for folder in ASSET_DIRS)
 
 
 def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],
-                        campaigns: list[Campaign], config: SiteConfig, problems: Problems, where: _Lines) -> None:
-    """A public body may not link to a withdrawn story: the link would lead readers to the exemplar."""
+                        campaigns: list[Campaign], config: SiteConfig, problems: Problems, where: _Lines,
+                        hidden: set[str] | frozenset[str] = frozenset()) -> None:
+    """A public body may not link to a withdrawn story: the link would lead readers to the exemplar;
+    nor to a story `hidden` (held back, or not due yet): its address (the title in pinyin) would
+    give it away before it is public."""
     gone = {w.url.strip("/") for w in notices}
-    if not gone:
+    if not gone and not hidden:
         return
     # (a story's links were read when its body was rendered, and are kept with it: a site with a
     # withdrawn story no longer reads every body again on every build, 0.3 s at 10,000 stories)
@@ -462,6 +471,14 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
                              "withdrawn exemplar any more", url=url),
                            # TRANSLATORS: 原文：删除这个链接（保留文字即可）
                            _("delete the link (the words may stay)"))
+        for url in (p for p in linked if p in hidden):
+            problems.error(source, where.line(source, url.rsplit("/", 1)[-1]), None,
+                           # TRANSLATORS: 原文：正文链接到还没有公开的稿件 {url}/（暂不发布或定时未到）：
+                           # 链接会提前泄露它的网址
+                           t("the text links to {url}/, a story that is not public (held back, or not due "
+                             "yet): the link would give its address away before it is public", url=url),
+                           # TRANSLATORS: 原文：先删除这个链接（保留文字即可），等那篇稿件公开后再加上
+                           _("delete the link for now (the words may stay); add it once that story is public"))
 
 
 TAG_SLUG_LENGTH = 40
