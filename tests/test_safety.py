@@ -594,3 +594,19 @@ def test_a_link_to_a_story_not_yet_public_stops_the_build(site: Site, held: dict
     out = captured.out + captured.err
     assert out.count("zhao-xiao-long") == 1, out  # one error, not a second one for a broken link
     site.build(drafts=True)
+
+
+@pytest.mark.parametrize("never", [{"status": "withdrawn", "vetting": None},  # a seedling dropped: never vetted
+                                   {"status": "withdrawn", "date": dt.date(2026, 12, 10),
+                                    "withdrawn_date": dt.date(2026, 11, 20)}])  # withdrawn before its day
+def test_a_story_withdrawn_before_it_was_ever_public_leaves_no_trace(site: Site, never: dict[str, Any]) -> None:
+    """No notice page, no withdrawal map entry, no tombstone in any feed: each would name a story
+    that never went out. A link to it stops the build as a link to any story not public does."""
+    site.story("n", "n-1", slug="zhao-xiao-long", **never)
+    site.story("b", "b-1", slug="b")
+    site.build()
+    everything = b"".join(p.read_bytes() for p in site.out.rglob("*") if p.is_file())
+    assert b"zhao-xiao-long" not in everything and b"n-1" not in everything
+    assert "zhao-xiao-long" not in (site.root / "public-withdrawn.map").read_text(encoding="utf-8")
+    site.story("b", "b-1", slug="b", body="见[旧稿](/stories/zhao-xiao-long/)。")
+    assert any("content/stories/b.md" in e and "not public" in e for e in _failed(site))

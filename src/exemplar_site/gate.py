@@ -110,6 +110,16 @@ def withdrawal_time(r: StoryRecord, config: SiteConfig) -> dt.datetime:
     return r.date
 
 
+def was_public(r: StoryRecord, config: SiteConfig, now: dt.datetime) -> bool:
+    """Whether a withdrawn story can have been public before it was withdrawn: a vetting record
+    that counts (its date may be a later renewal), and its day come before the withdrawal and
+    before now. One that never was gets no notice page, no entry in the withdrawal map and no
+    tombstone: each would name a story that was never out (its address is its title in pinyin)."""
+    v = r.vetting
+    return v is not None and bool(v.cleared_by.strip() and v.ref.strip()) and not placeholder_ref(v.ref) \
+        and r.date <= min(withdrawal_time(r, config), now)
+
+
 def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.datetime:
     """The first moment after `now` at which any story's verdict would change by time alone, or
     a withdrawal stops being announced to newsrooms (feeds.tombstone_days)."""
@@ -177,7 +187,9 @@ def decide_all(records: Records, config: SiteConfig, now: dt.datetime, problems:
             chosen.append((record, None))
             continue
         held.append(verdict)
-        if verdict.reason in ("withdrawn", "exemplar-withdrawn"):
+        if verdict.reason == "withdrawn" and not was_public(record, config, now):
+            pass  # never published (no vetting, or not due before it was withdrawn): nothing to take down
+        elif verdict.reason in ("withdrawn", "exemplar-withdrawn"):
             # (a story withdrawn with its exemplar: at the time the exemplar's story was)
             when = withdrawal_time(cause if cause is not None and verdict.reason != "withdrawn" else record, config)
             withdrawn.append(WithdrawnNotice(record.slug, record.id, when))
@@ -236,12 +248,14 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
         _external_media(c.path, c.body_line, rendered_campaign, problems)
         campaigns.append(_campaign(c, rendered_campaign))
     where = _Lines(records, bodies or {}, line_in)
-    # the addresses of stories held back for now (not public, not withdrawn: a drafts build shows them;
-    # a story only an edition that goes outside leaves out is public inside: _outside unlinks it)
+    # the addresses of stories held back (not public, and no withdrawal notice: one never published has
+    # none; a drafts build shows them; a story only an edition that goes outside leaves out is public
+    # inside: _outside unlinks it)
     shown = {s.record.path for s in decisions.shown}
     slugs = {r.path: r.slug for r in records.stories}
-    hidden = {urls.story(slugs[h.source]).strip("/") for h in decisions.held if h.source in slugs
-              and h.source not in shown and h.reason not in ("withdrawn", "exemplar-withdrawn", "internal-only")}
+    notices = {w.url.strip("/") for w in decisions.withdrawn}
+    hidden = {urls.story(slugs[h.source]).strip("/") for h in decisions.held
+              if h.source in slugs and h.source not in shown and h.reason != "internal-only"} - notices
     _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, config, problems, where, hidden)
     if config.external:
         stories, pages, campaigns = _outside(stories, pages, campaigns, records, config, problems, where)
