@@ -247,6 +247,12 @@ def test_a_build_in_the_future_does_not_leave_embargoed_stories_public(site: Sit
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "（待补）"}, "vetting-incomplete"),
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "TBD."}, "vetting-incomplete"),
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": "江公纪审〔2026〕号"}, "vetting-incomplete"),
+    *(({"cleared_by": "市局纪委", "date": dt.date(2026, 2, 1), "ref": ref}, "vetting-incomplete")
+      for ref in ("江公纪审〔2026〕〇〇号", "江公纪审(2026)号", "江公纪审〔2026〕ｘｘ号", "江公纪审〔2026〕？号",
+                  "江公纪审〔2026〕某号", "江公纪审〔2026〕X号", "江公纪审〔2026〕__号", "江公纪审〔2026〕",
+                  "江公纪审〔2026〕00号")),
+    *(({"cleared_by": office, "date": dt.date(2026, 2, 1), "ref": "纪审1号"}, "vetting-incomplete")
+      for office in ("待定", "未审核", "TBD", "某某纪委")),
     ({"cleared_by": "市局纪委", "date": dt.date(2026, 12, 1), "ref": "纪审1号"}, "vetting-future"),
 ])
 def test_vetting_that_is_not_vetting_holds_the_story_back(site: Site, vetting: dict[str, object],
@@ -610,3 +616,13 @@ def test_a_story_withdrawn_before_it_was_ever_public_leaves_no_trace(site: Site,
     assert "zhao-xiao-long" not in (site.root / "public-withdrawn.map").read_text(encoding="utf-8")
     site.story("b", "b-1", slug="b", body="见[旧稿](/stories/zhao-xiao-long/)。")
     assert any("content/stories/b.md" in e and "not public" in e for e in _failed(site))
+
+
+def test_a_private_value_or_number_percent_escaped_in_a_link_stops_the_build(site: Site) -> None:
+    """A browser and the server read images/%E6%9D%8E…png as images/李秀梅.png: so does the scan."""
+    site.story("c", "c-1", body="合影如下。\n\n![合影](images/%E6%9D%8E%E7%A7%80%E6%A2%85.png)\n",
+               private={"family": {"spouse": "李秀梅"}})
+    site.story("d", "d-1", body="见[附件](files/1390511%31234.pdf)。")
+    joined = "\n".join(_failed(site))
+    assert "content/stories/c.md" in joined and "private.family.spouse" in joined
+    assert "content/stories/d.md" in joined and "mobile phone number" in joined

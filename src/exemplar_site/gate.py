@@ -54,13 +54,15 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
     if record.vetting is None:
         return held("no-vetting", _("approved, but there is no vetting record (cleared_by, date, ref)"))
     blank = [k for k in ("cleared_by", "ref") if not getattr(record.vetting, k).strip()]
-    if blank or placeholder_ref(record.vetting.ref):
+    if blank or placeholder_ref(record.vetting.ref) or placeholder_office(record.vetting.cleared_by):
         if len(blank) == 2:
             what = t("{first} and {second} blank", first=blank[0], second=blank[1])
         elif blank:
             what = t("{field} blank", field=blank[0])
-        else:
+        elif placeholder_ref(record.vetting.ref):
             what = t("ref '{ref}' is a placeholder", ref=record.vetting.ref)
+        else:
+            what = t("cleared_by '{office}' is a placeholder", office=record.vetting.cleared_by)
         return held("vetting-incomplete", t("the vetting record is not filled in ({what}); it does not count",
                                             what=what))
     if record.vetting.date > now.date():
@@ -90,7 +92,19 @@ def placeholder_ref(ref: str) -> bool:
 
 
 _DIGIT = re.compile(r"\d")
-_PLACEHOLDER_MARKS = re.compile(r"(?i)xx|××|待|暂无|未定|未知|tbd|todo|〔\s*〕|\[\s*\]|〕\s*号|\]\s*号")
+# a number left to fill in: XX, ××, ｘｘ, 〇〇, a lone X, ?, 某, __, nothing or only zeros after the year
+# bracket (〔2026〕号, (2026)号, 〔2026〕, 〔2026〕00号), or words that say it is still to come
+_PLACEHOLDER_MARKS = re.compile(r"(?i)xx|××|ｘｘ|〇〇|[x×ｘ]\s*号|[?？]|某|__|＿|待|暂无|未定|未知|tbd|todo"
+                                r"|〔\s*〕|\[\s*\]|[〕\]）)]\s*[0０]*\s*号|[〕\]）)]\s*$")
+
+
+def placeholder_office(office: str) -> bool:
+    """A clearing office that is none: words that say it is still to come (待定, 未审核, TBD…)."""
+    o = office.strip()
+    return o.lower() in _PLACEHOLDER_REFS or bool(_PLACEHOLDER_OFFICE.search(o))
+
+
+_PLACEHOLDER_OFFICE = re.compile(r"(?i)^(?:待|未审|未定|暂无|tbd|todo|xx|××|某)|[?？]")
 
 
 def at_publish_time(value: dt.datetime, written_without_time: bool, config: SiteConfig) -> dt.datetime:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
+from urllib.parse import unquote
 
 from . import personal, portable
 from . import text as textmod
@@ -569,7 +570,10 @@ def _both(text: str) -> str:
     """What a reader sees (`_as_read`) and what that leaves out but is published all the same (tags
     with their attributes, link targets), kept apart: one pass of the scan covers everything."""
     hidden = _TAG_RE.findall(text) + _LINK_TARGET_RE.findall(text)
-    return _as_read(text) + ("\x00" + "\x00".join(hidden) if hidden else "")
+    joined = "\x00".join(hidden)
+    if "%" in joined:  # (and as the browser and the server read them: images/%E6%9D%8E.png is images/李.png)
+        joined += "\x00" + unquote(joined)
+    return _as_read(text) + ("\x00" + joined if hidden else "")
 
 
 def _body_findings(body: str, body_line: int, allowed: frozenset[str],
