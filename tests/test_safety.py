@@ -626,3 +626,11 @@ def test_a_private_value_or_number_percent_escaped_in_a_link_stops_the_build(sit
     joined = "\n".join(_failed(site))
     assert "content/stories/c.md" in joined and "private.family.spouse" in joined
     assert "content/stories/d.md" in joined and "mobile phone number" in joined
+
+
+def test_a_name_under_a_chinese_key_of_the_private_block_stops_the_build(site: Site) -> None:
+    site.story("c", "c-1", body="他的妻子李梅一直支持他的工作。", private={"配偶": "李梅"})
+    site.story("d", "d-1", author=["赵敏"], private={"家属": {"妻子": "赵敏"}})
+    joined = "\n".join(_failed(site))
+    assert "content/stories/c.md" in joined and "content/stories/d.md" in joined
+    assert "李梅" not in joined and "赵敏" not in joined

@@ -174,11 +174,12 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
     Assessment grades, assessors and dates are common words ("优秀", "市局政治部"), not secrets.
     """
     out: list[tuple[str, str]] = []
-    for label, value in _leaves(private, path):
+    for label, value, keys in _leaves(private, path):
         if label.startswith("private.assessments") and not label.endswith(".notes"):
             continue
         text = normalise(value)
-        name = any(word in label.lower() for word in _NAME_KEYS)
+        # (a key in Chinese, 配偶 or 家属, is never part of the label shown, but says a name is under it)
+        name = any(word in key.lower() for key in (label, *keys) for word in _NAME_KEYS)
         if (len(text) >= (2 if name else 3) and not text.isdigit()) or len(text) >= 6:
             out.append((label, text))
         if len(value) >= 16:
@@ -192,18 +193,19 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(label, text) of every value, and of every key that is not a field name: a name written as
-    a key (`family: {李秀梅: 配偶}`) is private too, and never part of a label (labels are shown)."""
+def _leaves(value: Any, path: str, keys: tuple[str, ...] = ()) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """(label, text, the keys above it that are not field names) of every value, and of every key
+    that is not a field name: a name written as a key (`family: {李秀梅: 配偶}`) is private too, and
+    never part of a label (labels are shown)."""
     if isinstance(value, dict):
         for k, v in value.items():
             if isinstance(k, str) and _FIELD_NAME.fullmatch(k):
-                yield from _leaves(v, f"{path}.{k}")
+                yield from _leaves(v, f"{path}.{k}", keys)
             else:
-                yield path, str(k)
-                yield from _leaves(v, path)
+                yield path, str(k), keys
+                yield from _leaves(v, path, (*keys, str(k)))
     elif isinstance(value, list):
         for v in value:
-            yield from _leaves(v, path)
+            yield from _leaves(v, path, keys)
     elif isinstance(value, (str, int)) and not isinstance(value, bool):
-        yield path, str(value)
+        yield path, str(value), keys
