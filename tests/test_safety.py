@@ -634,3 +634,25 @@ def test_a_name_under_a_chinese_key_of_the_private_block_stops_the_build(site: S
     joined = "\n".join(_failed(site))
     assert "content/stories/c.md" in joined and "content/stories/d.md" in joined
     assert "李梅" not in joined and "赵敏" not in joined
+
+
+def test_an_attachment_that_is_a_content_file_is_refused(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A story's source copied into content/files/, or a link there to a held-back story, would
+    publish the private block and the unvetted text: build and check refuse it, naming the file."""
+    site.story("held", "h-1", status="recommended", private={"notes": "家中老人重病请假三个月"})
+    files = site.root / "content/files"
+    files.mkdir()
+    (files / "原稿.md").write_text((site.root / "content/stories/held.md").read_text(encoding="utf-8"),
+                                   encoding="utf-8")
+    try:
+        os.symlink("../stories/held.md", files / "held.pdf")
+    except OSError:  # pragma: no cover - a Windows account without the right to make links
+        (files / "held.pdf").write_bytes(b"%PDF x")
+    site.story("a", "a-1", body="见[原稿](files/原稿.md)和[附件](files/held.pdf)。")
+    errors = _failed(site)
+    assert any("content/files/原稿.md" in e and "source file" in e for e in errors), errors
+    if (files / "held.pdf").is_symlink():
+        assert any("content/files/held.pdf" in e and "content/stories/held.md" in e for e in errors), errors
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24"]) == 1
+    captured = capsys.readouterr()
+    assert "原稿.md" in captured.out + captured.err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,11 +120,26 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
             st = found.stat
             entries.append(Entry(kind, full, shown, (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
     assets: list[Asset] = []
+    media_real: tuple[str, ...] | None = None
     for folder in ASSET_DIRS:
         for found in _walk(config, str(config.content_dir / folder), problems):
             path = Path(found.path)
             rel = path.relative_to(config.content_dir).as_posix()
             shown = f"{config.content_dir.name}/{rel}"
+            if os.path.islink(found.path):  # (one inside content/, or the walk refused it)
+                if media_real is None:
+                    media_real = tuple(os.path.realpath(config.content_dir / d) + os.sep for d in ASSET_DIRS)
+                real = os.path.realpath(found.path)
+                if not real.startswith(media_real):
+                    problems.error(shown, None, None,
+                                   # TRANSLATORS: 原文：这是一个链接，指向网站的另一个文件 {target}（稿件、页面
+                                   # 或学习活动，不是图片或附件）：作为附件发布，会把暂不发布的内容或私密信息公开出去
+                                   t("this is a link to {target}, a file of the site that is not an image or an "
+                                     "attachment (a story, page or campaign): published as an attachment it "
+                                     "would show what is held back or private", target=_shown_path(real, config)),
+                                   # TRANSLATORS: 原文：删除这个链接；要附上稿件，请附它发布后的 PDF
+                                   _("delete the link; to attach a story, attach a PDF of it as published"))
+                    continue
             suffix = path.suffix.lower()
             if suffix in ACTIVE_TYPES:
                 problems.error(shown, None, None,
@@ -171,6 +187,16 @@ ACTIVE_TYPES = frozenset({".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", 
 TEXT_TYPES = frozenset({".txt", ".csv", ".tsv", ".md", ".json"})
 
 
+# a content file's front matter: a '---' line first, a '---' line later
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:.*\r?\n)*?---[ \t]*(?:\r?\n|\Z)")
+
+
+def _shown_path(real: str, config: SiteConfig) -> str:
+    """A path for a message: inside the site folder as the author sees it, else as it is."""
+    root = os.path.realpath(config.root) + os.sep
+    return real[len(root):].replace(os.sep, "/") if real.startswith(root) else real
+
+
 def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: Problems) -> None:
     try:
         with open(path, "rb") as f:
@@ -183,6 +209,16 @@ def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: P
         text = raw.decode("utf-8-sig", errors="replace")
         if "\ufffd" in text:  # not UTF-8: most likely GBK from a Chinese Windows PC
             text = raw.decode("gb18030", errors="replace")
+    if _FRONT_MATTER.match(text):
+        problems.error(shown, 1, None,
+                       # TRANSLATORS: 原文：这个附件是一篇稿件、页面或学习活动的源文件（以 --- 开头的字段）：
+                       # 照原样发布，会连同 private: 等字段一起公开
+                       _("this attachment is the source file of a story, page or campaign (it starts with its "
+                         "fields between --- lines): published as it is, its private: block and every field "
+                         "would go out"),
+                       # TRANSLATORS: 原文：删除它；要附上稿件，请附它发布后的 PDF
+                       _("delete it; to attach a story, attach a PDF of it as published"))
+        return
     if not personal.find(text, allowed):
         return
     for no, line in enumerate(text.splitlines(), 1):
