@@ -671,3 +671,13 @@ def test_a_campaign_about_a_withdrawn_exemplar_stops_the_build(site: Site) -> No
     assert any("content/campaigns/learn0.md:4" in e and "w-1" in e for e in errors), errors
     assert any("content/campaigns/learn1.md:4" in e and "f-1" in e for e in errors), errors
     assert main(["check", "--config", str(site.config), "--now", "2026-11-24"]) == 1
+
+
+def test_personal_data_in_a_page_or_campaign_file_name_stops_the_build(site: Site) -> None:
+    """Without a slug:, the file's name is the address, in every link, menu, feed and list."""
+    site.story("b", "b-1")
+    site.write("content/pages/13905111234.md", "---\ntitle: 联系我们\n---\n正文。\n")
+    site.write("content/campaigns/320102197305120033.md", "---\ntitle: 学习活动\ndate: 2026-03-01\n---\n正文。\n")
+    joined = "\n".join(_failed(site))
+    assert "content/pages/13905111234.md:1" in joined and "mobile phone number" in joined
+    assert "content/campaigns/320102197305120033.md:1" in joined and "ID card number" in joined

@@ -752,6 +752,8 @@ def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageReco
     r = _Reader(doc, problems, config, PAGE_FIELDS)
     title = r.text("title", required=True)
     slug = r.text("slug") or _file_slug(doc.path)
+    if not r.text("slug"):  # (a slug: written is scanned with the other fields)
+        _personal_in_address(r, slug)
     if not SLUG_RE.match(slug):
         r.err("slug", t("the slug '{value}' must be lower-case letters, digits and '-'", value=slug),
               r._accepted("slug"))
@@ -777,6 +779,8 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
     r = _Reader(doc, problems, config, CAMPAIGN_FIELDS)
     title = r.text("title", required=True)
     slug = r.text("slug") or _file_slug(doc.path)
+    if not r.text("slug"):  # (a slug: written is scanned with the other fields)
+        _personal_in_address(r, slug)
     if not SLUG_RE.match(slug):
         r.err("slug", t("the slug '{value}' must be lower-case letters, digits and '-'", value=slug),
               r._accepted("slug"))
@@ -796,6 +800,16 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
     return CampaignRecord(doc.path, slug, title, r.text("summary"), date.date(),
                           until.date() if until else None, r.text("decision"), exemplars, doc.body, doc.body_line,
                           external)
+
+
+def _personal_in_address(r: _Reader, slug: str) -> None:
+    """A page's or campaign's address made from its file's name is published everywhere it is
+    linked: personal data in it stops the build as in any public text."""
+    for message in _describe(personal.find(slug, frozenset(r.config.public_numbers))):
+        r.err("slug", message,
+              # TRANSLATORS: 原文：改个文件名（没有写 slug: 时，文件名就是页面的网址），或写一个 slug:
+              _("rename the file (without a slug:, its name is the page's address), or give it a slug:"),
+              line=1)
 
 
 def _file_slug(path: str) -> str:
