@@ -253,6 +253,7 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
     if config.external:  # an edition that goes outside holds only what was cleared for it
         records = Records(records.stories, tuple(p for p in records.pages if p.external),
                           tuple(c for c in records.campaigns if c.external))
+    records = _without_campaigns_of_withdrawn(records, decisions, problems, line_in)
     for p in records.pages:
         rendered_page = markup.render(p.body)
         _external_media(p.path, p.body_line, rendered_page, problems)
@@ -271,7 +272,6 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
     hidden = {urls.story(slugs[h.source]).strip("/") for h in decisions.held
               if h.source in slugs and h.source not in shown and h.reason != "internal-only"} - notices
     _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, config, problems, where, hidden)
-    _campaigns_of_withdrawn(records, decisions, problems, where)
     if config.external:
         stories, pages, campaigns = _outside(stories, pages, campaigns, records, config, problems, where)
     return GateResult(tuple(stories), decisions.held, decisions.withdrawn, tuple(pages), tuple(campaigns))
@@ -478,21 +478,30 @@ def site_files(html_text: str) -> tuple[str, ...]:
 _MEDIA = tuple(f"{folder}/" for folder in ASSET_DIRS)
 
 
-def _campaigns_of_withdrawn(records: Records, decisions: Decisions, problems: Problems, where: _Lines) -> None:
-    """A campaign about a withdrawn exemplar (`exemplars:`) may not stay up: its title and text
-    name the exemplar ("向王建国同志学习"), who must vanish from every output."""
+def _without_campaigns_of_withdrawn(records: Records, decisions: Decisions, problems: Problems,
+                                    line_in: Callable[[str, str, int], int | None] | None) -> Records:
+    """A campaign about a withdrawn exemplar (`exemplars:`) goes with the exemplar: its title and
+    text name them ("向王建国同志学习"), and a withdrawn exemplar vanishes from every output. It is
+    held back with a warning at that line, not refused: refusing would keep the whole old site, the
+    exemplar included, online until someone deleted the campaign too."""
     gone = {h.id for h in decisions.held if h.reason in ("withdrawn", "exemplar-withdrawn")}
+    if not gone or not any(e in gone for c in records.campaigns for e in c.exemplars):
+        return records
+    kept = []
     for c in records.campaigns:
-        for exemplar in (e for e in c.exemplars if e in gone):
-            problems.error(c.path, where.line(c.path, exemplar, in_body=False), "exemplars",
-                           # TRANSLATORS: 原文：这个学习活动是关于已撤下的典型 {id} 的：撤下的典型要从网站上全部消失，
-                           # 活动页面不能再发布
-                           t("this campaign is about {id}, an exemplar who is withdrawn: a withdrawn exemplar "
-                             "vanishes from the whole site, campaign pages included", id=exemplar),
-                           # TRANSLATORS: 原文：删除这个学习活动的文件（或者，如果活动并不是关于这位典型的，
-                           # 从 exemplars: 里去掉 {id}）
-                           t("delete this campaign's file (or, if the campaign is not about this exemplar, "
-                             "remove {id} from exemplars:)", id=exemplar))
+        exemplar = next((e for e in c.exemplars if e in gone), None)
+        if exemplar is None:
+            kept.append(c)
+            continue
+        line = (line_in(c.path, exemplar, 1) if line_in else None) or 1
+        problems.warning(c.path, line, "exemplars",
+                         # TRANSLATORS: 原文：学习活动暂不发布：它是关于已撤下的典型 {id} 的，随典型一起撤下
+                         t("campaign held back: it is about {id}, an exemplar who is withdrawn, and goes with "
+                           "them", id=exemplar),
+                         # TRANSLATORS: 原文：不用处理；如果活动并不是关于这位典型的，从 exemplars: 里去掉 {id}
+                         t("nothing to do; if the campaign is not about this exemplar, remove {id} from "
+                           "exemplars:", id=exemplar))
+    return Records(records.stories, records.pages, tuple(kept))
 
 
 def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],

@@ -123,9 +123,11 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     spaced = _spaced(text)
     flat = _SEPARATORS.sub("", spaced)  # (normalise)
     out: list[Finding] = []
+    longer = False  # (a run of more than 11 digits: only then can groups apart hold a number of their own)
     for m in _RUN.finditer(flat):
         out += _numbers(m.group(), allowed)
-    if _CHAIN.search(spaced):  # groups apart: every run of whole neighbouring groups is looked at too
+        longer = longer or len(m.group()) > 11
+    if longer:  # groups apart: every run of whole neighbouring groups is looked at too
         for m in _CHAIN.finditer(spaced):
             groups, x = _GROUP.findall(m.group()), m.group()[-1] in "Xx"
             for i in range(len(groups)):
