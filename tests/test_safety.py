@@ -685,3 +685,14 @@ def test_personal_data_in_a_page_or_campaign_file_name_stops_the_build(site: Sit
     joined = "\n".join(_failed(site))
     assert "content/pages/13905111234.md:1" in joined and "mobile phone number" in joined
     assert "content/campaigns/320102197305120033.md:1" in joined and "ID card number" in joined
+
+
+def test_a_link_to_a_story_whose_vetting_ran_out_does_not_keep_it_online(site: Site) -> None:
+    """It was public until then (its address is known): the build goes on and takes it down, the
+    link left pointing nowhere, instead of refusing and leaving the old site, story and all, up."""
+    site.story("x", "x-1", slug="expired", vetting={"cleared_by": "市局纪委", "date": dt.date(2025, 1, 1),
+                                                     "ref": "纪审1号"})
+    site.story("a", "a-1", slug="a", body="见[旧稿](/stories/expired/)。")
+    report = site.build()
+    assert [(h.id, h.reason) for h in report.held] == [("x-1", "vetting-expired")]
+    assert not (site.out / "stories/expired").exists()

@@ -265,12 +265,13 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
     where = _Lines(records, bodies or {}, line_in)
     # the addresses of stories held back (not public, and no withdrawal notice: one never published has
     # none; a drafts build shows them; a story only an edition that goes outside leaves out is public
-    # inside: _outside unlinks it)
+    # inside: _outside unlinks it; one whose vetting ran out was public until then, its address known,
+    # and a build refused for a link to it would keep it online)
     shown = {s.record.path for s in decisions.shown}
     slugs = {r.path: r.slug for r in records.stories}
     notices = {w.url.strip("/") for w in decisions.withdrawn}
-    hidden = {urls.story(slugs[h.source]).strip("/") for h in decisions.held
-              if h.source in slugs and h.source not in shown and h.reason != "internal-only"} - notices
+    hidden = {urls.story(slugs[h.source]).strip("/") for h in decisions.held if h.source in slugs
+              and h.source not in shown and h.reason not in ("internal-only", "vetting-expired")} - notices
     _links_to_withdrawn(decisions.withdrawn, stories, pages, campaigns, config, problems, where, hidden)
     if config.external:
         stories, pages, campaigns = _outside(stories, pages, campaigns, records, config, problems, where)
