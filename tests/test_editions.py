@@ -9,6 +9,7 @@ import gc
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -207,3 +208,33 @@ def test_an_imported_edition_can_be_deployed(tmp_path: Path) -> None:
     served = target / "current"
     got = {str(p.relative_to(served)): p.read_bytes() for p in served.rglob("*") if p.is_file()}
     assert got and all(_net(site)[k] == v for k, v in got.items() if k in _net(site))
+
+
+@pytest.mark.parametrize("where", ["author", "honors", "credit", "tags", "name", "page summary", "campaign decision",
+                                   "press_contact", "unit"])
+def test_an_intranet_address_in_any_shown_field_stops_the_internet_build(tmp_path: Path, where: str) -> None:
+    """Every field an edition that goes outside shows, not the text alone: the story's author,
+    honours, photo credit, tags and name, a page's summary, a campaign's decision, and the
+    config's texts and unit names."""
+    host = "test.example"
+    extra: dict[str, Any] = {"press_contact": f"宣传处 http://{host}/press"} if where == "press_contact" else {}
+    site = make_site(tmp_path / "site", None, editions=INTERNET, feeds={"guid_prefix": "tag:test.gov.cn,2025:"},
+                     **extra)
+    if where == "unit":
+        text = site.config.read_text(encoding="utf-8").replace("南一派出所", f"南一派出所（{host}）")
+        site.config.write_text(text, encoding="utf-8")
+    fields: dict[str, Any] = {"author": [f"李明 {host}"]} if where == "author" else \
+        {"honors": [{"title": f"见 {host}", "by": "市局"}]} if where == "honors" else \
+        {"images": [{"src": "images/a.png", "alt": "照片", "credit": f"{host} 摄"}]} if where == "credit" else \
+        {"tags": [f"tag-{host}"]} if where == "tags" else {"name": f"张三{host}"} if where == "name" else {}
+    site.story("out", "out-1", slug="out", external=CLEARED, unit="s1", **fields)
+    if where == "page summary":
+        site.write("content/pages/open.md", f"---\ntitle: 公开页\nsummary: 见 {host}\n"
+                   "external: {approved_by: 宣传处, date: 2026-01-01}\n---\n对外的页面。\n")
+    if where == "campaign decision":
+        site.write("content/campaigns/c.md", f"---\ntitle: 学习活动\ndate: 2026-03-01\ndecision: {host}/1号\n"
+                   "external: {approved_by: 宣传处, date: 2026-01-01}\n---\n学习。\n")
+    site.build()  # (the intranet edition may name its own host)
+    with pytest.raises(BuildFailed) as info:
+        build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    assert any(host in p.message and p.is_error for p in info.value.problems), info.value.problems

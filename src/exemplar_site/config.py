@@ -291,6 +291,19 @@ def _edition(config: SiteConfig, name: str, output_override: str | Path | None, 
                              "carry it, and GUIDs must stay the same in every edition", host=host),
                            _("a tag URI on the bureau's public domain, set once before any outlet subscribes, e.g. "
                              "guid_prefix: \"tag:jcgaj.gov.cn,2025:\""))
+        # what every page or the media page of the edition shows, from the config
+        shown = {"title": config.title, "subtitle": config.subtitle, "description": config.description,
+                 "organisation": config.organisation, "press_contact": config.press_contact,
+                 **{f"units.{u.key}": u.name for u in config.units.units},
+                 **{f"fields.{c.key}": c.name for c in config.fields},
+                 **{f"levels.{c.key}": c.name for c in config.levels}}
+        for name, text in shown.items():
+            for host in (h for h in config.intranet_hosts if h and h in text.lower()):
+                problems.error(config.path, config.line_of.get(name.split(".")[0]), name,
+                               # TRANSLATORS: 原文：{field} 里有内网地址 {host}：它会出现在对外发布的“{edition}”版本里
+                               t("{field} holds the intranet address {host}: it would appear in the '{edition}' "
+                                 "edition, which goes outside", field=name, host=host, edition=chosen.name),
+                               _("remove the intranet address"))
     return dataclasses.replace(
         config, base_url=chosen.base_url, base_path=chosen.base_path, output_dir=output_dir,
         title=config.title + chosen.title_suffix, edition=chosen.name, external=chosen.external,

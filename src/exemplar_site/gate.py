@@ -325,13 +325,16 @@ def _outside(stories: list[PublicStory], pages: list[Page], campaigns: list[Camp
             digest = hashlib.blake2b(f"{story.digest}|{sorted(dropped + dropped2)}".encode(),
                                      digest_size=16).hexdigest()
             story = dataclasses.replace(story, body_html=body, summary_html=summary, digest=digest)  # noqa: PLW2901
-        leaks(story.source, story.title, story.summary, story.body_html, story.sms or "",
-              *[i.caption + i.alt for i in story.images])
+        leaks(story.source, story.title, story.name, story.summary, story.body_html, story.sms or "",
+              *[i.caption + i.alt + i.credit for i in story.images], *story.authors,
+              *[h.title + h.by for h in story.honors], *[tag.name for tag in story.tags])
         out_stories.append(story)
     out_pages = [dataclasses.replace(p, body_html=unlink(p.body_html)[0]) for p in pages]
     out_campaigns = [dataclasses.replace(c, body_html=unlink(c.body_html)[0]) for c in campaigns]
-    for item in out_pages + out_campaigns:
-        leaks(item.source, item.title, item.body_html)
+    for page in out_pages:
+        leaks(page.source, page.title, page.summary, page.body_html)
+    for campaign in out_campaigns:
+        leaks(campaign.source, campaign.title, campaign.summary, campaign.decision, campaign.body_html)
     return out_stories, out_pages, out_campaigns
 
 
