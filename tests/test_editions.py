@@ -238,3 +238,16 @@ def test_an_intranet_address_in_any_shown_field_stops_the_internet_build(tmp_pat
     with pytest.raises(BuildFailed) as info:
         build_site(site.config, BuildOptions(now=NOW, edition="internet"))
     assert any(host in p.message and p.is_error for p in info.value.problems), info.value.problems
+
+
+def test_check_of_an_edition_agrees_with_its_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = _site(tmp_path)
+    site.story("out2", "out-2", slug="out2", title="第二篇外宣稿件", external=CLEARED,
+               body="详见 http://test.example/pub/about/ 。")
+    site.build()
+    with pytest.raises(BuildFailed):
+        build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24"]) == 0
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24", "--edition", "internet"]) == 1
+    assert "test.example" in capsys.readouterr().err
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24", "--edition", "nope"]) == 1

@@ -134,6 +134,10 @@ def make_parser() -> argparse.ArgumentParser:
                                      "Writes nothing. Exit status 1 on any error, so it can guard a publish "
                                      "step."))
     _common(c)
+    c.add_argument("--edition", metavar="NAME",
+                   help=_("check this edition as build --edition builds it (declared under editions: in "
+                          "site_config.yaml, e.g. internet: only what is cleared for it, no intranet address in "
+                          "it); default: the intranet edition"))
     m = sub.add_parser("sms", help=_("write SMS files for a date range (digest, CSV, one text per story)"),
                        description=_("Write the SMS digest for stories dated from --since to --until (default: "
                                      "the last sms.digest_days days up to today), a CSV for bulk import and one "
@@ -397,7 +401,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_site
 
-    result = check_site(args.config, BuildOptions(now=_now(args.now)))
+    result = check_site(args.config, BuildOptions(now=_now(args.now), edition=args.edition))
     if result.errors:
         print(t("Errors ({n}): these block publication", n=len(result.errors)), file=sys.stderr)
         for p in result.errors:
