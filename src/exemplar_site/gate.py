@@ -30,7 +30,7 @@ from .images import is_raster
 from .jobs import CODE_VERSION
 from .markup import Markup, Rendered
 from .model import REASONS, Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
-from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord
+from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord, Vetting
 from .sources import ASSET_DIRS
 
 # the vetting record a story needs, as it is written in the front matter
@@ -54,7 +54,7 @@ def decide(record: StoryRecord, config: SiteConfig, now: dt.datetime) -> HeldBac
     if record.vetting is None:
         return held("no-vetting", _("approved, but there is no vetting record (cleared_by, date, ref)"))
     blank = [k for k in ("cleared_by", "ref") if not getattr(record.vetting, k).strip()]
-    if blank or placeholder_ref(record.vetting.ref) or placeholder_office(record.vetting.cleared_by):
+    if not filled_in(record.vetting):
         if len(blank) == 2:
             what = t("{first} and {second} blank", first=blank[0], second=blank[1])
         elif blank:
@@ -98,6 +98,12 @@ _PLACEHOLDER_MARKS = re.compile(r"(?i)xx|××|ｘｘ|〇〇|[x×ｘ]\s*号|[?？
                                 r"|〔\s*〕|\[\s*\]|[〕\]）)]\s*[0０]*\s*号|[〕\]）)]\s*$")
 
 
+def filled_in(v: Vetting) -> bool:
+    """A vetting record whose office and reference are both filled in, neither a placeholder."""
+    return bool(v.cleared_by.strip() and v.ref.strip()) and not placeholder_ref(v.ref) \
+        and not placeholder_office(v.cleared_by)
+
+
 def placeholder_office(office: str) -> bool:
     """A clearing office that is none: words that say it is still to come (待定, 未审核, TBD…)."""
     o = office.strip()
@@ -129,9 +135,7 @@ def was_public(r: StoryRecord, config: SiteConfig, now: dt.datetime) -> bool:
     that counts (its date may be a later renewal), and its day come before the withdrawal and
     before now. One that never was gets no notice page, no entry in the withdrawal map and no
     tombstone: each would name a story that was never out (its address is its title in pinyin)."""
-    v = r.vetting
-    return v is not None and bool(v.cleared_by.strip() and v.ref.strip()) and not placeholder_ref(v.ref) \
-        and r.date <= min(withdrawal_time(r, config), now)
+    return r.vetting is not None and filled_in(r.vetting) and r.date <= min(withdrawal_time(r, config), now)
 
 
 def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.datetime:
@@ -253,7 +257,8 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
     if config.external:  # an edition that goes outside holds only what was cleared for it
         records = Records(records.stories, tuple(p for p in records.pages if p.external),
                           tuple(c for c in records.campaigns if c.external))
-    records = _without_campaigns_of_withdrawn(records, decisions, problems, line_in)
+    where = _Lines(records, bodies or {}, line_in)
+    records = _without_campaigns_of_withdrawn(records, decisions, problems, where)
     for p in records.pages:
         rendered_page = markup.render(p.body)
         _external_media(p.path, p.body_line, rendered_page, problems)
@@ -262,7 +267,6 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
         rendered_campaign = markup.render(c.body)
         _external_media(c.path, c.body_line, rendered_campaign, problems)
         campaigns.append(_campaign(c, rendered_campaign))
-    where = _Lines(records, bodies or {}, line_in)
     # the addresses of stories held back (not public, and no withdrawal notice: one never published has
     # none; a drafts build shows them; a story only an edition that goes outside leaves out is public
     # inside: _outside unlinks it; one whose vetting ran out was public until then, its address known,
@@ -483,7 +487,7 @@ _MEDIA = tuple(f"{folder}/" for folder in ASSET_DIRS)
 
 
 def _without_campaigns_of_withdrawn(records: Records, decisions: Decisions, problems: Problems,
-                                    line_in: Callable[[str, str, int], int | None] | None) -> Records:
+                                    where: _Lines) -> Records:
     """A campaign about a withdrawn exemplar (`exemplars:`) goes with the exemplar: its title and
     text name them ("向王建国同志学习"), and a withdrawn exemplar vanishes from every output. It is
     held back with a warning at that line, not refused: refusing would keep the whole old site, the
@@ -497,8 +501,7 @@ def _without_campaigns_of_withdrawn(records: Records, decisions: Decisions, prob
         if exemplar is None:
             kept.append(c)
             continue
-        line = (line_in(c.path, exemplar, 1) if line_in else None) or 1
-        problems.warning(c.path, line, "exemplars",
+        problems.warning(c.path, where.line(c.path, exemplar, in_body=False), "exemplars",
                          # TRANSLATORS: 原文：学习活动暂不发布：它是关于已撤下的典型 {id} 的，随典型一起撤下
                          t("campaign held back: it is about {id}, an exemplar who is withdrawn, and goes with "
                            "them", id=exemplar),

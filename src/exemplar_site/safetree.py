@@ -25,7 +25,8 @@ class Found:
     stat: os.stat_result  # of the file itself (links followed)
 
 
-def _shown(path: str, base: str) -> str:
+def shown(path: str, base: str) -> str:
+    """`path` as the author sees it: '/'-separated below `base`, else as it is."""
     prefix = base.rstrip(os.sep) + os.sep
     return path[len(prefix):].replace(os.sep, "/") if base and path.startswith(prefix) else path
 
@@ -52,7 +53,7 @@ def walk(top: str, root: str | None = None, ignored: Callable[[str], bool] = lam
 
 
 def _outside(path: str, real: str, shown_base: str) -> Problem:
-    return Problem(_shown(path, shown_base), None, None,
+    return Problem(shown(path, shown_base), None, None,
                    # TRANSLATORS: 原文：这是一个指向网站文件夹以外的链接（指向 {target}），构建不会读取或发布它
                    t("this is a link to a place outside the site folder ({target}): the build neither reads "
                      "nor publishes it", target=real),
@@ -66,7 +67,7 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        problems.append(Problem(_shown(folder, shown_base), None, None,
+        problems.append(Problem(shown(folder, shown_base), None, None,
                                 # TRANSLATORS: 原文：无法读取这个文件夹（{reason}）
                                 t("this folder cannot be read ({reason})", reason=exc.strerror or exc),
                                 # TRANSLATORS: 原文：检查文件夹的权限
@@ -84,7 +85,7 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                 except OSError as exc:
                     loop = "loop" in str(exc).lower() or getattr(exc, "errno", None) == 40
                     problems.append(Problem(
-                        _shown(path, shown_base), None, None,
+                        shown(path, shown_base), None, None,
                         # TRANSLATORS: 原文：这个链接绕成了一个圈（链接指向它自己所在的路径）
                         _("this link goes round in a circle (it points to the path it is in)") if loop
                         # TRANSLATORS: 原文：这个链接指向的文件不存在
@@ -102,7 +103,7 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                     problems.append(_outside(path, real_dir, shown_base))
                     continue
                 if real_dir in active:
-                    problems.append(Problem(_shown(path, shown_base), None, None,
+                    problems.append(Problem(shown(path, shown_base), None, None,
                                             # TRANSLATORS: 原文：这个文件夹链接绕成了一个圈（指向它上层的文件夹）
                                             _("this folder link goes round in a circle (it points to a folder "
                                               "above it)"),
@@ -116,7 +117,7 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                 st = entry.stat()
                 if st.st_nlink > 1:  # another name of a file that may live anywhere on the disk
                     problems.append(Problem(
-                        _shown(path, shown_base), None, None,
+                        shown(path, shown_base), None, None,
                         # TRANSLATORS: 原文：这个文件是一个“硬链接”（同一个文件在别处还有名字），
                         # 无法确认它属于网站，构建不会读取或发布它
                         _("this file is a 'hard link' (the same file has another name elsewhere): it cannot be "
@@ -126,7 +127,7 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                     continue
                 found.append(Found(path, entry.name, st))
         except OSError as exc:
-            problems.append(Problem(_shown(path, shown_base), None, None,
+            problems.append(Problem(shown(path, shown_base), None, None,
                                     # TRANSLATORS: 原文：无法读取（{reason}）
                                     t("cannot be read ({reason})", reason=exc.strerror or exc),
                                     # TRANSLATORS: 原文：检查文件的权限

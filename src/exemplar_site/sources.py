@@ -136,7 +136,8 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                                    # 或学习活动，不是图片或附件）：作为附件发布，会把暂不发布的内容或私密信息公开出去
                                    t("this is a link to {target}, a file of the site that is not an image or an "
                                      "attachment (a story, page or campaign): published as an attachment it "
-                                     "would show what is held back or private", target=_shown_path(real, config)),
+                                     "would show what is held back or private",
+                                     target=safetree.shown(real, os.path.realpath(config.root))),
                                    # TRANSLATORS: 原文：删除这个链接；要附上稿件，请附它发布后的 PDF
                                    _("delete the link; to attach a story, attach a PDF of it as published"))
                     continue
@@ -189,12 +190,6 @@ TEXT_TYPES = frozenset({".txt", ".csv", ".tsv", ".md", ".json"})
 
 # a content file's front matter: a '---' line first, a '---' line later
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:.*\r?\n)*?---[ \t]*(?:\r?\n|\Z)")
-
-
-def _shown_path(real: str, config: SiteConfig) -> str:
-    """A path for a message: inside the site folder as the author sees it, else as it is."""
-    root = os.path.realpath(config.root) + os.sep
-    return real[len(root):].replace(os.sep, "/") if real.startswith(root) else real
 
 
 def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: Problems) -> None:
