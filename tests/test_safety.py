@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, Site, make_site, story
+from conftest import NOW, PNG, Site, make_site, story
 from exemplar_site.cli import main
 from exemplar_site.errors import BuildFailed
 
@@ -696,3 +696,50 @@ def test_a_link_to_a_story_whose_vetting_ran_out_does_not_keep_it_online(site: S
     report = site.build()
     assert [(h.id, h.reason) for h in report.held] == [("x-1", "vetting-expired")]
     assert not (site.out / "stories/expired").exists()
+
+
+def test_a_private_value_in_a_related_public_text_stops_the_build(site: Site,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A story's private values are looked for in what is published about the same exemplar: its
+    follow-ups (exemplar_of, either way), the campaigns naming it, the pages linking it. A story
+    about someone else that happens to name a person of the same name is left alone."""
+    site.story("a", "a-1", slug="first", private={"family": {"spouse": "李梅"}, "home": "和平路十八号三单元"})
+    site.story("b", "b-1", slug="second", exemplar_of="a-1", body="三年后再访，他的爱人李梅仍在社区工作。")
+    site.story("k", "k-1", slug="kept", exemplar_of="a-1",
+               images=[{"src": "images/p.png", "alt": "家住和平路十八号三单元"}])
+    site.story("c", "c-1", slug="other", body="社区群众李梅说：他是个好民警。")  # someone else
+    site.write("content/campaigns/learn.md", "---\ntitle: 学习活动\ndate: 2026-03-01\nexemplars: [a-1]\n"
+               "summary: 连同家属李梅一起表彰\n---\n学习他的先进事迹。\n")
+    site.write("content/pages/visit.md", "---\ntitle: 走访\n---\n走访[张警官](/stories/first/)的家属，\n\n"
+               "他的爱人李梅说……\n")
+    (site.root / "content/images/p.png").write_bytes(PNG)
+    errors = _failed(site)
+    joined = "\n".join(errors)
+    assert "content/stories/b.md:" in joined and "content/stories/k.md:" in joined, joined
+    assert "content/campaigns/learn.md:5" in joined and "content/pages/visit.md:6" in joined, joined
+    assert "content/stories/c.md" not in joined
+    assert "private.family.spouse" in joined and "private.home" in joined and "content/stories/a.md" in joined
+    assert "李梅" not in joined and "和平路" not in joined
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24"]) == 1
+    assert "content/stories/b.md:" in capsys.readouterr().err
+
+
+def test_a_private_value_added_later_is_looked_for_in_related_stories_not_read_again(site: Site) -> None:
+    """The follow-up is unchanged (the build reuses it from its cache): the private value added to
+    the first story is looked for in it all the same; and withdrawing the first story while the
+    follow-up stays public changes nothing."""
+    site.story("a", "a-1", slug="first")
+    site.story("b", "b-1", slug="second", exemplar_of="a-1", stays_public=True,
+               body="三年后再访，他的爱人李梅仍在社区工作。")
+    site.build()
+    site.story("a", "a-1", slug="first", private={"family": {"spouse": "李梅"}})
+    assert any("content/stories/b.md:" in e and "private.family.spouse" in e for e in _failed(site))
+    site.story("a", "a-1", slug="first", private={"family": {"spouse": "李梅"}}, status="withdrawn",
+               withdrawn_date=dt.date(2026, 10, 1))
+    assert any("content/stories/b.md:" in e and "private.family.spouse" in e for e in _failed(site))
+    site.story("b", "b-1", slug="second", exemplar_of="a-1", stays_public=True, body="三年后再访。")
+    site.build()
+    assert "李梅" not in site.text_of("stories/second/index.html")
+    # the other way: the first story is reused from the cache, the follow-up changed
+    site.story("b", "b-1", slug="second", exemplar_of="a-1", stays_public=True, body="再访，李梅说……")
+    assert any("content/stories/b.md:" in e and "private.family.spouse" in e for e in _failed(site))

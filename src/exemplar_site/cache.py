@@ -4,7 +4,7 @@ Stored beside the output, keyed by content hashes, so it can never serve
 something stale: a changed file has a new hash. Three files:
 
 - `.public.cache`: loaded by every build that has something to do. Validated
-  story records, public stories, pinyin slugs, SMS messages, the size/time
+  story records (without their private blocks), public stories, pinyin slugs, SMS messages, the size/time
   signature and digest of every source file (so unchanged files are not even
   read), and memoised index parts.
 - `.public.cache.bodies`: parsed front matter and rendered Markdown, loaded

@@ -16,15 +16,15 @@ import hashlib
 import html
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import personal, urls
 from . import text as textmod
-from . import urls
 from .config import SiteConfig
-from .errors import Problems
+from .errors import Problem, Problems
 from .i18n import _, t
 from .images import is_raster
 from .jobs import CODE_VERSION
@@ -351,11 +351,17 @@ def admit(records: Records, config: SiteConfig, now: dt.datetime, markup: Markup
     shared: dict[Any, Any] = {}
     stories = [publish(s, config, render_body(bodies[s.record.path], markup), decisions.tag_keys, problems, shared)
                for s in decisions.shown]
-    return finish(records, decisions, stories, config, markup, problems, bodies)
+    result = finish(records, decisions, stories, config, markup, problems, bodies)
+    needles = {r.path: r.needles for r in records.stories}
+    line = error_lines(records, None, bodies)
+    for item in related_texts(records, result, config):
+        problems.extend(private_leaks(item, needles, line))
+    return result
 
 
-def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
-    """Story id → a withdrawn story about the same exemplar (the series linked by exemplar_of)."""
+def _series(stories: tuple[StoryRecord, ...]) -> Callable[[str], str]:
+    """Story id → the id standing for its series (the stories about one exemplar, linked by
+    exemplar_of either way); for ids of stories only."""
     parent: dict[str, str] = {r.id: r.id for r in stories}
 
     def find(x: str) -> str:
@@ -367,6 +373,12 @@ def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
     for r in stories:
         if r.exemplar_of and r.exemplar_of in parent:
             parent[find(r.id)] = find(r.exemplar_of)
+    return find
+
+
+def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
+    """Story id → a withdrawn story about the same exemplar (the series linked by exemplar_of)."""
+    find = _series(stories)
     cause: dict[str, StoryRecord] = {}
     for r in stories:
         if r.status == "withdrawn":
@@ -541,6 +553,107 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
                              "yet): the link would give its address away before it is public", url=url),
                            # TRANSLATORS: 原文：先删除这个链接（保留文字即可），等那篇稿件公开后再加上
                            _("delete the link for now (the words may stay); add it once that story is public"))
+
+
+@dataclass(frozen=True)
+class Related:
+    """A public text about an exemplar, in which the private values of related stories are looked
+    for (`related_texts`, `private_leaks`)."""
+
+    source: str  # its content file
+    texts: tuple[tuple[str, str], ...]  # (field, text) of everything of it that is published
+    stories: tuple[str, ...]  # the files of the stories whose private values are looked for in it
+    own: str | None  # a story's own file: its own values were looked for in it (records.py)
+    key: str  # changes whenever `texts` may change (with the stories' digests: what a finding depends on)
+
+
+def related_texts(records: Records, result: GateResult, config: SiteConfig) -> list[Related]:
+    """What is published about the same exemplar as a story, where that story's private values may
+    not appear: the other stories of its series (exemplar_of, either way: a follow-up naming the
+    spouse), the campaigns naming a story of it, the pages and campaigns linking one. (records.py
+    looks for them in the story's own text. Not in every public text: a common name, 李梅, in an
+    unrelated story is most likely someone else.)"""
+    stories = records.stories
+    in_series = {r.id for r in stories if r.exemplar_of} | {r.exemplar_of for r in stories if r.exemplar_of}
+    if not (in_series or result.pages or result.campaigns):
+        return []
+    series = _series(stories)
+    members: dict[str, list[str]] = {}  # series → its stories' files (of series of more than one)
+    for r in stories:
+        if r.id in in_series:
+            members.setdefault(series(r.id), []).append(r.path)
+    by_id = {r.id: r for r in stories}
+    by_url = {urls.story(r.slug).strip("/"): r.id for r in stories} if result.pages or result.campaigns else {}
+
+    def of(ids: Iterable[str]) -> tuple[str, ...]:
+        found = [members.get(series(i), [by_id[i].path]) for i in ids if i in by_id]
+        return tuple(dict.fromkeys(p for paths in found for p in paths))
+
+    def key(*parts: str) -> str:
+        return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+    def body(fragment: str) -> str:  # (its text, and what is in its tags: alt text, addresses)
+        return textmod.strip_tags(fragment) + "\x00" + html.unescape(fragment)
+
+    out = []
+    for s in result.stories:
+        if s.id not in in_series or s.id not in by_id:
+            continue
+        own = by_id[s.id].path
+        related = tuple(p for p in of([s.id]) if p != own)
+        if related:
+            out.append(Related(s.source, (
+                ("title", s.title), ("name", s.name), ("summary", s.summary), ("body", body(s.body_html)),
+                ("sms", s.sms or ""), ("authors", "\x00".join(s.authors)),
+                ("images", "\x00".join(f"{i.caption}\x00{i.alt}\x00{i.credit}" for i in s.images)),
+                ("honors", "\x00".join(f"{h.title}\x00{h.by}" for h in s.honors)),
+                ("tags", "\x00".join(tag.name for tag in s.tags))), related, own, key(s.source, s.digest)))
+    for p in result.pages:
+        related = of(by_url[u] for u in story_links(p.body_html, config) if u in by_url)
+        if related:
+            texts: tuple[tuple[str, str], ...] = (("title", p.title), ("summary", p.summary),
+                                                  ("body", body(p.body_html)))
+            out.append(Related(p.source, texts, related, None, key(p.source, *(t for _f, t in texts))))
+    for c in result.campaigns:
+        related = of([*c.story_ids, *(by_url[u] for u in story_links(c.body_html, config) if u in by_url)])
+        if related:
+            texts = (("title", c.title), ("summary", c.summary), ("decision", c.decision), ("body", body(c.body_html)))
+            out.append(Related(c.source, texts, related, None, key(c.source, *(t for _f, t in texts))))
+    return out
+
+
+def private_leaks(item: Related, needles: Mapping[str, Sequence[tuple[str, str]]],
+                  line: Callable[[str, str, bool], int]) -> list[Problem]:
+    """The related stories' private values (`needles`: file → personal.private_needles) found in
+    the item's text, as errors naming the field and the story it is from, never the value. `line`:
+    (file, text, in its body only) → the line of the file that names the text (`error_lines`)."""
+    own = set(v for _label, v in needles.get(item.own, ())) if item.own else set()
+    wanted = [(f"{label}\x00{path}", value) for path in item.stories for label, value in needles.get(path, ())
+              if value not in own]
+    if not wanted or not personal.private_in("\x00".join(text for _f, text in item.texts), wanted):
+        return []
+    value = dict(wanted)
+    out = Problems()
+    for name, text in item.texts:
+        for label in dict.fromkeys(personal.private_in(text, wanted)):
+            field_label, path = label.split("\x00")
+            out.error(item.source, line(item.source, value[label], name == "body"), name,
+                      # TRANSLATORS: 原文：公开的文字里有 {path} 的私密字段 {label} 里写的内容（这里不显示）
+                      t("public text holds what is written in the private field {label} of {path} "
+                        "(not shown here)", label=field_label, path=path),
+                      # TRANSLATORS: 原文：删除或改写这段公开文字：{path} 里 private: 下的内容一律不公开，
+                      # 关于同一位典型的其他稿件、学习活动和链接它的页面里也不能有
+                      t("delete or rewrite this public text: what is under private: in {path} is never "
+                        "published, in the other stories about the same exemplar, the campaigns and the "
+                        "pages linking it neither", path=path))
+    return list(out.items)
+
+
+def error_lines(records: Records, line_in: Callable[[str, str, int], int | None] | None = None,
+                bodies: Mapping[str, str] | None = None) -> Callable[[str, str, bool], int]:
+    """(file, text, in its body only) → the line of a content file an error about that text names
+    (see finish for `line_in` and `bodies`)."""
+    return _Lines(records, bodies or {}, line_in).line
 
 
 TAG_SLUG_LENGTH = 40

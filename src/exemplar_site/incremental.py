@@ -52,7 +52,17 @@ from .config import SiteConfig
 from .errors import Problem, Problems
 from .feedspec import FeedSpec
 from .frontmatter import RawDoc, body_of, parse
-from .gate import TAG_SLUG_LENGTH, Decisions, Shown, publish, render_body, tag_slug
+from .gate import (
+    TAG_SLUG_LENGTH,
+    Decisions,
+    Shown,
+    error_lines,
+    private_leaks,
+    publish,
+    related_texts,
+    render_body,
+    tag_slug,
+)
 from .i18n import _
 from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
@@ -62,6 +72,7 @@ from .media import StoryMedia, attach_others, attach_story, shown_keys, story_me
 from .model import GateResult, PublicStory, WebImage
 from .pages import PagePlan
 from .parallel import Spawned, as_state, run_map
+from .personal import private_needles
 from .records import (
     CampaignRecord,
     PageRecord,
@@ -116,6 +127,7 @@ class Incremental:
         # and for a story reused with its images already joined, the keys of those images
         self.shown: dict[str, tuple[Shown, dict[str, str]]] = {}
         self.cacheable: set[str] = set()
+        self.validated: set[str] = set()  # story files validated in this build (their records hold `needles`)
         self.attached: dict[str, tuple[str, ...]] = {}
         # site search: this build's documents (their identities, and each shard's key), and the
         # bytes of the shards kept by their keys, once one has been asked for (kept_shard)
@@ -166,6 +178,7 @@ class Incremental:
                 if hit is not None and hit[0].path == src.path:  # (a copied file is validated again)
                     found[i] = hit
                     continue
+                self.validated.add(src.path)
             if src.text is None:  # unchanged, but validated under another config: read it after all
                 again = read_again(config, src, problems)
                 if again is None:
@@ -569,6 +582,43 @@ class Incremental:
         if hit is None:
             hit = self.cache.memo[key] = (line_naming(self.config, source, needle, start),)
         return hit[0]  # type: ignore[no-any-return]
+
+    # ---- private values in related public text ---------------------------------------------------
+
+    def related_private(self, records: Records, result: GateResult, problems: Problems) -> None:
+        """gate.private_leaks of every gate.related_texts item, reused by the item's key and the
+        digests of the stories looked for in it: a private block changed, or a follow-up, page or
+        campaign about the exemplar, is looked at again. A record reused from the cache holds no
+        private values (records.cacheable): its file is read again for them, when needed."""
+        items = related_texts(records, result, self.config)
+        if not items:
+            return
+        by_path = {r.path: r for r in records.stories}
+        line = error_lines(records, self.line_in)
+        needles: dict[str, Sequence[tuple[str, str]]] = {}
+
+        def needles_of(path: str) -> Sequence[tuple[str, str]]:
+            if path not in needles:
+                record = by_path[path]
+                needles[path] = record.needles if path in self.validated else self._needles(record, problems)
+            return needles[path]
+
+        for item in items:
+            key = "private\x1f" + item.key + "".join(f"\x1f{p}={by_path[p].digest}" for p in item.stories) \
+                + (f"\x1f{by_path[item.own].digest}" if item.own else "")
+            hit = self.cache.memo.get(key)
+            if hit is None:
+                wanted = {p: needles_of(p) for p in (*item.stories, *((item.own,) if item.own else ()))}
+                hit = self.cache.memo[key] = tuple(private_leaks(item, wanted, line))
+            problems.extend(hit)
+
+    def _needles(self, record: StoryRecord, problems: Problems) -> Sequence[tuple[str, str]]:
+        """The private values of a story whose record came from the cache, from its file (which
+        must still be the file validated: read_again refuses one that changed since)."""
+        src = read_again(self.config, SourceFile("story", record.path, None, record.digest), problems)
+        doc = parse(src, Problems()) if src is not None and src.text is not None else None
+        private = doc.meta.get("private") if doc is not None else None
+        return tuple(private_needles(private)) if isinstance(private, dict) else ()
 
     # ---- the end -------------------------------------------------------------------------------
 

@@ -145,6 +145,13 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     return out
 
 
+def private_in(text: str, needles: Iterable[tuple[str, str]]) -> list[str]:
+    """The labels of those (label, normalised value) pairs whose value is in the text (another
+    story's private values, say: `find` looks for numbers too)."""
+    flat = normalise(text)
+    return [label for label, value in needles if value and value in flat]
+
+
 def _numbers(run: str, allowed: frozenset[str]) -> list[Finding]:
     """The ID or mobile number a run of digits is (none, or one of each)."""
     out = []

@@ -117,6 +117,7 @@ def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | No
     decisions = decide_all(records, config, now, problems, options.drafts, layer.slugify)
     stories = layer.publish(decisions, problems)
     gate = finish(records, decisions, stories, config, layer.markup, problems, line_in=layer.line_in)
+    layer.related_private(records, gate, problems)
     gate, published, image_work = _media(config, gate, sources.assets, layer, problems)
     key = related_key(gate)
     index = build_index(gate, config, layer.related(key))

@@ -13,7 +13,7 @@ import html
 import mimetypes
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -140,6 +140,10 @@ class StoryRecord:
     # ---- private: never leaves records/gate/reports ----
     private: dict[str, Any] = dataclass_field(compare=False, hash=False, default_factory=dict)
     assessments: tuple[Assessment, ...] = ()
+    # the private values worth looking for in public text, normalised: (field path, value)
+    # (personal.private_needles): the gate looks for them in what is published about the same
+    # exemplar (gate.related_texts); like the private block, never stored (`cacheable`)
+    needles: tuple[tuple[str, str], ...] = dataclass_field(compare=False, hash=False, repr=False, default=())
 
     def line_of(self, name: str) -> int:
         return self.lines.get(name, 1)
@@ -428,7 +432,8 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
     # whatever the schema found (withdrawn stories too: public fields never hold personal data)
     shape_errors = len(problems.errors) > before
     _body_keys(r, _STORY_KEY_LINE, skip_code=False)
-    _personal_data(r, private)
+    needles = tuple(personal.private_needles(private)) if private else ()
+    _personal_data(r, needles)
     if shape_errors or r.incomplete:
         return None
     # (errors found after this point leave a well-formed record: the build still fails on them,
@@ -442,7 +447,7 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
         exemplar_of=exemplar_of, body_line=doc.body_line, digest=doc.digest, stays_public=stays_public,
         authors=authors, external=external, withdrawn_date=withdrawn_date, untimed=untimed,
         lines={sys.intern(str(k)): v for k, v in doc.meta.lines.items()},  # interned: stored once in the cache
-        private=dict(private), assessments=assessments,
+        private=dict(private), assessments=assessments, needles=needles,
     )
 
 
@@ -531,12 +536,11 @@ def _public_texts(value: Any, line: int) -> Any:
         yield str(value), line
 
 
-def _personal_data(r: _Reader, private: Any) -> None:
+def _personal_data(r: _Reader, needles: Sequence[tuple[str, str]] = ()) -> None:
     """Personal data in what would be published: the front matter outside `private:` and the body.
     The same scan runs in `build`, `serve` and `check`. One quick pass over everything; only when
     it finds something is each value, paragraph and line looked at to say where."""
     allowed = frozenset(r.config.public_numbers)
-    needles = personal.private_needles(private) if private else []
     hint = _("move it under private: (e.g. private.phone, private.id_number), or delete it; list public duty "
              "numbers under public_numbers in site_config.yaml")
     found: list[tuple[int, str, str]] = []
@@ -577,7 +581,7 @@ def _both(text: str) -> str:
 
 
 def _body_findings(body: str, body_line: int, allowed: frozenset[str],
-                   needles: list[tuple[str, str]]) -> list[tuple[int, str]]:
+                   needles: Sequence[tuple[str, str]]) -> list[tuple[int, str]]:
     """Personal data in a body, as written and as read (a value may be split over the lines of a
     paragraph, or by inline markup or a tag), each at the line where it is, or where its paragraph
     starts. Paragraphs are never joined to each other."""
@@ -768,7 +772,7 @@ def page_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> PageReco
     _nested_duplicates(r, doc.meta, "")
     _body_shape(r)  # (a body that would stall the renderer is never rendered)
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)
-    _personal_data(r, None)
+    _personal_data(r)
     if len(problems.errors) > before:
         return None
     return PageRecord(doc.path, slug, title, r.text("summary"), menu, doc.body, doc.body_line, external)
@@ -793,7 +797,7 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
     _nested_duplicates(r, doc.meta, "")
     _body_shape(r)  # (a body that would stall the renderer is never rendered)
     _body_keys(r, _STORY_KEY_LINE, skip_code=True)
-    _personal_data(r, None)
+    _personal_data(r)
     if len(problems.errors) > before:
         return None
     assert date is not None
@@ -818,10 +822,11 @@ def _file_slug(path: str) -> str:
 
 
 def cacheable(entry: tuple[StoryRecord, Any]) -> tuple[StoryRecord, Any]:
-    """A memo entry as it may be stored on disk: the record without its private block
-    (builds never use it; reports and `check` read the files themselves)."""
+    """A memo entry as it may be stored on disk: the record without its private block or the
+    values taken from it (builds use them only while the file is read; reports and `check` read the
+    files themselves, and the incremental layer reads a file again for its `needles`)."""
     record, problems = entry
-    return dataclasses.replace(record, private={}, assessments=()), problems
+    return dataclasses.replace(record, private={}, assessments=(), needles=()), problems
 
 
 def build_records(docs: list[RawDoc], config: SiteConfig, assets: dict[str, int], problems: Problems,
