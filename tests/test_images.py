@@ -457,7 +457,7 @@ def test_a_heic_photo_only_linked_leads_to_its_jpeg(site: Site) -> None:
     add_photo(site, "p.heic", _heic())
     add_photo(site, "top.heic", _heic())
     (site.root / "content/media").mkdir()
-    (site.root / "content/media/v.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (site.root / "content/media/v.mp4").write_bytes(b"\x00\x00\x00\x10ftypmp42\x00\x00\x00\x00")
     site.story("a", "a-1", slug="a", body='![开头](images/top.heic)\n\n正文。[看大图](<images/照 片.heic>)\n\n'
                                           '<video src="media/v.mp4" poster="images/p.heic" controls></video>\n')
     site.build()

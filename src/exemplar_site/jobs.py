@@ -111,7 +111,7 @@ def ready(outputs: Iterable[Output]) -> list[Job]:
             key = files.get(o.source)
             if key is None:
                 key = files[o.source] = file_key(o.source)
-            out.append(Job(o.path, key, _given(o)))
+            out.append(Job(o.path, key + (":cleared" if o.clear else ""), _given(o)))
     return out
 
 

@@ -210,6 +210,7 @@ class Output:
     data: bytes | None = None
     source: Path | None = field(default=None, compare=False)
     deps: tuple[str, ...] = field(default=(), compare=False)  # story lists the rendering read (jobs.Job.rekey)
+    clear: bool = False  # a video or sound file copied from `source` without its metadata (mediameta.clear)
 
 
 @dataclass(frozen=True)

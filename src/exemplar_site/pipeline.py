@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import posixpath
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from .incremental import Incremental, compiled_cache
 from .jobs import Job, ready
 from .manifest import load_manifest
 from .markup import Markup
+from .mediameta import ISO_SUFFIXES
 from .model import GateResult, Output
 from .pages import CARD, TEMPLATES, PagePlan, page_plan, story_page
 from .parallel import Spawned, WorkerDied, default_workers, run_map
@@ -234,7 +236,9 @@ def _assets(site: LoadedSite, produced: set[str]) -> list[Output]:
         used.update(site_files(p.body_html))
     for c in site.gate.campaigns:
         used.update(site_files(c.body_html))
-    return [Output(a.out_path, source=a.source) for a in candidates if a.out_path in used]
+    # (a video's or sound file's metadata, where it was filmed above all, is cleared in the copy)
+    return [Output(a.out_path, source=a.source, clear=posixpath.splitext(a.out_path)[1].lower() in ISO_SUFFIXES)
+            for a in candidates if a.out_path in used]
 
 
 class ImageLeak(Exception):

@@ -17,6 +17,7 @@ from .config import SiteConfig
 from .errors import Problems
 from .i18n import _, t
 from .images import is_raster
+from .mediameta import ISO_SUFFIXES, BadMedia, to_clear
 from .safetree import Found
 from .text import XML_ILLEGAL
 
@@ -165,6 +166,8 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                 continue
             if suffix in TEXT_TYPES:
                 _scan_attachment(found.path, shown, frozenset(config.public_numbers), problems)
+            elif suffix in ISO_SUFFIXES:
+                _readable_media(found.path, shown, problems)
             assets.append(Asset(path, rel, found.stat.st_size, found.stat.st_mtime_ns))
     _portable_names([e.path for e in entries] + [f"{config.content_dir.name}/{a.out_path}" for a in assets], problems)
     return Sources(tuple(entries), tuple(assets))
@@ -190,6 +193,25 @@ TEXT_TYPES = frozenset({".txt", ".csv", ".tsv", ".md", ".json"})
 
 # a content file's front matter: a '---' line first, a '---' line later
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:.*\r?\n)*?---[ \t]*(?:\r?\n|\Z)")
+
+
+def _readable_media(path: str, shown: str, problems: Problems) -> None:
+    """A video or sound file is published without its metadata (where it was filmed, the phone):
+    one that cannot be read far enough to find it all is refused here, in `check` as in `build`."""
+    try:
+        with open(path, "rb") as f:
+            to_clear(f)
+    except OSError:
+        return  # (copying it reports what is wrong with it)
+    except BadMedia as exc:
+        problems.error(shown, None, None,
+                       # TRANSLATORS: 原文：这个视频或音频文件读不懂（{reason}），不能发布：
+                       # 看不出它是否记着拍摄地点等信息，也就没法把这些信息去掉
+                       t("this video or sound file cannot be read ({reason}): it is not published, since "
+                         "it cannot be told whether it holds where it was filmed, nor can that be removed",
+                         reason=str(exc)),
+                       # TRANSLATORS: 原文：用手机或剪辑软件重新导出一份 MP4，再放回这里
+                       _("export it again as MP4 from the phone or editing software, and put that here"))
 
 
 def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: Problems) -> None:

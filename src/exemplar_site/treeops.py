@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import filecmp
 import os
 import shutil
@@ -16,6 +17,7 @@ import stat
 import time
 from pathlib import Path
 
+from .mediameta import BadMedia, clear
 from .model import Output
 from .parallel import portable
 
@@ -33,6 +35,16 @@ def write_file(path: Path, data: bytes) -> bool:
     return True
 
 
+def clear_metadata(path: Path) -> None:
+    """Clear a copied video's or sound file's metadata in place (mediameta.clear). One that cannot
+    be read as such fails as a write does (discovery refused it, unless it changed since)."""
+    with path.open("r+b") as f:
+        try:
+            clear(f)
+        except BadMedia as exc:
+            raise OSError(errno.EINVAL, f"not a readable video or sound file ({exc})", str(path)) from None
+
+
 def same(o: Output, old: Path) -> bool:
     """True when the file `old` already holds exactly the bytes of `o` (a symbolic link does not:
     it is not a file of the tree, whatever it leads to)."""
@@ -47,6 +59,8 @@ def same(o: Output, old: Path) -> bool:
             return False
         return old.read_bytes() == o.data
     assert o.source is not None
+    if o.clear:  # (its bytes are not the source's: written again, which is rare: when its source changed)
+        return False
     return filecmp.cmp(o.source, old, shallow=False)
 
 

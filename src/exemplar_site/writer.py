@@ -76,7 +76,7 @@ from .outguard import (
     strays,
 )
 from .runs import WriteReport
-from .treeops import link, prune, recover, remove, same, swap, write_file
+from .treeops import clear_metadata, link, prune, recover, remove, same, swap, write_file
 from .writefail import WriteFailed, after_swap, as_failed, disk_problem, failed_writes, late_problem
 
 __all__ = [
@@ -266,6 +266,8 @@ class Staging:
             else:
                 assert o.source is not None
                 shutil.copy2(o.source, tmp)
+                if o.clear:
+                    clear_metadata(tmp)
             if tmp is not dest:
                 os.replace(tmp, dest)
             return True
@@ -359,7 +361,8 @@ def write_site(outputs: list[Output], target: Path, kind: str = PUBLIC) -> Write
         try:
             for o in sorted(outputs, key=lambda o: o.path):
                 try:
-                    keys[o.path] = bytes_key(o.data) if o.data is not None else file_key(o.source)  # type: ignore[arg-type]
+                    keys[o.path] = bytes_key(o.data) if o.data is not None else \
+                        file_key(o.source) + (":cleared" if o.clear else "")  # type: ignore[arg-type]
                 except OSError as exc:
                     raise as_failed(exc) from None
                 if staging.put(o, keys[o.path]):
