@@ -153,6 +153,10 @@ def test_key_lines_inside_code_are_fine_in_pages_but_not_in_stories(site: Site) 
     "138\u200b0013\u200b8000",  # zero-width spaces
     "tel:138.0013.8000",
     "138—0013—8000",
+    "一三八〇〇一三八〇〇〇",  # in Chinese
+    "壹叁捌零零壹叁捌零零零",  # in the financial forms
+    "幺三八 洞洞幺三 八洞洞洞",  # read out as on the police radio
+    "138 〇〇一三 8000",  # both
 ])
 def test_mobile_numbers_in_any_disguise_stop_the_build(site: Site, written: str) -> None:
     site.story("a", "a-1", body=f"群众都说他好。联系电话：{written}。")
@@ -174,7 +178,8 @@ def test_a_number_beside_other_digits_stops_the_build(site: Site, written: str, 
 
 
 def test_digits_in_groups_that_are_no_number_pass(site: Site) -> None:
-    site.story("a", "a-1", slug="a", body="2019.03 至 2022-01-22，2019 2020 2021 连续三年，电话 0511-85551234。")
+    site.story("a", "a-1", slug="a", body="2019.03 至 2022-01-22，2019 2020 2021 连续三年，电话 0511-85551234。"
+               "二〇二四年，他把一一登记的两百三十户走访了一遍，一二三四五六七八九十个名字都记得。")
     site.build()
     assert "0511-85551234" in site.text_of("stories/a/index.html")
 

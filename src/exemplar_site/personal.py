@@ -4,7 +4,8 @@ Pure functions over text. Text is normalised before matching, so that the
 usual ways of writing (or disguising) a number still match: full-width
 letters and digits, circled, parenthesised, superscript and subscript
 digits (as NFKC folds them), digits of any script, zero-width and other
-invisible characters, spaces, dashes, dots, brackets, `tel:`, and the
+invisible characters, spaces, dashes, dots, brackets, `tel:`, digits
+written in Chinese (一三九〇五…, 壹贰叁, 幺两拐勾洞) where seven or more run together, and the
 `+86` / `0086` / `86` country prefixes. (Only the characters that matter are
 folded: NFKC of a whole story costs more than the rest of the scan.)
 
@@ -63,6 +64,24 @@ def _folding() -> dict[str, str]:
 _FOLD = _folding()
 _FOLDABLE = re.compile("[" + "".join(re.escape(c) for c in sorted(_FOLD)) + "]")
 
+# Digits written in Chinese (一三九〇五…), in the financial forms (壹贰叁) and as the police radio
+# reads them out (幺 1, 两 2, 拐 7, 勾 9, 洞 0): read as digits where seven or more digits of any
+# kind run together (separators between them allowed): a number spelled out, never the words
+# 一一 or 两个 of a sentence.
+_CN_DIGITS = {**dict.fromkeys("〇零洞", "0"), **dict.fromkeys("一壹幺", "1"), **dict.fromkeys("二贰两", "2"),
+              **dict.fromkeys("三叁", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
+              **dict.fromkeys("六陆", "6"), **dict.fromkeys("七柒拐", "7"), **dict.fromkeys("八捌", "8"),
+              **dict.fromkeys("九玖勾", "9")}
+_CN_TABLE = str.maketrans(_CN_DIGITS)
+_CN_CLASS = "".join(_CN_DIGITS)
+_CN_RUN = re.compile(f"[{_CN_CLASS}0-9](?:[\\s\\-‐‑‒–—―−﹣－.．·・•_/]*+[{_CN_CLASS}0-9]){{6,}}+")
+_CN_ANY = re.compile(f"[{_CN_CLASS}]")
+
+
+def _cn_digits(m: re.Match[str]) -> str:
+    run = m.group()
+    return run.translate(_CN_TABLE) if _CN_ANY.search(run) else run
+
 
 def _fold(m: re.Match[str]) -> str:
     return _FOLD[m.group()]
@@ -79,6 +98,7 @@ def _spaced(text: str) -> str:
     """normalise, with what parts digits kept."""
     text = _FOLDABLE.sub(_fold, text)
     text = _INVISIBLE.sub("", text)
+    text = _CN_RUN.sub(_cn_digits, text)
     return _TEL.sub("", text)
 
 
