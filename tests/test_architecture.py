@@ -21,8 +21,9 @@ PACKAGE = Path(exemplar_site.__file__).parent
 LAYERS: list[set[str]] = [
     {"i18n", "versions"},  # the message catalogue: every layer speaks through it; the libraries installed
     {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress", "portable",
-     "images", "dates", "mediameta"},  # images: bytes + settings → encoded web sizes (Pillow), and the metadata
-    # check; mediameta: the metadata of videos and sound files, cleared in place
+     "images", "dates", "mediameta", "attachtext"},
+    # images: bytes + settings → encoded web sizes (Pillow), and the metadata check; mediameta: the
+    # metadata of videos and sound files, cleared in place; attachtext: the text of attachments
     {"model", "safetree", "schema"},  # plain public data; the folder walk; option and field declarations
     {"config", "jobs"},
     {"sources", "cache", "imagestore", "runs"},  # imagestore: the processed images beside the output;

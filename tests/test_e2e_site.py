@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from lxml import etree
 
-from conftest import NOW, Site, make_site
+from conftest import NOW, Site, make_site, pdf
 
 SENTINELS = {
     "id_number": "110101199003070011",
@@ -276,13 +276,13 @@ def test_attachments_are_published_only_when_a_public_page_links_them(tmp_path: 
     files = site.root / "content" / "files"
     files.mkdir()
     for name in ("public.pdf", "held.pdf", "unused.pdf"):
-        (files / name).write_bytes(b"%PDF-1.4 " + name.encode())
+        (files / name).write_bytes(pdf(name))
     site.story("h", "h-1", status="seedling", body="见[内部通报](/files/held.pdf)。")
     site.build()  # no public page links any attachment
     assert not (site.out / "files").exists()
     site.story("a", "a-1", body="见[表彰决定](/files/public.pdf)。")
     site.build()
-    assert (site.out / "files/public.pdf").read_bytes() == b"%PDF-1.4 public.pdf"
+    assert (site.out / "files/public.pdf").read_bytes() == pdf("public.pdf")
     assert not (site.out / "files/held.pdf").exists() and not (site.out / "files/unused.pdf").exists()
     page = site.html("stories/ce-shi-dian-xing-a-1-de-xian-jin-shi-ji/index.html")
     assert set(page.xpath("//a[text()='表彰决定']/@href")) == {"../../files/public.pdf"}
@@ -299,17 +299,17 @@ def test_attachments_are_published_only_when_a_public_page_links_them(tmp_path: 
                                        ("a'b.pdf", "/files/a'b.pdf"), ("表彰决定.pdf", "/files/表彰决定.pdf?v=2#p3")])
 def test_an_attachment_is_published_whatever_its_link_escapes(site: Site, name: str, link: str) -> None:
     (site.root / "content/files").mkdir()
-    (site.root / "content/files" / name).write_bytes(b"%PDF x")
+    (site.root / "content/files" / name).write_bytes(pdf("x"))
     site.story("a", "a-1", slug="a", body=f"见[附件]({link})。")
     site.build()
-    assert (site.out / "files" / name).read_bytes() == b"%PDF x"
+    assert (site.out / "files" / name).read_bytes() == pdf("x")
     href = site.html("stories/a/index.html").xpath("//a[text()='附件']/@href")[0]  # (the browser's address)
     assert (site.out / "stories/a" / unquote(urlsplit(href).path)).resolve() == (site.out / "files" / name).resolve()
 
 
 def test_an_attachment_named_only_in_a_title_is_not_published(site: Site) -> None:
     (site.root / "content/files").mkdir()
-    (site.root / "content/files/secret.pdf").write_bytes(b"%PDF secret")
+    (site.root / "content/files/secret.pdf").write_bytes(pdf("secret"))
     site.story("a", "a-1", slug="a", body='正文<abbr title="site:files/secret.pdf">缩写</abbr>。')
     site.build()
     assert not (site.out / "files/secret.pdf").exists()

@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 from PIL import Image, PngImagePlugin
 
-from conftest import NOW, Site
+from conftest import NOW, Site, pdf
 from exemplar_site import images
 from exemplar_site.errors import BuildFailed
 from exemplar_site.images import ImageSettings, metadata_in
@@ -402,7 +402,7 @@ def test_a_name_a_web_address_cannot_hold_is_refused(site: Site, name: str) -> N
     written: build and check both refuse it, naming the file (whether a page uses it or not). An
     attachment, linked only as its author writes the link, is published."""
     (site.root / "content/files").mkdir()
-    (site.root / "content/files/100%满意.pdf").write_bytes(b"%PDF x")
+    (site.root / "content/files/100%满意.pdf").write_bytes(pdf("Satisfaction: 100%"))
     site.story("b", "b-1", slug="b", body="见[附件](files/100%25满意.pdf)。")
     from exemplar_site.check import check_site
 
@@ -431,7 +431,7 @@ def test_a_path_in_text_publishes_nothing_and_stays_text(site: Site) -> None:
 
     add_photo(site, "secret.png", texty_png())
     (site.root / "content/files").mkdir()
-    (site.root / "content/files/内部.pdf").write_bytes(b"%PDF inside")
+    (site.root / "content/files/内部.pdf").write_bytes(pdf("inside"))
     site.story("h", "h-1", status="recommended", images=[{"src": "images/secret.png", "alt": "x"}])
     site.story("a", "a-1", slug="a", summary='摘要 src="site:images/secret.png"',
                body='示例代码：\n\n```html\n<img src="images/secret.png" alt="">\n'
@@ -488,7 +488,7 @@ def test_a_link_the_browser_tidies_is_the_photo_it_names(site: Site, link: str) 
 
 def test_an_attachment_whose_name_holds_a_percent_sign_is_published(site: Site) -> None:
     (site.root / "content/files").mkdir()
-    (site.root / "content/files/100%满意.pdf").write_bytes(b"%PDF x")
+    (site.root / "content/files/100%满意.pdf").write_bytes(pdf("x"))
     site.story("b", "b-1", slug="b", body="见[附件](files/100%25满意.pdf)。")
     site.build()
     href = site.html("stories/b/index.html").xpath("//a[text()='附件']/@href")[0]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, PNG, Site, make_site, story
+from conftest import NOW, PNG, Site, make_site, pdf, story
 from exemplar_site.cli import main
 from exemplar_site.errors import BuildFailed
 
@@ -652,7 +652,7 @@ def test_an_attachment_that_is_a_content_file_is_refused(site: Site, capsys: pyt
     try:
         os.symlink("../stories/held.md", files / "held.pdf")
     except OSError:  # pragma: no cover - a Windows account without the right to make links
-        (files / "held.pdf").write_bytes(b"%PDF x")
+        (files / "held.pdf").write_bytes(pdf("x"))
     site.story("a", "a-1", body="见[原稿](files/原稿.md)和[附件](files/held.pdf)。")
     errors = _failed(site)
     assert any("content/files/原稿.md" in e and "source file" in e for e in errors), errors

@@ -95,7 +95,7 @@ from .search import (
     shards_touched,
 )
 from .sms import SmsMessage, collect, composed
-from .sources import Entry, SourceFile, Sources, line_naming, read_entry
+from .sources import Asset, Entry, SourceFile, Sources, attachment_problems, line_naming, read_entry
 from .sources import read as read_again
 from .taxonomy import SiteIndex, Term, related_ids_of
 from .text import Slugs
@@ -583,6 +583,27 @@ class Incremental:
             hit = self.cache.memo[key] = (line_naming(self.config, source, needle, start),)
         return hit[0]  # type: ignore[no-any-return]
 
+    # ---- attachments -------------------------------------------------------------------------------
+
+    def attachments(self, assets: Sequence[Asset], problems: Problems) -> None:
+        """sources.attachment_problems of each attachment published, reused while its file (name,
+        size, times, inode) and the public numbers are as before; the rest spread over processes
+        (a long PDF is a second of work)."""
+        allowed = frozenset(self.config.public_numbers)
+        salt = repr(sorted(allowed))
+        keys = [f"attach\x1f{a.source}\x1f{a.size}\x1f{a.mtime_ns}\x1f{a.more}\x1f{salt}" for a in assets]
+        found = [self.cache.memo.get(k) for k in keys]
+        todo = [i for i, hit in enumerate(found) if hit is None]
+        if todo:
+            root = self.config.root
+            items = [(str(assets[i].source), _shown(assets[i], root)) for i in todo]
+            made = run_map(lambda item: _attachment((allowed,), item), items, self.workers,
+                           lambda: Spawned(as_state, (allowed,), _attachment, items), min_items=4)
+            for i, result in zip(todo, made, strict=True):
+                found[i] = self.cache.memo[keys[i]] = tuple(result)
+        for hit in found:
+            problems.extend(hit or ())
+
     # ---- private values in related public text ---------------------------------------------------
 
     def related_private(self, records: Records, result: GateResult, problems: Problems) -> None:
@@ -681,6 +702,21 @@ def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[
     else:
         record = campaign_record(doc, config, checked)
     return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None, learned
+
+
+def _attachment(context: tuple[frozenset[str]], item: tuple[str, str]) -> list[Problem]:
+    """One attachment checked (a module-level function: a spawned worker runs it too)."""
+    (allowed,) = context
+    path, shown = item
+    return attachment_problems(path, shown, allowed)
+
+
+def _shown(asset: Asset, root: Path) -> str:
+    """An attachment's name in messages: relative to the site folder (content/files/a.pdf)."""
+    try:
+        return asset.source.relative_to(root).as_posix()
+    except ValueError:
+        return asset.source.as_posix()
 
 
 def _markup(config: SiteConfig) -> tuple[SiteConfig, Markup]:

@@ -27,7 +27,7 @@ from .feeds import feed_jobs, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import cacheable as doc_cacheable
 from .frontmatter import parse
-from .gate import decide, decide_all, finish, next_change, public_story, render_body, site_files
+from .gate import decide, decide_all, finish, next_change, public_story, render_body
 from .i18n import _, t
 from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
@@ -84,6 +84,7 @@ class LoadedSite:
     options: BuildOptions
     media: dict[str, Path] = field(default_factory=dict)  # published image path → its file in the image store
     image_work: int = 0  # images processed by this build (the rest came from the store)
+    attachments: tuple[Asset, ...] = ()  # the other files of the media folders public output uses (checked)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -121,6 +122,8 @@ def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | No
     gate = finish(records, decisions, stories, config, layer.markup, problems, line_in=layer.line_in)
     layer.related_private(records, gate, problems)
     gate, published, image_work = _media(config, gate, sources.assets, layer, problems)
+    attachments = media.attached_files(gate, sources.assets)
+    layer.attachments(attachments, problems)
     key = related_key(gate)
     index = build_index(gate, config, layer.related(key))
     layer.remember_related(key, index)
@@ -130,7 +133,7 @@ def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | No
     problems.extend(layer.cache.take_notices())
     return LoadedSite(config, sources.assets, records, gate, index,
                       tuple(sort_problems(problems.warnings if strict else problems.items)), options,
-                      published, image_work)
+                      published, image_work, attachments)
 
 
 def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], layer: Incremental,
@@ -225,20 +228,9 @@ def _assets(site: LoadedSite, produced: set[str]) -> list[Output]:
     # (photos are re-encoded, never copied: with no other file in the media folders — a site of
     # photos only, the benchmark's corpora — no body is looked into: 10,000 of them took 50–100 ms
     # of every build, a one-story edit's included)
-    candidates = [a for a in site.assets if a.out_path not in produced and not is_raster(a.out_path)]
-    if not candidates:
-        return []
-    used: set[str] = set()
-    for s in site.gate.stories:  # (what a story's text links to was read when its body was rendered)
-        used.update(i.src for i in s.images)
-        used.update(s.site_files)
-    for p in site.gate.pages:
-        used.update(site_files(p.body_html))
-    for c in site.gate.campaigns:
-        used.update(site_files(c.body_html))
     # (a video's or sound file's metadata, where it was filmed above all, is cleared in the copy)
     return [Output(a.out_path, source=a.source, clear=posixpath.splitext(a.out_path)[1].lower() in ISO_SUFFIXES)
-            for a in candidates if a.out_path in used]
+            for a in site.attachments if a.out_path not in produced]
 
 
 class ImageLeak(Exception):

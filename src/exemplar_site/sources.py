@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import personal, portable, safetree
+from .attachtext import ARCHIVE_SUFFIXES, SCANNED_SUFFIXES, TEXT_SUFFIXES, extract
 from .config import SiteConfig
-from .errors import Problems
-from .i18n import _, t
+from .errors import Problem, Problems
+from .i18n import N_, _, t
 from .images import is_raster
 from .mediameta import ISO_SUFFIXES, BadMedia, to_clear
 from .safetree import Found
@@ -42,6 +43,7 @@ class Asset:
     out_path: str
     size: int
     mtime_ns: int = 0
+    more: tuple[int, ...] = field(default=(), compare=False)  # its ctime and inode (a key of what was read of it)
 
 
 @dataclass(frozen=True)
@@ -164,11 +166,8 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
                                  "attachment would not open on the site", char=char),
                                _("rename the file or folder: letters, digits, Chinese characters, '-' and '_'"))
                 continue
-            if suffix in TEXT_TYPES:
-                _scan_attachment(found.path, shown, frozenset(config.public_numbers), problems)
-            elif suffix in ISO_SUFFIXES:
-                _readable_media(found.path, shown, problems)
-            assets.append(Asset(path, rel, found.stat.st_size, found.stat.st_mtime_ns))
+            st = found.stat
+            assets.append(Asset(path, rel, st.st_size, st.st_mtime_ns, (st.st_ctime_ns, st.st_ino)))
     _portable_names([e.path for e in entries] + [f"{config.content_dir.name}/{a.out_path}" for a in assets], problems)
     return Sources(tuple(entries), tuple(assets))
 
@@ -188,21 +187,40 @@ def _portable_names(shown: list[str], problems: Problems) -> None:
 ACTIVE_TYPES = frozenset({".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", ".js", ".mjs", ".xml", ".xsl",
                           ".xslt", ".swf", ".php", ".jsp", ".asp", ".aspx", ".cgi", ".hta", ".mht", ".mhtml"})
 # Attachments in plain text: read with the same personal-data scan as stories.
-TEXT_TYPES = frozenset({".txt", ".csv", ".tsv", ".md", ".json"})
+TEXT_TYPES = TEXT_SUFFIXES
 
 
 # a content file's front matter: a '---' line first, a '---' line later
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?:.*\r?\n)*?---[ \t]*(?:\r?\n|\Z)")
 
 
-def _readable_media(path: str, shown: str, problems: Problems) -> None:
-    """A video or sound file is published without its metadata (where it was filmed, the phone):
-    one that cannot be read far enough to find it all is refused here, in `check` as in `build`."""
+def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[Problem]:
+    """What stops an attachment (a file under content/ other than a photo) from being published,
+    read from the file (a pure function of it: the incremental layer reuses its result while the
+    file is unchanged): personal data in its text (attachtext.extract: plain text, Office and WPS
+    files, PDF), hidden content (tracked changes, comments, hidden text or sheets, files embedded
+    in a PDF), a story file copied in as an attachment, an archive (what it holds cannot be
+    checked), a video that cannot be read far enough to clear its metadata."""
+    problems = Problems()
+    suffix = os.path.splitext(path)[1].lower()
     try:
-        with open(path, "rb") as f:
-            to_clear(f)
+        if suffix in ISO_SUFFIXES:
+            with open(path, "rb") as f:
+                to_clear(f)
+            return []
+        if suffix in ARCHIVE_SUFFIXES:
+            problems.error(shown, None, None,
+                           # TRANSLATORS: 原文：压缩包里的文件无法逐一检查（个人信息、修订和批注），不能发布
+                           _("what an archive holds cannot be checked (personal data, tracked changes, comments): "
+                             "it cannot be published"),
+                           # TRANSLATORS: 原文：把里面要发布的文件解压出来，一个一个作为附件发布
+                           _("take out the files to publish and attach each on its own"))
+            return problems.items
+        if suffix not in SCANNED_SUFFIXES:
+            return []
+        found = extract(path)
     except OSError:
-        return  # (copying it reports what is wrong with it)
+        return []  # (copying it reports what is wrong with it)
     except BadMedia as exc:
         problems.error(shown, None, None,
                        # TRANSLATORS: 原文：这个视频或音频文件读不懂（{reason}），不能发布：
@@ -212,21 +230,16 @@ def _readable_media(path: str, shown: str, problems: Problems) -> None:
                          reason=str(exc)),
                        # TRANSLATORS: 原文：用手机或剪辑软件重新导出一份 MP4，再放回这里
                        _("export it again as MP4 from the phone or editing software, and put that here"))
-
-
-def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: Problems) -> None:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError:
-        return  # (copying it reports what is wrong with it)
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 ("Unicode text" from Excel)
-        text = raw.decode("utf-16", errors="replace")
-    else:
-        text = raw.decode("utf-8-sig", errors="replace")
-        if "\ufffd" in text:  # not UTF-8: most likely GBK from a Chinese Windows PC
-            text = raw.decode("gb18030", errors="replace")
-    if _FRONT_MATTER.match(text):
+        return problems.items
+    if found.unreadable:
+        problems.error(shown, None, None,
+                       # TRANSLATORS: 原文：这个附件读不懂（{reason}），不能发布：无法检查里面有没有个人信息
+                       t("this attachment cannot be read ({reason}): it is not published, since it cannot be "
+                         "checked for personal data", reason=found.unreadable),
+                       # TRANSLATORS: 原文：重新保存一份（最好另存为 PDF），再放回这里
+                       _("save it again (best as PDF) and put that here"))
+        return problems.items
+    if suffix in TEXT_TYPES and found.parts and _FRONT_MATTER.match(found.parts[0][1]):
         problems.error(shown, 1, None,
                        # TRANSLATORS: 原文：这个附件是一篇稿件、页面或学习活动的源文件（以 --- 开头的字段）：
                        # 照原样发布，会连同 private: 等字段一起公开
@@ -235,19 +248,44 @@ def _scan_attachment(path: str, shown: str, allowed: frozenset[str], problems: P
                          "would go out"),
                        # TRANSLATORS: 原文：删除它；要附上稿件，请附它发布后的 PDF
                        _("delete it; to attach a story, attach a PDF of it as published"))
-        return
-    if not personal.find(text, allowed):
-        return
-    for no, line in enumerate(text.splitlines(), 1):
-        for label in dict.fromkeys(f.label for f in personal.find(line, allowed)):
-            problems.error(shown, no, None,
-                           # TRANSLATORS: 原文：附件里有{what}（为保护个人信息，这里不显示号码）
-                           t("the attachment holds {what} (not shown here, to protect personal data)",
-                             what=_(label)),
-                           # TRANSLATORS: 原文：删除它，或不要发布这个附件；
-                           # 公开的值班电话请列入 site_config.yaml 的 public_numbers
-                           _("delete it, or do not publish this attachment; list public duty numbers under "
-                             "public_numbers in site_config.yaml"))
+        return problems.items
+    for kind in found.hidden:
+        problems.error(shown, None, None,
+                       # TRANSLATORS: 原文：附件里有{what}：平时看不到，但会随文件一起发出去，下载的人都能看到
+                       t("the attachment holds {what}: not seen at a glance, but it goes out with the file and "
+                         "whoever downloads it can read it", what=_(kind)),
+                       # TRANSLATORS: 原文：在 Word/WPS 里接受或拒绝全部修订、删除全部批注、取消隐藏并检查；
+                       # 最稳妥的是另存为 PDF 再发布
+                       _("accept or reject every tracked change, delete the comments, unhide what is hidden and "
+                         "check it (in Word or WPS); safest of all, save it as PDF and publish that"))
+    for where, text in found.parts:
+        if not personal.find(text, allowed):
+            continue
+        for no, line in enumerate(text.splitlines(), 1):
+            for label in dict.fromkeys(f.label for f in personal.find(line, allowed)):
+                at = _part_name(where)
+                problems.error(shown, no if suffix in TEXT_TYPES else None, None,
+                               # TRANSLATORS: 原文：附件里有{what}（为保护个人信息，这里不显示号码）
+                               t("the attachment holds {what} (not shown here, to protect personal data)",
+                                 what=_(label)) + (f" ({at})" if at else ""),
+                               # TRANSLATORS: 原文：删除它，或不要发布这个附件；
+                               # 公开的值班电话请列入 site_config.yaml 的 public_numbers
+                               _("delete it, or do not publish this attachment; list public duty numbers under "
+                                 "public_numbers in site_config.yaml"))
+    return problems.items
+
+
+def _part_name(where: str) -> str:
+    """Where in an attachment, for people: a page of a PDF, the body or the comments of a
+    document, a sheet."""
+    if where.startswith("page "):
+        return t("page {n}", n=where[5:])
+    names = [("document properties", N_("document properties")), ("docProps/", N_("document properties")),
+             ("word/document", N_("the text")), ("word/comments", N_("comments")), ("word/header", N_("header")),
+             ("word/footer", N_("footer")), ("word/footnotes", N_("footnotes")), ("word/endnotes", N_("endnotes")),
+             ("xl/sharedStrings", N_("cells")), ("xl/worksheets/", N_("a sheet")), ("xl/comments", N_("comments")),
+             ("ppt/slides/", N_("a slide")), ("ppt/notesSlides/", N_("speaker notes")), ("content.xml", N_("the text"))]
+    return next((_(name) for prefix, name in names if where.startswith(prefix)), where)
 
 
 def read_entry(entry: Entry, problems: Problems) -> SourceFile | None:

@@ -1,0 +1,145 @@
+"""Attachments (PDF, Word, Excel, WPS files) are checked before they are published: personal
+data in their text, in any part of the file, and content hidden in them (tracked changes,
+comments, hidden text and sheets, files embedded in a PDF) stop the build; an archive cannot be
+checked and is refused. Only what public pages link is published, so only that is checked.
+
+The files are made here as Word, Excel and a PDF writer lay them out, and read by the build with
+PDFium and the zip's XML.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW, Site, pdf
+from exemplar_site.cli import main
+from exemplar_site.errors import BuildFailed
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def docx(body: str, comments: str | None = None) -> bytes:
+    """A Word file: `body` is the XML of the paragraphs."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/content-types"><Override PartName="/word/document.xml" ContentType="application/'
+                   'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("docProps/core.xml", '<?xml version="1.0"?><cp:coreProperties xmlns:cp="x" xmlns:dc="y">'
+                   "<dc:creator>市局政治部</dc:creator></cp:coreProperties>")
+        z.writestr("word/document.xml", f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>')
+        if comments is not None:
+            z.writestr("word/comments.xml", f'<?xml version="1.0"?><w:comments {W}><w:comment w:id="0" '
+                       f'w:author="王科长"><w:p><w:r><w:t>{comments}</w:t></w:r></w:p></w:comment></w:comments>')
+    return buf.getvalue()
+
+
+def para(*runs: str) -> str:
+    return "<w:p>" + "".join(f"<w:r><w:t>{r}</w:t></w:r>" for r in runs) + "</w:p>"
+
+
+def xlsx(cells: list[str], hidden_sheet: bool = False) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        state = ' state="hidden"' if hidden_sheet else ""
+        z.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook><sheets>'
+                   f'<sheet name="名单" sheetId="1" r:id="r1"/><sheet name="备注" sheetId="2"{state} r:id="r2"/>'
+                   "</sheets></workbook>")
+        z.writestr("xl/sharedStrings.xml", '<?xml version="1.0"?><sst>'
+                   + "".join(f"<si><t>{c}</t></si>" for c in cells) + "</sst>")
+    return buf.getvalue()
+
+
+def _attach(site: Site, files: dict[str, bytes], linked: list[str] | None = None) -> None:
+    for name, data in files.items():
+        path = site.root / "content/files" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    links = "\n\n".join(f"[附件{n}](files/{name})" for n, name in enumerate(linked or list(files)))
+    site.story("a", "a-1", slug="a", body=f"他的事迹材料见附件。\n\n{links}")
+
+
+def _errors(site: Site) -> list[str]:
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    return [p.format() for p in info.value.problems if p.is_error]
+
+
+def test_clean_attachments_are_published(site: Site) -> None:
+    _attach(site, {"事迹.docx": docx(para("张警官扎根社区十五年。")), "表彰.pdf": pdf("Award 2026, No. 12"),
+                   "名单.xlsx": xlsx(["张三", "2026"])})
+    site.build()
+    for name in ("事迹.docx", "表彰.pdf", "名单.xlsx"):
+        assert (site.out / "files" / name).is_file()
+
+
+@pytest.mark.parametrize(("name", "data", "where"), [
+    ("a.docx", docx(para("联系电话：139", "0511", "1234"), ), "the text"),  # split over runs, as Word does
+    ("b.pdf", pdf("Tel: 139 0511 1234"), "page 1"),
+    ("c.pdf", pdf("Award", author="张三 13905111234"), "document properties"),
+    ("d.xlsx", xlsx(["姓名", "身份证号", "320102197305120033"]), "cells"),
+    ("e.doc", b"\xd0\xcf\x11\xe0" + "联系电话13905111234".encode("utf-16-le") + bytes(64), ""),  # the old binary format
+])
+def test_personal_data_anywhere_in_an_attachment_stops_the_build(site: Site, name: str, data: bytes,
+                                                                 where: str) -> None:
+    _attach(site, {name: data})
+    errors = _errors(site)
+    mine = [e for e in errors if f"content/files/{name}" in e]
+    assert mine and all("13905111234" not in e and "1973" not in e for e in errors), errors
+    assert any(("mobile phone number" in e or "ID card number" in e) and where in e for e in mine), mine
+    assert not site.out.exists()
+
+
+@pytest.mark.parametrize(("data", "kind"), [
+    (docx(para("张警官扎根社区。") + '<w:p><w:del w:id="1" w:author="王科长"><w:r><w:delText>他曾因病住院三个月'
+          "</w:delText></w:r></w:del></w:p>"), "tracked changes"),
+    (docx(para("张警官扎根社区。"), comments="这段家属情况不宜公开，请删去——王科长，分机 8123"), "comments"),
+    (docx('<w:p><w:r><w:rPr><w:vanish/></w:rPr><w:t>内部掌握：其子在外地服刑</w:t></w:r></w:p>'), "hidden text"),
+    (xlsx(["张三"], hidden_sheet=True), "hidden sheets"),
+])
+def test_content_hidden_in_a_document_stops_the_build(site: Site, data: bytes, kind: str) -> None:
+    name = "材料.xlsx" if data.startswith(b"PK") and b"xl/" in data else "材料.docx"
+    _attach(site, {name: data})
+    errors = _errors(site)
+    assert any(f"content/files/{name}" in e and kind in e for e in errors), errors
+
+
+def test_an_archive_is_refused_and_an_attachment_nobody_links_is_left_alone(site: Site) -> None:
+    _attach(site, {"材料.zip": b"PK\x05\x06" + bytes(18), "底稿.docx": docx(para("x"), comments="请核实")},
+            linked=["材料.zip"])
+    errors = _errors(site)
+    assert any("content/files/材料.zip" in e and "archive" in e for e in errors), errors
+    assert not any("底稿.docx" in e for e in errors)  # (not linked: never published, so not refused)
+
+
+def test_a_damaged_document_cannot_be_checked_and_is_refused(site: Site) -> None:
+    _attach(site, {"坏.docx": b"PK\x03\x04 not really a zip", "坏.pdf": b"%PDF-1.4\n garbage"})
+    errors = _errors(site)
+    assert any("content/files/坏.docx" in e and "cannot be read" in e for e in errors), errors
+    assert any("content/files/坏.pdf" in e and "cannot be read" in e for e in errors), errors
+
+
+def test_an_attachment_changed_after_a_build_is_checked_again_and_check_agrees(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    _attach(site, {"事迹.pdf": pdf("Award 2026")})
+    site.build()
+    (site.root / "content/files/事迹.pdf").write_bytes(pdf("Tel: 13905111234"))
+    assert any("content/files/事迹.pdf" in e for e in _errors(site))
+    assert main(["check", "--config", str(site.config), "--now", NOW.strftime("%Y-%m-%d")]) == 1
+    assert "content/files/事迹.pdf" in capsys.readouterr().err
+    (site.root / "content/files/事迹.pdf").write_bytes(pdf("Award 2026, again"))
+    site.build()
+    assert b"again" in (site.out / "files/事迹.pdf").read_bytes()
+
+
+def test_the_pdf_made_here_is_read_as_a_pdf(tmp_path: Path) -> None:
+    """(The test's own PDF: PDFium reads its text and author, so the build is tested on a real one.)"""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf("Tel: 139", author="张三"))
+    assert doc.get_metadata_dict()["Author"] == "张三"
+    assert "Tel: 139" in doc[0].get_textpage().get_text_range()
