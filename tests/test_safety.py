@@ -566,6 +566,29 @@ def test_a_broken_theme_template_is_a_clear_error(site: Site, template: str,
     assert code == 1 and "Traceback" not in err and "主题模板出错" in err, err
 
 
+@pytest.mark.parametrize("template", [
+    "{{ lipsum.__globals__['os'].popen('cat content/stories/a.md').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os.environ }}",
+    "{{ story.__class__.__init__.__globals__ }}",
+])
+def test_a_theme_cannot_reach_beyond_what_it_is_given(site: Site, template: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A theme passed on from elsewhere could read any file (a private block) through Python's
+    internals and print it into every page: the templates run sandboxed, and such a template
+    stops the build, naming it."""
+    templates = site.root / "themes/mine/templates"
+    templates.mkdir(parents=True)
+    (templates / "story.html").write_text('{% extends "default/story.html" %}{% block title %}' + template
+                                          + "{% endblock %}", encoding="utf-8")
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    site.story("a", "a-1", private={"family": {"spouse": "李秀梅"}})
+    code = main(["build", "--config", str(site.config), "--now", "2026-11-24"])
+    err = capsys.readouterr().err
+    assert code == 1 and "主题模板出错" in err and "story.html" in err, err
+    assert "Traceback" not in err and "李秀梅" not in err and not site.out.exists()
+
+
 @pytest.mark.parametrize("template", ["{% set root_mark = nope %}{{ 'x/' | rel }}",
                                       "{% set link_base = site.base_pth %}<a href=\"{{ 'x/' | rel }}\">x</a>"])
 def test_a_theme_mistake_in_the_link_variables_fails_the_build(site: Site, template: str,
