@@ -211,15 +211,24 @@ def load_tool(name: str) -> Any:
     return module
 
 
-def pdf(text: str, author: str = "市局政治部") -> bytes:
-    """A one-page PDF with `text` (ASCII) in Helvetica, and an author in its properties."""
+def pdf(text: str, author: str = "市局政治部", note: str = "", field: str = "", attached: bool = False) -> bytes:
+    """A one-page PDF with `text` (ASCII) in Helvetica, and an author in its properties; `note`: a
+    comment on the page; `field`: a form field's value; `attached`: a file attached by an annotation."""
     content = f"BT /F1 12 Tf 10 50 Td ({text}) Tj ET".encode()
+    annots = [b"<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /Contents (%s) >>" % note.encode()] if note else []
+    if field:
+        annots.append(b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (phone) /Rect [0 0 90 20] /V (%s) >>"
+                      % field.encode())
+    if attached:
+        annots.append(b"<< /Type /Annot /Subtype /FileAttachment /Rect [0 0 10 10] /FS << /Type /Filespec "
+                      b"/F (a.csv) >> >>")
+    refs = b" ".join(b"%d 0 R" % (7 + i) for i in range(len(annots)))
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 100] /Contents 4 0 R "
-                b"/Resources << /Font << /F1 5 0 R >> >> >>"),
+                b"/Resources << /Font << /F1 5 0 R >> >>" + (b" /Annots [" + refs + b"]" if annots else b"") + b" >>"),
                b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
                b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-               b"<< /Author <FEFF" + author.encode("utf-16-be").hex().upper().encode() + b"> >>"]
+               b"<< /Author <FEFF" + author.encode("utf-16-be").hex().upper().encode() + b"> >>", *annots]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for n, body in enumerate(objects, 1):

@@ -81,6 +81,8 @@ def test_clean_attachments_are_published(site: Site) -> None:
     ("a.docx", docx(para("联系电话：139", "0511", "1234"), ), "the text"),  # split over runs, as Word does
     ("b.pdf", pdf("Tel: 139 0511 1234"), "page 1"),
     ("c.pdf", pdf("Award", author="张三 13905111234"), "document properties"),
+    ("c2.pdf", pdf("Award", note="call 13905111234"), "page 1"),  # a comment
+    ("c3.pdf", pdf("Award", field="13905111234"), "page 1"),  # a form field's value
     ("d.xlsx", xlsx(["姓名", "身份证号", "320102197305120033"]), "cells"),
     ("e.doc", b"\xd0\xcf\x11\xe0" + "联系电话13905111234".encode("utf-16-le") + bytes(64), ""),  # the old binary format
 ])
@@ -106,6 +108,58 @@ def test_content_hidden_in_a_document_stops_the_build(site: Site, data: bytes, k
     _attach(site, {name: data})
     errors = _errors(site)
     assert any(f"content/files/{name}" in e and kind in e for e in errors), errors
+
+
+def _zip(parts: dict[str, bytes | str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def _gps_jpeg() -> bytes:
+    from PIL import Image
+
+    im = Image.new("RGB", (40, 30), (200, 30, 30))
+    exif = im.getexif()
+    exif.get_ifd(0x8825).update({1: "N", 2: (31.0, 14.0, 3.0), 3: "E", 4: (121.0, 28.0, 5.0)})
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("name", "data", "kind"), [
+    ("a.docx", docx(para("正文。") + "<w:p><w:r><w:rPr><w:vanish w:val='1'/></w:rPr><w:t>内部掌握</w:t></w:r></w:p>"),
+     "hidden text"),
+    ("b.docx", _zip({"WORD/document.xml": f"<w:document {W}><w:body><w:p><w:del><w:r><w:delText>删去的话"
+                                          "</w:delText></w:r></w:del></w:p></w:body></w:document>"}),
+     "tracked changes"),
+    ("c.xlsx", _zip({"xl/workbook.xml": "<workbook><sheets><sheet name='备注' state='hidden'/></sheets></workbook>"}),
+     "hidden sheets"),
+    ("d.xlsx", _zip({"xl/worksheets/sheet1.xml": '<worksheet><sheetData><row r="2" hidden="1"><c><v>1</v></c>'
+                                                 "</row></sheetData></worksheet>"}), "hidden rows or columns"),
+    ("e.docx", _zip({"word/document.xml": f"<w:document {W}/>", "word/embeddings/oleObject1.bin": b"\xd0\xcf"}),
+     "files embedded in it"),
+    ("f.docx", _zip({"word/document.xml": f"<w:document {W}/>", "word/media/image1.jpeg": _gps_jpeg()}), "GPS"),
+    ("g.docx", docx(para("正文。"), comments="短"), "comments"),
+    ("h.pdf", pdf("Award", attached=True), "files embedded in it"),
+])
+def test_hidden_content_in_any_spelling_stops_the_build(site: Site, name: str, data: bytes, kind: str) -> None:
+    _attach(site, {name: data})
+    assert any(f"content/files/{name}" in e and kind in e for e in _errors(site))
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("通讯录.vcf", "BEGIN:VCARD\nFN:张三\nTEL:13905111234\nEND:VCARD\n".encode()),  # any other kind of file
+    ("名单.txt", "身份证号：32010219730512\n0033\n".encode()),  # a number split over two lines
+    ("说明.docx", docx('<w:p><w:r><w:drawing><wp:docPr id="1" descr="联系电话13905111234"/></w:drawing></w:r></w:p>')),
+    ("表.xlsx", _zip({"xl/workbook.xml": "<workbook><sheets><sheet name='13905111234'/></sheets></workbook>"})),
+])
+def test_numbers_in_other_files_attributes_and_split_lines_stop_the_build(site: Site, name: str, data: bytes) -> None:
+    _attach(site, {name: data})
+    assert any(f"content/files/{name}" in e and ("mobile phone number" in e or "ID card number" in e)
+               for e in _errors(site))
 
 
 def test_an_archive_is_refused_and_an_attachment_nobody_links_is_left_alone(site: Site) -> None:

@@ -33,7 +33,8 @@ def _full(kind: bytes, *payload: bytes) -> bytes:
     return _box(kind, b"\x00\x00\x00\x00", *payload)
 
 
-def _trak(track_id: int, handler: bytes, sample_offset: int, sizes: list[int]) -> bytes:
+def _trak(track_id: int, handler: bytes, sample_offset: int, sizes: list[int], compact: bool = False,
+          mdia_udta: bool = False) -> bytes:
     matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
     tkhd = _full(b"tkhd", struct.pack(">IIIII", 0, 0, track_id, 0, 2000), bytes(8), struct.pack(">hhhh", 0, 0, 0, 0),
                  matrix, struct.pack(">II", 0, 0))
@@ -41,13 +42,18 @@ def _trak(track_id: int, handler: bytes, sample_offset: int, sizes: list[int]) -
     hdlr = _full(b"hdlr", b"\x00\x00\x00\x00", handler, bytes(12), b"handler\x00")
     stbl = _box(b"stbl", _full(b"stsd", struct.pack(">I", 0)), _full(b"stts", struct.pack(">I", 0)),
                 _full(b"stsc", struct.pack(">IIII", 1, 1, len(sizes), 1)),
+                _full(b"stz2", b"\x00\x00\x00\x10", struct.pack(">I", len(sizes)),
+                      *(struct.pack(">H", n) for n in sizes))
+                if compact else
                 _full(b"stsz", struct.pack(">II", 0, len(sizes)), *(struct.pack(">I", n) for n in sizes)),
                 _full(b"stco", struct.pack(">II", 1, sample_offset)))
     udta = _box(b"udta", _box(b"\xa9xyz", struct.pack(">HH", len(GPS), 0x15C7), GPS))
+    if mdia_udta:
+        return _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, _box(b"minf", stbl), udta))
     return _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, _box(b"minf", stbl)), udta)
 
 
-def video(gps_track: bool = True) -> bytes:
+def video(gps_track: bool = True, handler: bytes = b"meta", compact: bool = False, gps_block: bool = False) -> bytes:
     """A phone's MP4: ftyp, moov (with every kind of metadata), an XMP box, then mdat."""
     ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isomiso2mp41")
     matrix = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
@@ -64,13 +70,14 @@ def video(gps_track: bool = True) -> bytes:
                b"<x:xmpmeta><exif:GPSLatitude>31,13.8N</exif:GPSLatitude></x:xmpmeta>")
 
     def moov(offset: int) -> bytes:
-        traks = [_trak(1, b"vide", offset, [16, 16])]
+        traks = [_trak(1, b"vide", offset, [16, 16], mdia_udta=True)]
         if gps_track:
-            traks.append(_trak(2, b"meta", offset + len(FRAMES), [len(TRACK)]))
+            traks.append(_trak(2, handler, offset + len(FRAMES), [len(TRACK)], compact=compact))
         return _box(b"moov", mvhd, *traks, udta, apple)
 
     head = len(ftyp) + len(xmp) + len(moov(0)) + 8  # (the samples' offsets do not change moov's size)
-    mdat = _box(b"mdat", FRAMES, TRACK if gps_track else b"")
+    block = _box(b"free", b"GPS ", TRACK) if gps_block else b""
+    mdat = _box(b"mdat", FRAMES, TRACK if gps_track else b"", block)
     return ftyp + xmp + moov(head) + mdat
 
 
@@ -96,6 +103,32 @@ def test_clearing_keeps_every_offset_and_the_picture() -> None:
     kept = atoms.path(b"moov", b"trak")[-1]
     assert b"udta" not in [a.name for a in kept.children]
     assert [a.name for a in atoms.atoms] == [b"ftyp", b"free", b"moov", b"mdat"]
+
+
+@pytest.mark.parametrize("case", ["text track", "subtitle track", "compact sizes", "GPS block in mdat"])
+def test_gps_in_a_dash_cameras_tracks_and_blocks_is_cleared(case: str) -> None:
+    """Dash cameras write GPS as a text or subtitle track, or as blocks between the frames; some
+    files give sample sizes in the compact table."""
+    data = {"text track": video(handler=b"text"), "subtitle track": video(handler=b"sbtl"),
+            "compact sizes": video(compact=True), "GPS block in mdat": video(gps_track=False, gps_block=True)}[case]
+    assert TRACK in data
+    f = io.BytesIO(bytearray(data))
+    clear(f)
+    out = f.getvalue()
+    assert TRACK not in out and GPS not in out and FRAMES in out and len(out) == len(data)
+    assert MP4(io.BytesIO(out)).info.length == pytest.approx(2.0)  # type: ignore[no-untyped-call,attr-defined]
+
+
+def test_a_fragmented_file_with_a_gps_track_and_absurd_tables_are_refused_not_crashed_on() -> None:
+    data = video()
+    with pytest.raises(BadMedia):
+        to_clear(io.BytesIO(data + _box(b"moof", _full(b"mfhd", struct.pack(">I", 1)))))
+    stsz = struct.pack(">II", 0, 1) + struct.pack(">I", len(TRACK))
+    huge = data.replace(b"stsz\x00\x00\x00\x00" + stsz, b"stsz\x00\x00\x00\x00" + struct.pack(">II", 1, 0xFFFFFFF0)
+                        + bytes(4))
+    assert huge != data
+    with pytest.raises(BadMedia):
+        to_clear(io.BytesIO(huge))
 
 
 def test_a_damaged_file_cannot_be_cleared() -> None:

@@ -157,6 +157,12 @@ def test_key_lines_inside_code_are_fine_in_pages_but_not_in_stories(site: Site) 
     "壹叁捌零零壹叁捌零零零",  # in the financial forms
     "幺三八 洞洞幺三 八洞洞洞",  # read out as on the police radio
     "138 〇〇一三 8000",  # both
+    "一三八○○一三八○○○",  # the circle often typed for a zero
+    "壹參捌零零壹參捌零零零",  # traditional forms
+    "（一三八）〇〇一三-八〇〇〇",  # with brackets
+    "一三八，〇〇一三，八〇〇〇",  # with commas
+    "&#49;3800138000",  # a character reference (the page shows the digit)
+    "张三13800138000",  # a name's last character against the number
 ])
 def test_mobile_numbers_in_any_disguise_stop_the_build(site: Site, written: str) -> None:
     site.story("a", "a-1", body=f"群众都说他好。联系电话：{written}。")
@@ -771,3 +777,59 @@ def test_a_private_value_added_later_is_looked_for_in_related_stories_not_read_a
     # the other way: the first story is reused from the cache, the follow-up changed
     site.story("b", "b-1", slug="second", exemplar_of="a-1", stays_public=True, body="再访，李梅说……")
     assert any("content/stories/b.md:" in e and "private.family.spouse" in e for e in _failed(site))
+
+
+def test_private_values_reach_neither_an_outside_edition_nor_a_campaign_a_story_names(tmp_path: Path) -> None:
+    """The internet edition makes a link to a story it leaves out plain text: the page linking it
+    is still about that story. A campaign named in a story's campaigns: is about it as much as
+    one listing it under exemplars:. A follow-up's photo name and an escaped link count too."""
+    site = make_site(tmp_path / "s", editions={"internet": {
+        "base_url": "https://www.test.gov.cn", "base_path": "/xj/", "output_dir": "public-net", "external": True}},
+        feeds={"guid_prefix": "tag:test.gov.cn,2025:"})
+    site.story("a", "a-1", slug="first", private={"family": {"spouse": "李梅"}}, campaigns=["learn"])
+    site.write("content/pages/visit.md", "---\ntitle: 走访\nexternal: {approved_by: 市局宣传处, date: 2026-04-15}\n"
+               "---\n走访[张警官](/stories/first/)的家属李梅。\n")
+    site.write("content/campaigns/learn.md", "---\ntitle: 学习活动\ndate: 2026-03-01\n---\n向张警官和李梅学习。\n")
+    site.write("content/images/李梅.png", "")
+    (site.root / "content/images/李梅.png").write_bytes(PNG)
+    site.story("b", "b-1", slug="second", exemplar_of="a-1", images=[{"src": "images/李梅.png", "alt": "合影"}],
+               body="再访。[信](files/%E6%9D%8E%E6%A2%85%E7%9A%84%E4%BF%A1.txt)")
+    (site.root / "content/files").mkdir()
+    (site.root / "content/files/李梅的信.txt").write_text("感谢信。", encoding="utf-8")
+    for edition in (None, "internet"):
+        with pytest.raises(BuildFailed) as info:
+            site.build(edition=edition)
+        joined = "\n".join(p.format() for p in info.value.problems if p.is_error)
+        assert "content/pages/visit.md" in joined and "private.family.spouse" in joined, joined
+        if edition is None:
+            assert "content/campaigns/learn.md" in joined and "content/stories/b.md" in joined, joined
+        assert "李梅" not in joined
+    args = ["check", "--config", str(site.config), "--now", "2026-11-24", "--edition", "internet"]
+    assert main(args) == 1
+
+
+def test_a_report_template_cannot_read_or_write_files(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """The leaders' report gives its templates the config, whose folders are paths: a path's
+    name shows, its file operations are refused."""
+    templates = site.root / "themes/evil/templates/reports"
+    templates.mkdir(parents=True)
+    (templates / "index.html").write_text('{{ config.root.joinpath("content/stories/a.md").read_text() }}'
+                                          '{{ config.root.joinpath("pwned.txt").write_text("x") }}', encoding="utf-8")
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: evil\n", encoding="utf-8")
+    site.story("a", "a-1", private={"family": {"spouse": "李秀梅"}})
+    code = main(["report", "--config", str(site.config), "--as-of", "2026-11-24"])
+    err = capsys.readouterr().err
+    assert code != 0 and "李秀梅" not in err and not (site.root / "pwned.txt").exists(), err
+
+
+def test_check_drafts_refuses_what_build_drafts_refuses(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    site.story("a", "a-1", slug="first", private={"family": {"spouse": "李梅"}})
+    site.story("b", "b-1", slug="second", exemplar_of="a-1", status="seedling", body="他的爱人李梅说……")
+    site.build()  # (the follow-up is not public: the public build leaves it out)
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24"]) == 0
+    with pytest.raises(BuildFailed):
+        site.build(drafts=True)
+    capsys.readouterr()
+    assert main(["check", "--config", str(site.config), "--now", "2026-11-24", "--drafts"]) == 1
+    assert "content/stories/b.md" in capsys.readouterr().err
+

@@ -10,15 +10,21 @@ likely never meant to publish), or why it cannot be read. Pure functions of the 
 - Word, Excel and PowerPoint files (.docx, .xlsx, .pptx and their macro twins) and
   OpenDocument files (.odt, .ods, .odp): every XML part of the zip, its text with a line break
   at each paragraph, cell and row (Word splits a number over runs as it likes: runs are joined).
-- PDF: each page's text and its annotations' (comments), and the document's title, author,
-  subject and keywords, read by PDFium (pypdfium2).
-- The older binary formats (.doc, .xls, .ppt and WPS's .wps, .et, .dps): no structure is read;
-  the bytes are read as UTF-16 and as GB18030, which finds the digits of a number in either,
-  but not hidden content.
+- PDF: each page's text, its annotations' (a comment's text and author, a form field's value),
+  and the document's properties (title, author, creator…), read by PDFium (pypdfium2); a file
+  attached to it, in its list or by an annotation, is hidden content. Not read: bookmarks, XMP
+  metadata, the text of earlier versions kept by an incremental save, custom properties.
+- Any other zip (WPS, OFD, EPUB, templates): as an Office file.
+- The older binary formats (.doc, .xls, .ppt and WPS's .wps, .et, .dps) and any other file (a
+  .vcf, a .log): no structure is read; the bytes are read as UTF-16 (from either byte) and as
+  GB18030, which finds the digits of a number written as text in either, but not hidden content,
+  nor a number stored as a number (an old Excel cell).
+- Sound and video in other containers than MP4's (`UNSCANNED_SUFFIXES`) are not read.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -33,7 +39,9 @@ BINARY_OFFICE_SUFFIXES = frozenset({".doc", ".dot", ".xls", ".ppt", ".pps", ".wp
 PDF_SUFFIXES = frozenset({".pdf"})
 # archives: what they hold cannot be checked here (each file is to be published on its own)
 ARCHIVE_SUFFIXES = frozenset({".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".iso"})
-SCANNED_SUFFIXES = TEXT_SUFFIXES | OFFICE_SUFFIXES | BINARY_OFFICE_SUFFIXES | PDF_SUFFIXES
+# sound and video in other containers than MP4's: copied as they are, not read (mediameta.py clears MP4's)
+UNSCANNED_SUFFIXES = frozenset({".webm", ".mkv", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".mp3", ".wav",
+                                ".ogg", ".oga", ".ogv", ".opus", ".flac", ".amr", ".aac", ".wma"})
 
 _MAX_PART = 64 * 1024 * 1024  # an XML part unpacked past this is not read whole (a zip bomb)
 
@@ -65,14 +73,16 @@ def extract(path: str | Path) -> Extracted:
             return _office(path)
         if suffix in PDF_SUFFIXES:
             return _pdf(path)
-        if suffix in BINARY_OFFICE_SUFFIXES:
-            raw = Path(path).read_bytes()
-            return Extracted((("", raw.decode("utf-16-le", errors="replace")), ("", raw.decode("gb18030", "replace"))))
+        if zipfile.is_zipfile(path):  # (WPS, OFD, EPUB, templates and macro files are zips of XML too)
+            return _office(path)
+        size = Path(path).stat().st_size
+        if size > _MAX_TEXT:
+            return Extracted((), (), N_("too large to check"))
+        return Extracted((("", _bytes_text(Path(path).read_bytes())),))  # the old binary formats, and any other
     except OSError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged or unusual file of any kind: not readable, said so
         return Extracted((), (), type(exc).__name__)
-    return Extracted(())
 
 
 # ---- Office files (zip of XML) -----------------------------------------------------------------
@@ -84,11 +94,21 @@ _TAG = re.compile(r"<[^<>]*>")
 _ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
-# hidden content, by the part it is in and what marks it
-_TRACKED = re.compile(rb"<w:(?:del|ins|moveFrom|moveTo)\b|<text:tracked-changes\b|<text:changed-region\b")
-_HIDDEN_TEXT = re.compile(rb"<w:vanish\s*/>|<w:vanish\s+w:val=\"(?:1|true|on)\"")
-_HIDDEN_SHEET = re.compile(rb"<sheet\b[^>]*\bstate=\"(?:hidden|veryHidden)\"")
-_ANNOTATION = re.compile(rb"<office:annotation\b")
+# hidden content, by what marks it (any namespace prefix, either quote)
+_TRACKED = re.compile(rb"<[\w.-]+:(?:del|ins|moveFrom|moveTo)\b|<text:tracked-changes\b|<text:changed-region\b")
+_VANISH = re.compile(rb"<[\w.-]+:(?:vanish|specVanish)\b([^>]*)>")
+_OFF = re.compile(rb"""val=["'](?:0|false|off)["']""")
+_ODF_HIDDEN = re.compile(rb"<text:hidden-(?:paragraph|text)\b|"
+                         rb"""text:display=["']none["']|text:is-hidden=["']true["']""")
+_HIDDEN_SHEET = re.compile(rb"""<(?:[\w.-]+:)?sheet\b[^>]*\bstate=["'](?:hidden|veryHidden)["']""")
+_HIDDEN_ROWS = re.compile(rb"""<(?:[\w.-]+:)?(?:row|col)\b[^>]*\bhidden=["'](?:1|true)["']""")
+_HIDDEN_SLIDE = re.compile(rb"""<(?:[\w.-]+:)?sld\b[^>]*\bshow=["'](?:0|false)["']""")
+_COMMENT = re.compile(rb"<(?:[\w.-]+:)?(?:comment|threadedComment|cm)\b|<office:annotation\b")
+_REVISIONS = re.compile(r"xl/revisions/")
+_EMBEDDED = re.compile(r"(?:word|xl|ppt)/embeddings/|(?:^|/)object ?\d*/|\.(?:bin|ole)$")
+_PHOTO = re.compile(r"\.(?:jpe?g|jfif|tiff?|png|heic|heif|webp)$")
+_ATTRIBUTE = re.compile(r"""=(?:"([^"]*)"|'([^']*)')""")
+_MAX_TEXT = 32 * 1024 * 1024  # all the text of one file: past this it is not read (nor published)
 
 
 def _entity(m: re.Match[str]) -> str:
@@ -105,30 +125,71 @@ def xml_text(xml: str) -> str:
     return _ENTITY.sub(_entity, _TAG.sub("", _BREAK.sub("\n", xml)))
 
 
+def _attributes(xml: str) -> str:
+    """The values of an XML part's attributes, a line each (alt text, sheet names, link targets)."""
+    return _ENTITY.sub(_entity, "\n".join(a or b for a, b in _ATTRIBUTE.findall(xml)))
+
+
+def _photo_gps(data: bytes) -> bool:
+    """Whether a photo inside a document records where it was taken."""
+    if b"GPSLatitude" in data or b"GPSLongitude" in data:  # (XMP)
+        return True
+    try:
+        from PIL import Image  # (only for a document with photos in it)
+
+        with Image.open(io.BytesIO(data)) as im:
+            return bool(im.getexif().get_ifd(0x8825))
+    except Exception:  # noqa: BLE001 - not a photo Pillow reads: it is what the document shows, no more
+        return False
+
+
 def _office(path: str | Path) -> Extracted:
+    """Any zip of XML (Office, WPS, OpenDocument, OFD, EPUB…): the text and attribute values of
+    every XML part, the other parts read as bytes; hidden content and files embedded in it."""
     parts: list[tuple[str, str]] = []
     hidden: set[str] = set()
+    total = 0
     with zipfile.ZipFile(path) as z:
         for info in z.infolist():
-            name = info.filename
-            if not name.lower().endswith((".xml", ".rels")) or name.endswith("/"):
+            name, lname = info.filename, info.filename.lower()
+            if name.endswith("/"):
                 continue
-            if info.file_size > _MAX_PART:
-                return Extracted((), (), "a part too large to read")
+            total += info.file_size
+            if info.file_size > _MAX_PART or total > _MAX_TEXT:
+                return Extracted((), (), N_("too large to check"))
+            if _EMBEDDED.search(lname):
+                hidden.add(N_("files embedded in it"))
+                continue
             raw = z.read(info)
-            if (name.startswith("word/") and _TRACKED.search(raw)) or (name == "content.xml" and _TRACKED.search(raw)):
+            if _PHOTO.search(lname):
+                if _photo_gps(raw):
+                    hidden.add(N_("photos that record where they were taken (GPS)"))
+                continue
+            if not lname.endswith((".xml", ".rels", ".xhtml", ".html", ".htm", ".txt", ".ncx", ".opf")):
+                parts.append((name, _bytes_text(raw)))
+                continue
+            if _TRACKED.search(raw) or _REVISIONS.match(lname):
                 hidden.add(N_("tracked changes (deleted or inserted text, shown only in review)"))
-            if name.startswith("word/") and _HIDDEN_TEXT.search(raw):
+            if any(not _OFF.search(m.group(1)) for m in _VANISH.finditer(raw)) or _ODF_HIDDEN.search(raw):
                 hidden.add(N_("hidden text"))
-            if (re.fullmatch(r"(word/comments[^/]*|xl/comments[^/]*|xl/threadedComments/.*|ppt/comments/.*|"
-                            r"ppt/commentAuthors)\.xml", name) and len(raw) > 200) or _ANNOTATION.search(raw):
+            if ("comment" in lname or "annotation" in lname or lname.endswith("content.xml")) and _COMMENT.search(raw):
                 hidden.add(N_("comments"))
-            if name == "xl/workbook.xml" and _HIDDEN_SHEET.search(raw):
+            if _HIDDEN_SHEET.search(raw):
                 hidden.add(N_("hidden sheets"))
-            text = xml_text(decode(raw))
-            if text.strip():
-                parts.append((name, text))
+            if _HIDDEN_ROWS.search(raw):
+                hidden.add(N_("hidden rows or columns"))
+            if _HIDDEN_SLIDE.search(raw):
+                hidden.add(N_("hidden slides"))
+            xml = decode(raw)
+            parts.append((name, xml_text(xml) + "\n" + _attributes(xml)))
     return Extracted(tuple(parts), tuple(sorted(hidden)))
+
+
+def _bytes_text(raw: bytes) -> str:
+    """A file of no known structure read as text every way a number may be stored in it: UTF-16
+    (from either byte) and GB18030 (ASCII digits as they are)."""
+    return "\n".join((raw.decode("utf-16-le", errors="replace"), raw[1:].decode("utf-16-le", errors="replace"),
+                      raw.decode("gb18030", errors="replace")))
 
 
 # ---- PDF ---------------------------------------------------------------------------------------
@@ -144,7 +205,7 @@ def _pdf(path: str | Path) -> Extracted:
     pdf = pdfium.PdfDocument(str(path))
     try:
         meta = pdf.get_metadata_dict(skip_empty=True)
-        info = "\n".join(str(meta[k]) for k in ("Title", "Author", "Subject", "Keywords") if k in meta)
+        info = "\n".join(str(v) for k, v in meta.items() if not k.endswith("Date"))
         if info:
             parts.append(("document properties", info))
         if pdf.count_attachments():
@@ -159,12 +220,16 @@ def _pdf(path: str | Path) -> Extracted:
                 for i in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
                     annot = pdfium_c.FPDFPage_GetAnnot(page.raw, i)
                     try:
-                        size = pdfium_c.FPDFAnnot_GetStringValue(annot, b"Contents", None, 0)
-                        if size > 2:
-                            buffer = ctypes.create_string_buffer(size)
-                            pdfium_c.FPDFAnnot_GetStringValue(
-                                annot, b"Contents", ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)), size)
-                            notes.append(buffer.raw[:size - 2].decode("utf-16-le", errors="replace"))
+                        if pdfium_c.FPDFAnnot_GetSubtype(annot) == pdfium_c.FPDF_ANNOT_FILEATTACHMENT:
+                            hidden.add(N_("files embedded in it"))
+                        # a comment's text and author, a form field's value, name and tooltip
+                        for key in (b"Contents", b"T", b"V", b"TU", b"RC"):
+                            size = pdfium_c.FPDFAnnot_GetStringValue(annot, key, None, 0)
+                            if size > 2:
+                                buffer = ctypes.create_string_buffer(size)
+                                pdfium_c.FPDFAnnot_GetStringValue(
+                                    annot, key, ctypes.cast(buffer, ctypes.POINTER(pdfium_c.FPDF_WCHAR)), size)
+                                notes.append(buffer.raw[:size - 2].decode("utf-16-le", errors="replace"))
                     finally:
                         pdfium_c.FPDFPage_CloseAnnot(annot)
                 if notes:

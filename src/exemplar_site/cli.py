@@ -138,6 +138,9 @@ def make_parser() -> argparse.ArgumentParser:
                    help=_("check this edition as build --edition builds it (declared under editions: in "
                           "site_config.yaml, e.g. internet: only what is cleared for it, no intranet address in "
                           "it); default: the intranet edition"))
+    c.add_argument("--drafts", action="store_true",
+                   help=_("check as build --drafts builds: stories that are not public yet too (the drafts "
+                          "preview refuses what the public build refuses)"))
     m = sub.add_parser("sms", help=_("write SMS files for a date range (digest, CSV, one text per story)"),
                        description=_("Write the SMS digest for stories dated from --since to --until (default: "
                                      "the last sms.digest_days days up to today), a CSV for bulk import and one "
@@ -401,7 +404,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_site
 
-    result = check_site(args.config, BuildOptions(now=_now(args.now), edition=args.edition))
+    result = check_site(args.config, BuildOptions(now=_now(args.now), edition=args.edition, drafts=args.drafts))
     if result.errors:
         print(t("Errors ({n}): these block publication", n=len(result.errors)), file=sys.stderr)
         for p in result.errors:

@@ -262,11 +262,11 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
     for p in records.pages:
         rendered_page = markup.render(p.body)
         _external_media(p.path, p.body_line, rendered_page, problems)
-        pages.append(_page(p, rendered_page))
+        pages.append(_page(p, rendered_page, config))
     for c in records.campaigns:
         rendered_campaign = markup.render(c.body)
         _external_media(c.path, c.body_line, rendered_campaign, problems)
-        campaigns.append(_campaign(c, rendered_campaign))
+        campaigns.append(_campaign(c, rendered_campaign, config))
     # the addresses of stories held back (not public, and no withdrawal notice: one never published has
     # none; a drafts build shows them; a story only an edition that goes outside leaves out is public
     # inside: _outside unlinks it; one whose vetting ran out was public until then, its address known,
@@ -535,8 +535,8 @@ def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[Publ
     # (a story's links were read when its body was rendered, and are kept with it: a site with a
     # withdrawn story no longer reads every body again on every build, 0.3 s at 10,000 stories)
     found = [(s.source, s.story_links) for s in stories if s.draft is None]
-    found += [(p.source, story_links(p.body_html, config)) for p in pages]
-    found += [(c.source, story_links(c.body_html, config)) for c in campaigns]
+    found += [(p.source, p.story_links) for p in pages]
+    found += [(c.source, c.story_links) for c in campaigns]
     for source, linked in found:
         for url in (p for p in linked if p in gone):
             problems.error(source, where.line(source, url.rsplit("/", 1)[-1]), None,
@@ -592,8 +592,9 @@ def related_texts(records: Records, result: GateResult, config: SiteConfig) -> l
     def key(*parts: str) -> str:
         return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
-    def body(fragment: str) -> str:  # (its text, and what is in its tags: alt text, addresses)
-        return textmod.strip_tags(fragment) + "\x00" + html.unescape(fragment)
+    def body(fragment: str) -> str:  # (its text, and what is in its tags: alt text, addresses, decoded)
+        raw = html.unescape(fragment)
+        return textmod.strip_tags(fragment) + "\x00" + raw + "\x00" + unquote(raw)
 
     out = []
     for s in result.stories:
@@ -605,17 +606,22 @@ def related_texts(records: Records, result: GateResult, config: SiteConfig) -> l
             out.append(Related(s.source, (
                 ("title", s.title), ("name", s.name), ("summary", s.summary), ("body", body(s.body_html)),
                 ("sms", s.sms or ""), ("authors", "\x00".join(s.authors)),
-                ("images", "\x00".join(f"{i.caption}\x00{i.alt}\x00{i.credit}" for i in s.images)),
+                ("images", "\x00".join(f"{i.caption}\x00{i.alt}\x00{i.credit}\x00{i.src}\x00{unquote(i.src)}"
+                                       for i in s.images)),
                 ("honors", "\x00".join(f"{h.title}\x00{h.by}" for h in s.honors)),
                 ("tags", "\x00".join(tag.name for tag in s.tags))), related, own, key(s.source, s.digest)))
     for p in result.pages:
-        related = of(by_url[u] for u in story_links(p.body_html, config) if u in by_url)
+        related = of(by_url[u] for u in p.story_links if u in by_url)
         if related:
             texts: tuple[tuple[str, str], ...] = (("title", p.title), ("summary", p.summary),
                                                   ("body", body(p.body_html)))
             out.append(Related(p.source, texts, related, None, key(p.source, *(t for _f, t in texts))))
+    named: dict[str, list[str]] = {}  # campaign slug → the stories naming it (campaigns: in a story)
+    for r in stories:
+        for slug in r.campaigns:
+            named.setdefault(slug, []).append(r.id)
     for c in result.campaigns:
-        related = of([*c.story_ids, *(by_url[u] for u in story_links(c.body_html, config) if u in by_url)])
+        related = of([*c.story_ids, *named.get(c.slug, ()), *(by_url[u] for u in c.story_links if u in by_url)])
         if related:
             texts = (("title", c.title), ("summary", c.summary), ("decision", c.decision), ("body", body(c.body_html)))
             out.append(Related(c.source, texts, related, None, key(c.source, *(t for _f, t in texts))))
@@ -743,10 +749,10 @@ def story_digest(r: StoryRecord, config: SiteConfig, draft: str | None, tag_keys
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _page(p: PageRecord, rendered: Rendered) -> Page:
-    return Page(p.slug, p.title, p.summary, rendered.html, p.menu, p.path)
+def _page(p: PageRecord, rendered: Rendered, config: SiteConfig) -> Page:
+    return Page(p.slug, p.title, p.summary, rendered.html, p.menu, p.path, story_links(rendered.html, config))
 
 
-def _campaign(c: CampaignRecord, rendered: Rendered) -> Campaign:
+def _campaign(c: CampaignRecord, rendered: Rendered, config: SiteConfig) -> Campaign:
     return Campaign(c.slug, c.title, c.summary, rendered.html, c.date, c.until,
-                    c.decision, c.path, c.exemplars)
+                    c.decision, c.path, c.exemplars, story_links(rendered.html, config))

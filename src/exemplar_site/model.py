@@ -140,6 +140,9 @@ class Page:
     body_html: str
     menu: int | None  # position in the main menu, or None
     source: str
+    # the stories its text links ('stories/x', sorted), read from the rendered body before an edition
+    # that goes outside made links to stories it leaves out plain text (gate.related_texts)
+    story_links: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -157,6 +160,7 @@ class Campaign:
     decision: str  # the learning decision (学习决定), e.g. its document number
     source: str
     story_ids: tuple[str, ...] = ()  # stories named in the campaign file itself
+    story_links: tuple[str, ...] = ()  # the stories its text links, as Page.story_links
 
     @property
     def url(self) -> str:

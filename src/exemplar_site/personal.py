@@ -16,6 +16,7 @@ where it is.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -51,7 +52,10 @@ def _folding() -> dict[str, str]:
     circled ①, parenthesised ⑴, ⒈, superscript ¹ and subscript ₁ digits, ⓪, ❶…)."""
     ranges = [(0xFF0B, 0xFF0B), (0xFF10, 0xFF1A), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A), (0x00B2, 0x00B3),
               (0x00B9, 0x00B9), (0x2070, 0x2079), (0x2080, 0x2089),
-              (0x2460, 0x249B), (0x24EA, 0x24FF), (0x2776, 0x2793), (0x1F100, 0x1F10A)]
+              (0x2460, 0x249B), (0x24EA, 0x24FF), (0x2776, 0x2793), (0x1F100, 0x1F10A),
+              # characters that look like (and NFKC folds to) ordinary Chinese ones: Kangxi and
+              # supplementary radicals (⼀ ⼆), compatibility ideographs (李 U+F9E1 for 李, 六 U+F9D1)
+              (0x2E80, 0x2EF3), (0x2F00, 0x2FD5), (0xF900, 0xFAD9), (0x2F800, 0x2FA1D)]
     table = {}
     for low, high in ranges:
         for c in range(low, high + 1):
@@ -62,23 +66,47 @@ def _folding() -> dict[str, str]:
 
 
 _FOLD = _folding()
-_FOLDABLE = re.compile("[" + "".join(re.escape(c) for c in sorted(_FOLD)) + "]")
+
+
+def _char_class(chars: Iterable[str]) -> str:
+    """A regular expression's class of those characters, as ranges (a class of a thousand single
+    characters is matched many times slower)."""
+    codes = sorted(ord(c) for c in chars)
+    out, i = [], 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        out.append(re.escape(chr(codes[i])) + (f"-{re.escape(chr(codes[j]))}" if j > i else ""))
+        i = j + 1
+    return "[" + "".join(out) + "]"
+
+
+_FOLDABLE = re.compile(_char_class(_FOLD))
 
 # Digits written in Chinese (一三九〇五…), in the financial forms (壹贰叁) and as the police radio
 # reads them out (幺 1, 两 2, 拐 7, 勾 9, 洞 0): read as digits where seven or more digits of any
 # kind run together (separators between them allowed): a number spelled out, never the words
 # 一一 or 两个 of a sentence.
-_CN_DIGITS = {**dict.fromkeys("〇零洞", "0"), **dict.fromkeys("一壹幺", "1"), **dict.fromkeys("二贰两", "2"),
-              **dict.fromkeys("三叁", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
-              **dict.fromkeys("六陆", "6"), **dict.fromkeys("七柒拐", "7"), **dict.fromkeys("八捌", "8"),
+_CN_DIGITS = {**dict.fromkeys("〇零洞○◯", "0"), **dict.fromkeys("一壹幺么", "1"), **dict.fromkeys("二贰貳两兩", "2"),
+              **dict.fromkeys("三叁參", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
+              **dict.fromkeys("六陆陸", "6"), **dict.fromkeys("七柒拐", "7"), **dict.fromkeys("八捌", "8"),
               **dict.fromkeys("九玖勾", "9")}
-_CN_TABLE = str.maketrans(_CN_DIGITS)
+# each a digit of its own, apart from its neighbours: a name's last character (张三) written against a
+# number (张三13905111234) is not run together with it; the groups apart are looked at one by one
+# (`find`), and the whole run as well
+_CN_TABLE = str.maketrans({**{c: f" {d} " for c, d in _CN_DIGITS.items()}, "O": " 0 ", "o": " 0 ",
+                           **dict.fromkeys("，、,:：~～|｜", " ")})  # (the letter O for a zero, among Chinese digits)
 _CN_CLASS = "".join(_CN_DIGITS)
-_CN_RUN = re.compile(f"[{_CN_CLASS}0-9](?:[\\s\\-‐‑‒–—―−﹣－.．·・•_/]*+[{_CN_CLASS}0-9]){{6,}}+")
+# between the digits of a number spelled out: spaces, dashes, dots, brackets, commas, colons, bars
+_CN_GAP = r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】〔〕，、,:：~～|｜]"
+_CN_RUN = re.compile(f"[{_CN_CLASS}0-9Oo](?:{_CN_GAP}*+[{_CN_CLASS}0-9Oo]){{6,}}+")
 _CN_ANY = re.compile(f"[{_CN_CLASS}]")
 
 
 def _cn_digits(m: re.Match[str]) -> str:
+    """A run with a Chinese digit in it, its digits as digits, each apart (a list spelled out,
+    一、二、三, never runs to a number of eleven digits)."""
     run = m.group()
     return run.translate(_CN_TABLE) if _CN_ANY.search(run) else run
 
@@ -96,6 +124,8 @@ def normalise(text: str) -> str:
 
 def _spaced(text: str) -> str:
     """normalise, with what parts digits kept."""
+    if "&" in text:  # (a character reference is the character, in a page as in a link: &#49; is 1)
+        text = html.unescape(text)
     text = _FOLDABLE.sub(_fold, text)
     text = _INVISIBLE.sub("", text)
     text = _CN_RUN.sub(_cn_digits, text)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import personal, portable, safetree
-from .attachtext import ARCHIVE_SUFFIXES, SCANNED_SUFFIXES, TEXT_SUFFIXES, extract
+from .attachtext import ARCHIVE_SUFFIXES, TEXT_SUFFIXES, UNSCANNED_SUFFIXES, extract
 from .config import SiteConfig
 from .errors import Problem, Problems
 from .i18n import N_, _, t
@@ -216,7 +216,7 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
                            # TRANSLATORS: 原文：把里面要发布的文件解压出来，一个一个作为附件发布
                            _("take out the files to publish and attach each on its own"))
             return problems.items
-        if suffix not in SCANNED_SUFFIXES:
+        if suffix in UNSCANNED_SUFFIXES:
             return []
         found = extract(path)
     except OSError:
@@ -235,7 +235,7 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
         problems.error(shown, None, None,
                        # TRANSLATORS: 原文：这个附件读不懂（{reason}），不能发布：无法检查里面有没有个人信息
                        t("this attachment cannot be read ({reason}): it is not published, since it cannot be "
-                         "checked for personal data", reason=found.unreadable),
+                         "checked for personal data", reason=_(found.unreadable)),
                        # TRANSLATORS: 原文：重新保存一份（最好另存为 PDF），再放回这里
                        _("save it again (best as PDF) and put that here"))
         return problems.items
@@ -259,19 +259,24 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
                        _("accept or reject every tracked change, delete the comments, unhide what is hidden and "
                          "check it (in Word or WPS); safest of all, save it as PDF and publish that"))
     for where, text in found.parts:
-        if not personal.find(text, allowed):
+        labels = list(dict.fromkeys(f.label for f in personal.find(text, allowed)))
+        if not labels:
             continue
-        for no, line in enumerate(text.splitlines(), 1):
-            for label in dict.fromkeys(f.label for f in personal.find(line, allowed)):
-                at = _part_name(where)
-                problems.error(shown, no if suffix in TEXT_TYPES else None, None,
-                               # TRANSLATORS: 原文：附件里有{what}（为保护个人信息，这里不显示号码）
-                               t("the attachment holds {what} (not shown here, to protect personal data)",
-                                 what=_(label)) + (f" ({at})" if at else ""),
-                               # TRANSLATORS: 原文：删除它，或不要发布这个附件；
-                               # 公开的值班电话请列入 site_config.yaml 的 public_numbers
-                               _("delete it, or do not publish this attachment; list public duty numbers under "
-                                 "public_numbers in site_config.yaml"))
+        # the lines of a text file, to say where; a number split over two lines is found only in
+        # the whole text, and is reported without a line (never left out)
+        lines: list[tuple[int | None, str]] = [(no, label) for no, line in enumerate(text.splitlines(), 1)
+                 for label in dict.fromkeys(f.label for f in personal.find(line, allowed))] \
+            if suffix in TEXT_TYPES else []
+        at = _part_name(where)
+        for no, label in lines or [(None, label) for label in labels]:
+            problems.error(shown, no, None,
+                           # TRANSLATORS: 原文：附件里有{what}（为保护个人信息，这里不显示号码）
+                           t("the attachment holds {what} (not shown here, to protect personal data)",
+                             what=_(label)) + (f" ({at})" if at else ""),
+                           # TRANSLATORS: 原文：删除它，或不要发布这个附件；
+                           # 公开的值班电话请列入 site_config.yaml 的 public_numbers
+                           _("delete it, or do not publish this attachment; list public duty numbers under "
+                             "public_numbers in site_config.yaml"))
     return problems.items
 
 
