@@ -204,6 +204,13 @@ def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> 
     assert "李小梅" not in joined
 
 
+def test_a_private_name_in_look_alike_characters_stops_the_build(site: Site) -> None:
+    """李 U+F9E1 is a compatibility character that shows (and NFKC folds to) as 李: the search
+    index folds it back, so the name would be found on the site."""
+    site.story("c", "c-1", body="他的妻子\uf9e1小梅是小学教师。", private={"family": {"spouse": "李小梅"}})
+    assert any("content/stories/c.md" in e and "private.family.spouse" in e for e in _failed(site))
+
+
 def test_private_value_copied_into_public_text(site: Site) -> None:
     site.story("c", "c-1", body="他的妻子李小梅是小学教师。",
                private={"family": {"spouse": "李小梅"}, "notes": "曾因家中老人重病请假三个月，组织上给予了关心"})
