@@ -70,10 +70,22 @@ def _errors(site: Site) -> list[str]:
 
 
 def test_clean_attachments_are_published(site: Site) -> None:
+    """Clean documents go out: page set-up, theme and numbering measures are not text, and the
+    figures of a table's neighbouring cells or columns are not one number."""
+    table = "<w:tbl><w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>{c}</w:t></w:r></w:p></w:tc>"
+                                      for c in ("东城分局", "1352", "2468", "987")) + "</w:tr></w:tbl>"
+    sect = ('<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1440" w:right="1800" w:bottom="1440" '
+            'w:left="1800" w:header="851" w:footer="992"/></w:sectPr>')
+    layout = _zip({"word/document.xml": f"<w:document {W}><w:body>{para('正文。')}{table}{sect}</w:body></w:document>",
+                   "word/theme/theme1.xml": '<a:theme><a:gs pos="15000"/><a:gs pos="350000"/></a:theme>',
+                   "word/numbering.xml": '<w:numbering><w:ind w:left="1440" w:hanging="1440" w:firstLine="360"/>'
+                                         "</w:numbering>",
+                   "ppt/printerSettings/printerSettings1.bin": b"\x00\x01"})
     _attach(site, {"事迹.docx": docx(para("张警官扎根社区十五年。")), "表彰.pdf": pdf("Award 2026, No. 12"),
-                   "名单.xlsx": xlsx(["张三", "2026"])})
+                   "名单.xlsx": xlsx(["张三", "2026"]), "统计.docx": layout,
+                   "统计.pdf": pdf("Xicheng 20,173 1665 6140 45,750,450.98 -5.99%")})
     site.build()
-    for name in ("事迹.docx", "表彰.pdf", "名单.xlsx"):
+    for name in ("事迹.docx", "表彰.pdf", "名单.xlsx", "统计.docx", "统计.pdf"):
         assert (site.out / "files" / name).is_file()
 
 

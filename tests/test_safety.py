@@ -185,7 +185,10 @@ def test_a_number_beside_other_digits_stops_the_build(site: Site, written: str, 
 
 def test_digits_in_groups_that_are_no_number_pass(site: Site) -> None:
     site.story("a", "a-1", slug="a", body="2019.03 至 2022-01-22，2019 2020 2021 连续三年，电话 0511-85551234。"
-               "二〇二四年，他把一一登记的两百三十户走访了一遍，一二三四五六七八九十个名字都记得。")
+               "二〇二四年，他把一一登记的两百三十户走访了一遍，一二三四五六七八九十个名字都记得。"
+               "二〇一九、二〇二〇、二〇二一、二〇二二年连续四年获评先进，一九八四、一九八五、一九八六年入警的"
+               "老民警都在。请牢记一一〇、一二〇、一一九、一二二、一二三四五等服务热线。内网平台地址：172.16.135.100。"
+               "东城分局 1352 2468 987，累计 20,173 1665 6140。")
     site.build()
     assert "0511-85551234" in site.text_of("stories/a/index.html")
 

@@ -105,9 +105,18 @@ _HIDDEN_ROWS = re.compile(rb"""<(?:[\w.-]+:)?(?:row|col)\b[^>]*\bhidden=["'](?:1
 _HIDDEN_SLIDE = re.compile(rb"""<(?:[\w.-]+:)?sld\b[^>]*\bshow=["'](?:0|false)["']""")
 _COMMENT = re.compile(rb"<(?:[\w.-]+:)?(?:comment|threadedComment|cm)\b|<office:annotation\b")
 _REVISIONS = re.compile(r"xl/revisions/")
-_EMBEDDED = re.compile(r"(?:word|xl|ppt)/embeddings/|(?:^|/)object ?\d*/|\.(?:bin|ole)$")
+_EMBEDDED = re.compile(r"(?:word|xl|ppt)/embeddings/|^object ?\d+/")
+# parts that lay a document out (page set-up, styles, theme, numbering, fonts, printer): their
+# numbers are measures, and no text a reader sees is in them
+_LAYOUT = re.compile(r"(?:^|/)(?:theme\d*|styles|stylesWithEffects|numbering|settings|websettings|fonttable|"
+                     r"viewprops|presprops|tablestyles|printersettings\d*|calcchain|app|custom|"
+                     r"slidemaster\d*|slidelayout\d*|notesmaster\d*|handoutmaster\d*)\.(?:xml|bin)$|"
+                     r"/printersettings/|/theme/|^meta\.xml$|^settings\.xml$|^styles\.xml$")
 _PHOTO = re.compile(r"\.(?:jpe?g|jfif|tiff?|png|heic|heif|webp)$")
-_ATTRIBUTE = re.compile(r"""=(?:"([^"]*)"|'([^']*)')""")
+# attributes that hold text a reader sees or follows: alt text, titles, names (of sheets, objects),
+# tooltips, link targets
+_ATTRIBUTE = re.compile(r"""\b(?:descr|title|name|tooltip|Target|alt|xlink:href|text:string-value)="""
+                        r"""(?:"([^"]*)"|'([^']*)')""")
 _MAX_TEXT = 32 * 1024 * 1024  # all the text of one file: past this it is not read (nor published)
 
 
@@ -126,7 +135,8 @@ def xml_text(xml: str) -> str:
 
 
 def _attributes(xml: str) -> str:
-    """The values of an XML part's attributes, a line each (alt text, sheet names, link targets)."""
+    """The values of an XML part's attributes that hold text, a line each (alt text, sheet names,
+    link targets)."""
     return _ENTITY.sub(_entity, "\n".join(a or b for a, b in _ATTRIBUTE.findall(xml)))
 
 
@@ -138,7 +148,8 @@ def _photo_gps(data: bytes) -> bool:
         from PIL import Image  # (only for a document with photos in it)
 
         with Image.open(io.BytesIO(data)) as im:
-            return bool(im.getexif().get_ifd(0x8825))
+            gps = im.getexif().get_ifd(0x8825)
+            return any(tag in gps for tag in (2, 4))  # (a latitude or longitude: not a version tag alone)
     except Exception:  # noqa: BLE001 - not a photo Pillow reads: it is what the document shows, no more
         return False
 
@@ -164,6 +175,8 @@ def _office(path: str | Path) -> Extracted:
             if _PHOTO.search(lname):
                 if _photo_gps(raw):
                     hidden.add(N_("photos that record where they were taken (GPS)"))
+                continue
+            if _LAYOUT.search(lname):
                 continue
             if not lname.endswith((".xml", ".rels", ".xhtml", ".html", ".htm", ".txt", ".ncx", ".opf")):
                 parts.append((name, _bytes_text(raw)))

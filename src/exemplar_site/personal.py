@@ -37,11 +37,21 @@ _SEPARATOR = r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】�
 _SEPARATORS = re.compile(_SEPARATOR + "+")
 # digits in groups apart (139 0511 1234, 0511-85551234 / 13905111234): removing what parts them
 # makes one run of the groups, where two numbers side by side are a run of no known length
-_CHAIN = re.compile(r"\d+(?:" + _SEPARATOR + r"+\d+)+[Xx]?")
+_CHAIN = re.compile(r"\d+(?:" + _SEPARATOR + r"+\d+)*[Xx]?")  # (a group of digits alone is a chain too)
+# the line breaks, tabs and cell bars of a document's text (`find(strict=True)`): numbers in
+# neighbouring cells or lines of a table are not run together
+_HARD = re.compile(r"[\n\r\t\f\v|]+")
+# a figure written with thousands separators (20,173 or 45,750,450.98): one figure, never part of a
+# number written in groups (the next column's figures are not run together with it)
+_FORMATTED = re.compile(r"\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?")
+# how people write the groups of a number apart (139 0511 1234, 110105 19491231 002X): only groups
+# of these lengths are read as one number, so a row of figures (1352 2468 987) is not taken for one
+_MOBILE_SHAPES = {(3, 4, 4), (3, 8), (7, 4), (4, 3, 4)}
+_SHAPES = frozenset({*_MOBILE_SHAPES, *((2, *s) for s in _MOBILE_SHAPES), *((4, *s) for s in _MOBILE_SHAPES),
+                     (2, 11), (4, 11), (6, 8, 4), (6, 4, 4, 4), (6, 12), (14, 4), (6, 6, 3)})
 _GROUP = re.compile(r"\d+")
 _LONGEST = 22  # digits of the longest number looked for: 0086 and 18
 _TEL = re.compile(r"tel:", re.IGNORECASE)
-_RUN = re.compile(r"\d{11,}[Xx]?")  # whole runs (scanning goes left to right); digits of any script
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _CLAUSE = re.compile(r"[，。；！？、,.;!?\n：:（）()“”\"'‘’]+")
@@ -92,11 +102,8 @@ _CN_DIGITS = {**dict.fromkeys("〇零洞○◯", "0"), **dict.fromkeys("一壹�
               **dict.fromkeys("三叁參", "3"), **dict.fromkeys("四肆", "4"), **dict.fromkeys("五伍", "5"),
               **dict.fromkeys("六陆陸", "6"), **dict.fromkeys("七柒拐", "7"), **dict.fromkeys("八捌", "8"),
               **dict.fromkeys("九玖勾", "9")}
-# each a digit of its own, apart from its neighbours: a name's last character (张三) written against a
-# number (张三13905111234) is not run together with it; the groups apart are looked at one by one
-# (`find`), and the whole run as well
-_CN_TABLE = str.maketrans({**{c: f" {d} " for c, d in _CN_DIGITS.items()}, "O": " 0 ", "o": " 0 ",
-                           **dict.fromkeys("，、,:：~～|｜", " ")})  # (the letter O for a zero, among Chinese digits)
+_CN_VALUE = {**_CN_DIGITS, "O": "0", "o": "0"}  # (the letter O for a zero, among Chinese digits)
+_CN_SPACE = frozenset("，、,:：~～|｜")  # (what parts the groups of a number spelled out, as a space does)
 _CN_CLASS = "".join(_CN_DIGITS)
 # between the digits of a number spelled out: spaces, dashes, dots, brackets, commas, colons, bars
 _CN_GAP = r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】〔〕，、,:：~～|｜]"
@@ -105,10 +112,20 @@ _CN_ANY = re.compile(f"[{_CN_CLASS}]")
 
 
 def _cn_digits(m: re.Match[str]) -> str:
-    """A run with a Chinese digit in it, its digits as digits, each apart (a list spelled out,
-    一、二、三, never runs to a number of eleven digits)."""
+    """A run with a Chinese digit in it, its digits as digits; a Chinese digit written against an
+    Arabic one is set apart from it (张三13905111234: the name's 三 is not part of the number)."""
     run = m.group()
-    return run.translate(_CN_TABLE) if _CN_ANY.search(run) else run
+    if not _CN_ANY.search(run):
+        return run
+    out: list[str] = []
+    last = ""  # "cn" or "ascii": the kind of the digit before
+    for c in run:
+        kind = "cn" if c in _CN_VALUE else "ascii" if c.isdigit() else ""
+        if kind and last and kind != last:
+            out.append(" ")
+        out.append(_CN_VALUE.get(c, " " if c in _CN_SPACE else c))
+        last = kind or last
+    return "".join(out)
 
 
 def _fold(m: re.Match[str]) -> str:
@@ -167,28 +184,39 @@ class Finding:
     label: str  # what to tell the author (never the value itself): an English message id, or a field path
 
 
-def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tuple[str, str]] = ()) -> list[Finding]:
+def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tuple[str, str]] = (),
+         strict: bool = False) -> list[Finding]:
     """Personal data in one piece of public text. `allowed`: normalised public numbers that may
-    appear. `private`: (label, normalised value) pairs of the story's own private block."""
+    appear. `private`: (label, normalised value) pairs of the story's own private block. `strict`:
+    a document's text, whose line breaks, tabs and bars part the cells of tables: a number is not
+    looked for across them.
+
+    Digits in groups apart are read as one number when the groups are a number's usual shape
+    (`_SHAPES`: 139 0511 1234, +86 139…, 110105 19491231 002X), or one digit each; every run of
+    whole neighbouring groups is looked at, so a number beside other digits is found too."""
     spaced = _spaced(text)
-    flat = _SEPARATORS.sub("", spaced)  # (normalise)
+    figures = _FORMATTED.sub("#", spaced) if "," in spaced or "，" in spaced else spaced
     out: list[Finding] = []
-    longer = False  # (a run of more than 11 digits: only then can groups apart hold a number of their own)
-    for m in _RUN.finditer(flat):
-        out += _numbers(m.group(), allowed)
-        longer = longer or len(m.group()) > 11
-    if longer:  # groups apart: every run of whole neighbouring groups is looked at too
-        for m in _CHAIN.finditer(spaced):
-            groups, x = _GROUP.findall(m.group()), m.group()[-1] in "Xx"
+    for line in _HARD.split(figures) if strict else (figures,):
+        for m in _CHAIN.finditer(line):
+            chain = m.group()
+            groups, x = _GROUP.findall(chain), chain[-1] in "Xx"
+            if sum(map(len, groups)) < 11:
+                continue
+            last = len(groups) - 1
             for i in range(len(groups)):
                 digits = ""
                 for j in range(i, len(groups)):
                     digits += groups[j]
                     if len(digits) > _LONGEST:
                         break
-                    if (i, j) != (0, len(groups) - 1) and len(digits) >= 11:  # (the whole chain: a run above)
-                        out += _numbers(digits + ("X" if x and j == len(groups) - 1 else ""), allowed)
+                    if len(digits) < 11:
+                        continue
+                    shape = tuple(len(g) + (1 if x and k == last else 0) for k, g in enumerate(groups[i:j + 1], i))
+                    if i == j or shape in _SHAPES or all(n == 1 for n in shape):
+                        out += _numbers(digits + ("X" if x and j == last else ""), allowed)
     if private:
+        flat = _SEPARATORS.sub("", spaced)  # (normalise)
         for label, value in private:
             if value and value in flat:
                 out.append(Finding("private", label))

@@ -259,7 +259,8 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
                        _("accept or reject every tracked change, delete the comments, unhide what is hidden and "
                          "check it (in Word or WPS); safest of all, save it as PDF and publish that"))
     for where, text in found.parts:
-        labels = list(dict.fromkeys(f.label for f in personal.find(text, allowed)))
+        strict = suffix not in TEXT_TYPES  # (a document's lines and cells part a table's figures)
+        labels = list(dict.fromkeys(f.label for f in personal.find(text, allowed, strict=strict)))
         if not labels:
             continue
         # the lines of a text file, to say where; a number split over two lines is found only in
