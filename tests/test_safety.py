@@ -843,3 +843,31 @@ def test_check_drafts_refuses_what_build_drafts_refuses(site: Site, capsys: pyte
     assert main(["check", "--config", str(site.config), "--now", "2026-11-24", "--drafts"]) == 1
     assert "content/stories/b.md" in capsys.readouterr().err
 
+
+
+def test_an_edit_reads_no_other_story_again_for_a_campaign_many_stories_name(site: Site,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A campaign named by many stories is looked at story by story: editing one of them reads
+    no other story's file again for its private values (they are never cached)."""
+    from exemplar_site.incremental import Incremental
+
+    for n in range(4):
+        site.story(f"s{n}", f"s-{n}", campaigns=["learn"], private={"family": {"spouse": f"王{n}梅"}})
+    site.write("content/campaigns/learn.md", "---\ntitle: 学习活动\ndate: 2026-03-01\n---\n向先进学习。\n")
+    site.build()
+    read: list[str] = []
+    original = Incremental._needles
+
+    def counting(self: Incremental, record: Any, problems: Any) -> Any:
+        read.append(record.path)
+        return original(self, record, problems)
+
+    monkeypatch.setattr(Incremental, "_needles", counting)
+    site.story("s0", "s-0", campaigns=["learn"], private={"family": {"spouse": "王0梅"}}, summary="改过的摘要。")
+    site.build()
+    assert read == []
+    site.write("content/campaigns/learn.md", "---\ntitle: 学习活动\ndate: 2026-03-01\n---\n向王2梅学习。\n")
+    with pytest.raises(BuildFailed) as info:
+        site.build()
+    assert any("content/campaigns/learn.md" in p.format() and "content/stories/s2.md" in p.format()
+               for p in info.value.problems if p.is_error)

@@ -607,10 +607,11 @@ class Incremental:
     # ---- private values in related public text ---------------------------------------------------
 
     def related_private(self, records: Records, result: GateResult, problems: Problems) -> None:
-        """gate.private_leaks of every gate.related_texts item, reused by the item's key and the
-        digests of the stories looked for in it: a private block changed, or a follow-up, page or
-        campaign about the exemplar, is looked at again. A record reused from the cache holds no
-        private values (records.cacheable): its file is read again for them, when needed."""
+        """gate.private_leaks of every gate.related_texts item, story by story looked for in it,
+        each reused by the item's key and that story's digest: a private block changed, or a
+        follow-up, page or campaign about the exemplar, is looked at again. A record reused from the
+        cache holds no private values (records.cacheable): its file is read again for them, when
+        needed (one story edited: its file alone, though a campaign names five hundred)."""
         items = related_texts(records, result, self.config)
         if not items:
             return
@@ -625,13 +626,15 @@ class Incremental:
             return needles[path]
 
         for item in items:
-            key = "private\x1f" + item.key + "".join(f"\x1f{p}={by_path[p].digest}" for p in item.stories) \
-                + (f"\x1f{by_path[item.own].digest}" if item.own else "")
-            hit = self.cache.memo.get(key)
-            if hit is None:
-                wanted = {p: needles_of(p) for p in (*item.stories, *((item.own,) if item.own else ()))}
-                hit = self.cache.memo[key] = tuple(private_leaks(item, wanted, line))
-            problems.extend(hit)
+            own = f"\x1f{by_path[item.own].digest}" if item.own else ""
+            for path in item.stories:
+                key = f"private\x1f{item.key}\x1f{path}={by_path[path].digest}{own}"
+                hit = self.cache.memo.get(key)
+                if hit is None:
+                    wanted = {p: needles_of(p) for p in (path, *((item.own,) if item.own else ()))}
+                    one = dataclasses.replace(item, stories=(path,))
+                    hit = self.cache.memo[key] = tuple(private_leaks(one, wanted, line))
+                problems.extend(hit)
 
     def _needles(self, record: StoryRecord, problems: Problems) -> Sequence[tuple[str, str]]:
         """The private values of a story whose record came from the cache, from its file (which
