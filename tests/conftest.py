@@ -211,9 +211,11 @@ def load_tool(name: str) -> Any:
     return module
 
 
-def pdf(text: str, author: str = "市局政治部", note: str = "", field: str = "", attached: bool = False) -> bytes:
+def pdf(text: str, author: str = "市局政治部", note: str = "", field: str = "", attached: bool = False,
+        bookmark: str = "") -> bytes:
     """A one-page PDF with `text` (ASCII) in Helvetica, and an author in its properties; `note`: a
-    comment on the page; `field`: a form field's value; `attached`: a file attached by an annotation."""
+    comment on the page; `field`: a form field's value; `attached`: a file attached by an annotation;
+    `bookmark`: the title of a bookmark (an outline item)."""
     content = f"BT /F1 12 Tf 10 50 Td ({text}) Tj ET".encode()
     annots = [b"<< /Type /Annot /Subtype /Text /Rect [0 0 10 10] /Contents (%s) >>" % note.encode()] if note else []
     if field:
@@ -223,7 +225,12 @@ def pdf(text: str, author: str = "市局政治部", note: str = "", field: str =
         annots.append(b"<< /Type /Annot /Subtype /FileAttachment /Rect [0 0 10 10] /FS << /Type /Filespec "
                       b"/F (a.csv) >> >>")
     refs = b" ".join(b"%d 0 R" % (7 + i) for i in range(len(annots)))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    outline = 7 + len(annots)  # (the outline's object number, its item's the next)
+    catalog = b"<< /Type /Catalog /Pages 2 0 R" + (b" /Outlines %d 0 R" % outline if bookmark else b"") + b" >>"
+    if bookmark:
+        annots += [b"<< /Type /Outlines /First %d 0 R /Last %d 0 R /Count 1 >>" % (outline + 1, outline + 1),
+                   b"<< /Title (%s) /Parent %d 0 R /Dest [3 0 R /Fit] >>" % (bookmark.encode(), outline)]
+    objects = [catalog, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 100] /Contents 4 0 R "
                 b"/Resources << /Font << /F1 5 0 R >> >>" + (b" /Annots [" + refs + b"]" if annots else b"") + b" >>"),
                b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",

@@ -95,6 +95,7 @@ def test_clean_attachments_are_published(site: Site) -> None:
     ("c.pdf", pdf("Award", author="张三 13905111234"), "document properties"),
     ("c2.pdf", pdf("Award", note="call 13905111234"), "page 1"),  # a comment
     ("c3.pdf", pdf("Award", field="13905111234"), "page 1"),  # a form field's value
+    ("c4.pdf", pdf("Award", bookmark="Contact 13905111234"), "bookmarks"),
     ("d.xlsx", xlsx(["姓名", "身份证号", "320102197305120033"]), "cells"),
     ("e.doc", b"\xd0\xcf\x11\xe0" + "联系电话13905111234".encode("utf-16-le") + bytes(64), ""),  # the old binary format
 ])

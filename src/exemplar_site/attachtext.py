@@ -12,8 +12,8 @@ likely never meant to publish), or why it cannot be read. Pure functions of the 
   at each paragraph, cell and row (Word splits a number over runs as it likes: runs are joined).
 - PDF: each page's text, its annotations' (a comment's text and author, a form field's value),
   and the document's properties (title, author, creator…), read by PDFium (pypdfium2); a file
-  attached to it, in its list or by an annotation, is hidden content. Not read: bookmarks, XMP
-  metadata, the text of earlier versions kept by an incremental save, custom properties.
+  attached to it, in its list or by an annotation, is hidden content; its bookmarks' titles. Not
+  read: XMP metadata, the text of earlier versions kept by an incremental save.
 - Any other zip (WPS, OFD, EPUB, templates): as an Office file.
 - The older binary formats (.doc, .xls, .ppt and WPS's .wps, .et, .dps) and any other file (a
   .vcf, a .log): no structure is read; the bytes are read as UTF-16 (from either byte) and as
@@ -223,6 +223,9 @@ def _pdf(path: str | Path) -> Extracted:
             parts.append(("document properties", info))
         if pdf.count_attachments():
             hidden.add(N_("files embedded in it"))
+        marks = "\n".join(str(b.get_title()) for b in pdf.get_toc())
+        if marks:
+            parts.append(("bookmarks", marks))
         for n in range(len(pdf)):
             page = pdf[n]
             try:

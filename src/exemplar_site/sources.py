@@ -287,6 +287,7 @@ def _part_name(where: str) -> str:
     if where.startswith("page "):
         return t("page {n}", n=where[5:])
     names = [("document properties", N_("document properties")), ("docProps/", N_("document properties")),
+             ("bookmarks", N_("bookmarks")),
              ("word/document", N_("the text")), ("word/comments", N_("comments")), ("word/header", N_("header")),
              ("word/footer", N_("footer")), ("word/footnotes", N_("footnotes")), ("word/endnotes", N_("endnotes")),
              ("xl/sharedStrings", N_("cells")), ("xl/worksheets/", N_("a sheet")), ("xl/comments", N_("comments")),
