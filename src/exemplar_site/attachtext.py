@@ -24,6 +24,7 @@ likely never meant to publish), or why it cannot be read. Pure functions of the 
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -35,7 +36,6 @@ from .i18n import N_
 TEXT_SUFFIXES = frozenset({".txt", ".csv", ".tsv", ".md", ".json"})
 OFFICE_SUFFIXES = frozenset({".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".pptx", ".pptm", ".ppsx",
                              ".odt", ".ods", ".odp"})
-BINARY_OFFICE_SUFFIXES = frozenset({".doc", ".dot", ".xls", ".ppt", ".pps", ".wps", ".et", ".dps", ".rtf"})
 PDF_SUFFIXES = frozenset({".pdf"})
 # archives: what they hold cannot be checked here (each file is to be published on its own)
 ARCHIVE_SUFFIXES = frozenset({".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".iso"})
@@ -91,8 +91,6 @@ def extract(path: str | Path) -> Extracted:
 _BREAK = re.compile(r"</(?:w:p|a:p|text:p|text:h|w:tc|c|si|row|table:table-cell|table:table-row|x:c)>|"
                     r"<(?:w:br|w:tab|w:cr|a:br|text:line-break|text:tab|text:s)\b[^>]*/>")
 _TAG = re.compile(r"<[^<>]*>")
-_ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
-_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 # hidden content, by what marks it (any namespace prefix, either quote)
 _TRACKED = re.compile(rb"<[\w.-]+:(?:del|ins|moveFrom|moveTo)\b|<text:tracked-changes\b|<text:changed-region\b")
@@ -120,24 +118,15 @@ _ATTRIBUTE = re.compile(r"""\b(?:descr|title|name|tooltip|Target|alt|xlink:href|
 _MAX_TEXT = 32 * 1024 * 1024  # all the text of one file: past this it is not read (nor published)
 
 
-def _entity(m: re.Match[str]) -> str:
-    name = m.group(1)
-    if name.startswith("#x"):
-        return chr(int(name[2:], 16))
-    if name.startswith("#"):
-        return chr(int(name[1:]))
-    return _NAMED[name]
-
-
 def xml_text(xml: str) -> str:
     """The text of an Office XML part: line breaks where paragraphs, cells and rows end."""
-    return _ENTITY.sub(_entity, _TAG.sub("", _BREAK.sub("\n", xml)))
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", xml)))
 
 
 def _attributes(xml: str) -> str:
     """The values of an XML part's attributes that hold text, a line each (alt text, sheet names,
     link targets)."""
-    return _ENTITY.sub(_entity, "\n".join(a or b for a, b in _ATTRIBUTE.findall(xml)))
+    return html.unescape("\n".join(a or b for a, b in _ATTRIBUTE.findall(xml)))
 
 
 def _photo_gps(data: bytes) -> bool:

@@ -99,6 +99,13 @@ def file_key(path: Path) -> str:
     return f"f:{path}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
+def copied_key(o: Output, key: str | None = None) -> str:
+    """The key of an output copied from a file: the file's (`key`, when known already), marked when
+    the copy is cleared of metadata (a video: its bytes are not the file's)."""
+    assert o.source is not None
+    return (key if key is not None else file_key(o.source)) + (":cleared" if o.clear else "")
+
+
 def ready(outputs: Iterable[Output]) -> list[Job]:
     """Jobs for outputs already in memory (cheap ones): keyed by their bytes."""
     out = []
@@ -111,7 +118,7 @@ def ready(outputs: Iterable[Output]) -> list[Job]:
             key = files.get(o.source)
             if key is None:
                 key = files[o.source] = file_key(o.source)
-            out.append(Job(o.path, key + (":cleared" if o.clear else ""), _given(o)))
+            out.append(Job(o.path, copied_key(o, key), _given(o)))
     return out
 
 

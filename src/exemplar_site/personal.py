@@ -105,8 +105,8 @@ _CN_DIGITS = {**dict.fromkeys("〇零洞○◯", "0"), **dict.fromkeys("一壹�
 _CN_VALUE = {**_CN_DIGITS, "O": "0", "o": "0"}  # (the letter O for a zero, among Chinese digits)
 _CN_SPACE = frozenset("，、,:：~～|｜")  # (what parts the groups of a number spelled out, as a space does)
 _CN_CLASS = "".join(_CN_DIGITS)
-# between the digits of a number spelled out: spaces, dashes, dots, brackets, commas, colons, bars
-_CN_GAP = r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】〔〕，、,:：~～|｜]"
+# between the digits of a number spelled out: what parts digits anywhere, and commas, colons, bars
+_CN_GAP = _SEPARATOR[:-1] + "".join(sorted(_CN_SPACE)) + "]"
 _CN_RUN = re.compile(f"[{_CN_CLASS}0-9Oo](?:{_CN_GAP}*+[{_CN_CLASS}0-9Oo]){{6,}}+")
 _CN_ANY = re.compile(f"[{_CN_CLASS}]")
 

@@ -186,8 +186,6 @@ def _portable_names(shown: list[str], problems: Problems) -> None:
 # Files a browser runs or renders as a page of the site's own origin: never published as media.
 ACTIVE_TYPES = frozenset({".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", ".js", ".mjs", ".xml", ".xsl",
                           ".xslt", ".swf", ".php", ".jsp", ".asp", ".aspx", ".cgi", ".hta", ".mht", ".mhtml"})
-# Attachments in plain text: read with the same personal-data scan as stories.
-TEXT_TYPES = TEXT_SUFFIXES
 
 
 # a content file's front matter: a '---' line first, a '---' line later
@@ -239,7 +237,7 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
                        # TRANSLATORS: 原文：重新保存一份（最好另存为 PDF），再放回这里
                        _("save it again (best as PDF) and put that here"))
         return problems.items
-    if suffix in TEXT_TYPES and found.parts and _FRONT_MATTER.match(found.parts[0][1]):
+    if suffix in TEXT_SUFFIXES and found.parts and _FRONT_MATTER.match(found.parts[0][1]):
         problems.error(shown, 1, None,
                        # TRANSLATORS: 原文：这个附件是一篇稿件、页面或学习活动的源文件（以 --- 开头的字段）：
                        # 照原样发布，会连同 private: 等字段一起公开
@@ -259,7 +257,7 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
                        _("accept or reject every tracked change, delete the comments, unhide what is hidden and "
                          "check it (in Word or WPS); safest of all, save it as PDF and publish that"))
     for where, text in found.parts:
-        strict = suffix not in TEXT_TYPES  # (a document's lines and cells part a table's figures)
+        strict = suffix not in TEXT_SUFFIXES  # (a document's lines and cells part a table's figures)
         labels = list(dict.fromkeys(f.label for f in personal.find(text, allowed, strict=strict)))
         if not labels:
             continue
@@ -267,7 +265,7 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
         # the whole text, and is reported without a line (never left out)
         lines: list[tuple[int | None, str]] = [(no, label) for no, line in enumerate(text.splitlines(), 1)
                  for label in dict.fromkeys(f.label for f in personal.find(line, allowed))] \
-            if suffix in TEXT_TYPES else []
+            if suffix in TEXT_SUFFIXES else []
         at = _part_name(where)
         for no, label in lines or [(None, label) for label in labels]:
             problems.error(shown, no, None,

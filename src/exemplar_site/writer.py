@@ -40,7 +40,7 @@ from pathlib import Path
 
 from .errors import WARNING, BuildFailed, Problem
 from .i18n import _, t
-from .jobs import bytes_key, file_key
+from .jobs import bytes_key, copied_key
 from .manifest import (
     MANIFEST_VERSION,
     Manifest,
@@ -361,8 +361,7 @@ def write_site(outputs: list[Output], target: Path, kind: str = PUBLIC) -> Write
         try:
             for o in sorted(outputs, key=lambda o: o.path):
                 try:
-                    keys[o.path] = bytes_key(o.data) if o.data is not None else \
-                        file_key(o.source) + (":cleared" if o.clear else "")  # type: ignore[arg-type]
+                    keys[o.path] = bytes_key(o.data) if o.data is not None else copied_key(o)
                 except OSError as exc:
                     raise as_failed(exc) from None
                 if staging.put(o, keys[o.path]):
