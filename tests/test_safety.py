@@ -587,6 +587,13 @@ def test_a_broken_theme_template_is_a_clear_error(site: Site, template: str,
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",
     "{{ cycler.__init__.__globals__.os.environ }}",
     "{{ story.__class__.__init__.__globals__ }}",
+    # the sandbox's quick paths (theme._Sandbox): str.format, a macro's insides, the attr filter
+    "{{ '{0.__class__.__init__.__globals__}'.format(story) }}",
+    "{{ '{x.__class__}'.format_map({'x': story}) }}",
+    "{% macro m() %}x{% endmacro %}{{ m() }}{{ m._func.__globals__ }}",
+    "{% macro m() %}x{% endmacro %}{{ m.__call__.__func__.__globals__ }}",
+    "{{ story.title }}{{ story | attr('__class__') | attr('__init__') | attr('__globals__') }}",
+    "{{ story.title.upper() }}{{ story.title.upper.__self__.__class__.__mro__ }}",
 ])
 def test_a_theme_cannot_reach_beyond_what_it_is_given(site: Site, template: str,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
