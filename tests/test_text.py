@@ -68,3 +68,30 @@ def test_the_fast_paths_count_and_fold_as_their_definitions() -> None:
     folded = unicodedata.normalize("NFKC", every)  # (each of these characters alone, as NFKC folds it)
     assert personal.normalise(every) == re.sub(r"[\s().]", "", folded)
     assert personal.normalise("电话：１３８\u200b００１３８０００") == "电话:13800138000"
+
+
+def test_the_scan_folds_and_drops_in_one_pass_as_in_two() -> None:
+    """`personal._spaced` folds look-alike characters and drops invisible ones in one pass (the
+    planes above the first only when the text has such a character): the same text as folding
+    each character by NFKC and then dropping every format character (Unicode's Cf) would give."""
+    import random
+    import unicodedata
+
+    from exemplar_site import personal
+
+    invisible = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
+    assert invisible <= personal._INVISIBLE_CHARS
+    assert {"\u3164", "\uffa0", "\u115f", "\ufe0f", "\U000e0100"} <= personal._INVISIBLE_CHARS  # fillers, selectors
+
+    def two_passes(text: str) -> str:
+        folded = "".join(personal._FOLD.get(c, c) for c in text)
+        return "".join(c for c in folded if c not in personal._INVISIBLE_CHARS)
+
+    pool = [*personal._FOLD, *personal._INVISIBLE_CHARS, *"0123456789李王 ab", "\U0001f600", "\U00020000"]
+    rnd = random.Random(7)
+    for _ in range(20000):
+        text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 10)))
+        expected = two_passes(text)
+        assert personal._spaced(text) == personal._TEL.sub("", personal._CN_RUN.sub(personal._cn_digits, expected))
+    spelled = "Ｔｅｌ：１３８\U000e0020００１３８０００ t\u200bEL:13800138000"
+    assert personal.normalise(spelled) == "1380013800013800138000"
