@@ -207,13 +207,20 @@ class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
         return bool(super().is_safe_attribute(obj, attr, value))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        """Jinja's own, with its `str.format` test only for what may be a method (its type says
+        so, or its `__class__` is not its type: a proxy), and the attribute read once."""
         try:
             value = getattr(obj, attribute)
         except AttributeError:
-            return super().getattr(obj, attribute)  # an item, or undefined
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                return self.undefined(obj=obj, name=attribute)
         kind = type(value)
         if kind is types.MethodType or kind is types.BuiltinMethodType or value.__class__ is not kind:
-            return super().getattr(obj, attribute)  # `str.format` is wrapped there (also behind a proxy)
+            wrapped = self.wrap_str_format(value)
+            if wrapped is not None:
+                return wrapped
         if self.is_safe_attribute(obj, attribute, value):
             return value
         return self.unsafe_undefined(obj, attribute)
