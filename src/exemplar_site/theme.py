@@ -25,6 +25,7 @@ import jinja2.bccache
 import jinja2.meta
 import jinja2.runtime
 import jinja2.sandbox
+import jinja2.utils
 from jinja2.utils import missing
 from markupsafe import Markup as Safe
 
@@ -208,7 +209,8 @@ class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """Jinja's own, with its `str.format` test only for what may be a method (its type says
-        so, or its `__class__` is not its type: a proxy), and the attribute read once."""
+        so, or its `__class__` is not its type: a proxy), the attribute read once, and the verdict
+        looked up here (is_safe_attribute, without its call: the commonest operation of a page)."""
         try:
             value = getattr(obj, attribute)
         except AttributeError:
@@ -221,7 +223,11 @@ class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
             wrapped = self.wrap_str_format(value)
             if wrapped is not None:
                 return wrapped
-        if self.is_safe_attribute(obj, attribute, value):
+        owner = type(obj)
+        verdict = self._verdicts.get((owner, attribute)) if obj.__class__ is owner else None
+        if verdict is None:
+            verdict = self.is_safe_attribute(obj, attribute, value)
+        if verdict:
             return value
         return self.unsafe_undefined(obj, attribute)
 
@@ -229,8 +235,26 @@ class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any,
              **kwargs: Any) -> Any:
         if type(__obj) is jinja2.runtime.Macro:
-            return __context.call(__obj, *args, **kwargs)
+            if not _MACRO_TAKES_EVAL_CONTEXT:
+                return __context.call(__obj, *args, **kwargs)
+            # what Context.call does for a macro, without its questions (a macro's __call__ takes
+            # the evaluation context first; the variables of a loop or block are not passed on)
+            if kwargs:
+                kwargs.pop("_block_vars", None)
+                kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(__context.eval_ctx, *args, **kwargs)
+            except StopIteration:
+                return __context.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception")
         return super().call(__context, __obj, *args, **kwargs)
+
+
+# Context.call gives a macro the evaluation context first (Jinja 3.x marks Macro.__call__ with
+# pass_eval_context); _Sandbox.call does the same itself only while that holds.
+_MACRO_TAKES_EVAL_CONTEXT = (
+    jinja2.utils._PassArg.from_obj(jinja2.runtime.Macro.__call__) is jinja2.utils._PassArg.eval_context
+    and jinja2.utils._PassArg.from_obj(jinja2.runtime.Macro) is None)
 
 
 def make_environment(config: SiteConfig, bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
