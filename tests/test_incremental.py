@@ -644,6 +644,60 @@ def test_tags_keyed_in_the_reading_workers_as_in_one_process_and_pinyin_stays_ou
     assert (two / "tags/gong-an/index.html").exists() and (two / "tags/gong-an-2/index.html").exists()
 
 
+def test_a_cold_build_reads_its_files_in_the_workers_with_the_same_errors_warnings_and_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files the cache has never seen (all of a cold build's) are read by the workers that validate
+    them, not by the main process; a file that cannot be read, one that is not UTF-8 and one with
+    characters XML forbids are reported exactly as in one process, the build refuses, and once they
+    are fixed the warning of the one read with a problem is given again by the next build, which
+    knows that file by its size and times (as when the main process read it). Said once: the
+    rendering, which reads the body again, says nothing of what the validation said."""
+    from exemplar_site import incremental
+    from exemplar_site.errors import BuildFailed
+
+    site = make_site(tmp_path / "s")
+    for i in range(210):  # enough files for the reading to be spread over workers
+        site.story(f"s{i}", f"s-{i}", slug=f"p-{i}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i))
+    site.write("content/stories/s3.md", site.story("s3", "s-3", slug="p-3").read_text(encoding="utf-8")
+               .replace("title:", "title: 含\x01控制符", 1))
+    (site.root / "content/stories/s4.md").write_bytes("---\ntitle: 国标\n---\n正文".encode("gbk"))
+    (site.root / "content/stories/s5.md").write_bytes(b"x" * (1024 * 1024 + 1))
+    readers = tmp_path / "readers.txt"
+    real = incremental.read_entry
+
+    def spy(entry: Any, problems: Any) -> Any:
+        with readers.open("a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {entry.path}\n")
+        return real(entry, problems)
+
+    monkeypatch.setattr(incremental, "read_entry", spy)
+    failed = {}
+    for workers in (1, 2):
+        with pytest.raises(BuildFailed) as caught:
+            site.build(output=tmp_path / f"out{workers}", workers=workers)
+        failed[workers] = [p.format() for p in caught.value.problems]
+    assert failed[1] == failed[2]
+    assert any("s4.md:2" in line and "UTF-8" in line for line in failed[2])
+    assert any("s5.md" in line and "MB" in line for line in failed[2])
+    assert any("s3.md" in line and not line.startswith("错误") for line in failed[2]), failed[2]
+    lines = readers.read_text(encoding="utf-8").splitlines()
+    in_one, by_workers = lines[:len(lines) // 2], lines[len(lines) // 2:]  # (each build's)
+    assert sorted(line.split()[1] for line in by_workers) == sorted(line.split()[1] for line in in_one)
+    assert len(by_workers) == 210 and "content/stories/s4.md" in {line.split()[1] for line in by_workers}
+    assert str(os.getpid()) not in {line.split()[0] for line in by_workers}  # read in the workers only
+    site.story("s4", "s-4", slug="p-4")
+    site.story("s5", "s-5", slug="p-5")
+    first = site.build(output=tmp_path / "out2", workers=2)
+    readers.write_text("", encoding="utf-8")
+    again = site.build(output=tmp_path / "out2", workers=2)  # (nothing changed: skipped, its report given)
+    site.story("s6", "s-6", slug="p-6", title="改过")  # (one edit: a build that reads only that file)
+    edited = site.build(output=tmp_path / "out2", workers=2)
+    assert readers.read_text(encoding="utf-8").split()[1::2] == ["content/stories/s6.md"]
+    said = [[w.format() for w in report.warnings if "s3.md" in w.path] for report in (first, again, edited)]
+    assert len(said[0]) == 1 and said[0] == said[1] == said[2]  # (once: the bodies read again say nothing)
+    assert tree(tmp_path / "out2") == clean_build(site, tmp_path)
+
+
 def test_cache_journal_grows_then_compacts_and_a_torn_journal_is_discarded(tmp_path: Path) -> None:
     site = make_site(tmp_path / "s")
     for i in range(12):

@@ -136,14 +136,20 @@ class Incremental:
 
     # ---- reading ---------------------------------------------------------------------------
 
-    def read(self, sources: Sources, problems: Problems) -> list[SourceFile]:
+    def read(self, sources: Sources, problems: Problems) -> list[SourceFile | Entry]:
         """Every source file: a story file whose size, times and inode are those the last build
-        saw comes without its text, by its digest (`unchanged`); every other file is read."""
+        saw comes without its text, by its digest (`unchanged`); a file the cache has never seen
+        comes as its Entry, read by whichever process validates it (records: nothing made from
+        another file is reused for it, so its digest is not needed before; a cold build reads
+        every file in its workers); every other file is read."""
         known = self.cache.files
-        out: list[SourceFile] = []
+        out: list[SourceFile | Entry] = []
         for entry in sources.entries:
             seen = known.get(entry.full)
-            if seen is not None and seen[0] == entry.stat and entry.kind == "story":
+            if seen is None:
+                out.append(entry)
+                continue
+            if seen[0] == entry.stat and entry.kind == "story":
                 self.seen[entry.full] = seen
                 problems.extend(seen[2])
                 out.append(SourceFile(entry.kind, entry.path, None, seen[1], unchanged=True))
@@ -163,15 +169,21 @@ class Incremental:
 
     # ---- validating ------------------------------------------------------------------------
 
-    def records(self, files: list[SourceFile], assets: dict[str, int], problems: Problems) -> Records:
+    def records(self, files: list[SourceFile | Entry], assets: dict[str, int], problems: Problems) -> Records:
         """Every file validated (stories reused when their file, the config and the media files
-        are as before), then the checks across files."""
+        are as before), then the checks across files. (A file given as its Entry is read where it
+        is validated: see read.)"""
         config, cache = self.config, self.cache
         salt = hashlib.blake2b(repr((config.digest, sorted(assets.items()))).encode("utf-8"),
                                digest_size=8).hexdigest()
         found: list[Any] = [None] * len(files)
-        todo: list[tuple[int, SourceFile, RawDoc | None]] = []
+        todo: list[tuple[int, SourceFile | Entry, RawDoc | None]] = []
         for i, given in enumerate(files):
+            if isinstance(given, Entry):
+                if given.kind == "story":
+                    self.validated.add(given.path)
+                todo.append((i, given, None))
+                continue
             src = given
             if src.kind == "story" and src.digest:
                 hit = cache.records.get(salt + src.digest)
@@ -204,8 +216,15 @@ class Incremental:
             return Spawned(as_state, (config, assets, slugify, inline), _check, [(src, doc) for _, src, doc in todo])
 
         results = run_map(check, range(len(todo)), self.workers, spawned, min_items=MIN_PARALLEL)
-        for (i, src, _doc), (result, found_problems, parsed, body, learned) in zip(todo, results, strict=False):
+        for (i, given, _doc), (result, found_problems, parsed, body, learned, read) in zip(todo, results, strict=False):
             problems.extend(found_problems)
+            if isinstance(given, Entry):  # read where it was validated
+                if read is None:  # (unreadable: its error is among the problems)
+                    continue
+                self.seen[given.full] = (given.stat, read[0], read[1])
+                src = SourceFile(given.kind, given.path, None, read[0])
+            else:
+                src = given
             for tag, slug in learned.items():
                 slugify.remember(tag, TAG_SLUG_LENGTH, slug)
             if body is not None and src.kind == "story":
@@ -638,8 +657,11 @@ class Incremental:
 
     def _needles(self, record: StoryRecord, problems: Problems) -> Sequence[tuple[str, str]]:
         """The private values of a story whose record came from the cache, from its file (which
-        must still be the file validated: read_again refuses one that changed since)."""
-        src = read_again(self.config, SourceFile("story", record.path, None, record.digest), problems)
+        must still be the file validated: read_again refuses one that changed since; its warnings
+        were given with its record)."""
+        scratch = Problems()
+        src = read_again(self.config, SourceFile("story", record.path, None, record.digest), scratch)
+        problems.extend(p for p in scratch.items if p.is_error)
         doc = parse(src, Problems()) if src is not None and src.text is not None else None
         private = doc.meta.get("private") if doc is not None else None
         return tuple(private_needles(private)) if isinstance(private, dict) else ()
@@ -673,24 +695,36 @@ class Incremental:
             self.cache.memo["page-deps"] = updated
 
 
-# what checking one file gives: ((record, its problems) or None, the parse's problems, front matter
-# to cache, the Markdown body when it is rendered in this process, the pinyin of its tags)
-Checked = tuple[Any, list[Problem], Any, str | None, dict[str, str]]
+# what checking one file gives: ((record, its problems) or None, the problems of reading and
+# parsing, front matter to cache, the Markdown body when it is rendered in this process, the pinyin
+# of its tags, and for a file given as its Entry (read here) its digest and the problems of reading
+# it, or None if it could not be read)
+Checked = tuple[Any, list[Problem], Any, str | None, dict[str, str], tuple[str, tuple[Problem, ...]] | None]
 
 
-def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[SourceFile, RawDoc | None]) -> Checked:
-    """Parse one file (unless its front matter is known) and validate it. (A module-level function:
-    a spawned worker runs it too.)"""
+def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool],
+           item: tuple[SourceFile | Entry, RawDoc | None]) -> Checked:
+    """Read one file if it comes as its Entry, parse it (unless its front matter is known) and
+    validate it. (A module-level function: a spawned worker runs it too.)"""
     config, assets, slugify, inline = context
-    src, doc = item
+    given, doc = item
     mine = Problems()
+    read: tuple[str, tuple[Problem, ...]] | None = None
+    if isinstance(given, Entry):
+        found = read_entry(given, mine)
+        if found is None:
+            return None, list(mine.items), None, None, {}, None
+        src, read = found, (found.digest, tuple(mine.items))
+    else:
+        src = given
     parsed = None
     if doc is None:
         doc = parse(src, mine)
-        if doc is not None and not mine.items and "private" not in doc.meta and src.text is not None:
+        if doc is not None and len(mine.items) == (len(read[1]) if read else 0) and "private" not in doc.meta \
+                and src.text is not None:
             parsed = (doc.meta, doc.body_line, len(src.text) - len(doc.body))
     if doc is None:
-        return None, list(mine.items), None, None, {}
+        return None, list(mine.items), None, None, {}, read
     checked = Problems()
     learned: dict[str, str] = {}
     if src.kind == "story":
@@ -704,7 +738,7 @@ def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool], item: tuple[
         record = page_record(doc, config, checked)
     else:
         record = campaign_record(doc, config, checked)
-    return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None, learned
+    return (record, tuple(checked.items)), list(mine.items), parsed, doc.body if inline else None, learned, read
 
 
 def _attachment(context: tuple[frozenset[str]], item: tuple[str, str]) -> list[Problem]:
@@ -742,8 +776,12 @@ def _render(state: tuple[SiteConfig, Markup],
 def _body_of(config: SiteConfig, path: str, digest: str, problems: Problems) -> str | None:
     """The Markdown body of the file validated with this digest (read_again refuses a file that
     changed since), split off without reading its front matter again: the file is one that
-    frontmatter.parse accepted, and body_of splits it at the same line."""
-    src = read_again(config, SourceFile("story", path, None, digest), problems)
+    frontmatter.parse accepted, and body_of splits it at the same line. (Its warnings, characters
+    removed say, were given when it was validated: only an error is given here, the file gone or
+    changed.)"""
+    scratch = Problems()
+    src = read_again(config, SourceFile("story", path, None, digest), scratch)
+    problems.extend(p for p in scratch.items if p.is_error)
     if src is None or src.text is None:
         return None
     body = body_of(src.text)
