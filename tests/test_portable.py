@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -68,6 +69,33 @@ def test_forced_workers_are_spawned_processes() -> None:
     found = run_map(lambda i: worker_kind(None, i), items, 2, lambda: plan, min_items=2)
     assert {kind for _, kind in found} == {"spawn"}
     assert os.getpid() not in {pid for pid, _ in found}
+
+
+@pytest.mark.parametrize("way", ["in-process", "fork", "spawn"])
+def test_each_result_is_handed_on_in_order_while_the_workers_go_on(monkeypatch: pytest.MonkeyPatch, way: str) -> None:
+    """run_map's `each`: every result, in the order of the items, in the calling process, each as
+    soon as the results before it are in (the workers still busy with later ones, except in one
+    process); with spawned workers, items the workers cannot do (None) are done here in their place."""
+    if way == "spawn":
+        monkeypatch.setenv(PORTABLE_ENV, "1")
+    else:
+        monkeypatch.delenv(PORTABLE_ENV, raising=False)
+    items = list(range(300))
+    given = [None if way == "spawn" and i % 7 == 0 else i for i in items]  # (None: done in this process)
+    plan = Spawned(as_state, None, worker_kind, given)
+    seen: list[tuple[int, int, int]] = []  # (place, item's pid, workers running then)
+
+    def each(n: int, result: tuple[int, str]) -> None:
+        seen.append((n, result[0], len(multiprocessing.active_children())))
+
+    found = run_map(lambda i: worker_kind(None, i), items, 1 if way == "in-process" else 2, lambda: plan,
+                    min_items=2, each=each)
+    assert [n for n, _, _ in seen] == items
+    assert [pid for _, pid, _ in seen] == [pid for pid, _ in found]
+    kinds = {kind for _, kind in found}
+    assert kinds == ({"parent"} if way == "in-process" else {"fork"} if way == "fork" else {"spawn", "parent"})
+    if way != "in-process":  # the first results were handed on while the workers still had work
+        assert seen[0][2] > 0
 
 
 _DYING_TASK = """

@@ -38,9 +38,9 @@ def test_spawned_build_is_byte_identical_to_forked_and_serial(tmp_path: Path, mo
     spawned: dict[str, int] = {}
     real = parallel.spawn_map
 
-    def spy(plan: Spawned, workers: int, here: Any = None) -> list[Any]:
+    def spy(plan: Spawned, workers: int, here: Any = None, each: Any = None) -> list[Any]:
         spawned[plan.task.__name__] = sum(1 for item in plan.items if item is not None)  # (None: done here)
-        return real(plan, workers, here)
+        return real(plan, workers, here, each)
 
     monkeypatch.setattr(parallel, "spawn_map", spy)
     monkeypatch.setattr(parallel, "fork_map", lambda *a, **k: pytest.fail("fork used with the portable paths"))

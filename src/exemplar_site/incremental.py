@@ -284,16 +284,26 @@ class Incremental:
         # stories reused whole were made from cached front matter and renderings: keep those cached
         cache.still_used([r.record.digest for r in decisions.shown], keys)
         if missing:
-            rendered: dict[int, Rendered] = {}
+            shared: dict[Any, Any] = {}
+
+            def made(i: int, rendered: Rendered) -> None:
+                shown = decisions.shown[i]
+                story = publish(shown, config, rendered, decisions.tag_keys, problems, shared)
+                stories[i] = story
+                if not rendered.external:  # (an error: never reused, so it is reported until fixed)
+                    cache.stories[shown.digest + shown.record.path] = story
+                    self.cacheable.add(shown.record.path)
+
             # a rendering may be cached for a file not read in this build (a file read now changed,
             # or its body is at hand: no need to load the renderings' file for it)
-            unchanged = [i for i in missing if decisions.shown[i].record.digest
-                         and decisions.shown[i].record.path not in self.bodies]
-            for i in unchanged:
-                hit_body = cache.bodies.get(keys[i])
+            todo = []
+            for i in missing:
+                record = decisions.shown[i].record
+                hit_body = cache.bodies.get(keys[i]) if record.digest and record.path not in self.bodies else None
                 if hit_body is not None:
-                    rendered[i] = hit_body
-            todo = [i for i in missing if i not in rendered]
+                    made(i, hit_body)
+                else:
+                    todo.append(i)
             markup = self.markup
 
             def render(i: int) -> tuple[Rendered | None, list[Problem]]:
@@ -304,21 +314,16 @@ class Incremental:
                 items = [(r.path, r.digest, self.bodies.get(r.path)) for r in (decisions.shown[i].record for i in todo)]
                 return Spawned(_markup, config, _render, items)
 
-            for i, (body, found) in zip(todo, run_map(render, todo, self.workers, spawned), strict=False):
+            def rendered(n: int, result: tuple[Rendered | None, list[Problem]]) -> None:
+                """Each body as it comes: published here while the workers render the next ones.
+                (A body that could not be read again has its error among the problems.)"""
+                body, found = result
                 problems.extend(found)
                 if body is not None:
-                    rendered[i] = body
-                    cache.put_body(keys[i], body)
-            shared: dict[Any, Any] = {}
-            for i in missing:
-                if i not in rendered:
-                    continue  # the file could not be read again: its error is among the problems
-                shown = decisions.shown[i]
-                story = publish(shown, config, rendered[i], decisions.tag_keys, problems, shared)
-                stories[i] = story
-                if not rendered[i].external:  # (an error: never reused, so it is reported until fixed)
-                    cache.stories[shown.digest + shown.record.path] = story
-                    self.cacheable.add(shown.record.path)
+                    cache.put_body(keys[todo[n]], body)
+                    made(todo[n], body)
+
+            run_map(render, todo, self.workers, spawned, each=rendered)
         self.bodies.clear()
         return [s for s in stories if s is not None]
 

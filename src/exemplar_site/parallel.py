@@ -88,16 +88,46 @@ def as_state(context: Any) -> Any:
 
 
 def run_map(task: Callable[[T], R], items: Sequence[T], workers: int, spawned: Callable[[], Spawned],
-            min_items: int = 64) -> list[R]:
+            min_items: int = 64, each: Callable[[int, R], None] | None = None) -> list[R]:
     """[task(i) for i in items], in order, using up to `workers` processes: forked ones that run
-    `task`, or spawned ones that run what `spawned()` describes (called only then)."""
+    `task`, or spawned ones that run what `spawned()` describes (called only then).
+
+    `each(n, result)`, if given, is called in this process for every item in order (n: its place),
+    as soon as its result and those of all items before it are in: the caller's own work on the
+    results is done while the workers go on with the later items."""
     if workers <= 1 or len(items) < min_items:
-        return [task(i) for i in items]
+        return _in_process(task, items, each)
     if start_method() == "fork":
-        return fork_map(task, items, workers, min_items)
+        return fork_map(task, items, workers, min_items, each)
     plan = spawned()
     assert len(plan.items) == len(items)
-    return spawn_map(plan, workers, lambda i: task(items[i]))
+    return spawn_map(plan, workers, lambda i: task(items[i]), each)
+
+
+def _in_process(task: Callable[[T], R], items: Sequence[T], each: Callable[[int, R], None] | None) -> list[R]:
+    out = []
+    for n, item in enumerate(items):
+        out.append(task(item))
+        if each is not None:
+            each(n, out[-1])
+    return out
+
+
+class _InOrder:
+    """Results handed on (`each`) in the order of their items, each as soon as all before it are in."""
+
+    def __init__(self, each: Callable[[int, Any], None] | None):
+        self.each = each
+        self.waiting: dict[int, Any] = {}
+        self.next = 0
+
+    def put(self, i: int, result: Any) -> None:
+        if self.each is None:
+            return
+        self.waiting[i] = result
+        while self.next in self.waiting:
+            self.each(self.next, self.waiting.pop(self.next))
+            self.next += 1
 
 
 def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
@@ -240,9 +270,11 @@ class WorkerTraceback(Exception):
     """Where in a worker the exception raised in the parent came from (its __cause__)."""
 
 
-def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items: int = 64) -> list[R]:
+def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items: int = 64,
+             each: Callable[[int, R], None] | None = None) -> list[R]:
     """[task(i) for i in items], in order, using up to `workers` forked processes (in this
-    process where fork is missing or the portable paths are taken: use run_map there).
+    process where fork is missing or the portable paths are taken: use run_map there); `each`
+    as for run_map.
 
     Workers are given chunks of the items one at a time; one whose own memory has passed
     RECYCLE_MB after a chunk is ended and a fresh one forked for the next. A worker shares the
@@ -259,9 +291,11 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
     multiprocessing's pool); an exception in a worker is raised again here, with the worker's
     traceback as its cause; on any exception here (Ctrl-C) the workers are ended."""
     if workers <= 1 or len(items) < min_items or start_method() != "fork":
-        return [task(i) for i in items]
+        return _in_process(task, items, each)
     ctx = multiprocessing.get_context("fork")
     chunks = _chunks(items, workers)
+    starts = [sum(map(len, chunks[:k])) for k in range(len(chunks))]
+    order = _InOrder(each)
 
     def start(running: dict[Connection, multiprocessing.process.BaseProcess]) -> Connection:
         mine, theirs = ctx.Pipe()
@@ -271,8 +305,13 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
         theirs.close()  # (the worker's end: a worker that dies leaves this pipe at its end)
         return mine
 
+    def arrived(k: int, results: list[Any]) -> None:
+        for j, result in enumerate(results):
+            order.put(starts[k] + j, result)
+
     give_back_free_memory()
-    done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k, first: k, recycle=True)
+    done = _drive(len(chunks), min(workers, len(chunks)), start, lambda k, first: k, recycle=True,
+                  arrived=arrived)
     return [r for chunk in done for r in chunk]
 
 
@@ -305,13 +344,15 @@ def _malloc_trim() -> Any:
 
 def _drive(n_chunks: int, workers: int,
            start: Callable[[dict[Connection, multiprocessing.process.BaseProcess]], Connection],
-           message: Callable[[int, bool], Any], recycle: bool, meanwhile: Callable[[], bool] = lambda: False
-           ) -> list[list[Any]]:
+           message: Callable[[int, bool], Any], recycle: bool, meanwhile: Callable[[], bool] = lambda: False,
+           arrived: Callable[[int, list[Any]], None] = lambda k, results: None) -> list[list[Any]]:
     """The parent's side of both ways: `workers` workers started by `start` (which registers each
     in the dict it is given before starting it), each given `message(k, first)` for chunk k
     (`first`: the first it is given), one chunk at a time, and a fresh one started when a
     worker's memory is past RECYCLE_MB (`recycle`); `meanwhile()` does one piece of the caller's
-    own work (False: none left) whenever no worker has an answer. → each chunk's results, in order.
+    own work (False: none left) whenever no worker has an answer; `arrived(k, results)` is
+    called with each chunk's results once the worker has its next chunk. → each chunk's results,
+    in order.
     A worker that dies without its results raises WorkerDied; an exception raised in a worker is
     raised here with the worker's traceback as its cause; on any exception (Ctrl-C) the workers
     are ended."""
@@ -393,6 +434,7 @@ def _drive(n_chunks: int, workers: int,
                     give(started(start(running)), first=True)
                 else:
                     give(ready)
+                arrived(k, value)
         while more:
             more = meanwhile()
     except BaseException:
@@ -409,9 +451,11 @@ def _drive(n_chunks: int, workers: int,
     return [chunk or [] for chunk in results]
 
 
-def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = None) -> list[Any]:
+def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = None,
+              each: Callable[[int, Any], None] | None = None) -> list[Any]:
     """plan.task over plan.items in fresh interpreters (multiprocessing "spawn"), in order; the
-    items that are None by `here(i)` (i: their place), in this process, meanwhile.
+    items that are None by `here(i)` (i: their place), in this process, meanwhile; `each` as for
+    run_map.
 
     The same driver as the forked workers' (`_drive`), not multiprocessing's pool: that pool
     replaces a worker that dies and waits for its chunk for ever, and starts workers whose setup
@@ -421,6 +465,7 @@ def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = N
     local = [i for i, item in enumerate(plan.items) if item is None]
     assert here is not None or not local
     results: list[Any] = [None] * len(plan.items)
+    order = _InOrder(each)
 
     left = iter(local)
 
@@ -428,6 +473,7 @@ def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = N
         i = next(left, None)
         if i is not None:
             results[i] = here(i) if here is not None else None
+            order.put(i, results[i])
         return i is not None
 
     if not remote:
@@ -453,7 +499,14 @@ def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = N
     def message(k: int, first: bool) -> tuple[bytes | None, Sequence[Any]]:
         return context if first else None, chunks[k]
 
-    done = _drive(len(chunks), min(workers, len(chunks)), start, message, recycle=False, meanwhile=meanwhile)
+    starts = [sum(map(len, chunks[:k])) for k in range(len(chunks))]
+
+    def arrived(k: int, chunk: list[Any]) -> None:
+        for j, result in enumerate(chunk):
+            order.put(remote[starts[k] + j], result)
+
+    done = _drive(len(chunks), min(workers, len(chunks)), start, message, recycle=False, meanwhile=meanwhile,
+                  arrived=arrived)
     for i, r in zip(remote, (r for chunk in done for r in chunk), strict=True):
         results[i] = r
     return results
