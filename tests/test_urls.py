@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from exemplar_site import urls
 
 
@@ -84,3 +86,27 @@ def test_site_path_resolves_what_the_browser_resolves() -> None:
     assert urls.site_path("stories/a/..") == "stories/"
     assert urls.site_path("../../etc/passwd").startswith("../")
     assert urls.normalise_internal("images\\a.png", "/") == "images/a.png"
+
+
+def test_site_links_found_by_their_text_as_by_the_plain_pattern() -> None:
+    """site_attributes and rewrite_site_links look for `="site:` and then at the name before it (far
+    quicker than a pattern that starts with a space): on any text, what the plain patterns find."""
+    import random
+    import re
+
+    srcset_re = re.compile(r'(\ssrcset)="([^"]*site:[^"]*)"')
+    item_re = re.compile(r"site:(\S+)", re.ASCII)
+
+    def plain_rewrite(fragment: str, convert: Any) -> str:
+        out = urls._SITE_ATTR_RE.sub(lambda m: f'{m.group(1)}="{convert(m.group(2))}"', fragment)
+        return srcset_re.sub(lambda m: m.group(1) + '="' + item_re.sub(lambda i: convert(i.group(1)), m.group(2))
+                             + '"', out)
+
+    pieces = [' src="site:a.png"', '\thref="site:x/y.html#f"', '\nposter="site:v.jpg"', ' title="site:t"',
+              'xsrc="site:n"', ' srcset="site:a-480w.png 480w, site:a.png 800w"', 'data-srcset="site:d 1w"',
+              ' href="https://e.example/"', '"', "=", "site:", " ", "src", "href", "<img", ">", "文", "\u3000src"]
+    rng = random.Random(20261201)
+    for _ in range(5000):
+        fragment = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert urls.site_attributes(fragment) == [(name[1:], raw) for name, raw in urls._SITE_ATTR_RE.findall(fragment)]
+        assert urls.rewrite_site_links(fragment, str.upper) == plain_rewrite(fragment, str.upper), fragment

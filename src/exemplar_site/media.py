@@ -30,7 +30,7 @@ from .i18n import _, t
 from .images import Made, Processed, is_raster, output_format, published, web_path
 from .model import GateResult, PublicStory, Variant, WebImage
 from .sources import Asset
-from .urls import SITE_SCHEME, attribute_path, rewrite_site_links, site_links, site_path
+from .urls import SITE_SCHEME, attribute_path, rewrite_site_links, site_attributes, site_links, site_path
 
 _IMG_RE = re.compile(r"<img\b([^>]*)>")
 _SRC_RE = re.compile(r'\ssrc="site:([^"]*)"')  # (as written: urls.site_path reads it)
@@ -54,7 +54,7 @@ class Notice:
 
 def body_images(body_html: str) -> list[str]:
     """The site path of each raster image a body shows (<img src>), as the browser reads it."""
-    return [p for p in map(site_path, _SRC_RE.findall(body_html)) if is_raster(p)]
+    return [p for p in (site_path(raw) for name, raw in site_attributes(body_html) if name == "src") if is_raster(p)]
 
 
 def _linked(fragment: str) -> list[str]:

@@ -20,8 +20,14 @@ from urllib.parse import quote, unquote
 
 SITE_SCHEME = "site:"
 _SAFE_RE = re.compile(r"^[A-Za-z0-9/._~-]*$")
+# href/src/poster="site:…" (what the browser follows: other attributes link nothing), found by the
+# text `="site:` and then the name before it: a pattern that starts with a literal is searched for
+# far faster than one that starts with \s (~4 times, for the bodies of a site: every page's links
+# and every body's images are read this way); _SITE_ATTR_RE is what the two together match
+_SITE_VALUE_RE = re.compile(r'="site:([^"]*)"')
+_LINK_NAME_RE = re.compile(r"\s(?:href|src|poster)\Z")  # (searched for in the 7 characters before it)
 _SITE_ATTR_RE = re.compile(r'(\s(?:href|src|poster))="site:([^"]*)"')
-_SRCSET_RE = re.compile(r'(\ssrcset)="([^"]*site:[^"]*)"')
+_SRCSET_VALUE_RE = re.compile(r'srcset="([^"]*site:[^"]*)"')  # (after a space: \ssrcset="…")
 _SRCSET_ITEM_RE = re.compile(r"site:(\S+)", re.ASCII)  # (a srcset's items are split at ASCII spaces only)
 _ATTR_UNSAFE_RE = re.compile(r'[% #?&<>"]')
 _ATTR_ESCAPES = str.maketrans({"%": "%25", " ": "%20", "#": "%23", "?": "%3F", "&": "&amp;", "<": "&lt;", ">": "&gt;",
@@ -120,12 +126,24 @@ def _without_dots(path: str) -> str:
     return norm + "/" if folder else norm
 
 
+def site_attributes(fragment: str) -> list[tuple[str, str]]:
+    """(name, value as written after site:) of every href/src/poster="site:<path>" of a fragment,
+    in order: _SITE_ATTR_RE.findall's, without the space before the name."""
+    if "site:" not in fragment:
+        return []
+    out = []
+    for m in _SITE_VALUE_RE.finditer(fragment):
+        at = m.start()
+        name = _LINK_NAME_RE.search(fragment, max(0, at - 7), at)
+        if name is not None:
+            out.append((fragment[name.start() + 1:at], m.group(1)))
+    return out
+
+
 def site_links(fragment: str) -> list[str]:
     """The site path (site_path) of every href/src/poster="site:<path>" of a fragment, in order:
     those rewrite_site_links rewrites. (Other attributes, a title say, link nothing.)"""
-    if "site:" not in fragment:
-        return []
-    return [site_path(raw) for _, raw in _SITE_ATTR_RE.findall(fragment)]
+    return [site_path(raw) for _, raw in site_attributes(fragment)]
 
 
 def site_paths(fragment: str) -> set[str]:
@@ -144,8 +162,30 @@ def attribute_path(path: str) -> str:
 
 def rewrite_site_links(fragment: str, convert: Callable[[str], str]) -> str:
     """Replace every href/src="site:<path>" with convert(path), and each site:<path> of a srcset."""
-    out = _SITE_ATTR_RE.sub(lambda m: f'{m.group(1)}="{convert(m.group(2))}"', fragment)
+    out = _sub_after(_SITE_VALUE_RE, _LINK_NAME_RE, 7, fragment, lambda m: f'="{convert(m.group(1))}"') \
+        if "site:" in fragment else fragment
     if "srcset=" not in out:
         return out
-    return _SRCSET_RE.sub(lambda m: m.group(1) + '="' + _SRCSET_ITEM_RE.sub(lambda i: convert(i.group(1)), m.group(2))
-                          + '"', out)
+    return _sub_after(_SRCSET_VALUE_RE, _SPACE_RE, 1, out,
+                      lambda m: 'srcset="' + _SRCSET_ITEM_RE.sub(lambda i: convert(i.group(1)), m.group(1)) + '"')
+
+
+_SPACE_RE = re.compile(r"\s\Z")
+
+
+def _sub_after(pattern: re.Pattern[str], before: re.Pattern[str], width: int, text: str,
+               replace: Callable[[re.Match[str]], str]) -> str:
+    """pattern.sub(replace, text) for the matches that `before` finds in the `width` characters
+    in front of them (each match's own text has a quote at each end only: a match left alone
+    never hides another)."""
+    pieces: list[str] = []
+    last = 0
+    for m in pattern.finditer(text):
+        at = m.start()
+        if before.search(text, max(0, at - width), at) is not None:
+            pieces += (text[last:at], replace(m))
+            last = m.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
