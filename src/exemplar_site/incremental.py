@@ -68,7 +68,7 @@ from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
 from .jobs import Job, bytes_key, key_of
 from .markup import Markup, Rendered
-from .media import StoryMedia, attach_others, attach_story, shown_keys, story_media
+from .media import StoryMedia, attach_others, attach_story, renamed, shown_keys, story_media
 from .model import GateResult, PublicStory, WebImage
 from .pages import PagePlan
 from .parallel import Spawned, as_state, run_map
@@ -565,6 +565,7 @@ class Incremental:
         the keys they had; every other story is joined now, and kept in the cache so (in place of
         the story without them: `_unattached` makes that again when needed)."""
         stories = []
+        renames = renamed(table)  # (once: see media.renamed)
         for given in gate.stories:
             known = per_story[given.source]
             keys = shown_keys(known, table)
@@ -573,11 +574,11 @@ class Incremental:
                 stories.append(given)
                 continue
             s = self._unattached(given, problems)
-            made = attach_story(s, table, known)
+            made = attach_story(s, table, known, renames)
             stories.append(made)
             if made is not s and s.source in self.cacheable and self._gate_digest(s.source):
                 self.cache.stories[self._gate_digest(s.source) + s.source] = (keys, made)
-        return attach_others(dataclasses.replace(gate, stories=tuple(stories)), table)
+        return attach_others(dataclasses.replace(gate, stories=tuple(stories)), table, renames)
 
     def _unattached(self, s: PublicStory, problems: Problems) -> PublicStory:
         """A story as the gate publishes it, before media.attach_story: itself, or for a story
