@@ -476,3 +476,23 @@ def test_one_story_through_the_stages_without_any_cache_gives_the_built_page(tmp
     assert not problems.errors
     page = next(j for j in jobs if j.path == "stories/p-1/index.html").make()
     assert page.data == (site.out / "stories/p-1/index.html").read_bytes()
+
+
+def test_page_numbers_are_those_of_every_page_walked_through() -> None:
+    """Pager.numbers looks at the kept numbers only: first, last, two either side, one gap mark (None)
+    between runs, as walking through every page and marking the first page left out of each run."""
+    from exemplar_site.pages import Pager
+
+    def walked(number: int, total: int) -> list[int | None]:
+        keep = {1, total} | set(range(number - 2, number + 3))
+        out: list[int | None] = []
+        for n in range(1, total + 1):
+            if n in keep:
+                out.append(n)
+            elif out and out[-1] is not None:
+                out.append(None)
+        return out
+
+    for total in range(40):
+        for number in range(1, max(total, 1) + 1):
+            assert Pager(number, total, "tags/x/").numbers == walked(number, total), (number, total)

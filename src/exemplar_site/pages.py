@@ -44,13 +44,12 @@ class Pager:
     @property
     def numbers(self) -> list[int | None]:
         """First, last and two either side of the current page; None marks a gap (…)."""
-        keep = {1, self.total} | set(range(self.number - 2, self.number + 3))
+        keep = sorted(n for n in {1, self.total, *range(self.number - 2, self.number + 3)} if 1 <= n <= self.total)
         out: list[int | None] = []
-        for n in range(1, self.total + 1):
-            if n in keep:
-                out.append(n)
-            elif out and out[-1] is not None:
+        for n in keep:  # (the kept numbers only: a listing of P pages costs P, not P², to number)
+            if out and out[-1] != n - 1:
                 out.append(None)
+            out.append(n)
         return out
 
 
