@@ -652,7 +652,7 @@ def test_a_cold_build_reads_its_files_in_the_workers_with_the_same_errors_warnin
     are fixed the warning of the one read with a problem is given again by the next build, which
     knows that file by its size and times (as when the main process read it). Said once: the
     rendering, which reads the body again, says nothing of what the validation said."""
-    from exemplar_site import incremental
+    from exemplar_site import incremental, sources
     from exemplar_site.errors import BuildFailed
 
     site = make_site(tmp_path / "s")
@@ -663,7 +663,7 @@ def test_a_cold_build_reads_its_files_in_the_workers_with_the_same_errors_warnin
     (site.root / "content/stories/s4.md").write_bytes("---\ntitle: 国标\n---\n正文".encode("gbk"))
     (site.root / "content/stories/s5.md").write_bytes(b"x" * (1024 * 1024 + 1))
     readers = tmp_path / "readers.txt"
-    real = incremental.read_entry
+    real = sources.read_entry
 
     def spy(entry: Any, problems: Any) -> Any:
         with readers.open("a", encoding="utf-8") as f:
