@@ -665,9 +665,7 @@ class Incremental:
         """The private values of a story whose record came from the cache, from its file (which
         must still be the file validated: read_again refuses one that changed since; its warnings
         were given with its record)."""
-        scratch = Problems()
-        src = read_again(self.config, SourceFile("story", record.path, None, record.digest), scratch)
-        problems.extend(p for p in scratch.items if p.is_error)
+        src = _read_validated(self.config, record.path, record.digest, problems)
         doc = parse(src, Problems()) if src is not None and src.text is not None else None
         private = doc.meta.get("private") if doc is not None else None
         return tuple(private_needles(private)) if isinstance(private, dict) else ()
@@ -779,15 +777,23 @@ def _render(state: tuple[SiteConfig, Markup],
     return (render_body(text, markup) if text is not None else None), mine.items
 
 
+def _read_validated(config: SiteConfig, path: str, digest: str, problems: Problems) -> SourceFile | None:
+    """A story file read again, which must be the file validated with this digest (read_again
+    refuses one that changed since). Only its errors are given: its warnings were given when it
+    was validated."""
+    scratch = Problems()
+    src = read_again(config, SourceFile("story", path, None, digest), scratch)
+    problems.extend(p for p in scratch.items if p.is_error)
+    return src
+
+
 def _body_of(config: SiteConfig, path: str, digest: str, problems: Problems) -> str | None:
     """The Markdown body of the file validated with this digest (read_again refuses a file that
     changed since), split off without reading its front matter again: the file is one that
     frontmatter.parse accepted, and body_of splits it at the same line. (Its warnings, characters
     removed say, were given when it was validated: only an error is given here, the file gone or
     changed.)"""
-    scratch = Problems()
-    src = read_again(config, SourceFile("story", path, None, digest), scratch)
-    problems.extend(p for p in scratch.items if p.is_error)
+    src = _read_validated(config, path, digest, problems)
     if src is None or src.text is None:
         return None
     body = body_of(src.text)

@@ -136,6 +136,15 @@ def _chunks(items: Sequence[Any], workers: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def _starts(chunks: Sequence[Sequence[Any]]) -> list[int]:
+    """The place of each chunk's first item among all the items."""
+    out, at = [], 0
+    for chunk in chunks:
+        out.append(at)
+        at += len(chunk)
+    return out
+
+
 class WorkerDied(RuntimeError):
     """A worker ended without giving back its results (killed, out of memory, crashed)."""
 
@@ -294,7 +303,7 @@ def fork_map(task: Callable[[T], R], items: Sequence[T], workers: int, min_items
         return _in_process(task, items, each)
     ctx = multiprocessing.get_context("fork")
     chunks = _chunks(items, workers)
-    starts = [sum(map(len, chunks[:k])) for k in range(len(chunks))]
+    starts = _starts(chunks)
     order = _InOrder(each)
 
     def start(running: dict[Connection, multiprocessing.process.BaseProcess]) -> Connection:
@@ -499,7 +508,7 @@ def spawn_map(plan: Spawned, workers: int, here: Callable[[int], Any] | None = N
     def message(k: int, first: bool) -> tuple[bytes | None, Sequence[Any]]:
         return context if first else None, chunks[k]
 
-    starts = [sum(map(len, chunks[:k])) for k in range(len(chunks))]
+    starts = _starts(chunks)
 
     def arrived(k: int, chunk: list[Any]) -> None:
         for j, result in enumerate(chunk):
