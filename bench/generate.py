@@ -6,13 +6,25 @@
 Varied bodies (headings, lists, a table, links, an image), realistic front
 matter across ~40 units, 12 fields, 4 levels and ~60 tags; every story public
 as of the benchmark date 2026-11-24.
+
+The default corpus has no series, no campaigns and one shared photo, so it cannot show a cost
+that grows with a series, with campaigns or with units. Options give it those shapes (the
+stories' text and front matter are otherwise the same, story for story):
+
+    python bench/generate.py 10000 /tmp/corpus-shaped --series 200 --campaigns 300 --units 2000
+
+    --photos N     the first N stories get a photo of their own (as the old third argument)
+    --series K     each run of K stories is one exemplar's series: the same name, each a
+                   follow-up (exemplar_of) of the one before
+    --campaigns C  C campaigns; story i takes part in campaign i % C (its `campaigns:`)
+    --units U      U police stations under the six districts instead of 36
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import shutil
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,8 +102,10 @@ def phone_photo(i: int, size: tuple[int, int] = (2400, 1800)) -> bytes:
     return buf.getvalue()
 
 
-def generate(n: int, out: Path, seed: int = 20261124, photos: int = 0) -> None:
-    """`photos`: the first that many stories get a photo of their own (2400×1800 JPEG with GPS) as lead image."""
+def generate(n: int, out: Path, seed: int = 20261124, photos: int = 0, series: int = 1, campaigns: int = 0,
+             stations: int = 36) -> None:
+    """`photos`: the first that many stories get a photo of their own (2400×1800 JPEG with GPS) as lead image.
+    `series`, `campaigns`, `stations`: see the module docstring (1, 0 and 36: the default corpus)."""
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -108,12 +122,23 @@ def generate(n: int, out: Path, seed: int = 20261124, photos: int = 0) -> None:
         for j in range(6):
             word = STATION_WORDS[(i * 3 + j) % len(STATION_WORDS)]
             units.append((f"{dk}-{j}", f"{DISTRICT_NAMES[i][:2]}{word}派出所", dk))
+    for k in range(36, stations):  # (more stations: unit keys and names stay unique)
+        dk = DISTRICTS[k % len(DISTRICTS)]
+        word = STATION_WORDS[k % len(STATION_WORDS)]
+        units.append((f"{dk}-{k // len(DISTRICTS)}", f"{DISTRICT_NAMES[k % len(DISTRICTS)][:2]}{word}{k}号派出所", dk))
+    for c in range(campaigns):
+        (out / "content" / "campaigns" / f"hd-{c:04d}.md").write_text(
+            f"---\ntitle: 第{c + 1}期学习宣传活动\ndate: 2022-01-01\nuntil: 2026-12-31\n"
+            f"decision: 基准公党〔2022〕{c + 1}号\nsummary: 集中宣传一批身边典型。\n---\n"
+            "活动以“身边的平安守护者”为主题，分批推出基层所队的先进典型。\n", encoding="utf-8")
     (out / "site_config.yaml").write_text(config_text(units), encoding="utf-8")
     unit_keys = [u[0] for u in units] + DISTRICTS
     surnames = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
     given = "建国晓燕志强海涛明芳磊婷伟军华平丽勇敏静杰涛"
+    name = ""
     for i in range(n):
-        name = rng.choice(surnames) + rng.choice(given) + rng.choice(given)
+        drawn = rng.choice(surnames) + rng.choice(given) + rng.choice(given)
+        name = drawn if i % series == 0 else name  # (a series: one exemplar, its first story's name)
         year = 2022 + i * 5 // n
         month, day = rng.randint(1, 10 if year == 2026 else 12), rng.randint(1, 28)
         tags = rng.sample(TAG_WORDS, 3)
@@ -137,6 +162,8 @@ def generate(n: int, out: Path, seed: int = 20261124, photos: int = 0) -> None:
             (f"images: [{{src: images/ph-{i:05d}.jpg, caption: 工作照, alt: 民警在社区, credit: 李明}}]" if i < photos
              else "images: [{src: images/photo.png, caption: 工作照, alt: 民警在社区}]"),
             f"featured: {'true' if i % 50 == 0 else 'false'}",
+            *([f"exemplar_of: bm-{2022 + (i - 1) * 5 // n}-{i - 1:05d}"] if i % series else []),
+            *([f"campaigns: [hd-{i % campaigns:04d}]"] if campaigns else []),
             "private:", f"  phone: \"139{i:08d}\"", "  assessments:", "    - {date: 2026-06-30, result: 优秀}",
             "---",
         ]
@@ -148,7 +175,16 @@ def generate(n: int, out: Path, seed: int = 20261124, photos: int = 0) -> None:
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    target = Path(sys.argv[2]) if len(sys.argv) > 2 else REPO / "bench" / f"corpus-{count}"
-    generate(count, target, photos=int(sys.argv[3]) if len(sys.argv) > 3 else 0)  # 3rd: stories with a photo
-    print(target)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("count", type=int, nargs="?", default=1000)
+    parser.add_argument("target", type=Path, nargs="?")
+    parser.add_argument("old_photos", type=int, nargs="?", help=argparse.SUPPRESS)  # (the old third argument)
+    parser.add_argument("--photos", type=int)
+    parser.add_argument("--series", type=int, default=1)
+    parser.add_argument("--campaigns", type=int, default=0)
+    parser.add_argument("--units", type=int, default=36)
+    args = parser.parse_args()
+    generate(args.count, args.target or REPO / "bench" / f"corpus-{args.count}",
+             photos=args.photos if args.photos is not None else args.old_photos or 0,
+             series=args.series, campaigns=args.campaigns, stations=args.units)
+    print(args.target or REPO / "bench" / f"corpus-{args.count}")
