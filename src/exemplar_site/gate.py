@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import html
 import posixpath
@@ -629,29 +630,36 @@ def related_texts(records: Records, result: GateResult, config: SiteConfig) -> l
 
 
 def private_leaks(item: Related, needles: Mapping[str, Sequence[tuple[str, str]]],
-                  line: Callable[[str, str, bool], int]) -> list[Problem]:
+                  line: Callable[[str, str, bool], int], stories: Sequence[str] | None = None,
+                  normalised: Callable[[str], str] | None = None) -> list[Problem]:
     """The related stories' private values (`needles`: file → personal.private_needles) found in
-    the item's text, as errors naming the field and the story it is from, never the value. `line`:
-    (file, text, in its body only) → the line of the file that names the text (`error_lines`)."""
+    the item's text, as errors naming the field and the story it is from, never the value, story by
+    story. `line`: (file, text, in its body only) → the line of the file that names the text
+    (`error_lines`). `stories`: those of the item's stories to look for (default: all of them);
+    `normalised`: a memo of personal.normalise for an item looked at in several calls (each of its
+    texts is normalised once, not once for each story: a series of k stories is k items of k-1)."""
+    if normalised is None:
+        normalised = functools.cache(personal.normalise)
     own = set(v for _label, v in needles.get(item.own, ())) if item.own else set()
-    wanted = [(f"{label}\x00{path}", value) for path in item.stories for label, value in needles.get(path, ())
-              if value not in own]
-    if not wanted or not personal.private_in("\x00".join(text for _f, text in item.texts), wanted):
-        return []
-    value = dict(wanted)
+    joined = "\x00".join(text for _f, text in item.texts)
     out = Problems()
-    for name, text in item.texts:
-        for label in dict.fromkeys(personal.private_in(text, wanted)):
-            field_label, path = label.split("\x00")
-            out.error(item.source, line(item.source, value[label], name == "body"), name,
-                      # TRANSLATORS: 原文：公开的文字里有 {path} 的私密字段 {label} 里写的内容（这里不显示）
-                      t("public text holds what is written in the private field {label} of {path} "
-                        "(not shown here)", label=field_label, path=path),
-                      # TRANSLATORS: 原文：删除或改写这段公开文字：{path} 里 private: 下的内容一律不公开，
-                      # 关于同一位典型的其他稿件、学习活动和链接它的页面里也不能有
-                      t("delete or rewrite this public text: what is under private: in {path} is never "
-                        "published, in the other stories about the same exemplar, the campaigns and the "
-                        "pages linking it neither", path=path))
+    for path in item.stories if stories is None else stories:
+        wanted = [(f"{label}\x00{path}", value) for label, value in needles.get(path, ()) if value not in own]
+        if not wanted or not personal.private_in(joined, wanted, normalised):
+            continue
+        value = dict(wanted)
+        for name, text in item.texts:
+            for label in dict.fromkeys(personal.private_in(text, wanted, normalised)):
+                field_label = label.split("\x00")[0]
+                out.error(item.source, line(item.source, value[label], name == "body"), name,
+                          # TRANSLATORS: 原文：公开的文字里有 {path} 的私密字段 {label} 里写的内容（这里不显示）
+                          t("public text holds what is written in the private field {label} of {path} "
+                            "(not shown here)", label=field_label, path=path),
+                          # TRANSLATORS: 原文：删除或改写这段公开文字：{path} 里 private: 下的内容一律不公开，
+                          # 关于同一位典型的其他稿件、学习活动和链接它的页面里也不能有
+                          t("delete or rewrite this public text: what is under private: in {path} is never "
+                            "published, in the other stories about the same exemplar, the campaigns and the "
+                            "pages linking it neither", path=path))
     return list(out.items)
 
 

@@ -36,11 +36,12 @@ Only pipeline.py uses this module.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import pickle
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ from .frontmatter import RawDoc, body_of, parse
 from .gate import (
     TAG_SLUG_LENGTH,
     Decisions,
+    Related,
     Shown,
     error_lines,
     private_leaks,
@@ -72,7 +74,7 @@ from .media import StoryMedia, attach_others, attach_story, renamed, shown_keys,
 from .model import GateResult, PublicStory, WebImage
 from .pages import PagePlan
 from .parallel import Spawned, as_state, run_map
-from .personal import private_needles
+from .personal import normalise, private_needles
 from .records import (
     CampaignRecord,
     PageRecord,
@@ -650,15 +652,27 @@ class Incremental:
                 needles[path] = record.needles if path in self.validated else self._needles(record, problems)
             return needles[path]
 
+        def leaks(item: Related, paths: tuple[str, ...], normalised: Callable[[str], str]) -> tuple[Problem, ...]:
+            wanted = {p: needles_of(p) for p in (*paths, *((item.own,) if item.own else ()))}
+            return tuple(private_leaks(item, wanted, line, paths, normalised))
+
         for item in items:
-            own = f"\x1f{by_path[item.own].digest}" if item.own else ""
-            for path in item.stories:
-                key = f"private\x1f{item.key}\x1f{path}={by_path[path].digest}{own}"
+            normalised = functools.cache(normalise)  # (this item's texts normalised once, not once for each story)
+            if item.own:  # a story of a series: one entry for the series, not one for each other story
+                # (an edited story's own entry needs every other story's values anyway)
+                members = "\x1f".join(f"{p}={by_path[p].digest}" for p in (item.own, *item.stories))
+                digest = hashlib.blake2b(members.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+                key = f"private\x1f{item.key}\x1f{digest}"
                 hit = self.cache.memo.get(key)
                 if hit is None:
-                    wanted = {p: needles_of(p) for p in (path, *((item.own,) if item.own else ()))}
-                    one = dataclasses.replace(item, stories=(path,))
-                    hit = self.cache.memo[key] = tuple(private_leaks(one, wanted, line))
+                    hit = self.cache.memo[key] = leaks(item, item.stories, normalised)
+                problems.extend(hit)
+                continue
+            for path in item.stories:  # a page or campaign: its stories one by one (a campaign of
+                key = f"private\x1f{item.key}\x1f{path}={by_path[path].digest}"  # 500: one read again)
+                hit = self.cache.memo.get(key)
+                if hit is None:
+                    hit = self.cache.memo[key] = leaks(item, (path,), normalised)
                 problems.extend(hit)
 
     def _needles(self, record: StoryRecord, problems: Problems) -> Sequence[tuple[str, str]]:

@@ -19,7 +19,7 @@ import datetime as dt
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,10 +238,12 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     return out
 
 
-def private_in(text: str, needles: Iterable[tuple[str, str]]) -> list[str]:
+def private_in(text: str, needles: Iterable[tuple[str, str]],
+               normalised: Callable[[str], str] = normalise) -> list[str]:
     """The labels of those (label, normalised value) pairs whose value is in the text (another
-    story's private values, say: `find` looks for numbers too)."""
-    flat = normalise(text)
+    story's private values, say: `find` looks for numbers too). `normalised`: `normalise`, or a
+    memo of it for a text looked in many times."""
+    flat = normalised(text)
     return [label for label, value in needles if value and value in flat]
 
 
