@@ -209,3 +209,20 @@ def test_names_that_differ_only_in_case_are_refused(site: Site) -> None:
     assert any(path == "content/images/photo.png" and "upper and lower case" in m for path, _, m in messages)
     assert any(f == "id" and "upper and lower case" in m for _, f, m in messages), messages
     assert any(f == "id" and "reserved device name" in m for _, f, m in messages), messages
+
+
+def test_a_unit_is_found_by_key_or_name_the_first_in_the_config_winning() -> None:
+    """UnitTree.resolve looks a value up (key or display name), as walking the units in config
+    order and taking the first whose key or name it is; children and descendants keep tree order."""
+    from exemplar_site.config import Unit, UnitTree
+
+    tree = UnitTree((Unit("city", "市局", "city", None, 0), Unit("a", "b", "station", "city", 1),
+                     Unit("b", "乙所", "station", "city", 1), Unit("c", "a", "team", "b", 2),
+                     Unit("d", "丁队", "team", "b", 2)))
+    walked = {v: next((u.key for u in tree.units if v in (u.key, u.name)), None)
+              for v in ("city", "市局", "a", "b", "乙所", "c", "丁队", "nowhere", "")}
+    assert {v: tree.resolve(v) for v in walked} == walked == {
+        "city": "city", "市局": "city", "a": "a", "b": "a", "乙所": "b", "c": "c", "丁队": "d",
+        "nowhere": None, "": None}
+    assert [u.key for u in tree.children("b")] == ["c", "d"] and tree.children("nowhere") == []
+    assert tree.descendants("city") == ["city", "a", "b", "c", "d"]

@@ -82,8 +82,22 @@ class UnitTree:
     def _by_key(self) -> dict[str, Unit]:
         return {u.key: u for u in self.units}
 
+    @functools.cached_property
+    def _by_value(self) -> dict[str, str]:  # key or display name → key (the first unit naming it)
+        out: dict[str, str] = {}
+        for u in reversed(self.units):
+            out[u.name] = out[u.key] = u.key
+        return out
+
+    @functools.cached_property
+    def _children(self) -> dict[str | None, list[Unit]]:
+        out: dict[str | None, list[Unit]] = {}
+        for u in self.units:
+            out.setdefault(u.parent, []).append(u)
+        return out
+
     def children(self, key: str | None) -> list[Unit]:
-        return [u for u in self.units if u.parent == key]
+        return list(self._children.get(key, ()))
 
     def descendants(self, key: str) -> list[str]:
         """The unit and every unit below it, in tree order."""
@@ -103,11 +117,9 @@ class UnitTree:
         return list(reversed(chain))
 
     def resolve(self, value: str) -> str | None:
-        """A unit key or a unit's display name → key."""
-        for u in self.units:
-            if value in (u.key, u.name):
-                return u.key
-        return None
+        """A unit key or a unit's display name → key (of the first unit, in config order, whose
+        key or name it is: one lookup, not a walk through every unit for each story)."""
+        return self._by_value.get(value)
 
 
 @dataclass(frozen=True)
