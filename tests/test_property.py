@@ -645,3 +645,17 @@ def test_extreme_values_are_clear_errors(tmp_path: Path, field: str, value: Any)
     assert code in (0, 1) and "Traceback" not in err
     if code == 1:
         assert "content/stories/broken.md:" in err
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet="ab-/.0123456789梅李", max_size=12),
+       st.lists(st.text(alphabet="ab-/.0123456789梅李", max_size=12), max_size=40),
+       st.integers(min_value=1, max_value=4), st.sampled_from([0.0, 0.5, 0.6, 0.8, 1.0]))
+def test_close_matches_answers_as_difflib_does(word: str, options: list[str], n: int, cutoff: float) -> None:
+    """The suggestions of an error message (errors.close_matches, which skips the full comparison
+    of options that cannot enter the best n) are difflib's, in its order, ties and repeats included."""
+    import difflib
+
+    from exemplar_site.errors import close_matches
+
+    assert close_matches(word, options, n, cutoff) == difflib.get_close_matches(word, options, n, cutoff)
