@@ -659,3 +659,32 @@ def test_close_matches_answers_as_difflib_does(word: str, options: list[str], n:
     from exemplar_site.errors import close_matches
 
     assert close_matches(word, options, n, cutoff) == difflib.get_close_matches(word, options, n, cutoff)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 14)), min_size=1, max_size=15))
+def test_series_are_the_chains_of_exemplar_of_walked_from_each_story(links: list[int | None]) -> None:
+    """taxonomy._series (each chain walked once) groups as walking exemplar_of from every story to
+    its first would: loops, links to stories not published and long chains included."""
+    from types import SimpleNamespace
+
+    from exemplar_site.taxonomy import _series
+
+    stories = tuple(SimpleNamespace(id=f"s{i}", exemplar_of=None if to is None else f"s{to}",
+                                    date=dt.datetime(2026, 1, 1 + (i * 7) % 28)) for i, to in enumerate(links))
+    by_id = {s.id: s for s in stories}
+
+    def walked(sid: str) -> str:
+        seen: list[str] = []
+        cur = sid
+        while cur in by_id and by_id[cur].exemplar_of in by_id and cur not in seen:
+            seen.append(cur)
+            cur = by_id[cur].exemplar_of
+        return cur
+
+    groups: dict[str, list[Any]] = {}
+    for s in stories:
+        groups.setdefault(walked(s.id), []).append(s)
+    expected = {s.id: tuple(sorted(groups[walked(s.id)], key=lambda o: (o.date, o.id)))
+                for s in stories if len(groups[walked(s.id)]) > 1}
+    assert _series(stories) == expected  # type: ignore[arg-type]

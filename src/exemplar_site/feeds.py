@@ -436,14 +436,16 @@ def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
     still announced (None: none are)."""
     bodies: dict[str, str] = {}
     stones = tombstones(index.withdrawn, config, now) if now is not None else ()
-    names = campaign_names(index)
+    # the campaigns' names and the withdrawals announced now (they depend on the build's date),
+    # which every feed is made from: hashed once, not once a feed (feeds × campaigns and withdrawals)
+    shared = key_of(sorted(campaign_names(index).items()), stones)
     jobs = []
     for spec in specs:
         updated = _feed_updated(spec, index, stones)
         # everything the feed is made from: the spec whole (its stories too), its date, the config,
-        # the campaigns' names, the withdrawals announced now (they depend on the build's date)
+        # what all feeds share
         base = key_of(config.digest, CODE_VERSION, fingerprint(spec), deep_fingerprint(spec.stories),
-                      updated.isoformat(), sorted(names.items()), stones)
+                      updated.isoformat(), shared)
         jobs.append(Job(spec.rss, base + "r", functools.partial(render_feed, spec, index, config, False, bodies)))
         jobs.append(Job(spec.atom, base + "a",
                         functools.partial(render_feed, spec, index, config, True, bodies, stones)))

@@ -8,9 +8,11 @@ system.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import urls
@@ -58,6 +60,10 @@ class SiteIndex:
     def term(self, family: str, key: str) -> Term | None:
         return self.term_of.get((family, key))
 
+    @functools.cached_property
+    def _named_in(self) -> dict[str, tuple[str, ...]]:
+        return _named_in(self.campaigns)
+
     def featured(self, n: int) -> tuple[PublicStory, ...]:
         return tuple(s for s in self.stories if s.featured)[:n]
 
@@ -67,13 +73,22 @@ class SiteIndex:
         keys += [("units", u.key) for u in story.unit_chain]
         keys += [("tags", t.key) for t in story.tags]
         keys += [("campaigns", c) for c in story.campaigns]
-        keys += [("campaigns", c.slug) for c in self.campaigns if story.id in c.story_ids]
+        keys += [("campaigns", slug) for slug in self._named_in.get(story.id, ())]
         found: dict[tuple[str, str], Term] = {}
         for k in keys:
             t = self.term_of.get(k)
             if t is not None and k not in found:
                 found[k] = t
         return list(found.values())
+
+
+def _named_in(campaigns: Iterable[Campaign]) -> dict[str, tuple[str, ...]]:
+    """Story id → the campaigns naming it under exemplars:, in the order given."""
+    out: dict[str, list[str]] = {}
+    for c in campaigns:
+        for sid in dict.fromkeys(c.story_ids):
+            out.setdefault(sid, []).append(c.slug)
+    return {sid: tuple(slugs) for sid, slugs in out.items()}
 
 
 def _newest_first(stories: list[PublicStory]) -> tuple[PublicStory, ...]:
@@ -95,7 +110,7 @@ def build_index(gate: GateResult, config: SiteConfig,
     tag_names: dict[str, str] = {}
     by_campaign: dict[str, list[PublicStory]] = defaultdict(list)
     by_year: dict[int, list[PublicStory]] = defaultdict(list)
-    campaign_ids = {c.slug: set(c.story_ids) for c in gate.campaigns}
+    named_in = _named_in(gate.campaigns)
     for s in stories:
         by_field[s.field.key].append(s)
         by_level[s.level.key].append(s)
@@ -104,9 +119,8 @@ def build_index(gate: GateResult, config: SiteConfig,
         for t in s.tags:
             by_tag[t.key].append(s)
             tag_names[t.key] = t.name
-        for c in gate.campaigns:
-            if c.slug in s.campaigns or s.id in campaign_ids[c.slug]:
-                by_campaign[c.slug].append(s)
+        for slug in dict.fromkeys((*s.campaigns, *named_in.get(s.id, ()))):  # (stories × campaigns before)
+            by_campaign[slug].append(s)
         by_year[s.year].append(s)
 
     terms["fields"] = tuple(Term("fields", c.key, c.name, tuple(by_field[c.key]))
@@ -194,22 +208,31 @@ def _series(stories: tuple[PublicStory, ...]) -> dict[str, tuple[PublicStory, ..
     """Group stories linked by exemplar_of into one series per exemplar, oldest first."""
     by_id = {s.id: s for s in stories}
     root_of: dict[str, str] = {}
+    known: dict[str, str] = {}  # the roots found, of chains without a loop (a series of k: k steps, not k²)
 
     def root(sid: str) -> str:
-        seen = []
+        """The first story of the chain of exemplar_of from `sid`; in a loop (an error the records
+        report), the first story met twice."""
+        seen: set[str] = set()
+        chain = []
         cur = sid
-        while cur in by_id and by_id[cur].exemplar_of and by_id[cur].exemplar_of in by_id and cur not in seen:
-            seen.append(cur)
-            cur = by_id[cur].exemplar_of  # type: ignore[assignment]
-        return cur
+        while cur not in known:
+            earlier = by_id[cur].exemplar_of if cur in by_id else None
+            if not earlier or earlier not in by_id or cur in seen:
+                if cur in seen:
+                    return cur  # (a loop: nothing is kept, the answer depends on where one starts)
+                break
+            seen.add(cur)
+            chain.append(cur)
+            cur = earlier
+        found = known.get(cur, cur)
+        for c in chain:
+            known[c] = found
+        return found
 
     groups: dict[str, list[PublicStory]] = defaultdict(list)
     for s in stories:
         root_of[s.id] = root(s.id)
         groups[root_of[s.id]].append(s)
-    out: dict[str, tuple[PublicStory, ...]] = {}
-    for s in stories:
-        group = groups[root_of[s.id]]
-        if len(group) > 1:
-            out[s.id] = tuple(sorted(group, key=lambda o: (o.date, o.id)))
-    return out
+    ordered = {r: tuple(sorted(group, key=lambda o: (o.date, o.id))) for r, group in groups.items() if len(group) > 1}
+    return {s.id: ordered[root_of[s.id]] for s in stories if root_of[s.id] in ordered}
