@@ -668,11 +668,15 @@ class Incremental:
                     hit = self.cache.memo[key] = leaks(item, item.stories, normalised)
                 problems.extend(hit)
                 continue
+            flat: str | None = None
             for path in item.stories:  # a page or campaign: its stories one by one (a campaign of
                 key = f"private\x1f{item.key}\x1f{path}={by_path[path].digest}"  # 500: one read again)
                 hit = self.cache.memo.get(key)
                 if hit is None:
-                    hit = self.cache.memo[key] = leaks(item, (path,), normalised)
+                    if flat is None:  # (private_leaks' own first look, once for all the item's stories)
+                        flat = normalised("\x00".join(text for _f, text in item.texts))
+                    found = any(value and value in flat for _label, value in needles_of(path))
+                    hit = self.cache.memo[key] = leaks(item, (path,), normalised) if found else ()
                 problems.extend(hit)
 
     def _needles(self, record: StoryRecord, problems: Problems) -> Sequence[tuple[str, str]]:
