@@ -634,9 +634,11 @@ class Incremental:
     # ---- private values in related public text ---------------------------------------------------
 
     def related_private(self, records: Records, result: GateResult, problems: Problems) -> None:
-        """gate.private_leaks of every gate.related_texts item, story by story looked for in it,
-        each reused by the item's key and that story's digest: a private block changed, or a
-        follow-up, page or campaign about the exemplar, is looked at again. A record reused from the
+        """gate.private_leaks of every gate.related_texts item. A page's or campaign's answer is kept
+        story by story (reused by its key and that story's digest); a story's in a series, as one
+        answer for the whole series (reused by its key and every member's digest: making its texts
+        plain is the cost, paid once either way). A private block changed, or a follow-up, page or
+        campaign about the exemplar, is looked at again. A record reused from the
         cache holds no private values (records.cacheable): its file is read again for them, when
         needed (one story edited: its file alone, though a campaign names five hundred)."""
         items = related_texts(records, result, self.config)
