@@ -659,6 +659,11 @@ def test_close_matches_answers_as_difflib_does(word: str, options: list[str], n:
     from exemplar_site.errors import close_matches
 
     assert close_matches(word, options, n, cutoff) == difflib.get_close_matches(word, options, n, cutoff)
+    for bad_n, bad_cutoff in ((0, cutoff), (n, 1.5), (n, -0.1)):
+        with pytest.raises(ValueError):
+            difflib.get_close_matches(word, options, bad_n, bad_cutoff)
+        with pytest.raises(ValueError):
+            close_matches(word, options, bad_n, bad_cutoff)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)

@@ -97,6 +97,8 @@ def close_matches(word: str, options: Iterable[str], n: int = 3, cutoff: float =
     part) only for the options whose upper bound (`quick_ratio`) may still beat the n-th best
     found: one missing image among 10,000 took 0.31 s to suggest a name for, and a site of
     many broken links has one such error per story."""
+    if not n > 0 or not 0.0 <= cutoff <= 1.0:  # (as difflib refuses them)
+        raise ValueError(f"n must be > 0 and cutoff in [0.0, 1.0]: {n!r}, {cutoff!r}")
     matcher = difflib.SequenceMatcher()
     matcher.set_seq2(word)
     bounded: list[tuple[float, str]] = []
