@@ -40,6 +40,8 @@ STAGES = [
     # (added in session 13: parts of a 100,000-story edit that py-spy found outside the stages above)
     ("cache", "_Lazy.need"), ("cache", "BuildCache.save_search"), ("writer", "Staging.__init__"),
     ("outguard", "settled"), ("search", "index_files"), ("pages", "sitemap"),
+    # (session 21: the private values of related texts, which grew with a series' length squared)
+    ("incremental", "Incremental.related_private"),
 ]
 spent: dict[str, float] = collections.defaultdict(float)
 calls: collections.Counter[str] = collections.Counter()
