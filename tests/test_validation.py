@@ -226,3 +226,25 @@ def test_a_unit_is_found_by_key_or_name_the_first_in_the_config_winning() -> Non
         "nowhere": None, "": None}
     assert [u.key for u in tree.children("b")] == ["c", "d"] and tree.children("nowhere") == []
     assert tree.descendants("city") == ["city", "a", "b", "c", "d"]
+
+
+def test_follow_ups_that_go_round_in_a_circle_are_refused_at_the_earliest_story(site: Site) -> None:
+    """a → b → c → a names no first story: the series, the exemplar's report and the withdrawals
+    each read such a loop their own way, so it is an error naming every story of it, at the line
+    of the earliest one's exemplar_of; `check` says the same."""
+    site.story("lead", "x-0", slug="lead", date=dt.date(2024, 1, 1), exemplar_of="x-2")  # leads into it
+    site.story("b", "x-2", slug="second", date=dt.date(2025, 5, 1), exemplar_of="x-3")
+    site.story("a", "x-1", slug="first", date=dt.date(2024, 3, 1))
+    site.story("c", "x-3", slug="third", date=dt.date(2026, 5, 1), exemplar_of="x-1")
+    site.story("fine", "y-1", slug="fine", date=dt.date(2026, 1, 1))
+    site.story("fine2", "y-2", slug="fine2", date=dt.date(2026, 2, 1), exemplar_of="y-1")
+    assert site.build().public == 6  # a chain: x-1 is the first story
+    path = site.story("a", "x-1", slug="first", date=dt.date(2024, 3, 1), exemplar_of="x-2")  # one edit closes it
+    (p,) = errors_of(site)
+    assert (p.path, p.field, p.line) == ("content/stories/a.md", "exemplar_of", line_of(path, "exemplar_of:"))
+    assert ("x-1 (content/stories/a.md) → x-2 (content/stories/b.md) → x-3 (content/stories/c.md) → "
+            "x-1 (content/stories/a.md)") in p.message
+    assert "x-0" not in p.message
+    assert main(["check", "--config", str(site.root / "site_config.yaml"), "--now", "2026-11-24"]) == 1
+    site.story("a", "x-1", slug="first", date=dt.date(2024, 3, 1))  # put back
+    assert site.build().public == 6

@@ -13,7 +13,7 @@ import html
 import mimetypes
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -927,3 +927,32 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
             elif earlier.id == s.id:
                 problems.error(s.path, s.line_of("exemplar_of"), "exemplar_of",
                                _("a story cannot follow up itself"), _("the id of an earlier story"))
+    for circle in _circles(by_id):
+        first = min(circle, key=lambda r: (r.date, r.id))
+        at = circle.index(first)
+        chain = " → ".join(f"{r.id} ({r.path})" for r in circle[at:] + circle[:at] + [first])
+        problems.error(first.path, first.line_of("exemplar_of"), "exemplar_of",
+                       t("the follow-up links go round in a circle: {chain}; the first story about an exemplar "
+                         "names no earlier one", chain=chain),
+                       _("no exemplar_of in this story (the earliest of the circle), or the id of a story "
+                         "outside the circle"))
+
+
+def _circles(by_id: Mapping[str, StoryRecord]) -> list[list[StoryRecord]]:
+    """The loops of two or more stories in the chains of exemplar_of, each once, each in the order
+    of its links (each story names at most one: one walk from each story, none walked twice)."""
+    done: set[str] = set()
+    circles = []
+    for start in by_id:
+        path: list[str] = []
+        on_path: set[str] = set()
+        cur: str | None = start
+        while cur is not None and cur in by_id and cur not in done and cur not in on_path:
+            path.append(cur)
+            on_path.add(cur)
+            earlier = by_id[cur].exemplar_of
+            cur = earlier if earlier != cur else None  # (following up itself is reported above)
+        if cur is not None and cur in on_path:
+            circles.append([by_id[sid] for sid in path[path.index(cur):]])
+        done |= on_path
+    return circles
