@@ -184,3 +184,45 @@ def test_autodiscovery_media_page_and_opml(site: Site) -> None:
     urls = cast("list[str]", opml.xpath("//outline[@type='rss']/@xmlUrl"))
     assert "http://test.example/pub/feeds/all.rss.xml" in urls
     assert len(urls) == len([p for p in feed_files(site) if p.name.endswith(".rss.xml")])
+
+
+def test_each_feed_is_feedgens_whole_document_byte_for_byte(tmp_path: Path) -> None:
+    """A feed file is its head with each story's entry, made once a build, put in (FeedParts).
+    Held here to what feedgen writes when given the whole feed at once (every entry added, the
+    document fixed as a whole), for every feed and format of a site with what could tell them
+    apart: tombstones, edited stories, lead images, bylines, campaigns, and titles, summaries and
+    bodies that spell the tags an entry is cut out by."""
+    import json
+
+    from exemplar_site import feeds
+    from exemplar_site.feedspec import feed_specs
+    from exemplar_site.pipeline import BuildOptions, load_site
+
+    site = make_site(tmp_path / "site", feeds={"tombstone_days": 30})
+    populate(site)
+    site.story("x", "x-1", slug="x", title="标题</item></entry><item>", date=dt.date(2026, 6, 1),
+               summary="摘要 <entry> & </channel>", author=["李明", "张华"], campaigns=["learn"],
+               body="正文 `</entry></feed>` 和 `</item>`。\n\n<item>原样</item>")
+    site.story("w", "w-1", slug="w", date=dt.date(2026, 5, 1))
+    site.write("content/campaigns/none.md", "---\ntitle: 还没有典型的活动\ndate: 2026-02-01\n---\n说明。\n")
+    site.build()
+    site.story("w", "w-1", slug="w", date=dt.date(2026, 5, 1), status="withdrawn", withdrawn_date=dt.date(2026, 11, 20))
+    site.build()
+    loaded = load_site(site.config, BuildOptions(now=NOW))
+    index, config = loaded.index, loaded.config
+    stones = feeds.tombstones(index.withdrawn, config, NOW)
+    assert stones and any(s.updated != s.date for s in index.stories) and any(s.lead_image for s in index.stories)
+    names = feeds.campaign_names(index)
+    specs = feed_specs(index, config)
+    assert any(len(spec.stories) > 1 for spec in specs) and any(not spec.stories for spec in specs)
+    for spec in specs:
+        for atom in (False, True):
+            fg = feeds._generator(spec, config, feeds._feed_updated(spec, index, stones if atom else ()), atom=atom)
+            for s in spec.stories:
+                feeds._add_entry(fg, s, config, atom=atom, html=feeds.full_html(s, config), campaigns=names)
+            whole = (feeds._fix_atom(fg.atom_str(pretty=True), spec.stories, config, stones) if atom
+                     else feeds._fix_rss(fg.rss_str(pretty=True), spec.stories, config))
+            assert (site.out / (spec.atom if atom else spec.rss)).read_bytes() == whole, (spec.key, atom)
+        built = json.loads((site.out / spec.json).read_bytes())
+        assert [i["id"] for i in built["items"]] == [GUID + s.id for s in spec.stories]
+        assert (site.out / spec.json).read_bytes() == (json.dumps(built, ensure_ascii=False, indent=2) + "\n").encode()

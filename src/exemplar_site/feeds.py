@@ -30,6 +30,12 @@ What a newsroom's system can rely on besides (issue 16):
   an edited story carries its updated time (Atom updated; atom:updated in RSS).
 - The RSS <channel><link> is the HTML listing (feedgen takes the last link given for it).
 - JSON Feed 1.1 beside RSS and Atom for every feed of the table (feeds/<…>.json).
+
+How a build makes them: a story's entry is made once a build in each format (`FeedParts`), by
+feedgen and the fixes above, and put into every feed that holds it; a feed file is its own head,
+made by feedgen with no entries, with its entries put in. The bytes are what feedgen writes for
+the whole feed at once (a test holds them to it); a story is in ~3 feeds on average, so this is
+about half the work.
 """
 
 from __future__ import annotations
@@ -165,9 +171,15 @@ def _generator(spec: FeedSpec, config: SiteConfig, updated: dt.datetime, atom: b
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
-    fg.load_extension("dc", atom=False, rss=True)
+    # (after feedgen.feed, which imports the lxml.etree that feedgen.util needs)
+    from feedgen.ext.dc import DcEntryExtension, DcExtension
+    from feedgen.ext.media import MediaEntryExtension, MediaExtension
+
+    # (as load_extension("dc") and ("media") do, without the import it tries first of a module
+    # feedgen.ext.dc_entry, which does not exist: a search of sys.path on every call, ~0.1 ms)
+    fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
     if not atom:
-        fg.load_extension("media", atom=False, rss=True)
+        fg.register_extension("media", MediaExtension, MediaEntryExtension, atom=False, rss=True)
     fg.id(f"{config.feeds.guid_prefix}feed/{spec.key}")
     # Atom: type="text" is set on both in _fix_atom; RSS: no markup characters (plain_title)
     fg.title(clean_xml(spec.title) if atom else plain_title(spec.title))
@@ -258,7 +270,8 @@ def _enclosure(s: PublicStory, config: SiteConfig) -> tuple[str, str, str]:
     return urls.absolute(config.site_url, img.src), str(img.size), img.mime
 
 
-def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig, stones: tuple[WithdrawnNotice, ...] = ()) -> bytes:
+def _fix_atom(data: bytes, stories: tuple[PublicStory, ...], config: SiteConfig,
+              stones: tuple[WithdrawnNotice, ...] = ()) -> bytes:
     """Restore rel/type/length on entry links and add the enclosure (feedgen 1.0.0 drops them);
     mark every title and the subtitle type="text" (feedgen cannot); add the tombstones."""
     from lxml import etree
@@ -269,7 +282,7 @@ def _fix_atom(data: bytes, spec: FeedSpec, config: SiteConfig, stones: tuple[Wit
         el = root.find(f"{_ATOM}{name}")
         if el is not None:
             el.set("type", "text")
-    by_id = {guid(config, s.id): s for s in spec.stories}
+    by_id = {guid(config, s.id): s for s in stories}
     for entry in root.iter(f"{_ATOM}entry"):
         sid = entry.findtext(f"{_ATOM}id")
         s = by_id.get(sid or "")
@@ -306,9 +319,9 @@ def _add_tombstones(root: etree._Element, config: SiteConfig, stones: tuple[With
     etree.indent(root, space="  ")
 
 
-def _fix_rss(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
+def _fix_rss(data: bytes, stories: tuple[PublicStory, ...], config: SiteConfig) -> bytes:
     """atom:updated on the items of stories edited after publication (RSS has no element of its own)."""
-    edited = {guid(config, s.id): s.updated for s in spec.stories if s.updated != s.date}
+    edited = {guid(config, s.id): s.updated for s in stories if s.updated != s.date}
     if not edited:
         return data
     from lxml import etree
@@ -324,33 +337,84 @@ def _fix_rss(data: bytes, spec: FeedSpec, config: SiteConfig) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def _body(s: PublicStory, config: SiteConfig, bodies: dict[str, str]) -> str:
-    html = bodies.get(s.id)
-    if html is None:
-        html = bodies[s.id] = full_html(s, config)
-    return html
+class FeedParts:
+    """What the feeds of one build share, made once a story however many feeds hold it: its full
+    text, and its entry as RSS, Atom and JSON Feed text. A story's entry is the same in every feed
+    (it is made from the story, the config and the campaigns' names only), so each feed file is
+    its head, made alone, with the entries of its stories put in; `tests/test_feeds.py` holds the
+    result to feedgen's whole document, byte for byte."""
+
+    def __init__(self, config: SiteConfig, campaigns: dict[str, str]):
+        self.config, self.campaigns = config, campaigns
+        self._bodies: dict[str, str] = {}
+        self._entries: dict[tuple[str, str], str] = {}
+
+    def body(self, s: PublicStory) -> str:
+        html = self._bodies.get(s.id)
+        if html is None:
+            html = self._bodies[s.id] = full_html(s, self.config)
+        return html
+
+    def entry(self, s: PublicStory, kind: str) -> str:
+        """The story's <item> ("rss"), <entry> ("atom") or JSON Feed item ("json"), as it stands in
+        a feed file (without the indentation of its first line)."""
+        text = self._entries.get((kind, s.id))
+        if text is None:
+            text = self._entries[(kind, s.id)] = self._json(s) if kind == "json" else self._xml(s, kind == "atom")
+        return text
+
+    def _xml(self, s: PublicStory, atom: bool) -> str:
+        """A feed of this story alone, written and fixed as every feed is, and its one entry cut out
+        (before it, only the feed's own elements, whose text is escaped: the first tag <entry> or
+        <item> is the entry's; after its end tag, only the feed's end tags)."""
+        fg = _generator(_withdrawals_spec(self.config), self.config, s.updated, atom=atom)
+        _add_entry(fg, s, self.config, atom=atom, html=self.body(s), campaigns=self.campaigns)
+        if atom:
+            data, tag = _fix_atom(fg.atom_str(pretty=True), (s,), self.config), "entry"
+        else:
+            data, tag = _fix_rss(fg.rss_str(pretty=True), (s,), self.config), "item"
+        text = data.decode("utf-8")
+        return text[text.index(f"<{tag}>"):text.rindex(f"</{tag}>") + len(tag) + 3]
+
+    def _json(self, s: PublicStory) -> str:
+        site = self.config.site_url
+        item = {
+            "id": guid(self.config, s.id),
+            "url": urls.absolute(site, s.url),
+            "title": s.title,
+            "content_html": self.body(s),
+            "summary": s.summary,
+            "date_published": s.date.isoformat(),
+            "date_modified": s.updated.isoformat(),
+            "authors": [{"name": name} for name in creators(s)],
+            "tags": list(dict.fromkeys(name for name, _scheme in categories(s, self.config, self.campaigns))),
+        }
+        # (json.dumps writes a newline inside a string as \n: every newline of the text is indentation)
+        return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
 
 
 def render_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, atom: bool,
-                bodies: dict[str, str] | None = None, stones: tuple[WithdrawnNotice, ...] = ()) -> Output:
-    """One feed file; `bodies` caches full texts across feeds (a story is in many); `stones`: the
-    withdrawals announced now (tombstones in Atom)."""
-    bodies = {} if bodies is None else bodies
+                parts: FeedParts | None = None, stones: tuple[WithdrawnNotice, ...] = ()) -> Output:
+    """One feed file; `parts`: the stories' entries, shared by the feeds of a build (a story is in
+    many); `stones`: the withdrawals announced now (tombstones in Atom)."""
+    parts = FeedParts(config, campaign_names(index)) if parts is None else parts
     fg = _generator(spec, config, _feed_updated(spec, index, stones), atom=atom)
-    names = campaign_names(index)
-    for s in spec.stories:
-        _add_entry(fg, s, config, atom=atom, html=_body(s, config, bodies), campaigns=names)
-    if atom:
-        return Output(spec.atom, _fix_atom(fg.atom_str(pretty=True), spec, config, stones))
-    return Output(spec.rss, _fix_rss(fg.rss_str(pretty=True), spec, config))
+    if atom:  # the entries go after the feed's own elements, before the tombstones
+        head = _fix_atom(fg.atom_str(pretty=True), (), config, stones).decode("utf-8")
+        at = head.find("\n  <at:deleted-entry")
+        at = head.rindex("\n</feed>") if at < 0 else at
+    else:
+        head = fg.rss_str(pretty=True).decode("utf-8")
+        at = head.rindex("\n  </channel>")
+    entries = "".join(("\n  " if atom else "\n    ") + parts.entry(s, "atom" if atom else "rss")
+                      for s in spec.stories)
+    return Output(spec.atom if atom else spec.rss, (head[:at] + entries + head[at:]).encode("utf-8"))
 
 
-def render_json_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig,
-                     bodies: dict[str, str] | None = None) -> Output:
+def render_json_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, parts: FeedParts | None = None) -> Output:
     """The feed as JSON Feed 1.1 (https://jsonfeed.org/version/1.1), which feedgen does not write."""
-    bodies = {} if bodies is None else bodies
+    parts = FeedParts(config, campaign_names(index)) if parts is None else parts
     site = config.site_url
-    names = campaign_names(index)
     feed: dict[str, object] = {
         "version": JSON_FEED,
         "title": spec.title,
@@ -361,22 +425,12 @@ def render_json_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig,
     }
     if config.organisation:
         feed["authors"] = [{"name": config.organisation}]
-    items = []
-    for s in spec.stories:
-        item: dict[str, object] = {
-            "id": guid(config, s.id),
-            "url": urls.absolute(site, s.url),
-            "title": s.title,
-            "content_html": _body(s, config, bodies),
-            "summary": s.summary,
-            "date_published": s.date.isoformat(),
-            "date_modified": s.updated.isoformat(),
-            "authors": [{"name": name} for name in creators(s)],
-            "tags": list(dict.fromkeys(name for name, _scheme in categories(s, config, names))),
-        }
-        items.append(item)
-    feed["items"] = items
-    return Output(spec.json, (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    feed["items"] = []
+    text = json.dumps(feed, ensure_ascii=False, indent=2)
+    if spec.stories:  # (the last key: its empty list is the text's end but for the closing brace)
+        assert text.endswith('"items": []\n}')
+        text = text[:-4] + "[\n    " + ",\n    ".join(parts.entry(s, "json") for s in spec.stories) + "\n  ]\n}"
+    return Output(spec.json, (text + "\n").encode("utf-8"))
 
 
 def _withdrawals_spec(config: SiteConfig) -> FeedSpec:
@@ -410,7 +464,7 @@ def render_withdrawals(config: SiteConfig, stones: tuple[WithdrawnNotice, ...], 
         if not atom:
             fe.dc.dc_relation(story_guid)  # the withdrawn story's GUID, for systems that match on it
     if atom:
-        return Output(spec.atom, _fix_atom(fg.atom_str(pretty=True), spec, config, stones))
+        return Output(spec.atom, _fix_atom(fg.atom_str(pretty=True), spec.stories, config, stones))
     return Output(spec.rss, fg.rss_str(pretty=True))
 
 
@@ -434,7 +488,7 @@ def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
     """Every feed of the table as RSS, Atom and JSON Feed, and (when there is any feed) the
     withdrawals feeds and withdrawn.json. `now`: the build's time, which decides the withdrawals
     still announced (None: none are)."""
-    bodies: dict[str, str] = {}
+    parts = FeedParts(config, campaign_names(index))
     stones = tombstones(index.withdrawn, config, now) if now is not None else ()
     # the campaigns' names and the withdrawals announced now (they depend on the build's date),
     # which every feed is made from: hashed once, not once a feed (feeds × campaigns and withdrawals)
@@ -446,10 +500,10 @@ def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
         # what all feeds share
         base = key_of(config.digest, CODE_VERSION, fingerprint(spec), deep_fingerprint(spec.stories),
                       updated.isoformat(), shared)
-        jobs.append(Job(spec.rss, base + "r", functools.partial(render_feed, spec, index, config, False, bodies)))
+        jobs.append(Job(spec.rss, base + "r", functools.partial(render_feed, spec, index, config, False, parts)))
         jobs.append(Job(spec.atom, base + "a",
-                        functools.partial(render_feed, spec, index, config, True, bodies, stones)))
-        jobs.append(Job(spec.json, base + "j", functools.partial(render_json_feed, spec, index, config, bodies)))
+                        functools.partial(render_feed, spec, index, config, True, parts, stones)))
+        jobs.append(Job(spec.json, base + "j", functools.partial(render_json_feed, spec, index, config, parts)))
     if specs:
         base = key_of(config.digest, CODE_VERSION, stones)
         jobs.append(Job(WITHDRAWALS_RSS, base + "r", functools.partial(render_withdrawals, config, stones, False)))
