@@ -3,8 +3,9 @@
     PYTHONPATH=<a version's src> .venv/bin/python bench/stagecpu.py <corpus>/site_config.yaml [--now 2026-11-24]
 
 Prints the CPU time of loading the site (reading, validation, Markdown, the gate, the index), of
-every search document's tokens, and of making every HTML page, with a hash of the pages' bytes
-(two versions that should make the same pages print the same hash). Whole builds spread these
+every search document's tokens, of making every HTML page and of making every feed file (RSS, Atom,
+JSON Feed), each with a hash of the files' bytes (two versions that should make the same files
+print the same hashes). Whole builds spread these
 over processes and add the disk's time, which moves far more between runs on a shared machine
 than these figures do: run two versions alternately, a few times each (docs/performance.md,
 session 11).
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from exemplar_site import search
 from exemplar_site.errors import Problems
+from exemplar_site.model import Output
 from exemplar_site.pipeline import load_site, site_jobs
 from exemplar_site.runs import BuildOptions
 
@@ -47,11 +49,19 @@ def main() -> None:
         before = time.process_time()
         made = [job.make() for job in pages]
         rendered = time.process_time()
-    digest = hashlib.blake2b(digest_size=8)
-    for out in made:
-        digest.update(out.path.encode() + b"\0" + (out.data or b""))
+        feeds = [job for job in jobs if job.path.startswith("feeds/") and job.path.endswith((".xml", ".json"))]
+        fed = [job.make() for job in feeds]
+        done = time.process_time()
     print(f"load_site {loaded - start:.2f} CPU-s; search tokens ({len(docs)} documents) {tokens - loaded:.2f} "
-          f"CPU-s; {len(pages)} HTML pages {rendered - before:.2f} CPU-s (bytes {digest.hexdigest()})")
+          f"CPU-s; {len(pages)} HTML pages {rendered - before:.2f} CPU-s (bytes {_digest(made)}); "
+          f"{len(feeds)} feed files {done - rendered:.2f} CPU-s (bytes {_digest(fed)})")
+
+
+def _digest(outputs: list[Output]) -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for out in outputs:
+        digest.update(out.path.encode() + b"\0" + (out.data or b""))
+    return digest.hexdigest()
 
 
 if __name__ == "__main__":
