@@ -226,3 +226,21 @@ def test_each_feed_is_feedgens_whole_document_byte_for_byte(tmp_path: Path) -> N
         built = json.loads((site.out / spec.json).read_bytes())
         assert [i["id"] for i in built["items"]] == [GUID + s.id for s in spec.stories]
         assert (site.out / spec.json).read_bytes() == (json.dumps(built, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def test_a_storys_rss_item_is_the_same_bytes_in_every_feed_holding_it(site: Site) -> None:
+    """An item was parsed again with its whole feed when another story of that feed was edited,
+    which changed a carriage return of its body into a newline in that feed only (a review's
+    finding); now each item is made once and is the same in every feed."""
+    site.story("e", "e-1", unit="n1", date=dt.date(2026, 1, 5), updated=dt.date(2026, 4, 1))
+    site.story("x", "x-1", unit="n2", date=dt.date(2026, 2, 5), body="甲&#13;乙")
+    site.build()
+
+    def item(path: str) -> bytes:  # x-1's
+        data = (site.out / path).read_bytes()
+        guid = data.index(GUID.encode() + b"x-1</guid>")
+        return data[data.rindex(b"<item>", 0, guid):data.index(b"</item>", guid)]
+
+    everything, own = item("feeds/all.rss.xml"), item("feeds/units/n2.rss.xml")
+    assert own == everything and b"\r" in own
+    assert b"<atom:updated>" in (site.out / "feeds/all.rss.xml").read_bytes()  # (the edited story's)
