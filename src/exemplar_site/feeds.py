@@ -34,8 +34,8 @@ What a newsroom's system can rely on besides (issue 16):
 How a build makes them: a story's entry is made once a build in each format (`FeedParts`), by
 feedgen and the fixes above, and put into every feed that holds it; a feed file is its own head,
 made by feedgen with no entries, with its entries put in. The bytes are what feedgen writes for
-the whole feed at once (a test holds them to it); a story is in ~3 feeds on average, so this is
-about half the work.
+the whole feed at once (a test holds them to it; `FeedParts` says where they once were not); a
+story is in ~3 feeds on average, so this is about half the work.
 """
 
 from __future__ import annotations
