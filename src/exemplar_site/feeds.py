@@ -370,6 +370,7 @@ class FeedParts:
         """A feed of this story alone, written and fixed as every feed is, and its one entry cut out
         (before it, only the feed's own elements, whose text is escaped: the first tag <entry> or
         <item> is the entry's; after its end tag, only the feed's end tags)."""
+        # (any feed's head will do, here the withdrawals feed's: the entry is cut out of it)
         fg = _generator(_withdrawals_spec(self.config), self.config, s.updated, atom=atom)
         _add_entry(fg, s, self.config, atom=atom, html=self.body(s), campaigns=self.campaigns)
         if atom:
@@ -396,11 +397,10 @@ class FeedParts:
         return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ")
 
 
-def render_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, atom: bool,
-                parts: FeedParts | None = None, stones: tuple[WithdrawnNotice, ...] = ()) -> Output:
+def render_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, atom: bool, parts: FeedParts,
+                stones: tuple[WithdrawnNotice, ...] = ()) -> Output:
     """One feed file; `parts`: the stories' entries, shared by the feeds of a build (a story is in
     many); `stones`: the withdrawals announced now (tombstones in Atom)."""
-    parts = FeedParts(config, campaign_names(index)) if parts is None else parts
     fg = _generator(spec, config, _feed_updated(spec, index, stones), atom=atom)
     if atom:  # the entries go after the feed's own elements, before the tombstones
         head = _fix_atom(fg.atom_str(pretty=True), (), config, stones).decode("utf-8")
@@ -414,9 +414,8 @@ def render_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, atom: bool
     return Output(spec.atom if atom else spec.rss, (head[:at] + entries + head[at:]).encode("utf-8"))
 
 
-def render_json_feed(spec: FeedSpec, index: SiteIndex, config: SiteConfig, parts: FeedParts | None = None) -> Output:
+def render_json_feed(spec: FeedSpec, config: SiteConfig, parts: FeedParts) -> Output:
     """The feed as JSON Feed 1.1 (https://jsonfeed.org/version/1.1), which feedgen does not write."""
-    parts = FeedParts(config, campaign_names(index)) if parts is None else parts
     site = config.site_url
     feed: dict[str, object] = {
         "version": JSON_FEED,
@@ -506,7 +505,7 @@ def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
         jobs.append(Job(spec.rss, base + "r", functools.partial(render_feed, spec, index, config, False, parts)))
         jobs.append(Job(spec.atom, base + "a",
                         functools.partial(render_feed, spec, index, config, True, parts, stones)))
-        jobs.append(Job(spec.json, base + "j", functools.partial(render_json_feed, spec, index, config, parts)))
+        jobs.append(Job(spec.json, base + "j", functools.partial(render_json_feed, spec, config, parts)))
     if specs:
         base = key_of(config.digest, CODE_VERSION, stones)
         jobs.append(Job(WITHDRAWALS_RSS, base + "r", functools.partial(render_withdrawals, config, stones, False)))
