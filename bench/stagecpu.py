@@ -44,7 +44,7 @@ def main() -> None:
         for doc in docs:
             search.doc_tokens(doc)
         tokens = time.process_time()
-        jobs, _, _ = site_jobs(site, Problems())
+        jobs = site_jobs(site, Problems())[0]
         pages = [job for job in jobs if job.path.endswith(".html")]
         before = time.process_time()
         made = [job.make() for job in pages]

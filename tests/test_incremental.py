@@ -361,6 +361,66 @@ def test_corrupted_search_cache_is_discarded_with_a_notice_in_the_same_build(sit
     assert not site.build().warnings  # (written again whole)
 
 
+def test_an_edit_makes_only_the_edited_storys_feed_entries(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feeds holding an edited story are made again (50 entries each on a real site); the
+    other stories' entries are read from the cache, where the cold build's workers handed theirs."""
+    from exemplar_site.cache import feeds_path
+    from exemplar_site.feeds import FeedParts
+
+    for i in range(40):
+        site.story(f"s{i:02d}", f"s-{i:02d}", slug=f"s-{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   unit="s1" if i % 2 else "n1", tags=[f"标签{i % 3}"], body=f"第{i}篇的正文。")
+    assert site.build().rendered >= 200  # (over the workers, forked or spawned)
+    with contextlib.closing(sqlite3.connect(feeds_path(cache_path(site.out)))) as db:
+        (stored,) = db.execute("SELECT count(*) FROM entries").fetchone()
+    assert stored == 3 * 40  # every story is in a feed (all, its unit, its tag), in three formats
+    made: list[tuple[str, str]] = []
+    real_xml, real_json = FeedParts._xml, FeedParts._json
+
+    def xml(self: FeedParts, s: Any, atom: bool) -> str:
+        made.append((s.id, "atom" if atom else "rss"))
+        return real_xml(self, s, atom)
+
+    def json(self: FeedParts, s: Any) -> str:
+        made.append((s.id, "json"))
+        return real_json(self, s)
+
+    monkeypatch.setattr(FeedParts, "_xml", xml)
+    monkeypatch.setattr(FeedParts, "_json", json)
+    site.story("s07", "s-07", slug="s-07", title="改过的标题", date=dt.date(2025, 1, 8), unit="s1", tags=["标签1"],
+               body="第7篇的正文。")
+    report = site.build()
+    assert sorted(made) == [("s-07", "atom"), ("s-07", "json"), ("s-07", "rss")]
+    assert report.rendered < 100 and "改过的标题" in site.text_of("feeds/all.atom.xml")
+    monkeypatch.undo()
+    assert tree(site.out) == clean_build(site, tmp_path)
+    # the campaigns' names are in every entry's categories: a new one makes each entry again
+    made.clear()
+    monkeypatch.setattr(FeedParts, "_xml", xml)
+    site.write("content/campaigns/c.md", "---\ntitle: 学习活动\nsummary: 摘要\ndate: 2025-01-01\n"
+               "decision: 决定1号\nexemplars: [s-03]\n---\n说明。\n")
+    site.build()
+    assert len(made) == 2 * 40
+    monkeypatch.undo()
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_corrupted_feed_entries_are_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
+    from exemplar_site.cache import feeds_path
+
+    for i in range(3):
+        site.story(f"s{i}", f"s-{i}", date=dt.date(2025, 1, 1 + i), body=f"第{i}篇的正文。")
+    site.build()
+    entries = feeds_path(cache_path(site.out))
+    entries.write_bytes(entries.read_bytes()[: entries.stat().st_size // 2])
+    site.story("s1", "s-1", date=dt.date(2025, 1, 2), body="第1篇改过的正文。")
+    report = site.build()
+    assert [w.path for w in report.warnings if "build cache unreadable" in w.message] == [str(entries)]
+    assert tree(site.out) == clean_build(site, tmp_path)
+    assert not site.build().warnings
+
+
 def test_renderings_are_written_and_let_go_of_before_any_page_is_rendered(
         site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cold build held every story's front matter and rendering (needed only to read and publish
@@ -437,7 +497,8 @@ def test_search_tokens_are_written_and_let_go_of_before_any_page_is_rendered(
     real_read = _Table._read
 
     def reading(self: _Table, keys: list[str] | None, values: bool = True) -> Any:
-        read.append(None if keys is None else len(keys))
+        if self.path == search_path(cache_path(site.out)):  # (not the feeds' entries)
+            read.append(None if keys is None else len(keys))
         return real_read(self, keys, values)
 
     monkeypatch.setattr(_Table, "_read", reading)

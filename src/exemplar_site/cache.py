@@ -1,7 +1,7 @@
 """The persistent build cache: what earlier builds read, parsed and rendered.
 
 Stored beside the output, keyed by content hashes, so it can never serve
-something stale: a changed file has a new hash. Three files:
+something stale: a changed file has a new hash. Four files:
 
 - `.public.cache`: loaded by every build that has something to do. Validated
   story records (without their private blocks), public stories, pinyin slugs, SMS messages, the size/time
@@ -16,6 +16,9 @@ something stale: a changed file has a new hash. Three files:
   one-story edit: that story's old and new tokens and the few shards they
   change, not the 420 + 126 MB of them all at 100,000 stories), and writes
   what it made as soon as the search index is made.
+- `.public.cache.feeds`: each story's entry in each feed format (feeds.FeedParts), by what it
+  is made from, in the same kind of file: an edit that makes a dozen feeds again reads the
+  entries of their other stories instead of making each again (a feed holds 50).
 
 The first two files each have a journal of what later builds added; every
 file is versioned by the package's code hash. A file from another version,
@@ -488,6 +491,7 @@ class BuildCache:
         self._main = _Store(self.path, MAIN_PARTS, keep_all=("slugs",))
         self._lazy = _Lazy(lazy_path(self.path) if self.path else None, LAZY_PARTS, self.notices)
         self._search = _Table(search_path(self.path) if self.path else None, self.notices, self.read_only)
+        self._feeds = _Table(feeds_path(self.path) if self.path else None, self.notices, self.read_only)
 
     @classmethod
     def load(cls, path: Path | None, read_only: bool = False) -> tuple[BuildCache, Problem | None]:
@@ -501,6 +505,7 @@ class BuildCache:
         if notice is not None:  # the files are written together: distrust them all
             cache._lazy.drop_files()
             cache._search.drop_files()
+            cache._feeds.drop_files()
         return cache, notice
 
     def take_notices(self) -> list[Problem]:
@@ -560,6 +565,18 @@ class BuildCache:
         """Every key this build's search index is made of: the others are dropped in time."""
         self._search.keep(keys)
 
+    # the feeds' entries (feeds.FeedParts), read by key
+    def feed_entries(self, keys: Collection[str]) -> dict[str, Any]:
+        """The entries stored under those keys (the others are not there)."""
+        return self._feeds.get(keys)
+
+    def put_feed_entries(self, entries: Mapping[str, Any]) -> None:
+        self._feeds.put(entries)
+
+    def feeds_in_use(self, keys: Collection[str]) -> None:
+        """Every key of this build's feeds: the others are dropped in time."""
+        self._feeds.keep(keys)
+
     def put_doc(self, digest: str, doc: Any) -> None:
         """Store without loading the lazy file."""
         self._lazy.unloaded("docs")[digest] = doc
@@ -579,6 +596,7 @@ class BuildCache:
                 if name not in store.keep_all:
                     part.forget_unused()
         self._search.forget_unused()
+        self._feeds.forget_unused()
 
     def save(self, scrub: Scrub | None = None) -> None:
         """Write what this build added; compact a file when its journal or unused entries pass a quarter.
@@ -588,6 +606,7 @@ class BuildCache:
         self._main.save(scrub)
         self._lazy.save(scrub)
         self._search.save()
+        self._feeds.save()
 
     def save_lazy(self, scrub: Scrub | None = None) -> None:
         """Write the front matter and renderings now, and let go of them: a build needs them only
@@ -612,6 +631,10 @@ def lazy_path(path: Path) -> Path:
 
 def search_path(path: Path) -> Path:
     return path.with_name(path.name + ".search")
+
+
+def feeds_path(path: Path) -> Path:
+    return path.with_name(path.name + ".feeds")
 
 
 def cache_path(output_dir: Path) -> Path:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
@@ -72,6 +73,7 @@ WITHDRAWALS_RSS, WITHDRAWALS_ATOM, WITHDRAWN_JSON = ("feeds/withdrawals.rss.xml"
 TAKE_DOWN = "已转载、引用该稿件的媒体，请撤下相关内容。"
 WITHDRAWAL_LINE = "该稿件已撤稿。" + TAKE_DOWN
 _PERIOD_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the date of a feed with nothing in it
+KINDS = ("rss", "atom", "json")  # the formats of a feed's entries (`FeedParts.entry`)
 
 
 def clean_xml(text: str) -> str:
@@ -349,8 +351,30 @@ class FeedParts:
 
     def __init__(self, config: SiteConfig, campaigns: dict[str, str]):
         self.config, self.campaigns = config, campaigns
+        # what every entry is made from besides its story (whose digest covers the story whole)
+        self._shared = key_of(config.digest, CODE_VERSION, sorted(campaigns.items()))
         self._bodies: dict[str, str] = {}
-        self._entries: dict[tuple[str, str], str] = {}
+        self._entries: dict[str, str] = {}
+        self._made: list[str] = []  # keys of the entries made here since `take_made`
+
+    def key(self, s: PublicStory, kind: str) -> str:
+        """What the story's entry in this format is made from: the story (its digest), the config,
+        the campaigns' names and the code and library versions. The same key, the same text."""
+        return f"{kind}\x1f{self._shared}\x1f{s.digest}"
+
+    def keys(self, specs: Iterable[FeedSpec]) -> set[str]:
+        """The keys of every entry of those feeds, in every format."""
+        return {self.key(s, kind) for spec in specs for s in spec.stories for kind in KINDS}
+
+    def given(self, entries: Mapping[str, str]) -> None:
+        """Entries made before (by `key`), used instead of making them again."""
+        self._entries.update(entries)
+
+    def take_made(self) -> dict[str, str]:
+        """The entries made here (not given) since the last call, by key."""
+        made = {k: self._entries[k] for k in self._made}
+        self._made = []
+        return made
 
     def body(self, s: PublicStory) -> str:
         html = self._bodies.get(s.id)
@@ -361,9 +385,11 @@ class FeedParts:
     def entry(self, s: PublicStory, kind: str) -> str:
         """The story's <item> ("rss"), <entry> ("atom") or JSON Feed item ("json"), as it stands in
         a feed file (without the indentation of its first line)."""
-        text = self._entries.get((kind, s.id))
+        key = self.key(s, kind)
+        text = self._entries.get(key)
         if text is None:
-            text = self._entries[(kind, s.id)] = self._json(s) if kind == "json" else self._xml(s, kind == "atom")
+            text = self._entries[key] = self._json(s) if kind == "json" else self._xml(s, kind == "atom")
+            self._made.append(key)
         return text
 
     def _xml(self, s: PublicStory, atom: bool) -> str:
@@ -485,12 +511,16 @@ def render_withdrawn_json(config: SiteConfig, withdrawn: tuple[WithdrawnNotice, 
     return Output(WITHDRAWN_JSON, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
 
 
-def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig,
+def feed_parts(index: SiteIndex, config: SiteConfig) -> FeedParts:
+    """The entries a build's feeds share (`feed_jobs`), none made yet."""
+    return FeedParts(config, campaign_names(index))
+
+
+def feed_jobs(specs: tuple[FeedSpec, ...], index: SiteIndex, config: SiteConfig, parts: FeedParts,
               now: dt.datetime | None = None) -> list[Job]:
     """Every feed of the table as RSS, Atom and JSON Feed, and (when there is any feed) the
-    withdrawals feeds and withdrawn.json. `now`: the build's time, which decides the withdrawals
-    still announced (None: none are)."""
-    parts = FeedParts(config, campaign_names(index))
+    withdrawals feeds and withdrawn.json, their stories' entries made by `parts` (`feed_parts`).
+    `now`: the build's time, which decides the withdrawals still announced (None: none are)."""
     stones = tombstones(index.withdrawn, config, now) if now is not None else ()
     # the campaigns' names and the withdrawals announced now (they depend on the build's date),
     # which every feed is made from: hashed once, not once a feed (feeds × campaigns and withdrawals)

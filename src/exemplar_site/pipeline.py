@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 
@@ -23,7 +23,7 @@ from . import media, nochange
 from .cache import BuildCache, BuildState, Scrub, cache_path, load_state, save_state, state_path
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
-from .feeds import feed_jobs, feed_size_warnings, render_opml
+from .feeds import FeedParts, feed_jobs, feed_parts, feed_size_warnings, render_opml
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import cacheable as doc_cacheable
 from .frontmatter import parse
@@ -31,7 +31,7 @@ from .gate import decide, decide_all, finish, next_change, public_story, render_
 from .i18n import _, t
 from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
-from .incremental import Incremental, compiled_cache
+from .incremental import Incremental, compiled_cache, feed_entries_made
 from .jobs import Job, ready
 from .manifest import load_manifest
 from .markup import Markup
@@ -172,11 +172,16 @@ def _media(config: SiteConfig, gate: GateResult, assets: tuple[Asset, ...], laye
     return gate, files, work
 
 
-def site_jobs(site: LoadedSite, problems: Problems,
-              layer: Incremental | None = None) -> tuple[list[Job], tuple[FeedSpec, ...], int]:
-    """Every output of the public site as a keyed Job (nothing rendered yet but the cheap ones),
-    the feed table, and how many of the jobs, first, are the page plan's recipes (in its order:
-    spawned workers make them again by their number, `_spawned_puts`).
+class SiteJobs(NamedTuple):
+    jobs: list[Job]  # every output of the public site, keyed (nothing rendered yet but the cheap ones)
+    specs: tuple[FeedSpec, ...]  # the feed table
+    recipes: int  # how many of the jobs, first, are the page plan's recipes (in its order: spawned
+    # workers make them again by their number, `_spawned_puts`)
+    parts: FeedParts  # the feeds' entries, made as the feed jobs need them (or given: Incremental.feed_entries)
+
+
+def site_jobs(site: LoadedSite, problems: Problems, layer: Incremental | None = None) -> SiteJobs:
+    """Every output of the public site as a keyed Job, and what goes with them (`SiteJobs`).
     With the incremental layer, compiled templates, template digests and SMS messages of
     earlier builds are reused."""
     config, index = site.config, site.index
@@ -190,7 +195,8 @@ def site_jobs(site: LoadedSite, problems: Problems,
         jobs = layer.page_jobs(plan, index, specs)
     else:  # (as pages.page_jobs)
         jobs = [plan.keyed(make())[0] for _, make in plan.recipes] + plan.extra
-    jobs += feed_jobs(specs, index, config, local_now(site.options, config))
+    parts = feed_parts(index, config)
+    jobs += feed_jobs(specs, index, config, parts, local_now(site.options, config))
     if config.search:  # (site search: the page and its index files; none with `search: false`)
         from .search import search_docs, search_jobs
         if layer:  # each document's tokens, and shards no document of which changed, are the last build's
@@ -206,14 +212,14 @@ def site_jobs(site: LoadedSite, problems: Problems,
     jobs += ready([Output(path, source=src) for path, src in static_files(config).items()])
     jobs += [_verified(job) for job in ready([Output(p, source=f) for p, f in sorted(site.media.items())])]
     jobs += ready(_assets(site, {j.path for j in jobs}))
-    return jobs, specs, recipes
+    return SiteJobs(jobs, specs, recipes, parts)
 
 
 def render_site(site: LoadedSite) -> tuple[list[Output], list[Problem]]:
     """All output files of the public site, rendered now in memory (for `check`), and the problems found."""
     problems = Problems()
     try:
-        jobs, specs, _ = site_jobs(site, problems)
+        jobs, specs, _, _ = site_jobs(site, problems)
         outputs = [make(job) for job in jobs]
     except TemplateFailed as failed:
         raise BuildFailed([failed.problem(), *problems.items]) from None
@@ -368,7 +374,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     early = after_swap(cache_path(output), lambda: cache.save_lazy(_SCRUB)) if memory is None else []
     kept = options.cache or memory is not None
     layer = Incremental(cache, config, _workers(options)) if kept else None
-    jobs, specs, recipes = site_jobs(site, problems, layer)
+    jobs, specs, recipes, parts = site_jobs(site, problems, layer)
     if memory is None:  # the search documents' tokens made the index: written now, not held through rendering
         early += after_swap(cache_path(output), cache.save_search)
     problems.extend(cache.take_notices())  # (the tokens' file is first read while the index is made)
@@ -390,26 +396,34 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         staging = Staging(target, in_place=options.in_place, manifest=manifest)
         try:
             todo = [job for job in jobs if not staging.keep(job.path, job.key)]
+            fed = parts if layer else None  # (the feeds' entries made are kept for the next build)
+            if layer:
+                layer.feed_entries(parts, specs, {job.path for job in todo})
             progress("pages", 0, len(todo))
             if options.in_place:  # render everything first: a failing template must not leave half a site
                 made = [make(job) for job in todo]
-                results = [(staging.put(o, job.key), len(o.data or b""), o.deps)
-                           for job, o in zip(todo, made, strict=True)]
-                changed = [job.path for job, (wrote, _, _) in zip(todo, results, strict=False) if wrote]
+                results: list[Put] = [(staging.put(o, job.key), len(o.data or b""), o.deps, {})
+                                      for job, o in zip(todo, made, strict=True)]
+                changed = [job.path for job, (wrote, _, _, _) in zip(todo, results, strict=False) if wrote]
             else:
-                results = run_map(lambda i: _put(staging, todo[i]), range(len(todo)), _workers(options),
+                results = run_map(lambda i: _put(staging, todo[i], fed), range(len(todo)), _workers(options),
                                   lambda: _spawned_puts(site, staging, todo, jobs[:recipes], specs, layer),
                                   min_items=200)
-            written = sum(1 for wrote, _, _ in results if wrote)
+            if layer:  # (made in this process, or by workers and handed back with their results)
+                layer.keep_feed_entries(feed_entries_made(parts))
+                for _, _, _, entries in results:
+                    if entries:
+                        layer.keep_feed_entries(entries)
+            written = sum(1 for wrote, _, _, _ in results if wrote)
             rendered = len(todo)
             # a page that read more (or less) than its last rendering did: its key names what it read now
-            for job, (_, _, read) in zip(todo, results, strict=False):
+            for job, (_, _, read, _) in zip(todo, results, strict=False):
                 if job.rekey is not None:
                     keys[job.path] = job.rekey(read)
             if layer:
-                layer.remember_deps({job.path: read for job, (_, _, read) in zip(todo, results, strict=True)
+                layer.remember_deps({job.path: read for job, (_, _, read, _) in zip(todo, results, strict=True)
                                      if job.rekey is not None})
-            feed_size_warnings({job.path: size for job, (_, size, _) in zip(todo, results, strict=True)}, specs,
+            feed_size_warnings({job.path: size for job, (_, size, _, _) in zip(todo, results, strict=True)}, specs,
                                site.config,
                                problems)
             progress("writing", len(todo), len(todo))
@@ -501,9 +515,16 @@ def make(job: Job) -> Output:
                              f"{type(exc).__name__}: {exc}") from None
 
 
-def _put(staging: Staging, job: Job) -> tuple[bool, int, tuple[str, ...]]:
+# what staging a job gave: whether bytes were written, their length, what the rendering read
+# (Output.deps), and the feed entries made for it (for the cache: a worker's are lost with it)
+Put = tuple[bool, int, tuple[str, ...], dict[str, bytes]]
+
+
+def _put(staging: Staging, job: Job, parts: FeedParts | None = None) -> Put:
+    """Make and stage a job (`Put`); `parts`: the feeds' entries, those made for it handed back."""
     out = make(job)
-    return staging.put(out, job.key), len(out.data) if out.data is not None else 0, out.deps
+    made = feed_entries_made(parts) if parts is not None else {}
+    return staging.put(out, job.key), len(out.data) if out.data is not None else 0, out.deps, made
 
 
 def _spawned_puts(site: LoadedSite, staging: Staging, todo: list[Job], pages: list[Job],
@@ -529,7 +550,7 @@ def _page_worker(context: tuple[SiteConfig, SiteIndex, bool, tuple[FeedSpec, ...
     return staging, page_plan(env, config, index, site_view(config, drafts), specs, tpl={})
 
 
-def _page_put(state: tuple[Staging, PagePlan], item: tuple[int, str, str]) -> tuple[bool, int, tuple[str, ...]]:
+def _page_put(state: tuple[Staging, PagePlan], item: tuple[int, str, str]) -> Put:
     staging, plan = state
     number, path, key = item
     call = plan.recipes[number][1]()
