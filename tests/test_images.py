@@ -126,9 +126,29 @@ def test_feeds_reference_web_sizes_with_real_length(site: Site) -> None:
     assert enc.href.endswith("/images/phone.jpg") and int(enc.length) == published.stat().st_size
     assert enc.type == "image/jpeg"
     assert 'media:thumbnail url="http://test.example/pub/images/phone-480w.jpg"' in rss
-    assert "摄影：李明" in rss or "photo: 李明" in rss
+    assert "摄影：李明" in rss  # (the site's language, whatever the program speaks: the tests speak English)
     atom = site.text_of("feeds/all.atom.xml")
     assert f'length="{published.stat().st_size}"' in atom
+
+
+def test_feeds_are_the_same_whatever_language_the_program_speaks(site: Site, tmp_path: Path) -> None:
+    """The feeds are the site's text: a build in English, then one in Chinese with nothing edited,
+    gives what a clean Chinese build gives (the photo credit was the interface's language, and no
+    key named it: the second build kept the English feeds)."""
+    from exemplar_site import i18n
+    from exemplar_site.pipeline import BuildOptions, build_site
+
+    add_photo(site, "phone.jpg", phone_jpeg((2400, 1800), orientation=1))
+    site.story("a", "s1", images=[{"src": "images/phone.jpg", "alt": "民警走访", "credit": "李明"}])
+    site.build()  # (English: the tests' language)
+    english = site.files()
+    i18n.use("zh_CN")
+    try:
+        site.build()
+        build_site(site.config, BuildOptions(now=NOW, output=tmp_path / "clean", cache=False))
+    finally:
+        i18n.use("en")
+    assert site.files() == english == site.files(tmp_path / "clean")
 
 
 def test_a_rebuild_with_nothing_changed_does_no_image_work(site: Site) -> None:

@@ -93,7 +93,8 @@ def full_html(story: PublicStory, config: SiteConfig) -> str:
         img = story.lead_image
         shown = img.web.largest if img.web else None
         size = f' width="{shown.width}" height="{shown.height}"' if shown else ""
-        credit = _("photo: {credit}").format(credit=img.credit) if img.credit else ""
+        # (the site's words, as the theme's caption: not the language the program speaks to its user)
+        credit = f"摄影：{img.credit}" if img.credit else ""
         words = "　".join(w for w in (img.caption, credit) if w)
         parts.append(f'<figure><img src="{_attr(urls.absolute(site, shown.path if shown else img.src))}" '
                      f'alt="{_attr(img.alt)}"{size}>'
