@@ -67,7 +67,10 @@ def install() -> None:
     import exemplar_site.cli  # (every module the command line loads, loaded first)
     import exemplar_site.pipeline  # noqa: F401
     for module_name, path in STAGES:
-        owner: Any = importlib.import_module(f"exemplar_site.{module_name}")
+        try:
+            owner: Any = importlib.import_module(f"exemplar_site.{module_name}")
+        except ModuleNotFoundError:  # (a version without it)
+            continue
         *outer, name = path.split(".")
         for part in outer:
             owner = getattr(owner, part, None)

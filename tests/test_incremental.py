@@ -371,7 +371,7 @@ def test_an_edit_makes_only_the_edited_storys_feed_entries(
     for i in range(40):
         site.story(f"s{i:02d}", f"s-{i:02d}", slug=f"s-{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
                    unit="s1" if i % 2 else "n1", tags=[f"标签{i % 3}"], body=f"第{i}篇的正文。")
-    assert site.build().rendered >= 200  # (over the workers, forked or spawned)
+    assert site.build(workers=2).rendered >= 200  # (over the workers, forked or spawned)
     with contextlib.closing(sqlite3.connect(feeds_path(cache_path(site.out)))) as db:
         (stored,) = db.execute("SELECT count(*) FROM entries").fetchone()
     assert stored == 3 * 40  # every story is in a feed (all, its unit, its tag), in three formats
@@ -390,7 +390,7 @@ def test_an_edit_makes_only_the_edited_storys_feed_entries(
     monkeypatch.setattr(FeedParts, "_json", json)
     site.story("s07", "s-07", slug="s-07", title="改过的标题", date=dt.date(2025, 1, 8), unit="s1", tags=["标签1"],
                body="第7篇的正文。")
-    report = site.build()
+    report = site.build(workers=2)
     assert sorted(made) == [("s-07", "atom"), ("s-07", "json"), ("s-07", "rss")]
     assert report.rendered < 100 and "改过的标题" in site.text_of("feeds/all.atom.xml")
     monkeypatch.undo()
@@ -407,7 +407,9 @@ def test_an_edit_makes_only_the_edited_storys_feed_entries(
 
 
 def test_corrupted_feed_entries_are_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
-    from exemplar_site.cache import feeds_path
+    """A torn file is discarded with a notice; a value whose checksum holds but that does not
+    unpack (written by something else) is made again."""
+    from exemplar_site.cache import _sealed, feeds_path
 
     for i in range(3):
         site.story(f"s{i}", f"s-{i}", date=dt.date(2025, 1, 1 + i), body=f"第{i}篇的正文。")
@@ -419,6 +421,11 @@ def test_corrupted_feed_entries_are_discarded_with_a_notice(site: Site, tmp_path
     assert [w.path for w in report.warnings if "build cache unreadable" in w.message] == [str(entries)]
     assert tree(site.out) == clean_build(site, tmp_path)
     assert not site.build().warnings
+    with contextlib.closing(sqlite3.connect(entries)) as db, db:
+        db.execute("UPDATE entries SET value = ?", (_sealed(b"not an entry"),))
+    site.story("s2", "s-2", date=dt.date(2025, 1, 3), body="第2篇改过的正文。")
+    site.build()
+    assert tree(site.out) == clean_build(site, tmp_path)
 
 
 def test_renderings_are_written_and_let_go_of_before_any_page_is_rendered(

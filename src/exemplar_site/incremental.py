@@ -43,7 +43,7 @@ import io
 import pickle
 import re
 import zlib
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -511,8 +511,7 @@ class Incremental:
         self.cache.feeds_in_use(parts.keys(specs))
         again = [spec for spec in specs if spec.rss in rendered or spec.atom in rendered or spec.json in rendered]
         if again:
-            parts.given({k: zlib.decompress(v).decode("utf-8")
-                         for k, v in self.cache.feed_entries(parts.keys(again)).items()})
+            parts.given(dict(_unpacked(self.cache.feed_entries(parts.keys(again)))))
 
     def keep_feed_entries(self, made: Mapping[str, bytes]) -> None:
         """Store the entries made by this build (`feed_entries_made`, in whichever process made them)."""
@@ -753,6 +752,16 @@ def feed_entries_made(parts: FeedParts) -> dict[str, bytes]:
     (compressed: ~7.5 KB of XML or JSON each, a third of that in the cache; ~6,000 of them at
     10,000 stories), for `Incremental.keep_feed_entries`."""
     return {k: zlib.compress(v.encode("utf-8"), 1) for k, v in parts.take_made().items()}
+
+
+def _unpacked(stored: Mapping[str, bytes]) -> Iterator[tuple[str, str]]:
+    """The entries `feed_entries_made` packed; one that does not unpack (its checksum held, so
+    not damage by accident) is left out, and made again."""
+    for key, packed in stored.items():
+        try:
+            yield key, zlib.decompress(packed).decode("utf-8")
+        except (zlib.error, UnicodeDecodeError, TypeError):
+            continue
 
 
 def _check(context: tuple[SiteConfig, dict[str, int], Slugs, bool],
