@@ -826,6 +826,8 @@ def cacheable(entry: tuple[StoryRecord, Any]) -> tuple[StoryRecord, Any]:
     values taken from it (builds use them only while the file is read; reports and `check` read the
     files themselves, and the incremental layer reads a file again for its `needles`)."""
     record, problems = entry
+    if not record.private and not record.assessments and not record.needles:
+        return entry  # (nothing to take out: a copy of 38 fields costs ~20 µs, 0.2 s of a cold build's end)
     return dataclasses.replace(record, private={}, assessments=(), needles=()), problems
 
 
