@@ -406,6 +406,40 @@ def test_an_edit_makes_only_the_edited_storys_feed_entries(
     assert tree(site.out) == clean_build(site, tmp_path)
 
 
+def test_the_sms_files_are_made_again_only_when_a_message_changed(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A title edit changes no SMS message (they are made from the summary): the SMS files keep
+    their keys without being made; a file missing from the output is made again all the same,
+    and a summary edit makes them all again. Each build equals a clean one."""
+    import exemplar_site.incremental as incremental
+
+    for i in range(5):
+        site.story(f"s{i}", f"s-{i}", slug=f"s-{i}", date=dt.date(2025, 1, 1 + i), summary=f"第{i}位民警的事迹摘要。")
+    site.build()
+    calls: list[int] = []
+    real = incremental.sms_files
+
+    def sms_files(msgs: Any, config: Any) -> Any:
+        calls.append(len(msgs))
+        return real(msgs, config)
+
+    monkeypatch.setattr(incremental, "sms_files", sms_files)
+    site.story("s2", "s-2", slug="s-2", title="改过的标题", date=dt.date(2025, 1, 3), summary="第2位民警的事迹摘要。")
+    site.build()
+    assert calls == [] and "改过的标题" in site.text_of("stories/s-2/index.html")
+    assert tree(site.out) == clean_build(site, tmp_path)
+    for tree_root in (site.out, site.root / f".{site.out.name}.staging"):  # (the live tree and its twin)
+        (tree_root / "sms" / "stories" / "s-3.txt").unlink()
+    site.story("s2", "s-2", slug="s-2", title="又改过的标题", date=dt.date(2025, 1, 3), summary="第2位民警的事迹摘要。")
+    site.build()
+    assert calls == [5]  # (the missing file: made with the others, once)
+    assert tree(site.out) == clean_build(site, tmp_path)
+    site.story("s2", "s-2", slug="s-2", title="又改过的标题", date=dt.date(2025, 1, 3), summary="改过的摘要。")
+    site.build()
+    assert calls == [5, 5] and "改过的摘要" in site.text_of("sms/stories/s-2.txt")
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
 def test_corrupted_feed_entries_are_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
     """A torn file is discarded with a notice; a value whose checksum holds but that does not
     unpack (written by something else) is made again."""

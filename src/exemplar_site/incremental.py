@@ -23,6 +23,7 @@ earlier build already made from the same inputs:
 | a story with its images joined (`media.attach_story`) | `cache.stories` (in its place) | + its images' keys |
 | the line a problem names (`sources.line_naming`) | `cache.memo` | `gate.story_digest` + the name looked for |
 | a story's feed entry (`feeds.FeedParts.entry`) | `cache.feed_entries` | `FeedParts.key` (story digest) |
+| the SMS files' keys (`sms.sms_files`) | `cache.memo` | the stories' digests, the config |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 
 Every key covers everything the result is made from, including the code and
@@ -71,10 +72,10 @@ from .gate import (
 from .i18n import _
 from .images import ImageSettings, Processed, settings_key
 from .imagestore import ImageStore
-from .jobs import Job, bytes_key, key_of
+from .jobs import CODE_VERSION, Job, bytes_key, fingerprint, key_of, ready
 from .markup import Markup, Rendered
 from .media import StoryMedia, attach_others, attach_story, renamed, shown_keys, story_media
-from .model import GateResult, PublicStory, WebImage
+from .model import GateResult, Output, PublicStory, WebImage
 from .pages import PagePlan
 from .parallel import Spawned, as_state, run_map
 from .personal import normalise, private_needles
@@ -99,7 +100,7 @@ from .search import (
     shards_patched,
     shards_touched,
 )
-from .sms import SmsMessage, collect, composed
+from .sms import SmsMessage, collect, composed, sms_files
 from .sources import Asset, Entry, SourceFile, Sources, attachment_problems, line_naming, read_entry
 from .sources import read as read_again
 from .taxonomy import SiteIndex, Term, related_ids_of
@@ -364,16 +365,51 @@ class Incremental:
     def sms_messages(self, stories: tuple[PublicStory, ...], problems: Problems) -> list[SmsMessage]:
         """Each public story's SMS message, reused by the story's digest (which covers its text
         and the config)."""
+        return self._sms(stories, problems)[0]
+
+    def _sms(self, stories: tuple[PublicStory, ...], problems: Problems) -> tuple[list[SmsMessage], list[str]]:
+        """`sms_messages`, and a fingerprint of each message (its repr's, kept with it), or none
+        at all when a story has no digest."""
         memo = self.cache.sms
         made = []
+        prints: dict[int, str] = {}
         for s in stories:
             hit = memo.get(s.digest) if s.digest else None
             if hit is None:
-                hit = composed(s, self.config)
+                m, found = composed(s, self.config)
+                hit = (m, found, fingerprint(m))
                 if s.digest:
                     memo[s.digest] = hit
-            made.append((s, hit))
-        return collect(made, problems)
+            made.append((s, hit[:2]))
+            prints[id(hit[0])] = hit[2]
+        msgs = collect(made, problems)
+        return msgs, [prints[id(m)] for m in msgs] if all(s.digest for s in stories) else []
+
+    def sms_jobs(self, stories: tuple[PublicStory, ...], problems: Problems) -> list[Job]:
+        """The SMS files (sms.sms_files) of the public stories' messages, keyed by their bytes. The
+        files are a function of the messages and the config alone: when the messages are those of
+        the last build (by their fingerprints, in order), each file keeps the key it had, and the
+        files are made again only if one of them has to be written. (10,000 per-story files and a
+        CSV of every message: ~65 ms of an edit at 10,000 stories that changes no message, as an
+        edit of a title does not.)"""
+        msgs, prints = self._sms(stories, problems)
+        if not prints:
+            return ready(sms_files(msgs, self.config))
+        key = key_of(self.config.digest, CODE_VERSION, prints)
+        memo = self.cache.memo
+        last = memo.get("sms-files")
+        if last is not None and last[0] == key:
+            made: dict[str, Output] = {}
+
+            def output(path: str) -> Output:
+                if not made:
+                    made.update((o.path, o) for o in sms_files(msgs, self.config))
+                return made[path]
+
+            return [Job(path, k, functools.partial(output, path)) for path, k in last[1]]
+        jobs = ready(sms_files(msgs, self.config))
+        memo["sms-files"] = (key, tuple((job.path, job.key) for job in jobs))
+        return jobs
 
     # ---- site search -------------------------------------------------------------------------
 

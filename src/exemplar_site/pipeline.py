@@ -207,8 +207,7 @@ def site_jobs(site: LoadedSite, problems: Problems, layer: Incremental | None = 
             jobs += search_jobs(env, config, index, view, specs, workers=_workers(site.options))
     jobs += ready(render_opml(specs, config))
     public = site.gate.public
-    jobs += ready(sms_files(layer.sms_messages(public, problems) if layer else messages(public, config, problems),
-                            config))
+    jobs += layer.sms_jobs(public, problems) if layer else ready(sms_files(messages(public, config, problems), config))
     jobs += ready([Output(path, source=src) for path, src in static_files(config).items()])
     jobs += [_verified(job) for job in ready([Output(p, source=f) for p, f in sorted(site.media.items())])]
     jobs += ready(_assets(site, {j.path for j in jobs}))
