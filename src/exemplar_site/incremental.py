@@ -23,7 +23,7 @@ earlier build already made from the same inputs:
 | a story with its images joined (`media.attach_story`) | `cache.stories` (in its place) | + its images' keys |
 | the line a problem names (`sources.line_naming`) | `cache.memo` | `gate.story_digest` + the name looked for |
 | a story's feed entry (`feeds.FeedParts.entry`) | `cache.feed_entries` | `FeedParts.key` (story digest) |
-| the SMS files' keys (`sms.sms_files`) | `cache.memo` | the stories' digests, the config |
+| the SMS files' keys (`sms.sms_files`) | `cache.memo` | the messages' fingerprints, the config |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 
 Every key covers everything the result is made from, including the code and
@@ -362,14 +362,10 @@ class Incremental:
             known = self.cache.memo[key] = template_digests(env, names, also)
         return known  # type: ignore[no-any-return]
 
-    def sms_messages(self, stories: tuple[PublicStory, ...], problems: Problems) -> list[SmsMessage]:
+    def sms_messages(self, stories: tuple[PublicStory, ...], problems: Problems) -> tuple[list[SmsMessage], list[str]]:
         """Each public story's SMS message, reused by the story's digest (which covers its text
-        and the config)."""
-        return self._sms(stories, problems)[0]
-
-    def _sms(self, stories: tuple[PublicStory, ...], problems: Problems) -> tuple[list[SmsMessage], list[str]]:
-        """`sms_messages`, and a fingerprint of each message (its repr's, kept with it), or none
-        at all when a story has no digest."""
+        and the config), and a fingerprint of each (of its repr, kept with it); no fingerprints
+        at all when a story has no digest (nothing of it is kept)."""
         memo = self.cache.sms
         made = []
         prints: dict[int, str] = {}
@@ -392,7 +388,7 @@ class Incremental:
         files are made again only if one of them has to be written. (10,000 per-story files and a
         CSV of every message: ~65 ms of an edit at 10,000 stories that changes no message, as an
         edit of a title does not.)"""
-        msgs, prints = self._sms(stories, problems)
+        msgs, prints = self.sms_messages(stories, problems)
         if not prints:
             return ready(sms_files(msgs, self.config))
         key = key_of(self.config.digest, CODE_VERSION, prints)

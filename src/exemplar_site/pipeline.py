@@ -515,7 +515,8 @@ def make(job: Job) -> Output:
 
 
 # what staging a job gave: whether bytes were written, their length, what the rendering read
-# (Output.deps), and the feed entries made for it (for the cache: a worker's are lost with it)
+# (Output.deps), and the feed entries made for it (for the cache: those a worker made would
+# otherwise end with the worker)
 Put = tuple[bool, int, tuple[str, ...], dict[str, bytes]]
 
 
