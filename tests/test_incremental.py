@@ -17,6 +17,7 @@ import pytest
 
 from conftest import NOW, Site, make_site
 from exemplar_site.cache import cache_path, lazy_path, state_path
+from exemplar_site.errors import BuildFailed
 from exemplar_site.pipeline import BuildOptions, build_site
 from exemplar_site.theme import BUILTIN_DEFAULT
 
@@ -437,6 +438,126 @@ def test_the_sms_files_are_made_again_only_when_a_message_changed(
     site.build()
     assert calls == [5, 5] and "改过的摘要" in site.text_of("sms/stories/s-2.txt")
     assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def _stories_with_bodies(site: Site, n: int) -> None:
+    for i in range(n):
+        site.story(f"s{i:02d}", f"s-{i:02d}", slug=f"s-{i:02d}", date=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+                   summary=f"第{i}位民警的事迹摘要。", body=f"第{i}篇的正文，只在这篇里的词语甲乙{i:02d}丙丁。")
+
+
+def _story_theme(site: Site, mark: str) -> None:
+    """A theme whose story template differs by `mark`: every story page is made again, showing its body."""
+    templates = site.root / "themes/mine/templates"
+    templates.mkdir(parents=True, exist_ok=True)
+    if "theme: mine" not in site.config.read_text(encoding="utf-8"):
+        site.config.write_text(site.config.read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    (templates / "story.html").write_text('{% extends "default/story.html" %}{% block title %}' + mark +
+                                          '{% endblock %}', encoding="utf-8")
+
+
+def test_stories_are_stored_without_their_bodies_and_an_edit_reads_only_those_it_shows(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main cache file holds the stories without their bodies, which `.public.cache.html`
+    holds; an edit reads the bodies of the pages it makes again and no other; a template edit
+    that shows every body reads them in one query. Each build equals a clean one, with workers
+    forked or (the portable re-run) spawned, which are given the bodies they show."""
+    from exemplar_site.cache import _Table, texts_path
+
+    _stories_with_bodies(site, 30)
+    _story_theme(site, "原来的标题")
+    site.build(workers=2)
+    stored = cache_path(site.out).read_bytes()
+    assert "只在这篇里的词语".encode() not in stored and b"s-07" in stored
+    with contextlib.closing(sqlite3.connect(texts_path(cache_path(site.out)))) as db:
+        (rows,) = db.execute("SELECT count(*) FROM entries").fetchone()
+    assert rows == 30
+    queries: list[list[str] | None] = []
+    real = _Table._read
+
+    def counted(self: _Table, keys: list[str] | None, values: bool = True) -> dict[str, Any]:
+        if self.path is not None and self.path.name.endswith(".html") and values:
+            queries.append(keys)
+        return real(self, keys, values)
+
+    monkeypatch.setattr(_Table, "_read", counted)
+    site.story("s10", "s-10", slug="s-10", date=dt.date(2025, 1, 11), title="改过的标题",
+               summary="第10位民警的事迹摘要。", body="第10篇的正文，只在这篇里的词语甲乙10丙丁。")
+    report = site.build(workers=1)  # (in this process: every read is seen)
+    bodies = sum(len(keys or ()) for keys in queries)
+    # (the pages of the stories beside it and related to it show its title: made again, in one query)
+    assert len(queries) == 1 and 0 < bodies <= 8 and report.rendered < 40
+    assert "改过的标题" in site.text_of("stories/s-10/index.html")
+    assert "只在这篇里的词语甲乙09丙丁" in site.text_of("stories/s-09/index.html")
+    monkeypatch.undo()
+    assert tree(site.out) == clean_build(site, tmp_path)
+    # every story page made again: their bodies in one query, not thirty
+    _story_theme(site, "新标题")
+    queries.clear()
+    monkeypatch.setattr(_Table, "_read", counted)
+    site.build(workers=1)
+    assert len(queries) == 1 and len(queries[0] or ()) == 30
+    monkeypatch.undo()
+    assert tree(site.out) == clean_build(site, tmp_path)
+    _story_theme(site, "又一个标题")
+    site.build(workers=2)
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_a_missing_or_damaged_bodies_file_never_publishes_an_empty_body(site: Site, tmp_path: Path) -> None:
+    """Without `.public.cache.html` the stories stored without their bodies are published again;
+    with its values damaged, the build that needs one stops with an error before anything is
+    published (never a page with an empty body), and the next build is whole."""
+    from exemplar_site.cache import texts_path
+
+    _stories_with_bodies(site, 6)
+    _story_theme(site, "原来的标题")
+    site.build()
+    texts = texts_path(cache_path(site.out))
+    texts.unlink()
+    site.story("s02", "s-02", slug="s-02", date=dt.date(2025, 1, 3), title="改过的标题",
+               summary="第2位民警的事迹摘要。", body="第2篇的正文，只在这篇里的词语甲乙02丙丁。")
+    site.build()
+    assert tree(site.out) == clean_build(site, tmp_path)
+    assert texts.exists()
+    with contextlib.closing(sqlite3.connect(texts)) as db, db:
+        db.execute("UPDATE entries SET value = x'00000000' || substr(value, 5)")
+    before = tree(site.out)
+    _story_theme(site, "新标题")
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    assert any("build cache was damaged or removed" in p.message for p in failed.value.problems)
+    assert tree(site.out) == before
+    site.build()
+    assert tree(site.out) == clean_build(site, tmp_path)
+    assert "只在这篇里的词语甲乙04丙丁" in site.text_of("stories/s-04/index.html")
+
+
+def test_a_story_held_back_without_a_reader_is_an_error_not_an_empty_body(site: Site) -> None:
+    """A template reads a missing attribute as empty (Jinja): a body held back with no reader must
+    raise, and a copy of a story (media joins images into a copy's body) never keeps the key of
+    the body it was read with."""
+    import copy
+
+    import jinja2.sandbox
+
+    from exemplar_site.cache import BuildCache
+    from exemplar_site.model import BodyUnavailable
+
+    _stories_with_bodies(site, 2)
+    site.build()
+    cache, notice = BuildCache.load(cache_path(site.out))
+    assert notice is None
+    copied, story = (v[1] if isinstance(v, tuple) else v for v in cache.stories.values())
+    assert "body_html" not in story.__dict__ and "_text" in story.__dict__
+    shown = copy.copy(copied)
+    assert "_text" not in shown.__dict__ and "只在这篇里的词语" in shown.__dict__["body_html"]
+    object.__delattr__(story, "_fetch")
+    for env in (jinja2.Environment(), jinja2.sandbox.SandboxedEnvironment()):
+        with pytest.raises(BodyUnavailable):
+            env.from_string("{{ s.body_html }}").render(s=story)
+    with pytest.raises(AttributeError):
+        story.no_such_field  # noqa: B018
 
 
 def test_corrupted_feed_entries_are_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The persistent build cache: what earlier builds read, parsed and rendered.
 
 Stored beside the output, keyed by content hashes, so it can never serve
-something stale: a changed file has a new hash. Four files:
+something stale: a changed file has a new hash. Five files:
 
 - `.public.cache`: loaded by every build that has something to do. Validated
   story records (without their private blocks), public stories, pinyin slugs, SMS messages, the size/time
@@ -19,6 +19,10 @@ something stale: a changed file has a new hash. Four files:
 - `.public.cache.feeds`: each story's entry in each feed format (feeds.FeedParts), by what it
   is made from, in the same kind of file: an edit that makes a dozen feeds again reads the
   entries of their other stories instead of making each again (a feed holds 50).
+- `.public.cache.html`: the public stories' bodies (HTML), by what each is made from, in the same kind
+  of file. The stories in `.public.cache` are stored without them (they were four fifths of its
+  bytes) and each is read when it is first asked for (model.PublicStory): a one-story edit reads
+  the dozen bodies of the pages it makes again.
 
 The first two files each have a journal of what later builds added; every
 file is versioned by the package's code hash. A file from another version,
@@ -36,7 +40,7 @@ import pickle
 import sqlite3
 import urllib.parse
 import zlib
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,7 @@ from . import i18n, safetree
 from .errors import Problem
 from .i18n import _, t
 from .jobs import CODE_VERSION
+from .model import BodyUnavailable, PublicStory
 
 CACHE_VERSION = 3
 Scrub = dict[str, Callable[[Any], Any]]
@@ -479,6 +484,48 @@ def _rollback_journal(path: Path) -> Path:
     return path.with_name(path.name + "-journal")
 
 
+class BodyMissing(BodyUnavailable):
+    """A story's body held back (model.PublicStory) is not in `.public.cache.html` after all: the
+    file was damaged or removed during the build. The build stops; the next one does without it."""
+
+    def __init__(self, path: Path):
+        super().__init__(str(path))
+        self.path = path
+
+    def problem(self) -> Problem:
+        return Problem(str(self.path), None, None,
+                       # TRANSLATORS: 原文：生成网站的缓存文件在生成过程中损坏或被删除，这次没有生成，网站保持原样
+                       _("a file of the build cache was damaged or removed while the site was being built: "
+                         "nothing was published"),
+                       # TRANSLATORS: 原文：请再生成一次（损坏的缓存文件已经丢弃）
+                       _("build again (the cache file has been discarded)"))
+
+
+def _held(value: Any) -> PublicStory:
+    """The story of a value of the stories part: a story, or (its images' keys, the story)."""
+    return value[1] if isinstance(value, tuple) else value  # type: ignore[no-any-return]
+
+
+def _stored_story(value: Any) -> Any:
+    """What the main file stores of a value of the stories part: the story without its body (which
+    `.public.cache.html` holds by the key the story keeps: BuildCache.save) and without a reader."""
+    story = _held(value)
+    stored = object.__new__(PublicStory)
+    stored.__dict__.update({k: v for k, v in story.__dict__.items() if k not in ("body_html", "_fetch")})
+    return (value[0], stored) if isinstance(value, tuple) else stored
+
+
+def _text_key(key: str, value: Any) -> str:
+    """The key of the body of a value of the stories part: the value's own key (the story's digest
+    and file, which the story is made from), with the keys of its images if they were joined
+    (Incremental.attach stores the story with them: its body then shows their sizes). (Not a hash
+    of the body itself: 140 ms for a 10,000-story site's 74 MB, at the end of every cold build.)"""
+    if not isinstance(value, tuple):
+        return key
+    return key + "\x1f" + hashlib.blake2b(repr(value[0]).encode("utf-8", "surrogatepass"),
+                                          digest_size=16).hexdigest()
+
+
 @dataclass
 class BuildCache:
     """Every part is a dict keyed by content hashes. `path` None: kept in memory, never saved."""
@@ -492,6 +539,7 @@ class BuildCache:
         self._lazy = _Lazy(lazy_path(self.path) if self.path else None, LAZY_PARTS, self.notices)
         self._search = _Table(search_path(self.path) if self.path else None, self.notices, self.read_only)
         self._feeds = _Table(feeds_path(self.path) if self.path else None, self.notices, self.read_only)
+        self._texts = _Table(texts_path(self.path) if self.path else None, self.notices, self.read_only)
 
     @classmethod
     def load(cls, path: Path | None, read_only: bool = False) -> tuple[BuildCache, Problem | None]:
@@ -506,7 +554,60 @@ class BuildCache:
             cache._lazy.drop_files()
             cache._search.drop_files()
             cache._feeds.drop_files()
+            cache._texts.drop_files()
+        else:
+            cache._given_readers()
         return cache, notice
+
+    def _given_readers(self) -> None:
+        """The stories read without their bodies are given a reader of `.public.cache.html`; read
+        only (the preview server, which keeps them between builds while the files may change), the
+        bodies are read now, all at once. Without that file (removed, another version's, damaged),
+        those stories are forgotten: their pages are published again from their renderings."""
+        part = self._main.data["stories"]
+        held = [k for k, v in part.items() if "body_html" not in _held(v).__dict__]
+        if not held:
+            return
+        usable = self._texts._open()
+        if usable is not None:
+            usable.close()
+            if self.read_only:
+                found = self._texts.get({_held(part[k]).__dict__["_text"] for k in held})
+                for k in held:
+                    story = _held(part[k])
+                    if story.__dict__["_text"] in found:
+                        object.__setattr__(story, "body_html", found[story.__dict__["_text"]])
+                held = [k for k in held if "body_html" not in _held(part[k]).__dict__]
+            else:
+                for k in held:
+                    object.__setattr__(_held(part[k]), "_fetch", self.body_text)
+                return
+        for k in held:
+            del part[k]
+            self._main.written["stories"].pop(k, None)
+        self._main.rewrite = True  # (the next save writes the file whole, without them)
+
+    def body_text(self, key: str) -> str:
+        """A story's body held back (model.PublicStory), by its key. Raises BodyMissing."""
+        found = self._texts.get([key])
+        if key not in found:
+            assert self.path is not None
+            raise BodyMissing(texts_path(self.path))
+        text: str = found[key]
+        return text
+
+    def read_bodies(self, stories: Iterable[PublicStory]) -> None:
+        """The bodies these stories hold back, read in one go (before many of them are shown)."""
+        wanted: dict[str, list[PublicStory]] = {}
+        for s in stories:
+            if "body_html" not in s.__dict__ and "_fetch" in s.__dict__:
+                wanted.setdefault(s.__dict__["_text"], []).append(s)
+        if not wanted:
+            return
+        found = self._texts.get(list(wanted))
+        for key, text in found.items():
+            for s in wanted[key]:
+                object.__setattr__(s, "body_html", text)
 
     def take_notices(self) -> list[Problem]:
         """The notices of files discarded since they were last taken (a file loaded on first use
@@ -597,16 +698,36 @@ class BuildCache:
                     part.forget_unused()
         self._search.forget_unused()
         self._feeds.forget_unused()
+        self._texts.forget_unused()
 
     def save(self, scrub: Scrub | None = None) -> None:
         """Write what this build added; compact a file when its journal or unused entries pass a quarter.
         `scrub`: part name → what to store of a value, e.g. a record without its private block."""
         if self.path is None or self.read_only:
             return
-        self._main.save(scrub)
+        self._keep_bodies()
+        self._texts.save()  # (first: the stories stored next name their bodies by key)
+        self._main.save({**(scrub or {}), "stories": _stored_story})
         self._lazy.save(scrub)
         self._search.save()
         self._feeds.save()
+
+    def _keep_bodies(self) -> None:
+        """The body of every story made by this build, into `.public.cache.html` by a key
+        (`_text_key`) that the story keeps (`_text`; a story read from the cache has its own
+        already); every body a stored story names is in use."""
+        made: dict[str, str] = {}
+        in_use: set[str] = set()
+        for k, value in self._main.data["stories"].items():
+            story = _held(value)
+            key = story.__dict__.get("_text")
+            if key is None:
+                key = _text_key(k, value)
+                made[key] = story.body_html
+                object.__setattr__(story, "_text", key)
+            in_use.add(key)
+        self._texts.put(made)
+        self._texts.keep(in_use)
 
     def save_lazy(self, scrub: Scrub | None = None) -> None:
         """Write the front matter and renderings now, and let go of them: a build needs them only
@@ -631,6 +752,10 @@ def lazy_path(path: Path) -> Path:
 
 def search_path(path: Path) -> Path:
     return path.with_name(path.name + ".search")
+
+
+def texts_path(path: Path) -> Path:
+    return path.with_name(path.name + ".html")
 
 
 def feeds_path(path: Path) -> Path:

@@ -13,7 +13,7 @@ earlier build already made from the same inputs:
 | parsing its front matter | `cache.docs` | file digest |
 | validating it (`story_record`) | `cache.records` | file digest + config + media files |
 | rendering its body (`gate.render_body`) | `cache.bodies` | file digest + rendering settings |
-| its public object (`gate.publish`) | `cache.stories` | `gate.story_digest` + path |
+| its public object (`gate.publish`) | `cache.stories` (its body apart, read when shown) | `gate.story_digest` + path |
 | related stories (`taxonomy.build_index`) | `cache.memo` | `taxonomy.related_key` |
 | a page's key (`pages.PagePlan.keyed`) | `cache.memo` | `index_shape`, site, templates, its stories |
 | a search document's tokens (`search.doc_tokens`) | `cache.search_entries` | `search.doc_identity` (a story's digest) |
@@ -51,6 +51,7 @@ from typing import Any
 import jinja2
 import jinja2.bccache
 
+from . import urls
 from .cache import BuildCache, body_key
 from .config import SiteConfig
 from .errors import Problem, Problems
@@ -530,6 +531,12 @@ class Incremental:
                 memo["page\x1f" + name] = new
             jobs.append(job)
         return jobs + plan.extra
+
+    def read_bodies(self, stories: Sequence[PublicStory], paths: Collection[str] | None) -> None:
+        """The bodies that the cache held back (model.PublicStory) of the stories whose own pages
+        are among `paths` (about to be made), read in one go rather than one by one as each page
+        is made; `paths` None: of every story (for workers started afresh, which are given them all)."""
+        self.cache.read_bodies([s for s in stories if paths is None or urls.file_of(s.url) in paths])
 
     # ---- feeds ---------------------------------------------------------------------------------
 

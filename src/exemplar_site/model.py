@@ -131,6 +131,41 @@ class PublicStory:
         (jobs.fingerprint relies on it)."""
         return f"PublicStory({self.id!r}, digest={self.digest!r})"
 
+    # A story read back from the build cache comes without its body: bodies are most of the cache's
+    # bytes, and an edit shows a dozen of 10,000. The cache gives it the key of its body (`_text`,
+    # which outlives the read) and a reader (`_fetch`); the body is read the first time it is asked
+    # for, and kept. Whatever reads a story sees the same object either way.
+
+    def __getattr__(self, name: str) -> str:
+        """(Called only for an attribute the object does not have.) A body held back is read now; a
+        story held back with no reader is a programming error, raised as one (never an
+        AttributeError, which a template would show as an empty body)."""
+        if name != "body_html" or "_text" not in self.__dict__:
+            raise AttributeError(name)
+        fetch = self.__dict__.get("_fetch")
+        if fetch is None:
+            raise BodyUnavailable(f"the body of {self.source} was held back by the build cache with no reader")
+        text: str = fetch(self.__dict__["_text"])
+        object.__setattr__(self, "body_html", text)
+        return text
+
+    def __getstate__(self) -> dict[str, object]:
+        """What is pickled or copied: the story with its body (read now if it was held back: a
+        process started afresh has no reader), without the key of its body, which a copy whose body
+        is then changed (media._replaced) would keep wrongly. Only the cache's stored form, which
+        has neither body nor reader, keeps its key (cache.BuildCache.save)."""
+        state = dict(self.__dict__)
+        if state.pop("_fetch", None) is not None and "body_html" not in state:
+            state["body_html"] = self.body_html
+        if "body_html" in state:
+            state.pop("_text", None)
+        return state
+
+
+class BodyUnavailable(Exception):
+    """A story's body held back by the build cache could not be read (its file is damaged or gone):
+    the build stops with an error (cache.BodyMissing, a subclass, says so to the user)."""
+
 
 @dataclass(frozen=True)
 class Page:

@@ -20,7 +20,17 @@ from typing import Any, NamedTuple
 import jinja2
 
 from . import media, nochange
-from .cache import BuildCache, BuildState, Scrub, cache_path, load_state, save_state, state_path
+from .cache import (
+    BodyMissing,
+    BuildCache,
+    BuildState,
+    Scrub,
+    cache_path,
+    load_state,
+    save_state,
+    state_path,
+    texts_path,
+)
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
 from .feeds import FeedParts, feed_jobs, feed_parts, feed_size_warnings, render_opml
@@ -324,6 +334,10 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
             raise BuildFailed([template_problem(exc)]) from None
         except ImageLeak as leak:
             raise BuildFailed([leak.problem()]) from None
+        except BodyMissing as missing:  # (the cache file it names is discarded: the next build does without)
+            with contextlib.suppress(OSError):
+                texts_path(cache_path(config.output_dir)).unlink(missing_ok=True)
+            raise BuildFailed([missing.problem()]) from None
 
 
 @contextlib.contextmanager
@@ -398,6 +412,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             fed = parts if layer else None  # (the feeds' entries made are kept for the next build)
             if layer:
                 layer.feed_entries(parts, specs, {job.path for job in todo})
+                layer.read_bodies(site.index.stories, {job.path for job in todo})
             progress("pages", 0, len(todo))
             if options.in_place:  # render everything first: a failing template must not leave half a site
                 made = [make(job) for job in todo]
@@ -504,6 +519,8 @@ def make(job: Job) -> Output:
     undefined name, a division by zero…) becomes TemplateFailed, naming the template and line."""
     try:
         return job.make()
+    except BodyMissing:  # (not the template's doing)
+        raise
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateFailed(job.path, exc.filename or exc.name or "?", exc.lineno, str(exc.message)) from None
     except Exception as exc:
@@ -536,6 +553,8 @@ def _spawned_puts(site: LoadedSite, staging: Staging, todo: list[Job], pages: li
     (pages.page_plan) and is given each page by its number. The other jobs (feeds, search, images,
     files already in memory) are done in this process meanwhile."""
     number = {job.path: k for k, job in enumerate(pages)}
+    if layer:  # (each story is pickled with its body: those the cache held back, read in one go)
+        layer.read_bodies(site.index.stories, None)
     context = (site.config, site.index, site.options.drafts, specs, layer.compiled() if layer else {}, staging)
     items = [(number[job.path], job.path, job.key) if job.path in number else None for job in todo]
     return Spawned(_page_worker, context, _page_put, items)

@@ -32,6 +32,7 @@ Job keyed by what it is made from.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -199,14 +200,17 @@ class SearchDoc:
     year: int  # or 0
     labels: str  # field, level, kind, tags, unit chain: indexed with weight META
     summary: str
-    body_html: str  # as published (its plain text, `body`, made only when it is needed)
+    body_html: str  # as published (its plain text, `body`, made only when it is needed); "" for a story:
     digest: str  # a story's digest (covers all of the above), or ""
+    # a story's own, whose body is read only when it is needed (the cache may hold it back:
+    # model.PublicStory); its digest stands for it
+    story: PublicStory | None = dataclasses.field(default=None, repr=False, compare=False)  # (`field` is a field)
 
     @property
     def body(self) -> str:
         """The body as plain text (made when asked for: a document whose tokens are memoised and
         whose file is as it was never needs it)."""
-        return strip_tags(self.body_html)
+        return strip_tags(self.story.body_html if self.story is not None else self.body_html)
 
 
 def search_docs(index: SiteIndex) -> list[SearchDoc]:
@@ -231,7 +235,7 @@ def _story_doc(s: PublicStory) -> SearchDoc:
     labels = " ".join([s.field.name, s.level.name, s.kind_name, *(u.name for u in s.unit_chain),
                        *(t.name for t in s.tags), *(h.title for h in s.honors)])
     return SearchDoc("story", s.url, s.title, s.name, s.unit.name, s.date.date().isoformat(), s.field.key,
-                     s.unit.key, s.level.key, s.year, labels, s.summary, s.body_html, s.digest)
+                     s.unit.key, s.level.key, s.year, labels, s.summary, "", s.digest, s)
 
 
 # ---- the inverted index ------------------------------------------------------------------------
