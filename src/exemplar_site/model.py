@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import urls
 from .i18n import N_
@@ -136,18 +137,20 @@ class PublicStory:
     # which outlives the read) and a reader (`_fetch`); the body is read the first time it is asked
     # for, and kept. Whatever reads a story sees the same object either way.
 
-    def __getattr__(self, name: str) -> str:
-        """(Called only for an attribute the object does not have.) A body held back is read now; a
-        story held back with no reader is a programming error, raised as one (never an
-        AttributeError, which a template would show as an empty body)."""
-        if name != "body_html" or "_text" not in self.__dict__:
-            raise AttributeError(name)
-        fetch = self.__dict__.get("_fetch")
-        if fetch is None:
-            raise BodyUnavailable(f"the body of {self.source} was held back by the build cache with no reader")
-        text: str = fetch(self.__dict__["_text"])
-        object.__setattr__(self, "body_html", text)
-        return text
+    if not TYPE_CHECKING:  # (declared to mypy, it would make every misspelt attribute a str)
+
+        def __getattr__(self, name: str) -> str:
+            """(Called only for an attribute the object does not have.) A body held back is read now;
+            a story held back with no reader is a programming error, raised as one (never an
+            AttributeError, which a template would show as an empty body)."""
+            if name != "body_html" or "_text" not in self.__dict__:
+                raise AttributeError(name)
+            fetch = self.__dict__.get("_fetch")
+            if fetch is None:
+                raise BodyUnavailable(f"the body of {self.source} was held back by the build cache with no reader")
+            text: str = fetch(self.__dict__["_text"])
+            object.__setattr__(self, "body_html", text)
+            return text
 
     def __getstate__(self) -> dict[str, object]:
         """What is pickled or copied: the story with its body (read now if it was held back: a

@@ -200,10 +200,10 @@ class SearchDoc:
     year: int  # or 0
     labels: str  # field, level, kind, tags, unit chain: indexed with weight META
     summary: str
-    body_html: str  # as published (its plain text, `body`, made only when it is needed); "" for a story:
+    body_html: str  # as published (its plain text, `body`, made only when it is needed); "" for a story,
     digest: str  # a story's digest (covers all of the above), or ""
-    # a story's own, whose body is read only when it is needed (the cache may hold it back:
-    # model.PublicStory); its digest stands for it
+    # whose own body is read only when it is needed (the cache may hold it back: model.PublicStory);
+    # its digest stands for it
     story: PublicStory | None = dataclasses.field(default=None, repr=False, compare=False)  # (`field` is a field)
 
     @property
