@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from . import urls
 from .i18n import N_
@@ -135,22 +135,7 @@ class PublicStory:
     # A story read back from the build cache comes without its body: bodies are most of the cache's
     # bytes, and an edit shows a dozen of 10,000. The cache gives it the key of its body (`_text`,
     # which outlives the read) and a reader (`_fetch`); the body is read the first time it is asked
-    # for, and kept. Whatever reads a story sees the same object either way.
-
-    if not TYPE_CHECKING:  # (declared to mypy, it would make every misspelt attribute a str)
-
-        def __getattr__(self, name: str) -> str:
-            """(Called only for an attribute the object does not have.) A body held back is read now;
-            a story held back with no reader is a programming error, raised as one (never an
-            AttributeError, which a template would show as an empty body)."""
-            if name != "body_html" or "_text" not in self.__dict__:
-                raise AttributeError(name)
-            fetch = self.__dict__.get("_fetch")
-            if fetch is None:
-                raise BodyUnavailable(f"the body of {self.source} was held back by the build cache with no reader")
-            text: str = fetch(self.__dict__["_text"])
-            object.__setattr__(self, "body_html", text)
-            return text
+    # for (`_HeldBody`), and kept. Whatever reads a story sees the same object either way.
 
     def __getstate__(self) -> dict[str, object]:
         """What is pickled or copied: the story with its body (read now if it was held back: a
@@ -163,6 +148,32 @@ class PublicStory:
         if "body_html" in state:
             state.pop("_text", None)
         return state
+
+
+class _HeldBody:
+    """`PublicStory.body_html` of a story that has none of its own: a descriptor that Python asks
+    only when the instance's own attributes lack it (a non-data descriptor), that is, for a story
+    whose body the build cache held back. It reads the body and keeps it; a story held back with
+    no reader is a programming error, raised as one (never an AttributeError, which a template
+    would show as an empty body). (Not `__getattr__`: a class that has one loses Python 3.11's
+    fast attribute reads on every instance, 25 % more time for the attributes of 100,000 stories.)"""
+
+    def __get__(self, story: PublicStory | None, owner: type | None = None) -> Any:
+        if story is None:
+            return self
+        own = story.__dict__
+        if "_text" not in own:  # (a story made without a body: as any attribute it lacks)
+            raise AttributeError("body_html")
+        fetch = own.get("_fetch")
+        if fetch is None:
+            raise BodyUnavailable(f"the body of {story.source} was held back by the build cache with no reader")
+        text: str = fetch(own["_text"])
+        own["body_html"] = text
+        return text
+
+
+# (set after the class is made: in its body it would be the field's default)
+setattr(PublicStory, "body_html", _HeldBody())  # noqa: B010
 
 
 class BodyUnavailable(Exception):
