@@ -531,6 +531,73 @@ def test_a_missing_or_damaged_bodies_file_never_publishes_an_empty_body(site: Si
     site.build()
     assert tree(site.out) == clean_build(site, tmp_path)
     assert "只在这篇里的词语甲乙04丙丁" in site.text_of("stories/s-04/index.html")
+    # two bodies swapped between their rows: each checksum covers its key, so neither is shown
+    with contextlib.closing(sqlite3.connect(texts)) as db, db:
+        (a, va), (b, vb) = db.execute("SELECT key, value FROM entries LIMIT 2").fetchall()
+        db.execute("UPDATE entries SET value = ? WHERE key = ?", (vb, a))
+        db.execute("UPDATE entries SET value = ? WHERE key = ?", (va, b))
+    before = tree(site.out)
+    _story_theme(site, "第三个标题")
+    with pytest.raises(BuildFailed):
+        site.build()
+    assert tree(site.out) == before
+    site.build()
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_the_bodies_file_removed_while_a_build_runs_costs_the_next_build_nothing(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Removed before the cache is saved, the file is made again with this build's bodies only: the
+    stories whose bodies went with it are forgotten, not kept naming bodies that are gone."""
+    from exemplar_site.cache import BuildCache, texts_path
+
+    _stories_with_bodies(site, 8)
+    _story_theme(site, "原来的标题")
+    site.build()
+    real = BuildCache.save
+
+    def save(self: BuildCache, scrub: Any = None) -> None:
+        texts_path(cache_path(site.out)).unlink()
+        real(self, scrub)
+
+    monkeypatch.setattr(BuildCache, "save", save)
+    site.story("s03", "s-03", slug="s-03", date=dt.date(2025, 1, 4), title="改过的标题",
+               summary="第3位民警的事迹摘要。", body="第3篇的正文，只在这篇里的词语甲乙03丙丁。")
+    site.build()
+    monkeypatch.undo()
+    _story_theme(site, "新标题")  # (every story page made again: every body asked for)
+    site.build()
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_an_edition_that_goes_outside_reads_its_bodies_in_one_query(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks of an edition that goes outside read every body (gate.finish): held back by the
+    cache, they are read together, not one query a story."""
+    from exemplar_site.cache import _Table
+
+    site = make_site(tmp_path / "site", editions={"internet": {
+        "base_url": "https://www.test.gov.cn", "base_path": "/xj/", "output_dir": "public-net", "external": True}},
+        feeds={"guid_prefix": "tag:test.gov.cn,2025:"})
+    cleared = {"approved_by": "市局宣传处", "date": dt.date(2026, 3, 1)}
+    for i in range(12):
+        site.story(f"s{i:02d}", f"s-{i:02d}", slug=f"s-{i:02d}", date=dt.date(2025, 1, 1 + i), external=cleared,
+                   body=f"第{i}篇的正文。")
+    net = BuildOptions(now=NOW, edition="internet")
+    build_site(site.config, net)
+    queries: list[int] = []
+    real = _Table._read
+
+    def counted(self: _Table, keys: list[str] | None, values: bool = True) -> dict[str, Any]:
+        if self.path is not None and self.path.name.endswith(".html") and values:
+            queries.append(len(keys or ()))
+        return real(self, keys, values)
+
+    monkeypatch.setattr(_Table, "_read", counted)
+    site.story("s05", "s-05", slug="s-05", date=dt.date(2025, 1, 6), external=cleared, title="改过的标题",
+               body="第5篇的正文。")
+    build_site(site.config, net)
+    assert queries and queries[0] >= 11 and len(queries) <= 2
 
 
 def test_a_story_held_back_without_a_reader_is_an_error_not_an_empty_body(site: Site) -> None:
@@ -576,7 +643,8 @@ def test_corrupted_feed_entries_are_discarded_with_a_notice(site: Site, tmp_path
     assert tree(site.out) == clean_build(site, tmp_path)
     assert not site.build().warnings
     with contextlib.closing(sqlite3.connect(entries)) as db, db:
-        db.execute("UPDATE entries SET value = ?", (_sealed(b"not an entry"),))
+        for (key,) in db.execute("SELECT key FROM entries").fetchall():
+            db.execute("UPDATE entries SET value = ? WHERE key = ?", (_sealed(key, b"not an entry"), key))
     site.story("s2", "s-2", date=dt.date(2025, 1, 3), body="第2篇改过的正文。")
     site.build()
     assert tree(site.out) == clean_build(site, tmp_path)

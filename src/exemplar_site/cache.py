@@ -51,7 +51,7 @@ from .i18n import _, t
 from .jobs import CODE_VERSION
 from .model import BodyUnavailable, PublicStory
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4  # (4: a table's checksums cover each value's key)
 Scrub = dict[str, Callable[[Any], Any]]
 MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
 LAZY_PARTS = ("docs", "bodies")
@@ -280,18 +280,19 @@ _SQLITE_ERRNO = {13: errno.ENOSPC, 10: errno.EIO, 8: errno.EACCES, 3: errno.EACC
 _DAMAGED = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB: a file to discard, not a write to retry
 
 
-def _sealed(value: Any) -> bytes:
-    """A value as stored: a CRC-32 of its pickle, then the pickle (a file that SQLite reads without
-    an error can still hold a torn value after the machine itself crashed: such a value is never
-    trusted). (CRC-32: made for accidental damage, and 4× faster than blake2b: 25 against 91 ms for
-    the 55 MB of a 10,000-story site's entries.)"""
+def _sealed(key: str, value: Any) -> bytes:
+    """A value as stored under `key`: a CRC-32 of the key and the value's pickle, then the pickle (a
+    file that SQLite reads without an error can still hold a torn value after the machine itself
+    crashed, or a value moved to another row: such a value is never trusted). (CRC-32: made for
+    accidental damage, and 4× faster than blake2b: 25 against 91 ms for the 55 MB of a
+    10,000-story site's entries.)"""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return zlib.crc32(data).to_bytes(4, "big") + data
+    return zlib.crc32(data, zlib.crc32(key.encode("utf-8", "surrogatepass"))).to_bytes(4, "big") + data
 
 
-def _unsealed(stored: bytes) -> Any:
+def _unsealed(key: str, stored: bytes) -> Any:
     data = memoryview(stored)[4:]
-    if zlib.crc32(data).to_bytes(4, "big") != stored[:4]:
+    if zlib.crc32(data, zlib.crc32(key.encode("utf-8", "surrogatepass"))).to_bytes(4, "big") != stored[:4]:
         raise ValueError("stored value does not match its checksum")
     return pickle.loads(data)
 
@@ -321,6 +322,7 @@ class _Table:
         self.fresh = False  # the file is not to be read from (there is none, or it was discarded)
         self.checked = False  # its version was checked by this build
         self.in_use: set[str] | None = None  # every key this build needs, once it says (`keep`)
+        self.renewed = False  # the last save wrote a new file: it holds only what this build put
 
     def get(self, keys: Collection[str]) -> dict[str, Any]:
         """The entries of those keys that there are."""
@@ -404,7 +406,7 @@ class _Table:
                      for chunk in (keys[i:i + _CHUNK] for i in range(0, len(keys), _CHUNK))]
                 for query, args in queries:  # (row by row: never every stored value at once besides the found ones)
                     for k, v in db.execute(query, args):
-                        found[k] = v if v is None else _unsealed(v)
+                        found[k] = v if v is None else _unsealed(k, v)
         except Exception as exc:  # noqa: BLE001 - not a database, malformed, torn, a checksum or pickle error: never trust it
             self._discard(_unreadable(self.path, exc))
             return {}
@@ -421,6 +423,7 @@ class _Table:
         """Write the entries made since the last save (into a new file when there is none or it was
         discarded), and drop the entries not in use once they pass a quarter of the file. A failure
         is an OSError (the build's warning names the file and what to do)."""
+        self.renewed = False
         if self.path is None or self.read_only or (not self.held and self.in_use is None):
             return
         try:
@@ -443,7 +446,7 @@ class _Table:
         self.held, self.in_use = {}, None
 
     def _rows(self) -> Iterator[tuple[str, bytes]]:
-        return ((k, _sealed(v)) for k, v in self.held.items())
+        return ((k, _sealed(k, v)) for k, v in self.held.items())
 
     def _write_new(self) -> None:
         assert self.path is not None
@@ -460,7 +463,7 @@ class _Table:
             db.commit()
         _rollback_journal(self.path).unlink(missing_ok=True)  # (never rolled into the new file)
         os.replace(tmp, self.path)
-        self.fresh, self.checked = False, True
+        self.fresh, self.checked, self.renewed = False, True, True
 
     def _update(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA synchronous = OFF")
@@ -577,15 +580,22 @@ class BuildCache:
                     story = _held(part[k])
                     if story.__dict__["_text"] in found:
                         object.__setattr__(story, "body_html", found[story.__dict__["_text"]])
-                held = [k for k in held if "body_html" not in _held(part[k]).__dict__]
             else:
                 for k in held:
                     object.__setattr__(_held(part[k]), "_fetch", self.body_text)
                 return
-        for k in held:
+        self._forget_stories(lambda story: "body_html" not in story.__dict__)
+
+    def _forget_stories(self, bodiless: Callable[[PublicStory], bool]) -> None:
+        """Forget the stored stories whose bodies `.public.cache.html` does not have (their pages
+        are published again from their renderings); the main file is then written whole."""
+        part = self._main.data["stories"]
+        gone = [k for k, v in part.items() if bodiless(_held(v))]
+        for k in gone:
             del part[k]
             self._main.written["stories"].pop(k, None)
-        self._main.rewrite = True  # (the next save writes the file whole, without them)
+        if gone:
+            self._main.rewrite = True
 
     def body_text(self, key: str) -> str:
         """A story's body held back (model.PublicStory), by its key. Raises BodyMissing."""
@@ -706,7 +716,10 @@ class BuildCache:
         if self.path is None or self.read_only:
             return
         self._keep_bodies()
+        made = set(self._texts.held)
         self._texts.save()  # (first: the stories stored next name their bodies by key)
+        if self._texts.renewed:  # (the file was gone or damaged: it holds this build's bodies only)
+            self._forget_stories(lambda story: story.__dict__["_text"] not in made)
         self._main.save({**(scrub or {}), "stories": _stored_story})
         self._lazy.save(scrub)
         self._search.save()

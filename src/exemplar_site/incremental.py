@@ -332,7 +332,10 @@ class Incremental:
 
             run_map(render, todo, self.workers, spawned, each=rendered)
         self.bodies.clear()
-        return [s for s in stories if s is not None]
+        out = [s for s in stories if s is not None]
+        if config.external:  # (gate.finish reads every body of an edition that goes outside: in one query)
+            cache.read_bodies(out)
+        return out
 
     # ---- the index ---------------------------------------------------------------------------
 
