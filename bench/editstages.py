@@ -89,6 +89,10 @@ def install() -> None:
 
 def report() -> None:
     print(f"\nwhole run {time.perf_counter() - T0:.3f} s (imports included)", file=sys.stderr)
+    if sys.dont_write_bytecode:  # (PYTHONDONTWRITEBYTECODE: docs/performance.md, session 24)
+        print("  (bytecode is not written in this shell: modules edited since their .pyc was made are compiled "
+              "on every run, ~10-25 ms each; run `PYTHONDONTWRITEBYTECODE= python -m compileall -q <version>/src` "
+              "first, or unset it)", file=sys.stderr)
     for label, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {seconds * 1000:8.1f} ms  {calls[label]:3}×  {label}", file=sys.stderr)
 
