@@ -456,22 +456,10 @@ def _story_theme(site: Site, mark: str) -> None:
                                           '{% endblock %}', encoding="utf-8")
 
 
-def test_stories_are_stored_without_their_bodies_and_an_edit_reads_only_those_it_shows(
-        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The main cache file holds the stories without their bodies, which `.public.cache.html`
-    holds; an edit reads the bodies of the pages it makes again and no other; a template edit
-    that shows every body reads them in one query. Each build equals a clean one, with workers
-    forked or (the portable re-run) spawned, which are given the bodies they show."""
-    from exemplar_site.cache import _Table, texts_path
+def _body_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[str] | None]:
+    """The keys of each query of `.public.cache.html` from now on (made in this process)."""
+    from exemplar_site.cache import _Table
 
-    _stories_with_bodies(site, 30)
-    _story_theme(site, "原来的标题")
-    site.build(workers=2)
-    stored = cache_path(site.out).read_bytes()
-    assert "只在这篇里的词语".encode() not in stored and b"s-07" in stored
-    with contextlib.closing(sqlite3.connect(texts_path(cache_path(site.out)))) as db:
-        (rows,) = db.execute("SELECT count(*) FROM entries").fetchone()
-    assert rows == 30
     queries: list[list[str] | None] = []
     real = _Table._read
 
@@ -481,6 +469,26 @@ def test_stories_are_stored_without_their_bodies_and_an_edit_reads_only_those_it
         return real(self, keys, values)
 
     monkeypatch.setattr(_Table, "_read", counted)
+    return queries
+
+
+def test_stories_are_stored_without_their_bodies_and_an_edit_reads_only_those_it_shows(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The main cache file holds the stories without their bodies, which `.public.cache.html`
+    holds; an edit reads the bodies of the pages it makes again and no other; a template edit
+    that shows every body reads them in one query. Each build equals a clean one, with workers
+    forked or (the portable re-run) spawned, which are given the bodies they show."""
+    from exemplar_site.cache import texts_path
+
+    _stories_with_bodies(site, 30)
+    _story_theme(site, "原来的标题")
+    site.build(workers=2)
+    stored = cache_path(site.out).read_bytes()
+    assert "只在这篇里的词语".encode() not in stored and b"s-07" in stored
+    with contextlib.closing(sqlite3.connect(texts_path(cache_path(site.out)))) as db:
+        (rows,) = db.execute("SELECT count(*) FROM entries").fetchone()
+    assert rows == 30
+    queries = _body_reads(monkeypatch)
     site.story("s10", "s-10", slug="s-10", date=dt.date(2025, 1, 11), title="改过的标题",
                summary="第10位民警的事迹摘要。", body="第10篇的正文，只在这篇里的词语甲乙10丙丁。")
     report = site.build(workers=1)  # (in this process: every read is seen)
@@ -493,8 +501,7 @@ def test_stories_are_stored_without_their_bodies_and_an_edit_reads_only_those_it
     assert tree(site.out) == clean_build(site, tmp_path)
     # every story page made again: their bodies in one query, not thirty
     _story_theme(site, "新标题")
-    queries.clear()
-    monkeypatch.setattr(_Table, "_read", counted)
+    queries = _body_reads(monkeypatch)
     site.build(workers=1)
     assert len(queries) == 1 and len(queries[0] or ()) == 30
     monkeypatch.undo()
@@ -574,8 +581,6 @@ def test_an_edition_that_goes_outside_reads_its_bodies_in_one_query(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The checks of an edition that goes outside read every body (gate.finish): held back by the
     cache, they are read together, not one query a story."""
-    from exemplar_site.cache import _Table
-
     site = make_site(tmp_path / "site", editions={"internet": {
         "base_url": "https://www.test.gov.cn", "base_path": "/xj/", "output_dir": "public-net", "external": True}},
         feeds={"guid_prefix": "tag:test.gov.cn,2025:"})
@@ -585,18 +590,11 @@ def test_an_edition_that_goes_outside_reads_its_bodies_in_one_query(
                    body=f"第{i}篇的正文。")
     net = BuildOptions(now=NOW, edition="internet")
     build_site(site.config, net)
-    queries: list[int] = []
-    real = _Table._read
-
-    def counted(self: _Table, keys: list[str] | None, values: bool = True) -> dict[str, Any]:
-        if self.path is not None and self.path.name.endswith(".html") and values:
-            queries.append(len(keys or ()))
-        return real(self, keys, values)
-
-    monkeypatch.setattr(_Table, "_read", counted)
+    reads = _body_reads(monkeypatch)
     site.story("s05", "s-05", slug="s-05", date=dt.date(2025, 1, 6), external=cleared, title="改过的标题",
                body="第5篇的正文。")
     build_site(site.config, net)
+    queries = [len(keys or ()) for keys in reads]
     assert queries and queries[0] >= 11 and len(queries) <= 2
 
 

@@ -600,8 +600,10 @@ class BuildCache:
     def body_text(self, key: str) -> str:
         """A story's body held back (model.PublicStory), by its key. Raises BodyMissing."""
         found = self._texts.get([key])
-        if key not in found:
+        if key not in found:  # (the file is dropped: the next build does without it)
             assert self.path is not None
+            with contextlib.suppress(OSError):
+                self._texts.drop_files()
             raise BodyMissing(texts_path(self.path))
         text: str = found[key]
         return text

@@ -29,7 +29,6 @@ from .cache import (
     load_state,
     save_state,
     state_path,
-    texts_path,
 )
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem, Problems, sort_problems
@@ -334,9 +333,7 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
             raise BuildFailed([template_problem(exc)]) from None
         except ImageLeak as leak:
             raise BuildFailed([leak.problem()]) from None
-        except BodyMissing as missing:  # (the cache file it names is discarded: the next build does without)
-            with contextlib.suppress(OSError):
-                texts_path(cache_path(config.output_dir)).unlink(missing_ok=True)
+        except BodyMissing as missing:  # (the cache dropped the file it names: the next build does without)
             raise BuildFailed([missing.problem()]) from None
 
 
