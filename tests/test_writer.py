@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,6 +132,92 @@ def _generation(target: Path, outputs: list[Output]) -> list[str]:
     written = sum(staging.put(o, keys[o.path]) for o in todo)
     staging.commit(keys, written)
     return [o.path for o in todo]
+
+
+def _committed(target: Path, files: dict[str, bytes]) -> Any:
+    """One build's write of `files` (as `_generation`); the manifest it saved, as it holds it."""
+    from exemplar_site.jobs import bytes_key
+    from exemplar_site.writer import Staging
+    keys = {p: bytes_key(d) for p, d in files.items()}
+    staging = Staging(target)
+    for p, d in files.items():
+        if not staging.keep(p, keys[p]):
+            staging.put(Output(p, d), keys[p])
+    staging.commit(keys, 0)
+    return staging.manifest
+
+
+def _fields(m: Any) -> tuple[Any, ...]:
+    return (m.live, m.staged, m.live_dirs, m.staged_dirs, m.live_inode, m.staged_inode, m.live_mtime, m.stamped_at)
+
+
+def test_a_build_that_changed_a_few_files_appends_them_to_the_manifest_journal(tmp_path: Path) -> None:
+    """The manifest's lists are written whole only now and then: a build that changed a few files
+    appends what changed to the journal (the lists file untouched), until the journal passes a
+    quarter of the lists. Whatever the mix of small and large changes, files gone and folders
+    emptied, what is loaded back is what the build saved, and the tree is what it wrote."""
+    import random
+
+    from exemplar_site.manifest import journal_path, lists_path, load_manifest
+    target = tmp_path / "public"
+    rng = random.Random(25)
+    files = {f"d{i % 7}/{i}.html": b"0" for i in range(400)}
+    whole = appended = 0
+    for generation in range(60):
+        for _ in range(rng.choice([1, 1, 2, 5, 150])):
+            name = f"d{rng.randint(0, 9)}/{rng.randint(0, 450)}.html"
+            if rng.random() < 0.25:
+                files.pop(name, None)
+            else:
+                files[name] = f"{generation}-{rng.random()}".encode()
+        before = lists_path(target).stat().st_mtime_ns if lists_path(target).exists() else None
+        saved = _committed(target, files)
+        back = load_manifest(target)
+        assert _fields(back) == _fields(saved)
+        assert set(back.live) - {MARKER} == set(files)
+        on_disk = {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*")
+                   if p.is_file() and p.name != MARKER}
+        assert on_disk == files
+        if lists_path(target).stat().st_mtime_ns == before:
+            appended += 1
+            assert journal_path(target).stat().st_size == back.journal <= back.lists_size // 4
+        else:
+            whole += 1
+            assert back.journal == 0 and not journal_path(target).exists()
+    assert appended > 30 and whole > 5  # (both ways were taken, many times)
+
+
+def test_a_manifest_journal_cut_short_is_never_trusted(tmp_path: Path) -> None:
+    """A build killed while appending to the journal leaves bytes the header does not vouch for:
+    they are never read, and the next build cuts them off. A journal shorter than the header says
+    (lost or cut), or gone, makes the manifest none: everything is looked at and written again."""
+    from exemplar_site.manifest import journal_path, load_manifest
+    target = tmp_path / "public"
+    files = {f"d{i % 5}/{i}.html": b"0" for i in range(300)}
+    for _ in range(3):
+        _committed(target, files)
+    files["d1/1.html"] = b"edited"
+    saved = _committed(target, files)
+    journal = journal_path(target)
+    data = journal.read_bytes()
+    assert data and saved.journal == len(data)
+    journal.write_bytes(data + data[: len(data) // 2])  # a later build's entry, half written
+    assert _fields(load_manifest(target)) == _fields(saved)
+    files["d2/2.html"] = b"edited too"
+    saved = _committed(target, files)
+    assert _fields(load_manifest(target)) == _fields(saved) and journal.stat().st_size == saved.journal
+    for damage in (lambda: journal.write_bytes(journal.read_bytes()[:-3]), journal.unlink):
+        damage()
+        assert load_manifest(target).live == {}  # none: nothing it says is trusted
+        files["d3/3.html"] = journal.name.encode() + bytes([len(files) % 256])
+        _committed(target, files)
+        on_disk = {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*")
+                   if p.is_file() and p.name != MARKER}
+        assert on_disk == files
+        for n in (4, 5):  # (the twin, emptied, is listed whole once; then edits are journaled again)
+            files[f"d3/{n}.html"] = b"edited again"
+            saved = _committed(target, files)
+        assert journal.exists() and _fields(load_manifest(target)) == _fields(saved)
 
 
 def test_a_folder_its_stamp_cannot_vouch_for_is_listed_once_not_looked_at_file_by_file(

@@ -4,11 +4,21 @@ Per generation (the live tree and its staging twin) it records every file's key,
 everything its bytes depend on, and the identity of the folder it describes (its inode, and for
 the live tree its mtime after the build: a file dropped in at its top changes it). A manifest
 that cannot be read, or that describes another folder, is none: everything is written again.
+
+Three files: the header (`.<name>.manifest`, small: what `intact` reads), the file lists
+(`.<name>.manifest.lists`, under a token the header names) and their journal
+(`.<name>.manifest.journal`): a build that changed a few files appends what it changed to the
+journal instead of writing every list again (35 MB at 100,000 stories). The header says how many
+of the journal's bytes it vouches for; a build killed while appending leaves bytes past that
+count, which are never read and which the next append cuts off. When the journal has grown past a
+quarter of the lists, the lists are written whole under a new token and the journal starts again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -18,9 +28,11 @@ from typing import Any, BinaryIO
 from .outguard import MARKERS
 from .treeops import write_file
 
+Lists = tuple[dict[str, str], dict[str, str], dict[str, tuple[int, int, int]], dict[str, tuple[int, int, int]]]
+
 # (3: a header, then the file lists; 4: folder stamps; 5: the lists in a file of their own; 6: the twin's list
-# stored as its difference from the live tree's, or whole when that is shorter)
-MANIFEST_VERSION = 6
+# stored as its difference from the live tree's, or whole when that is shorter; 7: the journal)
+MANIFEST_VERSION = 7
 
 
 @dataclass
@@ -37,6 +49,11 @@ class Manifest:
     staged_dirs: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     stamped_at: int = 0
     token: str = ""  # names the file lists saved with the header (save_manifest)
+    journal: int = 0  # how many bytes of the lists' journal the header vouches for
+    lists_size: int = 0  # the lists file's size: the journal is folded in past a quarter of it
+    # the four lists (live, staged, live_dirs, staged_dirs) as the files on disk hold them: what a
+    # save appends the difference from (the dicts themselves, never changed in place)
+    saved: Lists | None = field(default=None, repr=False, compare=False)
 
 
 def manifest_path(target: Path) -> Path:
@@ -47,32 +64,65 @@ def lists_path(target: Path) -> Path:
     return target.parent / f".{target.name}.manifest.lists"
 
 
+def journal_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.manifest.journal"
+
+
 def _header(f: BinaryIO) -> dict[str, Any] | None:
     head = pickle.load(f)
     return head if isinstance(head, dict) and head.get("version") == MANIFEST_VERSION else None
 
 
 def load_manifest(target: Path) -> Manifest:
-    """The header, and the file lists it names (by their token: lists written by another save
-    than the header's are none of its)."""
+    """The header, the file lists it names (by their token: lists written by another save than
+    the header's are none of its), and the journal's entries it vouches for, applied in order."""
     try:
         with manifest_path(target).open("rb") as f:
             head = _header(f)
         if head is not None:
             lists = pickle.loads(lists_path(target).read_bytes())
             if lists.get("token") == head["token"]:
-                return Manifest(lists["live"], _staged(lists), head["live_inode"], head["staged_inode"],
-                                head["live_mtime"], lists["live_dirs"], lists["staged_dirs"], head["stamped_at"],
-                                head["token"])
+                saved: Lists = (lists["live"], _staged(lists), lists["live_dirs"], lists["staged_dirs"])
+                if head["journal"]:
+                    with journal_path(target).open("rb") as f:
+                        journal = f.read(head["journal"])
+                    if len(journal) != head["journal"]:
+                        raise ValueError("journal shorter than its header says")
+                    saved = _replayed(saved, journal, head["token"])
+                return Manifest(saved[0], saved[1], head["live_inode"], head["staged_inode"], head["live_mtime"],
+                                saved[2], saved[3], head["stamped_at"], head["token"], head["journal"],
+                                head["lists_size"], saved)
     except Exception:  # noqa: BLE001 - a manifest that cannot be read (any way) is none: everything is written
         pass
     return Manifest()
 
 
-def save_manifest(target: Path, m: Manifest) -> None:
-    """The file lists (`.<name>.manifest.lists`, under a new token), then the small header
-    (`.<name>.manifest`: what `intact` reads, naming that token)."""
-    m.token = os.urandom(8).hex()
+def save_manifest(target: Path, m: Manifest, previous: Manifest | None = None, swapped: bool = False) -> None:
+    """Save `m`: as what changed since `previous` (the manifest this build loaded, whose lists are
+    on disk), appended to the journal, while the journal stays within a quarter of the lists;
+    else the lists whole under a new token. `swapped`: the trees changed places since `previous`
+    (its twin is `m`'s live tree). Then the small header (`.<name>.manifest`: what `intact`
+    reads), naming the token and the journal's length."""
+    entry = _entry(previous, m, swapped) if previous is not None and previous.saved is not None \
+        and previous.token else None
+    if entry is not None and previous is not None and previous.journal + len(entry) <= previous.lists_size // 4:
+        with journal_path(target).open("r+b" if previous.journal else "wb") as f:
+            f.truncate(previous.journal)  # (what a build killed while appending left past it)
+            f.seek(previous.journal)
+            f.write(entry)
+        m.token, m.journal, m.lists_size = previous.token, previous.journal + len(entry), previous.lists_size
+    else:
+        m.token, m.journal = os.urandom(8).hex(), 0
+        m.lists_size = _write_lists(target, m)
+    m.saved = (m.live, m.staged, m.live_dirs, m.staged_dirs)
+    _save_header(target, m)
+    if not m.journal:
+        with contextlib.suppress(OSError):  # (unread whatever it holds: the header vouches for none of it)
+            journal_path(target).unlink()
+
+
+def _write_lists(target: Path, m: Manifest) -> int:
+    """The file lists, whole, under `m.token`; their size."""
     live, staged = m.live, m.staged
     # the twin holds the previous generation, the live tree's files but those the last build changed:
     # stored as what differs (a third of a 10,000-story site's lists' bytes), unless that is longer
@@ -82,8 +132,54 @@ def save_manifest(target: Path, m: Manifest) -> None:
     lists = {"token": m.token, "live": live, "live_dirs": m.live_dirs, "staged_dirs": m.staged_dirs,
              **({"staged": staged} if len(changed) + len(gone) > len(staged) else
                 {"staged_changed": changed, "staged_gone": gone})}
-    write_file(lists_path(target), pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL))
-    _save_header(target, m)
+    data = pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL)
+    path = lists_path(target)
+    tmp = path.with_name(f".{path.name}.tmp")  # (new bytes every time, under a new token: no comparing)
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return len(data)
+
+
+def _entry(previous: Manifest, m: Manifest, swapped: bool) -> bytes | None:
+    """One journal entry: each of `m`'s lists as it differs from the one of `previous` it came from
+    (after a swap the twin's lists are the old live tree's, and the other way round); None where
+    that is no shorter than the lists themselves."""
+    assert previous.saved is not None
+    live, staged, live_dirs, staged_dirs = previous.saved
+    if swapped:
+        live, staged, live_dirs, staged_dirs = staged, live, staged_dirs, live_dirs
+    changes = [_changes(live, m.live), _changes(staged, m.staged), _changes(live_dirs, m.live_dirs),
+               _changes(staged_dirs, m.staged_dirs)]
+    if sum(len(c[0]) + len(c[1]) for c in changes) >= len(m.live) + len(m.staged):
+        return None
+    return pickle.dumps({"token": previous.token, "swapped": swapped, "changes": changes},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """(what `new` sets that `old` does not hold as it is, what `old` holds that `new` has not)."""
+    if old is new:
+        return {}, []
+    get = old.get
+    return {k: v for k, v in new.items() if get(k) != v}, [k for k in old if k not in new]
+
+
+def _replayed(saved: Lists, journal: bytes, token: str) -> Lists:
+    """The lists with the journal's entries applied, in order (each names the lists' token)."""
+    live, staged, live_dirs, staged_dirs = saved
+    stream = io.BytesIO(journal)
+    while stream.tell() < len(journal):
+        entry = pickle.load(stream)
+        if entry["token"] != token:
+            raise ValueError("journal of other lists")
+        if entry["swapped"]:
+            live, staged, live_dirs, staged_dirs = staged, live, staged_dirs, live_dirs
+        parts: tuple[dict[str, Any], ...] = (live, staged, live_dirs, staged_dirs)
+        for part, (changed, gone) in zip(parts, entry["changes"], strict=True):
+            for k in gone:
+                del part[k]
+            part.update(changed)
+    return live, staged, live_dirs, staged_dirs
 
 
 def _staged(lists: dict[str, Any]) -> dict[str, str]:
@@ -105,14 +201,15 @@ def distrust(target: Path, m: Manifest, live: bool = False) -> None:
     head = dataclasses.replace(m, staged_inode=0, live_inode=0 if live else m.live_inode)
     if not m.token:  # (no lists saved yet: nothing to distrust but a fresh save is as cheap)
         save_manifest(target, head)
-        m.token = head.token
+        m.token, m.journal, m.lists_size, m.saved = head.token, head.journal, head.lists_size, head.saved
         return
     _save_header(target, head)
 
 
 def _save_header(target: Path, m: Manifest) -> None:
     head = {"version": MANIFEST_VERSION, "live_inode": m.live_inode, "staged_inode": m.staged_inode,
-            "live_mtime": m.live_mtime, "live_files": len(m.live), "stamped_at": m.stamped_at, "token": m.token}
+            "live_mtime": m.live_mtime, "live_files": len(m.live), "stamped_at": m.stamped_at, "token": m.token,
+            "journal": m.journal, "lists_size": m.lists_size}
     write_file(manifest_path(target), pickle.dumps(head, protocol=pickle.HIGHEST_PROTOCOL))
 
 

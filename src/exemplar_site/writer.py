@@ -291,10 +291,10 @@ class Staging:
                 if not marker.exists():
                     marker.write_bytes(MARKER_TEXT[self.kind])
                 ino, mtime = identity(self.target)
-                self.manifest = Manifest(dict(keys), {}, ino, 0, mtime)
+                loaded, self.manifest = self.manifest, Manifest(dict(keys), {}, ino, 0, mtime)
                 return WriteReport(written, len(keys) - written, removed,
                                    tuple(after_swap(manifest_path(self.target),
-                                                    lambda: save_manifest(self.target, self.manifest))))
+                                                    lambda: save_manifest(self.target, self.manifest, loaded))))
             if self.manifest.staged:  # the twin is exactly the previous generation: the manifest says what is there
                 pruned = remove(self.dir, [p for p in self.manifest.staged if p not in produced])
             elif self.empty:  # started empty: holds only what this build put there
@@ -330,8 +330,10 @@ class Staging:
         twin = {} if self._strays else {d: st for d, st in self.manifest.live_dirs.items() if d in self._live_ok}
         at = time.time_ns()  # (before the folders are stamped: a change from now on is seen as one)
         live = self._stamps(folders_of(keys)) if stamps_usable() else {}
-        self.manifest = Manifest(dict(keys), previous_live, ino, inode(self.dir), mtime, live, twin, at)
-        warnings += after_swap(manifest_path(self.target), lambda: save_manifest(self.target, self.manifest))
+        loaded, self.manifest = self.manifest, Manifest(dict(keys), previous_live, ino, inode(self.dir), mtime, live,
+                                                        twin, at)
+        warnings += after_swap(manifest_path(self.target),
+                               lambda: save_manifest(self.target, self.manifest, loaded, swapped=True))
         return WriteReport(written, len(keys) - written, removed, tuple(warnings))
 
     def _stamps(self, folders: set[str]) -> dict[str, tuple[int, int, int]]:
