@@ -625,6 +625,47 @@ def test_a_story_held_back_without_a_reader_is_an_error_not_an_empty_body(site: 
         story.no_such_field  # noqa: B018
 
 
+def test_the_index_shape_changes_with_every_neighbour_and_related_story(site: Site) -> None:
+    """The index's shape (what a page key reuses across builds) takes its id → story and id →
+    stories dicts in bulk: moving one story anywhere in them, dropping or adding one, or naming a
+    story outside the index changes it, as the entry-by-entry walk it replaces did."""
+    import dataclasses
+
+    from exemplar_site.feedspec import feed_specs
+    from exemplar_site.incremental import index_shape
+    from exemplar_site.pipeline import load_site
+
+    for n in range(6):
+        site.story(f"s{n}", f"s-{n}", date=dt.date(2026, 3, n + 1), tags=["社区"])
+    loaded = load_site(site.config, BuildOptions(now=NOW, cache=False))
+    index, specs = loaded.index, feed_specs(loaded.index, loaded.config)
+    a, b, c = index.stories[:3]
+    outsider = dataclasses.replace(a, id="outside")  # (equal fields, another object: not in the index)
+    assert index.related[a.id] and index.previous[a.id] is not None and None in index.previous.values()
+    first, second = list(index.related)[:2]  # (stories in the same order, one entry's end moved)
+    shape = index_shape(index, specs)
+    assert index_shape(dataclasses.replace(index), specs) == shape
+    changed: dict[str, Any] = {
+        "related, one story moved": {**index.related, a.id: index.related[a.id][::-1]},
+        "related, one story dropped": {**index.related, a.id: index.related[a.id][:-1]},
+        "related, one moved to the next entry": {**index.related, first: index.related[first][:-1],
+                                                 second: (index.related[first][-1], *index.related[second])},
+        "related, a story outside": {**index.related, a.id: (outsider,)},
+        "related, the entries in another order": dict(reversed(index.related.items())),
+        "previous, two swapped": {**index.previous, a.id: index.previous[b.id], b.id: index.previous[a.id]},
+        "previous, one gone": {**index.previous, a.id: None},
+        "previous, a story outside": {**index.previous, a.id: outsider},
+        "previous, one more": {**index.previous, "more": c},
+    }
+    shapes = {shape}
+    for what, value in changed.items():
+        field = what.split(",")[0]
+        replaced: Any = dataclasses.replace
+        other = index_shape(replaced(index, **{field: value}), specs)
+        assert other not in shapes, what
+        shapes.add(other)
+
+
 def test_corrupted_feed_entries_are_discarded_with_a_notice(site: Site, tmp_path: Path) -> None:
     """A torn file is discarded with a notice; a value whose checksum holds but that does not
     unpack (written by something else) is made again."""

@@ -41,6 +41,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import itertools
 import pickle
 import re
 import zlib
@@ -947,7 +948,7 @@ class _Shape:
                 return self.stories(value)
             return tuple([self.of(v) for v in value])
         if kind is dict:
-            return tuple([(self.of(k), self.of(v)) for k, v in value.items()])
+            return self._by_story(value) or tuple([(self.of(k), self.of(v)) for k, v in value.items()])
         if kind is str or value is None:
             return value
         if kind is Term or kind is FeedSpec:  # (their repr leaves out the stories)
@@ -956,6 +957,31 @@ class _Shape:
                 found = self.seen[id(value)] = (repr(value), self.stories(value.stories))
             return found
         return repr(value)
+
+    def _by_story(self, value: dict[Any, Any]) -> tuple[Any, ...] | None:
+        """A dict from ids (strings) to a story (or None) each, or to a tuple of stories each, as
+        the index's neighbours and related stories are, in bulk: its keys, and the places of its
+        stories in one flat tuple (with each tuple's length); None for any other dict, or one
+        naming a story outside `index.stories` (the walk above takes it entry by entry)."""
+        keys = tuple(value)
+        if not keys or set(map(type, keys)) != {str}:
+            return None
+        values = tuple(value.values())
+        kinds = set(map(type, values))
+        if kinds <= {PublicStory, type(None)}:
+            places = tuple(map(self.place.get, map(id, values)))
+            if any(values[n] is not None for n, p in enumerate(places) if p is None):
+                return None
+            return ("by-story", keys, places)
+        if kinds == {tuple}:
+            flat = tuple(itertools.chain.from_iterable(values))
+            if not set(map(type, flat)) <= _STORY_ONLY:
+                return None
+            places = tuple(map(self.place.get, map(id, flat)))
+            if None in places:
+                return None
+            return ("by-stories", keys, tuple(map(len, values)), places)
+        return None
 
 
 def _digests_seen(index: SiteIndex) -> bool:
