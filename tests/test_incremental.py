@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import NOW, Site, make_site
+from conftest import NOW, Site, make_site, story
 from exemplar_site.cache import cache_path, lazy_path, state_path
 from exemplar_site.errors import BuildFailed
 from exemplar_site.pipeline import BuildOptions, build_site
@@ -282,6 +282,48 @@ def test_the_command_line_answers_nothing_changed_without_loading_the_stages(sit
     third = run()
     assert "LOADED ['exemplar_site.pipeline', 'jinja2', 'markdown']" in third
     assert any("第二版标题" in p.read_text(encoding="utf-8") for p in site.out.rglob("*.html"))
+
+
+def test_the_files_looked_at_for_nothing_changed_are_not_looked_at_again_and_a_late_save_is_built_next(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line looks at every input file once (the input signature, for "nothing
+    changed") and the build's discovery takes those stats instead of taking them again; it finds
+    the same files as a discovery of its own. A story saved after that look, while the build runs,
+    is built by the next build (the last build's signature is older than the save), never skipped."""
+    from exemplar_site import pipeline
+    from exemplar_site.cli import main
+    from exemplar_site.config import load_config
+    from exemplar_site.errors import Problems
+    from exemplar_site.nochange import signature
+    from exemplar_site.sources import discover
+
+    site.story("a", "a-1", slug="hero-a", title="第一版标题")
+    site.story("nested/b", "b-1")
+    site.write("content/kept/c.md", story("c-1"))
+    (site.root / "content/stories/c.md").symlink_to(site.root / "content/kept/c.md")  # (a link inside content/)
+    args = ["build", "--config", str(site.config), "--now", NOW.isoformat(), "--jobs", "1"]
+    assert main(args) == 0
+    config = load_config(site.config)
+    handed: dict[str, os.stat_result] = {}
+    real = discover
+
+    def late(config: Any, problems: Any, taken: Any = None) -> Any:
+        handed.update(taken or {})
+        site.story("a", "a-1", slug="hero-a", title="第三版标题")  # saved while this build runs
+        return real(config, problems, taken)
+
+    site.story("a", "a-1", slug="hero-a", title="第二版标题")
+    monkeypatch.setattr(pipeline, "discover", late)
+    assert main(args) == 0
+    monkeypatch.undo()
+    stories = sorted(str(p) for p in (site.root / "content/stories").rglob("*.md"))
+    assert stories and set(stories) <= set(handed)
+    fresh: dict[str, os.stat_result] = {}
+    signature(config, BuildOptions(now=NOW), fresh)
+    assert discover(config, Problems(), fresh) == discover(config, Problems())
+    assert main(args) == 0
+    assert "第三版标题" in site.text_of("stories/hero-a/index.html")
+    assert main(args) == 0  # (and now nothing changed)
 
 
 def test_one_edit_renders_only_what_shows_that_story(site: Site) -> None:

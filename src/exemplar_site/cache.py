@@ -781,8 +781,9 @@ def cache_path(output_dir: Path) -> Path:
     return output_dir.parent / f".{output_dir.name}.cache"
 
 
-def input_signature(paths: list[tuple[Path, Path]], extra: str) -> str:
-    """A cheap fingerprint of every input file (name, size, mtime, ctime, inode) and `extra`.
+def input_signature(paths: list[tuple[Path, Path]], extra: str, taken: dict[str, os.stat_result] | None = None) -> str:
+    """A cheap fingerprint of every input file (name, size, mtime, ctime, inode) and `extra`;
+    `taken`, if given, gets each file's stat by its path as walked (sources.discover reuses them).
 
     ctime cannot be set by tools that copy files "preserving times", so any
     write to a file changes the signature.
@@ -808,12 +809,14 @@ def input_signature(paths: list[tuple[Path, Path]], extra: str) -> str:
         else:
             real = os.path.realpath(top)
             lines.append(f"{top}/|{real}\n")
-            _fingerprint_lines(str(top), os.path.realpath(boundary), {real}, set(), lines)
+            _fingerprint_lines(str(top), os.path.realpath(boundary), {real}, set(), lines,
+                               {} if taken is None else taken)
         h.update("".join(lines).encode("utf-8", "surrogateescape"))  # (one update: as one per line)
     return h.hexdigest()
 
 
-def _fingerprint_lines(folder: str, top_real: str, active: set[str], walked: set[str], lines: list[str]) -> None:
+def _fingerprint_lines(folder: str, top_real: str, active: set[str], walked: set[str], lines: list[str],
+                       taken: dict[str, os.stat_result]) -> None:
     try:
         with os.scandir(folder) as it:
             entries = list(it)
@@ -833,12 +836,12 @@ def _fingerprint_lines(folder: str, top_real: str, active: set[str], walked: set
                     continue
                 active.add(real)
                 walked.add(real)
-                _fingerprint_lines(path, top_real, active, walked, lines)
+                _fingerprint_lines(path, top_real, active, walked, lines, taken)
                 active.discard(real)
                 continue
             if link:
                 lines.append(f"@{path}|{os.path.realpath(path)}\n")
-            st = entry.stat()
+            st = taken[path] = entry.stat()
             lines.append(f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}\n")
         except OSError as exc:
             lines.append(f"!{path}|{exc.errno}\n")

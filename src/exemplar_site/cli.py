@@ -328,11 +328,11 @@ def _build_one(args: argparse.Namespace, edition: str | None) -> int:
     progress = Progress()
     try:
         # nothing changed since the last build: answered without loading the pipeline (Markdown, Jinja…)
-        report, signature = skipped_build(args.config, options)
+        report, taken = skipped_build(args.config, options)
         if report is None:
             from .pipeline import build_site
             with _collector_off():
-                report = build_site(args.config, options, progress, signature=signature)
+                report = build_site(args.config, options, progress, taken=taken)
     except BuildFailed as failed:
         progress.done()
         print_problems(failed.problems)

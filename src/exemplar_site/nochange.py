@@ -9,7 +9,11 @@ feedgen, the stages) only when there is something to build.
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from .cache import input_signature, load_state, state_path
 from .config import SiteConfig, load_config, theme_dirs, theme_root
@@ -19,14 +23,23 @@ from .outguard import exclusive
 from .runs import BuildOptions, BuildReport, WriteReport, local_now
 
 
-def signature(config: SiteConfig, options: BuildOptions) -> str:
-    """A fingerprint of every input of a build (cache.input_signature) and what it was asked."""
+class Taken(NamedTuple):
+    """What this run's look at the inputs found: their signature, and the stat of each file it
+    looked at by its path as walked (sources.discover does not take them again)."""
+
+    signature: str = ""
+    stats: Mapping[str, os.stat_result] = MappingProxyType({})
+
+
+def signature(config: SiteConfig, options: BuildOptions, stats: dict[str, os.stat_result] | None = None) -> str:
+    """A fingerprint of every input of a build (cache.input_signature) and what it was asked;
+    `stats`, if given, gets the stat of each file looked at."""
     # (the config file by its full name: `--config site_config.yaml` and its absolute path are one input)
     # each folder with the folder its links may lead into, as the build walks it (sources, theme)
     config_file = config.root / Path(config.path).name
     inputs = [(config_file, config_file), (config.content_dir, config.content_dir),
               *((folder, theme_root(config, folder)) for folder in theme_dirs(config))]
-    return input_signature(inputs, f"{config.digest}|{options.drafts}|{config.output_dir}|{CODE_VERSION}")
+    return input_signature(inputs, f"{config.digest}|{options.drafts}|{config.output_dir}|{CODE_VERSION}", stats)
 
 
 def unchanged_report(config: SiteConfig, options: BuildOptions, sig: str) -> BuildReport | None:
@@ -43,17 +56,19 @@ def unchanged_report(config: SiteConfig, options: BuildOptions, sig: str) -> Bui
     return None
 
 
-def skipped_build(config_path: str | Path, options: BuildOptions) -> tuple[BuildReport | None, str]:
-    """(unchanged_report, the input signature) for a public build of the command line (a drafts
-    build goes to a folder of its own and is left to the pipeline: no signature); no report whenever
-    anything is in doubt (a config that does not load, a lock that cannot be taken): the pipeline
-    then builds and says what is wrong. The pipeline may reuse the signature (build_site)."""
+def skipped_build(config_path: str | Path, options: BuildOptions) -> tuple[BuildReport | None, Taken]:
+    """(unchanged_report, what the look at the inputs found) for a public build of the command
+    line (a drafts build goes to a folder of its own and is left to the pipeline: nothing taken); no
+    report whenever anything is in doubt (a config that does not load, a lock that cannot be
+    taken): the pipeline then builds and says what is wrong. The pipeline may reuse what was taken
+    (build_site)."""
     if options.drafts or not options.cache:
-        return None, ""
+        return None, Taken()
     try:
         config = load_config(config_path, options.output, options.edition)
         with exclusive(config.output_dir):
-            sig = signature(config, options)
-            return unchanged_report(config, options, sig), sig
+            stats: dict[str, os.stat_result] = {}
+            sig = signature(config, options, stats)
+            return unchanged_report(config, options, sig), Taken(sig, stats)
     except Exception:  # noqa: BLE001 - the pipeline meets the same problem and reports it
-        return None, ""
+        return None, Taken()

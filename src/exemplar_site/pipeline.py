@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import os
 import posixpath
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -108,21 +109,23 @@ def _workers(options: BuildOptions) -> int:
 
 
 def load_site(config_path: str | Path, options: BuildOptions, cache: BuildCache | None = None,
-              strict: bool = True) -> LoadedSite:
+              strict: bool = True, stats: Mapping[str, os.stat_result] | None = None) -> LoadedSite:
     """Read, validate and decide: the stages up to the index, in order, through the incremental
     layer (incremental.py), which reuses what earlier builds made from the same inputs.
     Any error raises BuildFailed; with strict=False (for `check`, which writes nothing) the site
-    is returned with the errors among its problems, as far as it could be loaded."""
+    is returned with the errors among its problems, as far as it could be loaded. `stats`: the
+    source files' stats this run has taken already (nochange.Taken), by path."""
     config = load_config(config_path, options.output, options.edition)
     with workers_watched(config):
-        return _load_site(config, options, cache, strict)
+        return _load_site(config, options, cache, strict, stats)
 
 
-def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | None, strict: bool) -> LoadedSite:
+def _load_site(config: SiteConfig, options: BuildOptions, cache: BuildCache | None, strict: bool,
+               stats: Mapping[str, os.stat_result] | None = None) -> LoadedSite:
     now = local_now(options, config)
     problems = Problems()
     layer = Incremental(cache or BuildCache(None), config, _workers(options))
-    sources = discover(config, problems)
+    sources = discover(config, problems, stats)
     problems.extend(theme_problems(config))
     assets = {a.out_path: a.size for a in sources.assets}
     records = layer.records(layer.read(sources, problems), assets, problems)
@@ -310,13 +313,14 @@ def withdrawn_map(site: LoadedSite) -> bytes:
 
 def build_site(config_path: str | Path, options: BuildOptions, progress: Progress = _no_progress,
                memory: BuildCache | None = None, loaded: Callable[[LoadedSite], None] | None = None,
-               signature: str = "") -> BuildReport:
+               taken: nochange.Taken | None = None) -> BuildReport:
     """Load, decide, render what changed, write atomically. Raises BuildFailed before writing on any error.
 
     `memory`: a cache kept in memory between builds by a long-running caller (serve),
     instead of the one stored beside the output; `loaded` is then given the site
-    that was built. `signature`: the input signature this run already took for this public build
-    (nochange.skipped_build); taken before anything is read, it is never newer than the inputs.
+    that was built. `taken`: the input signature (and the files' stats) this run already took for
+    this public build (nochange.skipped_build); taken before anything is read, it is never newer
+    than the inputs.
     """
     config = load_config(config_path, options.output, options.edition)
     if options.drafts:  # never into the public output: a preview folder of its own (<output_dir>-drafts)
@@ -326,7 +330,7 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
     with exclusive(config.output_dir), failed_writes(config.output_dir), workers_watched(config):
         try:
             return _build(config_path, config, options, progress, memory, loaded,
-                          "" if options.drafts else signature)
+                          None if options.drafts else taken)
         except TemplateFailed as failed:
             raise BuildFailed([failed.problem()]) from None
         except jinja2.TemplateError as exc:  # a template that cannot even be compiled
@@ -361,13 +365,17 @@ def worker_died(config: SiteConfig) -> Problem:
 
 def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, progress: Progress,
            memory: BuildCache | None, loaded: Callable[[LoadedSite], None] | None = None,
-           taken: str = "") -> BuildReport:
+           taken: nochange.Taken | None = None) -> BuildReport:
     progress("reading", 0, 1)
     output = config.output_dir
     now = local_now(options, config)
-    signature = ""
+    signature, stats = "", None
     if options.cache:
-        signature = taken or nochange.signature(config, options)
+        if taken is not None and taken.signature:
+            signature, stats = taken
+        else:
+            stats = {}
+            signature = nochange.signature(config, options, stats)
         skipped = nochange.unchanged_report(config, options, signature)
         if skipped is not None:  # nothing any output depends on has changed: the live site already is this build
             return skipped
@@ -375,7 +383,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
         cache, notice = memory, None
     else:
         cache, notice = BuildCache.load(cache_path(output) if options.cache else None)
-    site = load_site(config_path, options, cache)
+    site = load_site(config_path, options, cache, stats=stats)
     problems = Problems()
     if notice:
         problems.items.append(notice)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,9 +68,9 @@ def _ignored(name: str) -> bool:
     return (name.startswith((".", "#", "~", "__")) or name.endswith(("~", ".swp", ".tmp", ".bak")))
 
 
-def _walk(config: SiteConfig, top: str, problems: Problems) -> list[Found]:
+def _walk(config: SiteConfig, top: str, problems: Problems, taken: Mapping[str, os.stat_result]) -> list[Found]:
     """Files below `top`, sorted by name at every level; links out of content/ (or loops) are errors."""
-    found, trouble = safetree.walk(top, str(config.content_dir), _ignored, str(config.root))
+    found, trouble = safetree.walk(top, str(config.content_dir), _ignored, str(config.root), taken)
     problems.extend(trouble)
     return found
 
@@ -105,15 +106,18 @@ def line_naming(config: SiteConfig, source: str, needle: str, start: int = 1) ->
     return None
 
 
-def discover(config: SiteConfig, problems: Problems) -> Sources:
-    """Every source file (not read) and asset under content/, in a stable order."""
+def discover(config: SiteConfig, problems: Problems, taken: Mapping[str, os.stat_result] | None = None) -> Sources:
+    """Every source file (not read) and asset under content/, in a stable order. `taken`: the
+    files' stats this run has already taken (nochange.signature), by path: not taken again."""
+    taken = taken or {}
     entries: list[Entry] = []
     root = str(config.root) + os.sep
     for folder, kind in (("stories", "story"), ("pages", "page"), ("campaigns", "campaign")):
-        for found in _walk(config, str(config.content_dir / folder), problems):
+        for found in _walk(config, str(config.content_dir / folder), problems, taken):
             full = found.path
             shown = full[len(root):].replace(os.sep, "/") if full.startswith(root) else full
-            suffix = os.path.splitext(found.name)[1].lower()
+            dot = found.name.rfind(".")  # (os.path.splitext's suffix: names that start with a dot are ignored)
+            suffix = found.name[dot:].lower() if dot > 0 else ""
             if suffix != ".md":
                 if suffix in (".markdown", ".txt", ".docx", ".doc"):
                     problems.warning(shown, None, None,
@@ -125,7 +129,7 @@ def discover(config: SiteConfig, problems: Problems) -> Sources:
     assets: list[Asset] = []
     media_real: tuple[str, ...] | None = None
     for folder in ASSET_DIRS:
-        for found in _walk(config, str(config.content_dir / folder), problems):
+        for found in _walk(config, str(config.content_dir / folder), problems, taken):
             path = Path(found.path)
             rel = path.relative_to(config.content_dir).as_posix()
             shown = f"{config.content_dir.name}/{rel}"
