@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -187,10 +188,10 @@ def test_a_build_that_changed_a_few_files_appends_them_to_the_manifest_journal(t
     assert appended > 30 and whole > 5  # (both ways were taken, many times)
 
 
-def test_a_manifest_journal_cut_short_is_never_trusted(tmp_path: Path) -> None:
-    """A build killed while appending to the journal leaves bytes the header does not vouch for:
-    they are never read, and the next build cuts them off. A journal shorter than the header says
-    (lost or cut), or gone, makes the manifest none: everything is looked at and written again."""
+def test_a_manifest_journal_of_another_length_than_its_header_says_is_never_trusted(tmp_path: Path) -> None:
+    """The header says how long the journal is. A journal longer (a build killed while appending
+    its entry) or shorter (cut, lost), or gone, makes the manifest none: everything is looked at
+    and written again, and the tree is what the build wrote."""
     from exemplar_site.manifest import journal_path, load_manifest
     target = tmp_path / "public"
     files = {f"d{i % 5}/{i}.html": b"0" for i in range(300)}
@@ -200,24 +201,49 @@ def test_a_manifest_journal_cut_short_is_never_trusted(tmp_path: Path) -> None:
     saved = _committed(target, files)
     journal = journal_path(target)
     data = journal.read_bytes()
-    assert data and saved.journal == len(data)
-    journal.write_bytes(data + data[: len(data) // 2])  # a later build's entry, half written
-    assert _fields(load_manifest(target)) == _fields(saved)
-    files["d2/2.html"] = b"edited too"
-    saved = _committed(target, files)
-    assert _fields(load_manifest(target)) == _fields(saved) and journal.stat().st_size == saved.journal
-    for damage in (lambda: journal.write_bytes(journal.read_bytes()[:-3]), journal.unlink):
+    assert data and saved.journal == len(data) and _fields(load_manifest(target)) == _fields(saved)
+    damages: list[Callable[[], object]] = [
+        lambda: journal.write_bytes(journal.read_bytes() + data[: len(data) // 2]),  # half an entry more
+        lambda: journal.write_bytes(journal.read_bytes()[:-3]), journal.unlink]
+    for n, damage in enumerate(damages):
         damage()
         assert load_manifest(target).live == {}  # none: nothing it says is trusted
-        files["d3/3.html"] = journal.name.encode() + bytes([len(files) % 256])
+        files[f"d3/{n}.html"] = bytes([n])
         _committed(target, files)
         on_disk = {p.relative_to(target).as_posix(): p.read_bytes() for p in target.rglob("*")
                    if p.is_file() and p.name != MARKER}
         assert on_disk == files
-        for n in (4, 5):  # (the twin, emptied, is listed whole once; then edits are journaled again)
-            files[f"d3/{n}.html"] = b"edited again"
+        for more in (4, 5):  # (the twin, emptied, is listed whole once; then edits are journaled again)
+            files[f"d3/{n}-{more}.html"] = b"edited again"
             saved = _committed(target, files)
         assert journal.exists() and _fields(load_manifest(target)) == _fields(saved)
+
+
+def test_an_older_manifest_header_put_back_is_never_trusted(tmp_path: Path) -> None:
+    """A header copied aside and put back after later builds names the same lists and a journal
+    that still begins as it did: trusted, it would say the trees hold what they held builds ago,
+    and a file changed since (here a story's title, then the edit undone) would be kept stale.
+    (Found by a review as an attacker.)"""
+    from exemplar_site.manifest import load_manifest, manifest_path
+    target = tmp_path / "public"
+    files = {f"d{i % 5}/{i}.html": b"0" for i in range(300)}
+    files["d1/story.html"] = b"OLD TITLE"
+    for _ in range(3):
+        _committed(target, files)
+    token = load_manifest(target).token
+    files["d2/2.html"] = b"x"
+    _committed(target, files)
+    older = manifest_path(target).read_bytes()
+    files["d1/story.html"] = b"NEW TITLE"
+    _committed(target, files)
+    files["d3/3.html"] = b"y"
+    _committed(target, files)  # (two swaps: each tree has the inode it had)
+    assert load_manifest(target).token == token  # (journaled all along: the same lists)
+    manifest_path(target).write_bytes(older)
+    assert load_manifest(target).live == {}
+    files["d1/story.html"] = b"OLD TITLE"  # the edit undone
+    _committed(target, files)
+    assert (target / "d1/story.html").read_bytes() == b"OLD TITLE"
 
 
 def test_a_folder_its_stamp_cannot_vouch_for_is_listed_once_not_looked_at_file_by_file(

@@ -8,10 +8,12 @@ that cannot be read, or that describes another folder, is none: everything is wr
 Three files: the header (`.<name>.manifest`, small: what `intact` reads), the file lists
 (`.<name>.manifest.lists`, under a token the header names) and their journal
 (`.<name>.manifest.journal`): a build that changed a few files appends what it changed to the
-journal instead of writing every list again (35 MB at 100,000 stories). The header says how many
-of the journal's bytes it vouches for; a build killed while appending leaves bytes past that
-count, which are never read and which the next append cuts off. When the journal has grown past a
-quarter of the lists, the lists are written whole under a new token and the journal starts again.
+journal instead of writing every list again (35 MB at 100,000 stories). The header says how long
+the journal is; a journal of any other length makes the manifest none (everything is looked at
+again): one cut short, one a build killed while appending left longer, and one that later builds
+made longer than an older header put back by hand says (that header would describe trees as they
+were builds ago). When the journal has grown past a quarter of the lists, the lists are written
+whole under a new token and the journal starts again.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class Manifest:
     staged_dirs: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     stamped_at: int = 0
     token: str = ""  # names the file lists saved with the header (save_manifest)
-    journal: int = 0  # how many bytes of the lists' journal the header vouches for
+    journal: int = 0  # the length of the lists' journal, as the header vouches for it
     lists_size: int = 0  # the lists file's size: the journal is folded in past a quarter of it
     # the four lists (live, staged, live_dirs, staged_dirs) as the files on disk hold them: what a
     # save appends the difference from (the dicts themselves, never changed in place)
@@ -75,7 +77,8 @@ def _header(f: BinaryIO) -> dict[str, Any] | None:
 
 def load_manifest(target: Path) -> Manifest:
     """The header, the file lists it names (by their token: lists written by another save than
-    the header's are none of its), and the journal's entries it vouches for, applied in order."""
+    the header's are none of its), and the journal's entries, applied in order: none unless the
+    journal is exactly as long as the header says (see the module's docstring)."""
     try:
         with manifest_path(target).open("rb") as f:
             head = _header(f)
@@ -83,11 +86,12 @@ def load_manifest(target: Path) -> Manifest:
             lists = pickle.loads(lists_path(target).read_bytes())
             if lists.get("token") == head["token"]:
                 saved: Lists = (lists["live"], _staged(lists), lists["live_dirs"], lists["staged_dirs"])
-                if head["journal"]:
-                    with journal_path(target).open("rb") as f:
-                        journal = f.read(head["journal"])
-                    if len(journal) != head["journal"]:
-                        raise ValueError("journal shorter than its header says")
+                journal = b""
+                with contextlib.suppress(FileNotFoundError), journal_path(target).open("rb") as f:
+                    journal = f.read(head["journal"] + 1)
+                if len(journal) != head["journal"]:
+                    raise ValueError("the journal is not as long as the header says")
+                if journal:
                     saved = _replayed(saved, journal, head["token"])
                 return Manifest(saved[0], saved[1], head["live_inode"], head["staged_inode"], head["live_mtime"],
                                 saved[2], saved[3], head["stamped_at"], head["token"], head["journal"],
@@ -107,18 +111,17 @@ def save_manifest(target: Path, m: Manifest, previous: Manifest | None = None, s
         and previous.token else None
     if entry is not None and previous is not None and previous.journal + len(entry) <= previous.lists_size // 4:
         with journal_path(target).open("r+b" if previous.journal else "wb") as f:
-            f.truncate(previous.journal)  # (what a build killed while appending left past it)
+            f.truncate(previous.journal)  # (as loaded: anything past it, say a restored copy's, goes)
             f.seek(previous.journal)
             f.write(entry)
         m.token, m.journal, m.lists_size = previous.token, previous.journal + len(entry), previous.lists_size
     else:
         m.token, m.journal = os.urandom(8).hex(), 0
         m.lists_size = _write_lists(target, m)
+        with contextlib.suppress(FileNotFoundError):  # (before the header: a journal left would make it none)
+            journal_path(target).unlink()
     m.saved = (m.live, m.staged, m.live_dirs, m.staged_dirs)
     _save_header(target, m)
-    if not m.journal:
-        with contextlib.suppress(OSError):  # (unread whatever it holds: the header vouches for none of it)
-            journal_path(target).unlink()
 
 
 def _write_lists(target: Path, m: Manifest) -> int:
