@@ -212,6 +212,24 @@ def test_an_in_place_build_cut_short_leaves_no_file_trusted_that_it_may_have_cha
         assert (site.out / rel).read_bytes() == (fresh / rel).read_bytes(), rel
 
 
+def test_an_output_folder_named_through_a_link_is_built_incrementally(site: Site, tmp_path: Path) -> None:
+    """`public` a link to the web server's folder: the manifest is read where the writer saves
+    it (beside the folder itself), so an edit makes only what shows the story and a build with
+    nothing changed writes nothing (each build made every page again)."""
+    real = tmp_path / "www" / "site"
+    real.mkdir(parents=True)
+    site.out.symlink_to(real, target_is_directory=True)
+    for n in range(4):
+        site.story(f"s{n}", f"s-{n}", date=dt.date(2026, 3, n + 1))
+    first = site.build()
+    assert first.rendered > 20 and (real / "index.html").is_file() and site.out.is_symlink()
+    site.story("s0", "s-0", date=dt.date(2026, 3, 1), title="改过的标题")
+    edited = site.build()
+    assert 0 < edited.rendered < first.rendered // 2
+    assert "改过的标题" in site.text_of("index.html")
+    assert site.build(now=NOW).rendered == 0
+
+
 def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
     site.story("h", "h-1", status="seedling")

@@ -59,15 +59,20 @@ class Manifest:
 
 
 def manifest_path(target: Path) -> Path:
-    return target.parent / f".{target.name}.manifest"
+    """Beside the folder itself: an output folder named through a link (`public` → /srv/www/site)
+    has its manifest beside where it is, as the writer, which works on that folder, saves it."""
+    real = target.resolve()
+    return real.parent / f".{real.name}.manifest"
 
 
 def lists_path(target: Path) -> Path:
-    return target.parent / f".{target.name}.manifest.lists"
+    head = manifest_path(target)
+    return head.with_name(head.name + ".lists")
 
 
 def journal_path(target: Path) -> Path:
-    return target.parent / f".{target.name}.manifest.journal"
+    head = manifest_path(target)
+    return head.with_name(head.name + ".journal")
 
 
 def _header(f: BinaryIO) -> dict[str, Any] | None:
