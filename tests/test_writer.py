@@ -125,6 +125,11 @@ def test_the_manifest_reads_back_what_was_saved(tmp_path: Path) -> None:
 def _generation(target: Path, outputs: list[Output]) -> list[str]:
     """One build's write as the pipeline does it (keep what is there, put the rest, commit);
     the paths it had to put."""
+    return _written(target, outputs)[0]
+
+
+def _written(target: Path, outputs: list[Output]) -> tuple[list[str], Any]:
+    """`_generation`'s write: (the paths it had to put, the manifest it saved, as it holds it)."""
     from exemplar_site.jobs import bytes_key
     from exemplar_site.writer import Staging
     keys = {o.path: bytes_key(o.data or b"") for o in outputs}
@@ -132,20 +137,12 @@ def _generation(target: Path, outputs: list[Output]) -> list[str]:
     todo = [o for o in outputs if not staging.keep(o.path, keys[o.path])]
     written = sum(staging.put(o, keys[o.path]) for o in todo)
     staging.commit(keys, written)
-    return [o.path for o in todo]
+    return [o.path for o in todo], staging.manifest
 
 
 def _committed(target: Path, files: dict[str, bytes]) -> Any:
     """One build's write of `files` (as `_generation`); the manifest it saved, as it holds it."""
-    from exemplar_site.jobs import bytes_key
-    from exemplar_site.writer import Staging
-    keys = {p: bytes_key(d) for p, d in files.items()}
-    staging = Staging(target)
-    for p, d in files.items():
-        if not staging.keep(p, keys[p]):
-            staging.put(Output(p, d), keys[p])
-    staging.commit(keys, 0)
-    return staging.manifest
+    return _written(target, [Output(p, d) for p, d in files.items()])[1]
 
 
 def _fields(m: Any) -> tuple[Any, ...]:

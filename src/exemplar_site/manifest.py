@@ -141,10 +141,7 @@ def _write_lists(target: Path, m: Manifest) -> int:
              **({"staged": staged} if len(changed) + len(gone) > len(staged) else
                 {"staged_changed": changed, "staged_gone": gone})}
     data = pickle.dumps(lists, protocol=pickle.HIGHEST_PROTOCOL)
-    path = lists_path(target)
-    tmp = path.with_name(f".{path.name}.tmp")  # (new bytes every time, under a new token: no comparing)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_file(lists_path(target), data, compare=False)  # (a new token every time: never the same bytes)
     return len(data)
 
 

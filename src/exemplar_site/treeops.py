@@ -22,10 +22,11 @@ from .model import Output
 from .parallel import portable
 
 
-def write_file(path: Path, data: bytes) -> bool:
-    """Replace one file atomically, only if its bytes changed. True when written."""
+def write_file(path: Path, data: bytes, compare: bool = True) -> bool:
+    """Replace one file atomically, only if its bytes changed (`compare`: False where they always
+    have, so the old file is not read). True when written."""
     try:
-        if path.read_bytes() == data:
+        if compare and path.read_bytes() == data:
             return False
     except OSError:
         pass
