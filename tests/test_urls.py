@@ -22,6 +22,22 @@ def test_absolute_and_paging() -> None:
     assert urls.paged("tags/x/", 3) == "tags/x/page/3/"
 
 
+def test_an_absolute_address_is_the_path_quoted_whatever_the_path() -> None:
+    """`absolute` skips `quote` for a path it would leave as it is: the same address either way,
+    for every character of the first pages of Unicode, alone and among others."""
+    import random
+    from urllib.parse import quote
+
+    safe = "/#%:@!$&'()*+,;=?-._~"
+    chars = [chr(c) for c in range(0x800)] + ["见", "义", "\u3000", "\U0001f600"]
+    rng = random.Random(26)
+    paths = chars + ["stories/" + c + "/" for c in chars]
+    paths += ["".join(rng.choice(chars) for _ in range(rng.randint(0, 12))) for _ in range(20_000)]
+    for path in paths:
+        assert urls.absolute("http://h/pub/", path) == "http://h/pub/" + quote(path, safe=safe), repr(path)
+    assert urls.absolute("http://h/", "tags/见义/") == "http://h/tags/%E8%A7%81%E4%B9%89/"
+
+
 def test_normalise_internal_links() -> None:
     n = urls.normalise_internal
     assert n("images/a.png", "/pub/") == "images/a.png"
