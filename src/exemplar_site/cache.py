@@ -51,7 +51,7 @@ from .i18n import _, t
 from .jobs import CODE_VERSION
 from .model import BodyUnavailable, PublicStory
 
-CACHE_VERSION = 4  # (4: a table's checksums cover each value's key)
+CACHE_VERSION = 5  # (4: a table's checksums cover each value's key; 5: SMS messages stored pickled one by one)
 Scrub = dict[str, Callable[[Any], Any]]
 MAIN_PARTS = ("slugs", "sms", "records", "stories", "files", "memo")
 LAZY_PARTS = ("docs", "bodies")

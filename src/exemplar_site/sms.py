@@ -23,6 +23,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from . import text as textmod
 from . import urls
@@ -168,10 +169,13 @@ def messages(stories: tuple[PublicStory, ...], config: SiteConfig, problems: Pro
     return collect([(s, composed(s, config)) for s in stories], problems)
 
 
-def collect(made: list[tuple[PublicStory, tuple[SmsMessage | None, tuple[Problem, ...]]]],
-            problems: Problems) -> list[SmsMessage]:
-    """Messages made by `composed` (story, (message, problems)), oldest story first."""
-    out = []
+M = TypeVar("M")
+
+
+def collect(made: list[tuple[PublicStory, tuple[M | None, tuple[Problem, ...]]]], problems: Problems) -> list[M]:
+    """Messages made by `composed` (story, (message, problems)), oldest story first. (A message
+    may stand in for itself, e.g. as the bytes it is stored as: it is only put in order.)"""
+    out: list[M] = []
     for _story, (m, found) in sorted(made, key=lambda pair: (pair[0].date, pair[0].id)):
         problems.extend(found)
         if m is not None:
