@@ -496,3 +496,26 @@ def test_page_numbers_are_those_of_every_page_walked_through() -> None:
     for total in range(40):
         for number in range(1, max(total, 1) + 1):
             assert Pager(number, total, "tags/x/").numbers == walked(number, total), (number, total)
+
+
+def test_newest_first_is_by_instant_then_id_in_any_zone() -> None:
+    """Listings put the newest story first by the instant it is dated (a date in another zone, or
+    an hour a clock change repeats, by when it really was), then by id: the two stable sorts give
+    what sorting by (-timestamp, id) gives."""
+    import datetime as dt
+    import random
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from exemplar_site.taxonomy import _newest_first
+
+    ny, sh = ZoneInfo("America/New_York"), ZoneInfo("Asia/Shanghai")
+    rng = random.Random(18)
+    for _ in range(200):
+        stories = [SimpleNamespace(id=rng.choice(["a", "b", "c", f"s{k}"]), date=rng.choice([
+            dt.datetime(2024, 11, 3, 1, rng.choice([10, 30]), tzinfo=ny, fold=rng.randint(0, 1)),
+            dt.datetime(2024, 11, 3, 13, rng.choice([10, 30]), tzinfo=sh),
+            dt.datetime(2024, 11, 3, 5, 30, tzinfo=dt.UTC),
+            dt.datetime(2020 + rng.randint(0, 6), rng.randint(1, 12), 1, tzinfo=sh)])) for k in range(60)]
+        expected = sorted(stories, key=lambda s: (-s.date.timestamp(), s.id))
+        assert [id(s) for s in _newest_first(stories)] == [id(s) for s in expected]  # type: ignore[arg-type]
