@@ -594,6 +594,52 @@ def test_a_missing_or_damaged_bodies_file_never_publishes_an_empty_body(site: Si
     assert tree(site.out) == clean_build(site, tmp_path)
 
 
+def test_sms_messages_are_unpickled_only_when_the_sms_files_are_made_and_a_damaged_one_is_made_again(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache keeps each story's SMS message pickled on its own: a title edit (no message
+    changes) reads none back; a body edit (a message changes, so every SMS file is made again)
+    reads them all, and one that cannot be read back (damaged) is made again from its story."""
+    import pickle
+
+    from exemplar_site.cache import BuildCache
+
+    _stories_with_bodies(site, 5)
+    site.build()
+    unpickled: list[bytes] = []
+    real_loads = pickle.loads
+
+    def counting(data: bytes, *args: Any, **kwargs: Any) -> Any:
+        found = real_loads(data, *args, **kwargs)
+        if type(found).__name__ == "SmsMessage":
+            unpickled.append(data)
+        return found
+
+    monkeypatch.setattr(pickle, "loads", counting)
+    site.story("s01", "s-01", slug="s-01", date=dt.date(2025, 1, 2), title="改过的标题",
+               summary="第1位民警的事迹摘要。", body="第1篇的正文，只在这篇里的词语甲乙01丙丁。")
+    site.build(workers=1)
+    assert unpickled == []
+    site.story("s02", "s-02", slug="s-02", date=dt.date(2025, 1, 3), summary="第2位民警新的事迹摘要。",
+               body="第2篇改过的正文。")
+    site.build(workers=1)
+    assert len(unpickled) == 5
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+    cache, notice = BuildCache.load(cache_path(site.out))
+    assert notice is None and len(cache.sms) == 5
+    for key, (data, found, made_from) in list(cache.sms.items()):
+        cache.sms[key] = (data[: len(data) // 2], found, made_from)  # cut short: it cannot be read back
+    for part in cache._main.data.values():  # (every entry kept in the file written whole)
+        part.used |= set(part)
+    cache._main.rewrite = True
+    cache.save()
+    site.story("s03", "s-03", slug="s-03", date=dt.date(2025, 1, 4), summary="第3位民警新的事迹摘要。",
+               body="第3篇改过的正文。")
+    site.build(workers=1)
+    assert tree(site.out) == clean_build(site, tmp_path)
+    assert "第3位民警新的事迹摘要" in (site.out / "sms" / "all.csv").read_text(encoding="utf-8-sig")
+
+
 def test_the_bodies_file_removed_while_a_build_runs_costs_the_next_build_nothing(
         site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Removed before the cache is saved, the file is made again with this build's bodies only: the

@@ -376,7 +376,7 @@ class Incremental:
         unpickled only when the SMS files must be made (an edit that changes no message, as a
         title edit does not, needs their fingerprints alone: ~30 ms less to load at 10,000)."""
         memo = self.cache.sms
-        made: list[tuple[PublicStory, tuple[bytes | None, tuple[Problem, ...]]]] = []
+        made: list[tuple[PublicStory, tuple[tuple[bytes, PublicStory] | None, tuple[Problem, ...]]]] = []
         prints: dict[int, str] = {}
         for s in stories:
             hit = memo.get(s.digest) if s.digest else None
@@ -385,14 +385,29 @@ class Incremental:
                 hit = (None if m is None else pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL), found, fingerprint(m))
                 if s.digest:
                     memo[s.digest] = hit
-            made.append((s, hit[:2]))
+            made.append((s, (None if hit[0] is None else (hit[0], s), hit[1])))
             prints[id(hit[0])] = hit[2]
         held = collect(made, problems)
 
         def msgs() -> list[SmsMessage]:
-            return [pickle.loads(m) for m in held]
+            return [self._unpickled(data, story) for data, story in held]
 
-        return msgs, [prints[id(m)] for m in held] if all(s.digest for s in stories) else []
+        return msgs, [prints[id(data)] for data, _ in held] if all(s.digest for s in stories) else []
+
+    def _unpickled(self, data: bytes, story: PublicStory) -> SmsMessage:
+        """A stored message; one that cannot be read back (the cache file damaged) is made again
+        from its story, and stored anew."""
+        try:
+            m = pickle.loads(data)
+            if isinstance(m, SmsMessage):
+                return m
+        except Exception:  # noqa: BLE001 - any unpickling error: never trust it, make it again
+            pass
+        again, found = composed(story, self.config)
+        assert again is not None  # (it was made before, from the same story and config)
+        self.cache.sms[story.digest] = (pickle.dumps(again, protocol=pickle.HIGHEST_PROTOCOL), found,
+                                        fingerprint(again))
+        return again
 
     def sms_jobs(self, stories: tuple[PublicStory, ...], problems: Problems) -> list[Job]:
         """The SMS files (sms.sms_files) of the public stories' messages, keyed by their bytes. The
