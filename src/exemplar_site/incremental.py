@@ -378,7 +378,10 @@ class Incremental:
         memo = self.cache.sms
         made: list[tuple[PublicStory, tuple[tuple[bytes, PublicStory] | None, tuple[Problem, ...]]]] = []
         prints: dict[int, str] = {}
+        every = True  # (every story has a digest)
         for s in stories:
+            if not s.digest:
+                every = False
             hit = memo.get(s.digest) if s.digest else None
             if hit is None:
                 m, found = composed(s, self.config)
@@ -392,7 +395,7 @@ class Incremental:
         def msgs() -> list[SmsMessage]:
             return [self._unpickled(data, story) for data, story in held]
 
-        return msgs, [prints[id(data)] for data, _ in held] if all(s.digest for s in stories) else []
+        return msgs, [prints[id(data)] for data, _ in held] if every else []
 
     def _unpickled(self, data: bytes, story: PublicStory) -> SmsMessage:
         """A stored message; one that cannot be read back (the cache file damaged) is made again

@@ -8,6 +8,7 @@ builds a PublicStory.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,7 +277,8 @@ class GateResult:
     pages: tuple[Page, ...]
     campaigns: tuple[Campaign, ...]
 
-    @property
+    @functools.cached_property
     def public(self) -> tuple[PublicStory, ...]:
-        """Only what may reach feeds, SMS and search: never drafts."""
+        """Only what may reach feeds, SMS and search: never drafts. (Made once: a build asks for
+        it several times; the result is immutable, and so are the stories it is made from.)"""
         return tuple(s for s in self.stories if s.draft is None)

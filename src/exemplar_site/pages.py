@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -279,7 +280,7 @@ class PageRenderer:
         idx = self.index
         featured = idx.featured(6)
         featured_ids = {s.id for s in featured}
-        latest = tuple(s for s in idx.stories if s.id not in featured_ids)[: self.config.home_latest]
+        latest = tuple(itertools.islice((s for s in idx.stories if s.id not in featured_ids), self.config.home_latest))
         return self.call("home.html", "", "home", featured=featured, latest=latest,
                          fields=idx.terms["fields"], levels=idx.terms["levels"],
                          campaigns=idx.terms["campaigns"][:3], total=len(idx.stories))

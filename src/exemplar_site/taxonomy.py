@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import heapq
+import itertools
 import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -66,7 +67,7 @@ class SiteIndex:
         return _named_in(self.campaigns)
 
     def featured(self, n: int) -> tuple[PublicStory, ...]:
-        return tuple(s for s in self.stories if s.featured)[:n]
+        return tuple(itertools.islice((s for s in self.stories if s.featured), n))
 
     def terms_for(self, story: PublicStory) -> list[Term]:
         """Every listing a story appears in (for feeds, autodiscovery, incremental builds)."""
