@@ -693,3 +693,52 @@ def test_series_are_the_chains_of_exemplar_of_walked_from_each_story(links: list
     expected = {s.id: tuple(sorted(groups[walked(s.id)], key=lambda o: (o.date, o.id)))
                 for s in stories if len(groups[walked(s.id)]) > 1}
     assert _series(stories) == expected  # type: ignore[arg-type]
+
+
+_TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(st.sampled_from(["approved", "withdrawn", "draft"]), st.integers(-400, 400),
+                          st.one_of(st.none(), st.integers(-1200, 400), st.sampled_from([-1, 0, 1])),
+                          st.one_of(st.none(), st.integers(-400, 40)),
+                          st.integers(0, 23)), max_size=12),
+       st.integers(1, 1100), st.integers(0, 60), st.integers(0, 86_399))
+def test_the_next_change_is_the_first_moment_a_verdict_changes(
+        stories: list[tuple[str, int, int | None, int | None, int]], valid_days: int, tombstone_days: int,
+        second: int) -> None:
+    # (a vetting date on today, and on the day whose validity ends today, met often: -1, 0, 1 are
+    # taken as days from the end of its validity for odd stories)
+    """gate.next_change (the first start and the first expiry of a vetting found by their dates) is
+    the earliest of every moment a verdict changes, each made as a datetime: a story's date, a
+    vetting dated ahead, the midnight after a vetting's last valid day, a withdrawal's end."""
+    from types import SimpleNamespace
+
+    from exemplar_site.gate import next_change, withdrawal_time
+
+    now = dt.datetime(2026, 11, 24, tzinfo=_TZ) + dt.timedelta(seconds=second)
+    config = SimpleNamespace(vetting_valid_days=valid_days, feeds=SimpleNamespace(
+        tombstone_days=tombstone_days, publish_time=dt.time(12, 0)))
+    records = SimpleNamespace(stories=tuple(SimpleNamespace(
+        status=status, date=now + dt.timedelta(days=days, hours=hour), untimed=(), updated=None,
+        withdrawn_date=None if gone is None else now + dt.timedelta(days=gone),
+        vetting=None if vetted is None else SimpleNamespace(date=now.date() + dt.timedelta(
+            days=vetted - (valid_days + 1) * (k % 2) if vetted in (-1, 0, 1) else vetted)))
+        for k, (status, days, vetted, gone, hour) in enumerate(stories)))
+    moments = [dt.datetime.max.replace(tzinfo=now.tzinfo)]
+    for r in records.stories:
+        if r.status == "withdrawn":
+            ends = withdrawal_time(r, config) + dt.timedelta(days=tombstone_days)  # type: ignore[arg-type]
+            if ends > now:
+                moments.append(ends)
+        if r.date > now:
+            moments.append(r.date)
+        if r.vetting is not None:
+            start = dt.datetime(r.vetting.date.year, r.vetting.date.month, r.vetting.date.day, tzinfo=now.tzinfo)
+            if start > now:
+                moments.append(start)
+            day = r.vetting.date + dt.timedelta(days=valid_days + 1)
+            expiry = dt.datetime(day.year, day.month, day.day, tzinfo=now.tzinfo)
+            if expiry > now:
+                moments.append(expiry)
+    assert next_change(records, config, now) == min(moments)  # type: ignore[arg-type]

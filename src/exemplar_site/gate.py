@@ -143,6 +143,12 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
     """The first moment after `now` at which any story's verdict would change by time alone, or
     a withdrawal stops being announced to newsrooms (feeds.tombstone_days)."""
     moments = [dt.datetime.max.replace(tzinfo=now.tzinfo)]
+    # a vetting starts to count at the midnight (in now's zone) of its date, and stops at the
+    # midnight after its last valid day: the first of each, by the date (a midnight in now's zone
+    # is after now exactly when its date is after today): one datetime each, not two a story
+    today, valid = now.date(), dt.timedelta(days=config.vetting_valid_days + 1)
+    first_start: dt.date | None = None
+    first_expiry: dt.date | None = None
     for r in records.stories:
         if r.status == "withdrawn":
             ends = withdrawal_time(r, config) + dt.timedelta(days=config.feeds.tombstone_days)
@@ -151,13 +157,13 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
         if r.date > now:
             moments.append(r.date)
         if r.vetting is not None:
-            start = dt.datetime(r.vetting.date.year, r.vetting.date.month, r.vetting.date.day, tzinfo=now.tzinfo)
-            if start > now:  # a vetting dated in the future starts to count
-                moments.append(start)
-            day = r.vetting.date + dt.timedelta(days=config.vetting_valid_days + 1)
-            expiry = dt.datetime(day.year, day.month, day.day, tzinfo=now.tzinfo)
-            if expiry > now:
-                moments.append(expiry)
+            start = r.vetting.date
+            if start > today and (first_start is None or start < first_start):  # a vetting dated in the future
+                first_start = start
+            expiry = start + valid
+            if expiry > today and (first_expiry is None or expiry < first_expiry):
+                first_expiry = expiry
+    moments += [dt.datetime(d.year, d.month, d.day, tzinfo=now.tzinfo) for d in (first_start, first_expiry) if d]
     return min(moments)
 
 
