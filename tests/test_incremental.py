@@ -1139,6 +1139,49 @@ def test_cache_journal_grows_then_compacts_and_a_torn_journal_is_discarded(tmp_p
     assert tree(site.out) == clean_build(site, tmp_path)
 
 
+def test_a_cache_store_saved_and_loaded_again_holds_what_was_stored_however_it_was_stored(tmp_path: Path) -> None:
+    """The main cache file appends to its journal only the entries stored since it was loaded or
+    saved (Tracked.changed), not a comparison of every entry with the file: over many rounds of
+    stores by item, setdefault, update and |=, removals by del and pop, and saves that append or
+    rewrite, each store loaded again holds exactly what the one before held (what it used)."""
+    from exemplar_site.cache import _Store
+
+    rng = random.Random(26)
+    path = tmp_path / "c.cache"
+    model: dict[str, dict[int, tuple[int, int]]] = {"a": {}, "b": {}}
+    appended = rewritten = 0
+    for rnd in range(120):
+        store = _Store(path, ("a", "b"))
+        assert store.load() is None
+        for name in ("a", "b"):
+            assert dict(store.data[name]) == model[name], rnd
+        for _ in range(rng.choice([0, 1, 3, 40])):
+            name, key = rng.choice("ab"), rng.randrange(200)
+            part = store.data[name]
+            how = rng.randrange(6)
+            if how == 0:
+                part[key] = (rnd, key)
+            elif how == 1:
+                part.setdefault(key, (rnd, -key))
+            elif how == 2:
+                part.update({key: (rnd, key + 1)})
+            elif how == 3:
+                part |= {key: (rnd, key + 2)}
+            elif how == 4 and key in part:
+                del part[key]
+            elif how == 5:
+                part.pop(key, None)
+            model[name] = dict(part)
+        for name in ("a", "b"):  # (everything counts as used: a compaction keeps it all)
+            store.data[name].used |= set(store.data[name])
+        journal_before = store.journal.stat().st_size if store.journal.exists() else 0
+        store.save()
+        journal_after = store.journal.stat().st_size if store.journal.exists() else 0
+        appended += journal_after > journal_before
+        rewritten += journal_after == 0
+    assert appended > 10 and rewritten > 10  # (both ways of saving were taken)
+
+
 # ---- keys cannot go stale (issue 12): a theme may print any field of anything it receives ----------
 
 GREEDY_LIST = ('{% extends "default/list.html" %}{% block content %}{{ super() }}'

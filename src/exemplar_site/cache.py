@@ -71,11 +71,16 @@ def body_key(digest: str, salt: str) -> str:
 
 
 class Tracked(dict):  # type: ignore[type-arg]
-    """A dict that remembers which keys a build looked up or stored, so compaction keeps only those."""
+    """A dict that remembers which keys a build looked up or stored, so compaction keeps only
+    those, and which it stored since the part was loaded or saved (`changed`: what the next save
+    appends to the journal, without comparing every entry with the file's), and whether any was
+    taken out (`dropped`: the next save then writes the file whole, or the file would bring it back)."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.used: set[Any] = set()
+        self.changed: set[Any] = set()
+        self.dropped = False
 
     def get(self, key: Any, default: Any = None) -> Any:
         found = dict.get(self, key, default)
@@ -86,6 +91,36 @@ class Tracked(dict):  # type: ignore[type-arg]
     def __setitem__(self, key: Any, value: Any) -> None:
         dict.__setitem__(self, key, value)
         self.used.add(key)
+        self.changed.add(key)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self.get(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for k, v in dict(*args, **kwargs).items():
+            self[k] = v
+
+    def __ior__(self, other: Any) -> Tracked:  # type: ignore[misc]
+        self.update(other)
+        return self
+
+    def __delitem__(self, key: Any) -> None:
+        dict.__delitem__(self, key)
+        self.dropped = True
+
+    def pop(self, *args: Any) -> Any:
+        self.dropped = True
+        return dict.pop(self, *args)
+
+    def popitem(self) -> tuple[Any, Any]:
+        self.dropped = True
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        self.dropped = True
+        dict.clear(self)
 
     def __reduce__(self) -> Any:  # stored as a plain dict
         return (dict, (dict(self),))
@@ -107,7 +142,6 @@ class _Store:
         self.parts = parts
         self.keep_all = keep_all  # parts compaction keeps whole (small ones)
         self.data: dict[str, Tracked] = {name: Tracked() for name in parts}
-        self.written: dict[str, dict[Any, Any]] = {name: {} for name in parts}  # key → value as on disk
         self.rewrite = True  # no trustworthy base file: the next save writes the whole file
         self.journal_entries = 0
 
@@ -140,7 +174,6 @@ class _Store:
         except Exception as exc:  # noqa: BLE001 - corrupted, truncated, unreadable, any unpickling error: never trust it
             return _unreadable(self.path, exc)
         for name in self.parts:
-            self.written[name] = dict(parts[name])
             added = self.data[name]  # what this build stored before the load wins
             self.data[name] = Tracked(parts[name])
             for k, v in added.items():
@@ -158,10 +191,12 @@ class _Store:
             return
 
         new: dict[str, dict[Any, Any]] = {}
+        if any(part.dropped for part in self.data.values()):
+            self.rewrite = True  # (appended to, the file would still hold what was taken out)
         if not self.rewrite:  # (a rewrite writes everything anyway)
             for name in self.parts:
-                old, part = self.written[name], self.data[name]
-                new[name] = {k: v for k, v in part.items() if k not in old or old[k] is not v}
+                part = self.data[name]
+                new[name] = {k: part[k] for k in part.changed if k in part}
         added = sum(len(v) for v in new.values())
         total = sum(len(v) for v in self.data.values())
         unused = sum(len(p) - len(p.used) for n, p in self.data.items() if n not in self.keep_all)
@@ -182,7 +217,8 @@ class _Store:
                 self.journal.unlink()
             os.replace(tmp, self.path)
             self.rewrite, self.journal_entries = False, 0
-        self.written = {name: dict(part) for name, part in self.data.items()}
+        for part in self.data.values():  # (the file holds every entry now)
+            part.changed, part.dropped = set(), False
 
     def append(self, entries: Mapping[str, dict[Any, Any]], scrub: Scrub | None = None) -> None:
         """Add entries to the journal (the file need not be loaded)."""
@@ -592,8 +628,7 @@ class BuildCache:
         part = self._main.data["stories"]
         gone = [k for k, v in part.items() if bodiless(_held(v))]
         for k in gone:
-            del part[k]
-            self._main.written["stories"].pop(k, None)
+            del part[k]  # (which makes the next save write the file whole)
         if gone:
             self._main.rewrite = True
 
