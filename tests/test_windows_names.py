@@ -59,3 +59,20 @@ def test_the_search_of_many_paths_agrees_with_each_path_alone() -> None:
         expected = [(p, why) for p in paths if (why := portable.path_problem(p)) is not None]
         assert portable.path_problems(paths) == expected, paths
     assert portable.path_problems(["a/b.md", "x" * (portable.MAX_RELATIVE + 1)])[0][0] == "x" * 181
+
+
+def test_the_search_of_many_names_agrees_with_each_name_alone() -> None:
+    """names_fine's one search over the joined names says "fine" only when name_problem has nothing
+    to say of any of them (records.check_across then skips the names one by one)."""
+    rng = random.Random(20261203)
+    chars = "aBcoCONnprulxtmiPRAUXLT1¹²$. :\t\x1f中\u3000-_/"
+    fine_seen = refused_seen = 0
+    for _ in range(20_000):
+        names = ["".join(rng.choice(chars) for _ in range(rng.randint(0, 9))) for _ in range(rng.randint(1, 5))]
+        each_fine = all(portable.name_problem(n) is None for n in names)
+        if portable.names_fine(names):
+            assert each_fine, names
+            fine_seen += 1
+        refused_seen += not each_fine
+    assert fine_seen > 1000 and refused_seen > 1000
+    assert portable.names_fine(["jc-2026-001.txt", "zhang-san"]) and not portable.names_fine(["a.txt", "con"])

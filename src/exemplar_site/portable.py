@@ -75,6 +75,12 @@ def path_problems(paths: list[str]) -> list[tuple[str, str]]:
     return [(p, why) for p in paths if (why := path_problem(p)) is not None]
 
 
+def names_fine(names: list[str]) -> bool:
+    """True when name_problem has nothing to say of any of the names: one search of them all,
+    joined by '/' as path_problems joins paths (most sites: ~1 µs a name less)."""
+    return not _suspect("/".join(names))
+
+
 def fold(name: str) -> str:
     """The name as a case-insensitive file system compares it."""
     return unicodedata.normalize("NFC", name).casefold()

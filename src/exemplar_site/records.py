@@ -860,8 +860,10 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
     by_id: dict[str, StoryRecord] = {}
     by_slug: dict[str, StoryRecord] = {}
     folded: dict[str, StoryRecord] = {}  # ids as Windows compares file names (the SMS files are named by id)
+    names_fine = portable.names_fine([name for s in stories for name in (s.id + ".txt", s.slug)])
     for s in stories:
-        for value, field_name in ((s.id + ".txt", "id"), (s.slug, "slug" if "slug" in s.lines else "title")):
+        for value, field_name in () if names_fine else \
+                ((s.id + ".txt", "id"), (s.slug, "slug" if "slug" in s.lines else "title")):
             problem = portable.name_problem(value)
             if problem:
                 problems.error(s.path, s.line_of(field_name), field_name, problem,
