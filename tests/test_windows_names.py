@@ -76,3 +76,17 @@ def test_the_search_of_many_names_agrees_with_each_name_alone() -> None:
         refused_seen += not each_fine
     assert fine_seen > 1000 and refused_seen > 1000
     assert portable.names_fine(["jc-2026-001.txt", "zhang-san"]) and not portable.names_fine(["a.txt", "con"])
+
+
+def test_a_name_folded_as_windows_compares_names() -> None:
+    """fold's shortcut for ASCII names gives what NFC and casefold give, for every ASCII character
+    among others; and names beyond ASCII are folded in full (ß, a composed accent, Kelvin's K)."""
+    import unicodedata
+
+    rng = random.Random(26)
+    ascii_chars = [chr(c) for c in range(128)]
+    for _ in range(5_000):
+        name = "".join(rng.choice(ascii_chars) for _ in range(rng.randint(0, 10)))
+        assert portable.fold(name) == unicodedata.normalize("NFC", name).casefold(), repr(name)
+    assert portable.fold("Straße") == portable.fold("STRASSE") == "strasse"
+    assert portable.fold("e\u0301") == portable.fold("\u00c9") and portable.fold("\u212a") == "k"

@@ -83,6 +83,8 @@ def names_fine(names: list[str]) -> bool:
 
 def fold(name: str) -> str:
     """The name as a case-insensitive file system compares it."""
+    if name.isascii():  # (an id or a slug nearly always: NFC leaves it as it is, and casefold is lower)
+        return name.lower()
     return unicodedata.normalize("NFC", name).casefold()
 
 

@@ -868,13 +868,14 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
             if problem:
                 problems.error(s.path, s.line_of(field_name), field_name, problem,
                                _("letters, digits and '-', e.g. jc-2026-001"))
-        other_case = folded.get(portable.fold(s.id))
+        folded_id = portable.fold(s.id)
+        other_case = folded.get(folded_id)
         if other_case is not None and other_case.id != s.id:
             problems.error(s.path, s.line_of("id"), "id",
                            t("the id '{value}' differs from {other} only in upper and lower case: on Windows their "
                              "files are one", value=s.id, other=f"{other_case.path}:{other_case.line_of('id')}"),
                            _("a new unique id, e.g. the next free number"))
-        folded.setdefault(portable.fold(s.id), s)
+        folded.setdefault(folded_id, s)
         if s.id in by_id:
             other = by_id[s.id]
             problems.error(s.path, s.line_of("id"), "id",
