@@ -390,7 +390,15 @@ def _fallen_series(stories: tuple[StoryRecord, ...]) -> dict[str, StoryRecord]:
     for r in stories:
         if r.status == "withdrawn":
             cause.setdefault(find(r.id), r)
-    return {r.id: cause[find(r.id)] for r in stories if find(r.id) in cause and r.status != "withdrawn"}
+    if not cause:  # (most builds: no story is withdrawn, and no series is looked up)
+        return {}
+    out: dict[str, StoryRecord] = {}
+    for r in stories:
+        if r.status != "withdrawn":
+            fallen = cause.get(find(r.id))
+            if fallen is not None:
+                out[r.id] = fallen
+    return out
 
 
 class _Lines:
