@@ -159,7 +159,8 @@ class Incremental:
                 continue
             if seen[0] == entry.stat and entry.kind == "story":
                 self.seen[entry.full] = seen
-                problems.extend(seen[2])
+                if seen[2]:  # (a file's own problems: most have none)
+                    problems.extend(seen[2])
                 out.append(SourceFile(entry.kind, entry.path, None, seen[1], unchanged=True))
                 continue
             src = self._read(entry, problems)
@@ -253,7 +254,8 @@ class Incremental:
             if result is None:
                 continue
             record, record_problems = result
-            problems.extend(record_problems)
+            if record_problems:
+                problems.extend(record_problems)
             if record is None:
                 continue
             if isinstance(record, StoryRecord):

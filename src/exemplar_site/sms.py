@@ -177,7 +177,8 @@ def collect(made: list[tuple[PublicStory, tuple[M | None, tuple[Problem, ...]]]]
     may stand in for itself, e.g. as the bytes it is stored as: it is only put in order.)"""
     out: list[M] = []
     for _story, (m, found) in sorted(made, key=lambda pair: (pair[0].date, pair[0].id)):
-        problems.extend(found)
+        if found:
+            problems.extend(found)
         if m is not None:
             out.append(m)
     return out
