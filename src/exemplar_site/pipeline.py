@@ -398,7 +398,7 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     problems.extend(cache.take_notices())  # (the tokens' file is first read while the index is made)
     # a page's key names the story lists its last rendering read (pages.PageRenderer.job)
     deps: dict[str, tuple[str, ...]] = layer.page_deps if layer else {}
-    jobs = [dataclasses.replace(job, key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
+    jobs = [job._replace(key=job.rekey(deps[job.path])) if job.rekey is not None and job.path in deps
             else job for job in jobs]
     problems.extend(check_paths([job.path for job in jobs]))
     if problems.errors:
