@@ -324,3 +324,17 @@ def test_a_symbolic_link_in_the_live_tree_is_not_linked_into_the_next_one(tmp_pa
     _generation(target, one)
     assert not (target / "d/x.txt").is_symlink()
     assert (target / "d/x.txt").stat().st_ino != outside.stat().st_ino  # not the outside file itself
+
+
+def test_the_folders_of_paths_are_every_folder_above_each_file() -> None:
+    """outguard.folders_of (each file's folder first, then the folders above them) gives every
+    folder that holds a file or a folder of the paths, the tree itself left out."""
+    import random
+
+    from exemplar_site.outguard import folders_of
+
+    rng = random.Random(26)
+    for _ in range(3_000):
+        paths = ["/".join(rng.choice("abc") for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(0, 8))]
+        expected = {"/".join(p.split("/")[:n]) for p in paths for n in range(1, p.count("/") + 1)}
+        assert folders_of(paths) == expected, paths

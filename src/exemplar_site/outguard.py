@@ -229,12 +229,13 @@ def stamps_usable() -> bool:
 
 def folders_of(paths: Iterable[str]) -> set[str]:
     """Every folder (relative, without the tree itself) that holds one of `paths`."""
-    out: set[str] = set()
-    for p in paths:
-        parent = p.rpartition("/")[0]
+    out = {p.rpartition("/")[0] for p in paths}  # (each file's folder: 35,000 files, 15,000 folders at 10,000 stories)
+    for folder in list(out):  # then the folders above them
+        parent = folder.rpartition("/")[0]
         while parent and parent not in out:
             out.add(parent)
             parent = parent.rpartition("/")[0]
+    out.discard("")
     return out
 
 
