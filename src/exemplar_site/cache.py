@@ -4,7 +4,8 @@ Stored beside the output, keyed by content hashes, so it can never serve
 something stale: a changed file has a new hash. Five files:
 
 - `.public.cache`: loaded by every build that has something to do. Validated
-  story records (without their private blocks), public stories, pinyin slugs, SMS messages, the size/time
+  story records (without their private blocks), public stories, pinyin slugs, SMS messages (each
+  pickled on its own, read back only when the SMS files are made), the size/time
   signature and digest of every source file (so unchanged files are not even
   read), and memoised index parts.
 - `.public.cache.bodies`: parsed front matter and rendered Markdown, loaded
