@@ -234,8 +234,10 @@ def test_an_output_folder_through_a_link_to_nothing_is_refused_before_anything_i
         site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`public` a link to a disk that is not attached: `check` and `build` refuse it, naming the
     link and where it leads, and nothing is written beside the link or where it leads (the build
-    used to write its bookkeeping beside the link, then fail on a file name nobody knows). The
-    same for `--output` through such a link, and for the reports folder."""
+    used to write its bookkeeping beside the link, then fail on a file name nobody knows). Only
+    what would write through the link is refused: a drafts preview, the reports and the build of
+    another folder go on. The same for `--output` through such a link, for the reports folder,
+    and for a link that leads to itself."""
     site.story("a", "a-1", slug="hero-a")
     gone = tmp_path / "nas" / "site"
     site.out.symlink_to(gone, target_is_directory=True)
@@ -246,6 +248,13 @@ def test_an_output_folder_through_a_link_to_nothing_is_refused_before_anything_i
         assert f"the output folder {site.out} is a link to {gone}, which does not exist" in err, err
         assert f"attach or create {gone}, or remove the link {site.out}" in err
     assert sorted(p.name for p in site.root.iterdir()) == before and not (tmp_path / "nas").exists()
+    # what does not write through the link goes on
+    assert main(["build", "--drafts", "--now", "2026-11-24", "--config", str(site.config)]) == 0
+    assert (site.root / "public-drafts" / "stories" / "hero-a" / "index.html").is_file()
+    assert main(["report", "--as-of", "2026-11-24", "--config", str(site.config)]) == 0
+    elsewhere = tmp_path / "www"
+    assert main(["build", "--now", "2026-11-24", "--config", str(site.config), "--output", str(elsewhere)]) == 0
+    capsys.readouterr()
 
     site.out.unlink()
     (site.root / "mnt").symlink_to(tmp_path / "unplugged", target_is_directory=True)
@@ -255,11 +264,19 @@ def test_an_output_folder_through_a_link_to_nothing_is_refused_before_anything_i
         in capsys.readouterr().err
     site.write("site_config.yaml", site.config.read_text(encoding="utf-8") + "reports_dir: mnt/reports\n")
     assert main(["report", "--as-of", "2026-11-24", "--config", str(site.config)]) == 1
-    assert "reports_dir" in capsys.readouterr().err
-    assert not (tmp_path / "unplugged").exists() and not site.out.exists()
+    assert f"the output folder {site.root / 'mnt' / 'reports'} lies in" in capsys.readouterr().err
+    assert main(["build", "--now", "2026-11-24", "--config", str(site.config)]) == 0  # (reports are not written)
+    assert not (tmp_path / "unplugged").exists()
     (tmp_path / "unplugged").mkdir()  # the disk attached: the link leads somewhere, and the build goes there
     assert main(["build", "--now", "2026-11-24", "--config", str(site.config), "--output", str(inside)]) == 0
     assert (tmp_path / "unplugged" / "www" / "stories" / "hero-a" / "index.html").is_file()
+
+    loop = site.root / "loop"
+    loop.symlink_to(loop)
+    site.write("site_config.yaml", site.config.read_text(encoding="utf-8") + "output_dir: loop\n")
+    for command in (["check", "--now", "2026-11-24"], ["build", "--now", "2026-11-24"]):
+        assert main([*command, "--config", str(site.config)]) == 1
+        assert f"the output folder {loop} is a link to" in capsys.readouterr().err
 
 
 def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from . import urls
 from .errors import BuildFailed, Problem, Problems, sort_problems
 from .i18n import _, t
+from .outguard import unreachable
 from .personal import valid_id_number as valid_id_number  # re-exported for scripts that used it here
 from .pipeline import BuildOptions, LoadedSite, load_site, render_site
 
@@ -49,6 +50,9 @@ def check_site(config_path: str | Path, options: BuildOptions) -> CheckResult:
         return CheckResult(tuple(p for p in failed.problems if p.is_error),
                            tuple(p for p in failed.problems if not p.is_error), 0, 0)
     problems = Problems()
+    dead = unreachable(site.config.output_dir, "--output" if options.output else "output_dir")
+    if dead is not None:  # (as the build refuses it)
+        problems.items.append(dead)
     produced = {o.path for o in outputs}
     _check_links(site, produced, problems)
     public = {s.id for s in site.gate.public}

@@ -25,6 +25,7 @@ from .errors import BuildFailed, Problem, Problems, did_you_mean
 from .i18n import _, t
 from .images import ImageSettings
 from .personal import normalise_number
+from .safetree import dead_link
 from .schema import (
     DEPLOY_OPTIONS,
     EDITION_OPTIONS,
@@ -294,7 +295,7 @@ def _edition(config: SiteConfig, name: str, output_override: str | Path | None, 
         problems.error(config.path, config.line_of.get("editions"), "--edition",
                        t("there is no edition '{name}'", name=name) + did_you_mean(name, names), ", ".join(names))
         return config
-    output_dir = Path(output_override).resolve() if output_override else chosen.output_dir  # (checked in _build)
+    output_dir = _resolved(Path(output_override)) if output_override else chosen.output_dir
     if chosen.external:
         host = _guid_host(config.feeds.guid_prefix)
         if host and host in config.intranet_hosts:
@@ -322,33 +323,10 @@ def _edition(config: SiteConfig, name: str, output_override: str | Path | None, 
         digest=hashlib.blake2b(f"{config.digest}|{chosen}".encode(), digest_size=16).hexdigest())
 
 
-def _dead_link(folder: Path) -> tuple[Path, Path] | None:
-    """(the link, where it leads) when `folder`, or a folder above it, is a link to nothing: a
-    disk not attached or a link mistyped. Built through, the site would land on whatever disk
-    is there now (or fail half-way with a message about a file it could not write)."""
-    for p in (folder, *folder.parents):
-        if p.exists():
-            return None
-        if p.is_symlink():
-            return p, p.resolve()
-    return None
-
-
-def _reachable(folder: Path, problems: Problems, path: Path, line: int | None, key: str) -> None:
-    """An output folder (or one it lies in) that is a link to nothing is refused, naming both."""
-    dead = _dead_link(folder)
-    if dead is None:
-        return
-    link, target = dead
-    # TRANSLATORS: 原文：输出文件夹 {folder} 是一个链接，指向的 {target} 不存在（可能是磁盘没有接上，
-    # 或者链接写错了）：不会生成到那里
-    message = t("the output folder {folder} is a link to {target}, which does not exist (a disk not attached, "
-                "or a link mistyped): nothing is built there", folder=folder, target=target) if link == folder else \
-        t("the output folder {folder} lies in {link}, a link to {target}, which does not exist (a disk not "
-          "attached, or a link mistyped): nothing is built there", folder=folder, link=link, target=target)
-    problems.error(path, line, key, message,
-                   t("attach or create {target}, or remove the link {link} (the build then makes the folder)",
-                     target=target, link=link))
+def _resolved(folder: Path) -> Path:
+    """An output folder as the build writes it: through its links, except a link that leads
+    nowhere (kept as it is: the build that would write through it refuses it, outguard.dead_link)."""
+    return folder.absolute() if dead_link(folder) is not None else folder.resolve()
 
 
 def _guid_host(prefix: str) -> str:
@@ -377,9 +355,7 @@ def _editions(path: Path, data: Any, line: int, problems: Problems, root: Path,
                            t("must be an absolute address with scheme and host, got {value}", value=base_url),
                            _("e.g. http://xc.gaj.zj or https://example.gov.cn (no path: use base_path)"))
         base_path = "/" + str(v["base_path"] or "/").strip("/") + "/" if str(v["base_path"]).strip("/") else "/"
-        if v["output_dir"]:
-            _reachable(root / str(v["output_dir"]), problems, path, where("output_dir"), f"editions.{name}.output_dir")
-        out_dir = (root / str(v["output_dir"] or "")).resolve()
+        out_dir = _resolved(root / str(v["output_dir"] or ""))
         if v["output_dir"] and (out_dir in used or out_dir == reports_dir or out_dir == root
                                 or root.is_relative_to(out_dir)):
             problems.error(path, where("output_dir"), f"editions.{name}.output_dir",
@@ -488,13 +464,8 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
                              "the site folder").format(name=folder.name, real=real),
                            _("move it back into the site folder (the folder holding site_config.yaml); do not "
                              "use links or absolute paths"))
-    if output_override:
-        _reachable(Path(output_override).absolute(), problems, Path(output_override), None, "--output")
-    else:
-        _reachable(root / text("output_dir"), problems, path, line("output_dir"), "output_dir")
-    output_dir = Path(output_override).resolve() if output_override else root / text("output_dir")
+    output_dir = _resolved(Path(output_override)) if output_override else root / text("output_dir")
     reports_dir = root / text("reports_dir")
-    _reachable(reports_dir, problems, path, line("reports_dir"), "reports_dir")
     if output_dir == root or output_dir == content_dir or content_dir.is_relative_to(output_dir) \
             or root.is_relative_to(output_dir):
         problems.error(path, line("output_dir"), "output_dir",

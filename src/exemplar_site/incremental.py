@@ -23,7 +23,7 @@ earlier build already made from the same inputs:
 | a story with its images joined (`media.attach_story`) | `cache.stories` (in its place) | + its images' keys |
 | the line a problem names (`sources.line_naming`) | `cache.memo` | `gate.story_digest` + the name looked for |
 | a story's feed entry (`feeds.FeedParts.entry`) | `cache.feed_entries` | `FeedParts.key` (story digest) |
-| a story's SMS message (`sms.composed`) | `cache.sms` (pickled on its own: read back only when the SMS files are made) | `gate.story_digest` |
+| a story's SMS message (`sms.composed`) | `cache.sms` (pickled alone, read when files are made) | `gate.story_digest` |
 | the SMS files' keys (`sms.sms_files`) | `cache.memo` | the messages' fingerprints, the config |
 | pages and feeds | the writer's manifest | `Job.key` (pages.py, feeds.py) |
 

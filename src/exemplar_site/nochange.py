@@ -19,7 +19,7 @@ from .cache import input_signature, load_state, state_path
 from .config import SiteConfig, load_config, theme_dirs, theme_root
 from .jobs import CODE_VERSION
 from .manifest import intact
-from .outguard import exclusive
+from .outguard import exclusive, unreachable
 from .runs import BuildOptions, BuildReport, WriteReport, local_now
 
 
@@ -66,6 +66,8 @@ def skipped_build(config_path: str | Path, options: BuildOptions) -> tuple[Build
         return None, Taken()
     try:
         config = load_config(config_path, options.output, options.edition)
+        if unreachable(config.output_dir) is not None:  # (refused by the pipeline, before any lock)
+            return None, Taken()
         with exclusive(config.output_dir):
             stats: dict[str, os.stat_result] = {}
             sig = signature(config, options, stats)

@@ -24,6 +24,7 @@ from .errors import BuildFailed, Problem
 from .i18n import N_, _, t
 from .model import Output
 from .parallel import portable
+from .safetree import dead_link
 from .writefail import disk_problem
 
 PUBLIC = "public"
@@ -94,11 +95,32 @@ def check_path(path: str, seen: set[str]) -> list[Problem]:
     return problems
 
 
+def unreachable(folder: Path, key: str | None = None) -> Problem | None:
+    """An output folder through a link that leads nowhere (safetree.dead_link), as the error that
+    refuses it (before anything is written: not even beside the link), naming both."""
+    dead = dead_link(folder)
+    if dead is None:
+        return None
+    link, target = dead
+    # TRANSLATORS: 原文：输出文件夹 {folder} 是一个链接，指向的 {target} 不存在（可能是磁盘没有接上，
+    # 或者链接写错了）：不会生成到那里
+    message = t("the output folder {folder} is a link to {target}, which does not exist (a disk not attached, "
+                "or a link mistyped): nothing is built there", folder=folder, target=target) if link == folder else \
+        t("the output folder {folder} lies in {link}, a link to {target}, which does not exist (a disk not "
+          "attached, or a link mistyped): nothing is built there", folder=folder, link=link, target=target)
+    return Problem(str(folder), None, key, message,
+                   t("attach or create {target}, or remove the link {link} (the build then makes the folder)",
+                     target=target, link=link))
+
+
 def check_target(target: Path, kind: str, configured: Iterable[tuple[str, Path]] = ()) -> list[Problem]:
     """Why output of `kind` may not go into the folder `target` ([] when it may): each output
     folder holds one kind of thing, made by this tool, and never lies inside another one.
     `configured`: (kind, folder) of the other outputs in the config, which may not exist yet."""
     here, name = target, _(_NAMES[kind])
+    dead = unreachable(here)
+    if dead is not None:
+        return [dead]
     example = t("another folder, e.g. {example}", example=_EXAMPLES[kind])
     for other, folder in configured:
         f = folder.resolve()

@@ -47,6 +47,7 @@ from .manifest import load_manifest
 from .markup import Markup
 from .mediameta import ISO_SUFFIXES
 from .model import GateResult, Output
+from .outguard import unreachable
 from .pages import CARD, TEMPLATES, PagePlan, page_plan, story_page
 from .parallel import Spawned, WorkerDied, default_workers, run_map
 from .records import Records, story_record
@@ -327,6 +328,9 @@ def build_site(config_path: str | Path, options: BuildOptions, progress: Progres
         public = load_config(config_path, None, options.edition).output_dir if options.output else config.output_dir
         options = dataclasses.replace(options, output=drafts_folder(public, options.output))
         config = load_config(config_path, options.output, options.edition)
+    dead = unreachable(config.output_dir, "--output" if options.output else "output_dir")
+    if dead is not None:  # (refused before the lock or anything else is written beside it)
+        raise BuildFailed([dead])
     with exclusive(config.output_dir), failed_writes(config.output_dir), workers_watched(config):
         try:
             return _build(config_path, config, options, progress, memory, loaded,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import NamedTuple
 
 from .errors import Problem
@@ -28,6 +29,21 @@ def shown(path: str, base: str) -> str:
     """`path` as the author sees it: '/'-separated below `base`, else as it is."""
     prefix = base.rstrip(os.sep) + os.sep
     return path[len(prefix):].replace(os.sep, "/") if base and path.startswith(prefix) else path
+
+
+def dead_link(folder: Path) -> tuple[Path, Path] | None:
+    """(the link, where it leads) when `folder`, or a folder above it, is a link to nothing (a disk
+    not attached, a link mistyped, a link to itself): an output folder written through it would
+    land on whatever disk is there now."""
+    for p in (folder, *folder.parents):
+        try:
+            if p.exists():
+                return None
+            if p.is_symlink():
+                return p, Path(os.path.realpath(p))  # (realpath: a loop is no exception)
+        except OSError:  # (a folder above that cannot be looked into: the write says so)
+            return None
+    return None
 
 
 def inside(real: str, root_real: str) -> bool:
