@@ -325,7 +325,7 @@ def _edition(config: SiteConfig, name: str, output_override: str | Path | None, 
 
 def _resolved(folder: Path) -> Path:
     """An output folder as the build writes it: through its links, except a link that leads
-    nowhere (kept as it is: the build that would write through it refuses it, outguard.dead_link)."""
+    nowhere (kept as it is: the build that would write through it refuses it, outguard.unreachable)."""
     return folder.absolute() if dead_link(folder) is not None else folder.resolve()
 
 
