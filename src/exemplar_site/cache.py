@@ -111,9 +111,10 @@ class Tracked(dict):  # type: ignore[type-arg]
         dict.__delitem__(self, key)
         self.dropped = True
 
-    def pop(self, *args: Any) -> Any:
-        self.dropped = True
-        return dict.pop(self, *args)
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key in self:
+            self.dropped = True
+        return dict.pop(self, key, *default)
 
     def popitem(self) -> tuple[Any, Any]:
         self.dropped = True

@@ -862,12 +862,12 @@ def check_across(stories: list[StoryRecord], pages: list[PageRecord], campaigns:
     folded: dict[str, StoryRecord] = {}  # ids as Windows compares file names (the SMS files are named by id)
     names_fine = portable.names_fine([name for s in stories for name in (s.id + ".txt", s.slug)])
     for s in stories:
-        for value, field_name in () if names_fine else \
-                ((s.id + ".txt", "id"), (s.slug, "slug" if "slug" in s.lines else "title")):
-            problem = portable.name_problem(value)
-            if problem:
-                problems.error(s.path, s.line_of(field_name), field_name, problem,
-                               _("letters, digits and '-', e.g. jc-2026-001"))
+        if not names_fine:  # (name by name only when the one search found something)
+            for value, field_name in ((s.id + ".txt", "id"), (s.slug, "slug" if "slug" in s.lines else "title")):
+                problem = portable.name_problem(value)
+                if problem:
+                    problems.error(s.path, s.line_of(field_name), field_name, problem,
+                                   _("letters, digits and '-', e.g. jc-2026-001"))
         folded_id = portable.fold(s.id)
         other_case = folded.get(folded_id)
         if other_case is not None and other_case.id != s.id:

@@ -80,7 +80,7 @@ def relative(from_path: str, to_path: str) -> str:
 
 _ABSOLUTE_SAFE = "/#%:@!$&'()*+,;=?-._~"
 # a path that `quote(path, safe=_ABSOLUTE_SAFE)` leaves as it is (nearly every path: a slug is pinyin)
-_ABSOLUTE_PLAIN = re.compile(r"[A-Za-z0-9/#%:@!$&'()*+,;=?._~-]*")
+_ABSOLUTE_PLAIN = re.compile("[A-Za-z0-9" + re.escape(_ABSOLUTE_SAFE) + "]*")
 
 
 def absolute(site_url: str, path: str) -> str:
