@@ -19,7 +19,8 @@ PACKAGE = Path(exemplar_site.__file__).parent
 # modules of one layer never import each other. Nothing here is a permission list: a new import
 # that follows the layers needs no change to this file.
 LAYERS: list[set[str]] = [
-    {"i18n", "versions"},  # the message catalogue: every layer speaks through it; the libraries installed
+    {"i18n", "versions", "platforms"},  # the message catalogue: every layer speaks through it; the libraries
+    # installed; which code paths the platform takes (the portable ones: platforms.portable)
     {"__init__", "errors", "text", "urls", "yamlio", "parallel", "personal", "progress", "portable",
      "images", "dates", "mediameta", "attachtext"},
     # images: bytes + settings → encoded web sizes (Pillow), and the metadata check; mediameta: the

@@ -1,5 +1,5 @@
 """The portable code paths (what Windows runs), exercised on Linux: spawned workers, the folder
-swap by renames, the lock without fcntl. EXEMPLAR_SITE_PORTABLE=1 forces them (parallel.portable);
+swap by renames, the lock without fcntl. EXEMPLAR_SITE_PORTABLE=1 forces them (platforms.portable);
 the Makefile's `test` target also runs the build tests a second time with it set."""
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import platform
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +22,7 @@ from typing import Any, BinaryIO
 from .errors import BuildFailed, Problem
 from .i18n import N_, _, t
 from .model import Output
-from .parallel import portable
+from .platforms import portable
 from .safetree import dead_link
 from .writefail import disk_problem
 
@@ -465,6 +464,7 @@ def _take_over(lock: Path) -> bool:
 
 
 def _host() -> str:
+    import platform  # (only the portable lock names its holder's host)
     return platform.node()
 
 

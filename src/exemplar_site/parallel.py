@@ -1,4 +1,4 @@
-"""Spread work over processes for cold builds, and the switch for the portable code paths.
+"""Spread work over processes for cold builds.
 
 Two ways to start workers, which give the same results:
 
@@ -12,10 +12,8 @@ Two ways to start workers, which give the same results:
 Work runs in the calling process when there is one worker or little work. On both paths a
 worker that dies without its results makes the map raise `WorkerDied` (never a wait for ever).
 
-The switch: `portable()` is true on Windows, and on any OS when the environment variable
-`EXEMPLAR_SITE_PORTABLE=1` is set. It makes the build take the portable paths everywhere: spawned
-workers here, the folder swap by renames (treeops.swap, never Linux renameat2) and the portable
-lock (outguard.exclusive). CI runs the build tests a second time with it set (Makefile `test`).
+Where `platforms.portable()` is true (Windows, or EXEMPLAR_SITE_PORTABLE=1 on any OS), workers are
+spawned; it and PORTABLE_ENV are importable from here too.
 """
 
 from __future__ import annotations
@@ -36,22 +34,17 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 from . import i18n
+from .platforms import PORTABLE_ENV as PORTABLE_ENV
+from .platforms import portable as portable
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-PORTABLE_ENV = "EXEMPLAR_SITE_PORTABLE"
 # Windows waits on at most 63 handles at once: a pool larger than this cannot be managed there
 _MAX_WINDOWS_WORKERS = 60
 
 _task: Callable[[Any], Any] | None = None  # set in each forked worker, never in the parent
 _spawned: tuple[Callable[[Any, Any], Any], Any] | None = None  # (task, state) in each spawned worker
-
-
-def portable() -> bool:
-    """True where the build takes its portable code paths: always on Windows; elsewhere when
-    EXEMPLAR_SITE_PORTABLE=1 (so that Linux CI exercises what Windows runs)."""
-    return os.name == "nt" or os.environ.get(PORTABLE_ENV, "").strip() == "1"
 
 
 def start_method() -> str:

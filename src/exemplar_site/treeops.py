@@ -7,8 +7,6 @@ OSErrors; the writer decides what they mean.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import filecmp
 import os
@@ -19,7 +17,7 @@ from pathlib import Path
 
 from .mediameta import BadMedia, clear
 from .model import Output
-from .parallel import portable
+from .platforms import portable
 
 
 def write_file(path: Path, data: bytes, compare: bool = True) -> bool:
@@ -150,7 +148,7 @@ def swap(staging: Path, target: Path) -> None:
     """Put staging in target's place; afterwards the old target is at staging.
 
     One step where Linux renameat2(RENAME_EXCHANGE) works; else (Windows, other systems, or the
-    portable paths forced: parallel.portable) by renames: target → `.public.old`, staging →
+    portable paths forced: platforms.portable) by renames: target → `.public.old`, staging →
     target, `.public.old` → staging. A process killed between two of them leaves `.public.old`,
     which `recover` sorts out before the next build touches anything."""
     if not target.exists():
@@ -210,6 +208,7 @@ def _exchange(a: Path, b: Path) -> bool:
         return False
     try:
         if _libc is None:
+            import ctypes.util  # (here: ~10 ms to import, and only Linux swaps folders this way)
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         renameat2 = _libc.renameat2
     except (OSError, AttributeError):
