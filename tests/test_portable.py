@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 
 from conftest import NOW, REPO, Site, make_site
-from exemplar_site import outguard, parallel, treeops
+from exemplar_site import outguard, parallel, platforms, treeops
 from exemplar_site.errors import BuildFailed
 from exemplar_site.outguard import exclusive
-from exemplar_site.parallel import PORTABLE_ENV, Spawned, as_state, run_map, worker_kind
+from exemplar_site.parallel import Spawned, as_state, run_map, worker_kind
 from exemplar_site.pipeline import BuildOptions, build_site
+from exemplar_site.platforms import PORTABLE_ENV
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -53,12 +54,12 @@ def native(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PORTABLE_ENV, raising=False)
-    assert not parallel.portable() and parallel.start_method() == "fork"
+    assert not platforms.portable() and parallel.start_method() == "fork"
     for off in ("", "0", "no"):
         monkeypatch.setenv(PORTABLE_ENV, off)
-        assert not parallel.portable()
+        assert not platforms.portable()
     monkeypatch.setenv(PORTABLE_ENV, "1")
-    assert parallel.portable() and parallel.start_method() == "spawn"
+    assert platforms.portable() and parallel.start_method() == "spawn"
     assert outguard._lock_kind() == "file"
 
 

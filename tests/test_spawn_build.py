@@ -12,8 +12,9 @@ from test_portable import same_tree, tree
 
 from conftest import NOW, Site, make_site
 from exemplar_site import parallel
-from exemplar_site.parallel import PORTABLE_ENV, Spawned
+from exemplar_site.parallel import Spawned
 from exemplar_site.pipeline import BuildOptions, build_site
+from exemplar_site.platforms import PORTABLE_ENV
 
 
 def _many(root: Path, n: int = 210) -> Site:

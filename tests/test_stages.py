@@ -20,7 +20,8 @@ from exemplar_site.config import load_config
 from exemplar_site.errors import Problems
 from exemplar_site.frontmatter import body_of, parse
 from exemplar_site.markup import Markup
-from exemplar_site.parallel import PORTABLE_ENV, fork_map
+from exemplar_site.parallel import fork_map
+from exemplar_site.platforms import PORTABLE_ENV
 from exemplar_site.sources import SourceFile, discover
 from exemplar_site.theme import static_files, theme_dirs
 

@@ -13,7 +13,7 @@ Work runs in the calling process when there is one worker or little work. On bot
 worker that dies without its results makes the map raise `WorkerDied` (never a wait for ever).
 
 Where `platforms.portable()` is true (Windows, or EXEMPLAR_SITE_PORTABLE=1 on any OS), workers are
-spawned; it and PORTABLE_ENV are importable from here too.
+spawned.
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 from . import i18n
-from .platforms import PORTABLE_ENV as PORTABLE_ENV
-from .platforms import portable as portable
+from .platforms import portable
 
 T = TypeVar("T")
 R = TypeVar("R")
