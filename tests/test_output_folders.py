@@ -127,6 +127,45 @@ def test_files_the_build_did_not_produce_leave_the_output(site: Site, tmp_path: 
 
 
 @pytest.mark.skipif(os.name != "posix", reason="folder stamps are used on POSIX systems only")
+def test_a_folder_is_settled_only_if_its_stamp_is_as_recorded_and_was_not_racy(tmp_path: Path) -> None:
+    """outguard.settled on real folders, against the rule it keeps: the stamp (mtime, ctime,
+    inode) is the folder's now, and both times were more than a tick before the stamps were taken
+    (100 ms; two seconds where both are whole seconds). A folder changed since, replaced by a link,
+    or gone is not settled; nor is one stamped too soon, whatever its stamp is now."""
+    from exemplar_site import outguard
+
+    if not outguard.stamps_usable():
+        pytest.skip("the portable paths walk every folder")
+    for name in ("a", "b", "c", "d", "e"):
+        (tmp_path / name).mkdir()
+    now = outguard.stamp(tmp_path, ["a", "b", "c", "d", "e", "gone"])
+    assert set(now) == {"a", "b", "c", "d", "e"}
+    (tmp_path / "b" / "new.html").write_text("x")  # changed since
+    (tmp_path / "c").rmdir()
+    os.symlink(tmp_path / "a", tmp_path / "c")  # a link where the folder was
+    (tmp_path / "d").rmdir()  # gone
+    recorded = dict(now)
+    recorded["gone"] = now["a"]
+    m, c, ino = now["e"]
+    recorded["e-coarse"] = (m - m % 1_000_000_000, c - c % 1_000_000_000, ino)  # (a stamp that is not e's)
+    latest = max(max(st[0], st[1]) for st in now.values())
+
+    def expected(at: int) -> set[str]:
+        out = set()
+        for rel, st in recorded.items():
+            coarse = st[0] % 1_000_000_000 == 0 and st[1] % 1_000_000_000 == 0
+            limit = at - (outguard.RACY_COARSE_NS if coarse else outguard.RACY_NS)
+            if outguard.stamp(tmp_path, [rel]).get(rel) == st and st[0] < limit and st[1] < limit:
+                out.add(rel)
+        return out
+
+    for at in (latest, latest + outguard.RACY_NS, latest + outguard.RACY_NS + 1,
+               latest + outguard.RACY_COARSE_NS, latest + outguard.RACY_COARSE_NS + 1, latest + 10**12):
+        assert outguard.settled(tmp_path, recorded, at) == expected(at)
+    assert outguard.settled(tmp_path, recorded, latest + 10**12) == {"a", "e"}
+    assert outguard.settled(tmp_path, recorded, latest) == set()
+
+
 def test_folders_whose_stamps_are_unchanged_are_not_walked_and_strays_are_still_found(
         site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Once both trees have settled, a build looks only into the folders whose stamps changed
