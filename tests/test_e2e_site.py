@@ -77,6 +77,34 @@ def test_private_values_are_not_kept_in_the_build_cache(site: Site) -> None:
             assert value.encode() not in data, f"{key} kept in {path.name}"
 
 
+def test_a_record_is_stored_without_its_private_block_and_with_every_other_field_as_it_was(site: Site) -> None:
+    """records.cacheable (what the cache stores of a record) makes its copy without calling the
+    class again: the copy is what dataclasses.replace would make, field by field (the fields left
+    out of comparisons too: its lines), and the record the build goes on using keeps its private
+    block and the values taken from it."""
+    import dataclasses
+
+    from exemplar_site.pipeline import BuildOptions, load_site
+    from exemplar_site.records import cacheable
+
+    populate(site)
+    site.story("a", "a-1", unit="n1", title="改过的标题", private=private_block())
+    loaded = load_site(site.config, BuildOptions(now=NOW, cache=False))
+    record = next(r for r in loaded.records.stories if r.id == "a-1")
+    assert record.private and record.assessments and record.needles
+    before = dict(vars(record))
+    stored, problems = cacheable((record, ["p"]))
+    assert problems == ["p"] and type(stored) is type(record) and stored is not record
+    expected = dataclasses.replace(record, private={}, assessments=(), needles=())
+    assert vars(stored) == vars(expected)
+    assert [f.name for f in dataclasses.fields(stored) if getattr(stored, f.name) != getattr(record, f.name)] \
+        == ["private", "assessments", "needles"]
+    assert vars(record) == before and record.private and record.needles
+    bare = next(r for r in loaded.records.stories if not r.private and not r.assessments and not r.needles)
+    entry: tuple[Any, list[Any]] = (bare, [])
+    assert cacheable(entry) is entry
+
+
 def test_gate_keeps_unvetted_and_unapproved_out_everywhere(site: Site) -> None:
     populate(site)
     report = site.build()
