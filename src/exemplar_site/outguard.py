@@ -277,26 +277,17 @@ def stamp(tree: Path, folders: Iterable[str]) -> dict[str, Stamp]:
 
 def settled(tree: Path, recorded: dict[str, Stamp], at: int) -> set[str]:
     """The folders of `recorded` (stamped at `at`, ns) whose stamps are as recorded and were not
-    racy then: each holds exactly the entries it held at `at`. (One pass: a racy stamp is
-    passed over without looking at its folder; 15,000 folders twice an edit at 10,000 stories.)"""
+    racy then: each holds exactly the entries it held at `at`."""
     if not recorded or not stamps_usable():
         return set()
-    fine, coarse = at - RACY_NS, at - RACY_COARSE_NS
-    top = str(tree) + os.sep
-    lstat, is_dir = os.lstat, stat.S_ISDIR
-    out: set[str] = set()
-    for rel, (mtime, ctime, ino) in recorded.items():
-        if mtime >= fine or ctime >= fine:
-            continue  # racy on any file system
-        if (mtime >= coarse or ctime >= coarse) and mtime % 1_000_000_000 == 0 and ctime % 1_000_000_000 == 0:
-            continue  # whole seconds (FAT, some network file systems): racy for two of them
-        try:
-            st = lstat(top + rel)
-        except OSError:
-            continue
-        if st.st_mtime_ns == mtime and st.st_ctime_ns == ctime and st.st_ino == ino and is_dir(st.st_mode):
-            out.add(rel)
-    return out
+    now = stamp(tree, recorded)
+    return {rel for rel, st in recorded.items() if now.get(rel) == st and _settled_at(st, at)}
+
+
+def _settled_at(st: Stamp, at: int) -> bool:
+    coarse = st[0] % 1_000_000_000 == 0 and st[1] % 1_000_000_000 == 0
+    limit = at - (RACY_COARSE_NS if coarse else RACY_NS)
+    return st[0] < limit and st[1] < limit
 
 
 def _marked(target: Path, kind: str, sub: str) -> Problem:
