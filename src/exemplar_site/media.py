@@ -186,7 +186,7 @@ def attach_story(s: PublicStory, table: Mapping[str, WebImage], known: StoryMedi
         press = replaced(lead.press, path=f"press/{s.id}{posixpath.splitext(lead.press.path)[1]}")
     digest = hashlib.blake2b("\x1f".join([s.digest, *keys]).encode("utf-8"), digest_size=16).hexdigest()
     return replaced(s, images=images, body_html=_rewrite(s.body_html, table, renames),
-                     summary_html=_rewrite(s.summary_html, table, renames), press=press, digest=digest)
+                    summary_html=_rewrite(s.summary_html, table, renames), press=press, digest=digest)
 
 
 def attach_others(gate: GateResult, table: Mapping[str, WebImage], renames: Mapping[str, WebImage]) -> GateResult:
