@@ -124,6 +124,23 @@ def test_unreadable_and_oversized_files_are_errors(site: Site, monkeypatch: pyte
     assert "content/stories/big.md" in joined and "too large" in joined
 
 
+def test_a_source_file_is_read_whole_up_to_one_byte_past_the_cap(tmp_path: Path) -> None:
+    """_read_bytes asks for the file's size, not the cap: what it gives is still the file's first
+    cap + 1 bytes, whatever the size says (a file that grows while it is read, or one whose size
+    says nothing, such as /proc's files on Linux)."""
+    from exemplar_site import sources
+
+    cap = sources.MAX_SOURCE_BYTES
+    for size in (0, 1, 4096, cap - 1, cap, cap + 1, cap + 4096):
+        data = bytes(i % 251 for i in range(size))
+        f = tmp_path / f"s{size}.md"
+        f.write_bytes(data)
+        assert sources._read_bytes(str(f)) == data[: cap + 1], size
+    if Path("/proc/self/status").exists():  # (st_size 0, yet it has text)
+        got = sources._read_bytes("/proc/self/status")
+        assert got.startswith(b"Name:") and b"\nPid:" in got
+
+
 # ---- 2. the private block cannot escape by a typo ---------------------------------------------
 
 def test_a_stray_dashes_line_before_private_is_an_error(site: Site) -> None:

@@ -319,8 +319,15 @@ MAX_SOURCE_BYTES = 1024 * 1024
 
 
 def _read_bytes(path: str) -> bytes:
+    """The file's first MAX_SOURCE_BYTES + 1 bytes (or all of it). Asked for by the file's size,
+    not by the cap: a read of the cap allocates and frees a 1 MB buffer each time (an `mmap`,
+    `mremap` and `munmap`), which made reading a story ~3 times as slow (~45 against ~15 µs)."""
     with open(path, "rb") as f:
-        return f.read(MAX_SOURCE_BYTES + 1)
+        size = os.fstat(f.fileno()).st_size
+        raw = f.read(min(size, MAX_SOURCE_BYTES) + 1)
+        if len(raw) > size:  # (it grew since, or its size says nothing: the rest, up to the cap)
+            raw += f.read(MAX_SOURCE_BYTES + 1 - len(raw))
+        return raw
 
 
 def _read(path: str, kind: str, shown: str, problems: Problems) -> SourceFile | None:
