@@ -61,6 +61,20 @@ def test_the_internet_edition_holds_only_cleared_content_and_never_names_the_int
     assert "（互联网版）" in page
 
 
+def test_an_edition_built_where_another_was_built_never_names_the_other_ones_address(tmp_path: Path) -> None:
+    """Into the intranet edition's folder (and beside its cache), the internet edition: the compiled
+    templates kept in the cache are kept by the config they were compiled with, so the home page's
+    canonical link, which Jinja works out when it compiles, is not the intranet's address."""
+    site = _site(tmp_path)
+    site.build()
+    build_site(site.config, BuildOptions(now=NOW, output=site.out, edition="internet"))
+    shared = {str(p.relative_to(site.out)): p.read_bytes() for p in site.out.rglob("*") if p.is_file()}
+    assert [name for name, data in shared.items() if b"test.example" in data] == []
+    assert '<link rel="canonical" href="https://www.test.gov.cn/xj/">' in shared["index.html"].decode()
+    build_site(site.config, BuildOptions(now=NOW, edition="internet", cache=False))
+    assert shared == _net(site)
+
+
 def test_guids_are_the_same_in_every_edition(tmp_path: Path) -> None:
     site = _site(tmp_path)
     site.build()

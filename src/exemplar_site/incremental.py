@@ -354,13 +354,14 @@ class Incremental:
     # ---- rendering -----------------------------------------------------------------------------
 
     def bytecode(self) -> jinja2.BytecodeCache:
-        """Compiled templates kept in the cache (Jinja's own hook: it checks each against its
-        source's checksum and the Python version, so a stale one is never used)."""
-        return _MemoBytecode(self.cache.memo)
+        """Compiled templates kept in the cache, by config (`compiled_cache`)."""
+        return compiled_cache(self.cache.memo, self.config)
 
     def compiled(self) -> dict[str, Any]:
-        """The compiled templates this cache holds (for workers started afresh: `compiled_cache`)."""
-        return {k: v for k, v in self.cache.memo.items() if k.startswith("jinja:")}
+        """The compiled templates of this config the cache holds (for workers started afresh:
+        `compiled_cache`)."""
+        prefix = _compiled_prefix(self.config)
+        return {k: v for k, v in self.cache.memo.items() if k.startswith(prefix)}
 
     def template_digests(self, env: jinja2.Environment, names: tuple[str, ...],
                          also: tuple[str, ...]) -> dict[str, str]:
@@ -1027,19 +1028,28 @@ def _doc_tokens(_: None, doc: SearchDoc) -> DocTokens:
     return doc_tokens(doc)
 
 
-def compiled_cache(store: dict[str, Any]) -> jinja2.BytecodeCache:
-    """Jinja's bytecode cache over compiled templates (`Incremental.compiled`)."""
-    return _MemoBytecode(store)
+def compiled_cache(store: dict[str, Any], config: SiteConfig) -> jinja2.BytecodeCache:
+    """Jinja's bytecode cache over compiled templates (`Incremental.compiled`), kept by the config
+    they were compiled with as well as by their source. Jinja checks a compiled template against its
+    source's checksum and the Python version only, but what it compiled may hold values of the
+    config: its optimiser works out a filter given a constant when it compiles (`{{ '' | abs }}` is
+    the site's address, written into the code), so code compiled for one address, or for another
+    edition, would print that address."""
+    return _MemoBytecode(store, _compiled_prefix(config))
+
+
+def _compiled_prefix(config: SiteConfig) -> str:
+    return f"jinja:{config.digest}:"
 
 
 class _MemoBytecode(jinja2.BytecodeCache):
-    def __init__(self, store: dict[str, Any]):
-        self.store = store
+    def __init__(self, store: dict[str, Any], prefix: str):
+        self.store, self.prefix = store, prefix
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self.store.get("jinja:" + bucket.key)
+        data = self.store.get(self.prefix + bucket.key)
         if data is not None:
             bucket.bytecode_from_string(data)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.store["jinja:" + bucket.key] = bucket.bytecode_to_string()
+        self.store[self.prefix + bucket.key] = bucket.bytecode_to_string()

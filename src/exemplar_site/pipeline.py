@@ -574,7 +574,7 @@ def _page_worker(context: tuple[SiteConfig, SiteIndex, bool, tuple[FeedSpec, ...
     """A spawned worker's page plan (made as site_jobs makes it; the templates' digests, which only
     keys need, are left out) and the staging tree it writes into."""
     config, index, drafts, specs, compiled, staging = context
-    env = make_environment(config, compiled_cache(compiled))
+    env = make_environment(config, compiled_cache(compiled, config))
     return staging, page_plan(env, config, index, site_view(config, drafts), specs, tpl={})
 
 
