@@ -338,6 +338,30 @@ def test_a_drafts_build_goes_to_a_preview_folder_of_its_own(site: Site, capsys: 
     assert snapshot(site.out) == before
 
 
+def test_a_drafts_build_is_refused_wherever_a_site_built_without_drafts_is(
+        site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Not only the config's output folder: a site built with `--output` elsewhere (the one to be
+    published, perhaps) is not overwritten by a preview holding stories not yet cleared. A drafts
+    preview's own folder (its robots.txt says so) takes the next preview."""
+    site.story("a", "a-1", slug="hero-a")
+    site.story("h", "h-1", status="seedling")
+    args = ["build", "--config", str(site.config), "--now", "2026-11-24 10:00"]
+    www = tmp_path / "www"
+    assert main([*args, "--output", str(www)]) == 0
+    before = snapshot(www)
+    capsys.readouterr()
+    assert main([*args, "--drafts", "--output", str(www)]) == 1
+    err = capsys.readouterr().err
+    assert f"{www.resolve()} holds a site built without --drafts" in err and "public-drafts" in err
+    assert snapshot(www) == before and not (www / "stories/ce-shi-dian-xing-h-1-de-xian-jin-shi-ji").exists()
+    preview = tmp_path / "preview"
+    for _ in range(2):  # a preview's own folder, again and again
+        assert main([*args, "--drafts", "--output", str(preview)]) == 0
+        assert (preview / "stories/ce-shi-dian-xing-h-1-de-xian-jin-shi-ji/index.html").is_file()
+    assert main([*args, "--output", str(preview)]) == 0  # (a site may replace a preview: it holds less)
+    assert main([*args, "--drafts", "--output", str(preview)]) == 1
+
+
 @pytest.mark.parametrize("code,words", [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "the disk is read-only")])
 def test_a_full_or_read_only_disk_fails_cleanly_and_the_next_build_works(
         site: Site, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: int, words: str) -> None:

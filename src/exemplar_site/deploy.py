@@ -48,7 +48,7 @@ from .config import SiteConfig
 from .errors import WARNING, BuildFailed, Problem
 from .i18n import _, t
 from .manifest import intact, load_manifest
-from .outguard import INTERNAL_MARKER, MARKER, SMS_MARKER, exclusive
+from .outguard import INTERNAL_MARKER, MARKER, SMS_MARKER, drafts_build, exclusive
 from .pipeline import withdrawn_map_path
 
 try:  # (not on Windows: a local deploy is refused there anyway, see `symlinks_work`)
@@ -161,8 +161,7 @@ def read_edition(config: SiteConfig, source: Path) -> Edition:
             raise refuse(t("{folder} holds internal reports or SMS files ({file}): it must never be published",
                            folder=source, file=p),
                          _("move that folder out of the site's output, build again, then deploy"))
-    robots = source / "robots.txt"
-    if source.name.endswith("-drafts") or (robots.is_file() and robots.read_bytes().startswith(b"# drafts")):
+    if source.name.endswith("-drafts") or drafts_build(source):
         # TRANSLATORS: 原文：这是草稿预览（--drafts）生成的文件夹，不能发布
         raise refuse(t("{folder} is a drafts build (--drafts): it shows stories that are not public yet and "
                        "must never be published", folder=source),

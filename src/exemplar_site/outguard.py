@@ -47,7 +47,8 @@ _EXAMPLES = {PUBLIC: "--output public", INTERNAL: "--output reports", SMS: "--ou
 
 def drafts_folder(public: Path, requested: Path | None) -> Path:
     """Where a drafts build goes: by default a preview folder of its own beside the public
-    output (`public-drafts/`), never into the public output or a folder inside it."""
+    output (`public-drafts/`), never into the public output or a folder inside it, nor into any
+    folder that holds a site built without --drafts (one built with `--output` elsewhere, say)."""
     default = public.parent / f"{public.name}-drafts"
     wanted, site = (requested or default).resolve(), public.resolve()  # (a link to public/ is public/)
     if wanted == site or wanted.is_relative_to(site) or site.is_relative_to(wanted):
@@ -57,7 +58,30 @@ def drafts_folder(public: Path, requested: Path | None) -> Path:
                                      site=site),
                                    t("leave out --output (a drafts preview goes to {default}), or choose a folder "
                                      "outside the site", default=default))])
+    if (wanted / MARKER).is_file() and not drafts_build(wanted):
+        raise BuildFailed([Problem(str(wanted), None, "--output",
+                                   # TRANSLATORS: 原文：……里是不带 --drafts 生成的网站（可能就是要发布的网站），
+                                   # 草稿预览不能写进去：还没通过审核的稿件会混进这个网站
+                                   t("{folder} holds a site built without --drafts (perhaps the one to be "
+                                     "published): a drafts preview may not be written into it, or stories not "
+                                     "yet cleared would be mixed into that site", folder=wanted),
+                                   t("choose a folder of its own for the preview (leave out --output: it goes to "
+                                     "{default}); delete that folder first only if it is an old copy nobody "
+                                     "publishes", default=default))])
     return requested or default
+
+
+def drafts_build(folder: Path) -> bool:
+    """Whether a built folder is a drafts preview: its robots.txt (pages.robots) says so."""
+    robots = folder / "robots.txt"
+    try:
+        with robots.open("rb") as f:
+            return f.read(len(DRAFTS_ROBOTS)) == DRAFTS_ROBOTS
+    except OSError:
+        return False
+
+
+DRAFTS_ROBOTS = b"# drafts"  # how a drafts build's robots.txt begins
 
 
 def check_outputs(outputs: list[Output]) -> list[Problem]:
