@@ -34,6 +34,7 @@ INTERNAL_MARKER = ".exemplar-internal"
 SMS_MARKER = ".exemplar-sms"
 MARKERS = {PUBLIC: MARKER, INTERNAL: INTERNAL_MARKER, SMS: SMS_MARKER}  # kind → its marker file
 KIND_OF = {marker: kind for kind, marker in MARKERS.items()}
+DRAFTS_ROBOTS = b"# drafts"  # how a drafts preview's robots.txt begins (pages.robots)
 MARKER_TEXT = {  # what the marker file says to someone who opens the folder
     PUBLIC: b"This folder is written by exemplar-site; every build replaces its contents.\n",
     INTERNAL: "INTERNAL REPORTS (内部资料): never publish this folder. Written by exemplar-site.\n".encode(),
@@ -79,9 +80,6 @@ def drafts_build(folder: Path) -> bool:
             return f.read(len(DRAFTS_ROBOTS)) == DRAFTS_ROBOTS
     except OSError:
         return False
-
-
-DRAFTS_ROBOTS = b"# drafts"  # how a drafts build's robots.txt begins
 
 
 def check_outputs(outputs: list[Output]) -> list[Problem]:
