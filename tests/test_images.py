@@ -319,6 +319,33 @@ def test_the_safety_net_stops_a_build_whose_image_holds_metadata(site: Site, mon
     assert not site.out.exists() or not any(site.out.rglob("p*.jpg"))
 
 
+def test_the_last_net_reads_every_image_back_before_the_new_output_goes_live(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the check as each image is made out of the way, the read-back of every image written
+    still stops the build, and before the swap: the live output is the last build's, byte for byte."""
+    site.story("s0", "s0")
+    site.build()
+    before = {p.relative_to(site.out).as_posix(): p.read_bytes() for p in site.out.rglob("*") if p.is_file()}
+    add_photo(site, "p.jpg", phone_jpeg((800, 600)))
+    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
+    real = images.process
+
+    def leaky(data: bytes, src: str, settings: ImageSettings) -> images.Processed:
+        made = real(data, src, settings)
+        return images.Processed(made.width, made.height, made.files, made.notes,
+                                tuple(phone_jpeg((40, 30)) for _ in made.data))
+
+    monkeypatch.setattr("exemplar_site.imagestore.process", leaky)
+    monkeypatch.setattr("exemplar_site.pipeline._verified", lambda job: job)
+    for workers in (1, 2):
+        with pytest.raises(BuildFailed) as failed:
+            site.build(workers=workers)
+        assert any("still holds" in p.message and "nothing was published" in p.message
+                   for p in failed.value.problems)
+        assert {p.relative_to(site.out).as_posix(): p.read_bytes() for p in site.out.rglob("*") if p.is_file()} \
+            == before
+
+
 def test_process_never_enlarges() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (300, 200)).save(buf, "JPEG")

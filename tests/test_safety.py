@@ -79,6 +79,59 @@ def test_symlink_in_theme_is_refused(site: Site, outside: Path) -> None:
     assert "themes/default/templates/extra.html" in joined
 
 
+def test_personal_data_or_image_metadata_in_a_sites_theme_stops_check_and_build_alike(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A site's theme is published as it is: its templates' text and its static files are looked at
+    as a story's text is (a duty number listed in public_numbers may appear), and its images for
+    metadata (they are copied, not re-encoded). `check` and `build` agree; nothing is written."""
+    from PIL import Image
+
+    site.story("a", "a-1")
+    theme = site.root / "themes/default"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "static").mkdir(parents=True)
+    (theme / "templates/404.html").write_text('{% extends "default/404.html" %}\n{% block content %}{{ super() }}\n'
+                                              "<p>值班民警手机：138 1234 5678</p>{% endblock %}\n", encoding="utf-8")
+    (theme / "static/notes.txt").write_text("说明\n联系人 13912345678\n", encoding="utf-8")
+    exif = Image.Exif()
+    exif[0x010E] = "拍摄人 13812345678"
+    Image.new("RGB", (40, 40), "red").save(theme / "static/banner.jpg", exif=exif)
+    args = ["--config", str(site.config), "--now", "2026-11-24", "--lang", "en"]
+    for command in ("check", "build"):
+        assert main([command, *args]) == 1, command
+        err = capsys.readouterr().err
+        assert "themes/default/templates/404.html:3" in err and "a mobile phone number" in err, err
+        assert "themes/default/static/notes.txt:2" in err, err
+        assert "themes/default/static/banner.jpg" in err and "this theme image holds EXIF" in err, err
+        assert "13812345678" not in err and "13912345678" not in err
+    assert not site.out.exists()
+    # a number the site lists as public may appear; an image saved without its metadata is copied
+    site.write("site_config.yaml", site.config.read_text(encoding="utf-8")
+               + "public_numbers: ['138 1234 5678', '139-1234-5678']\n")
+    Image.new("RGB", (40, 40), "red").save(theme / "static/banner.jpg")
+    assert main(["build", *args]) == 0
+    assert "13812345678" in site.text_of("404.html").replace(" ", "")
+
+
+@pytest.mark.parametrize("where", ["themes/default/static/r", "content/files/r"])
+def test_internal_reports_put_among_the_sites_own_files_are_never_published(
+        site: Site, where: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Reports written (or copied) into a theme's static folder or content/files would be published
+    with them: a folder of the site's own files that holds the reports' or an SMS export's marker
+    is refused whole, by `check` and `build` alike."""
+    site.story("a", "a-1")
+    assert main(["report", "--config", str(site.config), "--as-of", "2026-11-24", "--output",
+                 str(site.root / where)]) == 0
+    assert (site.root / where / ".exemplar-internal").is_file()
+    capsys.readouterr()
+    args = ["--config", str(site.config), "--now", "2026-11-24", "--lang", "en"]
+    for command in ("check", "build"):
+        assert main([command, *args]) == 1, command
+        err = capsys.readouterr().err
+        assert f"{where}: error: this folder holds the internal reports or an SMS export" in err, err
+    assert not site.out.exists()
+
+
 def test_symlink_loop_and_dangling_link_are_clear_errors(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1")
     os.symlink(site.root / "content/stories", site.root / "content/stories/loop")

@@ -23,6 +23,8 @@ from .errors import BuildFailed, Problem
 from .i18n import N_, _, t
 from .model import Output
 from .platforms import portable
+from .safetree import INTERNAL_MARKER as INTERNAL_MARKER  # (re-exported: the marker names live there)
+from .safetree import SMS_MARKER as SMS_MARKER
 from .safetree import dead_link
 from .writefail import disk_problem
 
@@ -30,8 +32,6 @@ PUBLIC = "public"
 INTERNAL = "internal"
 SMS = "sms"
 MARKER = ".exemplar-site"
-INTERNAL_MARKER = ".exemplar-internal"
-SMS_MARKER = ".exemplar-sms"
 MARKERS = {PUBLIC: MARKER, INTERNAL: INTERNAL_MARKER, SMS: SMS_MARKER}  # kind → its marker file
 KIND_OF = {marker: kind for kind, marker in MARKERS.items()}
 DRAFTS_ROBOTS = b"# drafts"  # how a drafts preview's robots.txt begins (pages.robots)

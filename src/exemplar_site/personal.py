@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .i18n import N_
+from .i18n import N_, _, t
 
 # Invisible characters, removed before matching: every format character (Unicode category Cf:
 # zero-width spaces and joiners, direction marks and embeddings, invisible operators, soft hyphen),
@@ -235,6 +235,21 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     if present:
         flat = _SEPARATORS.sub("", spaced)  # (normalise)
         out += [Finding("private", label) for label, value in present if value in flat]
+    return out
+
+
+PRIVATE_MARK = "\u2060"  # (an invisible mark on messages about private values: they get another hint)
+
+
+def describe(findings: list[Finding]) -> list[str]:
+    """What to tell the author of each finding, never the value itself."""
+    numbers = [f for f in findings if f.kind != "private"]
+    out = [t("public text holds {what} (not shown here, to protect personal data)", what=_(f.label))
+           for f in numbers]
+    labels = sorted({f.label for f in findings if f.kind == "private"})
+    if labels and not numbers:  # a number already reported need not be reported again as a private value
+        out += [PRIVATE_MARK + t("public text holds what is written in the private field {label} (not shown here)",
+                                 label=label) for label in labels]
     return out
 
 

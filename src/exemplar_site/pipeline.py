@@ -280,7 +280,8 @@ def _verified(job: Job) -> Job:
 
 
 def verify_images(target: Path, paths: list[str]) -> list[Problem]:
-    """The end of every build that wrote images: each one written is read back from the output."""
+    """The end of every build that wrote images: each one written is read back from the tree it was
+    written into (the twin, before it is swapped in)."""
     out = []
     for path in paths:
         try:
@@ -450,16 +451,18 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
                                site.config,
                                problems)
             progress("writing", len(todo), len(todo))
+            # every image written, read back before the swap: the live output stays the last build's
+            leaked = verify_images(staging.dir, [job.path for job in todo if is_raster(job.path)])
+            if leaked:
+                if options.in_place:  # (the preview's own folder, written file by file: those files go,
+                    for problem in leaked:  # no state is kept, the next build looks again)
+                        (staging.dir / problem.path).unlink(missing_ok=True)
+                    state_path(output).unlink(missing_ok=True)
+                raise BuildFailed(leaked)
             report = staging.commit(keys, written)
         except BaseException:
             staging.abort()
             raise
-        leaked = verify_images(target, [job.path for job in todo if is_raster(job.path)])
-        if leaked:  # (the new output is live: those files go, no state is kept, the next build looks again)
-            for problem in leaked:
-                (target / problem.path).unlink(missing_ok=True)
-            state_path(output).unlink(missing_ok=True)
-            raise BuildFailed(leaked)
     # the new output is live: what fails from here on is a warning, and the next build writes it again
     late = early + list(report.warnings)
     late += after_swap(withdrawn_map_path(site.config),

@@ -548,10 +548,10 @@ def _personal_data(r: _Reader, needles: Sequence[tuple[str, str]] = ()) -> None:
              for text, line in _public_texts(value, r.line(key))]
     if personal.find("\x00".join(text for text, _line, _key in texts), allowed, needles):
         for text, line, key in texts:
-            found += [(line, key, f) for f in _describe(personal.find(text, allowed, needles))]
+            found += [(line, key, f) for f in personal.describe(personal.find(text, allowed, needles))]
     found += [(line, "", f) for line, f in _body_findings(r.doc.body or "", r.doc.body_line, allowed, needles)]
     for line, key, message in found:
-        r.err(key or "body", message, hint if not message.startswith(_PRIVATE_MARK) else
+        r.err(key or "body", message, hint if not message.startswith(personal.PRIVATE_MARK) else
               _("delete or rewrite this public text: what is under private: is never published"), line=line)
 
 
@@ -601,29 +601,15 @@ def _body_findings(body: str, body_line: int, allowed: frozenset[str],
         while end < len(lines) and lines[end].strip():
             end += 1
         paragraph = "\n".join(lines[start:end])
-        whole = _describe(personal.find(_both(paragraph), allowed, needles))
+        whole = personal.describe(personal.find(_both(paragraph), allowed, needles))
         for message in dict.fromkeys(whole):
             at = next((i for i, x in enumerate(lines[start:end])
-                       if message in _describe(personal.find(_both(x), allowed, needles))), 0)
+                       if message in personal.describe(personal.find(_both(x), allowed, needles))), 0)
             out.append((body_line + start + at, message))
         start = end
     if not out:  # found only across a blank line (a tag spanning paragraphs): say where the body starts
         out = [(body_line, m) for m in dict.fromkeys(
-            _describe(personal.find(_both(body), allowed, needles)))]
-    return out
-
-
-_PRIVATE_MARK = "\u2060"  # (an invisible mark on messages about private values: they get another hint)
-
-
-def _describe(findings: list[personal.Finding]) -> list[str]:
-    numbers = [f for f in findings if f.kind != "private"]
-    out = [t("public text holds {what} (not shown here, to protect personal data)", what=_(f.label))
-           for f in numbers]
-    labels = sorted({f.label for f in findings if f.kind == "private"})
-    if labels and not numbers:  # a number already reported need not be reported again as a private value
-        out += [_PRIVATE_MARK + t("public text holds what is written in the private field {label} (not shown here)",
-                                  label=label) for label in labels]
+            personal.describe(personal.find(_both(body), allowed, needles)))]
     return out
 
 
@@ -809,7 +795,7 @@ def campaign_record(doc: RawDoc, config: SiteConfig, problems: Problems) -> Camp
 def _personal_in_address(r: _Reader, slug: str) -> None:
     """A page's or campaign's address made from its file's name is published everywhere it is
     linked: personal data in it stops the build as in any public text."""
-    for message in _describe(personal.find(slug, frozenset(r.config.public_numbers))):
+    for message in personal.describe(personal.find(slug, frozenset(r.config.public_numbers))):
         r.err("slug", message,
               # TRANSLATORS: 原文：改个文件名（没有写 slug: 时，文件名就是页面的网址），或写一个 slug:
               _("rename the file (without a slug:, its name is the page's address), or give it a slug:"),

@@ -29,11 +29,13 @@ import jinja2.utils
 from jinja2.utils import missing
 from markupsafe import Markup as Safe
 
-from . import safetree, urls
+from . import personal, safetree, urls
 from .config import BUILTIN_DEFAULT as BUILTIN_DEFAULT  # (re-exported: where the default theme is)
 from .config import SiteConfig, theme_root
 from .config import theme_dirs as theme_dirs
 from .errors import Problem
+from .i18n import _, t
+from .images import is_raster, metadata_in
 
 WEEKDAYS = "一二三四五六日"
 
@@ -54,11 +56,63 @@ def static_files(config: SiteConfig) -> dict[str, Path]:
 
 def theme_problems(config: SiteConfig) -> list[Problem]:
     """Links in a theme folder that lead out of it (or nowhere, or in a loop): a template or
-    static file must be the theme's own, never a server file reached through a link."""
+    static file must be the theme's own, never a server file reached through a link. And what a
+    site's own theme would publish as it is (its templates' text, its static files): personal data
+    in its text (as in a story's: `public_numbers` lists the duty numbers that may appear), and
+    metadata in its images (copied, not re-encoded as a story's photos are). (The built-in theme is
+    the package's own.)"""
     problems: list[Problem] = []
+    allowed = frozenset(config.public_numbers)
     for folder in theme_dirs(config):
-        problems.extend(safetree.walk(str(folder), str(theme_root(config, folder)), shown_base=str(config.root))[1])
+        files, found = safetree.walk(str(folder), str(theme_root(config, folder)), shown_base=str(config.root))
+        problems.extend(found)
+        if folder.resolve() != BUILTIN_DEFAULT:
+            for f in files:
+                if Path(f.path).relative_to(folder).parts[0] in ("templates", "static"):
+                    problems.extend(_published_data(f.path, safetree.shown(f.path, str(config.root)), allowed))
     return problems
+
+
+_TEXT_SUFFIXES = frozenset({".html", ".htm", ".xml", ".txt", ".css", ".js", ".json", ".csv", ".md", ".svg"})
+
+
+def _published_data(path: str, shown: str, allowed: frozenset[str]) -> list[Problem]:
+    """Personal data in a theme file's text, or metadata in its image, each as an error."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in _TEXT_SUFFIXES and not is_raster(path):
+        return []
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []  # (the build that copies it says why it cannot)
+    if is_raster(path):
+        blocks = metadata_in(data)
+        # TRANSLATORS: 原文：主题里的图片带有 {found}，会原样发布出去
+        # （主题文件是直接复制的，不会像稿件照片那样重新压缩）
+        return [Problem(shown, None, None, t("this theme image holds {found}: it would be published as it is (a "
+                                             "theme's files are copied, not re-encoded as a story's photos are)",
+                                             found=", ".join(blocks)),
+                        # TRANSLATORS: 原文：把图片另存一份不带这些信息的（例如用“导出为网页格式”），替换这个文件
+                        _("save the picture again without that information (e.g. 'export for web') and "
+                          "replace this file"))] if blocks else []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return []  # (not text: nothing to read in it)
+    if not personal.find(text, allowed):
+        return []
+    lines = text.split("\n")
+    out = []
+    for message in dict.fromkeys(personal.describe(personal.find(text, allowed))):
+        line = next((i for i, x in enumerate(lines, 1) if message in personal.describe(personal.find(x, allowed))),
+                    None)
+        out.append(Problem(shown, line, None, message,
+                           # TRANSLATORS: 原文：从主题文件里删掉它；可以公开的值班电话，
+                           # 写在 site_config.yaml 的 public_numbers 里
+                           _("delete it from the theme's file; list public duty numbers under public_numbers in "
+                             "site_config.yaml")))
+    return out
 
 
 def template_digests(env: jinja2.Environment, names: tuple[str, ...], also: tuple[str, ...] = ()) -> dict[str, str]:
