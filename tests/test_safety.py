@@ -786,9 +786,15 @@ def test_a_private_value_or_number_percent_escaped_in_a_link_stops_the_build(sit
     site.story("c", "c-1", body="合影如下。\n\n![合影](images/%E6%9D%8E%E7%A7%80%E6%A2%85.png)\n",
                private={"family": {"spouse": "李秀梅"}})
     site.story("d", "d-1", body="见[附件](files/1390511%31234.pdf)。")
+    number = "%31%33%38%31%32%33%34%35%36%37%38"  # 13812345678
+    site.story("e", "e-1", body=f"走访照片：![照片][p]\n\n[p]: images/{number}.png\n")
+    site.story("f", "f-1", body=f'请[拨打电话][t]。\n\n   [t]:\n   tel:{number} "电话"\n')
     joined = "\n".join(_failed(site))
     assert "content/stories/c.md" in joined and "private.family.spouse" in joined
     assert "content/stories/d.md" in joined and "mobile phone number" in joined
+    # (and in a reference-style link's definition, its target on the label's line or the next)
+    for name in ("e", "f"):
+        assert f"content/stories/{name}.md:" in joined, joined
 
 
 def test_a_name_under_a_chinese_key_of_the_private_block_stops_the_build(site: Site) -> None:

@@ -568,12 +568,16 @@ def _as_read(text: str) -> str:
 
 
 _LINK_TARGET_RE = re.compile(r"\]\(([^()]*)\)")
+# a reference-style link's definition (`[p]: images/x.png "title"`), whose target is as published
+# as an inline link's (Python-Markdown: up to three spaces, the label, a colon, the target, maybe
+# on the next line, maybe in <>)
+_LINK_DEFINITION_RE = re.compile(r"^[ ]{0,3}\[[^\[\]]*\]:[ \t]*\n?[ \t]*(\S+)", re.M)
 
 
 def _both(text: str) -> str:
     """What a reader sees (`_as_read`) and what that leaves out but is published all the same (tags
     with their attributes, link targets), kept apart: one pass of the scan covers everything."""
-    hidden = _TAG_RE.findall(text) + _LINK_TARGET_RE.findall(text)
+    hidden = _TAG_RE.findall(text) + _LINK_TARGET_RE.findall(text) + _LINK_DEFINITION_RE.findall(text)
     joined = "\x00".join(hidden)
     if "%" in joined:  # (and as the browser and the server read them: images/%E6%9D%8E.png is images/李.png)
         joined += "\x00" + unquote(joined)
