@@ -341,6 +341,28 @@ def test_failed_verification_leaves_current_untouched(tmp_path: Path, monkeypatc
     assert current_of(target) == first and os.listdir(target / "releases") == [first]
 
 
+def test_a_build_made_as_of_a_later_time_is_neither_deployed_nor_exported(tmp_path: Path) -> None:
+    """`build --now <later>` shows what the site will look like, scheduled stories included: such a
+    build is refused by `deploy` and `export` until their own time has come."""
+    from exemplar_site.transfer import export_edition
+
+    site = _small(tmp_path)
+    site.story("later", "later-1", slug="later", date=dt.date(2026, 12, 20))
+    config = load_config(site.config)
+    site.build(now=NOW + dt.timedelta(days=30), workers=1)
+    assert (site.out / "stories/later/index.html").is_file()  # (as of then, it is public)
+    with refused("later than now"):
+        dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(hours=1))
+    with refused("later than now"):
+        export_edition(config, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
+    assert not (tmp_path / "srv" / "current").exists() and not (tmp_path / "x.zip").exists()
+    # once that time has come, or built as of now, it goes
+    dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(days=31))
+    site.build(workers=1)
+    dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(days=31, hours=1))
+    assert not (tmp_path / "srv" / "current" / "stories" / "later").exists()
+
+
 def test_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _small(tmp_path)
     config = load_config(site.config)

@@ -49,7 +49,7 @@ from .errors import WARNING, BuildFailed, Problem
 from .i18n import _, t
 from .manifest import intact, load_manifest
 from .outguard import INTERNAL_MARKER, MARKER, SMS_MARKER, drafts_build, exclusive
-from .pipeline import withdrawn_map_path
+from .pipeline import last_built_at, withdrawn_map_path
 
 try:  # (not on Windows: a local deploy is refused there anyway, see `symlinks_work`)
     import fcntl
@@ -141,10 +141,11 @@ def tree_files(root: Path) -> tuple[list[str], list[str]]:
     return sorted(files), sorted(odd)
 
 
-def read_edition(config: SiteConfig, source: Path) -> Edition:
+def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
     """Check the built folder and take every file's digest. Call it under the build's lock
     (`outguard.exclusive(source)`), held until the files are copied, so that no build swaps the folder
-    meanwhile. Raises BuildFailed for anything that must not be published."""
+    meanwhile. Raises BuildFailed for anything that must not be published; `now`: this run's clock
+    (a build made as of a later time, with `--now`, shows what is scheduled for then)."""
     where = str(source)
 
     def refuse(message: str, accepted: str) -> BuildFailed:
@@ -154,6 +155,17 @@ def read_edition(config: SiteConfig, source: Path) -> Edition:
         raise refuse(t("{folder} is not a site built by exemplar-site (it has no {marker} marker)",
                        folder=source, marker=MARKER),
                      _("build the site first (python build.py), then deploy its output folder"))
+    built = last_built_at(source)
+    now = now if now.tzinfo else now.replace(tzinfo=config.tz)  # (naive: the site's time zone, as --now)
+    if built is not None and (built if built.tzinfo else built.replace(tzinfo=config.tz)) > now:
+        # TRANSLATORS: 原文：{folder} 是按 {built} 生成的（--now），比现在（{now}）晚：
+        # 里面可能有定时发布、还没到时间的稿件，不能发布
+        raise refuse(t("{folder} was built as of {built} (--now), later than now ({now}): it may show stories "
+                       "scheduled for later, before their time, and must not be published",
+                       folder=source, built=built.isoformat(timespec="minutes"),
+                       now=now.astimezone(config.tz).isoformat(timespec="minutes")),
+                     # TRANSLATORS: 原文：不带 --now 重新生成（python build.py），再发布或导出
+                     _("build again without --now (python build.py), then deploy or export"))
     files, odd = tree_files(source)
     for p in files:
         if posixpath.basename(p) in (INTERNAL_MARKER, SMS_MARKER):
@@ -710,13 +722,14 @@ def deploy(config: SiteConfig, target: str | None = None, source: Path | None = 
                                          "inside the other)"), _("e.g. /srv/publicity"))])
     keep = keep or config.deploy.keep
     with exclusive(src), where.lock():  # (no build swaps the output folder until the release is made)
-        edition = read_edition(config, src)
+        now = now or dt.datetime.now(config.tz)
+        edition = read_edition(config, src, now)
         state = where.state()
         _check_target(state, where.where)
         if state.current and state.current.endswith("-" + edition.digest) and state.current in state.releases:
             return DeployReport(where.where, state.current, state.current, 0, 0, unchanged=True)
         where.prepare()
-        name = release_name(now or dt.datetime.now(config.tz), edition.digest, state.releases)
+        name = release_name(now, edition.digest, state.releases)
         previous = state.current if state.current in state.releases else (state.releases or (None,))[-1]
         linked, copied = where.put(edition, name, previous, config.base_path)
         where.switch(name)

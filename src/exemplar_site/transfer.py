@@ -12,6 +12,7 @@ a one-way transfer device): what arrives must be exactly what was built and clea
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -53,11 +54,13 @@ class Imported:
     built_at: str
 
 
-def export_edition(config: SiteConfig, archive: Path | None = None) -> Exported:
-    """Write the built edition of `config` (its output folder) as a transfer archive."""
+def export_edition(config: SiteConfig, archive: Path | None = None, now: dt.datetime | None = None) -> Exported:
+    """Write the built edition of `config` (its output folder) as a transfer archive. `now`: this
+    run's clock (default: the computer's)."""
     source = config.output_dir
     with exclusive(source):
-        edition = read_edition(config, source)  # refuses drafts, reports, SMS files and hand edits
+        # refuses drafts, reports, SMS files, hand edits and a build made as of a later time
+        edition = read_edition(config, source, now or dt.datetime.now(config.tz))
         when = last_built_at(source)
         built_at = when.isoformat() if when is not None else ""
         manifest = {
