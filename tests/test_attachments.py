@@ -38,6 +38,14 @@ def docx(body: str, comments: str | None = None) -> bytes:
     return buf.getvalue()
 
 
+def _zip(parts: dict[str, bytes | str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
 def para(*runs: str) -> str:
     return "<w:p>" + "".join(f"<w:r><w:t>{r}</w:t></w:r>" for r in runs) + "</w:p>"
 
@@ -80,7 +88,11 @@ def test_clean_attachments_are_published(site: Site) -> None:
                    "word/theme/theme1.xml": '<a:theme><a:gs pos="15000"/><a:gs pos="350000"/></a:theme>',
                    "word/numbering.xml": '<w:numbering><w:ind w:left="1440" w:hanging="1440" w:firstLine="360"/>'
                                          "</w:numbering>",
-                   "ppt/printerSettings/printerSettings1.bin": b"\x00\x01"})
+                   "ppt/printerSettings/printerSettings1.bin": b"\x00\x01",
+                   # counts side by side, each its own value (1, 3, 8, 12…): never read as one number
+                   "docProps/app.xml": "<Properties><TotalTime>1</TotalTime><Pages>3</Pages><Words>8</Words>"
+                                       "<Characters>12</Characters><Lines>3</Lines><Paragraphs>4</Paragraphs>"
+                                       "<CharactersWithSpaces>5678</CharactersWithSpaces></Properties>"})
     _attach(site, {"事迹.docx": docx(para("张警官扎根社区十五年。")), "表彰.pdf": pdf("Award 2026, No. 12"),
                    "名单.xlsx": xlsx(["张三", "2026"]), "统计.docx": layout,
                    "统计.pdf": pdf("Xicheng 20,173 1665 6140 45,750,450.98 -5.99%")})
@@ -98,6 +110,16 @@ def test_clean_attachments_are_published(site: Site) -> None:
     ("c4.pdf", pdf("Award", bookmark="Contact 13905111234"), "bookmarks"),
     ("d.xlsx", xlsx(["姓名", "身份证号", "320102197305120033"]), "cells"),
     ("e.doc", b"\xd0\xcf\x11\xe0" + "联系电话13905111234".encode("utf-16-le") + bytes(64), ""),  # the old binary format
+    # a document's custom properties (Word's "Telephone number"), its company, OpenDocument's meta.xml
+    ("f.docx", _zip({"word/document.xml": f"<w:document {W}><w:body>{para('正文。')}</w:body></w:document>",
+                     "docProps/custom.xml": '<Properties><property name="Telephone number"><vt:lpwstr>139 0511 1234'
+                                            "</vt:lpwstr></property></Properties>"}), "document properties"),
+    ("g.docx", _zip({"word/document.xml": f"<w:document {W}><w:body>{para('正文。')}</w:body></w:document>",
+                     "docProps/app.xml": "<Properties><Pages>1</Pages><Company>东城分局 13905111234</Company>"
+                                         "</Properties>"}), "document properties"),
+    ("h.odt", _zip({"content.xml": "<office:text><text:p>正文。</text:p></office:text>",
+                    "meta.xml": '<office:meta><meta:user-defined meta:name="电话">13905111234</meta:user-defined>'
+                                "</office:meta>"}), "document properties"),
 ])
 def test_personal_data_anywhere_in_an_attachment_stops_the_build(site: Site, name: str, data: bytes,
                                                                  where: str) -> None:
@@ -121,14 +143,6 @@ def test_content_hidden_in_a_document_stops_the_build(site: Site, data: bytes, k
     _attach(site, {name: data})
     errors = _errors(site)
     assert any(f"content/files/{name}" in e and kind in e for e in errors), errors
-
-
-def _zip(parts: dict[str, bytes | str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
-    return buf.getvalue()
 
 
 def _gps_jpeg() -> bytes:

@@ -107,9 +107,14 @@ _EMBEDDED = re.compile(r"(?:word|xl|ppt)/embeddings/|^object ?\d+/")
 # parts that lay a document out (page set-up, styles, theme, numbering, fonts, printer): their
 # numbers are measures, and no text a reader sees is in them
 _LAYOUT = re.compile(r"(?:^|/)(?:theme\d*|styles|stylesWithEffects|numbering|settings|websettings|fonttable|"
-                     r"viewprops|presprops|tablestyles|printersettings\d*|calcchain|app|custom|"
+                     r"viewprops|presprops|tablestyles|printersettings\d*|calcchain|"
                      r"slidemaster\d*|slidelayout\d*|notesmaster\d*|handoutmaster\d*)\.(?:xml|bin)$|"
-                     r"/printersettings/|/theme/|^meta\.xml$|^settings\.xml$|^styles\.xml$")
+                     r"/printersettings/|/theme/|^settings\.xml$|^styles\.xml$")
+# a document's properties besides its title and author (docProps/core.xml, read as any part): the
+# company and manager (docProps/app.xml), the custom ones (custom.xml: Word's "Telephone number",
+# say), OpenDocument's meta.xml; beside counts of pages, words and lines, each value a line of its own
+_PROPERTIES = re.compile(r"^docprops/(?:app|custom)\.xml$|^meta\.xml$")
+_ELEMENT_TEXT = re.compile(r">([^<]+)<")
 _PHOTO = re.compile(r"\.(?:jpe?g|jfif|tiff?|png|heic|heif|webp)$")
 # attributes that hold text a reader sees or follows: alt text, titles, names (of sheets, objects),
 # tooltips, link targets
@@ -164,6 +169,9 @@ def _office(path: str | Path) -> Extracted:
             if _PHOTO.search(lname):
                 if _photo_gps(raw):
                     hidden.add(N_("photos that record where they were taken (GPS)"))
+                continue
+            if _PROPERTIES.search(lname):
+                parts.append((name, "\n".join(html.unescape(v) for v in _ELEMENT_TEXT.findall(decode(raw)))))
                 continue
             if _LAYOUT.search(lname):
                 continue

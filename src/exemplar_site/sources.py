@@ -293,7 +293,8 @@ def _part_name(where: str) -> str:
              ("word/document", N_("the text")), ("word/comments", N_("comments")), ("word/header", N_("header")),
              ("word/footer", N_("footer")), ("word/footnotes", N_("footnotes")), ("word/endnotes", N_("endnotes")),
              ("xl/sharedStrings", N_("cells")), ("xl/worksheets/", N_("a sheet")), ("xl/comments", N_("comments")),
-             ("ppt/slides/", N_("a slide")), ("ppt/notesSlides/", N_("speaker notes")), ("content.xml", N_("the text"))]
+             ("ppt/slides/", N_("a slide")), ("ppt/notesSlides/", N_("speaker notes")), ("content.xml", N_("the text")),
+             ("meta.xml", N_("document properties"))]
     return next((_(name) for prefix, name in names if where.startswith(prefix)), where)
 
 
