@@ -46,6 +46,32 @@ def _zip(parts: dict[str, bytes | str]) -> bytes:
     return buf.getvalue()
 
 
+def _photo(text: str | None = None, fmt: str = "PNG") -> bytes:
+    """A small photo, with a phone's everyday EXIF (maker, model, time; no place) and, if given, a
+    text chunk (PNG) or description (JPEG) holding `text`."""
+    from PIL import Image, PngImagePlugin
+
+    im = Image.new("RGB", (40, 30), (200, 30, 30))
+    exif = im.getexif()
+    exif.update({0x010F: "Apple", 0x0110: "iPhone 15", 0x0132: "2026:11:24 10:00:00"})
+    if text is not None and fmt == "JPEG":
+        exif[0x010E] = text
+    buf = io.BytesIO()
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        if text is not None:
+            info.add_text("Comment", text)
+        im.save(buf, "PNG", pnginfo=info, exif=exif)
+    else:
+        im.save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def _with_photo(photo: bytes, name: str = "word/media/image1.png") -> bytes:
+    return _zip({"word/document.xml": f"<w:document {W}><w:body>{para('正文。')}</w:body></w:document>",
+                 name: photo})
+
+
 def para(*runs: str) -> str:
     return "<w:p>" + "".join(f"<w:r><w:t>{r}</w:t></w:r>" for r in runs) + "</w:p>"
 
@@ -94,10 +120,12 @@ def test_clean_attachments_are_published(site: Site) -> None:
                                        "<Characters>12</Characters><Lines>3</Lines><Paragraphs>4</Paragraphs>"
                                        "<CharactersWithSpaces>5678</CharactersWithSpaces></Properties>"})
     _attach(site, {"事迹.docx": docx(para("张警官扎根社区十五年。")), "表彰.pdf": pdf("Award 2026, No. 12"),
+                   "照片.docx": _with_photo(_photo()),
+                   "照片2.docx": _with_photo(_photo(fmt="JPEG"), "word/media/a.jpg"),
                    "名单.xlsx": xlsx(["张三", "2026"]), "统计.docx": layout,
                    "统计.pdf": pdf("Xicheng 20,173 1665 6140 45,750,450.98 -5.99%")})
     site.build()
-    for name in ("事迹.docx", "表彰.pdf", "名单.xlsx", "统计.docx", "统计.pdf"):
+    for name in ("事迹.docx", "表彰.pdf", "名单.xlsx", "统计.docx", "统计.pdf", "照片.docx", "照片2.docx"):
         assert (site.out / "files" / name).is_file()
 
 
@@ -120,6 +148,9 @@ def test_clean_attachments_are_published(site: Site) -> None:
     ("h.odt", _zip({"content.xml": "<office:text><text:p>正文。</text:p></office:text>",
                     "meta.xml": '<office:meta><meta:user-defined meta:name="电话">13905111234</meta:user-defined>'
                                 "</office:meta>"}), "document properties"),
+    # what a photo inside a document carries besides its picture
+    ("i.docx", _with_photo(_photo("call 13905111234")), "word/media/image1.png"),
+    ("j.docx", _with_photo(_photo("联系人 13905111234", "JPEG"), "word/media/image2.jpeg"), "word/media/image2.jpeg"),
 ])
 def test_personal_data_anywhere_in_an_attachment_stops_the_build(site: Site, name: str, data: bytes,
                                                                  where: str) -> None:

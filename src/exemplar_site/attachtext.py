@@ -148,6 +148,35 @@ def _photo_gps(data: bytes) -> bool:
         return False
 
 
+def _photo_text(data: bytes) -> str:
+    """The text a photo inside a document carries besides its picture, a value a line: its PNG
+    text chunks, JPEG comment, EXIF strings (a description, the artist, Windows' title, comment,
+    author…) and XMP."""
+    out: list[str] = []
+    xmp = data.find(b"<x:xmpmeta")
+    if xmp != -1:
+        out.append(xml_text(decode(data[xmp:data.find(b"</x:xmpmeta>", xmp) + 12])))
+    try:
+        from PIL import Image  # (only for a document with photos in it)
+
+        with Image.open(io.BytesIO(data)) as im:
+            out += [v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+                    for k, v in im.info.items() if isinstance(v, (str, bytes)) and k not in ("icc_profile", "exif",
+                                                                                         "xmp", "XML:com.adobe.xmp")]
+            exif = im.getexif()
+            for ifd in (exif, exif.get_ifd(0x8769)):
+                for tag, v in ifd.items():
+                    if isinstance(v, str):
+                        out.append(v)
+                    elif isinstance(v, bytes):
+                        # Windows' XP* tags are UTF-16; a UserComment starts with its encoding's name
+                        out.append(v.decode("utf-16-le", "replace") if 0x9C9B <= tag <= 0x9C9F
+                                   else v[8:].decode("utf-8", "replace") if tag == 0x9286 else "")
+    except Exception:  # noqa: BLE001 - not a photo Pillow reads: only its XMP (if any) is read
+        pass
+    return "\n".join(x.replace("\x00", "") for x in out if x)
+
+
 def _office(path: str | Path) -> Extracted:
     """Any zip of XML (Office, WPS, OpenDocument, OFD, EPUB…): the text and attribute values of
     every XML part, the other parts read as bytes; hidden content and files embedded in it."""
@@ -169,6 +198,9 @@ def _office(path: str | Path) -> Extracted:
             if _PHOTO.search(lname):
                 if _photo_gps(raw):
                     hidden.add(N_("photos that record where they were taken (GPS)"))
+                text = _photo_text(raw)
+                if text:
+                    parts.append((name, text))
                 continue
             if _PROPERTIES.search(lname):
                 parts.append((name, "\n".join(html.unescape(v) for v in _ELEMENT_TEXT.findall(decode(raw)))))
