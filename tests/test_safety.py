@@ -233,6 +233,17 @@ def test_key_lines_inside_code_are_fine_in_pages_but_not_in_stories(site: Site) 
     "一三八，〇〇一三，八〇〇〇",  # with commas
     "&#49;3800138000",  # a character reference (the page shows the digit)
     "张三13800138000",  # a name's last character against the number
+    "".join(f"{d}\ufe0f\u20e3" for d in "13800138000"),  # keycap emoji digits, as in WeChat posts
+    "1\u20dd3\u20dd8\u20dd0\u20dd0\u20dd1\u20dd3\u20dd8\u20dd0\u20dd0\u20dd0\u20dd",  # digits in circles
+    "138，0013，8000",  # groups parted by commas
+    "138、0013、8000",
+    "138,0013,8000",
+    "㊀㊂㊇〇〇㊀㊂㊇〇〇〇",  # circled ideographs
+    "㈠㈢㈧〇〇㈠㈢㈧〇〇〇",  # parenthesised ideographs
+    "138‧0013‧8000",  # look-alike dots and dashes
+    "138∙0013∙8000",
+    "138ー0013ー8000",
+    "138／0013／8000",
 ])
 def test_mobile_numbers_in_any_disguise_stop_the_build(site: Site, written: str) -> None:
     site.story("a", "a-1", body=f"群众都说他好。联系电话：{written}。")
@@ -258,7 +269,8 @@ def test_digits_in_groups_that_are_no_number_pass(site: Site) -> None:
                "二〇二四年，他把一一登记的两百三十户走访了一遍，一二三四五六七八九十个名字都记得。"
                "二〇一九、二〇二〇、二〇二一、二〇二二年连续四年获评先进，一九八四、一九八五、一九八六年入警的"
                "老民警都在。请牢记一一〇、一二〇、一一九、一二二、一二三四五等服务热线。内网平台地址：172.16.135.100。"
-               "东城分局 1352 2468 987，累计 20,173 1665 6140。")
+               "东城分局 1352 2468 987，累计 20,173 1665 6140。第 1、2、3 名，2019、2020、2021、2022 年，"
+               "共 1,234,567 元，编号 1352，2468，987。")
     site.build()
     assert "0511-85551234" in site.text_of("stories/a/index.html")
 

@@ -27,15 +27,17 @@ from .i18n import N_, _, t
 
 # Invisible characters, removed before matching: every format character (Unicode category Cf:
 # zero-width spaces and joiners, direction marks and embeddings, invisible operators, soft hyphen),
-# and the fillers and selectors that show nothing.
+# and the fillers and selectors that show nothing; and the combining marks that enclose the
+# character before them (a keycap 1️⃣, a circle or square round a digit): the digit is what is read.
 _INVISIBLE_RANGES = (
     (0x00AD, 0x00AD), (0x034F, 0x034F), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
     (0x0890, 0x0891), (0x08E2, 0x08E2), (0x115F, 0x1160), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
     (0x2060, 0x2064), (0x2066, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0),
     (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F), (0xE0100, 0xE01EF))
+    (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F), (0xE0100, 0xE01EF),
+    (0x20DD, 0x20E4))  # (the enclosing marks)
 _INVISIBLE_CHARS = frozenset(chr(c) for low, high in _INVISIBLE_RANGES for c in range(low, high + 1))
-_SEPARATOR = r"[\s\-‐‑‒–—―−﹣－.．·・•_/()（）\[\]【】〔〕]"
+_SEPARATOR = r"[\s\-‐‑‒–—―−﹣－.．·・•‧∙⁃ー_/／()（）\[\]【】〔〕,，、]"
 _SEPARATORS = re.compile(_SEPARATOR + "+")
 # digits in groups apart (139 0511 1234, 0511-85551234 / 13905111234): removing what parts them
 # makes one run of the groups, where two numbers side by side are a run of no known length
@@ -45,7 +47,7 @@ _CHAIN = re.compile(r"\d+(?:" + _SEPARATOR + r"+\d+)*[Xx]?")  # (a group of digi
 _HARD = re.compile(r"[\n\r\t\f\v|]+")
 # a figure written with thousands separators (20,173 or 45,750,450.98): one figure, never part of a
 # number written in groups (the next column's figures are not run together with it)
-_FORMATTED = re.compile(r"\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?")
+_FORMATTED = re.compile(r"\d{1,3}(?:[,，]\d{3}(?!\d))+(?:\.\d+)?")  # (138，1234，5678 is no figure)
 _COMMA_DIGIT = re.compile(r"[,，]\d")  # (where there is none, there is no such figure: a quicker test)
 # how people write the groups of a number apart (139 0511 1234, 110105 19491231 002X): only groups
 # of these lengths are read as one number, so a row of figures (1352 2468 987) is not taken for one
@@ -66,6 +68,8 @@ def _folding() -> dict[str, str]:
     ranges = [(0xFF0B, 0xFF0B), (0xFF10, 0xFF1A), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A), (0x00B2, 0x00B3),
               (0x00B9, 0x00B9), (0x2070, 0x2079), (0x2080, 0x2089),
               (0x2460, 0x249B), (0x24EA, 0x24FF), (0x2776, 0x2793), (0x1F100, 0x1F10A),
+              # parenthesised and circled ideographs ㈠ ㊀ … (to 一 …, read as Chinese digits below)
+              (0x3220, 0x3229), (0x3280, 0x3289),
               # characters that look like (and NFKC folds to) ordinary Chinese ones: Kangxi and
               # supplementary radicals (⼀ ⼆), compatibility ideographs (李 U+F9E1 for 李, 六 U+F9D1)
               (0x2E80, 0x2EF3), (0x2F00, 0x2FD5), (0xF900, 0xFAD9), (0x2F800, 0x2FA1D)]
@@ -73,6 +77,8 @@ def _folding() -> dict[str, str]:
     for low, high in ranges:
         for c in range(low, high + 1):
             folded = unicodedata.normalize("NFKC", chr(c))
+            if len(folded) > 2 and folded[0] == "(" and folded[-1] == ")":  # ⑴ ㈠: the digit, not "(1)"
+                folded = folded[1:-1]
             if folded != chr(c):
                 table[chr(c)] = folded
     return table
