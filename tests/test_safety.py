@@ -289,6 +289,17 @@ def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> 
     assert "李小梅" not in joined
 
 
+def test_a_private_date_copied_into_public_text_stops_the_build(site: Site) -> None:
+    """A birthday YAML reads as a date is a private value too, as it is written in a text."""
+    site.story("e", "e-1", body="他1973年5月12日出生在江城。", private={"birthday": dt.date(1973, 5, 12)})
+    site.story("f", "f-1", summary="生于 1973-05-12。", private={"family": {"born": dt.date(1973, 5, 12)}})
+    site.story("g", "g-1", body="他1973年5月13日出生。", private={"birthday": dt.date(1973, 5, 12)})
+    joined = "\n".join(_failed(site))
+    assert "content/stories/e.md" in joined and "private.birthday" in joined
+    assert "content/stories/f.md" in joined and "private.family.born" in joined
+    assert "content/stories/g.md" not in joined and "1973" not in joined
+
+
 def test_a_private_name_in_look_alike_characters_stops_the_build(site: Site) -> None:
     """李 U+F9E1 is a compatibility character that shows (and NFKC folds to) as 李: the search
     index folds it back, so the name would be found on the site."""

@@ -334,3 +334,7 @@ def _leaves(value: Any, path: str, keys: tuple[str, ...] = ()) -> Iterator[tuple
             yield from _leaves(v, path, keys)
     elif isinstance(value, (str, int)) and not isinstance(value, bool):
         yield path, str(value), keys
+    elif isinstance(value, dt.date):  # (a birthday YAML reads as a date: as it is written in a text)
+        day = value.date() if isinstance(value, dt.datetime) else value
+        yield path, day.isoformat(), keys
+        yield path, f"{day.year}年{day.month}月{day.day}日", keys
