@@ -363,6 +363,29 @@ def test_a_build_made_as_of_a_later_time_is_neither_deployed_nor_exported(tmp_pa
     assert not (tmp_path / "srv" / "current" / "stories" / "later").exists()
 
 
+def test_a_build_older_than_the_sites_files_is_neither_deployed_nor_exported(tmp_path: Path) -> None:
+    """A story withdrawn (or any file changed) after the build: the output still shows it, so
+    `deploy` and `export` refuse it until the site is built again; so without the build's record."""
+    from exemplar_site.cache import state_path
+    from exemplar_site.transfer import export_edition
+
+    site = _small(tmp_path)
+    config = load_config(site.config)
+    site.story("a", "t-001", status="withdrawn", withdrawn_date=dt.date(2026, 11, 20))
+    for attempt in (lambda: dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(hours=1)),
+                    lambda: export_edition(config, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))):
+        with refused("not what a build of the site's files as they are now makes"):
+            attempt()
+    assert not (tmp_path / "srv" / "current").exists() and not (tmp_path / "x.zip").exists()
+    site.build(workers=1)
+    state_path(site.out).rename(tmp_path / "state")
+    with refused("its record is missing"):
+        dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(hours=1))
+    (tmp_path / "state").rename(state_path(site.out))
+    dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(hours=1))
+    assert (tmp_path / "srv" / "current" / "index.html").is_file()
+
+
 def test_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _small(tmp_path)
     config = load_config(site.config)

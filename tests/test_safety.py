@@ -822,10 +822,15 @@ def test_a_private_value_or_number_percent_escaped_in_a_link_stops_the_build(sit
 
 def test_a_name_under_a_chinese_key_of_the_private_block_stops_the_build(site: Site) -> None:
     site.story("c", "c-1", body="他的妻子李梅一直支持他的工作。", private={"配偶": "李梅"})
+    site.story("e", "e-1", body="他的爱人李梅身体不好，紧急联系人周雪说，他身患肝癌仍坚守岗位。",
+               private={"爱人": "李梅", "contact": "周雪", "illness": "肝癌"})
     site.story("d", "d-1", author=["赵敏"], private={"家属": {"妻子": "赵敏"}})
     joined = "\n".join(_failed(site))
     assert "content/stories/c.md" in joined and "content/stories/d.md" in joined
     assert "李梅" not in joined and "赵敏" not in joined
+    mine = [e for e in _failed(site) if "content/stories/e.md" in e]
+    for label in ("private", "private.contact", "private.illness"):  # (爱人 is not shown: "private")
+        assert any(f"the private field {label} (not shown here)" in e for e in mine), mine
 
 
 def test_an_attachment_that_is_a_content_file_is_refused(site: Site, capsys: pytest.CaptureFixture[str]) -> None:

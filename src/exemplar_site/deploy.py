@@ -44,12 +44,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import SiteConfig
+from .config import INTRANET, SiteConfig, load_config
 from .errors import WARNING, BuildFailed, Problem
 from .i18n import _, t
-from .manifest import intact, load_manifest
+from .manifest import identity, intact, load_manifest
+from .nochange import built_from_current_inputs
 from .outguard import INTERNAL_MARKER, MARKER, SMS_MARKER, drafts_build, exclusive
 from .pipeline import last_built_at, withdrawn_map_path
+from .runs import BuildOptions
 
 try:  # (not on Windows: a local deploy is refused there anyway, see `symlinks_work`)
     import fcntl
@@ -189,6 +191,15 @@ def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
                        "recorded: {files})", folder=source, files=shown or "—"),
                      _("build again (python build.py) and deploy right after it; never edit the output "
                        "folder by hand"))
+    if not _built_from_what_is_there(config, source, now):
+        # TRANSLATORS: 原文：{folder} 不是按网站现在的文件生成的：生成以后稿件、配置或主题改过了（或者程序更新了），
+        # 或者没有生成记录（.state 文件）；撤下的稿件可能还在里面
+        raise refuse(t("{folder} is not what a build of the site's files as they are now makes: stories, the "
+                       "config or the theme changed since it was built (or the program did), or its record is "
+                       "missing (the .state file beside it); a story withdrawn since may still be in it",
+                       folder=source),
+                     _("build again (python build.py) and deploy right after it; never edit the output "
+                       "folder by hand"))
     sums = {p: sha256(source / p) for p in files}
     map_file = withdrawn_map_path(config) if source.resolve() == config.output_dir.resolve() \
         else source.parent / f"{source.name}-withdrawn.map"
@@ -197,6 +208,33 @@ def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
     except OSError:
         map_bytes = EMPTY_MAP
     return Edition(source, sums, map_bytes)
+
+
+def imported_path(folder: Path) -> Path:
+    """Beside an edition imported from a transfer archive (transfer.import_edition): the folder's
+    identity as it was imported."""
+    return folder.parent / f".{folder.name}.imported"
+
+
+def _imported(folder: Path) -> bool:
+    """Whether `folder` is an edition imported from a transfer archive, as it was imported (a build
+    into the folder since replaces it, and its identity with it). Such an edition comes without the
+    site's files: `export` checked, where it was built, that the build was current."""
+    try:
+        return bool(json.loads(imported_path(folder).read_text(encoding="utf-8")) == list(identity(folder)))
+    except (OSError, ValueError):
+        return False
+
+
+def _built_from_what_is_there(config: SiteConfig, source: Path, now: dt.datetime) -> bool:
+    """Whether the last build into `source` saw the inputs as they are now (the signature the
+    build with nothing to do compares: every file of content/, the theme and the config, the
+    program's version), as its state file beside the folder records."""
+    if _imported(source):  # (its files were checked against an archive made from a current build)
+        return True
+    built = config if source.resolve() == config.output_dir.resolve() else \
+        load_config(config.root / config.path.name, source, None if config.edition == INTRANET else config.edition)
+    return built_from_current_inputs(built, BuildOptions(now=now))
 
 
 # ---- verification -----------------------------------------------------------------------------

@@ -56,6 +56,13 @@ def unchanged_report(config: SiteConfig, options: BuildOptions, sig: str) -> Bui
     return None
 
 
+def built_from_current_inputs(config: SiteConfig, options: BuildOptions) -> bool:
+    """Whether the last build into the config's output folder saw every input as it is now (its
+    state's signature is this one), whatever the clock says; False without a state."""
+    state = load_state(state_path(config.output_dir))
+    return state is not None and state.signature == signature(config, options)
+
+
 def skipped_build(config_path: str | Path, options: BuildOptions) -> tuple[BuildReport | None, Taken]:
     """(unchanged_report, what the look at the inputs found) for a public build of the command
     line (a drafts build goes to a folder of its own and is left to the pipeline: nothing taken); no

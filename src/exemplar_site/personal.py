@@ -285,9 +285,12 @@ def _numbers(run: str, allowed: frozenset[str]) -> list[Finding]:
     return out
 
 
-# Private fields that hold people's names: two characters (李梅) are enough to look for.
+# Private fields that hold people's names (and a diagnosis): two characters (李梅, 肝癌) are enough
+# to look for. (人: 爱人, 联系人, 家人, 证人, 当事人…; 病: 疾病, 病情, 病史)
 _NAME_KEYS = ("name", "spouse", "wife", "husband", "child", "son", "daughter", "father", "mother", "parent",
-              "family", "relative", "姓名", "配偶", "妻", "夫", "子", "女", "父", "母", "家属", "亲属")
+              "family", "relative", "partner", "brother", "sister", "sibling", "guardian", "contact", "person",
+              "informant", "witness", "victim", "illness", "disease", "diagnosis",
+              "姓名", "配偶", "妻", "夫", "子", "女", "父", "母", "家属", "亲属", "人", "病")
 
 
 def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]]:

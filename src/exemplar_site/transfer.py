@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .config import SiteConfig
-from .deploy import read_edition
+from .deploy import imported_path, read_edition
 from .errors import BuildFailed, Problem
 from .i18n import _, t
 from .manifest import Manifest, identity, save_manifest
@@ -169,6 +169,7 @@ def import_edition(archive: Path, folder: Path) -> Imported:
             inode, mtime = identity(folder)
             save_manifest(folder, Manifest({rel: f"sha256:{files[rel][1]}" for rel in files if rel != MARKER},
                                            {}, inode, 0, mtime))
+            imported_path(folder).write_text(json.dumps([inode, mtime]), encoding="utf-8")
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
