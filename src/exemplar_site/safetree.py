@@ -23,6 +23,7 @@ from .i18n import _, t
 INTERNAL_MARKER = ".exemplar-internal"  # the internal reports (内部资料)
 SMS_MARKER = ".exemplar-sms"  # an SMS export
 
+
 class Found(NamedTuple):  # (a tuple: 100,000 of them are made in a walk of a large site)
     path: str  # as walked (under `top`), for messages and output names
     name: str
