@@ -302,9 +302,8 @@ def _noise_png() -> bytes:
     return buf.getvalue()
 
 
-def test_the_safety_net_stops_a_build_whose_image_holds_metadata(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
-    add_photo(site, "p.jpg", phone_jpeg((800, 600)))
-    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
+def _leaky_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image store's processing made to write phone photos (metadata and all) as web sizes."""
     real = images.process
 
     def leaky(data: bytes, src: str, settings: ImageSettings) -> images.Processed:
@@ -313,6 +312,12 @@ def test_the_safety_net_stops_a_build_whose_image_holds_metadata(site: Site, mon
                                 tuple(phone_jpeg((40, 30)) for _ in made.data))
 
     monkeypatch.setattr("exemplar_site.imagestore.process", leaky)
+
+
+def test_the_safety_net_stops_a_build_whose_image_holds_metadata(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_photo(site, "p.jpg", phone_jpeg((800, 600)))
+    site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
+    _leaky_store(monkeypatch)
     with pytest.raises(BuildFailed) as failed:
         site.build(workers=1)
     assert any("still holds" in p.message for p in failed.value.problems)
@@ -328,14 +333,7 @@ def test_the_last_net_reads_every_image_back_before_the_new_output_goes_live(
     before = {p.relative_to(site.out).as_posix(): p.read_bytes() for p in site.out.rglob("*") if p.is_file()}
     add_photo(site, "p.jpg", phone_jpeg((800, 600)))
     site.story("s1", "s1", images=[{"src": "images/p.jpg", "alt": "照片"}])
-    real = images.process
-
-    def leaky(data: bytes, src: str, settings: ImageSettings) -> images.Processed:
-        made = real(data, src, settings)
-        return images.Processed(made.width, made.height, made.files, made.notes,
-                                tuple(phone_jpeg((40, 30)) for _ in made.data))
-
-    monkeypatch.setattr("exemplar_site.imagestore.process", leaky)
+    _leaky_store(monkeypatch)
     monkeypatch.setattr("exemplar_site.pipeline._verified", lambda job: job)
     for workers in (1, 2):
         with pytest.raises(BuildFailed) as failed:
