@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +121,12 @@ def test_internal_reports_put_among_the_sites_own_files_are_never_published(
     with them: a folder of the site's own files that holds the reports' or an SMS export's marker
     is refused whole, by `check` and `build` alike."""
     site.story("a", "a-1")
-    assert main(["report", "--config", str(site.config), "--as-of", "2026-11-24", "--output",
-                 str(site.root / where)]) == 0
+    args = ["report", "--config", str(site.config), "--as-of", "2026-11-24", "--lang", "en"]
+    assert main([*args, "--output", str(site.root / where)]) == 1  # (refused where it would be written)
+    assert "internal reports may not be written among the site's own files" in capsys.readouterr().err
+    assert not (site.root / where).exists()
+    assert main([*args, "--output", str(site.root / "reports")]) == 0  # (copied there by hand, then)
+    shutil.copytree(site.root / "reports", site.root / where)
     assert (site.root / where / ".exemplar-internal").is_file()
     capsys.readouterr()
     args = ["--config", str(site.config), "--now", "2026-11-24", "--lang", "en"]

@@ -406,6 +406,14 @@ def write_reports(config_path: str | Path, options: BuildOptions, output: Path |
         # TRANSLATORS: 原文：另选一个网站以外的文件夹，例如 --output reports
         accepted = _("choose a folder outside the site, e.g. --output reports")
         raise BuildFailed([Problem(str(target), None, "--output", message, accepted)])
+    own = next((d for d in (config.content_dir.resolve(), config.themes_dir.resolve())
+                if target == d or target.is_relative_to(d)), None)
+    if own is not None:  # (the build refuses such a folder too: safetree)
+        # TRANSLATORS: 原文：内部报表不能写进网站自己的文件（{folder}）里：下次生成网站时会被一起发布
+        message = t("internal reports may not be written among the site's own files ({folder}): the next build "
+                    "would publish them with the site", folder=own)
+        raise BuildFailed([Problem(str(target), None, "--output", message,
+                                   _("choose a folder outside the site, e.g. --output reports"))])
     refused = check_target(target, INTERNAL)  # e.g. inside a site built with --output elsewhere
     if refused:
         raise BuildFailed(refused)
