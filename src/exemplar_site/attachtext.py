@@ -134,28 +134,16 @@ def _attributes(xml: str) -> str:
     return html.unescape("\n".join(a or b for a, b in _ATTRIBUTE.findall(xml)))
 
 
-def _photo_gps(data: bytes) -> bool:
-    """Whether a photo inside a document records where it was taken."""
-    if b"GPSLatitude" in data or b"GPSLongitude" in data:  # (XMP)
-        return True
-    try:
-        from PIL import Image  # (only for a document with photos in it)
-
-        with Image.open(io.BytesIO(data)) as im:
-            gps = im.getexif().get_ifd(0x8825)
-            return any(tag in gps for tag in (2, 4))  # (a latitude or longitude: not a version tag alone)
-    except Exception:  # noqa: BLE001 - not a photo Pillow reads: it is what the document shows, no more
-        return False
-
-
-def _photo_text(data: bytes) -> str:
-    """The text a photo inside a document carries besides its picture, a value a line: its PNG
-    text chunks, JPEG comment, EXIF strings (a description, the artist, Windows' title, comment,
-    author…) and XMP."""
+def _photo(data: bytes) -> tuple[bool, str]:
+    """What a photo inside a document carries besides its picture: whether it records where it was
+    taken (GPS, in EXIF or XMP), and its text, a value a line (PNG text chunks, the JPEG comment,
+    EXIF strings: a description, the artist, Windows' title, comment, author…; XMP). One look."""
+    gps = b"GPSLatitude" in data or b"GPSLongitude" in data  # (XMP)
     out: list[str] = []
     xmp = data.find(b"<x:xmpmeta")
     if xmp != -1:
-        out.append(xml_text(decode(data[xmp:data.find(b"</x:xmpmeta>", xmp) + 12])))
+        end = data.find(b"</x:xmpmeta>", xmp)
+        out.append(xml_text(decode(data[xmp:end + 12 if end != -1 else len(data)])))
     try:
         from PIL import Image  # (only for a document with photos in it)
 
@@ -164,6 +152,8 @@ def _photo_text(data: bytes) -> str:
                     for k, v in im.info.items() if isinstance(v, (str, bytes)) and k not in ("icc_profile", "exif",
                                                                                          "xmp", "XML:com.adobe.xmp")]
             exif = im.getexif()
+            # (a latitude or longitude: not a version tag alone)
+            gps = gps or any(tag in exif.get_ifd(0x8825) for tag in (2, 4))
             for ifd in (exif, exif.get_ifd(0x8769)):
                 for tag, v in ifd.items():
                     if isinstance(v, str):
@@ -172,9 +162,9 @@ def _photo_text(data: bytes) -> str:
                         # Windows' XP* tags are UTF-16; a UserComment starts with its encoding's name
                         out.append(v.decode("utf-16-le", "replace") if 0x9C9B <= tag <= 0x9C9F
                                    else v[8:].decode("utf-8", "replace") if tag == 0x9286 else "")
-    except Exception:  # noqa: BLE001 - not a photo Pillow reads: only its XMP (if any) is read
+    except Exception:  # noqa: BLE001 - not a photo Pillow reads: it is what the document shows, no more
         pass
-    return "\n".join(x.replace("\x00", "") for x in out if x)
+    return gps, "\n".join(x.replace("\x00", "") for x in out if x)
 
 
 def _office(path: str | Path) -> Extracted:
@@ -196,9 +186,9 @@ def _office(path: str | Path) -> Extracted:
                 continue
             raw = z.read(info)
             if _PHOTO.search(lname):
-                if _photo_gps(raw):
+                gps, text = _photo(raw)
+                if gps:
                     hidden.add(N_("photos that record where they were taken (GPS)"))
-                text = _photo_text(raw)
                 if text:
                     parts.append((name, text))
                 continue

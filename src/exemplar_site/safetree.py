@@ -95,14 +95,14 @@ def _walk(folder: str, root_real: str, ignored: Callable[[str], bool], shown_bas
                                 # TRANSLATORS: 原文：检查文件夹的权限
                                 _("check the folder's permissions")))
         return
-    if any(e.name in (INTERNAL_MARKER, SMS_MARKER) for e in entries):
+    marker = next((e.name for e in entries if e.name in (INTERNAL_MARKER, SMS_MARKER)), None)
+    if marker is not None:
         problems.append(Problem(shown(folder, shown_base), None, None,
                                 # TRANSLATORS: 原文：这个文件夹里是内部资料（报表）或短信导出文件（里面有 {marker}），
                                 # 绝不能发布：构建不会读取或发布其中任何文件
                                 t("this folder holds the internal reports or an SMS export (it has {marker} in "
                                   "it), which are never published: the build neither reads nor publishes "
-                                  "anything in it", marker=next(e.name for e in entries
-                                                               if e.name in (INTERNAL_MARKER, SMS_MARKER))),
+                                  "anything in it", marker=marker),
                                 # TRANSLATORS: 原文：把这个文件夹移出网站的文件（content/ 和主题文件夹）；
                                 # 报表和短信导出要写到它们自己的文件夹里
                                 _("move this folder out of the site's own files (content/ and the theme folders); "
