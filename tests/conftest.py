@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import hashlib
 import importlib.util
+import itertools
 import os
 import shutil
 import socket
@@ -142,6 +143,17 @@ def make_site(root: Path, config: dict[str, Any] | None = None, **overrides: Any
         (root / "content" / d).mkdir(parents=True, exist_ok=True)
     (root / "content" / "images" / "a.png").write_bytes(PNG)
     return Site(root)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line's clock (cli.clock) reads a minute after NOW, a minute later each time:
+    `deploy` and `export`, which refuse a build the clock has overtaken, do not depend on the day
+    the tests run."""
+    from exemplar_site import cli
+
+    ticks = itertools.count(1)
+    monkeypatch.setattr(cli, "clock", lambda: NOW + dt.timedelta(minutes=next(ticks)))
 
 
 @pytest.fixture

@@ -142,7 +142,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     site.build(workers=1)
     target = base / "srv"
     config = load_config(site.config)
-    dep.deploy(config, str(target))
+    dep.deploy(config, str(target), now=NOW + dt.timedelta(minutes=1))
     port = free_port()
     conf = nginx_conf(config, NginxOptions(str(target), f"127.0.0.1:{port}"))
     nginx = Nginx(base / "nginx", conf, port)
@@ -255,7 +255,7 @@ def test_edit_deploy_under_load_304s_rollback_and_bad_releases(served: Served) -
     loop = threading.Thread(target=hammer)
     loop.start()
     assert started.wait(10)
-    report = served.deploy()
+    report = served.deploy(now=NOW + dt.timedelta(minutes=2))
     deployed.set()
     loop.join(130)
     assert not loop.is_alive()
@@ -277,7 +277,7 @@ def test_edit_deploy_under_load_304s_rollback_and_bad_releases(served: Served) -
     # a third edition; rollback --mark-bad leaves it and marks it; a later rollback skips it
     edit(site, EDITED, "第三版。")
     site.build(workers=1)
-    r3 = served.deploy(now=dt.datetime.now(served.config.tz) + dt.timedelta(seconds=5)).release
+    r3 = served.deploy(now=NOW + dt.timedelta(minutes=3)).release
     back = dep.rollback(served.config, str(target), mark_bad=True)
     assert (back.release, back.previous, back.marked_bad) == (r2, r3, r3)
     assert ngx.get("/publicity/" + EDITED_PAGE)[2] == new_bytes
@@ -299,7 +299,7 @@ def test_edit_deploy_under_load_304s_rollback_and_bad_releases(served: Served) -
     path.write_text(path.read_text(encoding="utf-8").replace("status: approved", "status: withdrawn"),
                     encoding="utf-8")
     site.build(workers=1)
-    report = served.deploy(now=dt.datetime.now(served.config.tz) + dt.timedelta(seconds=10))
+    report = served.deploy(now=NOW + dt.timedelta(minutes=4))
     assert report.map_changed and report.reloaded
     notice = (target / "current" / "withdrawn.html").read_bytes()
     # (for a moment after the reload, old workers still answer with the old map)
@@ -320,7 +320,7 @@ def _small(tmp_path: Path) -> Site:
 def test_failed_verification_leaves_current_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _small(tmp_path)
     config, target = load_config(site.config), tmp_path / "srv"
-    first = dep.deploy(config, str(target)).release
+    first = dep.deploy(config, str(target), now=NOW + dt.timedelta(minutes=1)).release
     site.story("a", "t-001", body="改过的正文。")
     site.build(workers=1)
 
@@ -329,7 +329,7 @@ def test_failed_verification_leaves_current_untouched(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr(dep, "copy_file", corrupt)
     with refused("SHA-256"):
-        dep.deploy(config, str(target))
+        dep.deploy(config, str(target), now=NOW + dt.timedelta(minutes=1))
     monkeypatch.undo()
     assert current_of(target) == first
     assert sorted(os.listdir(target / "releases")) == [first] and sorted(os.listdir(target / "meta")) == [first]
@@ -337,7 +337,7 @@ def test_failed_verification_leaves_current_untouched(tmp_path: Path, monkeypatc
     page = next(p for p in site.out.rglob("index.html") if "stories" in p.parts)
     page.write_bytes(page.read_bytes().replace(b"</body>", b'<a href="nowhere/index.html">x</a></body>'))
     with refused("broken internal link"):
-        dep.deploy(config, str(target))
+        dep.deploy(config, str(target), now=NOW + dt.timedelta(minutes=1))
     assert current_of(target) == first and os.listdir(target / "releases") == [first]
 
 
@@ -359,8 +359,11 @@ def test_a_build_made_as_of_a_later_time_is_neither_deployed_nor_exported(tmp_pa
     # once that time has come, or built as of now, it goes
     dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(days=31))
     site.build(workers=1)
-    dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(days=31, hours=1))
-    assert not (tmp_path / "srv" / "current" / "stories" / "later").exists()
+    dep.deploy(config, str(tmp_path / "now"), now=NOW + dt.timedelta(hours=1))
+    assert not (tmp_path / "now" / "current" / "stories" / "later").exists()
+    # (and built as of now, not once the scheduled story has come due: that build is out of date)
+    with refused("stories in it change by the clock alone"):
+        dep.deploy(config, str(tmp_path / "now"), now=NOW + dt.timedelta(days=31, hours=1))
 
 
 def test_a_build_older_than_the_sites_files_is_neither_deployed_nor_exported(tmp_path: Path) -> None:
@@ -386,32 +389,96 @@ def test_a_build_older_than_the_sites_files_is_neither_deployed_nor_exported(tmp
     assert (tmp_path / "srv" / "current" / "index.html").is_file()
 
 
+def test_a_build_whose_stories_changed_by_the_clock_since_is_neither_deployed_nor_exported(tmp_path: Path) -> None:
+    """A vetting that expires after the build, or a build made as of an earlier time (`--now`): the
+    output still shows a story that must no longer go out. From that moment on (the first at which a
+    story's verdict changes by the clock alone), `deploy`, `export` and a deploy of an edition
+    imported from an earlier export refuse it, until the site is built again."""
+    from exemplar_site.transfer import export_edition, import_edition
+
+    site = _small(tmp_path)
+    # cleared on 2025-12-01, valid 365 days: public through 2026-12-01, held back from 2026-12-02
+    site.story("old", "old-1", slug="old", vetting={"cleared_by": "市局纪委", "date": dt.date(2025, 12, 1),
+                                                   "ref": "纪审7号"})
+    config = load_config(site.config)
+    expired = dt.datetime(2026, 12, 2, tzinfo=NOW.tzinfo)
+    site.build(workers=1)
+    assert (site.out / "stories/old/index.html").is_file()
+    first = dep.deploy(config, str(tmp_path / "srv"), now=expired - dt.timedelta(minutes=1))
+    export_edition(config, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
+    import_edition(tmp_path / "x.zip", tmp_path / "outside")
+    for attempt in (lambda: dep.deploy(config, str(tmp_path / "srv"), now=expired),
+                    lambda: export_edition(config, tmp_path / "y.zip", now=expired + dt.timedelta(days=3)),
+                    lambda: dep.deploy(config, str(tmp_path / "srv2"), source=tmp_path / "outside",
+                                       now=expired + dt.timedelta(days=3))):
+        with refused("it may show a story whose vetting has expired"):
+            attempt()
+    assert current_of(tmp_path / "srv") == first.release and not (tmp_path / "y.zip").exists()
+    assert not (tmp_path / "srv2" / "current").exists()
+    # the imported edition goes out before that moment
+    dep.deploy(config, str(tmp_path / "srv2"), source=tmp_path / "outside", now=expired - dt.timedelta(hours=1))
+    # built as of an earlier time than the deploy: refused the same way
+    site.build(now=NOW - dt.timedelta(days=60), workers=1)
+    with refused("it may show a story whose vetting has expired"):
+        dep.deploy(config, str(tmp_path / "srv"), now=expired + dt.timedelta(days=1))
+    # built again as of then, the story is held back and the build goes out
+    site.build(now=expired + dt.timedelta(days=1), workers=1)
+    dep.deploy(config, str(tmp_path / "srv"), now=expired + dt.timedelta(days=1, hours=1))
+    assert not (tmp_path / "srv" / "current" / "stories" / "old").exists()
+    assert (tmp_path / "srv" / "current" / "index.html").is_file()
+
+
+def test_an_archive_that_does_not_say_until_when_it_may_go_out_is_not_imported(tmp_path: Path) -> None:
+    """An export made by an older version carries no `valid_until`: deploy could not tell when its
+    stories stop being publishable, so `import` refuses it and asks for a new export."""
+    import json
+    import zipfile
+
+    from exemplar_site.transfer import export_edition, import_edition
+
+    site = _small(tmp_path)
+    export_edition(load_config(site.config), tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
+    with zipfile.ZipFile(tmp_path / "x.zip") as z:
+        items = {i.filename: z.read(i) for i in z.infolist()}
+    manifest = json.loads(items["MANIFEST.json"])
+    assert manifest["valid_until"] == "2027-02-02T00:00:00+08:00"  # (the stories' vetting of 2026-02-01)
+    del manifest["valid_until"]
+    items["MANIFEST.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as z:
+        for name, data in items.items():
+            z.writestr(name, data)
+    with refused("an older version exported it"):
+        import_edition(tmp_path / "old.zip", tmp_path / "outside")
+    assert not (tmp_path / "outside").exists()
+
+
 def test_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = _small(tmp_path)
     config = load_config(site.config)
     site.build(workers=1, drafts=True)
     with refused("drafts build"):
-        dep.deploy(config, str(tmp_path / "srv"), source=site.root / "public-drafts")
+        dep.deploy(config, str(tmp_path / "srv"), source=site.root / "public-drafts",
+                   now=NOW + dt.timedelta(minutes=1))
     (site.out / "reports").mkdir()
     (site.out / "reports" / ".exemplar-internal").write_text("x")
     with refused("internal reports"):
-        dep.deploy(config, str(tmp_path / "srv"))
+        dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(minutes=1))
     shutil.rmtree(site.out / "reports")
     (site.out / "extra.html").write_text("dropped in by hand")
     with refused("not exactly what the last build wrote"):
-        dep.deploy(config, str(tmp_path / "srv"))
+        dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(minutes=1))
     site.build(workers=1)  # (removes it)
     foreign = tmp_path / "www"
     foreign.mkdir()
     (foreign / "index.html").write_text("someone else's")
     with refused("neither empty nor made by deploy"):
-        dep.deploy(config, str(foreign))
+        dep.deploy(config, str(foreign), now=NOW + dt.timedelta(minutes=1))
     with refused("apart"):
-        dep.deploy(config, str(site.out / "srv"))
+        dep.deploy(config, str(site.out / "srv"), now=NOW + dt.timedelta(minutes=1))
     # where symbolic links cannot be switched (Windows without Developer Mode): refused, nothing written
     monkeypatch.setattr(dep, "symlinks_work", lambda folder: False)
     with refused("symbolic links"):
-        dep.deploy(config, str(tmp_path / "win"))
+        dep.deploy(config, str(tmp_path / "win"), now=NOW + dt.timedelta(minutes=1))
     assert not (tmp_path / "win" / "releases").exists()
 
 
@@ -424,11 +491,12 @@ def test_keep_n_releases_and_unchanged_edition(tmp_path: Path) -> None:
         site.build(workers=1)
         names.append(dep.deploy(config, str(target), keep=2, now=NOW + dt.timedelta(minutes=i)).release)
     assert sorted(os.listdir(target / "releases")) == names[2:] == sorted(os.listdir(target / "meta"))
-    again = dep.deploy(config, str(target), keep=2)
+    again = dep.deploy(config, str(target), keep=2, now=NOW + dt.timedelta(minutes=1))
     assert again.unchanged and again.release == names[-1]
     assert names[0].startswith("20261124-1000") and dep.NAME_RE.match(names[0])
 
 
+@pytest.mark.usefixtures("clock")
 def test_cli_deploy_rollback_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = _small(tmp_path)
     target = str(tmp_path / "srv")
@@ -518,7 +586,7 @@ def test_remote_deploy_and_rollback_through_the_shell(tmp_path: Path) -> None:
     site = _small(tmp_path)
     config = load_config(site.config)
     target = f"web@host:{tmp_path}/remote srv"
-    first = dep.deploy(config, target, runner=_here)
+    first = dep.deploy(config, target, runner=_here, now=NOW + dt.timedelta(minutes=1))
     site.story("a", "t-001", body="改过的正文。")
     site.build(workers=1)
     second = dep.deploy(config, target, runner=_here, now=NOW + dt.timedelta(hours=1))

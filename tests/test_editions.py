@@ -165,6 +165,7 @@ def _exported(tmp_path: Path) -> tuple[Site, Path]:
     return site, archive
 
 
+@pytest.mark.usefixtures("clock")
 def test_export_import_round_trip_is_exact_and_reproducible(tmp_path: Path) -> None:
     site, archive = _exported(tmp_path)
     first = archive.read_bytes()
@@ -197,6 +198,7 @@ def _tampered(archive: Path, out: Path, change: str) -> Path:
     return out
 
 
+@pytest.mark.usefixtures("clock")
 @pytest.mark.parametrize("change, words", [("altered", "not the file that was exported"),
                                            ("extra", "does not list"), ("escape", "lead out")])
 def test_import_refuses_a_tampered_archive_and_changes_nothing(tmp_path: Path, change: str, words: str,
@@ -213,6 +215,7 @@ def test_import_refuses_a_tampered_archive_and_changes_nothing(tmp_path: Path, c
     assert not (tmp_path / "outside.txt").exists() and not (tmp_path / "www" / "outside.txt").exists()
 
 
+@pytest.mark.usefixtures("clock")
 def test_an_imported_edition_can_be_deployed(tmp_path: Path) -> None:
     site, archive = _exported(tmp_path)
     outside = tmp_path / "www" / "import"

@@ -56,11 +56,16 @@ def _when(value: str, flag: str) -> dt.datetime:
     return parsed.replace(tzinfo=None) if "+" not in value and "Z" not in value else parsed
 
 
+def clock() -> dt.datetime:
+    """The computer's clock, read once a run, here only (tests replace it)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def _now(value: str | None, flag: str = "--now") -> dt.datetime:
     """The one clock reading of a run (or the --now the user gave)."""
     if value:
         return _when(value, flag)
-    return dt.datetime.now(dt.UTC)
+    return clock()
 
 
 def _config(p: argparse.ArgumentParser) -> None:
@@ -179,8 +184,10 @@ def make_parser() -> argparse.ArgumentParser:
                        description=_("Copy the built site into TARGET/releases/<time>-<digest>/ (unchanged files "
                                      "hard-linked from the current release, so browsers keep their copies), verify "
                                      "it, then switch TARGET/current to it at once. TARGET: a folder, or "
-                                     "user@host:/path over ssh and rsync (default: deploy.target). Drafts builds "
-                                     "and internal reports are refused."))
+                                     "user@host:/path over ssh and rsync (default: deploy.target). Drafts builds, "
+                                     "internal reports and out-of-date builds (the site's files changed since, or a "
+                                     "vetting expired or a scheduled story came due) are refused: build, then "
+                                     "deploy right after."))
     _config(d)
     d.add_argument("target", nargs="?", metavar="TARGET", help=_("folder or user@host:/path (default: deploy.target)"))
     d.add_argument("--from", dest="source", metavar="DIR", help=_("the built site (default: output_dir, public/)"))
@@ -485,7 +492,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from .deploy import deploy
 
     try:
-        r = deploy(load_config(args.config), args.target, Path(args.source) if args.source else None, args.keep)
+        config = load_config(args.config)
+        r = deploy(config, args.target, Path(args.source) if args.source else None, args.keep,
+                   now=clock().astimezone(config.tz))
     except BuildFailed as failed:
         print_problems(failed.problems)
         print("\n" + _("Deploy failed: the web server still serves what it served before."), file=sys.stderr)
@@ -552,8 +561,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .transfer import export_edition
 
     try:
-        made = export_edition(load_config(args.config, None, args.edition),
-                              Path(args.output) if args.output else None)
+        config = load_config(args.config, None, args.edition)
+        made = export_edition(config, Path(args.output) if args.output else None, now=clock().astimezone(config.tz))
     except BuildFailed as failed:
         print_problems(failed.problems)
         return 1

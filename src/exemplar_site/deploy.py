@@ -50,7 +50,7 @@ from .i18n import _, t
 from .manifest import identity, intact, load_manifest
 from .nochange import built_from_current_inputs
 from .outguard import INTERNAL_MARKER, MARKER, SMS_MARKER, drafts_build, exclusive
-from .pipeline import last_built_at, withdrawn_map_path
+from .pipeline import last_build_times, withdrawn_map_path
 from .runs import BuildOptions
 
 try:  # (not on Windows: a local deploy is refused there anyway, see `symlinks_work`)
@@ -157,9 +157,14 @@ def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
         raise refuse(t("{folder} is not a site built by exemplar-site (it has no {marker} marker)",
                        folder=source, marker=MARKER),
                      _("build the site first (python build.py), then deploy its output folder"))
-    built = last_built_at(source)
-    now = now if now.tzinfo else now.replace(tzinfo=config.tz)  # (naive: the site's time zone, as --now)
-    if built is not None and (built if built.tzinfo else built.replace(tzinfo=config.tz)) > now:
+    imported = imported_times(source)
+    built, until = imported if imported is not None else last_build_times(source)
+
+    def aware(when: dt.datetime) -> dt.datetime:  # (naive: the site's time zone, as --now)
+        return when if when.tzinfo else when.replace(tzinfo=config.tz)
+
+    now = aware(now)
+    if built is not None and aware(built) > now:
         # TRANSLATORS: 原文：{folder} 是按 {built} 生成的（--now），比现在（{now}）晚：
         # 里面可能有定时发布、还没到时间的稿件，不能发布
         raise refuse(t("{folder} was built as of {built} (--now), later than now ({now}): it may show stories "
@@ -168,6 +173,17 @@ def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
                        now=now.astimezone(config.tz).isoformat(timespec="minutes")),
                      # TRANSLATORS: 原文：不带 --now 重新生成（python build.py），再发布或导出
                      _("build again without --now (python build.py), then deploy or export"))
+    if until is not None and aware(until) <= now:
+        # TRANSLATORS: 原文：{folder} 是按 {built} 生成的；从 {until} 起，里面有稿件按时间就该变了（审核过期、
+        # 定时稿件到点或撤稿通告期满），现在（{now}）已经过了这个时间：里面可能有审核已经过期、不能再发布的稿件
+        raise refuse(t("{folder} was built as of {built}; from {until} on, stories in it change by the clock "
+                       "alone (a vetting expires, a scheduled story comes due, a withdrawal stops being "
+                       "announced), and now ({now}) is past that: it may show a story whose vetting has "
+                       "expired, and must not be published",
+                       folder=source, built=_minutes(built, config), until=_minutes(until, config),
+                       now=_minutes(now, config)),
+                     # TRANSLATORS: 原文：重新生成（python build.py），生成后立即发布或导出
+                     _("build again (python build.py), then deploy or export right after it"))
     files, odd = tree_files(source)
     for p in files:
         if posixpath.basename(p) in (INTERNAL_MARKER, SMS_MARKER):
@@ -191,7 +207,7 @@ def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
                        "recorded: {files})", folder=source, files=shown or "—"),
                      _("build again (python build.py) and deploy right after it; never edit the output "
                        "folder by hand"))
-    if not _built_from_what_is_there(config, source, now):
+    if imported is None and not _built_from_what_is_there(config, source, now):
         # TRANSLATORS: 原文：{folder} 不是按网站现在的文件生成的：生成以后稿件、配置或主题改过了（或者程序更新了），
         # 或者没有生成记录（.state 文件）；撤下的稿件可能还在里面
         raise refuse(t("{folder} is not what a build of the site's files as they are now makes: stories, the "
@@ -216,22 +232,40 @@ def imported_path(folder: Path) -> Path:
     return folder.parent / f".{folder.name}.imported"
 
 
-def _imported(folder: Path) -> bool:
-    """Whether `folder` is an edition imported from a transfer archive, as it was imported (a build
-    into the folder since replaces it, and its identity with it). Such an edition comes without the
+def mark_imported(folder: Path, folder_identity: tuple[int, int], built_at: dt.datetime | None,
+                  valid_until: dt.datetime | None) -> None:
+    """Record beside `folder`, just imported, its identity (manifest.identity) and the times of the
+    build it came from."""
+    imported_path(folder).write_text(json.dumps({
+        "identity": list(folder_identity), "built_at": built_at.isoformat() if built_at else None,
+        "valid_until": valid_until.isoformat() if valid_until else None}), encoding="utf-8")
+
+
+def imported_times(folder: Path) -> tuple[dt.datetime | None, dt.datetime | None] | None:
+    """(built_at, valid_until) of the build an edition imported from a transfer archive came from
+    (last_build_times), if `folder` is such an edition as it was imported (a build into the folder
+    since replaces it, and its identity with it); None otherwise. Such an edition comes without the
     site's files: `export` checked, where it was built, that the build was current."""
     try:
-        return bool(json.loads(imported_path(folder).read_text(encoding="utf-8")) == list(identity(folder)))
-    except (OSError, ValueError):
-        return False
+        mark = json.loads(imported_path(folder).read_text(encoding="utf-8"))
+        if not isinstance(mark, dict) or mark.get("identity") != list(identity(folder)):
+            return None
+        built, until = (dt.datetime.fromisoformat(mark[k]) if mark[k] else None for k in ("built_at", "valid_until"))
+        return built, until
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _minutes(when: dt.datetime | None, config: SiteConfig) -> str:
+    if when is None:
+        return "—"
+    return (when if when.tzinfo else when.replace(tzinfo=config.tz)).astimezone(config.tz).isoformat(timespec="minutes")
 
 
 def _built_from_what_is_there(config: SiteConfig, source: Path, now: dt.datetime) -> bool:
     """Whether the last build into `source` saw the inputs as they are now (the signature the
     build with nothing to do compares: every file of content/, the theme and the config, the
     program's version), as its state file beside the folder records."""
-    if _imported(source):  # (its files were checked against an archive made from a current build)
-        return True
     built = config if source.resolve() == config.output_dir.resolve() else \
         load_config(config.root / config.path.name, source, None if config.edition == INTRANET else config.edition)
     return built_from_current_inputs(built, BuildOptions(now=now))
@@ -748,8 +782,10 @@ def _reload(target: Target, command: str, runner: Runner) -> tuple[bool, list[Pr
 
 
 def deploy(config: SiteConfig, target: str | None = None, source: Path | None = None, keep: int | None = None,
-           now: dt.datetime | None = None, runner: Runner = run) -> DeployReport:
-    """Check, copy, verify, switch, prune. Raises BuildFailed with `current` untouched."""
+           *, now: dt.datetime, runner: Runner = run) -> DeployReport:
+    """Check, copy, verify, switch, prune. Raises BuildFailed with `current` untouched. `now`: this
+    run's clock (the command line's one reading of the computer's), which names the release and
+    which the build must be valid at."""
     where = open_target(config, target, runner)
     src = (source if source is not None else config.output_dir).absolute()
     if isinstance(where, LocalTarget):
@@ -760,7 +796,6 @@ def deploy(config: SiteConfig, target: str | None = None, source: Path | None = 
                                          "inside the other)"), _("e.g. /srv/publicity"))])
     keep = keep or config.deploy.keep
     with exclusive(src), where.lock():  # (no build swaps the output folder until the release is made)
-        now = now or dt.datetime.now(config.tz)
         edition = read_edition(config, src, now)
         state = where.state()
         _check_target(state, where.where)

@@ -293,10 +293,12 @@ def verify_images(target: Path, paths: list[str]) -> list[Problem]:
     return out
 
 
-def last_built_at(output_dir: Path) -> dt.datetime | None:
-    """The `now` of the last successful build into `output_dir`, if it is known."""
+def last_build_times(output_dir: Path) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(built_at, valid_until) of the last successful build into `output_dir`, each None where it is
+    not known: the `now` it was built as of, and the first moment after it at which a story's verdict
+    changes by the clock alone (gate.next_change: a vetting expires, a scheduled story comes due)."""
     state = load_state(state_path(output_dir))
-    return state.built_at if state is not None else None
+    return (state.built_at, state.valid_until) if state is not None else (None, None)
 
 
 def withdrawn_map_path(config: SiteConfig) -> Path:

@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .config import SiteConfig
-from .deploy import imported_path, read_edition
+from .deploy import mark_imported, read_edition
 from .errors import BuildFailed, Problem
 from .i18n import _, t
 from .manifest import Manifest, identity, save_manifest
 from .outguard import MARKER, exclusive
-from .pipeline import last_built_at
+from .pipeline import last_build_times
 
 MANIFEST = "MANIFEST.json"
 MAP = "withdrawn.map"
@@ -54,17 +54,19 @@ class Imported:
     built_at: str
 
 
-def export_edition(config: SiteConfig, archive: Path | None = None, now: dt.datetime | None = None) -> Exported:
+def export_edition(config: SiteConfig, archive: Path | None = None, *, now: dt.datetime) -> Exported:
     """Write the built edition of `config` (its output folder) as a transfer archive. `now`: this
-    run's clock (default: the computer's)."""
+    run's clock (the command line's one reading of the computer's)."""
     source = config.output_dir
     with exclusive(source):
         # refuses drafts, reports, SMS files, hand edits and a build made as of a later time
-        edition = read_edition(config, source, now or dt.datetime.now(config.tz))
-        when = last_built_at(source)
+        edition = read_edition(config, source, now)
+        when, until = last_build_times(source)
         built_at = when.isoformat() if when is not None else ""
         manifest = {
             "format": FORMAT, "edition": config.edition, "site_url": config.site_url, "built_at": built_at,
+            # (deploy refuses the imported edition from then on: gate.next_change; null: nothing ahead)
+            "valid_until": until.isoformat() if until is not None and until.year < dt.MAXYEAR else None,
             "files": [{"path": p, "size": (source / p).stat().st_size, "sha256": d}
                       for p, d in sorted(edition.sums.items())],
             "withdrawn": _withdrawn(edition.map),
@@ -131,6 +133,11 @@ def import_edition(archive: Path, folder: Path) -> Imported:
             if manifest.get("format") != FORMAT:
                 raise ValueError(manifest.get("format"))
             files = {f["path"]: (int(f["size"]), str(f["sha256"])) for f in manifest["files"]}
+            built_at = dt.datetime.fromisoformat(manifest["built_at"]) if manifest.get("built_at") else None
+            if "valid_until" not in manifest:  # (an older export: until when it may go out is not known)
+                # TRANSLATORS: 原文：导出文件里没有写明有效期（是旧版本导出的）
+                raise ValueError(_("it does not say until when it may be published (an older version exported it)"))
+            valid_until = dt.datetime.fromisoformat(manifest["valid_until"]) if manifest["valid_until"] else None
         except (KeyError, ValueError, TypeError) as exc:
             raise refuse(t("the archive has no valid {manifest} ({reason})", manifest=MANIFEST,
                            reason=exc)) from None
@@ -169,7 +176,7 @@ def import_edition(archive: Path, folder: Path) -> Imported:
             inode, mtime = identity(folder)
             save_manifest(folder, Manifest({rel: f"sha256:{files[rel][1]}" for rel in files if rel != MARKER},
                                            {}, inode, 0, mtime))
-            imported_path(folder).write_text(json.dumps([inode, mtime]), encoding="utf-8")
+            mark_imported(folder, (inode, mtime), built_at, valid_until)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
