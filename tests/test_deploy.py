@@ -31,6 +31,7 @@ from exemplar_site import deploy as dep
 from exemplar_site.config import DeploySettings, SiteConfig, load_config
 from exemplar_site.errors import BuildFailed
 from exemplar_site.nginxconf import NginxOptions, bucket_size, nginx_conf
+from exemplar_site.runs import BuildOptions
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)),
                                        None)
@@ -515,6 +516,40 @@ def test_cli_deploy_rollback_list(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 # ---- nginx-conf ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["base_path", "edition"])
+@pytest.mark.parametrize("value", ["/p/\n}\nserver{listen\t8081;root\t/;autoindex\ton;location\t/q/",
+                                   "/p;x/", "/p{/", "/../", "/p q/", "/p\r/"])
+def test_a_base_path_that_would_write_nginx_directives_is_refused(tmp_path: Path, where: str, value: str) -> None:
+    """The base path is written into the nginx configuration and into the withdrawn-address map
+    nginx includes: one with a line break, ';', a brace, a space or '..' would add directives there
+    (a server that lists / to anyone). `check`, `build` and `nginx-conf` refuse it, naming the field."""
+    from exemplar_site.check import check_site
+
+    config: dict[str, Any] = {"base_path": value} if where == "base_path" else \
+        {"editions": {"internet": {"base_url": "https://www.test.gov.cn", "base_path": value,
+                                   "output_dir": "public-internet"}}}
+    site = make_site(tmp_path / "s", config=config)
+    site.story("a", "t-001")
+    field = "base_path" if where == "base_path" else "editions.internet.base_path"
+    with pytest.raises(BuildFailed) as failed:
+        load_config(site.config)
+    assert [p.field for p in failed.value.problems] == [field] and failed.value.problems[0].line
+    assert field in {p.field for p in check_site(site.config, BuildOptions(now=NOW)).errors}
+    with pytest.raises(BuildFailed):
+        site.build(workers=1)
+    assert cli.main(["nginx-conf", str(tmp_path / "srv"), "--config", str(site.config)]) == 1
+    assert not site.out.exists() and not (site.root / "public-withdrawn.map").exists()
+
+
+@pytest.mark.parametrize("value", ["http://x.test;y", "http://x.test{", 'http://x"y.test', "http://user@x.test",
+                                   "http://x.test\n/"])
+def test_a_site_address_with_anything_but_a_host_and_port_is_refused(tmp_path: Path, value: str) -> None:
+    site = make_site(tmp_path / "s", config={"base_url": value})
+    with pytest.raises(BuildFailed) as failed:
+        load_config(site.config)
+    assert [p.field for p in failed.value.problems] == ["base_url"]
+
 
 def test_nginx_conf_text(tmp_path: Path) -> None:
     config = load_config(make_site(tmp_path / "s").config)  # base_path /pub/

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import i18n, personal, yamlio
 from .errors import BuildFailed, Problem, Problems, did_you_mean
-from .i18n import _, t
+from .i18n import N_, _, t
 from .images import ImageSettings
 from .personal import normalise_number
 from .safetree import dead_link
@@ -350,11 +350,15 @@ def _editions(path: Path, data: Any, line: int, problems: Problems, root: Path,
         v = _values(path, spec, at, f"editions.{name}.", _EDITION_OPTIONS, problems)
         where = spec.line_of if isinstance(spec, yamlio.LineDict) else (lambda key, at=at: at)
         base_url = str(v["base_url"] or "").rstrip("/")
-        if v["base_url"] is not None and not re.match(r"^https?://[^/\s]+$", base_url):
+        if v["base_url"] is not None and not _URL_RE.match(base_url):
             problems.error(path, where("base_url"), f"editions.{name}.base_url",
                            t("must be an absolute address with scheme and host, got {value}", value=base_url),
                            _("e.g. http://xc.gaj.zj or https://example.gov.cn (no path: use base_path)"))
-        base_path = "/" + str(v["base_path"] or "/").strip("/") + "/" if str(v["base_path"]).strip("/") else "/"
+        given = str(v["base_path"] or "/")
+        if not _path_ok(given):
+            problems.error(path, where("base_path"), f"editions.{name}.base_path",
+                           t("must be a path starting with '/', got {value}", value=given), _(_BASE_PATH_ACCEPTED))
+        base_path = "/" + given.strip("/") + "/" if given.strip("/") else "/"
         out_dir = _resolved(root / str(v["output_dir"] or ""))
         if v["output_dir"] and (out_dir in used or out_dir == reports_dir or out_dir == root
                                 or root.is_relative_to(out_dir)):
@@ -408,6 +412,25 @@ def _values(path: Path, data: Any, line: int, prefix: str, declared: dict[str, O
     return values
 
 
+# A site address: scheme and host (letters of any script, digits, '.', '-'; or an IPv6 literal), an
+# optional port, nothing else. It is printed into pages, feeds and the sitemap, and the base path into
+# the nginx configuration and the withdrawn-address map nginx includes: a quote, ';', a brace or a line
+# break in either would write directives there (docs/deploy.md).
+_URL_RE = re.compile(r"^https?://(?:[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*|\[[0-9A-Fa-f:.]+\])"
+                     r"(?::[0-9]{1,5})?\Z")
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._~-]+\Z")
+_BASE_PATH_ACCEPTED = N_("e.g. / or /publicity/ (letters, digits, '-', '_', '.' and '~' between the slashes)")
+
+
+def _path_ok(base_path: str) -> bool:
+    """A base path: '/', then folder names of letters, digits, '-', '_', '.' and '~' ('.' and '..' are
+    not names), each followed by '/' (the last one may be left out)."""
+    if not base_path.startswith("/"):
+        return False
+    names = base_path.strip("/").split("/") if base_path.strip("/") else []
+    return "//" not in base_path and all(_SEGMENT_RE.match(n) and n not in (".", "..") for n in names)
+
+
 def _build(path: Path, data: yamlio.LineDict, problems: Problems,
            output_override: str | Path | None, source_text: str = "") -> SiteConfig | None:
     values = _values(path, data, 1, "", _OPTIONS, problems)
@@ -417,15 +440,15 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         return str(values[key] or "")
 
     base_url = text("base_url").rstrip("/")
-    if values["base_url"] is not None and not re.match(r"^https?://[^/\s]+$", base_url):
+    if values["base_url"] is not None and not _URL_RE.match(base_url):
         problems.error(path, line("base_url"), "base_url",
                        _("must be an absolute address with scheme and host, got {value}").format(value=base_url),
                        _("e.g. http://xc.gaj.zj or https://example.gov.cn (no path: use base_path)"))
     base_path = text("base_path") or "/"
-    if not base_path.startswith("/") or " " in base_path or "//" in base_path:
+    if not _path_ok(base_path):
         problems.error(path, line("base_path"), "base_path",
                        _("must be a path starting with '/', got {value}").format(value=base_path),
-                       _("e.g. / or /publicity/"))
+                       _(_BASE_PATH_ACCEPTED))
     base_path = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     language = text("language") or "zh-CN"
     if not i18n.normalise(language):

@@ -129,7 +129,9 @@ SITE_OPTIONS: tuple[Option, ...] = (
            example="organisation: 江城市公安局政治部"),
     Option("base_url", REQUIRED, N_("scheme and host of the intranet server, with no path"),
            example="base_url: http://xc.jcgaj.intra"),
-    Option("base_path", "/", N_("sub-path the site is served under"), example="base_path: /publicity/"),
+    Option("base_path", "/", N_("sub-path the site is served under: folder names of letters, digits, '-', '_', '.' "
+                                      "and '~'"),
+           example="base_path: /publicity/"),
     Option("language", "zh-CN", N_("language of the content and of messages: zh-CN (Chinese) or en (English)"),
            example="language: zh-CN"),
     Option("timezone", "Asia/Shanghai", N_("time zone for dates written without one"),
@@ -216,7 +218,9 @@ SMS_OPTIONS: tuple[Option, ...] = (
 EDITION_OPTIONS: tuple[Option, ...] = (
     Option("base_url", REQUIRED, N_("scheme and host the edition is served from"),
            example="base_url: https://www.jcgaj.gov.cn"),
-    Option("base_path", "/", N_("sub-path the edition is served under"), example="base_path: /xianjin/"),
+    Option("base_path", "/", N_("sub-path the edition is served under: folder names of letters, digits, '-', '_', "
+                                      "'.' and '~'"),
+           example="base_path: /xianjin/"),
     Option("output_dir", REQUIRED, N_("where the edition is written (a folder of its own)"),
            example="output_dir: public-internet"),
     Option("title_suffix", "", N_("added to the site title in this edition")),
