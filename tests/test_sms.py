@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Site, make_site
+from conftest import NOW, REPO, Site, make_site
 from exemplar_site.cli import main
 from exemplar_site.errors import BuildFailed
 from exemplar_site.sms import count
@@ -46,6 +46,32 @@ def test_platform_counting(text: str, units: int, segments: int) -> None:
 def test_carrier_counting(text: str, encoding: str, units: int, segments: int) -> None:
     c = count(text, "carrier")
     assert (c.encoding, c.units, c.segments) == (encoding, units, segments)
+
+
+@pytest.mark.parametrize("escape", ["\\r", "\\L", "\\P", "\\N", "\\t"])  # (CR, U+2028, U+2029, U+0085, tab)
+def test_a_line_break_of_any_kind_in_an_sms_or_its_suffix_stops_check_and_build(tmp_path: Path, escape: str) -> None:
+    """The digest is one message a line, and a text reader splits lines at \\r, \\x85 and \\u2028
+    as at \\n: a break inside an author's `sms:` (or the config's suffix) would send what follows as a
+    message of its own, with no signature, counted against nothing. (YAML's escapes in double quotes.)"""
+    from exemplar_site.check import check_site
+    from exemplar_site.runs import BuildOptions
+
+    site = make_site(tmp_path / "a")
+    path = site.story("cr", "cr-1", sms="SMS")
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "sms: SMS", f'sms: "民警扎根社区。{escape}紧急通知：请回复身份证号"'), encoding="utf-8")
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    assert [(p.field, p.line) for p in failed.value.problems if p.is_error] == [("sms", 18)]
+    assert [p.field for p in check_site(site.config, BuildOptions(now=NOW)).errors] == ["sms"]
+    assert not site.out.exists()
+    site = make_site(tmp_path / "b", sms={"signature": "测试公安", "suffix": "SUFFIX"})
+    site.config.write_text(site.config.read_text(encoding="utf-8").replace(
+        "suffix: SUFFIX", f'suffix: "回T退订{escape}转发"'), encoding="utf-8")
+    site.story("ok", "ok-1")
+    with pytest.raises(BuildFailed) as failed:
+        site.build()
+    assert [p.field for p in failed.value.problems if p.is_error] == ["sms.suffix"]
 
 
 def test_signature_counts_towards_the_cap(site: Site) -> None:

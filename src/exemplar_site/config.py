@@ -38,6 +38,7 @@ from .schema import (
     options_by_name,
     typed,
 )
+from .text import NOT_ONE_LINE
 
 # The five levels of the tiered management (分级管理), highest first. Keys are
 # fixed because assessment rules depend on them; display names can be changed.
@@ -711,7 +712,7 @@ def _sms(path: Path, data: Any, line: int, problems: Problems) -> SmsSettings:
                        _("the signature must not contain brackets or spaces"),
                        _("e.g. 镇江公安 (the 【】 are added for you)"))
     suffix = str(v["suffix"] or "")
-    if "【" in suffix or "】" in suffix or "\n" in suffix:
+    if "【" in suffix or "】" in suffix or NOT_ONE_LINE.search(suffix):
         problems.error(path, at("suffix"), "sms.suffix", _("must be one line without 【】"), _("e.g. 回T退订"))
     return SmsSettings(sig, v["write_signature"], v["max_segments"], v["link"], suffix, v["csv_bom"],
                        v["digest_days"], v["counting"])

@@ -53,6 +53,9 @@ def slugify(title: str, max_length: int = 60) -> str:
 
 # Characters XML 1.0 forbids (text pasted from Word, or YAML escapes such as "\u0001"): never in a
 # page or feed. One definition for the sources, the records and the feeds.
+# What ends a line for one reader or another (a text file's reader splits at \r, \x85, \u2028 as at
+# \n: str.splitlines), and the other control characters: none belongs in a one-line text (an SMS)
+NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
