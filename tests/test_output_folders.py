@@ -40,6 +40,7 @@ def clean_files(site: Site, tmp: Path, name: str) -> set[str]:
     return {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
 
 
+@pytest.mark.usefixtures("clock")
 def test_report_and_sms_refuse_a_folder_inside_a_site(
         site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
@@ -76,6 +77,7 @@ def test_a_site_build_refuses_internal_reports_anywhere_below_its_output(site: S
     assert "改过标题的事迹" in site.text_of(PAGE) and not (site.out / "archive").exists()
 
 
+@pytest.mark.usefixtures("clock")
 def test_sms_export_cannot_replace_a_site(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site.story("a", "a-1", slug="hero-a")
     site.build()

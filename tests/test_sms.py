@@ -143,6 +143,48 @@ def test_emoji_and_risky_characters_are_warned(site: Site) -> None:
     assert any("😀" in m for m in messages) and any("★" in m for m in messages)
 
 
+def test_an_sms_export_or_a_wechat_article_as_of_another_time_than_now_is_refused(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both go out as they are written. As of a later time (--now), a story scheduled for then
+    would go before its time; as of an earlier one, once a story changed by the clock since, one
+    whose vetting has expired would go. Refused, nothing written; as of now they are made."""
+    from exemplar_site import cli
+
+    site.story("fresh", "fresh-1", sms="近期的事迹。")
+    site.story("later", "later-1", date=dt.date(2026, 12, 10), sms="定时发布的事迹。")
+    # cleared 2025-12-01, valid 365 days: public through 2026-12-01
+    site.story("old", "old-1", sms="审核将要过期的事迹。",
+               vetting={"cleared_by": "市局纪委", "date": dt.date(2025, 12, 1), "ref": "纪审7号"})
+
+    def run(command: list[str], clock: dt.datetime, out: Path) -> tuple[int, str]:
+        monkeypatch.setattr(cli, "clock", lambda: clock)
+        capsys.readouterr()
+        code = main([*command, "--config", str(site.config), "--output", str(out), "--lang", "en"])
+        return code, capsys.readouterr().err
+
+    nov24, dec5 = dt.datetime(2026, 11, 24, 10, tzinfo=NOW.tzinfo), dt.datetime(2026, 12, 5, 10, tzinfo=NOW.tzinfo)
+    for command, clock, words in [
+            (["sms", "--now", "2026-12-20", "--since", "2026-12-01"], nov24, "later than now"),
+            (["wechat", "later-1", "--now", "2026-12-20"], nov24, "later than now"),
+            (["sms", "--now", "2026-11-24", "--since", "2026-01-01"], dec5, "whose vetting has expired"),
+            (["wechat", "old-1", "--now", "2026-11-24"], dec5, "whose vetting has expired")]:
+        out = tmp_path / "out"
+        code, err = run(command, clock, out)
+        assert code == 1 and words in err and "--now" in err, (command, err)
+        assert not out.exists(), command
+    # as of now (no --now, or one on which nothing has changed since): made, without the expired story
+    code, err = run(["sms", "--since", "2026-01-01"], dec5, tmp_path / "a")
+    assert code == 0, err
+    code, err = run(["sms", "--now", "2026-12-05 08:00", "--since", "2026-01-01"], dec5, tmp_path / "b")
+    assert code == 0, err
+    for folder in (tmp_path / "a", tmp_path / "b"):
+        digest = b"".join(p.read_bytes() for p in folder.glob("digest-*.txt")).decode("utf-8")
+        assert "近期的事迹" in digest and "审核将要过期" not in digest and "定时发布" not in digest
+    assert run(["wechat", "old-1"], dec5, tmp_path / "c")[0] == 1  # (held back now: no such public story)
+    assert run(["wechat", "old-1", "--now", "2026-11-24"], nov24 + dt.timedelta(hours=1), tmp_path / "d")[0] == 0
+
+
+@pytest.mark.usefixtures("clock")
 def test_sms_command_filters_the_digest_by_date(site: Site, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for day in (1, 5, 8, 15):
         site.story(f"s{day}", f"s-{day}", date=dt.date(2026, 11, day), sms=f"十一月{day}日的事迹。")
@@ -182,6 +224,7 @@ def test_csv_headers_are_chinese_unless_english_is_asked_for(
         assert list(reader) == [["a-1", "2026-11-20", "北一派出所", "【测试公安】为民服务。", "11", "1"]]
 
 
+@pytest.mark.usefixtures("clock")
 def test_sms_command_default_range_is_the_last_digest_days(
         site: Site, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for day in (10, 17, 18, 24):

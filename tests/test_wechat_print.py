@@ -16,6 +16,8 @@ from exemplar_site.cli import main
 from exemplar_site.pipeline import BuildOptions, build_site
 from exemplar_site.wechat import LIMIT
 
+pytestmark = pytest.mark.usefixtures("clock")  # (wechat checks its --now against the clock)
+
 BODY = ("他扎根社区多年，见[市局通报](https://www.example.gov.cn/tongbao/1.html)和"
         "[另一篇事迹](/pub/stories/b/)。\n\n## 事迹\n\n"
         "详见[公众号旧文](https://mp.weixin.qq.com/s/abc)，再见[市局通报](https://www.example.gov.cn/tongbao/1.html)。"

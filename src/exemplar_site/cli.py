@@ -150,7 +150,9 @@ def make_parser() -> argparse.ArgumentParser:
                        description=_("Write the SMS digest for stories dated from --since to --until (default: "
                                      "the last sms.digest_days days up to today), a CSV for bulk import and one "
                                      "text file per story, into --output (default: sms-export/ beside the "
-                                     "config). Only public stories are included. The digest is also printed."))
+                                     "config). Only public stories are included. The digest is also printed. "
+                                     "It goes out as it is written: a --now other than now is refused where the "
+                                     "stories would differ."))
     _common(m)
     m.add_argument("--since", metavar="DATE", help=_("first story date to include, e.g. 2026-11-01 or 2026年11月1日"))
     m.add_argument("--until", metavar="DATE", help=_("last story date to include (default: today)"))
@@ -231,7 +233,8 @@ def make_parser() -> argparse.ArgumentParser:
                                       "outside links turned into numbered footnotes (参考链接), the pictures listed "
                                       "for upload with their credits, a warning above 20,000 characters; and a "
                                       "preview page with a copy button. Default edition: the first external one "
-                                      "(only stories cleared for outside publicity), else the intranet edition."))
+                                      "(only stories cleared for outside publicity), else the intranet edition. "
+                                      "A --now other than now is refused where the stories would differ."))
     _common(wx)
     wx.add_argument("id", metavar="ID", help=_("the story's id, e.g. jc-2025-002"))
     wx.add_argument("--edition", metavar="NAME", help=_("the edition whose stories and addresses to use"))
@@ -437,8 +440,9 @@ def cmd_sms(args: argparse.Namespace) -> int:
     since, until = _date_arg(args.since, "--since"), _date_arg(args.until, "--until")
     try:
         from .pipeline import export_sms
-        result = export_sms(args.config, BuildOptions(now=_now(args.now)), since, until,
-                            Path(args.output) if args.output else None)
+        reading = clock()
+        result = export_sms(args.config, BuildOptions(now=_now(args.now) if args.now else reading), since, until,
+                            Path(args.output) if args.output else None, clock=reading)
     except BuildFailed as failed:
         print_problems(failed.problems)
         print("\n" + _("SMS export failed: nothing was written."), file=sys.stderr)
@@ -587,14 +591,18 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_wechat(args: argparse.Namespace) -> int:
     import shutil
 
-    from .pipeline import load_site
+    from .pipeline import goes_out_as_of, load_site
     from .theme import make_environment
     from .wechat import LIMIT, article, preview
 
     try:
         config = load_config(args.config)
         edition = args.edition or next((e.name for e in config.editions if e.external), None)
-        site = load_site(args.config, BuildOptions(now=_now(args.now), edition=edition))
+        reading = clock()
+        site = load_site(args.config, BuildOptions(now=_now(args.now) if args.now else reading, edition=edition))
+        refused = goes_out_as_of(site, reading)
+        if refused is not None:
+            raise BuildFailed([refused])
     except BuildFailed as failed:
         print_problems(failed.problems)
         return 1

@@ -645,10 +645,37 @@ class SmsExport:
     warnings: tuple[Problem, ...]
 
 
+def goes_out_as_of(site: LoadedSite, clock: dt.datetime) -> Problem | None:
+    """For what goes out as it is made (the SMS export, a WeChat article): None when the site as of
+    the run's `now` (a --now) shows what it shows as of the computer's `clock`; otherwise the error.
+    As of a later time it shows stories scheduled for then, before their time; as of an earlier one,
+    from the first moment after it at which a story's verdict changes by the clock alone
+    (gate.next_change) on, it may show a story whose vetting has since expired."""
+    config = site.config
+    now, clock = local_now(site.options, config), clock.astimezone(config.tz)
+    shown = {"now": now.isoformat(timespec="minutes"), "clock": clock.isoformat(timespec="minutes")}
+    if now > clock:
+        # TRANSLATORS: 原文：--now {now} 比现在（{clock}）晚：短信和微信稿一写出就发出去，
+        # 会把定时发布、还没到时间的稿件提前发出
+        message = t("--now {now} is later than now ({clock}): an SMS export or a WeChat article goes out as it is, "
+                    "and would carry stories scheduled for later before their time", **shown)
+    elif next_change(site.records, config, now) <= clock:
+        # TRANSLATORS: 原文：--now {now} 比现在（{clock}）早，这期间有稿件按时间已经变了（审核过期、
+        # 定时稿件到点或撤稿通告期满）：写出的短信或微信稿里可能有审核已经过期、不能再发布的稿件
+        message = t("--now {now} is earlier than now ({clock}), and stories have changed by the clock since (a "
+                    "vetting expired, a scheduled story came due, a withdrawal stopped being announced): the SMS "
+                    "export or WeChat article may carry a story whose vetting has expired", **shown)
+    else:
+        return None
+    # TRANSLATORS: 原文：不带 --now（按现在的时间写出）
+    return Problem("--now", None, None, message, _("leave out --now (made as of now)"))
+
+
 def export_sms(config_path: str | Path, options: BuildOptions, since: dt.date | None, until: dt.date | None,
-               output: Path | None = None) -> SmsExport:
+               output: Path | None = None, clock: dt.datetime | None = None) -> SmsExport:
     """`build.py sms`: the SMS files for a date range, on their own, written atomically into a folder
-    of their own (never the public site or the reports, nor inside them)."""
+    of their own (never the public site or the reports, nor inside them). `clock`: the computer's
+    (the command line's one reading), which a --now must agree with (goes_out_as_of)."""
     config = load_config(config_path, options.output)
     target = output.resolve() if output else config.root / "sms-export"
     refused = check_target(target, SMS, [(PUBLIC, config.output_dir), (INTERNAL, config.reports_dir)])
@@ -656,6 +683,9 @@ def export_sms(config_path: str | Path, options: BuildOptions, since: dt.date | 
         raise BuildFailed(refused)
     site = load_site(config_path, options)
     config = site.config
+    too_late = goes_out_as_of(site, clock) if clock is not None else None
+    if too_late is not None:
+        raise BuildFailed([too_late])
     problems = Problems()
     msgs = messages(site.gate.public, config, problems)
     if problems.errors:
