@@ -96,10 +96,13 @@ def test_an_internet_edition_whose_guids_name_an_intranet_host_is_refused(tmp_pa
     load_config(site.config)  # the intranet edition is fine as it is
 
 
-def test_an_intranet_address_typed_into_a_cleared_story_stops_the_internet_build(tmp_path: Path) -> None:
+@pytest.mark.parametrize("host", ["test.example", "TEST.example.", "test%2Eexample", "test&#46;example",
+                                  "test。example", "test｡example", "ｔｅｓｔ．ｅｘａｍｐｌｅ", "te\u200bst.example"])
+def test_an_intranet_address_typed_into_a_cleared_story_stops_the_internet_build(tmp_path: Path, host: str) -> None:
+    """In any spelling a browser's URL parser follows to the intranet host."""
     site = _site(tmp_path)
     site.story("leak", "leak-1", slug="leak", external=CLEARED,
-               body="第一行。\n\n见 http://test.example/pub/stories/in/ 。")
+               body=f"第一行。\n\n见 http://{host}/pub/stories/in/ 。")
     with pytest.raises(BuildFailed) as info:
         build_site(site.config, BuildOptions(now=NOW, edition="internet"))
     (p,) = [p for p in info.value.problems if p.is_error]

@@ -495,7 +495,12 @@ def test_a_link_to_a_withdrawn_story_is_named_at_its_line_when_its_address_is_in
 
 
 @pytest.mark.parametrize("form", ["http://test.example/pub/stories\\gone/", "/stories\\gone/",
-                                  "http://test.example/pub/stories/gone\\", "http://test.example/pub/sto&#9;ries/gone/"])
+                                  "http://test.example/pub/stories/gone\\", "http://test.example/pub/sto&#9;ries/gone/",
+                                  # (the fully qualified host, and spellings a browser's URL parser maps to it)
+                                  "http://test.example./pub/stories/gone/", "http://TEST.example/pub/stories/gone/",
+                                  "http://test%2Eexample/pub/stories/gone/", "http://test。example/pub/stories/gone/",
+                                  "http://ｔｅｓｔ．ｅｘａｍｐｌｅ/pub/stories/gone/",
+                                  "http://te\u00adst.example/pub/stories/gone/"])
 def test_a_link_a_browser_reads_as_the_withdrawn_storys_address_stops_the_build(site: Site, form: str) -> None:
     # (a browser drops tabs and line breaks from an address and takes '\\' for '/')
     site.story("gone", "g-1", slug="gone", status="withdrawn")

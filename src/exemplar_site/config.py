@@ -38,7 +38,7 @@ from .schema import (
     options_by_name,
     typed,
 )
-from .text import NOT_ONE_LINE
+from .text import NOT_ONE_LINE, as_browsers_read
 
 # The five levels of the tiered management (分级管理), highest first. Keys are
 # fixed because assessment rules depend on them; display names can be changed.
@@ -312,7 +312,7 @@ def _edition(config: SiteConfig, name: str, output_override: str | Path | None, 
                  **{f"fields.{c.key}": c.name for c in config.fields},
                  **{f"levels.{c.key}": c.name for c in config.levels}}
         for name, text in shown.items():
-            for host in (h for h in config.intranet_hosts if h and h in text.lower()):
+            for host in (h for h in config.intranet_hosts if h and h in as_browsers_read(text)):
                 problems.error(config.path, config.line_of.get(name.split(".")[0]), name,
                                # TRANSLATORS: 原文：{field} 里有内网地址 {host}：它会出现在对外发布的“{edition}”版本里
                                t("{field} holds the intranet address {host}: it would appear in the '{edition}' "

@@ -320,8 +320,9 @@ def _outside(stories: list[PublicStory], pages: list[Page], campaigns: list[Camp
     hosts = [h for h in config.intranet_hosts if h]
 
     def leaks(source: str, *fragments: str) -> None:
+        read = [textmod.as_browsers_read(f) for f in fragments]  # (any spelling a browser follows to it)
         for host in hosts:
-            if any(host in f.lower() for f in fragments):
+            if any(host in f for f in read):
                 problems.error(source, where.line(source, host, in_body=False), None,
                                t("the intranet address {host} appears in a story cleared for the '{edition}' "
                                  "edition, which goes outside", host=host, edition=config.edition),
@@ -453,7 +454,8 @@ def _addresses(config: SiteConfig) -> tuple[Address, ...]:
     for base_url, base_path in [(config.base_url, config.base_path), *((e.base_url, e.base_path)
                                                                        for e in config.editions)]:
         own = urlsplit(base_url)
-        out.append((own.hostname or "", own.port or _PORTS.get(own.scheme), own.scheme, base_path))
+        out.append((textmod.browser_host(own.hostname or ""), own.port or _PORTS.get(own.scheme), own.scheme,
+                    base_path))
     return tuple(out)
 
 
@@ -479,7 +481,7 @@ def _story_path(href: str, own: tuple[Address, ...]) -> str | None:
                 given = parts.port or _PORTS.get(parts.scheme or scheme)
             except ValueError:
                 return None
-            if parts.hostname == host and given == port and parts.path.startswith(base_path):
+            if textmod.browser_host(parts.hostname) == host and given == port and parts.path.startswith(base_path):
                 target = parts.path[len(base_path):]
                 break
         else:

@@ -21,7 +21,7 @@ from .i18n import N_, _, t
 from .images import is_raster
 from .mediameta import ISO_SUFFIXES, BadMedia, to_clear
 from .safetree import Found
-from .text import XML_ILLEGAL
+from .text import XML_ILLEGAL, as_browsers_read
 
 KINDS = ("stories", "pages", "campaigns")
 ASSET_DIRS = ("images", "media", "files")
@@ -95,14 +95,18 @@ def display_path(config: SiteConfig, path: Path) -> str:
 
 def line_naming(config: SiteConfig, source: str, needle: str, start: int = 1) -> int | None:
     """The first line of a content file, from line `start` on, that names `needle` (for a problem
-    with a reference)."""
+    with a reference): as written, else in a spelling a browser reads as it (text.as_browsers_read:
+    an address written with %2E or full-width letters)."""
     try:
         text = (config.root / source).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
-    for no, line in enumerate(text.splitlines(), 1):
-        if no >= start and needle and needle in line:
-            return no
+    start = max(start, 1)
+    lines = text.splitlines()[start - 1:]
+    for read in (str, as_browsers_read):
+        for no, line in enumerate(lines, start):
+            if needle and needle in read(line):
+                return no
     return None
 
 

@@ -11,6 +11,7 @@ import html
 import math
 import re
 import unicodedata
+import urllib.parse
 from html.parser import HTMLParser
 
 SENTENCE_ENDS = "。！？；!?;"
@@ -53,6 +54,23 @@ def slugify(title: str, max_length: int = 60) -> str:
 
 # Characters XML 1.0 forbids (text pasted from Word, or YAML escapes such as "\u0001"): never in a
 # page or feed. One definition for the sources, the records and the feeds.
+def as_browsers_read(text: str) -> str:
+    """`text` with every spelling of a host name that a browser follows to the same host made plain,
+    to look for one in it: character references and percent-escapes decoded (xc%2Ejcgaj), full-width
+    forms and the ideographic full stops as ASCII (ｘｃ．, xc。jcgaj: URL parsers map them so), the
+    characters IDNA ignores dropped (soft hyphen, zero-width space…), lower case."""
+    plain = unicodedata.normalize("NFKC", urllib.parse.unquote(html.unescape(text)))
+    return _IDNA_IGNORED.sub("", plain).replace("。", ".").lower()
+
+
+def browser_host(host: str) -> str:
+    """A host name as a browser compares it: as_browsers_read, without the trailing dot of a fully
+    qualified name (xc.jcgaj.intra. is xc.jcgaj.intra)."""
+    return as_browsers_read(host).rstrip(".")
+
+
+_IDNA_IGNORED = re.compile("[\u00ad\u034f\u180b-\u180f\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]")
+
 # What ends a line for one reader or another (a text file's reader splits at \r, \x85, \u2028 as at
 # \n: str.splitlines), and the other control characters: none belongs in a one-line text (an SMS)
 NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
