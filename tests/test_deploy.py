@@ -310,12 +310,23 @@ def test_edit_deploy_under_load_304s_rollback_and_bad_releases(served: Served) -
 
 # ---- the local path without nginx -----------------------------------------------------------------
 
+NET = {"internet": {"base_url": "https://www.test.gov.cn", "base_path": "/xj/", "output_dir": "public-net",
+                    "external": True}}
+CLEARED = {"approved_by": "市局宣传处", "date": dt.date(2026, 3, 1)}  # (for the internet edition)
+
+
 def _small(tmp_path: Path) -> Site:
-    site = make_site(tmp_path / "site")
+    site = make_site(tmp_path / "site", editions=NET, feeds={"guid_prefix": "tag:test.gov.cn,2025:"})
     site.story("a", "t-001")
     site.story("b", "t-002", field="jiaojing")
     site.build(workers=1)
     return site
+
+
+def _net(site: Site, now: dt.datetime) -> SiteConfig:
+    """The internet edition of `site`, built as of `now` (what `export` carries outside)."""
+    site.build(now=now, workers=1, edition="internet")
+    return load_config(site.config, None, "internet")
 
 
 def test_failed_verification_leaves_current_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -355,7 +366,7 @@ def test_a_build_made_as_of_a_later_time_is_neither_deployed_nor_exported(tmp_pa
     with refused("later than now"):
         dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(hours=1))
     with refused("later than now"):
-        export_edition(config, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
+        export_edition(_net(site, NOW + dt.timedelta(days=30)), tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
     assert not (tmp_path / "srv" / "current").exists() and not (tmp_path / "x.zip").exists()
     # once that time has come, or built as of now, it goes
     dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(days=31))
@@ -374,10 +385,10 @@ def test_a_build_older_than_the_sites_files_is_neither_deployed_nor_exported(tmp
     from exemplar_site.transfer import export_edition
 
     site = _small(tmp_path)
-    config = load_config(site.config)
+    config, net = load_config(site.config), _net(site, NOW)
     site.story("a", "t-001", status="withdrawn", withdrawn_date=dt.date(2026, 11, 20))
     for attempt in (lambda: dep.deploy(config, str(tmp_path / "srv"), now=NOW + dt.timedelta(hours=1)),
-                    lambda: export_edition(config, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))):
+                    lambda: export_edition(net, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))):
         with refused("not what a build of the site's files as they are now makes"):
             attempt()
     assert not (tmp_path / "srv" / "current").exists() and not (tmp_path / "x.zip").exists()
@@ -400,16 +411,17 @@ def test_a_build_whose_stories_changed_by_the_clock_since_is_neither_deployed_no
     site = _small(tmp_path)
     # cleared on 2025-12-01, valid 365 days: public through 2026-12-01, held back from 2026-12-02
     site.story("old", "old-1", slug="old", vetting={"cleared_by": "市局纪委", "date": dt.date(2025, 12, 1),
-                                                   "ref": "纪审7号"})
+                                                   "ref": "纪审7号"}, external=CLEARED)
     config = load_config(site.config)
     expired = dt.datetime(2026, 12, 2, tzinfo=NOW.tzinfo)
     site.build(workers=1)
-    assert (site.out / "stories/old/index.html").is_file()
+    net = _net(site, NOW)
+    assert (site.out / "stories/old/index.html").is_file() and (site.root / "public-net/stories/old").is_dir()
     first = dep.deploy(config, str(tmp_path / "srv"), now=expired - dt.timedelta(minutes=1))
-    export_edition(config, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
+    export_edition(net, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
     import_edition(tmp_path / "x.zip", tmp_path / "outside")
     for attempt in (lambda: dep.deploy(config, str(tmp_path / "srv"), now=expired),
-                    lambda: export_edition(config, tmp_path / "y.zip", now=expired + dt.timedelta(days=3)),
+                    lambda: export_edition(net, tmp_path / "y.zip", now=expired + dt.timedelta(days=3)),
                     lambda: dep.deploy(config, str(tmp_path / "srv2"), source=tmp_path / "outside",
                                        now=expired + dt.timedelta(days=3))):
         with refused("it may show a story whose vetting has expired"):
@@ -418,6 +430,7 @@ def test_a_build_whose_stories_changed_by_the_clock_since_is_neither_deployed_no
     assert not (tmp_path / "srv2" / "current").exists()
     # the imported edition goes out before that moment
     dep.deploy(config, str(tmp_path / "srv2"), source=tmp_path / "outside", now=expired - dt.timedelta(hours=1))
+    assert (tmp_path / "srv2" / "current" / "stories" / "old").is_dir()
     # built as of an earlier time than the deploy: refused the same way
     site.build(now=NOW - dt.timedelta(days=60), workers=1)
     with refused("it may show a story whose vetting has expired"):
@@ -438,7 +451,7 @@ def test_an_archive_that_does_not_say_until_when_it_may_go_out_is_not_imported(t
     from exemplar_site.transfer import export_edition, import_edition
 
     site = _small(tmp_path)
-    export_edition(load_config(site.config), tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
+    export_edition(_net(site, NOW), tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
     with zipfile.ZipFile(tmp_path / "x.zip") as z:
         items = {i.filename: z.read(i) for i in z.infolist()}
     manifest = json.loads(items["MANIFEST.json"])

@@ -219,6 +219,39 @@ def test_import_refuses_a_tampered_archive_and_changes_nothing(tmp_path: Path, c
 
 
 @pytest.mark.usefixtures("clock")
+def test_the_intranet_edition_is_never_exported_nor_an_archive_of_it_imported(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`export` carries an edition outside the intranet: the intranet edition (every story, not only
+    those cleared for outside, and the intranet's address everywhere) is refused, so `export` with no
+    --edition packs the first edition that goes outside; `import` takes only such an archive."""
+    from exemplar_site.transfer import export_edition, import_edition
+
+    site = _site(tmp_path)
+    site.build()
+    with pytest.raises(BuildFailed) as failed:
+        export_edition(load_config(site.config), tmp_path / "in.zip", now=NOW + dt.timedelta(hours=1))
+    assert "not one that goes outside" in failed.value.problems[0].message
+    assert main(["export", "--config", str(site.config), "--edition", "intranet", "--output",
+                 str(tmp_path / "in.zip"), "--lang", "en"]) == 1
+    assert "not one that goes outside" in capsys.readouterr().err and not (tmp_path / "in.zip").exists()
+    build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    assert main(["export", "--config", str(site.config), "--output", str(tmp_path / "net.zip")]) == 0
+    with zipfile.ZipFile(tmp_path / "net.zip") as z:
+        items = {i.filename: z.read(i) for i in z.infolist()}
+    manifest = json.loads(items["MANIFEST.json"])
+    assert (manifest["edition"], manifest["external"]) == ("internet", True)
+    # an archive that does not say it is of an outside edition (made by hand, or by an older version)
+    items["MANIFEST.json"] = json.dumps({**manifest, "edition": "intranet", "external": False}).encode()
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as z:
+        for name, data in items.items():
+            z.writestr(name, data)
+    with pytest.raises(BuildFailed) as failed:
+        import_edition(tmp_path / "in.zip", tmp_path / "outside")
+    assert "not the export of an edition that goes outside" in failed.value.problems[0].message
+    assert not (tmp_path / "outside").exists()
+
+
+@pytest.mark.usefixtures("clock")
 def test_an_imported_edition_can_be_deployed(tmp_path: Path) -> None:
     site, archive = _exported(tmp_path)
     outside = tmp_path / "www" / "import"

@@ -213,8 +213,8 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--listen", default="80", metavar="PORT", help=_("port or address:port (default 80)"))
     g.add_argument("--server-name", metavar="NAME", help=_("server_name (default: the host of base_url)"))
     x = sub.add_parser("export", help=_("pack a built edition for the one-way transfer to the outside host"),
-                       description=_("Write the built edition (default: the intranet edition; for outside publicity "
-                                     "--edition internet) as one zip with a manifest of every file's size and "
+                       description=_("Write the built edition (default: the first one with external: true; never the "
+                                     "intranet edition) as one zip with a manifest of every file's size and "
                                      "SHA-256, the build time and the withdrawn addresses. Build the edition first. "
                                      "The same build gives the same archive, byte for byte."))
     _config(x)
@@ -565,7 +565,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .transfer import export_edition
 
     try:
-        config = load_config(args.config, None, args.edition)
+        edition = args.edition or next((e.name for e in load_config(args.config).editions if e.external), None)
+        config = load_config(args.config, None, edition)
         made = export_edition(config, Path(args.output) if args.output else None, now=clock().astimezone(config.tz))
     except BuildFailed as failed:
         print_problems(failed.problems)

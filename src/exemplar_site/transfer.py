@@ -57,6 +57,16 @@ class Imported:
 def export_edition(config: SiteConfig, archive: Path | None = None, *, now: dt.datetime) -> Exported:
     """Write the built edition of `config` (its output folder) as a transfer archive. `now`: this
     run's clock (the command line's one reading of the computer's)."""
+    if not config.external:
+        # TRANSLATORS: 原文：{edition} 版本不是对外版本（没有 external: true）：它有只能在内网看的稿件，不能带出内网
+        raise BuildFailed([Problem(str(config.output_dir), None, "--edition",
+                                   t("the {edition} edition is not one that goes outside (it has no external: true): "
+                                     "it holds stories for the intranet only and must not leave it",
+                                     edition=config.edition),
+                                   # TRANSLATORS: 原文：导出对外版本，例如 --edition internet
+                                   # （site_config.yaml 里 editions 下 external: true 的那个）
+                                   _("export an outside edition, e.g. --edition internet (the one with external: "
+                                     "true under editions in site_config.yaml)"))])
     source = config.output_dir
     with exclusive(source):
         # refuses drafts, reports, SMS files, hand edits and a build made as of a later time
@@ -65,6 +75,7 @@ def export_edition(config: SiteConfig, archive: Path | None = None, *, now: dt.d
         built_at = when.isoformat() if when is not None else ""
         manifest = {
             "format": FORMAT, "edition": config.edition, "site_url": config.site_url, "built_at": built_at,
+            "external": True,  # (import takes nothing else)
             # (deploy refuses the imported edition from then on: gate.next_change; null: nothing ahead)
             "valid_until": until.isoformat() if until is not None and until.year < dt.MAXYEAR else None,
             "files": [{"path": p, "size": (source / p).stat().st_size, "sha256": d}
@@ -134,6 +145,9 @@ def import_edition(archive: Path, folder: Path) -> Imported:
                 raise ValueError(manifest.get("format"))
             files = {f["path"]: (int(f["size"]), str(f["sha256"])) for f in manifest["files"]}
             built_at = dt.datetime.fromisoformat(manifest["built_at"]) if manifest.get("built_at") else None
+            if manifest.get("external") is not True:  # (an intranet edition, or an older version's export)
+                # TRANSLATORS: 原文：这不是对外版本的导出文件
+                raise ValueError(_("it is not the export of an edition that goes outside"))
             if "valid_until" not in manifest:  # (an older export: until when it may go out is not known)
                 # TRANSLATORS: 原文：导出文件里没有写明有效期（是旧版本导出的）
                 raise ValueError(_("it does not say until when it may be published (an older version exported it)"))
