@@ -9,6 +9,8 @@ PDFium and the zip's XML.
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -101,6 +103,39 @@ def _errors(site: Site) -> list[str]:
     with pytest.raises(BuildFailed) as info:
         site.build()
     return [p.format() for p in info.value.problems if p.is_error]
+
+
+@pytest.mark.parametrize("headers", ["chinese", "english"])
+def test_a_copy_of_an_internal_report_among_the_attachments_stops_check_and_build(
+        tmp_path: Path, headers: str) -> None:
+    """The leaders' reports hold private assessment notes and stories not yet public. A copy among
+    the site's files (the CSV as written, its cells saved as a sheet, a page of it printed) is refused
+    whatever it is named; a table that merely shares some of its words goes out."""
+    from conftest import make_site
+    from exemplar_site.check import check_site
+    from exemplar_site.runs import BuildOptions
+
+    site = make_site(tmp_path / "s", csv_headers=headers)
+    site.story("z", "z-1", private={"assessments": [{"date": dt.date(2025, 6, 20), "result": "合格",
+                                                     "notes": "家庭变故情绪低落需重点关注"}]})
+    site.story("p", "p-1", status="recommended", vetting=None)
+    assert main(["report", "--config", str(site.config), "--as-of", "2026-11-24"]) == 0
+    reports = site.root / "reports"
+    assert "家庭变故" in (reports / "assessments.csv").read_text(encoding="utf-8-sig")
+    with (reports / "assessments.csv").open(encoding="utf-8-sig") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    files = {"kaohe.csv": (reports / "assessments.csv").read_bytes(),
+             "jindu.csv": (reports / "pipeline.csv").read_bytes(),
+             "kaohe.xlsx": xlsx(cells), "baobiao.pdf": pdf("Test site: internal management reports"),
+             # (the same words, out of a report's order, in a table of its own)
+             "ok.csv": "单位,典型编号,级别,类别\n市看守所,jc-1,市级,个人\n".encode()}
+    _attach(site, files)
+    errors = _errors(site)
+    for name in ("kaohe.csv", "jindu.csv", "kaohe.xlsx", "baobiao.pdf"):
+        assert any(f"content/files/{name}" in e and "copy of an internal report" in e for e in errors), (name, errors)
+    assert not any("ok.csv" in e for e in errors) and not site.out.exists()
+    assert {p.path for p in check_site(site.config, BuildOptions(now=NOW)).errors} >= \
+        {f"content/files/{n}" for n in ("kaohe.csv", "jindu.csv", "kaohe.xlsx", "baobiao.pdf")}
 
 
 def test_clean_attachments_are_published(site: Site) -> None:

@@ -37,6 +37,7 @@ from .model import Output
 from .pipeline import BuildOptions, LoadedSite, load_site, template_problem
 from .records import PUBLIC_STATUSES, STATUSES, StoryRecord
 from .runs import local_now
+from .safetree import ASSESSMENT_COLUMNS, PIPELINE_COLUMNS
 from .text import csv_cell
 from .theme import make_environment
 from .writer import INTERNAL, WriteReport, check_target, write_site
@@ -301,21 +302,10 @@ def build_reports(site: LoadedSite, as_of: dt.datetime) -> Reports:
     )
 
 
-# The CSV columns, (English header, Chinese header): a file format chosen by `csv_headers`, not a
-# message in the user's language (an integration reading the English headers must not meet Chinese ones
-# because someone ran `--lang zh`, nor the reverse).
-ASSESSMENT_COLUMNS = (
-    ("exemplar_id", "典型编号"), ("name", "姓名/名称"), ("kind", "类别"), ("unit", "单位"), ("level", "级别"),
-    ("assessor", "考核单位"), ("period_months", "考核周期（月）"), ("last_assessed", "上次考核日期"),
-    ("last_result", "上次考核结果"), ("last_notes", "上次考核备注"), ("next_due", "下次应考核日期"),
-    ("overdue", "是否逾期"), ("days_overdue", "逾期天数"))
 QUOTA_COLUMNS_BEFORE = (("unit", "单位"), ("unit_type", "单位类型"), ("year", "年度"),
                         ("target_level", "任务级别"), ("target", "任务数"))
 QUOTA_COLUMNS_AFTER = (("qualifying", "计入任务数"), ("met", "是否完成"))
 COVERAGE_FIRST_COLUMN = ("field", "警种行业")
-PIPELINE_COLUMNS = (
-    ("id", "编号"), ("title", "标题"), ("name", "典型"), ("unit", "单位"), ("status", "状态"), ("date", "日期"),
-    ("waiting_for", "等待"), ("detail", "说明"), ("file", "文件"))
 YES_NO = {"english": ("yes", "no"), "chinese": ("是", "否")}
 
 

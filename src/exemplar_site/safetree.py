@@ -24,6 +24,54 @@ INTERNAL_MARKER = ".exemplar-internal"  # the internal reports (内部资料)
 SMS_MARKER = ".exemplar-sms"  # an SMS export
 
 
+# The CSV columns, (English header, Chinese header): a file format chosen by `csv_headers`, not a
+# message in the user's language (an integration reading the English headers must not meet Chinese ones
+# because someone ran `--lang zh`, nor the reverse).
+ASSESSMENT_COLUMNS = (
+    ("exemplar_id", "典型编号"), ("name", "姓名/名称"), ("kind", "类别"), ("unit", "单位"), ("level", "级别"),
+    ("assessor", "考核单位"), ("period_months", "考核周期（月）"), ("last_assessed", "上次考核日期"),
+    ("last_result", "上次考核结果"), ("last_notes", "上次考核备注"), ("next_due", "下次应考核日期"),
+    ("overdue", "是否逾期"), ("days_overdue", "逾期天数"))
+PIPELINE_COLUMNS = (
+    ("id", "编号"), ("title", "标题"), ("name", "典型"), ("unit", "单位"), ("status", "状态"), ("date", "日期"),
+    ("waiting_for", "等待"), ("detail", "说明"), ("file", "文件"))
+
+# The title of the internal reports' pages, in both languages (reports.py): a copy of one among the
+# site's files is refused like a report's folder
+REPORT_TITLES = ("内部管理报表", "internal management reports")
+
+
+def internal_report_in(text: str) -> bool:
+    """Whether `text` (an attachment's, as attachtext reads it: a CSV, a sheet's cells, a document's
+    tables) is a copy of an internal report: the assessments' or the pipeline's header, in either
+    language, its names in order and close together (a table's header row, whatever parts the cells),
+    or the reports' title."""
+    lowered = text.lower()
+    if any(title in lowered for title in REPORT_TITLES):
+        return True
+    for columns in (ASSESSMENT_COLUMNS, PIPELINE_COLUMNS):
+        for names in (tuple(e for e, _c in columns), tuple(c for _e, c in columns)):
+            if _in_order(lowered, names, sum(map(len, names)) + 4 * len(names)):
+                return True
+    return False
+
+
+def _in_order(text: str, names: tuple[str, ...], span: int) -> bool:
+    """Whether `names` occur in `text` one after the other, the whole run within `span` characters."""
+    start = text.find(names[0])
+    while start != -1:
+        at = start + len(names[0])
+        for name in names[1:]:
+            at = text.find(name, at)
+            if at == -1 or at - start > span:
+                break
+            at += len(name)
+        else:
+            return True
+        start = text.find(names[0], start + 1)
+    return False
+
+
 class Found(NamedTuple):  # (a tuple: 100,000 of them are made in a walk of a large site)
     path: str  # as walked (under `top`), for messages and output names
     name: str

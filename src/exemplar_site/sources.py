@@ -20,7 +20,7 @@ from .errors import Problem, Problems
 from .i18n import N_, _, t
 from .images import is_raster
 from .mediameta import ISO_SUFFIXES, BadMedia, to_clear
-from .safetree import Found
+from .safetree import Found, internal_report_in
 from .text import XML_ILLEGAL, as_browsers_read
 
 KINDS = ("stories", "pages", "campaigns")
@@ -254,6 +254,15 @@ def attachment_problems(path: str, shown: str, allowed: frozenset[str]) -> list[
                          "would go out"),
                        # TRANSLATORS: 原文：删除它；要附上稿件，请附它发布后的 PDF
                        _("delete it; to attach a story, attach a PDF of it as published"))
+        return problems.items
+    if any(internal_report_in(text) for _where, text in found.parts):
+        problems.error(shown, None, None,
+                       # TRANSLATORS: 原文：这个附件是内部报表（考核或选树进度）的副本：里面有考核备注等个人信息
+                       # 和还没公开的稿件，绝不能发布
+                       _("this attachment is a copy of an internal report (assessments or the pipeline): it holds "
+                         "private assessment notes and stories not yet public, and must never be published"),
+                       # TRANSLATORS: 原文：删除它；内部报表只留在 reports/ 里，只给领导看
+                       _("delete it; the internal reports stay in reports/, for the leaders only"))
         return problems.items
     for kind in found.hidden:
         problems.error(shown, None, None,
