@@ -162,6 +162,9 @@ def test_the_sample_site_has_both_editions(tmp_path: Path) -> None:
 
 def _exported(tmp_path: Path) -> tuple[Site, Path]:
     site = _site(tmp_path)
+    # (a story withdrawn after it went out: its address is in the archive's withdrawal map)
+    site.story("gone", "gone-1", slug="gone", status="withdrawn", withdrawn_date=dt.date(2026, 6, 1),
+               external=CLEARED)
     build_site(site.config, BuildOptions(now=NOW, edition="internet"))
     archive = tmp_path / "net.zip"
     assert main(["export", "--config", str(site.config), "--edition", "internet", "--output", str(archive)]) == 0
@@ -183,6 +186,9 @@ def test_export_import_round_trip_is_exact_and_reproducible(tmp_path: Path) -> N
     built = _net(site)
     got = {str(p.relative_to(outside)): p.read_bytes() for p in outside.rglob("*") if p.is_file()}
     assert got == {k: v for k, v in built.items() if k in got} and set(got) == {f["path"] for f in manifest["files"]}
+    # the withdrawal map nginx reads comes along, as written for the edition
+    assert b"/xj/stories/gone/ 1;" in (tmp_path / "www" / "xj-withdrawn.map").read_bytes()
+    assert (tmp_path / "www" / "xj-withdrawn.map").read_bytes() == (site.root / "public-net-withdrawn.map").read_bytes()
     # importing again replaces the folder in one step
     assert main(["import", str(archive), str(outside)]) == 0
 
@@ -192,18 +198,28 @@ def _tampered(archive: Path, out: Path, change: str) -> Path:
         items = [(i.filename, z.read(i)) for i in z.infolist()]
     with zipfile.ZipFile(out, "w") as z:
         for name, data in items:
+            if name == "withdrawn.map" and change in ("directives", "unlisted", "dropped"):
+                continue
             altered = change == "altered" and name == "site/index.html"
             z.writestr(name, data + b"<!-- x -->" if altered else data)
         if change == "extra":
             z.writestr("site/evil.html", b"<script>alert(1)</script>")
         if change == "escape":
             z.writestr("site/../../outside.txt", b"x")
+        if change in ("directives", "unlisted", "dropped"):  # (the map nginx includes in a `map` block)
+            mapped = dict(items)["withdrawn.map"]
+            mapped = {"directives": mapped + b"}\nserver { listen 8081; root /; autoindex on; }\nmap $uri $x {\n",
+                      "unlisted": mapped + b"/xj/stories/out/ 1;\n",
+                      "dropped": b"".join(line for line in mapped.splitlines(True) if b"gone" not in line)}[change]
+            z.writestr("withdrawn.map", mapped)
     return out
 
 
 @pytest.mark.usefixtures("clock")
 @pytest.mark.parametrize("change, words", [("altered", "not the file that was exported"),
-                                           ("extra", "does not list"), ("escape", "lead out")])
+                                           ("extra", "does not list"), ("escape", "lead out"),
+                                           ("directives", "withdrawn addresses"),
+                                           ("unlisted", "withdrawn addresses"), ("dropped", "withdrawn addresses")])
 def test_import_refuses_a_tampered_archive_and_changes_nothing(tmp_path: Path, change: str, words: str,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     archive = _exported(tmp_path)[1]

@@ -114,6 +114,25 @@ def _withdrawn(map_bytes: bytes) -> list[str]:
     return sorted(out)
 
 
+_ADDRESS_RE = re.compile(r"/(?:[A-Za-z0-9._~%-]+/)*\Z")  # (a withdrawn story's address: base path, stories/<slug>/)
+
+
+def _map_as_listed(map_bytes: bytes, listed: object) -> bool:
+    """Whether an archive's withdrawn-address map (pipeline.withdrawn_map, which nginx includes in a
+    `map` block) says exactly what its manifest lists: each address, and its index.html, answered
+    410; comment lines aside, nothing else (a line nginx would read as directives)."""
+    if not isinstance(listed, list) or not all(isinstance(a, str) and _ADDRESS_RE.match(a) for a in listed):
+        return False
+    try:
+        lines = map_bytes.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return False
+    entries = [line for line in lines if line.strip() and not line.startswith("#")]
+    if any("\r" in line or "{" in line or "}" in line for line in lines):
+        return False
+    return sorted(entries) == sorted(e for a in listed for e in (f"{a} 1;", f"{a}index.html 1;"))
+
+
 def _safe_member(name: str) -> str | None:
     """The site path of an archive member, or None when its name could lead anywhere but inside."""
     if not name.startswith(SITE) or "\\" in name or "\x00" in name:
@@ -184,6 +203,11 @@ def import_edition(archive: Path, folder: Path) -> Imported:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(data)
             map_bytes = z.read(MAP) if MAP in z.namelist() else b""
+            if not _map_as_listed(map_bytes, manifest.get("withdrawn")):
+                # TRANSLATORS: 原文：撤稿地址清单（withdrawn.map，nginx 会读它）和 manifest 里列的撤稿地址对不上，
+                # 或者有不是网址的内容
+                raise refuse(_("its list of withdrawn addresses (withdrawn.map, which nginx reads) is not the one its "
+                               "manifest lists, or holds something that is not an address"))
             (folder.parent / f"{folder.name}-withdrawn.map").write_bytes(map_bytes)
             _replace(staging, folder)
             # described like a build's own output, so that `deploy --source DIR` can release it
