@@ -97,7 +97,8 @@ def test_an_internet_edition_whose_guids_name_an_intranet_host_is_refused(tmp_pa
 
 
 @pytest.mark.parametrize("host", ["test.example", "TEST.example.", "test%2Eexample", "test&#46;example",
-                                  "test。example", "test｡example", "ｔｅｓｔ．ｅｘａｍｐｌｅ", "te\u200bst.example"])
+                                  "test。example", "test｡example", "ｔｅｓｔ．ｅｘａｍｐｌｅ", "te\u200bst.example",
+                                  "te&#9;st.example", "te&#10;st.example"])
 def test_an_intranet_address_typed_into_a_cleared_story_stops_the_internet_build(tmp_path: Path, host: str) -> None:
     """In any spelling a browser's URL parser follows to the intranet host."""
     site = _site(tmp_path)

@@ -58,7 +58,8 @@ def as_browsers_read(text: str) -> str:
     """`text` with every spelling of a host name that a browser follows to the same host made plain,
     to look for one in it: character references and percent-escapes decoded (xc%2Ejcgaj), full-width
     forms and the ideographic full stops as ASCII (ｘｃ．, xc。jcgaj: URL parsers map them so), the
-    characters IDNA ignores dropped (soft hyphen, zero-width space…), lower case."""
+    characters IDNA ignores and the tabs and line breaks a browser drops from an address dropped
+    (soft hyphen, zero-width space, xc.jcg&#9;aj), lower case."""
     plain = unicodedata.normalize("NFKC", urllib.parse.unquote(html.unescape(text)))
     return _IDNA_IGNORED.sub("", plain).replace("。", ".").lower()
 
@@ -69,7 +70,8 @@ def browser_host(host: str) -> str:
     return as_browsers_read(host).rstrip(".")
 
 
-_IDNA_IGNORED = re.compile("[\u00ad\u034f\u180b-\u180f\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]")
+# (and the tabs and line breaks a browser drops from an address, wherever they are)
+_IDNA_IGNORED = re.compile("[\t\n\r\u00ad\u034f\u180b-\u180f\u200b-\u200d\u2060\ufe00-\ufe0f\ufeff]")
 
 # What ends a line for one reader or another (a text file's reader splits at \r, \x85, \u2028 as at
 # \n: str.splitlines), and the other control characters: none belongs in a one-line text (an SMS)
