@@ -555,6 +555,26 @@ def test_a_base_path_that_would_write_nginx_directives_is_refused(tmp_path: Path
     assert not site.out.exists() and not (site.root / "public-withdrawn.map").exists()
 
 
+@pytest.mark.parametrize("key", ["title", "subtitle", "organisation", "title_suffix"])
+def test_a_title_on_more_than_one_line_is_refused_and_never_breaks_out_of_nginxs_comment(
+        tmp_path: Path, key: str) -> None:
+    """The site's title heads the nginx configuration as a comment: a line break in it would end
+    the comment and start directives. Such a title (or subtitle, organisation, edition suffix) is
+    refused; and nginx-conf keeps whatever title it is given on the comment's line."""
+    evil = "江城公安\nserver { listen 8081; root /; autoindex on; }\n#"
+    config: dict[str, Any] = {key: evil} if key != "title_suffix" else \
+        {"editions": {"internet": {"base_url": "https://www.test.gov.cn", "output_dir": "net", key: evil}}}
+    site = make_site(tmp_path / "s", config=config)
+    with pytest.raises(BuildFailed) as failed:
+        load_config(site.config)
+    assert [p.field for p in failed.value.problems] == [key if key != "title_suffix" else "editions.internet." + key]
+    text = nginx_conf(dataclasses.replace(load_config(make_site(tmp_path / "t").config), title=evil),
+                      NginxOptions("/srv/pub"))
+    lines = text.splitlines()
+    assert [line for line in lines if "autoindex on" in line] == [lines[0]] and lines[0].startswith("# ")
+    assert sum(line.startswith("server") for line in lines) == 1
+
+
 @pytest.mark.parametrize("value", ["http://x.test;y", "http://x.test{", 'http://x"y.test', "http://user@x.test",
                                    "http://x.test\n/"])
 def test_a_site_address_with_anything_but_a_host_and_port_is_refused(tmp_path: Path, value: str) -> None:

@@ -355,6 +355,10 @@ def _editions(path: Path, data: Any, line: int, problems: Problems, root: Path,
             problems.error(path, where("base_url"), f"editions.{name}.base_url",
                            t("must be an absolute address with scheme and host, got {value}", value=base_url),
                            _("e.g. http://xc.gaj.zj or https://example.gov.cn (no path: use base_path)"))
+        if NOT_ONE_LINE.search(str(v["title_suffix"] or "")):
+            problems.error(path, where("title_suffix"), f"editions.{name}.title_suffix",
+                           _("must be one line, without line breaks, tabs or other control characters"),
+                           _("write it on one line"))
         given = str(v["base_path"] or "/")
         if not _path_ok(given):
             problems.error(path, where("base_path"), f"editions.{name}.base_path",
@@ -445,6 +449,10 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
         problems.error(path, line("base_url"), "base_url",
                        _("must be an absolute address with scheme and host, got {value}").format(value=base_url),
                        _("e.g. http://xc.gaj.zj or https://example.gov.cn (no path: use base_path)"))
+    for key in ("title", "subtitle", "organisation"):  # (one line: printed into headers, feeds, nginx's comments)
+        if NOT_ONE_LINE.search(text(key)):
+            problems.error(path, line(key), key, _("must be one line, without line breaks, tabs or other control "
+                                                   "characters"), _("write it on one line"))
     base_path = text("base_path") or "/"
     if not _path_ok(base_path):
         problems.error(path, line("base_path"), "base_path",

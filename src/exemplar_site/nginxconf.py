@@ -23,6 +23,7 @@ from .config import SiteConfig
 from .deploy import CURRENT, MAP
 from .errors import BuildFailed, Problem
 from .i18n import _, t
+from .text import NOT_ONE_LINE
 
 # (nested location, MIME type) for files whose type nginx's mime.types does not give right
 TYPES = (
@@ -87,7 +88,9 @@ def nginx_conf(config: SiteConfig, options: NginxOptions) -> str:
     served = _quote(f"{current}/", "TARGET")
     here = f"root {_quote(current, 'TARGET')};" if base == "/" else f"alias {served};"
     lines = [
-        f"# nginx configuration for {config.title} ({config.site_url}), written by `python build.py nginx-conf`.",
+        # (the title on one line whatever it holds: a line break in it would end the comment)
+        (f"# nginx configuration for {NOT_ONE_LINE.sub(' ', config.title)} ({config.site_url}), written by "
+        "`python build.py nginx-conf`."),
         "# Put it in the http block (e.g. /etc/nginx/conf.d/publicity.conf, after mime.types), then:",
         "#     nginx -t && nginx -s reload",
         f"# `python build.py deploy` writes releases into {root}/releases/ and switches {current} to the new",
