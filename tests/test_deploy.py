@@ -373,9 +373,12 @@ def test_a_build_made_as_of_a_later_time_is_neither_deployed_nor_exported(tmp_pa
     site.build(workers=1)
     dep.deploy(config, str(tmp_path / "now"), now=NOW + dt.timedelta(hours=1))
     assert not (tmp_path / "now" / "current" / "stories" / "later").exists()
-    # (and built as of now, not once the scheduled story has come due: that build is out of date)
-    with refused("stories in it change by the clock alone"):
-        dep.deploy(config, str(tmp_path / "now"), now=NOW + dt.timedelta(days=31, hours=1))
+    # (and still once the scheduled story has come due: out of date, it shows less than it could, nothing
+    # that must not go out; only a vetting running out makes a build unfit, below)
+    site.story("b", "t-002", field="jiaojing", body="改过的正文。")
+    site.build(workers=1)
+    dep.deploy(config, str(tmp_path / "now"), now=NOW + dt.timedelta(days=31, hours=1))
+    assert not (tmp_path / "now" / "current" / "stories" / "later").exists()
 
 
 def test_a_build_older_than_the_sites_files_is_neither_deployed_nor_exported(tmp_path: Path) -> None:
@@ -419,21 +422,23 @@ def test_a_build_whose_stories_changed_by_the_clock_since_is_neither_deployed_no
     assert (site.out / "stories/old/index.html").is_file() and (site.root / "public-net/stories/old").is_dir()
     first = dep.deploy(config, str(tmp_path / "srv"), now=expired - dt.timedelta(minutes=1))
     export_edition(net, tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
-    import_edition(tmp_path / "x.zip", tmp_path / "outside")
+    import_edition(tmp_path / "x.zip", tmp_path / "outside", now=NOW + dt.timedelta(hours=2))
     for attempt in (lambda: dep.deploy(config, str(tmp_path / "srv"), now=expired),
+                    lambda: import_edition(tmp_path / "x.zip", tmp_path / "outside2", now=expired),
                     lambda: export_edition(net, tmp_path / "y.zip", now=expired + dt.timedelta(days=3)),
                     lambda: dep.deploy(config, str(tmp_path / "srv2"), source=tmp_path / "outside",
                                        now=expired + dt.timedelta(days=3))):
-        with refused("it may show a story whose vetting has expired"):
+        with refused("the vetting of a story in it ran out at 2026-12-02T00:00+08:00"):
             attempt()
     assert current_of(tmp_path / "srv") == first.release and not (tmp_path / "y.zip").exists()
+    assert not (tmp_path / "outside2").exists()
     assert not (tmp_path / "srv2" / "current").exists()
     # the imported edition goes out before that moment
     dep.deploy(config, str(tmp_path / "srv2"), source=tmp_path / "outside", now=expired - dt.timedelta(hours=1))
     assert (tmp_path / "srv2" / "current" / "stories" / "old").is_dir()
     # built as of an earlier time than the deploy: refused the same way
     site.build(now=NOW - dt.timedelta(days=60), workers=1)
-    with refused("it may show a story whose vetting has expired"):
+    with refused("the vetting of a story in it ran out"):
         dep.deploy(config, str(tmp_path / "srv"), now=expired + dt.timedelta(days=1))
     # built again as of then, the story is held back and the build goes out
     site.build(now=expired + dt.timedelta(days=1), workers=1)
@@ -451,6 +456,7 @@ def test_an_archive_that_does_not_say_until_when_it_may_go_out_is_not_imported(t
     from exemplar_site.transfer import export_edition, import_edition
 
     site = _small(tmp_path)
+    site.story("a", "t-001", external=CLEARED)
     export_edition(_net(site, NOW), tmp_path / "x.zip", now=NOW + dt.timedelta(hours=1))
     with zipfile.ZipFile(tmp_path / "x.zip") as z:
         items = {i.filename: z.read(i) for i in z.infolist()}
@@ -462,7 +468,7 @@ def test_an_archive_that_does_not_say_until_when_it_may_go_out_is_not_imported(t
         for name, data in items.items():
             z.writestr(name, data)
     with refused("an older version exported it"):
-        import_edition(tmp_path / "old.zip", tmp_path / "outside")
+        import_edition(tmp_path / "old.zip", tmp_path / "outside", now=NOW + dt.timedelta(hours=1))
     assert not (tmp_path / "outside").exists()
 
 

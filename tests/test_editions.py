@@ -263,7 +263,7 @@ def test_the_intranet_edition_is_never_exported_nor_an_archive_of_it_imported(
         for name, data in items.items():
             z.writestr(name, data)
     with pytest.raises(BuildFailed) as failed:
-        import_edition(tmp_path / "in.zip", tmp_path / "outside")
+        import_edition(tmp_path / "in.zip", tmp_path / "outside", now=NOW + dt.timedelta(hours=1))
     assert "not the export of an edition that goes outside" in failed.value.problems[0].message
     assert not (tmp_path / "outside").exists()
 

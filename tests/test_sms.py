@@ -166,8 +166,8 @@ def test_an_sms_export_or_a_wechat_article_as_of_another_time_than_now_is_refuse
     for command, clock, words in [
             (["sms", "--now", "2026-12-20", "--since", "2026-12-01"], nov24, "later than now"),
             (["wechat", "later-1", "--now", "2026-12-20"], nov24, "later than now"),
-            (["sms", "--now", "2026-11-24", "--since", "2026-01-01"], dec5, "whose vetting has expired"),
-            (["wechat", "old-1", "--now", "2026-11-24"], dec5, "whose vetting has expired")]:
+            (["sms", "--now", "2026-11-24", "--since", "2026-01-01"], dec5, "has run out since"),
+            (["wechat", "old-1", "--now", "2026-11-24"], dec5, "has run out since")]:
         out = tmp_path / "out"
         code, err = run(command, clock, out)
         assert code == 1 and words in err and "--now" in err, (command, err)

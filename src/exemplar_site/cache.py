@@ -893,6 +893,7 @@ class BuildState:
     report: Any  # the BuildReport of that build
     built_at: Any = None  # datetime: the `now` of that build; a build at an earlier time (after a
     # `--now` in the future) cannot reuse it: stories it published may still be embargoed
+    unsafe_after: Any = None  # datetime: gate.first_expiry, from when its output must not go out (deploy)
 
 
 def load_state(path: Path) -> BuildState | None:

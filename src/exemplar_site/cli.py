@@ -187,8 +187,8 @@ def make_parser() -> argparse.ArgumentParser:
                                      "hard-linked from the current release, so browsers keep their copies), verify "
                                      "it, then switch TARGET/current to it at once. TARGET: a folder, or "
                                      "user@host:/path over ssh and rsync (default: deploy.target). Drafts builds, "
-                                     "internal reports and out-of-date builds (the site's files changed since, or a "
-                                     "vetting expired or a scheduled story came due) are refused: build, then "
+                                     "internal reports and builds that must no longer go out (the site's files changed "
+                                     "since, or a story's vetting has run out since) are refused: build, then "
                                      "deploy right after."))
     _config(d)
     d.add_argument("target", nargs="?", metavar="TARGET", help=_("folder or user@host:/path (default: deploy.target)"))
@@ -579,7 +579,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .transfer import import_edition
 
     try:
-        done = import_edition(Path(args.archive), Path(args.dir))
+        done = import_edition(Path(args.archive), Path(args.dir), now=clock())
     except BuildFailed as failed:
         print_problems(failed.problems)
         print("\n" + _("Nothing was changed."), file=sys.stderr)

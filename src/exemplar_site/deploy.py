@@ -164,26 +164,27 @@ def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
         return when if when.tzinfo else when.replace(tzinfo=config.tz)
 
     now = aware(now)
+    # TRANSLATORS: 原文：请内网那边重新生成、重新导出，再导入
+    again = _("ask the intranet side to build and export again, then import that") if imported is not None \
+        else None
     if built is not None and aware(built) > now:
-        # TRANSLATORS: 原文：{folder} 是按 {built} 生成的（--now），比现在（{now}）晚：
-        # 里面可能有定时发布、还没到时间的稿件，不能发布
-        raise refuse(t("{folder} was built as of {built} (--now), later than now ({now}): it may show stories "
-                       "scheduled for later, before their time, and must not be published",
-                       folder=source, built=built.isoformat(timespec="minutes"),
-                       now=now.astimezone(config.tz).isoformat(timespec="minutes")),
+        # TRANSLATORS: 原文：{folder} 是按 {built} 生成的（用了 --now，或者生成它的电脑时钟比这台快），
+        # 比现在（{now}）晚：里面可能有定时发布、还没到时间的稿件，不能发布
+        raise refuse(t("{folder} was built as of {built} (with --now, or on a computer whose clock is ahead of this "
+                       "one's), later than now ({now}): it may show stories scheduled for later, before their "
+                       "time, and must not be published",
+                       folder=source, built=_minutes(built, config), now=_minutes(now, config)),
                      # TRANSLATORS: 原文：不带 --now 重新生成（python build.py），再发布或导出
-                     _("build again without --now (python build.py), then deploy or export"))
+                     again or _("build again without --now (python build.py), then deploy or export"))
     if until is not None and aware(until) <= now:
-        # TRANSLATORS: 原文：{folder} 是按 {built} 生成的；从 {until} 起，里面有稿件按时间就该变了（审核过期、
-        # 定时稿件到点或撤稿通告期满），现在（{now}）已经过了这个时间：里面可能有审核已经过期、不能再发布的稿件
-        raise refuse(t("{folder} was built as of {built}; from {until} on, stories in it change by the clock "
-                       "alone (a vetting expires, a scheduled story comes due, a withdrawal stops being "
-                       "announced), and now ({now}) is past that: it may show a story whose vetting has "
-                       "expired, and must not be published",
+        # TRANSLATORS: 原文：{folder} 是按 {built} 生成的；里面有一篇稿件的审核意见到 {until} 就过期了，
+        # 现在（{now}）已经过了这个时间：这篇稿件不能再发布
+        raise refuse(t("{folder} was built as of {built}; the vetting of a story in it ran out at {until}, and now "
+                       "({now}) is past that: that story must not be published again",
                        folder=source, built=_minutes(built, config), until=_minutes(until, config),
                        now=_minutes(now, config)),
                      # TRANSLATORS: 原文：重新生成（python build.py），生成后立即发布或导出
-                     _("build again (python build.py), then deploy or export right after it"))
+                     again or _("build again (python build.py), then deploy or export right after it"))
     files, odd = tree_files(source)
     for p in files:
         if posixpath.basename(p) in (INTERNAL_MARKER, SMS_MARKER):

@@ -17,7 +17,7 @@ import hashlib
 import html
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -165,6 +165,18 @@ def next_change(records: Records, config: SiteConfig, now: dt.datetime) -> dt.da
                 first_expiry = expiry
     moments += [dt.datetime(d.year, d.month, d.day, tzinfo=now.tzinfo) for d in (first_start, first_expiry) if d]
     return min(moments)
+
+
+def first_expiry(records: Records, shown: Collection[str], config: SiteConfig, now: dt.datetime) -> dt.datetime:
+    """The first moment after `now` at which a story of `shown` (ids: what a build published) stops
+    being public by the clock alone, which only a vetting running out does (a story coming due, a
+    clearance starting, a withdrawal's tombstone ending make an output stale, never unsafe); the
+    latest datetime if none does. From then on the output must not go out (deploy, export, sms)."""
+    valid = dt.timedelta(days=config.vetting_valid_days + 1)
+    ends = [r.vetting.date + valid for r in records.stories if r.id in shown and r.vetting is not None]
+    first = min((d for d in ends if d > now.date()), default=None)
+    return dt.datetime(first.year, first.month, first.day, tzinfo=now.tzinfo) if first is not None \
+        else dt.datetime.max.replace(tzinfo=now.tzinfo)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from .feeds import FeedParts, feed_jobs, feed_parts, feed_size_warnings, render_
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import cacheable as doc_cacheable
 from .frontmatter import parse
-from .gate import decide, decide_all, finish, next_change, public_story, render_body
+from .gate import decide, decide_all, finish, first_expiry, next_change, public_story, render_body
 from .i18n import _, t
 from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
@@ -295,10 +295,10 @@ def verify_images(target: Path, paths: list[str]) -> list[Problem]:
 
 def last_build_times(output_dir: Path) -> tuple[dt.datetime | None, dt.datetime | None]:
     """(built_at, valid_until) of the last successful build into `output_dir`, each None where it is
-    not known: the `now` it was built as of, and the first moment after it at which a story's verdict
-    changes by the clock alone (gate.next_change: a vetting expires, a scheduled story comes due)."""
+    not known: the `now` it was built as of, and the first moment after it at which a story it
+    published stops being public by the clock alone (gate.first_expiry: its vetting runs out)."""
     state = load_state(state_path(output_dir))
-    return (state.built_at, state.valid_until) if state is not None else (None, None)
+    return (state.built_at, state.unsafe_after) if state is not None else (None, None)
 
 
 def withdrawn_map_path(config: SiteConfig) -> Path:
@@ -495,8 +495,10 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
             # (a notice that a cache file was discarded is about this run: a build skipped later says none)
             about_site = dataclasses.replace(result, warnings=tuple(
                 w for w in result.warnings if not w.path.startswith(str(cache_path(output)))))
+            shown = {s.id for s in site.gate.public}
             save_state(state_path(output),
-                       BuildState(signature, next_change(site.records, config, now), about_site, now))
+                       BuildState(signature, next_change(site.records, config, now), about_site, now,
+                                  first_expiry(site.records, shown, config, now)))
         except OSError as exc:
             late.append(late_problem(state_path(output), exc))
             retry = True
@@ -659,12 +661,11 @@ def goes_out_as_of(site: LoadedSite, clock: dt.datetime) -> Problem | None:
         # 会把定时发布、还没到时间的稿件提前发出
         message = t("--now {now} is later than now ({clock}): an SMS export or a WeChat article goes out as it is, "
                     "and would carry stories scheduled for later before their time", **shown)
-    elif next_change(site.records, config, now) <= clock:
-        # TRANSLATORS: 原文：--now {now} 比现在（{clock}）早，这期间有稿件按时间已经变了（审核过期、
-        # 定时稿件到点或撤稿通告期满）：写出的短信或微信稿里可能有审核已经过期、不能再发布的稿件
-        message = t("--now {now} is earlier than now ({clock}), and stories have changed by the clock since (a "
-                    "vetting expired, a scheduled story came due, a withdrawal stopped being announced): the SMS "
-                    "export or WeChat article may carry a story whose vetting has expired", **shown)
+    elif first_expiry(site.records, {s.id for s in site.gate.public}, config, now) <= clock:
+        # TRANSLATORS: 原文：--now {now} 比现在（{clock}）早，按那时公开的稿件里，有一篇的审核意见已经过期：
+        # 写出的短信或微信稿里会有它，不能发出
+        message = t("--now {now} is earlier than now ({clock}), and the vetting of a story public as of then has "
+                    "run out since: the SMS export or WeChat article would carry it, and must not go out", **shown)
     else:
         return None
     # TRANSLATORS: 原文：不带 --now（按现在的时间写出）

@@ -144,8 +144,10 @@ def _safe_member(name: str) -> str | None:
     return rel
 
 
-def import_edition(archive: Path, folder: Path) -> Imported:
-    """Check the archive against its manifest, then put its site into `folder` in one step."""
+def import_edition(archive: Path, folder: Path, *, now: dt.datetime) -> Imported:
+    """Check the archive against its manifest, then put its site into `folder` in one step. `now`:
+    this run's clock (the command line's one reading of the computer's): an archive whose stories
+    may no longer go out by then (its valid_until) is refused before anything is written."""
     where = str(archive)
 
     def refuse(message: str, accepted: str | None = None) -> BuildFailed:
@@ -171,9 +173,19 @@ def import_edition(archive: Path, folder: Path) -> Imported:
                 # TRANSLATORS: 原文：导出文件里没有写明有效期（是旧版本导出的）
                 raise ValueError(_("it does not say until when it may be published (an older version exported it)"))
             valid_until = dt.datetime.fromisoformat(manifest["valid_until"]) if manifest["valid_until"] else None
+            if valid_until is not None and valid_until.tzinfo is None:
+                raise ValueError(manifest["valid_until"])
         except (KeyError, ValueError, TypeError) as exc:
             raise refuse(t("the archive has no valid {manifest} ({reason})", manifest=MANIFEST,
                            reason=exc)) from None
+        if valid_until is not None and valid_until <= now:
+            # TRANSLATORS: 原文：这个导出文件是按 {built} 生成的；里面有一篇稿件的审核意见到 {until} 就过期了，
+            # 现在（{now}）已经过了这个时间：不能导入发布
+            raise refuse(t("it was built as of {built}; the vetting of a story in it ran out at {until}, and now "
+                           "({now}) is past that: it must not be published", built=manifest.get("built_at") or "—",
+                           until=valid_until.isoformat(timespec="minutes"),
+                           now=now.astimezone(valid_until.tzinfo).isoformat(timespec="minutes")),
+                         _("ask the intranet side to build and export again, then import that"))
         members: dict[str, zipfile.ZipInfo] = {}
         for info in z.infolist():
             if info.filename in (MANIFEST, MAP) or info.is_dir():
