@@ -279,20 +279,20 @@ def test_edit_deploy_under_load_304s_rollback_and_bad_releases(served: Served) -
     edit(site, EDITED, "第三版。")
     site.build(workers=1)
     r3 = served.deploy(now=NOW + dt.timedelta(minutes=3)).release
-    back = dep.rollback(served.config, str(target), mark_bad=True)
+    back = dep.rollback(served.config, str(target), mark_bad=True, now=NOW + dt.timedelta(minutes=5))
     assert (back.release, back.previous, back.marked_bad) == (r2, r3, r3)
     assert ngx.get("/publicity/" + EDITED_PAGE)[2] == new_bytes
-    back = dep.rollback(served.config, str(target))
+    back = dep.rollback(served.config, str(target), now=NOW + dt.timedelta(minutes=5))
     assert back.release == r1
     assert files_of(target / "current") == served.first  # the previous bytes, exactly
     assert ngx.get("/publicity/" + EDITED_PAGE)[2] == served.first[EDITED_PAGE]
     with refused("no earlier release"):
-        dep.rollback(served.config, str(target))
+        dep.rollback(served.config, str(target), now=NOW + dt.timedelta(minutes=5))
     with refused("marked bad"):
-        dep.rollback(served.config, str(target), r3)
+        dep.rollback(served.config, str(target), r3, now=NOW + dt.timedelta(minutes=5))
     assert [(r.name, r.current, r.bad) for r in dep.releases(served.config, str(target))] == \
         [(r1, True, False), (r2, False, False), (r3, False, True)]
-    assert dep.rollback(served.config, str(target), r2).release == r2
+    assert dep.rollback(served.config, str(target), r2, now=NOW + dt.timedelta(minutes=5)).release == r2
 
     # emergency withdrawal: build + deploy, and the address answers 410 at once (the reload command)
     url = "/publicity/" + EDITED_PAGE.removesuffix("index.html")
@@ -669,7 +669,7 @@ def test_remote_deploy_and_rollback_through_the_shell(tmp_path: Path) -> None:
     assert files_of(srv / "current") == files_of(site.out)
     r1, r2 = srv / "releases" / first.release, srv / "releases" / second.release
     assert (r1 / "robots.txt").stat().st_ino == (r2 / "robots.txt").stat().st_ino  # linked by rsync --link-dest
-    back = dep.rollback(config, target, mark_bad=True, runner=_here)
+    back = dep.rollback(config, target, mark_bad=True, runner=_here, now=NOW + dt.timedelta(minutes=5))
     assert back.release == first.release and current_of(srv) == first.release
     assert [(x.name, x.bad) for x in dep.releases(config, target, runner=_here)] == \
         [(first.release, False), (second.release, True)]
@@ -703,3 +703,40 @@ def test_the_release_check_follows_srcset_and_poster(tmp_path: Path) -> None:
         (root / "index.html").write_text(good + bad, encoding="utf-8")
         assert [p.message for p in dep.broken_links(root, files, "/")] == \
             [f"broken internal link: no file at {'images/gone-480w.png' if 'srcset' in bad else 'gone.png'}"]
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_rollback_never_puts_a_withdrawn_story_or_an_expired_vetting_back_online(tmp_path: Path,
+                                                                                 remote: bool) -> None:
+    """Rollback is what a nervous user reaches for right after an emergency withdrawal: a release
+    that still serves a story the current one withdrew is refused, and so is one in which the
+    vetting of a story has run out since; `current` stays as it is."""
+    if remote and (shutil.which("rsync") is None or shutil.which("sha256sum") is None):
+        pytest.skip("needs rsync")
+    site = _small(tmp_path)
+    # cleared on 2025-12-01, valid 365 days: public through 2026-12-01
+    site.story("old", "old-1", slug="old", vetting={"cleared_by": "市局纪委", "date": dt.date(2025, 12, 1),
+                                                   "ref": "纪审7号"})
+    site.build(workers=1)
+    config = load_config(site.config)
+    target = f"web@host:{tmp_path}/srv" if remote else str(tmp_path / "srv")
+    srv = tmp_path / "srv"
+    kw: dict[str, Any] = {"runner": _here} if remote else {}
+    first = dep.deploy(config, target, now=NOW + dt.timedelta(hours=1), **kw).release
+    site.story("a", "t-001", status="withdrawn", withdrawn_date=dt.date(2026, 11, 24))
+    site.build(workers=1)
+    second = dep.deploy(config, target, now=NOW + dt.timedelta(hours=2), **kw).release
+    withdrawn = next(p for p in (srv / "releases" / first / "stories").iterdir() if "001" in p.name).name
+    assert withdrawn in (srv / "withdrawn.map").read_text(encoding="utf-8")
+    for release in (None, first):
+        with refused("still serves stories the current release withdrew"):
+            dep.rollback(config, target, release, now=NOW + dt.timedelta(hours=3), **kw)
+        assert current_of(srv) == second
+    # a third release; going back to the second is fine until the old story's vetting runs out
+    site.story("b", "t-002", field="jiaojing", body="新的正文。")
+    site.build(workers=1)
+    dep.deploy(config, target, now=NOW + dt.timedelta(hours=4), **kw)
+    with refused("the vetting of a story in release"):
+        dep.rollback(config, target, now=dt.datetime(2026, 12, 2, tzinfo=NOW.tzinfo), **kw)
+    assert dep.rollback(config, target, now=NOW + dt.timedelta(hours=5), **kw).release == second
+    assert current_of(srv) == second

@@ -528,7 +528,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             for rel in releases(config, args.target):
                 print(rel.name + (" " + _("(current)") if rel.current else "") + (" " + _("(bad)") if rel.bad else ""))
             return 0
-        r = rollback(config, args.target, args.release, args.mark_bad)
+        r = rollback(config, args.target, args.release, args.mark_bad, now=clock().astimezone(config.tz))
     except BuildFailed as failed:
         print_problems(failed.problems)
         print("\n" + _("Rollback failed: the web server still serves what it served before."), file=sys.stderr)

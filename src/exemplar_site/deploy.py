@@ -8,6 +8,7 @@ A deploy target (a folder on this machine, or `user@host:/path` over ssh and rsy
     TARGET/meta/<name>/SHA256SUMS    every file's SHA-256 (what the release is checked against)
     TARGET/meta/<name>/withdrawn.map the withdrawn addresses of that edition
     TARGET/meta/<name>/BAD           a release marked bad: rollback skips it
+    TARGET/meta/<name>/VALID_UNTIL   when the vetting of a story in it runs out (rollback refuses it then)
     TARGET/withdrawn.map             the current release's map, included by the nginx config
 
 A deploy first checks the edition (a site build, never a drafts build nor anything carrying the
@@ -60,6 +61,7 @@ except ImportError:  # pragma: no cover
 
 RELEASES, META, CURRENT, MAP = "releases", "meta", "current", "withdrawn.map"
 SUMS, BAD, TARGET_MARKER = "SHA256SUMS", "BAD", ".exemplar-deploy"
+VALID_UNTIL = "VALID_UNTIL"
 LOCK = ".deploy.lock"
 INCOMING = ".incoming-"  # a release being made: never listed, removed when it fails
 NAME_RE = re.compile(r"^\d{8}-\d{6}(\.\d+)?-[0-9a-f]{12}$")
@@ -105,6 +107,12 @@ class Edition:
     source: Path
     sums: dict[str, str]  # path → sha256 of every file (the marker included)
     map: bytes  # the withdrawn addresses (nginx map lines)
+    valid_until: dt.datetime | None = None  # when the vetting of a story in it runs out (gate.first_expiry)
+
+    def valid_until_text(self) -> bytes:
+        """What meta/<name>/VALID_UNTIL holds: an ISO time, or nothing when no vetting runs out."""
+        return self.valid_until.isoformat().encode() if self.valid_until and self.valid_until.year < dt.MAXYEAR \
+            else b""
 
     @property
     def digest(self) -> str:
@@ -224,7 +232,7 @@ def read_edition(config: SiteConfig, source: Path, now: dt.datetime) -> Edition:
         map_bytes = map_file.read_bytes()
     except OSError:
         map_bytes = EMPTY_MAP
-    return Edition(source, sums, map_bytes)
+    return Edition(source, sums, map_bytes, aware(until) if until is not None else None)
 
 
 def imported_path(folder: Path) -> Path:
@@ -437,6 +445,58 @@ def choose_rollback(state: State, wanted: str | None, where: str) -> str:
     return good[-1]
 
 
+def _may_go_back(where: Target, state: State, name: str, config: SiteConfig, now: dt.datetime) -> None:
+    """Raise BuildFailed when release `name` must not be served again (rollback's two refusals)."""
+    def refuse(message: str) -> BuildFailed:
+        # TRANSLATORS: 原文：改好稿件后重新生成、重新发布（deploy），不要回滚到这个版本
+        return BuildFailed([Problem(where.where, None, "RELEASE", message,
+                                    _("fix what is wrong in the site, build and deploy again instead of rolling "
+                                      "back to this release"))])
+
+    until = (where.read_meta(name, VALID_UNTIL) or b"").decode("utf-8", "replace").strip()
+    try:
+        expired = bool(until) and dt.datetime.fromisoformat(until) <= now
+    except ValueError:
+        expired = True  # (a record that cannot be read: never trusted)
+    if expired:
+        # TRANSLATORS: 原文：版本 {name} 里有一篇稿件的审核意见到 {until} 就过期了：不能再让它上线
+        raise refuse(t("the vetting of a story in release {name} ran out at {until}: it must not be served again",
+                       name=name, until=until))
+    if not state.current:
+        return
+    withdrawn = _map_addresses(where.read_meta(state.current, MAP) or b"")
+    files, now_served = _sums(where.read_meta(name, SUMS)), _sums(where.read_meta(state.current, SUMS))
+    base = config.base_path
+    # (at a withdrawn address the current release may serve the withdrawal notice: the same bytes are fine)
+    back = sorted(a for a in withdrawn if a.startswith(base) and any(
+        path in files and files[path] != now_served.get(path)
+        for path in (a[len(base):], a[len(base):] + "index.html")))
+    if back:
+        # TRANSLATORS: 原文：版本 {name} 里还有当前版本已经撤下的稿件（{addresses}）：回滚会让它们重新上线
+        raise refuse(t("release {name} still serves stories the current release withdrew ({addresses}): rolling "
+                       "back would put them online again", name=name, addresses="、".join(back[:5])))
+
+
+def _sums(text: bytes | None) -> dict[str, str]:
+    """path → SHA-256 of a release's meta/<name>/SHA256SUMS (Edition.sums_text)."""
+    out = {}
+    for line in (text or b"").decode("utf-8", "replace").splitlines():
+        digest, sep, path = line.partition("  ")
+        if sep:
+            out[path] = digest
+    return out
+
+
+def _map_addresses(map_bytes: bytes) -> set[str]:
+    """The addresses an nginx withdrawal map (pipeline.withdrawn_map) answers with 410."""
+    out = set()
+    for line in map_bytes.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].startswith("/") and parts[1] == "1;":
+            out.add(parts[0])
+    return out
+
+
 def to_remove(state: State, keep: int, current: str) -> list[str]:
     """The oldest releases beyond `keep` (the current one always stays)."""
     names = list(state.releases)
@@ -556,6 +616,7 @@ class LocalTarget:
             meta.mkdir(parents=True, exist_ok=True)
             _write(meta / SUMS, edition.sums_text())
             _write(meta / MAP, edition.map)
+            _write(meta / VALID_UNTIL, edition.valid_until_text())
             os.rename(incoming, self.path / RELEASES / name)
         except BaseException:
             shutil.rmtree(incoming, ignore_errors=True)
@@ -580,6 +641,13 @@ class LocalTarget:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+    def read_meta(self, name: str, file: str) -> bytes | None:
+        """A file of meta/<name>/, or None where there is none."""
+        try:
+            return (self.path / META / name / file).read_bytes()
+        except OSError:
+            return None
 
     def map_digest(self, name: str) -> str:
         try:
@@ -699,6 +767,7 @@ class RemoteTarget:
         with tempfile.TemporaryDirectory() as meta_dir:
             Path(meta_dir, SUMS).write_bytes(edition.sums_text())
             Path(meta_dir, MAP).write_bytes(edition.map)
+            Path(meta_dir, VALID_UNTIL).write_bytes(edition.valid_until_text())
             try:
                 for argv in self.upload_commands(edition, name, previous, meta_dir):
                     self._do(argv, _("copying the release"))
@@ -718,6 +787,14 @@ class RemoteTarget:
 
     def switch(self, name: str) -> None:
         self._do(self.switch_command(name), _("switching current"))
+
+    def read_meta(self, name: str, file: str) -> bytes | None:
+        """A file of meta/<name>/ on the server, or None where there is none."""
+        path = f"{self.q}/{META}/{shlex.quote(name)}/{file}"
+        out = self._do(self.ssh(f"if [ -f {path} ]; then echo yes; cat -- {path}; else echo no; fi"),
+                       _("reading the target"))
+        head, _nl, rest = out.partition("\n")
+        return rest.encode() if head.strip() == "yes" else None
 
     def map_digest(self, name: str) -> str:
         out = self._do(self.ssh(f"cat -- {self.q}/{META}/{shlex.quote(name)}/{MAP} 2>/dev/null | sha256sum "
@@ -816,7 +893,10 @@ def deploy(config: SiteConfig, target: str | None = None, source: Path | None = 
 
 
 def rollback(config: SiteConfig, target: str | None = None, release: str | None = None, mark_bad: bool = False,
-             runner: Runner = run) -> RollbackReport:
+             *, now: dt.datetime, runner: Runner = run) -> RollbackReport:
+    """Switch back to an earlier release. `now`: this run's clock. Refused, `current` untouched, when
+    that release still serves a story the current one withdrew, or when the vetting of a story in it
+    has run out by `now`: rolling back never publishes what a later build took down."""
     where = open_target(config, target, runner)
     with where.lock():
         state = where.state()
@@ -824,6 +904,7 @@ def rollback(config: SiteConfig, target: str | None = None, release: str | None 
             raise BuildFailed([Problem(where.where, None, "TARGET", _("nothing has been deployed here yet"),
                                        _("the folder you deploy to (python build.py deploy TARGET)"))])
         name = choose_rollback(state, release, where.where)
+        _may_go_back(where, state, name, config, now)
         if mark_bad and state.current:
             where.mark_bad(state.current)
         where.switch(name)
