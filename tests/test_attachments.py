@@ -124,14 +124,19 @@ def test_a_copy_of_an_internal_report_among_the_attachments_stops_check_and_buil
     assert "家庭变故" in (reports / "assessments.csv").read_text(encoding="utf-8-sig")
     with (reports / "assessments.csv").open(encoding="utf-8-sig") as f:
         cells = [cell for row in csv.reader(f) for cell in row]
+    with (reports / "assessments.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    cut = io.StringIO()  # (the last column taken out in Excel, a column name retyped)
+    csv.writer(cut).writerows([[c if c not in ("姓名/名称", "name") else "姓名" for c in r[:-1]] for r in rows])
     files = {"kaohe.csv": (reports / "assessments.csv").read_bytes(),
+             "kaohe2.csv": cut.getvalue().encode(), "renwu.csv": (reports / "quotas.csv").read_bytes(),
              "jindu.csv": (reports / "pipeline.csv").read_bytes(),
              "kaohe.xlsx": xlsx(cells), "baobiao.pdf": pdf("Test site: internal management reports"),
              # (the same words, out of a report's order, in a table of its own)
              "ok.csv": "单位,典型编号,级别,类别\n市看守所,jc-1,市级,个人\n".encode()}
     _attach(site, files)
     errors = _errors(site)
-    for name in ("kaohe.csv", "jindu.csv", "kaohe.xlsx", "baobiao.pdf"):
+    for name in ("kaohe.csv", "kaohe2.csv", "renwu.csv", "jindu.csv", "kaohe.xlsx", "baobiao.pdf"):
         assert any(f"content/files/{name}" in e and "copy of an internal report" in e for e in errors), (name, errors)
     assert not any("ok.csv" in e for e in errors) and not site.out.exists()
     assert {p.path for p in check_site(site.config, BuildOptions(now=NOW)).errors} >= \

@@ -41,13 +41,27 @@ PIPELINE_COLUMNS = (
 REPORT_TITLES = ("内部管理报表", "internal management reports")
 
 
+# Words only the internal reports' tables use (column names of the assessments and quotas, the
+# pipeline's): two of one report's anywhere in a text mark a copy of it, its header row cut down,
+# retyped or gone (a column name kept in a cell, a note)
+REPORT_WORDS = (
+    ("上次考核备注", "下次应考核日期", "上次考核结果", "考核周期（月）", "逾期天数", "上次考核日期", "考核单位"),
+    ("last_notes", "next_due", "last_result", "period_months", "days_overdue", "last_assessed"),
+    ("任务级别", "计入任务数", "单位类型", "是否完成"),
+    ("target_level", "qualifying", "unit_type"),
+    ("waiting_for",),
+)
+
+
 def internal_report_in(text: str) -> bool:
     """Whether `text` (an attachment's, as attachtext reads it: a CSV, a sheet's cells, a document's
     tables) is a copy of an internal report: the assessments' or the pipeline's header, in either
     language, its names in order and close together (a table's header row, whatever parts the cells),
-    or the reports' title."""
+    two of one report's own column names (REPORT_WORDS), or the reports' title."""
     lowered = text.lower()
     if any(title in lowered for title in REPORT_TITLES):
+        return True
+    if any(sum(word in lowered for word in words) >= min(2, len(words)) for words in REPORT_WORDS):
         return True
     for columns in (ASSESSMENT_COLUMNS, PIPELINE_COLUMNS):
         for names in (tuple(e for e, _c in columns), tuple(c for _e, c in columns)):
