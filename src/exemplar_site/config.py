@@ -38,7 +38,7 @@ from .schema import (
     options_by_name,
     typed,
 )
-from .text import NOT_ONE_LINE, as_browsers_read
+from .text import NOT_ONE_LINE, as_browsers_read, control_named
 
 # The five levels of the tiered management (分级管理), highest first. Keys are
 # fixed because assessment rules depend on them; display names can be changed.
@@ -362,7 +362,8 @@ def _editions(path: Path, data: Any, line: int, problems: Problems, root: Path,
         given = str(v["base_path"] or "/")
         if not _path_ok(given):
             problems.error(path, where("base_path"), f"editions.{name}.base_path",
-                           t("must be a path starting with '/', got {value}", value=given), _(_BASE_PATH_ACCEPTED))
+                           t("must be a path starting with '/' whose folder names are letters, digits, '-', '_', '.' "
+                             "or '~', got {value}", value=given), _(_BASE_PATH_ACCEPTED))
         base_path = "/" + given.strip("/") + "/" if given.strip("/") else "/"
         out_dir = _resolved(root / str(v["output_dir"] or ""))
         if v["output_dir"] and (out_dir in used or out_dir == reports_dir or out_dir == root
@@ -456,8 +457,8 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     base_path = text("base_path") or "/"
     if not _path_ok(base_path):
         problems.error(path, line("base_path"), "base_path",
-                       _("must be a path starting with '/', got {value}").format(value=base_path),
-                       _(_BASE_PATH_ACCEPTED))
+                       t("must be a path starting with '/' whose folder names are letters, digits, '-', '_', "
+                         "'.' or '~', got {value}", value=base_path), _(_BASE_PATH_ACCEPTED))
     base_path = "/" + base_path.strip("/") + "/" if base_path.strip("/") else "/"
     language = text("language") or "zh-CN"
     if not i18n.normalise(language):
@@ -720,7 +721,12 @@ def _sms(path: Path, data: Any, line: int, problems: Problems) -> SmsSettings:
                        _("the signature must not contain brackets or spaces"),
                        _("e.g. 镇江公安 (the 【】 are added for you)"))
     suffix = str(v["suffix"] or "")
-    if "【" in suffix or "】" in suffix or NOT_ONE_LINE.search(suffix):
+    hidden = NOT_ONE_LINE.search(suffix)
+    if hidden is not None:
+        problems.error(path, at("suffix"), "sms.suffix",
+                       t("holds an invisible {what}: it must be one line", what=control_named(hidden.group())),
+                       _("e.g. 回T退订"))
+    elif "【" in suffix or "】" in suffix:
         problems.error(path, at("suffix"), "sms.suffix", _("must be one line without 【】"), _("e.g. 回T退订"))
     return SmsSettings(sig, v["write_signature"], v["max_segments"], v["link"], suffix, v["csv_bom"],
                        v["digest_days"], v["counting"])

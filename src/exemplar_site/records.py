@@ -394,7 +394,13 @@ def story_record(doc: RawDoc, config: SiteConfig, assets: dict[str, int], proble
               t("e.g. {example}", example="approved_by: 京口区委、区政府"))
     summary = r.text("summary") or None
     sms = r.text("sms") or None
-    if sms and (textmod.NOT_ONE_LINE.search(sms) or "【" in sms or "】" in sms):
+    hidden = textmod.NOT_ONE_LINE.search(sms) if sms else None
+    if hidden is not None:
+        # TRANSLATORS: 原文：短信内容里有一个看不见的{what}（常见于从 Excel 或网页复制的文字）：短信只能写一行
+        r.err("sms", t("the SMS text holds an invisible {what} (often pasted from Excel or a web page): an SMS is "
+                       "one line", what=textmod.control_named(hidden.group())),
+              t("e.g. {example}", example="sms: 王建国扎根社区二十年，调解纠纷三千余起。"))
+    elif sms and ("【" in sms or "】" in sms):
         r.err("sms", _("the SMS text must be one line without 【 or 】 (the platform adds the signature)"),
               t("e.g. {example}", example="sms: 王建国扎根社区二十年，调解纠纷三千余起。"))
     tags = tuple(dict.fromkeys(tag for tag in (textmod.clean_label(x) for x in r.string_list("tags")) if tag))

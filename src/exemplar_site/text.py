@@ -14,6 +14,8 @@ import unicodedata
 import urllib.parse
 from html.parser import HTMLParser
 
+from .i18n import N_, _
+
 SENTENCE_ENDS = "。！？；!?;"
 _CLOSERS = "”’」』）)》】"
 ELLIPSIS = "…"
@@ -76,6 +78,16 @@ _IDNA_IGNORED = re.compile("[\t\n\r\u00ad\u034f\u180b-\u180f\u200b-\u200d\u2060\
 # What ends a line for one reader or another (a text file's reader splits at \r, \x85, \u2028 as at
 # \n: str.splitlines), and the other control characters: none belongs in a one-line text (an SMS)
 NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+def control_named(ch: str) -> str:
+    """A character NOT_ONE_LINE finds, named for people: 制表符 (Tab, U+0009), …"""
+    names = {"\t": N_("tab"), "\n": N_("line break"), "\r": N_("carriage return"),
+             "\u2028": N_("line separator"), "\u2029": N_("paragraph separator"), "\x85": N_("next line (NEL)")}
+    return f"{_(names.get(ch, _CONTROL))} (U+{ord(ch):04X})"
+
+
+_CONTROL = N_("control character")
+
+
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 

@@ -66,7 +66,13 @@ def export_edition(config: SiteConfig, archive: Path | None = None, *, now: dt.d
                                    # TRANSLATORS: 原文：导出对外版本，例如 --edition internet
                                    # （site_config.yaml 里 editions 下 external: true 的那个）
                                    _("export an outside edition, e.g. --edition internet (the one with external: "
-                                     "true under editions in site_config.yaml)"))])
+                                     "true under editions in site_config.yaml)")
+                                   if any(e.external for e in config.editions) else
+                                   # TRANSLATORS: 原文：这个网站还没有对外版本：先在 site_config.yaml 的 editions 下
+                                   # 声明一个 external: true 的版本（见 docs/configuration.md），生成它，再导出
+                                   _("this site has no edition that goes outside yet: declare one with external: true "
+                                     "under editions in site_config.yaml (docs/configuration.md), build it, then "
+                                     "export it"))])
     source = config.output_dir
     with exclusive(source):
         # refuses drafts, reports, SMS files, hand edits and a build made as of a later time
