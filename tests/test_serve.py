@@ -216,6 +216,29 @@ def test_saved_story_is_shown_before_the_full_rebuild_and_only_its_viewers_reloa
         srv.stop()
 
 
+def test_a_story_with_a_photo_saved_again_unchanged_ends_as_a_clean_build_makes_it(site: Site) -> None:
+    """The instant preview of a story renders it without its photos' web sizes and press copy (the
+    full build joins those); the full rebuild that follows must put the page right even when its
+    key says nothing changed (a save with no change, Ctrl-S), never keep what the preview wrote."""
+    site.story("a", "a-1", slug="a", title="甲的事迹", images=[{"src": "images/a.png", "alt": "他在社区"}])
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.1, now=lambda: NOW)
+    srv.start()
+    try:
+        clean = site.root / "clean"
+        site.build(output=clean, cache=False)
+        page = "stories/a/index.html"
+        assert (srv.output / page).read_bytes() == (clean / page).read_bytes()
+        builds = srv.state.builds
+        path = site.root / "content/stories/a.md"
+        path.write_bytes(path.read_bytes())  # (saved again as it was)
+        assert wait_until(lambda: srv.state.builds > builds)
+        time.sleep(0.3)
+        assert (srv.output / page).read_bytes() == (clean / page).read_bytes()
+        assert "press/a-1" in get(srv.url + "stories/a/")[1]
+    finally:
+        srv.stop()
+
+
 def test_story_changes_a_preview_cannot_show_wait_for_the_rebuild(site: Site, server: PreviewServer) -> None:
     from exemplar_site.pipeline import StoryPreview
     preview = server._preview

@@ -415,10 +415,10 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
     written = rendered = 0
     changed: list[str] = []
     manifest = load_manifest(target)
-    if unchanged(target, keys, manifest):
+    if not options.rewrite and unchanged(target, keys, manifest):
         report = WriteReport(0, len(keys), 0)
     else:
-        staging = Staging(target, in_place=options.in_place, manifest=manifest)
+        staging = Staging(target, in_place=options.in_place, manifest=manifest, rewrite=options.rewrite)
         try:
             todo = [job for job in jobs if not staging.keep(job.path, job.key)]
             fed = parts if layer else None  # (the feeds' entries made are kept for the next build)

@@ -22,6 +22,8 @@ class BuildOptions:
     cache: bool = True  # keep parsed files and rendered bodies beside the output for the next build
     in_place: bool = False  # update the output file by file instead of swapping trees (preview server only)
     edition: str | None = None  # one of the config's editions (None: the intranet edition)
+    rewrite: frozenset[str] = frozenset()  # output paths written since the last build (the preview server's
+    # instant previews): rendered again, never kept by their key, which vouches only for what the build wrote
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,11 @@ class Rebuilder:
         try:
             # (workers started afresh mind no thread; forked ones only where no other thread runs)
             workers = 0 if first and (start_method() == "spawn" or threading.active_count() == 1) else 1
+            # (a page a preview wrote is rendered again: its key vouches for the last build's bytes, not the
+            # preview's, which lack what the full build adds, such as a story's photos in their web sizes)
+            rewrite = frozenset(t.relative_to(self.output).as_posix() for t in previewed or ())
             report = self.build(BuildOptions(now=self.now(), output=self.output, drafts=self.drafts, cache=False,
-                                             in_place=not first, workers=workers), site.append)
+                                             in_place=not first, workers=workers, rewrite=rewrite), site.append)
         except Exception as exc:  # noqa: BLE001 - any failure is shown in the overlay; the preview keeps serving
             for target, data in (previewed or {}).items():
                 write_atomic(target, data)

@@ -116,12 +116,15 @@ def staging_dir(target: Path) -> Path:
 class Staging:
     """One build's view of the two trees. Workers (forked or spawned processes: it pickles) may call put()."""
 
-    def __init__(self, target: Path, kind: str = PUBLIC, in_place: bool = False, manifest: Manifest | None = None):
+    def __init__(self, target: Path, kind: str = PUBLIC, in_place: bool = False, manifest: Manifest | None = None,
+                 rewrite: frozenset[str] = frozenset()):
         """in_place: update the live folder file by file (each file atomically) instead of
         swapping whole trees; for the preview server, where nobody else reads the folder.
         `manifest`: the target's manifest as the caller has just loaded it (not read again).
+        `rewrite`: paths written since the manifest was (runs.BuildOptions.rewrite): never kept.
         Raises BuildFailed for a folder that may not hold this output, WriteFailed if the disk fails."""
         self._given = manifest
+        self.rewrite = rewrite
         self.target = target.resolve() if target.exists() else target.absolute()
         self.kind = kind
         self.in_place = in_place
@@ -177,7 +180,7 @@ class Staging:
 
     def keep(self, path: str, key: str) -> bool:
         """Put an unchanged file in place without rendering it; False if it must be rendered."""
-        if not key:
+        if not key or path in self.rewrite:
             return False
         if self.in_place:
             if self.manifest.live.get(path) == key and os.path.exists(self._target_s + path):
