@@ -15,7 +15,7 @@ import pytest
 from lxml import html as lxml_html
 from watchdog.events import FileSystemEventHandler
 
-from conftest import NOW, Site, free_port, wait_until
+from conftest import NOW, Site, free_port, story, wait_until
 from exemplar_site.serve import PreviewServer
 from exemplar_site.theme import BUILTIN_DEFAULT
 
@@ -172,6 +172,39 @@ def test_the_file_watcher_and_the_http_handler_stay_apart(site: Site, server: Pr
     epoch = server.state.epoch
     (extra / "extra.css").write_text("body { color: #123; }", encoding="utf-8")
     assert wait_until(lambda: server.state.epoch > epoch)
+
+
+def test_content_replaced_or_moved_by_the_config_is_still_watched(site: Site, server: PreviewServer) -> None:
+    """A backup restored or a sync tool's copy replaces content/ (moved away, copied back): its old
+    watch died with it, and edits (a withdrawal) must still rebuild. So must edits in a content
+    folder the config moves to."""
+    import shutil
+
+    def edited(title: str, folder: str = "content") -> None:
+        builds = server.state.builds
+        (site.root / folder / "stories" / "a.md").write_text(story("a-1", slug="a", title=title), encoding="utf-8")
+        assert wait_until(lambda: server.state.builds > builds), title
+        assert wait_until(lambda: title in get(server.url + "stories/a/")[1]), title
+
+    content = site.root / "content"
+    builds = server.state.builds
+    content.rename(site.root / "content.old")
+    shutil.copytree(site.root / "content.old", content)
+    shutil.rmtree(site.root / "content.old")
+    assert wait_until(lambda: server.state.builds > builds)
+    time.sleep(0.5)
+    edited("恢复备份以后改的标题")
+    builds = server.state.builds
+    site.story("a", "a-1", slug="a", status="withdrawn")
+    assert wait_until(lambda: server.state.builds > builds)
+    assert wait_until(lambda: "恢复备份以后改的标题" not in get(server.url + "stories/a/")[1])
+    # the config moves content/ elsewhere
+    shutil.copytree(content, site.root / "content2")
+    builds = server.state.builds
+    site.config.write_text(site.config.read_text(encoding="utf-8") + "content_dir: content2\n", encoding="utf-8")
+    assert wait_until(lambda: server.state.builds > builds)
+    time.sleep(0.5)
+    edited("移到新文件夹以后改的标题", "content2")
 
 
 class PathEvents(Events):

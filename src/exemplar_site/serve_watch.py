@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from .config import SiteConfig
 
@@ -32,6 +34,10 @@ class SourceWatcher(FileSystemEventHandler):
         self.stopping = stopping
         self.observer: BaseObserver | None = None  # made by start(): its thread starts with it (PreviewServer.start)
         self.watched: set[str] = set()  # folders watched recursively
+        # each one's watch and the folder's identity (device, inode) when it was made: a folder replaced
+        # (a backup restored, a sync tool's copy) is a new folder, whose old watch died with the old one
+        self._watches: dict[str, tuple[ObservedWatch, tuple[int, int]]] = {}
+        self._watch_lock = threading.Lock()  # (the observer's thread and `run` both (re)schedule)
         self._pending: set[str] = set()  # paths changed since the last call of `changed`
         self._pending_lock = threading.Lock()
         self._changed = threading.Event()
@@ -67,6 +73,7 @@ class SourceWatcher(FileSystemEventHandler):
                 paths, self._pending = self._pending, set()
             if not self.stopping.is_set():
                 self.changed(paths)
+                self.refresh()  # (the rebuild read the config again: content/ or themes/ may have moved)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
@@ -76,11 +83,31 @@ class SourceWatcher(FileSystemEventHandler):
         if dest:
             self._on_change(str(dest))
 
+    def refresh(self) -> None:
+        """Watch the config's content/ and themes/ as they are now: moved by the config, or replaced."""
+        config = self.config()
+        for folder in (config.content_dir, config.themes_dir):
+            self._watch(folder)
+
     def _watch(self, folder: Path) -> None:
         assert self.observer is not None  # (started: events come only then)
-        if folder.is_dir() and str(folder) not in self.watched:
-            self.watched.add(str(folder))
-            self.observer.schedule(self, str(folder), recursive=True)
+        key = str(folder)
+        try:
+            st = os.stat(key)
+        except OSError:
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            return
+        identity = (st.st_dev, st.st_ino)
+        with self._watch_lock:
+            old = self._watches.get(key)
+            if old is not None and old[1] == identity:
+                return
+            if old is not None:
+                with contextlib.suppress(Exception):  # (its emitter may have ended with the old folder)
+                    self.observer.unschedule(old[0])
+            self._watches[key] = (self.observer.schedule(self, key, recursive=True), identity)
+            self.watched.add(key)
 
     def _on_change(self, path: str) -> None:
         name = Path(path).name
@@ -88,7 +115,7 @@ class SourceWatcher(FileSystemEventHandler):
             return
         config = self.config()
         if path in (str(config.themes_dir), str(config.content_dir)):
-            self._watch(Path(path))  # created after the server started
+            self._watch(Path(path))  # created after the server started, or replaced
         watched = (str(config.content_dir) + os.sep, str(config.themes_dir) + os.sep)
         if not (path.startswith(watched) or path in (str(self.config_path), str(config.themes_dir),
                                                     str(config.content_dir))):
