@@ -207,6 +207,35 @@ def test_content_replaced_or_moved_by_the_config_is_still_watched(site: Site, se
     edited("移到新文件夹以后改的标题", "content2")
 
 
+def test_the_preview_follows_the_clock_with_no_file_changed(site: Site) -> None:
+    """A vetting that runs out while the preview runs takes its story down, and a scheduled story
+    comes up at its time, as a clean build as of then shows, with nobody saving a file."""
+    import datetime as dt
+
+    site.story("old", "old-1", slug="old", title="审核将要过期的事迹",
+               vetting={"cleared_by": "市局纪委", "date": dt.date(2025, 12, 1), "ref": "纪审7号"})
+    site.story("later", "later-1", slug="later", title="定时发布的事迹", date=dt.datetime(2026, 11, 25, 9, 0))
+    clock = [NOW]
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.1, now=lambda: clock[0])
+    srv.start()
+    try:
+        assert "审核将要过期的事迹" in get(srv.url)[1] and "定时发布的事迹" not in get(srv.url)[1]
+        builds = srv.state.builds
+        time.sleep(0.6)
+        assert srv.state.builds == builds  # (nothing is due: no rebuild)
+        clock[0] = dt.datetime(2026, 11, 25, 9, 0, 1, tzinfo=NOW.tzinfo)
+        assert wait_until(lambda: "定时发布的事迹" in get(srv.url)[1])
+        clock[0] = dt.datetime(2026, 12, 2, 0, 0, 1, tzinfo=NOW.tzinfo)
+        assert wait_until(lambda: "审核将要过期的事迹" not in get(srv.url)[1])
+        clean = site.root / "clean"
+        site.build(now=clock[0], output=clean, cache=False)
+        assert (clean / "index.html").read_bytes() == (srv.output / "index.html").read_bytes()
+        assert not (srv.output / "stories/old").exists() or (srv.output / "stories/old/index.html").read_bytes() \
+            == (clean / "stories/old/index.html").read_bytes()
+    finally:
+        srv.stop()
+
+
 class PathEvents(Events):
     """An SSE stream opened the way the injected script opens it: with the page it shows."""
 

@@ -91,7 +91,7 @@ class PreviewServer:
         self._connections = Connections()
         self.httpd = HTTPServer((host, port), self._http_handler())
         self._watcher = SourceWatcher(self.config_path, lambda: self.config, self.on_changes, debounce,
-                                      self._stopping)
+                                      self._stopping, self._builder.due)
         self._threads: list[threading.Thread] = []
 
     @property

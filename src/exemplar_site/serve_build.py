@@ -21,9 +21,11 @@ from pathlib import Path
 
 from .config import SiteConfig, load_config
 from .errors import BuildFailed, Problem
+from .gate import next_change
 from .i18n import ngettext, t
 from .parallel import start_method
 from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview
+from .runs import local_now
 from .serve_reload import BuildState, changed_pages
 
 # one build into the private folder: (options, given the site that was built) -> report; raises on failure
@@ -42,6 +44,9 @@ class Rebuilder:
         self.now = now
         self.log = log
         self.story_preview: StoryPreview | None = None  # the last good build, to show one edited story at once
+        # when the last build's result changes by the clock alone (gate.next_change: a vetting runs out, a
+        # scheduled story comes due): from then on `due`, and the watcher rebuilds with no file changed
+        self.valid_until: dt.datetime | None = None
 
     def rebuild(self, previewed: dict[Path, bytes | None] | None = None, first: bool = False) -> None:
         """The full build. `previewed`: files a preview wrote just before, with their earlier bytes,
@@ -52,6 +57,7 @@ class Rebuilder:
         ones when no other thread runs in this process yet (a launcher's thread waiting to open the
         browser keeps it in this process)."""
         start = time.perf_counter()
+        now = self.now()
         try:
             self.config = load_config(self.config_path)  # base_path or folders may have changed
         except BuildFailed:
@@ -63,11 +69,13 @@ class Rebuilder:
             # (a page a preview wrote is rendered again: its key vouches for the last build's bytes, not the
             # preview's, which lack what the full build adds, such as a story's photos in their web sizes)
             rewrite = frozenset(t.relative_to(self.output).as_posix() for t in previewed or ())
-            report = self.build(BuildOptions(now=self.now(), output=self.output, drafts=self.drafts, cache=False,
+            report = self.build(BuildOptions(now=now, output=self.output, drafts=self.drafts, cache=False,
                                              in_place=not first, workers=workers, rewrite=rewrite), site.append)
         except Exception as exc:  # noqa: BLE001 - any failure is shown in the overlay; the preview keeps serving
             for target, data in (previewed or {}).items():
                 write_atomic(target, data)
+            if self.valid_until is not None and self.valid_until <= now:  # (tried again in a minute, not at once)
+                self.valid_until = now + dt.timedelta(minutes=1)
             if isinstance(exc, BuildFailed):
                 self.state.publish(exc.problems, None)
                 errors = sum(p.is_error for p in exc.problems)
@@ -86,10 +94,15 @@ class Rebuilder:
         written = report.write.written if report.write else 0
         self.log(t("Rebuilt in {seconds} s: {public} public stories, {written} files changed.",
                    seconds=f"{time.perf_counter() - start:.2f}", public=report.public, written=written))
+        self.valid_until = next_change(site[0].records, site[0].config, local_now(site[0].options, site[0].config))
         try:
             self.story_preview = StoryPreview(site[0])
         except Exception:  # noqa: BLE001 - previews are an optimisation: without one, changes wait for the rebuild
             self.story_preview = None
+
+    def due(self) -> bool:
+        """Whether the clock has passed the moment the last build's result changes by time alone."""
+        return self.valid_until is not None and self.now() >= self.valid_until
 
     def preview(self, paths: set[str]) -> dict[Path, bytes | None] | None:
         """Saved story files shown at once, before the full rebuild: their pages rendered against the

@@ -26,12 +26,15 @@ _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".bak", ".part")
 
 class SourceWatcher(FileSystemEventHandler):
     def __init__(self, config_path: Path, config: Callable[[], SiteConfig], changed: Callable[[set[str]], None],
-                 debounce: float, stopping: threading.Event):
+                 debounce: float, stopping: threading.Event, due: Callable[[], bool] = lambda: False):
+        """`due`: whether the clock alone calls for a rebuild (a vetting ran out, a scheduled story
+        came due since the last one): `changed` is then called with no path."""
         self.config_path = config_path
         self.config = config  # the current config (a rebuild may move content/ or themes/)
         self.changed = changed
         self.debounce = debounce
         self.stopping = stopping
+        self.due = due
         self.observer: BaseObserver | None = None  # made by start(): its thread starts with it (PreviewServer.start)
         self.watched: set[str] = set()  # folders watched recursively
         # each one's watch and the folder's identity (device, inode) when it was made: a folder replaced
@@ -64,6 +67,8 @@ class SourceWatcher(FileSystemEventHandler):
     def run(self) -> None:
         while not self.stopping.is_set():
             if not self._changed.wait(timeout=0.2):
+                if self.due() and not self.stopping.is_set():
+                    self.changed(set())
                 continue
             # debounce: wait until no change has arrived for `debounce` seconds
             while not self.stopping.is_set() and time.monotonic() - self._last_change < self.debounce:
