@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from lxml import html as lxml_html
 from watchdog.events import FileSystemEventHandler
 
 from conftest import NOW, Site, free_port, story, wait_until
+from exemplar_site.runs import BuildOptions
 from exemplar_site.serve import PreviewServer
 from exemplar_site.theme import BUILTIN_DEFAULT
 
@@ -143,6 +145,49 @@ def test_stop_cleans_up(site: Site) -> None:
     srv.stop()
     assert not root.exists()
     assert not (site.root / "public").exists()  # preview never touches the public output
+
+
+def test_stopping_during_a_rebuild_stops_it_at_its_next_page_and_leaves_nothing_behind(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a long rebuild writes: the build gives up at its next page (it reports each one),
+    and only then is the private folder (drafts' pages, with --drafts) removed: nothing is left."""
+    import exemplar_site.serve as serve
+    site.story("a", "a-1")
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.1, now=lambda: NOW)
+    srv.start()
+    from exemplar_site.pipeline import build_site as real
+
+    writing = threading.Event()
+
+    def long_build(config: Path, options: BuildOptions, progress: Any, **kw: Any) -> Any:
+        for i in range(10_000):  # (a site's pages, written one by one, a little slowly)
+            (options.output or srv.output).joinpath(f"page-{i}.html").write_text("x")
+            writing.set()
+            progress("pages", i + 1, 10_000)
+            time.sleep(0.01)
+        return real(config, options, progress, **kw)
+
+    monkeypatch.setattr(serve, "build_site", long_build)
+    site.story("a", "a-1", title="改过的标题")
+    assert writing.wait(15)
+    started = time.monotonic()
+    srv.stop()
+    assert time.monotonic() - started < 10 and not srv.root.exists()
+    time.sleep(0.3)
+    assert not srv.root.exists()
+
+
+def test_an_in_place_build_reports_each_page_it_renders(site: Site) -> None:
+    from exemplar_site.pipeline import build_site
+
+    site.story("a", "a-1")
+    site.build(output=site.root / "p", cache=False)
+    site.story("a", "a-1", title="改过的标题")
+    seen: list[tuple[str, int, int]] = []
+    build_site(site.config, BuildOptions(now=NOW, output=site.root / "p", cache=False, in_place=True),
+               progress=lambda stage, done, total: seen.append((stage, done, total)))
+    pages = [x for x in seen if x[0] == "pages"]
+    assert len(pages) > 2 and pages[-1][1] == pages[-1][2] and [d for _, d, _ in pages] == list(range(len(pages)))
 
 
 def test_broken_template_keeps_the_last_good_site(site: Site, server: PreviewServer) -> None:

@@ -427,7 +427,10 @@ def _build(config_path: str | Path, config: SiteConfig, options: BuildOptions, p
                 layer.read_bodies(site.index.stories, {job.path for job in todo})
             progress("pages", 0, len(todo))
             if options.in_place:  # render everything first: a failing template must not leave half a site
-                made = [make(job) for job in todo]
+                made = []
+                for i, job in enumerate(todo):  # (each page reported: the preview server stops a build so)
+                    made.append(make(job))
+                    progress("pages", i + 1, len(todo))
                 results: list[Put] = [(staging.put(o, job.key), len(o.data or b""), o.deps, {})
                                       for job, o in zip(todo, made, strict=True)]
                 changed = [job.path for job, (wrote, _, _, _) in zip(todo, results, strict=False) if wrote]

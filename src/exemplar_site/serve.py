@@ -50,7 +50,7 @@ from .cache import BuildCache, cache_path
 from .config import SiteConfig, load_config
 from .nochange import signature
 from .pipeline import BuildOptions, BuildReport, LoadedSite, StoryPreview, build_site
-from .serve_build import Rebuilder
+from .serve_build import Rebuilder, Stopped
 from .serve_http import Connections, HTTPServer, HttpSite, host_allowed, make_handler
 from .serve_overlay import inject
 from .serve_reload import BuildState, page_file, reload_events, reload_script
@@ -122,8 +122,13 @@ class PreviewServer:
         self.rebuild(self.preview(paths))
 
     def _build_site(self, options: BuildOptions, loaded: Callable[[LoadedSite], None]) -> BuildReport:
-        """One build into the private folder, with the in-memory cache (the only caller that keeps one)."""
-        return build_site(self.config_path, options, memory=self.cache, loaded=loaded)
+        """One build into the private folder, with the in-memory cache (the only caller that keeps one).
+        Stopped at its next page once the server is stopping (its folder is removed then)."""
+        def progress(stage: str, done: int, total: int) -> None:
+            if self._stopping.is_set():
+                raise Stopped()
+
+        return build_site(self.config_path, options, progress=progress, memory=self.cache, loaded=loaded)
 
     @property
     def _preview(self) -> StoryPreview | None:
@@ -192,6 +197,6 @@ class PreviewServer:
         self._connections.close_all(timeout=5)
         self.httpd.server_close()
         self._watcher.join(timeout=5)
-        for t in self._threads:
-            t.join(timeout=5)
+        for t in self._threads:  # (a rebuild running stops at its next page; its folder goes only after)
+            t.join(timeout=30)
         shutil.rmtree(self.root, ignore_errors=True)

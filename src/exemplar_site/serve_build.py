@@ -74,6 +74,8 @@ class Rebuilder:
         except Exception as exc:  # noqa: BLE001 - any failure is shown in the overlay; the preview keeps serving
             for target, data in (previewed or {}).items():
                 write_atomic(target, data)
+            if isinstance(exc, Stopped):
+                return
             if self.valid_until is not None and self.valid_until <= now:  # (tried again in a minute, not at once)
                 self.valid_until = now + dt.timedelta(minutes=1)
             if isinstance(exc, BuildFailed):
@@ -135,6 +137,10 @@ class Rebuilder:
             shown = ", ".join(o.path for o in outputs if o is not None)
             self.log(t("Showing {pages} at once; rebuilding the rest.", pages=shown))
         return written
+
+
+class Stopped(Exception):
+    """A build given up because the preview server stops (raised by its progress callback)."""
 
 
 def write_atomic(target: Path, data: bytes | None) -> None:
