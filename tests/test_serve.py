@@ -430,6 +430,16 @@ def test_the_error_overlay_shows_each_problem_as_blocks_to_read() -> None:
     assert b"build-error-overlay" not in inject(b"<body></body>", problems[2:], "")
 
 
+def test_the_error_overlay_never_shows_a_phone_or_id_number_a_message_echoes(site: Site,
+                                                                             server: PreviewServer) -> None:
+    """A value typed into the wrong field is echoed by its message (unknown unit '…'): the box over
+    the page, which anyone near the screen reads, hides the numbers in it."""
+    site.story("a", "a-1", slug="a", unit="张秀英 13905111234", field="身份证 110105194912310021")
+    assert wait_until(lambda: "build-error-overlay" in get(server.url + "stories/a/")[1])
+    page = get(server.url + "stories/a/")[1]
+    assert "张秀英" in page and "13905111234" not in page and "110105194912310021" not in page
+
+
 def test_the_error_overlay_speaks_the_users_language() -> None:
     from exemplar_site import i18n
     from exemplar_site.errors import Problem

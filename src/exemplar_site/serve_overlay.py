@@ -10,6 +10,7 @@ messages come from the site's files, and the overlay is injected into pages.
 from __future__ import annotations
 
 import html
+import re
 
 from .errors import Problem
 from .i18n import _, language, ngettext, t
@@ -42,6 +43,15 @@ border-radius:3px;white-space:pre-wrap}
 """
 
 
+# A mobile or ID card number, as a message may echo one (a value typed into the wrong field: `unit:
+# 张秀英 13905111234`): the box over the page, which anyone near the screen reads, never shows it
+_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?:1[3-9][0-9](?:[ -]?[0-9]){8}|[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+
+
+def _masked(text: str) -> str:
+    return _NUMBER.sub(lambda m: "＊" * len(m.group()), text)
+
+
 def _problem_block(p: Problem) -> str:
     """One problem as HTML: where (file, line, field), what is wrong, what would be accepted."""
     where = [f"<code class='beo-file'>{html.escape(p.path)}</code>"]
@@ -53,9 +63,10 @@ def _problem_block(p: Problem) -> str:
         # TRANSLATORS: before the name of the field at fault, in the preview's error box. 原文：字段
         label = _("field:")
         where.append(f"<span class='beo-field'>{html.escape(label)} <code>{html.escape(p.field)}</code></span>")
-    parts = [f"<p class='beo-where'>{''.join(where)}</p>", f"<p class='beo-message'>{html.escape(p.message)}</p>"]
+    parts = [f"<p class='beo-where'>{''.join(where)}</p>",
+             f"<p class='beo-message'>{html.escape(_masked(p.message))}</p>"]
     if p.accepted:
-        accepted = t("accepted: {accepted}", accepted=p.accepted)
+        accepted = t("accepted: {accepted}", accepted=_masked(p.accepted))
         parts.append(f"<p class='beo-accepted'>{html.escape(accepted)}</p>")
     return f"<li class='beo-problem'>{''.join(parts)}</li>"
 
