@@ -361,6 +361,13 @@ def test_story_changes_a_preview_cannot_show_wait_for_the_rebuild(site: Site, se
     assert preview.render(path) is None
     site.story("a", "a-1", slug="a", unit="no-such-unit")
     assert preview.render(path) is None
+    # what only the checks across stories can refuse: a link to a story (held back, withdrawn), in any
+    # spelling, and a story of a series (the others' private values, a withdrawal taking the series)
+    for body in ("见[另一篇](/stories/b/)。", "见[另一篇](../stories/b/)。", "见[另一篇](http://test.example/pub/stories/b/)。"):
+        site.story("a", "a-1", slug="a", title="第一版标题", body=body)
+        assert preview.render(path) is None, body
+    site.story("a", "a-1", slug="a", title="第一版标题", exemplar_of="z-1")
+    assert preview.render(path) is None
 
 
 def test_a_failed_rebuild_after_a_preview_puts_the_previous_page_back(site: Site, server: PreviewServer,
@@ -438,6 +445,23 @@ def test_the_error_overlay_never_shows_a_phone_or_id_number_a_message_echoes(sit
     assert wait_until(lambda: "build-error-overlay" in get(server.url + "stories/a/")[1])
     page = get(server.url + "stories/a/")[1]
     assert "张秀英" in page and "13905111234" not in page and "110105194912310021" not in page
+
+
+def test_a_preview_at_a_fixed_time_without_a_zone_survives_a_failed_build(site: Site) -> None:
+    """`serve --now 2026-11-24` gives a time without a zone (the site's): a failed rebuild, then a
+    fixed one, work as with any clock."""
+    import datetime as dt
+
+    site.story("a", "a-1", slug="a", title="第一版")
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.1, now=lambda: dt.datetime(2026, 11, 24, 10))
+    srv.start()
+    try:
+        site.story("a", "a-1", slug="a", unit="no-such-unit")
+        assert wait_until(lambda: "build-error-overlay" in get(srv.url + "stories/a/")[1])
+        site.story("a", "a-1", slug="a", title="修好以后")
+        assert wait_until(lambda: "修好以后" in get(srv.url + "stories/a/")[1])
+    finally:
+        srv.stop()
 
 
 def test_the_error_overlay_speaks_the_users_language() -> None:

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import os
 import posixpath
+import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -597,15 +598,20 @@ def _page_put(state: tuple[Staging, PagePlan], item: tuple[int, str, str]) -> Pu
     return _put(staging, Job(path, key, lambda: plan.renderer.make(call)))
 
 
+_STORY_HREF = re.compile(r'href="[^"]*stories(?:/|%2[Ff]|\\)', re.I)
+
+
 class StoryPreview:
     """One edited story's page, rendered at once against the last good build (for `serve`).
 
     The edited file is read and checked on its own; its page is rendered with
     the previous index (neighbours, related stories, listings). Only a story
     that was public, stays public at the same address and uses only known
-    tags qualifies; otherwise, and for anything else that changed, None: the
-    caller runs the full rebuild, which follows this preview in any case and
-    puts right whatever the previous index showed differently.
+    tags, is in no series (exemplar_of) and links no story qualifies: what
+    only the checks across stories can refuse waits for the full build;
+    otherwise, and for anything else that changed, None: the caller runs the
+    full rebuild, which follows this preview in any case and puts right
+    whatever the previous index showed differently.
     """
 
     def __init__(self, site: LoadedSite):
@@ -613,6 +619,7 @@ class StoryPreview:
         config = site.config
         self.by_path = {r.path: r for r in site.records.stories}
         self.public = {s.id: s for s in site.gate.public}
+        self.heads = {r.exemplar_of for r in site.records.stories if r.exemplar_of}  # (stories followed up)
         self.tag_keys = {t.name: t.key for s in site.gate.stories for t in s.tags}
         self.assets = {a.out_path: a.size for a in site.assets}
         self.markup = Markup(config.base_path, config.summary_length)
@@ -636,7 +643,15 @@ class StoryPreview:
                 or any(t not in self.tag_keys for t in record.tags) or record.exemplar_of != old.exemplar_of \
                 or record.campaigns != old.campaigns:
             return None
-        story = public_story(record, config, render_body(doc.body or "", self.markup), self.tag_keys, None)
+        # what only checks across stories can refuse waits for the full build: a story of a series (the
+        # private values of the others, a withdrawal that takes the series with it), or one linking any story
+        # (a held-back or withdrawn story's address)
+        if record.exemplar_of or record.id in self.heads or record.stays_public != old.stays_public:
+            return None
+        rendered = render_body(doc.body or "", self.markup)
+        if _STORY_HREF.search(rendered.html):  # (any spelling: relative, site:, the site's own address)
+            return None
+        story = public_story(record, config, rendered, self.tag_keys, None)
         return story_page(self.env, config, site.index, self.view, self.specs, story)
 
 

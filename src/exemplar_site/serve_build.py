@@ -76,8 +76,8 @@ class Rebuilder:
                 write_atomic(target, data)
             if isinstance(exc, Stopped):
                 return
-            if self.valid_until is not None and self.valid_until <= now:  # (tried again in a minute, not at once)
-                self.valid_until = now + dt.timedelta(minutes=1)
+            if self.valid_until is not None and self.valid_until <= self._aware(now):  # (again in a minute)
+                self.valid_until = self._aware(now) + dt.timedelta(minutes=1)
             if isinstance(exc, BuildFailed):
                 self.state.publish(exc.problems, None)
                 errors = sum(p.is_error for p in exc.problems)
@@ -104,7 +104,11 @@ class Rebuilder:
 
     def due(self) -> bool:
         """Whether the clock has passed the moment the last build's result changes by time alone."""
-        return self.valid_until is not None and self.now() >= self.valid_until
+        return self.valid_until is not None and self._aware(self.now()) >= self.valid_until
+
+    def _aware(self, now: dt.datetime) -> dt.datetime:
+        """`now` with a time zone (a naive --now is the site's time, as the build reads it)."""
+        return now if now.tzinfo else now.replace(tzinfo=self.config.tz)
 
     def preview(self, paths: set[str]) -> dict[Path, bytes | None] | None:
         """Saved story files shown at once, before the full rebuild: their pages rendered against the
