@@ -112,6 +112,18 @@ def test_an_intranet_address_typed_into_a_cleared_story_stops_the_internet_build
     site.build()  # the intranet edition does not mind
 
 
+@pytest.mark.parametrize("host", ["10.33.1.20", "0xa.0x21.1.20", "169935124", "10.33.276", "012.041.1.20",
+                                  "10.33.1.20."])
+def test_an_intranet_ip_address_in_any_spelling_a_browser_follows_stops_the_internet_build(
+        tmp_path: Path, host: str) -> None:
+    site = make_site(tmp_path / "site", base_url="http://10.33.1.20", editions=INTERNET,
+                     feeds={"guid_prefix": "tag:test.gov.cn,2025:"})
+    site.story("leak", "leak-1", slug="leak", external=CLEARED, body=f"第一行。\n\n见 http://{host}/pub/ 。")
+    with pytest.raises(BuildFailed) as info:
+        build_site(site.config, BuildOptions(now=NOW, edition="internet"))
+    assert [p.path for p in info.value.problems if p.is_error] == ["content/stories/leak.md"]
+
+
 def test_an_intranet_address_in_a_cleared_storys_sms_text_names_that_line(tmp_path: Path) -> None:
     site = _site(tmp_path)
     site.story("leak", "leak-1", slug="leak", external=CLEARED, sms="详见 test.example/pub/ 内网。")

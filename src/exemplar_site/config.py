@@ -38,7 +38,7 @@ from .schema import (
     options_by_name,
     typed,
 )
-from .text import NOT_ONE_LINE, as_browsers_read, control_named
+from .text import NOT_ONE_LINE, as_browsers_read, browser_host, control_named
 
 # The five levels of the tiered management (分级管理), highest first. Keys are
 # fixed because assessment rules depend on them; display names can be changed.
@@ -518,7 +518,7 @@ def _build(path: Path, data: yamlio.LineDict, problems: Problems,
     deploy = _deploy(path, values["deploy"], line("deploy"), problems)
     images = _images(path, values["images"], line("images"), problems)
     editions = _editions(path, values["editions"], line("editions"), problems, root, output_dir, reports_dir)
-    intranet_hosts = tuple(sorted({urlsplit(u).hostname or "" for u in [base_url]
+    intranet_hosts = tuple(sorted({browser_host(urlsplit(u).hostname or "") for u in [base_url]
                                    + [e.base_url for e in editions if not e.external]} - {""}))
     public_numbers = _public_numbers(path, values["public_numbers"], line("public_numbers"), problems)
     # the config's text goes on every page, feed item or SMS (titles, unit and field names, the

@@ -63,13 +63,42 @@ def as_browsers_read(text: str) -> str:
     characters IDNA ignores and the tabs and line breaks a browser drops from an address dropped
     (soft hyphen, zero-width space, xc.jcg&#9;aj), lower case."""
     plain = unicodedata.normalize("NFKC", urllib.parse.unquote(html.unescape(text)))
-    return _IDNA_IGNORED.sub("", plain).replace("。", ".").lower()
+    plain = _IDNA_IGNORED.sub("", plain).replace("。", ".").lower()
+    return _AUTHORITY.sub(_ipv4_authority, plain) if "//" in plain else plain
 
 
 def browser_host(host: str) -> str:
     """A host name as a browser compares it: as_browsers_read, without the trailing dot of a fully
-    qualified name (xc.jcgaj.intra. is xc.jcgaj.intra)."""
-    return as_browsers_read(host).rstrip(".")
+    qualified name (xc.jcgaj.intra. is xc.jcgaj.intra), an IPv4 address in its dotted form."""
+    plain = as_browsers_read(host).rstrip(".")
+    return _ipv4(plain) or plain
+
+
+_AUTHORITY = re.compile(r"(//(?:[^/\s?#@\\]*@)?)([^/\s?#:\\]+)")
+
+
+def _ipv4_authority(m: re.Match[str]) -> str:
+    return m.group(1) + (_ipv4(m.group(2).rstrip(".")) or m.group(2))
+
+
+def _ipv4(host: str) -> str | None:
+    """An IPv4 address as a browser's URL parser reads one, in the dotted form (0xa.0x21.1.20,
+    169935124 and 10.33.276 are all 10.33.1.20), or None for a host that is not one."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = []
+    for part in parts:
+        base, digits = (16, part[2:]) if part[:2] == "0x" else (8, part[1:]) if len(part) > 1 and part[0] == "0" \
+            else (10, part)
+        try:
+            numbers.append(int(digits, base) if digits else 0)
+        except ValueError:
+            return None
+    if not parts[-1] or any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        return None
+    value = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
 
 
 # (and the tabs and line breaks a browser drops from an address, wherever they are)
