@@ -136,6 +136,26 @@ def test_serves_under_base_path_with_redirects_and_404(server: PreviewServer) ->
     conn.close()
 
 
+def test_a_first_build_that_fails_shows_its_errors_and_then_the_site_once_fixed(site: Site) -> None:
+    """No site yet: every address answers 404 with a page of its own that carries the error box and
+    the live reload, so the browser shows what is wrong and then the site, by itself."""
+    site.story("a", "a-1", slug="a", unit="no-such-unit")
+    srv = PreviewServer(site.config, port=free_port(), debounce=0.1, now=lambda: NOW)
+    srv.start()
+    try:
+        status, page = get(srv.url + "stories/a/")
+        assert status == 404 and "build-error-overlay" in page and "no-such-unit" in page
+        assert "/__livereload" in page and "EventSource" in page
+        epoch = srv.state.epoch
+        events = Events(srv.httpd.server_address[1], epoch)
+        site.story("a", "a-1", slug="a", title="修好以后")
+        assert events.wait(1)
+        events.close()
+        assert "修好以后" in get(srv.url + "stories/a/")[1]
+    finally:
+        srv.stop()
+
+
 def test_stop_cleans_up(site: Site) -> None:
     site.story("a", "a-1")
     srv = PreviewServer(site.config, port=free_port(), now=lambda: NOW)

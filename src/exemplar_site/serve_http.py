@@ -9,6 +9,7 @@ traceback. What the handler needs from the rest of the preview is in
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import mimetypes
 import re
@@ -221,7 +222,17 @@ def make_handler(site: HttpSite, connections: Connections) -> type[BaseHTTPReque
             page = site.output / "404.html"
             if page.is_file():
                 return self._send_file(page, HTTPStatus.NOT_FOUND)
-            self._plain(HTTPStatus.NOT_FOUND, _not_found_text())
+            # no site yet (its first build failed): a page of its own, for the error box and the live
+            # reload to be added to, so that the browser shows the errors and the site once it builds
+            text = html.escape(_not_found_text())
+            data = site.page(f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{text}</title></head>"
+                             f"<body><p>{text}</p></body></html>\n".encode())
+            self.send_response(HTTPStatus.NOT_FOUND)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
 
         def _redirect(self, location: str) -> None:
             self.send_response(HTTPStatus.FOUND)
