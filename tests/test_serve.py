@@ -325,7 +325,9 @@ def test_saved_story_is_shown_before_the_full_rebuild_and_only_its_viewers_reloa
         on_a = PathEvents(port, epoch, "/pub/stories/a/")
         on_b = PathEvents(port, epoch, "/pub/stories/b/")
         builds = srv.state.builds
-        site.story("a", "a-1", slug="a", title="甲的事迹", summary="甲的简介。", body="第一段。\n\n第二段，第二版。")
+        # (a link to a story public in the last build is shown at once too)
+        site.story("a", "a-1", slug="a", title="甲的事迹", summary="甲的简介。",
+                   body="第一段。\n\n第二段，第二版。见[乙的事迹](/stories/b/)。")
         assert on_a.wait(1), "the browser showing the edited story did not reload"
         assert "第二版" in get(srv.url + "stories/a/")[1]
         assert wait_until(lambda: srv.state.builds > builds)

@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import os
 import posixpath
-import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any, NamedTuple
 
 import jinja2
 
-from . import media, nochange
+from . import media, nochange, urls
 from .cache import (
     BodyMissing,
     BuildCache,
@@ -38,7 +37,7 @@ from .feeds import FeedParts, feed_jobs, feed_parts, feed_size_warnings, render_
 from .feedspec import FeedSpec, feed_specs
 from .frontmatter import cacheable as doc_cacheable
 from .frontmatter import parse
-from .gate import decide, decide_all, finish, first_expiry, next_change, public_story, render_body
+from .gate import decide, decide_all, finish, first_expiry, next_change, public_story, render_body, story_links
 from .i18n import _, t
 from .images import is_raster, metadata_in
 from .imagestore import ImageStore, store_path
@@ -598,16 +597,13 @@ def _page_put(state: tuple[Staging, PagePlan], item: tuple[int, str, str]) -> Pu
     return _put(staging, Job(path, key, lambda: plan.renderer.make(call)))
 
 
-_STORY_HREF = re.compile(r'href="[^"]*stories(?:/|%2[Ff]|\\)', re.I)
-
-
 class StoryPreview:
     """One edited story's page, rendered at once against the last good build (for `serve`).
 
     The edited file is read and checked on its own; its page is rendered with
     the previous index (neighbours, related stories, listings). Only a story
     that was public, stays public at the same address and uses only known
-    tags, is in no series (exemplar_of) and links no story qualifies: what
+    tags, is in no series (exemplar_of) and links only public stories qualifies: what
     only the checks across stories can refuse waits for the full build;
     otherwise, and for anything else that changed, None: the caller runs the
     full rebuild, which follows this preview in any case and puts right
@@ -620,6 +616,7 @@ class StoryPreview:
         self.by_path = {r.path: r for r in site.records.stories}
         self.public = {s.id: s for s in site.gate.public}
         self.heads = {r.exemplar_of for r in site.records.stories if r.exemplar_of}  # (stories followed up)
+        self.public_paths = {urls.story(s.slug).strip("/") for s in site.gate.public}
         self.tag_keys = {t.name: t.key for s in site.gate.stories for t in s.tags}
         self.assets = {a.out_path: a.size for a in site.assets}
         self.markup = Markup(config.base_path, config.summary_length)
@@ -644,12 +641,12 @@ class StoryPreview:
                 or record.campaigns != old.campaigns:
             return None
         # what only checks across stories can refuse waits for the full build: a story of a series (the
-        # private values of the others, a withdrawal that takes the series with it), or one linking any story
-        # (a held-back or withdrawn story's address)
+        # private values of the others, a withdrawal that takes the series with it), or one linking a story
+        # that was not public in the last good build (a held-back or withdrawn story's address)
         if record.exemplar_of or record.id in self.heads or record.stays_public != old.stays_public:
             return None
         rendered = render_body(doc.body or "", self.markup)
-        if _STORY_HREF.search(rendered.html):  # (any spelling: relative, site:, the site's own address)
+        if not set(story_links(rendered.html, config)) <= self.public_paths:  # (held back, withdrawn, unknown)
             return None
         story = public_story(record, config, rendered, self.tag_keys, None)
         return story_page(self.env, config, site.index, self.view, self.specs, story)
