@@ -82,7 +82,7 @@ def export_edition(config: SiteConfig, archive: Path | None = None, *, now: dt.d
         manifest = {
             "format": FORMAT, "edition": config.edition, "site_url": config.site_url, "built_at": built_at,
             "external": True,  # (import takes nothing else)
-            # (deploy refuses the imported edition from then on: gate.next_change; null: nothing ahead)
+            # (import and deploy refuse the edition from then on: gate.first_expiry; null: no vetting runs out)
             "valid_until": until.isoformat() if until is not None and until.year < dt.MAXYEAR else None,
             "files": [{"path": p, "size": (source / p).stat().st_size, "sha256": d}
                       for p, d in sorted(edition.sums.items())],
