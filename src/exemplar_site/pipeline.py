@@ -666,8 +666,7 @@ def goes_out_as_of(site: LoadedSite, clock: dt.datetime) -> Problem | None:
     """For what goes out as it is made (the SMS export, a WeChat article): None when the site as of
     the run's `now` (a --now) shows what it shows as of the computer's `clock`; otherwise the error.
     As of a later time it shows stories scheduled for then, before their time; as of an earlier one,
-    from the first moment after it at which a story's verdict changes by the clock alone
-    (gate.next_change) on, it may show a story whose vetting has since expired."""
+    once the vetting of a story public then has run out (gate.first_expiry), it shows that story."""
     config = site.config
     now, clock = local_now(site.options, config), clock.astimezone(config.tz)
     shown = {"now": now.isoformat(timespec="minutes"), "clock": clock.isoformat(timespec="minutes")}
