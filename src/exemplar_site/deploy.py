@@ -464,7 +464,7 @@ def _may_go_back(where: Target, state: State, name: str, config: SiteConfig, now
                        name=name, until=until))
     if not state.current:
         return
-    withdrawn = _map_addresses(where.read_meta(state.current, MAP) or b"")
+    withdrawn = map_addresses(where.read_meta(state.current, MAP) or b"")
     files, now_served = _sums(where.read_meta(name, SUMS)), _sums(where.read_meta(state.current, SUMS))
     base = config.base_path
     # (at a withdrawn address the current release may serve the withdrawal notice: the same bytes are fine)
@@ -479,15 +479,10 @@ def _may_go_back(where: Target, state: State, name: str, config: SiteConfig, now
 
 def _sums(text: bytes | None) -> dict[str, str]:
     """path → SHA-256 of a release's meta/<name>/SHA256SUMS (Edition.sums_text)."""
-    out = {}
-    for line in (text or b"").decode("utf-8", "replace").splitlines():
-        digest, sep, path = line.partition("  ")
-        if sep:
-            out[path] = digest
-    return out
+    return {line[66:]: line[:64] for line in (text or b"").decode("utf-8", "replace").splitlines() if len(line) > 66}
 
 
-def _map_addresses(map_bytes: bytes) -> set[str]:
+def map_addresses(map_bytes: bytes) -> set[str]:
     """The addresses an nginx withdrawal map (pipeline.withdrawn_map) answers with 410."""
     out = set()
     for line in map_bytes.decode("utf-8", "replace").splitlines():
@@ -678,10 +673,9 @@ def _entries(folder: Path) -> list[os.DirEntry[str]]:
 
 def _read_sums(path: Path) -> dict[str, str]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return _sums(path.read_bytes())
     except OSError:
         return {}
-    return {line[66:]: line[:64] for line in lines if len(line) > 66}
 
 
 # ---- a folder on another machine (ssh and rsync) -------------------------------------------------

@@ -36,7 +36,6 @@ class SourceWatcher(FileSystemEventHandler):
         self.stopping = stopping
         self.due = due
         self.observer: BaseObserver | None = None  # made by start(): its thread starts with it (PreviewServer.start)
-        self.watched: set[str] = set()  # folders watched recursively
         # each one's watch and the folder's identity (device, inode) when it was made: a folder replaced
         # (a backup restored, a sync tool's copy) is a new folder, whose old watch died with the old one
         self._watches: dict[str, tuple[ObservedWatch, tuple[int, int]]] = {}
@@ -88,6 +87,11 @@ class SourceWatcher(FileSystemEventHandler):
         if dest:
             self._on_change(str(dest))
 
+    @property
+    def watched(self) -> set[str]:
+        """The folders watched recursively."""
+        return set(self._watches)
+
     def refresh(self) -> None:
         """Watch the config's content/ and themes/ as they are now: moved by the config, or replaced."""
         config = self.config()
@@ -112,7 +116,6 @@ class SourceWatcher(FileSystemEventHandler):
                 with contextlib.suppress(Exception):  # (its emitter may have ended with the old folder)
                     self.observer.unschedule(old[0])
             self._watches[key] = (self.observer.schedule(self, key, recursive=True), identity)
-            self.watched.add(key)
 
     def _on_change(self, path: str) -> None:
         name = Path(path).name

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .config import SiteConfig
-from .deploy import mark_imported, read_edition
+from .deploy import map_addresses, mark_imported, read_edition
 from .errors import BuildFailed, Problem
 from .i18n import _, t
 from .manifest import Manifest, identity, save_manifest
@@ -111,13 +111,8 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def _withdrawn(map_bytes: bytes) -> list[str]:
-    """The withdrawn addresses of an nginx map file (lines '<address> 1;')."""
-    out = []
-    for line in map_bytes.decode("utf-8", "replace").splitlines():
-        m = re.match(r"\s*(/\S*)\s+\S+;", line)
-        if m and not m.group(1).endswith("/index.html"):
-            out.append(m.group(1))
-    return sorted(out)
+    """The withdrawn stories' addresses of an nginx map file (each also has its index.html line)."""
+    return sorted(a for a in map_addresses(map_bytes) if not a.endswith("/index.html"))
 
 
 _ADDRESS_RE = re.compile(r"/(?:[A-Za-z0-9._~%-]+/)*\Z")  # (a withdrawn story's address: base path, stories/<slug>/)
