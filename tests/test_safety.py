@@ -294,6 +294,16 @@ def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> 
     assert "李小梅" not in joined
 
 
+@pytest.mark.parametrize("written", ["320102197305120031", "32010219730512003X", "320102 19730512 0032"])
+def test_an_id_number_with_a_wrong_check_digit_stops_the_build_too(site: Site, written: str) -> None:
+    """A mistyped last digit still gives away the region and the birth date."""
+    site.story("a", "a-1", body=f"他的身份证号是{written}。")
+    site.story("b", "b-1", body="案卷编号320102197313120031，金额123456789012345678元。")  # (month 13; no date)
+    joined = "\n".join(_failed(site))
+    assert "content/stories/a.md" in joined and "ID card number" in joined
+    assert "content/stories/b.md" not in joined
+
+
 def test_a_private_date_copied_into_public_text_stops_the_build(site: Site) -> None:
     """A birthday YAML reads as a date is a private value too, as it is written in a text."""
     site.story("e", "e-1", body="他1973年5月12日出生在江城。", private={"birthday": dt.date(1973, 5, 12)})

@@ -268,10 +268,23 @@ def private_in(text: str, needles: Iterable[tuple[str, str]],
     return [label for label, value in needles if value and value in flat]
 
 
+def id_shaped(number: str) -> bool:
+    """Whether 18 characters read as a mainland resident ID whatever its check digit: a region
+    (first digit 1–9), a plausible birth date (19YYMMDD or 20YYMMDD) and three digits and a check
+    character. A number mistyped in its last digit still tells where and when the person was born."""
+    if not re.fullmatch(r"[1-9]\d{5}(?:19|20)\d{9}[\dXx]", number):
+        return False
+    try:
+        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return True
+
+
 def _numbers(run: str, allowed: frozenset[str]) -> list[Finding]:
     """The ID or mobile number a run of digits is (none, or one of each)."""
     out = []
-    if len(run) == 18 and valid_id_number(run):
+    if len(run) == 18 and (valid_id_number(run) or id_shaped(run)):
         out.append(Finding("id", N_("an ID card number")))
     elif len(run) == 15 and valid_id_number(run):
         out.append(Finding("id", N_("an ID card number (15 digits)")))
