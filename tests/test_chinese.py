@@ -134,6 +134,17 @@ def test_dates_on_the_command_line_take_the_front_matter_forms_and_typos_get_a_s
         main(["check", "--config", str(site.config), "--now", "2026年13月1日"])
 
 
+def test_a_start_date_after_the_end_date_is_told_in_chinese(site: Site, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(i18n.ENV)
+    _story(site, "a", GOOD.format(id="a-1"))
+    assert main(["sms", "--config", str(site.config), *NOW, "--since", "2026-11-20", "--until", "2026-11-01",
+                 "--output", str(tmp_path / "sms")]) == 1
+    err = capsys.readouterr().err
+    assert "--since 2026-11-20 比 --until 2026-11-01 晚" in err and "is after" not in err
+    assert "开始日期要早于或等于结束日期" in err
+
+
 def test_help_is_chinese(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(i18n.ENV)
     with pytest.raises(SystemExit):

@@ -332,6 +332,7 @@ def test_private_value_copied_into_public_text(site: Site) -> None:
     assert "content/stories/c.md" in joined and "private.family.spouse" in joined
     assert "content/stories/d.md" in joined and "private.notes" in joined
     assert "李小梅" not in joined and "重病" not in joined
+    assert "\u2060" not in joined  # (personal.PRIVATE_MARK, which chooses the hint, is never shown)
 
 
 def test_public_duty_numbers_are_allowed_only_when_listed(tmp_path: Path) -> None:

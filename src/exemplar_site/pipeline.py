@@ -709,8 +709,12 @@ def export_sms(config_path: str | Path, options: BuildOptions, since: dt.date | 
     until = until or today
     since = since or until - dt.timedelta(days=config.sms.digest_days - 1)
     if since > until:
-        raise BuildFailed([Problem("--since", None, None, f"--since {since} is after --until {until}",
-                                   "a start date on or before the end date")])
+        # TRANSLATORS: 原文：--since {since} 比 --until {until} 晚
+        raise BuildFailed([Problem("--since", None, None, t("--since {since} is after --until {until}",
+                                                            since=since, until=until),
+                                   # TRANSLATORS: 原文：开始日期要早于或等于结束日期，如 ……
+                                   _("a start date on or before the end date, such as --since 2026-11-01 "
+                                     "--until 2026-11-30"))])
     written = write_site(sms_outputs(msgs, config, since, until, prefix=""), target, kind=SMS)
     return SmsExport(target, since, until, tuple(msgs), tuple(in_range(msgs, since, until)),
                      tuple(sort_problems(list(site.problems) + problems.warnings + list(written.warnings))))

@@ -556,8 +556,9 @@ def _personal_data(r: _Reader, needles: Sequence[tuple[str, str]] = ()) -> None:
         for text, line, key in texts:
             found += [(line, key, f) for f in personal.describe(personal.find(text, allowed, needles))]
     found += [(line, "", f) for line, f in _body_findings(r.doc.body or "", r.doc.body_line, allowed, needles)]
-    for line, key, message in found:
-        r.err(key or "body", message, hint if not message.startswith(personal.PRIVATE_MARK) else
+    for line, key, message in found:  # (the mark says which hint; it is never shown: an invisible character)
+        r.err(key or "body", message.removeprefix(personal.PRIVATE_MARK),
+              hint if not message.startswith(personal.PRIVATE_MARK) else
               _("delete or rewrite this public text: what is under private: is never published"), line=line)
 
 
