@@ -82,6 +82,8 @@ def test_each_kind_of_problem_is_told_in_chinese_at_its_line(site: Site, case: s
     assert re.search(r"[\u4e00-\u9fff]", p_zh.message), text
     assert f"第{line}行" in text and text.startswith("错误"), text
     assert not ENGLISH_SENTENCE.search(re.sub(r"\([^()]*\)|'[^']*'|\"[^\"]*\"", "", p_zh.message)), text
+    if field == "body":  # (no key of the author's own: it is told as the text's part, 正文)
+        assert " 正文：" in text and "body" not in text, text
 
 
 def test_chinese_status_words_and_full_width_tag_commas_are_understood(site: Site) -> None:

@@ -33,12 +33,18 @@ class Problem:
     def is_error(self) -> bool:
         return self.severity == ERROR
 
+    @property
+    def field_shown(self) -> str | None:
+        """The field as its author knows it: the text under the front matter has no key of its own."""
+        # TRANSLATORS: the field at fault when it is the text under the front matter. 原文：正文
+        return _("body") if self.field == "body" else self.field
+
     def format(self) -> str:
         """For people: what kind, where (file, line, field), what is wrong, what would be accepted."""
         label = _("error") if self.is_error else _("warning")
         where = _("{path}:{line}").format(path=self.path, line=self.line) if self.line else self.path
         if self.field:
-            text = _("{where}: {label} [{field}]: {message}").format(where=where, label=label, field=self.field,
+            text = _("{where}: {label} [{field}]: {message}").format(where=where, label=label, field=self.field_shown,
                                                                    message=self.message)
         else:
             text = _("{where}: {label}: {message}").format(where=where, label=label, message=self.message)

@@ -62,7 +62,8 @@ def _problem_block(p: Problem) -> str:
     if p.field:
         # TRANSLATORS: before the name of the field at fault, in the preview's error box. 原文：字段
         label = _("field:")
-        where.append(f"<span class='beo-field'>{html.escape(label)} <code>{html.escape(p.field)}</code></span>")
+        field = html.escape(p.field_shown or "")
+        where.append(f"<span class='beo-field'>{html.escape(label)} <code>{field}</code></span>")
     parts = [f"<p class='beo-where'>{''.join(where)}</p>",
              f"<p class='beo-message'>{html.escape(_masked(p.message))}</p>"]
     if p.accepted:
