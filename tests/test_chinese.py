@@ -52,6 +52,13 @@ CASES: list[tuple[str, str, str, int, str | None, str]] = [
     ("unclosed quote", _replace(GOOD, "title", 'title: "没有结束的引号'), "正文。", 3, None, "never closed"),
     ("mobile in body", GOOD, "第一段。\n\n联系电话13800138000。", 17, "body", "mobile phone number"),
     ("stray ---", GOOD, "private:\n  phone: 1\n", 15, "private", "looks like the field"),
+    # a Chinese keyboard's colon or space after a field name: told at its own line (YAML gives up at the next)
+    ("full-width colon", _replace(GOOD, "name", "name：王建国"), "正文。", 5, None, "full-width colon"),
+    ("full-width colon, spaced", _replace(GOOD, "field", "field ： jiaojing"), "正文。", 8, None,
+     "full-width colon"),
+    ("full-width colon, last line", _replace(GOOD, "vetting", "vetting：无"), "正文。", 13, None,
+     "full-width colon"),
+    ("full-width space", _replace(GOOD, "field", "field:\u3000jiaojing"), "正文。", 8, None, "full-width space"),
 ]
 
 

@@ -7,12 +7,13 @@ so every later error can name the line an author has to fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from .i18n import N_, _
+from .i18n import N_, _, t
 
 try:
     _Base: type = yaml.CSafeLoader
@@ -135,11 +136,42 @@ def load(text: str, first_line: int = 1) -> tuple[Any, YamlError | None]:
             # the parser gave up (often many lines later)
             mark = exc.context_mark
         line = mark.line + first_line if mark is not None else None
+        if mark is not None:
+            found = _full_width_after_key(text, mark.line)
+            if found is not None:
+                return None, YamlError(found[0] + first_line, found[1])
         return None, YamlError(line, _explain(context, exc.problem or ""))
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         return None, YamlError(None, _explain("", str(exc)))
     except RecursionError:  # (not from a document: MAX_DEPTH stops those first; a caller already very deep)
         return None, YamlError(first_line + 1, _(_TOO_DEEP))
+
+
+# a field name followed by a full-width colon (name：王建国), or by ':' and a full-width or no-break
+# space (field:　shequ): YAML reads neither as "field: value", and says so at the line after
+_FULL_WIDTH_COLON = re.compile(r"[ \t]*(?:-[ \t]+)?([A-Za-z_][A-Za-z0-9_-]*)[ \t\u3000]*：")
+_FULL_WIDTH_SPACE = re.compile(r"[ \t]*(?:-[ \t]+)?([A-Za-z_][A-Za-z0-9_-]*):[\u3000\u00a0]")
+
+
+def _full_width_after_key(text: str, error_line: int) -> tuple[int, str] | None:
+    """(line, message) for the line at or just above where YAML gave up (0-based) whose field name
+    is followed by a full-width colon or space, the commonest slip of a Chinese keyboard; None if
+    neither is there."""
+    lines = text.split("\n")
+    for n in (error_line - 1, error_line):
+        if not 0 <= n < len(lines):
+            continue
+        m = _FULL_WIDTH_COLON.match(lines[n])
+        if m:
+            # TRANSLATORS: 原文：项名 {field} 后面是中文冒号“：”；改成英文冒号加一个空格，如 {field}: 值
+            return n, t("the field name {field} is followed by a full-width colon '：'; write an English colon and a "
+                        "space instead, e.g. {field}: value", field=m.group(1))
+        m = _FULL_WIDTH_SPACE.match(lines[n])
+        if m:
+            # TRANSLATORS: 原文：项名 {field} 的冒号后面是全角空格；改成一个普通（半角）空格，如 {field}: 值
+            return n, t("the colon after the field name {field} is followed by a full-width space; write an "
+                        "ordinary space instead, e.g. {field}: value", field=m.group(1))
+    return None
 
 
 def _explain(context: str, problem: str) -> str:
