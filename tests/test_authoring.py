@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Site, dedent
+from exemplar_site import i18n
 from exemplar_site.check import valid_id_number
 from exemplar_site.cli import main
 from exemplar_site.progress import Progress
@@ -54,6 +55,32 @@ def test_new_page_and_campaign_and_no_overwrite(site: Site, capsys: pytest.Captu
     assert site.build().public == 1
     assert main(["new", "page", "联系我们", "--config", str(site.config), *NOW_ARGS]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_page_or_campaign_whose_text_is_still_what_new_wrote_is_held_back(
+        site: Site, capsys: pytest.CaptureFixture[str], lang: str) -> None:
+    """Made with `new` in one language and built in the other, it is not published until written."""
+    assert main(["new", "page", "联系我们", "--config", str(site.config), *NOW_ARGS, "--lang", lang]) == 0
+    assert main(["new", "campaign", "向英模学习", "--config", str(site.config), *NOW_ARGS, "--lang", lang]) == 0
+    page, campaign = map(Path, capsys.readouterr().out.split())
+    assert ("在这里写" in page.read_text(encoding="utf-8")) == (lang == "zh")
+    site.story("a", "a-1", campaigns=["xiang-ying-mo-xue-xi"])
+    i18n.use("en" if lang == "zh" else "zh")
+    report = site.build()
+    public = site.root / "public"
+    assert not (public / "lian-xi-wo-men").exists() and not (public / "campaigns/xiang-ying-mo-xue-xi").exists()
+    warned = {(Path(p.path).name, p.line) for p in report.warnings}
+    assert {("lian-xi-wo-men.md", len(page.read_text(encoding="utf-8").splitlines())),
+            ("xiang-ying-mo-xue-xi.md", len(campaign.read_text(encoding="utf-8").splitlines()))} <= warned
+    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 0  # (check says the same)
+    # written, they are published
+    page.write_text(page.read_text(encoding="utf-8").rsplit("---", 1)[0] + "---\n电话：0511-85551234。\n",
+                    encoding="utf-8")
+    campaign.write_text(campaign.read_text(encoding="utf-8").rsplit("---", 1)[0] + "---\n学习活动说明。\n",
+                        encoding="utf-8")
+    site.build()
+    assert (public / "lian-xi-wo-men/index.html").exists() and (public / "campaigns/xiang-ying-mo-xue-xi").exists()
 
 
 def test_valid_id_number_check_digit() -> None:

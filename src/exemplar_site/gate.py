@@ -26,12 +26,22 @@ from . import personal, urls
 from . import text as textmod
 from .config import SiteConfig
 from .errors import Problem, Problems
-from .i18n import _, t
+from .i18n import _, every_language, t
 from .images import is_raster
 from .jobs import CODE_VERSION
 from .markup import Markup, Rendered
 from .model import REASONS, Campaign, GateResult, HeldBack, Honor, Image, Named, Page, PublicStory, WithdrawnNotice
-from .records import KINDS, PUBLIC_STATUSES, CampaignRecord, PageRecord, Records, StoryRecord, Vetting
+from .records import (
+    CAMPAIGN_PLACEHOLDER,
+    KINDS,
+    PAGE_PLACEHOLDER,
+    PUBLIC_STATUSES,
+    CampaignRecord,
+    PageRecord,
+    Records,
+    StoryRecord,
+    Vetting,
+)
 from .sources import ASSET_DIRS
 
 # the vetting record a story needs, as it is written in the front matter
@@ -278,6 +288,7 @@ def finish(records: Records, decisions: Decisions, stories: list[PublicStory], c
                           tuple(c for c in records.campaigns if c.external))
     where = _Lines(records, bodies or {}, line_in)
     records = _without_campaigns_of_withdrawn(records, decisions, problems, where)
+    records = _without_placeholders(records, problems)
     for p in records.pages:
         rendered_page = markup.render(p.body)
         _external_media(p.path, p.body_line, rendered_page, problems)
@@ -550,6 +561,30 @@ def _without_campaigns_of_withdrawn(records: Records, decisions: Decisions, prob
                          t("nothing to do; if the campaign is not about this exemplar, remove {id} from "
                            "exemplars:", id=exemplar))
     return Records(records.stories, records.pages, tuple(kept))
+
+
+def _without_placeholders(records: Records, problems: Problems) -> Records:
+    """A page or campaign whose body still holds the sentence `new` wrote in place of its text (in
+    any language) is held back with a warning at that line: it was made and never written."""
+    def unwritten(r: PageRecord | CampaignRecord, placeholders: frozenset[str]) -> bool:
+        for n, line in enumerate(r.body.splitlines()):
+            text = next((p for p in placeholders if p in line), None)
+            if text is not None:
+                problems.warning(r.path, r.body_line + n, None,
+                                 # TRANSLATORS: 原文：暂不发布：正文里还是新建时写的提示语“{text}”
+                                 t("held back: its text is still the sentence written when it was made ('{text}')",
+                                   text=text),
+                                 # TRANSLATORS: 原文：把这句提示语换成要发布的正文
+                                 _("write the text to publish in place of that sentence"))
+                return True
+        return False
+
+    pages, campaigns = every_language(PAGE_PLACEHOLDER), every_language(CAMPAIGN_PLACEHOLDER)
+    kept_pages = tuple(p for p in records.pages if not unwritten(p, pages))
+    kept_campaigns = tuple(c for c in records.campaigns if not unwritten(c, campaigns))
+    if len(kept_pages) == len(records.pages) and len(kept_campaigns) == len(records.campaigns):
+        return records
+    return Records(records.stories, kept_pages, kept_campaigns)
 
 
 def _links_to_withdrawn(notices: tuple[WithdrawnNotice, ...], stories: list[PublicStory], pages: list[Page],

@@ -100,6 +100,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _translations().ngettext(singular, plural, n)
 
 
+def every_language(message: str) -> frozenset[str]:
+    """The message in every language of the package: for text one run wrote into a file (`new`) that
+    a run in another language reads."""
+    return frozenset(_load(lang).gettext(message) for lang in LANGUAGES)
+
+
 def N_(message: str) -> str:
     """Marks a message for the catalogue where it is declared; `_()` translates it where it is shown."""
     return message

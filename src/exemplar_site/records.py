@@ -24,7 +24,7 @@ from .config import SiteConfig
 from .dates import _date_only, parse_datetime
 from .errors import Problems, did_you_mean
 from .frontmatter import RawDoc
-from .i18n import _, t
+from .i18n import N_, _, t
 from .model import replaced
 from .schema import (
     ASSESSMENT_FIELDS,
@@ -147,6 +147,11 @@ class StoryRecord:
 
     def line_of(self, name: str) -> int:
         return self.lines.get(name, 1)
+
+
+# what `new page` and `new campaign` write as the body (scaffold): still there, it is not published (gate)
+PAGE_PLACEHOLDER = N_("Write the text of the page here.")
+CAMPAIGN_PLACEHOLDER = N_("Describe the campaign here.")
 
 
 @dataclass(frozen=True)

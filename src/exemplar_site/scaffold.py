@@ -14,7 +14,7 @@ import yaml
 from .config import SiteConfig
 from .errors import BuildFailed, Problem, did_you_mean
 from .i18n import _, t
-from .records import STATUS_NAMES
+from .records import CAMPAIGN_PLACEHOLDER, PAGE_PLACEHOLDER, STATUS_NAMES
 from .schema import CAMPAIGN, PAGE, STORY, Field
 from .text import slugify
 
@@ -108,14 +108,14 @@ def story_text(config: SiteConfig, title: str, sid: str, slug: str, today: dt.da
 
 def page_text(title: str, slug: str) -> str:
     front = _lines(PAGE, {"title": _q(title), "slug": slug, "summary": '""'}, {}, {"menu", "date", "external"}, {})
-    return f"---\n{front}\n---\n" + _("Write the text of the page here.") + "\n"
+    return f"---\n{front}\n---\n" + _(PAGE_PLACEHOLDER) + "\n"
 
 
 def campaign_text(title: str, slug: str, today: dt.date) -> str:
     values = {"title": _q(title), "slug": slug, "date": today.isoformat(), "until": f"{today.year}-12-31",
               "decision": '""', "summary": '""', "exemplars": "[]"}
     front = _lines(CAMPAIGN, values, {}, {"until", "external"}, {})
-    return f"---\n{front}\n---\n" + _("Describe the campaign here.") + "\n"
+    return f"---\n{front}\n---\n" + _(CAMPAIGN_PLACEHOLDER) + "\n"
 
 
 SETTINGS_ENV = "EXEMPLAR_SITE_SETTINGS"
