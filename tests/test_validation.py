@@ -49,6 +49,30 @@ def test_bad_date_shows_accepted_form(site: Site) -> None:
     assert "YYYY-MM-DD" in (p.accepted or "")
 
 
+@pytest.mark.parametrize(("written", "said"), [
+    ("2026年11月31日", "month 11 of 2026 has no day 31"),
+    ("2026-02-30", "month 2 of 2026 has no day 30"),
+    ("2026/13/01", "there is no month 13"),
+])
+def test_a_day_no_calendar_has_is_told_as_such(site: Site, written: str, said: str) -> None:
+    site.story("a", "a-1", date=written)
+    (p,) = errors_of(site)
+    assert p.field == "date" and said in p.message, p.message
+
+
+def test_a_private_day_no_calendar_has_is_never_echoed(site: Site) -> None:
+    site.story("a", "a-1", private={"assessments": [{"date": "1973-02-30", "result": "优秀"}]})
+    (p,) = errors_of(site)
+    assert p.field.startswith("private.assessments") and "1973" not in p.message and "30" not in p.message
+
+
+@pytest.mark.parametrize("written", ["2026-3-5", "2026/3/5", "2026.03.05", "2026年3月5日", "2026-3-5 09:30"])
+def test_a_day_written_without_leading_zeros_or_with_other_separators_is_read(site: Site, written: str) -> None:
+    site.story("a", "a-1", slug="a", date=written)
+    assert site.build().public == 1
+    assert "2026年3月5日" in site.text_of("stories/a/index.html")
+
+
 def test_duplicate_id_names_both_files(site: Site) -> None:
     site.story("a", "same-1")
     site.story("b", "same-1", title="另一篇不同标题")

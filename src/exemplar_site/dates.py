@@ -15,15 +15,34 @@ def parse_datetime(raw: Any, tz: dt.tzinfo) -> dt.datetime | None:
         return dt.datetime(raw.year, raw.month, raw.day, tzinfo=tz)
     if not isinstance(raw, str):
         return None
-    s = raw.strip().replace("/", "-")
-    m = re.match(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$", s)
-    if m:
-        s = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+    s = raw.strip()
+    m = _DAY.match(s)
+    if m:  # (2026-3-5, 2026/03/05, 2026.3.5, 2026年3月5日, with a time after it or not)
+        year, month, day, rest = m.groups()
+        s = f"{year}-{int(month):02d}-{int(day):02d}{rest}"
     try:
         value = dt.datetime.fromisoformat(s)
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+# a day as people write it: year, month and day apart by - / . or 年 月 (日), then a time or nothing
+_DAY = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?((?:[ T]\S.*)?)$")
+
+
+def impossible_day(raw: Any) -> tuple[int, int, int] | None:
+    """(year, month, day) of text written as a day that no calendar has (2026-11-31, 2026年13月1日);
+    None for anything else."""
+    m = _DAY.match(raw.strip()) if isinstance(raw, str) else None
+    if m is None:
+        return None
+    year, month, day = (int(g) for g in m.groups()[:3])
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return year, month, day
+    return None
 
 
 def _date_only(raw: Any) -> bool:

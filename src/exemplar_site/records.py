@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from . import personal, portable
 from . import text as textmod
 from .config import SiteConfig
-from .dates import _date_only, parse_datetime
+from .dates import _date_only, impossible_day, parse_datetime
 from .errors import Problems, did_you_mean
 from .frontmatter import RawDoc
 from .i18n import N_, _, t
@@ -289,7 +289,15 @@ class _Reader:
         parsed = parse_datetime(raw, self.config.tz)
         # never echo a private value
         shown = _("this value") if label.startswith("private") else f"'{_clip(raw)}'"
-        if parsed is None:
+        impossible = impossible_day(raw) if parsed is None and not label.startswith("private") else None
+        if impossible is not None:
+            year, month, day = impossible
+            message = t("{value} is not a date: there is no month {month}", value=shown, month=month) \
+                if not 1 <= month <= 12 else \
+                t("{value} is not a date: month {month} of {year} has no day {day}", value=shown, year=year,
+                  month=month, day=day)
+            self.err(label, message, _date_forms(), line=line)
+        elif parsed is None:
             self.err(label, t("{value} is not a date", value=shown), _date_forms(), line=line)
         elif not 1900 <= parsed.year <= 2200:
             self.err(label, t("{value} is not a plausible date (year {year})", value=shown, year=parsed.year),

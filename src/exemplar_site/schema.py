@@ -289,7 +289,8 @@ STORY: tuple[Field, ...] = (
           accepted=N_("national, ministry, provincial, city or district (or 国家级/部级/省级/市级/区县级)"),
           example="district"),
     Field("date", N_("publication date; a later date publishes it when that day comes"), "date", required="yes",
-          accepted=N_("YYYY-MM-DD, YYYY-MM-DD HH:MM or 2026年3月18日; the site's time zone applies"),
+          accepted=N_("YYYY-MM-DD (2026-3-18, 2026/3/18 or 2026.3.18 too), YYYY-MM-DD HH:MM or 2026年3月18日; the "
+                       "site's time zone applies"),
           example="2026-03-18"),
     Field("updated", N_("date of the last real change to the content"), "date",
           accepted=N_("a date, as for date"), example="2026-04-01"),
