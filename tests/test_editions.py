@@ -159,6 +159,16 @@ def test_all_editions_and_unknown_editions_on_the_command_line(tmp_path: Path, c
     assert "internet" in capsys.readouterr().err  # did you mean
 
 
+def test_an_edition_that_is_not_there_is_never_answered_with_the_intranet_one(
+        site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A site with no other edition: asked for `internet`, the build says how to declare one, and
+    does not suggest `intranet` (which would build, and be taken for, what stays inside)."""
+    assert main(["build", "--config", str(site.config), "--now", "2026-11-24", "--edition", "internet"]) == 1
+    err = capsys.readouterr().err
+    assert "there is no edition 'internet'" in err and "external: true" in err
+    assert "intranet?" not in err and not site.out.exists()
+
+
 def test_the_sample_site_has_both_editions(tmp_path: Path) -> None:
     sample = copy_sample(tmp_path / "sample").root
     when = dt.datetime(2026, 11, 24, 10, 0)

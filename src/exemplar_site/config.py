@@ -293,8 +293,15 @@ def _edition(config: SiteConfig, name: str, output_override: str | Path | None, 
     chosen = next((e for e in config.editions if e.name == name), None)
     if chosen is None:
         names = [INTRANET] + [e.name for e in config.editions]
+        # (the intranet edition is never the suggestion: whoever asks for another one means another one)
         problems.error(config.path, config.line_of.get("editions"), "--edition",
-                       t("there is no edition '{name}'", name=name) + did_you_mean(name, names), ", ".join(names))
+                       t("there is no edition '{name}'", name=name)
+                       + did_you_mean(name, [e.name for e in config.editions]),
+                       ", ".join(names) if config.editions else
+                       # TRANSLATORS: 原文：这个网站只有内网版（intranet）；要生成对外版本，先在 site_config.yaml 的
+                       # editions 下声明一个，写上 external: true（见 docs/configuration.md）
+                       _("this site has the intranet edition only; to build one that goes outside, declare it "
+                         "under editions in site_config.yaml with external: true (docs/configuration.md)"))
         return config
     output_dir = _resolved(Path(output_override)) if output_override else chosen.output_dir
     if chosen.external:
