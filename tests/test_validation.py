@@ -73,6 +73,21 @@ def test_a_day_written_without_leading_zeros_or_with_other_separators_is_read(si
     assert "2026年3月5日" in site.text_of("stories/a/index.html")
 
 
+@pytest.mark.parametrize(("misspelt", "meant"), [("feild", "field"), ("kidn", "kind"), ("tittle", "title")])
+def test_a_misspelt_field_is_one_error_at_its_line_not_also_a_missing_one(site: Site, misspelt: str,
+                                                                          meant: str) -> None:
+    path = site.story("a", "a-1", **{meant: None, misspelt: "shequ" if meant == "field" else "individual"
+                                     if meant == "kind" else "标题"})
+    (p,) = errors_of(site)
+    assert (p.field, p.line) == (misspelt, line_of(path, f"{misspelt}:")) and meant in p.message
+
+
+def test_a_field_left_out_is_still_missing_beside_an_unknown_one_unlike_it(site: Site) -> None:
+    path = site.story("a", "a-1", field=None, remarks="备注")
+    found = {(p.field, p.line) for p in errors_of(site)}
+    assert ("remarks", line_of(path, "remarks:")) in found and "field" in {f for f, _line in found}
+
+
 def test_duplicate_id_names_both_files(site: Site) -> None:
     site.story("a", "same-1")
     site.story("b", "same-1", title="另一篇不同标题")

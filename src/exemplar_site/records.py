@@ -195,12 +195,15 @@ class _Reader:
         self.doc, self.problems, self.config, self.known = doc, problems, config, known
         self.draft = False  # a story not meant for publication yet: what it still lacks is only noted
         self.incomplete = False
+        self.misspelt: set[str] = set()  # known fields an unknown one was taken for (feild → field)
         for key in doc.meta:
             if key not in known:
                 name = _clip(key)
-                self.err(name, t("unknown field '{name}'", name=name)
-                         + (did_you_mean(str(key), known) if len(str(key)) < 80 else ""),
-                         ", ".join(known), line=doc.line_of(key))
+                meant = did_you_mean(str(key), known) if len(str(key)) < 80 else ""
+                self.err(name, t("unknown field '{name}'", name=name) + meant, ", ".join(known),
+                         line=doc.line_of(key))
+                if meant:
+                    self.misspelt.update(k for k in known if k not in doc.meta and did_you_mean(str(key), [k]))
 
     def line(self, name: str) -> int:
         return self.doc.line_of(name)
@@ -224,7 +227,10 @@ class _Reader:
         return accepted or None
 
     def missing(self, name: str, example: str = "") -> None:
-        """A required field left out or left empty: said at its own line when it is there."""
+        """A required field left out or left empty: said at its own line when it is there; not said
+        when it is left out because its name was misspelt (the misspelling is the error, at its line)."""
+        if name in self.misspelt:
+            return
         declared = self.known.get(name)
         meaning = _(declared.help) if declared else name
         line = self.doc.line_of(name) if name in self.doc.meta else (self.doc.meta.line or 1)
