@@ -335,6 +335,15 @@ def test_private_value_copied_into_public_text(site: Site) -> None:
     assert "\u2060" not in joined  # (personal.PRIVATE_MARK, which chooses the hint, is never shown)
 
 
+def test_a_number_and_a_private_name_on_one_line_are_both_reported_in_one_run(site: Site) -> None:
+    site.story("c", "c-1", body="联系电话13912345678，妻子赵敏。",
+               private={"family": {"spouse": "赵敏"}, "phone": "13912345678"})
+    errors = [e for e in _failed(site) if "content/stories/c.md" in e]
+    assert len(errors) == 2, errors
+    assert any("mobile phone number" in e for e in errors) and any("private.family.spouse" in e for e in errors)
+    assert not any("private field private.phone" in e for e in errors)  # (the number, already told as one)
+
+
 def test_public_duty_numbers_are_allowed_only_when_listed(tmp_path: Path) -> None:
     site = make_site(tmp_path / "s", public_numbers=["139 0000 1234"])
     site.story("a", "a-1", slug="a-one", body="社区民警值班电话：13900001234，欢迎群众来电。")

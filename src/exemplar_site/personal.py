@@ -202,6 +202,7 @@ def valid_id_number(number: str) -> bool:
 class Finding:
     kind: str  # "id" | "mobile" | "private"
     label: str  # what to tell the author (never the value itself): an English message id, or a field path
+    number: bool = False  # a private value that is a number (a phone or ID number: found as one too)
 
 
 def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tuple[str, str]] = (),
@@ -240,10 +241,12 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     present = [(label, value) for label, value in private if value and all(c in spaced for c in value)]
     if present:
         flat = _SEPARATORS.sub("", spaced)  # (normalise)
-        out += [Finding("private", label) for label, value in present if value in flat]
+        out += [Finding("private", label, _NUMBER.fullmatch(value) is not None) for label, value in present
+                if value in flat]
     return out
 
 
+_NUMBER = re.compile(r"[+\dXx]+")  # (a normalised value that is a number)
 PRIVATE_MARK = "\u2060"  # (an invisible mark on messages about private values: they get another hint)
 
 
@@ -252,8 +255,9 @@ def describe(findings: list[Finding]) -> list[str]:
     numbers = [f for f in findings if f.kind != "private"]
     out = [t("public text holds {what} (not shown here, to protect personal data)", what=_(f.label))
            for f in numbers]
-    labels = sorted({f.label for f in findings if f.kind == "private"})
-    if labels and not numbers:  # a number already reported need not be reported again as a private value
+    # (a private number already reported as a number need not be reported again as a private value)
+    labels = sorted({f.label for f in findings if f.kind == "private" and not (numbers and f.number)})
+    if labels:
         out += [PRIVATE_MARK + t("public text holds what is written in the private field {label} (not shown here)",
                                  label=label) for label in labels]
     return out
