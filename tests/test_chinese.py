@@ -154,6 +154,26 @@ def test_a_start_date_after_the_end_date_is_told_in_chinese(site: Site, capsys: 
     assert "开始日期要早于或等于结束日期" in err
 
 
+@pytest.mark.parametrize(("argv0", "shown"), [
+    ("/opt/site/env/bin/exemplar-site", "exemplar-site"),
+    (r"C:\\site\\env\\Scripts\\exemplar-site.exe", "exemplar-site"),
+    ("build.py", "build.py"), ("/usr/lib/python3/site-packages/exemplar_site/__main__.py", "python -m exemplar_site"),
+])
+def test_usage_names_the_program_as_it_was_run(argv0: str, shown: str, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The offline package's users type exemplar-site (or double-click a .bat running it): the usage
+    line must not tell them to type build.py."""
+    import ntpath
+
+    from exemplar_site import cli
+    monkeypatch.setattr(cli.sys, "argv", [argv0, "--help"])
+    if "\\" in argv0:
+        monkeypatch.setattr(cli.os, "path", ntpath)
+    with pytest.raises(SystemExit):
+        main()
+    assert capsys.readouterr().out.splitlines()[0].startswith(f"usage: {shown} [-h]")
+
+
 def test_help_is_chinese(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(i18n.ENV)
     with pytest.raises(SystemExit):

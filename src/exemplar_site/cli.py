@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import difflib
 import gc
+import os
 import signal
 import sys
 import time
@@ -83,9 +84,20 @@ def _common(p: argparse.ArgumentParser) -> None:
                           "(scheduled stories and vetting expiry are judged against it)"))
 
 
-def make_parser() -> argparse.ArgumentParser:
+def program_name(argv0: str) -> str:
+    """How the user ran the program, for usage lines: `build.py` in a checkout, `exemplar-site`
+    when installed (exemplar-site.exe on Windows), `python -m exemplar_site`."""
+    name = os.path.basename(argv0)
+    if name.lower().endswith(".exe"):
+        name = name[:-4]
+    if name in ("__main__.py", "", "-c"):
+        return "python -m exemplar_site"
+    return name
+
+
+def make_parser(prog: str = "build.py") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="build.py",
+        prog=prog,
         description=_("Static-site generator for exemplar publicity (先进典型宣传). Without a command, builds "
                       "the site."))
     sub = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
@@ -702,7 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help")):
         args_list.insert(0, "build")
-    parser = make_parser()
+    parser = make_parser(program_name(sys.argv[0]) if argv is None else "build.py")
     args = parser.parse_args(args_list)
     handlers = {"build": cmd_build, "serve": cmd_serve, "new": cmd_new, "check": cmd_check, "sms": cmd_sms,
                 "report": cmd_report, "init": cmd_init, "deploy": cmd_deploy, "rollback": cmd_rollback,
