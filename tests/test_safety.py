@@ -290,8 +290,23 @@ def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> 
     joined = "\n".join(_failed(site))
     assert "content/stories/a.md" in joined and "ID card number" in joined
     assert "content/stories/b.md" in joined and "15 digits" in joined
-    assert "content/stories/c.md" not in joined  # the name alone is not the private value
+    # a relative named in the family notes is private: the name alone is found (妻子李小梅 → 李小梅)
+    assert "content/stories/c.md:" in joined and "private.family" in joined
     assert "李小梅" not in joined
+
+
+def test_every_person_and_the_address_in_free_family_notes_are_private(site: Site) -> None:
+    """Family notes name several people in one text; an address is copied in part."""
+    private = {"family": "妻子李秀英（市一院护士），女儿陈小雨（江州一中高三）",
+               "address": "江州市东湖区幸福路18号3单元501室"}
+    site.story("a", "a-1", body="他的女儿陈小雨今年高三。", private=private)
+    site.story("b", "b-1", body="妻子是一名护士，理解他的工作。", private=private)  # (no name: fine)
+    site.story("c", "c-1", body="他家住在幸福路18号3单元501室。", private=private)
+    site.story("d", "d-1", body="派出所在东湖区，他每天骑车上班。", private=private)  # (a district: fine)
+    joined = "\n".join(_failed(site))
+    assert "content/stories/a.md:" in joined and "content/stories/c.md:" in joined
+    assert "content/stories/b.md" not in joined and "content/stories/d.md" not in joined
+    assert "陈小雨" not in joined and "幸福路" not in joined
 
 
 @pytest.mark.parametrize("written", ["320102197305120031", "32010219730512003X", "320102 19730512 0032"])

@@ -310,12 +310,23 @@ _NAME_KEYS = ("name", "spouse", "wife", "husband", "child", "son", "daughter", "
               "姓名", "配偶", "妻", "夫", "子", "女", "父", "母", "家属", "亲属", "人", "病")
 
 
+# Words for a relative that begin a clause of family notes (妻子李秀英，女儿陈小雨): the name follows
+_KIN = re.compile(r"^(?:妻子|丈夫|爱人|配偶|老伴|女儿|儿子|父亲|母亲|岳父|岳母|公公|婆婆|哥哥|姐姐|弟弟|妹妹|孙子|孙女|"
+                  r"儿媳|女婿|长子|次子|长女|次女|继父|继母|养父|养母|祖父|祖母|外公|外婆|爷爷|奶奶|伯父|叔叔|姑姑|"
+                  r"舅舅|姨妈|前妻|前夫|未婚妻|未婚夫|妻|夫)[:：是为叫名]*")
+# Private fields that hold an address: any eight characters of it in a row are looked for
+_ADDRESS_KEYS = ("address", "addr", "home", "住址", "地址", "住所", "住处", "家住")
+
+
 def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]]:
     """Every private value worth looking for in public text, normalised: (field path, value).
 
     Whole values of three or more characters (two for fields that hold a name: family, spouse, …),
     and for long texts also each clause of eight or more characters, so a sentence copied from the
-    family notes into the body is caught too.
+    family notes into the body is caught too. In a field that holds names, each clause of three or
+    more characters, and each name after a word for a relative (妻子李秀英 → 李秀英, two characters
+    are enough there): family notes name several people. In a field that holds an address, every
+    eight characters of it in a row (幸福路18号3单元501室 out of a whole address).
     Assessment grades, assessors and dates are common words ("优秀", "市局政治部"), not secrets.
     """
     out: list[tuple[str, str]] = []
@@ -324,15 +335,21 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
             continue
         text = normalise(value)
         # (a key in Chinese, 配偶 or 家属, is never part of the label shown, but says a name is under it)
-        name = any(word in key.lower() for key in (label, *keys) for word in _NAME_KEYS)
+        lowered = [key.lower() for key in (label, *keys)]
+        name = any(word in key for key in lowered for word in _NAME_KEYS)
         if (len(text) >= (2 if name else 3) and not text.isdigit()) or len(text) >= 6:
             out.append((label, text))
+        clauses = [c for c in (normalise(clause.strip()) for clause in _CLAUSE.split(value)) if c != text]
         if len(value) >= 16:
-            for clause in _CLAUSE.split(value):
-                c = normalise(clause)
-                if len(c) >= 8 and c != text:
-                    out.append((label, c))
-    return out
+            out += [(label, c) for c in clauses if len(c) >= 8]
+        if name:
+            for c in clauses:
+                person = _KIN.sub("", c)
+                if len(person) >= (2 if person != c else 3) and not person.isdigit():
+                    out.append((label, person))
+        if any(word in key for key in lowered for word in _ADDRESS_KEYS) and len(text) > 8:
+            out += [(label, text[i:i + 8]) for i in range(len(text) - 7)]
+    return list(dict.fromkeys(out))
 
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
