@@ -295,28 +295,32 @@ def test_id_numbers_both_forms_and_private_values_stop_the_build(site: Site) -> 
     assert "李小梅" not in joined
 
 
-def test_every_person_and_the_address_in_free_family_notes_are_private(site: Site) -> None:
-    """Family notes name several people in one text; an address is copied in part."""
-    private = {"family": "妻子李秀英（市一院护士），女儿陈小雨（江州一中高三）",
-               "address": "江州市东湖区幸福路18号3单元501室"}
-    site.story("a", "a-1", body="他的女儿陈小雨今年高三。", private=private)
-    site.story("b", "b-1", body="妻子是一名护士，理解他的工作。", private=private)  # (no name: fine)
-    site.story("c", "c-1", body="他家住在幸福路18号3单元501室。", private=private)
-    site.story("d", "d-1", body="派出所在东湖区，他每天骑车上班。", private=private)  # (a district: fine)
+@pytest.mark.parametrize(("family", "body"), [
+    ("妻子李秀英（市一院护士），女儿陈小雨（江州一中高三）", "他的女儿陈小雨今年高三。"),
+    ("妻子李秀英", "他的爱人李秀英默默支持他。"),
+    (["妻子 李秀英", "女儿 陈小雨"], "女儿陈小雨很懂事。"),
+    ("妻子：李梅，女儿：陈雨", "李梅很支持他。"),
+    ("爱人李秀英和小女儿陈小雨", "陈小雨很懂事。"),
+    ("妻子李秀英在市一医院工作", "李秀英是护士。"),
+])
+def test_every_person_free_family_notes_name_is_private(site: Site, family: object, body: str) -> None:
+    """Family notes name several people in one text, in every way they are written."""
+    site.story("a", "a-1", body=body, private={"family": family})
     joined = "\n".join(_failed(site))
-    assert "content/stories/a.md:" in joined and "content/stories/c.md:" in joined
-    assert "content/stories/b.md" not in joined and "content/stories/d.md" not in joined
-    assert "陈小雨" not in joined and "幸福路" not in joined
+    assert "content/stories/a.md:" in joined and "private.family" in joined
+    assert "李" not in joined and "陈" not in joined
 
 
-@pytest.mark.parametrize("written", ["320102197305120031", "32010219730512003X", "320102 19730512 0032"])
-def test_an_id_number_with_a_wrong_check_digit_stops_the_build_too(site: Site, written: str) -> None:
-    """A mistyped last digit still gives away the region and the birth date."""
-    site.story("a", "a-1", body=f"他的身份证号是{written}。")
-    site.story("b", "b-1", body="案卷编号320102197313120031，金额123456789012345678元。")  # (month 13; no date)
-    joined = "\n".join(_failed(site))
-    assert "content/stories/a.md" in joined and "ID card number" in joined
-    assert "content/stories/b.md" not in joined
+@pytest.mark.parametrize(("family", "body"), [
+    ("爱人是教师，父亲是老党员", "作为一名老党员，他带头冲锋。他曾是一名教师。"),
+    ("丈夫是军人，家庭和睦", "他是退役军人，所在社区家庭和睦。"),
+    ("妻子很支持，家庭和睦", "大家都很支持他。"),
+    ("父亲早逝，与母亲同住。", "战友早逝，他很难过。"),
+    ("女儿高中毕业", "他高中毕业后参军。"),
+])
+def test_family_notes_without_a_name_do_not_stop_ordinary_words(site: Site, family: str, body: str) -> None:
+    site.story("a", "a-1", body=body, private={"family": family})
+    site.build()
 
 
 def test_a_private_date_copied_into_public_text_stops_the_build(site: Site) -> None:

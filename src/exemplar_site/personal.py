@@ -310,12 +310,28 @@ _NAME_KEYS = ("name", "spouse", "wife", "husband", "child", "son", "daughter", "
               "姓名", "配偶", "妻", "夫", "子", "女", "父", "母", "家属", "亲属", "人", "病")
 
 
-# Words for a relative that begin a clause of family notes (妻子李秀英，女儿陈小雨): the name follows
-_KIN = re.compile(r"^(?:妻子|丈夫|爱人|配偶|老伴|女儿|儿子|父亲|母亲|岳父|岳母|公公|婆婆|哥哥|姐姐|弟弟|妹妹|孙子|孙女|"
-                  r"儿媳|女婿|长子|次子|长女|次女|继父|继母|养父|养母|祖父|祖母|外公|外婆|爷爷|奶奶|伯父|叔叔|姑姑|"
-                  r"舅舅|姨妈|前妻|前夫|未婚妻|未婚夫|妻|夫)[:：是为叫名]*")
-# Private fields that hold an address: any eight characters of it in a row are looked for
-_ADDRESS_KEYS = ("address", "addr", "home", "住址", "地址", "住所", "住处", "家住")
+# A name in family notes: a word for a relative, then (after a colon or a space, or nothing) a
+# common surname and one or two more characters (妻子李秀英, 女儿：陈雨, 小女儿 陈小雨). The surnames
+# are the commonest ones that are not also everyday words at the start of a phrase (高中, 于是, 方便…
+# are left out): what follows 爱人是, 父亲早逝 or 妻子很支持 is no name.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈"
+             "姚卢姜崔钟谭陆汪范廖石贾韦夏付邹熊孟秦邱侯薛雷贺顾龙段郝孔邵史毛钱严覃武戴莫孙汤尹黎易")
+_KIN_NAME = re.compile(r"(?:妻子|丈夫|爱人|配偶|老伴|老婆|老公|媳妇|前妻|前夫|未婚妻|未婚夫|"
+                       r"[大小二三长次幼]?(?:女儿|儿子)|孩子|长子|次子|长女|次女|儿媳|女婿|孙子|孙女|外孙|外孙女|"
+                       r"父亲|母亲|岳父|岳母|公公|婆婆|继父|继母|养父|养母|祖父|祖母|外公|外婆|爷爷|奶奶|"
+                       r"哥哥|姐姐|弟弟|妹妹|伯父|叔叔|姑姑|舅舅|姨妈)[:：\s]*"
+                       rf"([{_SURNAMES}])([\u4e00-\u9fff])([\u4e00-\u9fff]?)")
+# characters that end a name of two characters rather than being its third (李梅很支持, 李梅在…)
+_AFTER_NAME = frozenset("在是的和与及很也都已今现曾从为于等同从住系任")
+
+
+def _kin_names(value: str) -> list[str]:
+    """The names written after a word for a relative in family notes (one or several in a text)."""
+    names = []
+    for m in _KIN_NAME.finditer(value):
+        surname, second, third = m.groups()
+        names.append(surname + second + (third if third and third not in _AFTER_NAME else ""))
+    return names
 
 
 def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]]:
@@ -323,10 +339,8 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
 
     Whole values of three or more characters (two for fields that hold a name: family, spouse, …),
     and for long texts also each clause of eight or more characters, so a sentence copied from the
-    family notes into the body is caught too. In a field that holds names, each clause of three or
-    more characters, and each name after a word for a relative (妻子李秀英 → 李秀英, two characters
-    are enough there): family notes name several people. In a field that holds an address, every
-    eight characters of it in a row (幸福路18号3单元501室 out of a whole address).
+    family notes into the body is caught too; and in a field that holds names, each name written
+    after a word for a relative (妻子李秀英，女儿：陈雨 → 李秀英, 陈雨): family notes name several people.
     Assessment grades, assessors and dates are common words ("优秀", "市局政治部"), not secrets.
     """
     out: list[tuple[str, str]] = []
@@ -335,20 +349,16 @@ def private_needles(private: Any, path: str = "private") -> list[tuple[str, str]
             continue
         text = normalise(value)
         # (a key in Chinese, 配偶 or 家属, is never part of the label shown, but says a name is under it)
-        lowered = [key.lower() for key in (label, *keys)]
-        name = any(word in key for key in lowered for word in _NAME_KEYS)
+        name = any(word in key.lower() for key in (label, *keys) for word in _NAME_KEYS)
         if (len(text) >= (2 if name else 3) and not text.isdigit()) or len(text) >= 6:
             out.append((label, text))
-        clauses = [c for c in (normalise(clause.strip()) for clause in _CLAUSE.split(value)) if c != text]
         if len(value) >= 16:
-            out += [(label, c) for c in clauses if len(c) >= 8]
+            for clause in _CLAUSE.split(value):
+                c = normalise(clause)
+                if len(c) >= 8 and c != text:
+                    out.append((label, c))
         if name:
-            for c in clauses:
-                person = _KIN.sub("", c)
-                if len(person) >= (2 if person != c else 3) and not person.isdigit():
-                    out.append((label, person))
-        if any(word in key for key in lowered for word in _ADDRESS_KEYS) and len(text) > 8:
-            out += [(label, text[i:i + 8]) for i in range(len(text) - 7)]
+            out += [(label, person) for person in map(normalise, _kin_names(value)) if person != text]
     return list(dict.fromkeys(out))
 
 
