@@ -323,6 +323,18 @@ def test_family_notes_without_a_name_do_not_stop_ordinary_words(site: Site, fami
     site.build()
 
 
+@pytest.mark.parametrize("written", ["320102197305120031", "32010219730512003X", "320102 19730512 0032"])
+def test_an_id_number_with_a_wrong_check_digit_stops_the_build_too(site: Site, written: str) -> None:
+    """A mistyped last digit still gives away the region and the birth date."""
+    site.story("a", "a-1", body=f"他的身份证号是{written}。")
+    site.story("b", "b-1", body="案卷编号320102197313120031，金额123456789012345678元。")  # (month 13; no date)
+    # (a district's code and a recent day: an alarm or case number)
+    site.story("c", "c-1", body="接警单号320106202611240012，警情编号 320106-20261124-0013，处置完毕。")
+    joined = "\n".join(_failed(site))
+    assert "content/stories/a.md" in joined and "ID card number" in joined
+    assert "content/stories/b.md" not in joined and "content/stories/c.md" not in joined
+
+
 def test_a_private_date_copied_into_public_text_stops_the_build(site: Site) -> None:
     """A birthday YAML reads as a date is a private value too, as it is written in a text."""
     site.story("e", "e-1", body="他1973年5月12日出生在江城。", private={"birthday": dt.date(1973, 5, 12)})

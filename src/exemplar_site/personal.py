@@ -274,9 +274,11 @@ def private_in(text: str, needles: Iterable[tuple[str, str]],
 
 def id_shaped(number: str) -> bool:
     """Whether 18 characters read as a mainland resident ID whatever its check digit: a region
-    (first digit 1–9), a plausible birth date (19YYMMDD or 20YYMMDD) and three digits and a check
-    character. A number mistyped in its last digit still tells where and when the person was born."""
-    if not re.fullmatch(r"[1-9]\d{5}(?:19|20)\d{9}[\dXx]", number):
+    (first digit 1–9), a birth date from 1900 to 2010, three digits and a check character. A number
+    mistyped in its last digit still tells where and when the person was born. (A later date is
+    more likely an alarm or case number that begins with a district's code and the day it was
+    made, 320106 20261124 0012, than the ID of a child in a story.)"""
+    if not re.fullmatch(r"[1-9]\d{5}(?:19\d\d|200\d|2010)\d{7}[\dXx]", number):
         return False
     try:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
