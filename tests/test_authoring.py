@@ -73,7 +73,11 @@ def test_a_page_or_campaign_whose_text_is_still_what_new_wrote_is_held_back(
     warned = {(Path(p.path).name, p.line) for p in report.warnings}
     assert {("lian-xi-wo-men.md", len(page.read_text(encoding="utf-8").splitlines())),
             ("xiang-ying-mo-xue-xi.md", len(campaign.read_text(encoding="utf-8").splitlines()))} <= warned
-    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 0  # (check says the same)
+    assert main(["check", "--config", str(site.config), *NOW_ARGS]) == 0
+    told = capsys.readouterr().err  # (check says the same, at the same lines)
+    for held in (page, campaign):
+        line = len(held.read_text(encoding="utf-8").splitlines())
+        assert f"{held.relative_to(site.root).as_posix()}:{line}: warning: held back" in told, told
     # written, they are published
     page.write_text(page.read_text(encoding="utf-8").rsplit("---", 1)[0] + "---\n电话：0511-85551234。\n",
                     encoding="utf-8")
@@ -81,6 +85,13 @@ def test_a_page_or_campaign_whose_text_is_still_what_new_wrote_is_held_back(
                         encoding="utf-8")
     site.build()
     assert (public / "lian-xi-wo-men/index.html").exists() and (public / "campaigns/xiang-ying-mo-xue-xi").exists()
+
+
+def test_a_page_that_quotes_the_sentence_new_writes_is_published(site: Site) -> None:
+    site.write("content/pages/help.md", "---\ntitle: 写作帮助\n---\n新建页面里的“在这里写页面正文。”要换成正文。\n")
+    site.story("a", "a-1")
+    site.build()
+    assert (site.root / "public/help/index.html").exists()
 
 
 def test_valid_id_number_check_digit() -> None:

@@ -59,6 +59,8 @@ CASES: list[tuple[str, str, str, int, str | None, str]] = [
     ("full-width colon, last line", _replace(GOOD, "vetting", "vetting：无"), "正文。", 13, None,
      "full-width colon"),
     ("full-width space", _replace(GOOD, "field", "field:\u3000jiaojing"), "正文。", 8, None, "full-width space"),
+    ("full-width colon, blank line after", _replace(GOOD, "kind", "kind：individual\n"), "正文。", 6, None,
+     "full-width colon"),
 ]
 
 

@@ -66,7 +66,8 @@ def test_a_private_day_no_calendar_has_is_never_echoed(site: Site) -> None:
     assert p.field.startswith("private.assessments") and "1973" not in p.message and "30" not in p.message
 
 
-@pytest.mark.parametrize("written", ["2026-3-5", "2026/3/5", "2026.03.05", "2026年3月5日", "2026-3-5 09:30"])
+@pytest.mark.parametrize("written", ["2026-3-5", "2026/3/5", "2026.03.05", "2026年3月5日", "2026-3-5 09:30",
+                                     "2026-3-5 9:30"])
 def test_a_day_written_without_leading_zeros_or_with_other_separators_is_read(site: Site, written: str) -> None:
     site.story("a", "a-1", slug="a", date=written)
     assert site.build().public == 1

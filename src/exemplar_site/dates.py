@@ -19,7 +19,7 @@ def parse_datetime(raw: Any, tz: dt.tzinfo) -> dt.datetime | None:
     m = _DAY.match(s)
     if m:  # (2026-3-5, 2026/03/05, 2026.3.5, 2026年3月5日, with a time after it or not)
         year, month, day, rest = m.groups()
-        s = f"{year}-{int(month):02d}-{int(day):02d}{rest}"
+        s = f"{year}-{int(month):02d}-{int(day):02d}" + re.sub(r"^([ T])(\d):", r"\g<1>0\2:", rest)  # (9:30)
     try:
         value = dt.datetime.fromisoformat(s)
     except ValueError:

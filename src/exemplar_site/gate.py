@@ -568,7 +568,7 @@ def _without_placeholders(records: Records, problems: Problems) -> Records:
     any language) is held back with a warning at that line: it was made and never written."""
     def unwritten(r: PageRecord | CampaignRecord, placeholders: frozenset[str]) -> bool:
         for n, line in enumerate(r.body.splitlines()):
-            text = next((p for p in placeholders if p in line), None)
+            text = line.strip() if line.strip() in placeholders else None  # (quoted inside a line: meant)
             if text is not None:
                 problems.warning(r.path, r.body_line + n, None,
                                  # TRANSLATORS: 原文：暂不发布：正文里还是新建时写的提示语“{text}”

@@ -158,7 +158,10 @@ def _full_width_after_key(text: str, error_line: int) -> tuple[int, str] | None:
     is followed by a full-width colon or space, the commonest slip of a Chinese keyboard; None if
     neither is there."""
     lines = text.split("\n")
-    for n in (error_line - 1, error_line):
+    above = error_line - 1
+    while 0 < above < len(lines) and not lines[above].strip():  # (blank lines between: YAML read past them)
+        above -= 1
+    for n in (above, error_line):
         if not 0 <= n < len(lines):
             continue
         m = _FULL_WIDTH_COLON.match(lines[n])
