@@ -375,6 +375,11 @@ def test_a_number_and_a_private_name_on_one_line_are_both_reported_in_one_run(si
     assert not any("private field private.phone" in e for e in errors)  # (the number, already told as one)
 
 
+def test_a_private_landline_beside_a_mobile_is_reported_in_the_same_run(site: Site) -> None:
+    site.story("c", "c-1", body="家里电话0511-85551234，手机13905111234。", private={"landline": "0511-85551234"})
+    assert any("content/stories/c.md" in e and "private.landline" in e for e in _failed(site))
+
+
 def test_public_duty_numbers_are_allowed_only_when_listed(tmp_path: Path) -> None:
     site = make_site(tmp_path / "s", public_numbers=["139 0000 1234"])
     site.story("a", "a-1", slug="a-one", body="社区民警值班电话：13900001234，欢迎群众来电。")

@@ -202,7 +202,7 @@ def valid_id_number(number: str) -> bool:
 class Finding:
     kind: str  # "id" | "mobile" | "private"
     label: str  # what to tell the author (never the value itself): an English message id, or a field path
-    number: bool = False  # a private value that is a number (a phone or ID number: found as one too)
+    digits: str = ""  # the number found, or a private value that is a number (never shown: it says which is which)
 
 
 def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tuple[str, str]] = (),
@@ -241,7 +241,7 @@ def find(text: str, allowed: frozenset[str] = frozenset(), private: Iterable[tup
     present = [(label, value) for label, value in private if value and all(c in spaced for c in value)]
     if present:
         flat = _SEPARATORS.sub("", spaced)  # (normalise)
-        out += [Finding("private", label, _NUMBER.fullmatch(value) is not None) for label, value in present
+        out += [Finding("private", label, value if _NUMBER.fullmatch(value) else "") for label, value in present
                 if value in flat]
     return out
 
@@ -255,8 +255,10 @@ def describe(findings: list[Finding]) -> list[str]:
     numbers = [f for f in findings if f.kind != "private"]
     out = [t("public text holds {what} (not shown here, to protect personal data)", what=_(f.label))
            for f in numbers]
-    # (a private number already reported as a number need not be reported again as a private value)
-    labels = sorted({f.label for f in findings if f.kind == "private" and not (numbers and f.number)})
+    # (a private value that is a number already reported as one need not be reported again)
+    found = {f.digits.upper() for f in numbers}
+    labels = sorted({f.label for f in findings if f.kind == "private" and not (f.digits and any(
+        f.digits.upper() in d for d in found))})
     if labels:
         out += [PRIVATE_MARK + t("public text holds what is written in the private field {label} (not shown here)",
                                  label=label) for label in labels]
@@ -291,15 +293,15 @@ def _numbers(run: str, allowed: frozenset[str]) -> list[Finding]:
     """The ID or mobile number a run of digits is (none, or one of each)."""
     out = []
     if len(run) == 18 and (valid_id_number(run) or id_shaped(run)):
-        out.append(Finding("id", N_("an ID card number")))
+        out.append(Finding("id", N_("an ID card number"), run))
     elif len(run) == 15 and valid_id_number(run):
-        out.append(Finding("id", N_("an ID card number (15 digits)")))
+        out.append(Finding("id", N_("an ID card number (15 digits)"), run))
     number = _ascii(run)
     for prefix in ("", "86", "0086"):  # (+86: the '+' is not a digit)
         mobile = number[len(prefix):]
         if number.startswith(prefix) and len(mobile) == 11 and mobile[0] == "1" and mobile[1] in "3456789":
             if mobile not in allowed:
-                out.append(Finding("mobile", N_("a mobile phone number")))
+                out.append(Finding("mobile", N_("a mobile phone number"), mobile))
             break
     return out
 
