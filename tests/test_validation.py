@@ -63,7 +63,7 @@ def test_a_day_no_calendar_has_is_told_as_such(site: Site, written: str, said: s
 def test_a_private_day_no_calendar_has_is_never_echoed(site: Site) -> None:
     site.story("a", "a-1", private={"assessments": [{"date": "1973-02-30", "result": "优秀"}]})
     (p,) = errors_of(site)
-    assert p.field.startswith("private.assessments") and "1973" not in p.message and "30" not in p.message
+    assert (p.field or "").startswith("private.assessments") and "1973" not in p.message and "30" not in p.message
 
 
 @pytest.mark.parametrize("written", ["2026-3-5", "2026/3/5", "2026.03.05", "2026年3月5日", "2026-3-5 09:30",
