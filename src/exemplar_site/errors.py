@@ -126,8 +126,13 @@ def close_matches(word: str, options: Iterable[str], n: int = 3, cutoff: float =
     return [x for _score, x in sorted(best, reverse=True)]
 
 
+def meant(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The choices `value` is most likely a slip for (what did_you_mean names), closest first."""
+    options = list(choices)
+    return close_matches(str(value), options, n=n, cutoff=0.6) or close_matches(str(value), options, n=n, cutoff=0.5)
+
+
 def did_you_mean(value: str, choices: Iterable[str], n: int = 3) -> str:
     """Return ' (did you mean: a, b?)' for the closest choices, or ''."""
-    options = list(choices)
-    close = close_matches(str(value), options, n=n, cutoff=0.6) or close_matches(str(value), options, n=n, cutoff=0.5)
+    close = meant(value, choices, n)
     return _("; did you mean: {choices}?").format(choices=", ".join(close)) if close else ""

@@ -568,8 +568,8 @@ def _without_placeholders(records: Records, problems: Problems) -> Records:
     any language) is held back with a warning at that line: it was made and never written."""
     def unwritten(r: PageRecord | CampaignRecord, placeholders: frozenset[str]) -> bool:
         for n, line in enumerate(r.body.splitlines()):
-            text = line.strip() if line.strip() in placeholders else None  # (quoted inside a line: meant)
-            if text is not None:
+            text = line.strip()
+            if text in placeholders:  # (a line of its own: quoted inside a line, it is meant)
                 problems.warning(r.path, r.body_line + n, None,
                                  # TRANSLATORS: 原文：暂不发布：正文里还是新建时写的提示语“{text}”
                                  t("held back: its text is still the sentence written when it was made ('{text}')",

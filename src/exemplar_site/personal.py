@@ -319,14 +319,14 @@ _NAME_KEYS = ("name", "spouse", "wife", "husband", "child", "son", "daughter", "
 # are the commonest ones that are not also everyday words at the start of a phrase (高中, 于是, 方便…
 # are left out): what follows 爱人是, 父亲早逝 or 妻子很支持 is no name.
 _SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈"
-             "姚卢姜崔钟谭陆汪范廖石贾韦夏付邹熊孟秦邱侯薛雷贺顾龙段郝孔邵史毛钱严覃武戴莫孙汤尹黎易")
+             "姚卢姜崔钟谭陆汪范廖石贾韦夏付邹熊孟秦邱侯薛雷贺顾龙段郝孔邵史毛钱严覃武戴莫汤尹黎易")
 _KIN_NAME = re.compile(r"(?:妻子|丈夫|爱人|配偶|老伴|老婆|老公|媳妇|前妻|前夫|未婚妻|未婚夫|"
                        r"[大小二三长次幼]?(?:女儿|儿子)|孩子|长子|次子|长女|次女|儿媳|女婿|孙子|孙女|外孙|外孙女|"
                        r"父亲|母亲|岳父|岳母|公公|婆婆|继父|继母|养父|养母|祖父|祖母|外公|外婆|爷爷|奶奶|"
                        r"哥哥|姐姐|弟弟|妹妹|伯父|叔叔|姑姑|舅舅|姨妈)[:：\s]*"
                        rf"([{_SURNAMES}])([\u4e00-\u9fff])([\u4e00-\u9fff]?)")
 # characters that end a name of two characters rather than being its third (李梅很支持, 李梅在…)
-_AFTER_NAME = frozenset("在是的和与及很也都已今现曾从为于等同从住系任")
+_AFTER_NAME = frozenset("在是的和与及很也都已今现曾从为于等同住系任")
 
 
 def _kin_names(value: str) -> list[str]:

@@ -22,7 +22,7 @@ from . import personal, portable
 from . import text as textmod
 from .config import SiteConfig
 from .dates import _date_only, impossible_day, parse_datetime
-from .errors import Problems, did_you_mean
+from .errors import Problems, did_you_mean, meant
 from .frontmatter import RawDoc
 from .i18n import N_, _, t
 from .model import replaced
@@ -199,11 +199,10 @@ class _Reader:
         for key in doc.meta:
             if key not in known:
                 name = _clip(key)
-                meant = did_you_mean(str(key), known) if len(str(key)) < 80 else ""
-                self.err(name, t("unknown field '{name}'", name=name) + meant, ", ".join(known),
-                         line=doc.line_of(key))
-                if meant:
-                    self.misspelt.update(k for k in known if k not in doc.meta and did_you_mean(str(key), [k]))
+                taken_for = meant(str(key), known) if len(str(key)) < 80 else []
+                self.err(name, t("unknown field '{name}'", name=name) + did_you_mean(str(key), taken_for),
+                         ", ".join(known), line=doc.line_of(key))
+                self.misspelt.update(k for k in taken_for if k not in doc.meta)
 
     def line(self, name: str) -> int:
         return self.doc.line_of(name)
